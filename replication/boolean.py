@@ -1,0 +1,237 @@
+"""Boolean functions on the cube, their exact average sensitivity and Fourier spectrum.
+
+Conventions
+-----------
+Inputs are ``(batch, n)`` tensors of {0, 1} bits (the models read bit ``b`` as token ``b``).
+The four functions studied by HR24 (§3) are implemented, as in the original code, with outputs in
+{0, 1} (PARITY, FIRST, MAJORITY) or in [0, 1] (MEAN, the fraction of ones). The theory is stated for
+outputs in {-1, +1}; the map ``g = 2 f - 1`` takes one to the other. All sensitivities and Fourier
+quantities here are reported on the theory's ±1 scale, so that PARITY has ``as_n = n`` and FIRST has
+``as_n = 1`` whichever output convention is used (HR24 Eq. 6 for ``g`` equals
+``sum_i E[(f(x) - f(x^{⊕i}))^2]`` for ``f``).
+
+Bit ``x_i = 1`` corresponds to the theory's ``+1``. Under that map HR24's PARITY (``prod_i x_i`` on ±1
+inputs) is 1 on strings with an even number of *zeros*; here ``parity`` is the XOR of the bits (1 on an
+odd number of ones), as in the original code. The two differ by a sign and relabelling only, which
+leaves every sensitivity and every ``|λ_P|`` unchanged.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Union
+
+import numpy as np
+import torch
+
+BoolFn = Callable[[torch.Tensor], torch.Tensor]
+
+#: Largest n for which functions here enumerate the whole cube (2^22 ≈ 4M strings).
+MAX_EXACT_N = 22
+
+
+def _dtype(x: torch.Tensor) -> torch.dtype:
+    """Outputs are float32 for integer inputs and keep the dtype of floating inputs (exact tables)."""
+    return x.dtype if x.is_floating_point() else torch.float32
+
+
+def parity(x: torch.Tensor) -> torch.Tensor:
+    """XOR of all bits: 1 when the number of ones is odd. ``(B, n) -> (B,)`` in {0, 1}."""
+    return (x.sum(-1) % 2).to(_dtype(x))
+
+
+def majority(x: torch.Tensor) -> torch.Tensor:
+    """1 when strictly more than half the bits are ones; ties go to 0 (HR24 §3, SPEC)."""
+    n = x.shape[-1]
+    return (2 * x.sum(-1) > n).to(_dtype(x))
+
+
+def first(x: torch.Tensor) -> torch.Tensor:
+    """The first bit."""
+    return x[..., 0].to(_dtype(x))
+
+
+def mean(x: torch.Tensor) -> torch.Tensor:
+    """Fraction of ones, real-valued in [0, 1] (HR24's MEAN on the {0, 1} scale)."""
+    return x.to(_dtype(x)).mean(-1)
+
+
+#: The four functions of HR24 §3, by name.
+FUNCTIONS: dict[str, BoolFn] = {
+    "parity": parity,
+    "majority": majority,
+    "first": first,
+    "mean": mean,
+}
+
+
+def sparse_parity(support: tuple[int, ...]) -> BoolFn:
+    """k-sparse parity: XOR of the bits at the 0-based positions in ``support`` (V25 App. A.6)."""
+    idx = torch.as_tensor(list(support), dtype=torch.long)
+    if len(idx) == 0:
+        raise ValueError("support: a sparse parity needs at least one position, got ()")
+
+    def fn(x: torch.Tensor) -> torch.Tensor:
+        return (x[..., idx].sum(-1) % 2).to(_dtype(x))
+
+    fn.__name__ = f"sparse_parity{tuple(support)}"
+    return fn
+
+
+def random_function(n: int, seed: int = 0) -> BoolFn:
+    """A uniformly random Boolean function {0,1}^n -> {0,1}, fixed by ``seed`` (a lookup table)."""
+    _check_n(n, "n")
+    g = torch.Generator().manual_seed(seed)
+    table = torch.randint(0, 2, (2**n,), generator=g).to(torch.float32)
+    return table_function(table)
+
+
+def table_function(table: torch.Tensor) -> BoolFn:
+    """Wrap a length-``2^n`` table (indexed by the string read as a big-endian binary number)."""
+    table = torch.as_tensor(table, dtype=torch.float32).flatten()
+    n = int(round(math.log2(table.numel())))
+    if 2**n != table.numel():
+        raise ValueError(f"table: length must be a power of two, got {table.numel()}")
+    weights = 2 ** torch.arange(n - 1, -1, -1)
+
+    def fn(x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != n:
+            raise ValueError(f"x: this function takes strings of length {n}, got {x.shape[-1]}")
+        return table.to(device=x.device, dtype=_dtype(x))[(x.long() * weights.to(x.device)).sum(-1)]
+
+    fn.__name__ = "table_function"
+    return fn
+
+
+def resolve(name_or_fn: Union[str, BoolFn]) -> BoolFn:
+    """Look up a function by name (see :data:`FUNCTIONS`) or pass a callable through."""
+    if callable(name_or_fn):
+        return name_or_fn
+    if name_or_fn not in FUNCTIONS:
+        raise ValueError(
+            f"function: unknown name {name_or_fn!r}; allowed: {sorted(FUNCTIONS)} or a callable"
+        )
+    return FUNCTIONS[name_or_fn]
+
+
+def _check_n(n, name="n", hi=MAX_EXACT_N):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= hi:
+        raise ValueError(f"{name}: must be an integer in [1, {hi}] for exact enumeration, got {n!r}")
+
+
+def all_strings(n: int) -> torch.Tensor:
+    """Every string of {0,1}^n, ``(2^n, n)`` uint8, row ``k`` is ``k`` in big-endian binary."""
+    _check_n(n)
+    k = torch.arange(2**n)
+    shifts = torch.arange(n - 1, -1, -1)
+    return ((k[:, None] >> shifts) & 1).to(torch.uint8)
+
+
+def truth_table(name_or_fn: Union[str, BoolFn], n: int, batch: int = 1 << 16) -> torch.Tensor:
+    """Values of ``f`` on every string of length ``n``, in :func:`all_strings` order, ``(2^n,)``."""
+    fn = resolve(name_or_fn)
+    x = all_strings(n).to(torch.float64)
+    return torch.cat([fn(x[i : i + batch]).to(torch.float64).cpu() for i in range(0, len(x), batch)])
+
+
+def sensitivity_from_table(table: torch.Tensor, pm_scale: bool = True) -> torch.Tensor:
+    """Per-input sensitivity ``s(x, f)`` (HR24 Eq. 6) from a truth table, ``(2^n,)``.
+
+    With ``pm_scale`` the table is taken to be on the {0,1} scale and converted to ±1, so
+    ``s(x, f) = sum_i (f(x) - f(x^{⊕i}))^2``; otherwise Eq. 6's ``1/4 sum_i |f(x) - f(x^{⊕i})|^2``
+    is applied to the values as given.
+    """
+    table = torch.as_tensor(table, dtype=torch.float64).flatten()
+    n = int(round(math.log2(table.numel())))
+    idx = torch.arange(2**n)
+    s = torch.zeros_like(table)
+    for i in range(n):  # flipping bit i (position i from the left) toggles bit (n-1-i) of the index
+        s += (table - table[idx ^ (1 << (n - 1 - i))]) ** 2
+    return s if pm_scale else s / 4
+
+
+def average_sensitivity(name_or_fn: Union[str, BoolFn, torch.Tensor], n: int | None = None) -> float:
+    """Exact average sensitivity ``as_n(f)`` (HR24 Eq. 7) on the ±1 scale, by enumerating the cube.
+
+    Args:
+        name_or_fn: a name in :data:`FUNCTIONS`, a callable on ``(B, n)`` {0,1} tensors with outputs on
+            the {0,1} scale, or a truth table of length ``2^n``.
+        n: input length (1..22); inferred from a truth table.
+    """
+    if isinstance(name_or_fn, torch.Tensor):
+        table = name_or_fn
+    else:
+        _check_n(n)
+        table = truth_table(name_or_fn, n)
+    return float(sensitivity_from_table(table).mean())
+
+
+def closed_form_sensitivity(name: str, n: int) -> float:
+    """Closed forms of ``as_n`` (±1 scale) for the four functions (HR24 §3; O'Donnell 2014 Ex. 2.22).
+
+    PARITY: n. FIRST: 1. MEAN: 1/n. MAJORITY (ties -> 0): a bit is pivotal exactly when the other
+    n-1 bits hold ⌊n/2⌋ ones, so ``as_n = n * C(n-1, ⌊n/2⌋) / 2^(n-1)`` for odd and even n alike
+    (≈ sqrt(2n/π) for large n).
+    """
+    if name == "parity":
+        return float(n)
+    if name == "first":
+        return 1.0
+    if name == "mean":
+        return 1.0 / n
+    if name == "majority":
+        return n * math.comb(n - 1, n // 2) / 2 ** (n - 1)
+    raise ValueError(f"name: no closed form for {name!r}; allowed: parity, majority, first, mean")
+
+
+def walsh_hadamard(table: torch.Tensor, pm_scale: bool = True) -> torch.Tensor:
+    """Fourier–Walsh coefficients ``λ_P`` of a function given by its truth table (HR24 §6).
+
+    ``f(x) = sum_P λ_P χ_P(x)`` with ``χ_P(x) = prod_{i in P} x_i`` on ±1 inputs (bit 1 -> +1, bit 0 -> -1).
+    Entry ``m`` of the result is the coefficient of the set ``P`` whose members are the set bits of
+    ``m`` (bit ``n-1-i`` of ``m`` stands for position ``i``). Fast transform, ``O(n 2^n)``.
+    """
+    v = torch.as_tensor(table, dtype=torch.float64).flatten().clone()
+    if pm_scale:
+        v = 2 * v - 1
+    n = int(round(math.log2(v.numel())))
+    # Bit value b in {0,1} maps to ±1 as (2b - 1); χ_P(x) = prod (2 b_i - 1) = (-1)^{|P| - |P∩x|}.
+    # The Hadamard transform with +1 for "bit 0" gives sum_x f(x) (-1)^{|P ∩ x|}; fix the sign below.
+    h = 1
+    while h < v.numel():
+        v = v.view(-1, 2, h)
+        v = torch.stack([v[:, 0] + v[:, 1], v[:, 0] - v[:, 1]], dim=1).view(-1)
+        h *= 2
+    coeffs = v / 2**n
+    sizes = popcount(torch.arange(2**n))
+    return coeffs * torch.where(sizes % 2 == 1, -1.0, 1.0).to(torch.float64)
+
+
+def popcount(m: torch.Tensor) -> torch.Tensor:
+    """Number of set bits of each integer in ``m``."""
+    m = m.clone().long()
+    c = torch.zeros_like(m)
+    while bool((m > 0).any()):
+        c += m & 1
+        m >>= 1
+    return c
+
+
+def degree_profile(name_or_fn: Union[str, BoolFn, torch.Tensor], n: int | None = None) -> np.ndarray:
+    """Degree profile ``(d_0, ..., d_n)``, ``d_i = sum_{|P|=i} λ_P^2`` (Abbe et al. 2023; HR24 §6)."""
+    table = name_or_fn if isinstance(name_or_fn, torch.Tensor) else truth_table(name_or_fn, n)
+    lam = walsh_hadamard(table)
+    n = int(round(math.log2(lam.numel())))
+    sizes = popcount(torch.arange(2**n))
+    prof = torch.zeros(n + 1, dtype=torch.float64).index_add_(0, sizes, lam**2)
+    return prof.numpy()
+
+
+def sensitivity_from_spectrum(name_or_fn: Union[str, BoolFn, torch.Tensor], n: int | None = None) -> float:
+    """Right-hand side of HR24 Eq. 17: ``sum_P |P| λ_P^2 = sum_i i d_i``."""
+    prof = degree_profile(name_or_fn, n)
+    return float((np.arange(len(prof)) * prof).sum())
+
+
+def random_strings(batch: int, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """``(batch, n)`` uniform {0,1} strings as ``long`` token ids."""
+    return torch.randint(0, 2, (batch, n), generator=generator, device=device)

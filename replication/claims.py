@@ -1,0 +1,104 @@
+"""Claim records, each chapter's claims table, and the scorecard that gathers them.
+
+A chapter computes its claims from its results frame and calls :func:`record`, which returns the
+table shown at the chapter's end and writes it to ``<cache>/claims/<scale>/<chapter>.json``. The
+scorecard page reads every such file (and the committed paper-scale ones under ``results/``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from .cache import default_root
+
+COLUMNS = ["chapter", "claim", "paper_ref", "paper_value", "measured", "holds", "scale", "note"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked claim. ``measured`` is computed in the run; ``holds`` is the outcome of a test."""
+
+    chapter: str  # e.g. "03_average_sensitivity"
+    claim: str  # the paper's claim in one sentence, in our words
+    paper_ref: str  # where the paper makes it, e.g. "HR24 Fig. 1, Table 2"
+    paper_value: str  # what the paper reports (text: a number, a sign, a trend)
+    measured: str  # what this run measured, formatted
+    holds: bool  # the check's verdict
+    scale: str  # ci | cpu | paper
+    note: str = ""  # the check applied, and the likely reason where it does not hold
+
+    def __post_init__(self):
+        if not isinstance(self.holds, bool):
+            raise TypeError(f"holds: must be a bool, got {self.holds!r}")
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    """Compact number formatting for claims tables."""
+    if isinstance(x, (int,)) and not isinstance(x, bool):
+        return str(x)
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "nan"
+    if v == 0 or 1e-3 <= abs(v) < 1e4:
+        return f"{v:.{digits}g}"
+    return f"{v:.{max(digits - 1, 1)}e}"
+
+
+def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
+    """Claims as a DataFrame with the columns of :data:`COLUMNS`."""
+    return pd.DataFrame([dataclasses.asdict(c) for c in claims], columns=COLUMNS)
+
+
+def claims_dir(root: str | Path | None = None) -> Path:
+    return (Path(root) if root is not None else default_root()) / "claims"
+
+
+def record(claims: Iterable[Claim], root: str | Path | None = None) -> pd.DataFrame:
+    """Write a chapter's claims for the scorecard (atomically) and return them as a table."""
+    claims = list(claims)
+    df = claims_table(claims)
+    if not claims:
+        return df
+    chapters = {c.chapter for c in claims}
+    scales = {c.scale for c in claims}
+    if len(chapters) != 1 or len(scales) != 1:
+        raise ValueError(f"claims: one chapter and one scale per record, got {chapters} and {scales}")
+    path = claims_dir(root) / scales.pop() / f"{chapters.pop()}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump([dataclasses.asdict(c) for c in claims], fh, indent=1)
+    os.replace(tmp, path)
+    return df
+
+
+def scorecard(roots: Iterable[str | Path] | None = None) -> pd.DataFrame:
+    """Every recorded claim under the given claims roots (default: the cache's), one row each.
+
+    Later roots do not override earlier ones: a claim measured at two scales appears twice.
+    """
+    roots = [claims_dir()] if roots is None else [Path(r) for r in roots]
+    rows = []
+    for root in roots:
+        for f in sorted(root.glob("*/*.json")):
+            rows.extend(json.loads(f.read_text()))
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    return df.drop_duplicates(subset=["chapter", "claim", "scale"], keep="first").reset_index(drop=True)
+
+
+def display_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A claims table for display: ✓/✗ in the holds column, no chapter/scale repetition."""
+    out = df.copy()
+    out["holds"] = out["holds"].map({True: "✓ yes", False: "✗ no"})
+    return out.drop(columns=[c for c in ("chapter",) if c in out])

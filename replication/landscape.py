@@ -1,0 +1,122 @@
+"""Loss-landscape measurements of HR24 §7.1: sharpness, parameter norm and LayerNorm blowup."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call
+
+#: Parameters HR24 leave out of θ: positional embeddings, whose count depends on n (§5).
+HR24_EXCLUDE = ("pos_emb",)
+
+
+def _split(model: nn.Module, exclude: Sequence[str]):
+    params = dict(model.named_parameters())
+    buffers = dict(model.named_buffers())
+    perturbed = [k for k in params if not any(k.startswith(e) for e in exclude)]
+    if not perturbed:
+        raise ValueError(f"exclude: {tuple(exclude)} leaves no parameter to perturb")
+    return params, buffers, perturbed
+
+
+def _perturbations(params, names, rho, count, seed):
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(count):
+        noisy = dict(params)
+        for k in names:
+            p = params[k]
+            noisy[k] = p + rho * torch.randn(p.shape, generator=g, dtype=p.dtype).to(p.device)
+        yield noisy
+
+
+def _check(rho, n_perturbations):
+    if not (isinstance(rho, (int, float)) and rho > 0):
+        raise ValueError(f"rho: must be a positive number, got {rho!r}")
+    if isinstance(n_perturbations, bool) or not isinstance(n_perturbations, int) or n_perturbations < 1:
+        raise ValueError(f"n_perturbations: must be a positive integer, got {n_perturbations!r}")
+
+
+@torch.no_grad()
+def sharpness(
+    model: nn.Module,
+    x: torch.Tensor,
+    rho: float = 0.02,
+    n_perturbations: int = 20,
+    seed: int = 0,
+    rescale: float = 4.0,
+    exclude: Sequence[str] = HR24_EXCLUDE,
+    return_all: bool = False,
+):
+    """Average-direction sharpness, HR24 Eq. 15 with Gaussian directions (§7.1).
+
+    ``rescale * mean_{Δ, x} (T_{θ+Δ}(x) - T_θ(x))^2`` with ``Δ ~ N(0, ρ² I)`` on every parameter whose
+    name does not start with an entry of ``exclude`` (HR24: all but positional embeddings; LayerNorm,
+    token embedding and head included). ``rescale=4`` puts {0,1}-scale outputs on the theory's ±1 scale.
+
+    Args:
+        model: maps ``x`` to ``(B,)`` outputs; it is not modified.
+        x: ``(B, n)`` inputs, the same for every perturbation.
+        return_all: also return the per-perturbation means, ``(n_perturbations,)``.
+    """
+    _check(rho, n_perturbations)
+    was_training = model.training
+    model.eval()
+    params, buffers, names = _split(model, exclude)
+    base = model(x)
+    vals = []
+    for noisy in _perturbations(params, names, rho, n_perturbations, seed):
+        out = functional_call(model, {**noisy, **buffers}, (x,))
+        vals.append(float(((out - base) ** 2).mean()) * rescale)
+    model.train(was_training)
+    vals = np.array(vals)
+    return (float(vals.mean()), vals) if return_all else float(vals.mean())
+
+
+@torch.no_grad()
+def delta_mse_sharpness(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    rho: float = 0.02,
+    n_perturbations: int = 20,
+    seed: int = 0,
+    rescale: float = 4.0,
+    exclude: Sequence[str] = HR24_EXCLUDE,
+) -> float:
+    """The original code's sharpness: ``rescale * (E_Δ[MSE(θ+Δ)] - MSE(θ))`` against targets ``y``.
+
+    With the same perturbations as :func:`sharpness` for the same ``seed``. Since
+    ``MSE(θ+Δ) - MSE(θ) = E(T_{θ+Δ}-T_θ)² + 2 E(T_{θ+Δ}-T_θ)(T_θ - y)``, the two agree when the fit is
+    exact (``T_θ ≈ y``).
+    """
+    _check(rho, n_perturbations)
+    was_training = model.training
+    model.eval()
+    params, buffers, names = _split(model, exclude)
+    y = y.to(torch.float32)
+    base = float(((model(x) - y) ** 2).mean())
+    vals = [
+        float(((functional_call(model, {**noisy, **buffers}, (x,)) - y) ** 2).mean())
+        for noisy in _perturbations(params, names, rho, n_perturbations, seed)
+    ]
+    model.train(was_training)
+    return rescale * (float(np.mean(vals)) - base)
+
+
+def parameter_norm(model: nn.Module, exclude: Sequence[str] = HR24_EXCLUDE) -> float:
+    """L2 norm of all parameters but those excluded (HR24 §7.1: positional embeddings)."""
+    params, _, names = _split(model, exclude)
+    return float(torch.sqrt(sum((params[k].detach().double() ** 2).sum() for k in names)))
+
+
+@torch.no_grad()
+def blowup_moments(model, x: torch.Tensor, convention: str = "eq5") -> dict[str, float]:
+    """``E[Blowup]``, ``E[Blowup²]`` and ``E[log Blowup]`` over the inputs ``x`` (HR24 §7.1, Cor. 5)."""
+    b = model.blowup(x, convention=convention).double()
+    return {
+        "blowup": float(b.mean()),
+        "blowup_sq": float((b**2).mean()),
+        "log_blowup": float(torch.log(b).mean()),
+    }
