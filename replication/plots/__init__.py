@@ -1,0 +1,29 @@
+"""Figure helpers. Each takes tidy data and an optional ``ax``, returns the Axes, never calls ``show``.
+
+One palette for the whole book: a function has the same colour in every figure.
+"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg") if matplotlib.get_backend().lower() == "" else None
+
+#: Colour of each Boolean function, everywhere in the book.
+PALETTE = {
+    "parity": "#d62728",
+    "majority": "#1f77b4",
+    "first": "#2ca02c",
+    "mean": "#9467bd",
+    "random": "#7f7f7f",
+    "transformer": "#ff7f0e",
+}
+
+#: Display names.
+LABELS = {"parity": "PARITY", "majority": "MAJORITY", "first": "FIRST", "mean": "MEAN", "random": "random f"}
+
+#: Plotting order of the four functions.
+ORDER = ["parity", "majority", "first", "mean"]
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name)
