@@ -4,10 +4,6 @@ One palette for the whole book: a function has the same colour in every figure.
 """
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg") if matplotlib.get_backend().lower() == "" else None
-
 #: Colour of each Boolean function, everywhere in the book.
 PALETTE = {
     "parity": "#d62728",
@@ -23,7 +19,6 @@ LABELS = {"parity": "PARITY", "majority": "MAJORITY", "first": "FIRST", "mean": 
 
 #: Plotting order of the four functions.
 ORDER = ["parity", "majority", "first", "mean"]
-
 
 def label(name: str) -> str:
     return LABELS.get(name, name)
