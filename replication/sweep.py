@@ -1,0 +1,212 @@
+"""Run a grid of configs, each cached on its own, in parallel; results as one tidy DataFrame.
+
+A *sweep* is a list of frozen dataclass configs (one per run) and a ``measure(config, device) -> dict``
+function at module level (so worker processes can import it). :func:`run_sweep`
+
+1. rejects a bad grid before any work starts (empty, not frozen dataclasses, mixed types, duplicates);
+2. looks every run up in the :class:`~replication.cache.Cache` (key: ``kind`` + the full config +
+   the device, see below);
+3. computes the missing runs in parallel: joblib's ``loky`` worker processes with one torch thread each
+   (two small processes beat one process with two threads, see FEASIBILITY.md), or the workers of a
+   ``dask.distributed`` cluster when ``scheduler`` names one;
+4. has the process that computed a run write it to the cache (atomically) as soon as it finishes, so a
+   killed sweep loses only the runs in flight and a rerun recomputes none of the finished ones;
+5. returns one row per config: the config's fields, ``device``, and the scalar entries of the result
+   (non-scalar entries such as a ``state_dict`` stay in the cache; :func:`load_results` returns them).
+
+**Device.** With ``device=None`` runs go to ``"cuda"`` when ``torch.cuda.is_available()`` (one process,
+runs in sequence on the GPU), else to ``"cpu"``. The device is part of each run's cache key: CPU and GPU
+arithmetic differ, so a result computed on one never stands in silently for the other; a GPU machine
+computes its own entries beside the CPU ones, and every row says which device produced it.
+
+**Dask.** ``scheduler`` is an address (``"tcp://host:8786"``) or a ``distributed.Client``. Workers write
+to the cache folder themselves, so it must be on a file system they share with this process (the
+main process also saves any result it receives whose file is still missing).
+"""
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from typing import Any, Callable, Iterable, Sequence
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .cache import Cache
+from .train import quiet
+
+Measure = Callable[[Any, str], dict]
+
+#: Result entries of these types become DataFrame columns; others stay in the cache only.
+SCALARS = (numbers.Number, str, bool, type(None))
+
+
+def resolve_device(device: str | None = None) -> str:
+    """``None`` -> ``"cuda"`` if a GPU is visible, else ``"cpu"``; otherwise ``"cpu"`` or ``"cuda"``."""
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device: must be 'cpu', 'cuda' or None (auto), got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: 'cuda' was asked for but torch sees no GPU")
+    return device
+
+
+def run_key(config: Any, device: str) -> dict:
+    """What a run's cache entry is keyed on (besides ``kind``): the full config and the device."""
+    return {"config": config, "device": device}
+
+
+def check_grid(configs: Iterable[Any]) -> list:
+    """The configs as a list, or a ValueError naming what is wrong with the grid."""
+    if isinstance(configs, (str, bytes)) or not isinstance(configs, Iterable):
+        raise ValueError(f"configs: must be a list of frozen dataclass instances, got {type(configs).__name__}")
+    configs = list(configs)
+    if not configs:
+        raise ValueError("configs: the grid is empty; give at least one run")
+    kinds = set()
+    for i, c in enumerate(configs):
+        if not dataclasses.is_dataclass(c) or isinstance(c, type):
+            raise ValueError(f"configs[{i}]: must be a dataclass instance, got {c!r}")
+        if not type(c).__dataclass_params__.frozen:
+            raise ValueError(f"configs[{i}]: {type(c).__name__} must be frozen (it is a cache key)")
+        kinds.add(type(c))
+    if len(kinds) > 1:
+        raise ValueError(f"configs: all runs must share one config type, got {sorted(k.__name__ for k in kinds)}")
+    seen = {}
+    for i, c in enumerate(configs):
+        if c in seen:
+            raise ValueError(f"configs[{i}]: duplicate of configs[{seen[c]}] ({c!r})")
+        seen[c] = i
+    return configs
+
+
+def _compute(kind: str, config: Any, device: str, measure: Measure, root: str, set_threads: bool) -> dict:
+    """Run ``measure`` and store its result; executed in a worker (or in this process)."""
+    threads = torch.get_num_threads()
+    if set_threads:
+        torch.set_num_threads(1)
+    try:
+        result = measure(config, device)
+    finally:
+        if set_threads:
+            torch.set_num_threads(threads)
+    if not isinstance(result, dict):
+        raise TypeError(f"measure: must return a dict, got {type(result).__name__} for {config!r}")
+    Cache(root).save(kind, run_key(config, device), result)
+    return result
+
+
+def _compute_indexed(i, *args):
+    return i, _compute(*args)
+
+
+def _row(config: Any, device: str, result: dict) -> dict:
+    row = dataclasses.asdict(config)
+    row["device"] = device
+    for k, v in result.items():
+        if k in row:
+            raise ValueError(f"measure: result key {k!r} clashes with a config field of the same name")
+        if isinstance(v, SCALARS):
+            row[k] = v
+    return row
+
+
+def run_sweep(
+    configs: Sequence[Any],
+    measure: Measure,
+    kind: str,
+    cache: Cache | None = None,
+    n_jobs: int = 2,
+    scheduler: Any = None,
+    progress: bool | None = None,
+    device: str | None = None,
+) -> pd.DataFrame:
+    """Compute (or load) every run of a grid and return one row per config.
+
+    Args:
+        configs: frozen dataclass instances, one per run, all of one type.
+        measure: ``measure(config, device) -> dict``, a module-level function (workers import it).
+        kind: the cache folder and key prefix, e.g. ``"sharpness_run"``.
+        cache: where results live; default ``Cache()`` (``$REPLICATION_CACHE`` or ``_cache/``).
+        n_jobs: worker processes on the CPU (each with one torch thread); 1 runs in this process.
+        scheduler: a dask.distributed address or ``Client``; the missing runs go to its workers.
+        progress: tqdm bar over runs; default on unless :func:`replication.train.quiet`.
+        device: ``"cpu"``, ``"cuda"`` or None (auto; see the module docstring).
+
+    Returns:
+        DataFrame in the order of ``configs``: config fields, ``device``, ``cached`` (True if the run
+        was found in the cache rather than computed now), and the scalar entries of each result.
+    """
+    configs = check_grid(configs)
+    if not callable(measure):
+        raise ValueError(f"measure: must be callable, got {measure!r}")
+    if not isinstance(kind, str) or not kind or "/" in kind:
+        raise ValueError(f"kind: must be a non-empty name without '/', got {kind!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"n_jobs: must be a positive integer, got {n_jobs!r}")
+    device = resolve_device(device)
+    cache = cache if cache is not None else Cache()
+    root = str(cache.root)
+
+    results: list[dict | None] = [cache.load(kind, run_key(c, device)) for c in configs]
+    cached = [r is not None for r in results]
+    todo = [i for i, r in enumerate(results) if r is None]
+    show = (not quiet()) if progress is None else progress
+    bar = tqdm(total=len(configs), initial=len(configs) - len(todo), disable=not show, desc=kind)
+    args = lambda i: (kind, configs[i], device, measure, root)  # noqa: E731
+
+    try:
+        if not todo:
+            pass
+        elif scheduler is not None:
+            for i, res in _run_dask(scheduler, todo, args):
+                if not cache.contains(kind, run_key(configs[i], device)):
+                    cache.save(kind, run_key(configs[i], device), res)
+                results[i] = res
+                bar.update(1)
+        elif device == "cuda" or n_jobs == 1 or len(todo) == 1:
+            for i in todo:
+                results[i] = _compute(*args(i), set_threads=(device == "cpu"))
+                bar.update(1)
+        else:
+            from joblib import Parallel, delayed
+
+            par = Parallel(n_jobs=min(n_jobs, len(todo)), backend="loky", return_as="generator_unordered")
+            for i, res in par(delayed(_compute_indexed)(i, *args(i), True) for i in todo):
+                results[i] = res
+                bar.update(1)
+    finally:
+        bar.close()
+
+    rows = []
+    for c, res, hit in zip(configs, results, cached):
+        row = _row(c, device, res)
+        row["cached"] = hit
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _run_dask(scheduler: Any, todo: list[int], args: Callable[[int], tuple]):
+    """Yield ``(index, result)`` as the cluster finishes runs."""
+    from distributed import Client, as_completed
+
+    own = isinstance(scheduler, str)
+    client = Client(scheduler) if own else scheduler
+    if not isinstance(client, Client):
+        raise ValueError(f"scheduler: must be an address string or a distributed.Client, got {scheduler!r}")
+    try:
+        futures = [client.submit(_compute_indexed, i, *args(i), True, pure=False) for i in todo]
+        for fut in as_completed(futures):
+            yield fut.result()
+    finally:
+        if own:
+            client.close()
+
+
+def load_results(kind: str, configs: Sequence[Any], cache: Cache | None = None, device: str | None = None) -> list:
+    """The full cached result dicts of ``configs`` (including non-scalar entries), None where missing."""
+    cache = cache if cache is not None else Cache()
+    device = resolve_device(device)
+    return [cache.load(kind, run_key(c, device)) for c in check_grid(configs)]
