@@ -216,10 +216,15 @@ def popcount(m: torch.Tensor) -> torch.Tensor:
     return c
 
 
-def degree_profile(name_or_fn: Union[str, BoolFn, torch.Tensor], n: int | None = None) -> np.ndarray:
-    """Degree profile ``(d_0, ..., d_n)``, ``d_i = sum_{|P|=i} λ_P^2`` (Abbe et al. 2023; HR24 §6)."""
+def degree_profile(
+    name_or_fn: Union[str, BoolFn, torch.Tensor], n: int | None = None, pm_scale: bool = True
+) -> np.ndarray:
+    """Degree profile ``(d_0, ..., d_n)``, ``d_i = sum_{|P|=i} λ_P^2`` (Abbe et al. 2023; HR24 §6).
+
+    ``pm_scale=False`` takes a real-valued table as it is, without the {0,1} -> ±1 map.
+    """
     table = name_or_fn if isinstance(name_or_fn, torch.Tensor) else truth_table(name_or_fn, n)
-    lam = walsh_hadamard(table)
+    lam = walsh_hadamard(table, pm_scale=pm_scale)
     n = int(round(math.log2(lam.numel())))
     sizes = popcount(torch.arange(2**n))
     prof = torch.zeros(n + 1, dtype=torch.float64).index_add_(0, sizes, lam**2)
