@@ -32,6 +32,7 @@ book: setup
 	@if [ -d _build ] && [ "$$(cat _build/.scale 2>/dev/null)" != "$(SCALE)" ]; then \
 		echo "Scale changed to $(SCALE): removing _build"; rm -rf _build; fi
 	@mkdir -p _build && echo "$(SCALE)" > _build/.scale
+	@touch notebooks/99_scorecard.ipynb  # the scorecard is re-read (after the chapters) on every build
 	REPLICATION_SCALE=$(SCALE) REPLICATION_QUIET=1 $(JB_BUILD)
 	@echo "The book ($(SCALE) scale) is at file://$(CURDIR)/_build/html/index.html"
 

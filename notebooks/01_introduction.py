@@ -94,7 +94,7 @@ results[["function", "as_n", "eval_mse", "converged", "sharpness", "train_second
 # Every chapter ends with a **claims table**: the paper's claim in one sentence, where the paper makes
 # it, what the paper reports, what this run measured, and whether the claim held, decided by a statistic
 # (a regression slope and its p-value, a rank correlation, a paired test), never by eye. The
-# [scorecard](../book/scorecard) gathers every chapter's table and records the *scale* of each
+# {doc}`scorecard <99_scorecard>` gathers every chapter's table and records the *scale* of each
 # measurement. Three scales exist: `ci` (seconds, for the tests; claims are computed but not expected to
 # hold), `cpu` (the default, sized for a 2-core laptop; each chapter says how it departs from the paper)
 # and `paper` (the papers' own settings, for a GPU). A claim that does not hold at some scale is

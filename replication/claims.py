@@ -83,18 +83,35 @@ def record(claims: Iterable[Claim], root: str | Path | None = None) -> pd.DataFr
     return df
 
 
-def scorecard(roots: Iterable[str | Path] | None = None) -> pd.DataFrame:
-    """Every recorded claim under the given claims roots (default: the cache's), one row each.
+#: Claims committed with the repository (e.g. paper-scale runs made on a GPU), ``results/claims/<scale>/``.
+COMMITTED = Path(__file__).resolve().parents[1] / "results" / "claims"
 
-    Later roots do not override earlier ones: a claim measured at two scales appears twice.
+
+def scorecard(roots: Iterable[str | Path] | None = None, scales: Iterable[str] | None = None) -> pd.DataFrame:
+    """Every recorded claim under the given claims roots, one row per (chapter, claim, scale).
+
+    Default roots: this machine's cache, then the committed results. Where both hold the same claim at
+    the same scale, the first root wins (a fresh local run beats a committed one). ``scales`` filters.
     """
-    roots = [claims_dir()] if roots is None else [Path(r) for r in roots]
+    roots = [claims_dir(), COMMITTED] if roots is None else [Path(r) for r in roots]
     rows = []
     for root in roots:
         for f in sorted(root.glob("*/*.json")):
             rows.extend(json.loads(f.read_text()))
     df = pd.DataFrame(rows, columns=COLUMNS)
-    return df.drop_duplicates(subset=["chapter", "claim", "scale"], keep="first").reset_index(drop=True)
+    if scales is not None:
+        df = df[df["scale"].isin(list(scales))]
+    df = df.drop_duplicates(subset=["chapter", "claim", "scale"], keep="first")
+    return df.sort_values(["chapter", "scale"], kind="stable").reset_index(drop=True)
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Claims held / claims checked, per chapter (rows) and scale (columns)."""
+    if df.empty:
+        return pd.DataFrame()
+    g = df.groupby(["chapter", "scale"])["holds"].agg(["sum", "count"])
+    g["held"] = g["sum"].astype(int).astype(str) + " / " + g["count"].astype(str)
+    return g["held"].unstack("scale").fillna("—")
 
 
 def display_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,57 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   mystnb:
+#     execution_mode: force
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+
+# %% [markdown]
+# # Scorecard
+#
+# Every chapter ends with a claims table; this page gathers them. Each row names a claim of one of the
+# papers, where the paper makes it, the paper's value, the value measured when the chapter ran, and
+# whether the claim held by the chapter's statistical check. The **scale** column says at which settings
+# it was measured: `cpu` is the book's default, sized for a 2-core laptop; `paper` rows, where present,
+# come from runs at the papers' settings on a GPU and are committed with the repository; `ci` rows come
+# from the seconds-long test settings, at which no trend is expected to show.
+#
+# The page is regenerated on every build from what the chapters recorded, so it can never disagree with
+# them. Chapters that are not written yet have no rows.
+
+# %% tags=["parameters"]
+scale = None  # the book's scale; None means $REPLICATION_SCALE, else "cpu"
+extra_scales = ["paper"]  # committed results shown beside the book's own scale
+
+# %%
+from replication.claims import display_table, scorecard, summary
+from replication.config import resolve_scale
+import pandas as pd
+
+book_scale = resolve_scale(scale)
+card = scorecard(scales=[book_scale, *extra_scales])
+print(f"{len(card)} claims; {int(card['holds'].sum())} held")
+
+# %% [markdown]
+# ## Claims held, per chapter and scale
+
+# %%
+summary(card)
+
+# %% [markdown]
+# ## Every claim
+
+# %%
+pd.set_option("display.max_colwidth", 300)
+display_table(card).set_index(card["chapter"]) if len(card) else card
