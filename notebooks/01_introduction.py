@@ -33,7 +33,7 @@
 #   its LayerNorms, and that such a transformer is *brittle*: a small random change to its weights changes
 #   its outputs a lot. As inputs grow, minima that fit PARITY become ever sharper, while minima for
 #   MAJORITY, FIRST or MEAN stay flat. Sharp, isolated minima are hard to reach and do not generalise.
-# - **Vasudeva et al. (2025), *Transformers Learn Low Sensitivity Functions*** ({cite}`vasudeva2025sensitivity`)
+# - **Vasudeva et al. (2025), *Transformers Learn Low Sensitivity Functions*** ({cite}`vasudeva2025transformers`)
 #   carry the notion beyond Boolean inputs: perturb one token (an image patch, a word embedding) with
 #   noise and count how often the prediction changes. Transformers come out less sensitive than MLPs and
 #   CNNs; lowering sensitivity further makes them more robust and flatter; and during grokking,
