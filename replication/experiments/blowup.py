@@ -1,0 +1,223 @@
+"""Chapter 04: LayerNorm blowup of trained transformers against HR24 Thm 4 and Cor. 5.
+
+Everything here reads the runs of chapter 05's sweep (:mod:`replication.experiments.sharpness`) from the
+cache: the same preset builds the same run configs, hence the same cache keys. The only new computation
+is the per-string Thm 4 check on the stored weights (a few forward passes per run, cached per run).
+
+HR24 Cor. 5: ``C · E[Blowup(x)²] ≥ as_n(f)/sqrt(n log n) − H/n``. ``C`` (HR24 Eq. 32) is a product of
+``exp(4 d max_h Σ_{i≥2} ‖K_{i,h}ᵀ Q_{i,h}‖)`` (Eq. 8) and a polynomial in the spectral norms of every
+weight matrix; it is a worst-case constant with no closed value for a trained model. What can be measured:
+
+- ``c_needed = RHS / E[Blowup²]``: the smallest ``C`` for which the measured blowup satisfies Cor. 5;
+- ``log10 C_attn``: the Eq. 8 factor alone, from the trained key and query weights;
+- ``c_thm4``: the smallest ``C`` for which Thm 4's per-string inequality (12) holds on every sampled string.
+
+Blowup here is the §7.1 convention (no ``1 +`` per factor); Eq. 11's ``1 + N`` version is at least as
+large, so the measured ``c_needed`` is an upper bound on the one Eq. 11 would give.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from .. import boolean
+from ..cache import Cache
+from ..claims import Claim, fmt
+from ..models import EncoderConfig, HR24Encoder
+from .sharpness import ALPHA, SharpnessRun, SharpnessSweepConfig, load_models, model_sensitivity, run_configs
+
+CHAPTER = "04_blowup_bound"
+THM4_KIND = "thm4_inputs"
+
+
+def cor5_rhs(as_n: float, n: int, heads: int) -> float:
+    """Right-hand side of HR24 Cor. 5 (Eq. 13): ``as_n / sqrt(n log n) − H / n``."""
+    return as_n / math.sqrt(n * math.log(n)) - heads / n
+
+
+def log10_eq8_factor(state_dict: dict, d: int, heads: int) -> float:
+    """``log10 exp(4 d max_h Σ_{layers i ≥ 2} ‖K_{i,h}ᵀ Q_{i,h}‖₂)``, HR24 Eq. 8, from trained weights.
+
+    ``K_{i,h}ᵀ Q_{i,h}`` is the bilinear form of head ``h``'s attention logits, including PyTorch's
+    ``1/sqrt(d_head)`` scaling; ``‖·‖₂`` is the spectral norm. The first layer is left out, as in Eq. 8.
+    """
+    dh = d // heads
+    layers = sorted({int(k.split(".")[1]) for k in state_dict if k.startswith("layers.")})
+    per_head = np.zeros(heads)
+    for i in layers[1:]:
+        w = state_dict[f"layers.{i}.self_attn.in_proj_weight"].double()
+        wq, wk = w[:d], w[d : 2 * d]
+        for h in range(heads):
+            q, k = wq[h * dh : (h + 1) * dh], wk[h * dh : (h + 1) * dh]
+            per_head[h] += float(torch.linalg.matrix_norm(k.T @ q / math.sqrt(dh), ord=2))
+    return 4 * d * per_head.max() / math.log(10)
+
+
+def cor5_sides(df: pd.DataFrame, heads: int = 2) -> pd.DataFrame:
+    """Both sides of Cor. 5 per (function, n) over converged runs.
+
+    Columns: ``blowup_sq_mean``/``_std`` (LHS without C), ``as_n`` (exact, of the target), ``model_as``
+    (mean estimated average sensitivity of the trained models), ``rhs`` (Eq. 13 with the target's
+    ``as_n``), ``c_needed = rhs / blowup_sq_mean`` (NaN where the RHS is ≤ 0: no constraint on C).
+    """
+    ok = df[df["converged"].astype(bool)]
+    g = ok.groupby(["function", "n"], sort=False)
+    agg = {"kept": ("seed", "size"), "blowup_sq_mean": ("blowup_sq", "mean"), "blowup_sq_std": ("blowup_sq", "std")}
+    if "model_as" in ok:
+        agg["model_as"] = ("model_as", "mean")
+    out = g.agg(**agg).reset_index()
+    out["as_n"] = [boolean.closed_form_sensitivity(f, n) for f, n in zip(out["function"], out["n"])]
+    out["rhs"] = [cor5_rhs(a, n, heads) for a, n in zip(out["as_n"], out["n"])]
+    out["c_needed"] = np.where(out["rhs"] > 0, out["rhs"] / out["blowup_sq_mean"], np.nan)
+    return out
+
+
+def constant_table(cfg: SharpnessSweepConfig, df: pd.DataFrame, cache: Cache | None = None) -> pd.DataFrame:
+    """Per converged run: ``c_needed`` (Cor. 5) beside ``log10`` of the Eq. 8 factor of its weights."""
+    runs = run_configs(cfg)
+    full = load_models(runs, cache=cache)
+    rows = []
+    for run, res in zip(runs, full):
+        if res is None or not res["converged"]:
+            continue
+        rhs = cor5_rhs(boolean.closed_form_sensitivity(run.function, run.n), run.n, run.heads)
+        rows.append({
+            "function": run.function, "n": run.n, "seed": run.seed, "blowup_sq": res["blowup_sq"],
+            "param_norm": res["param_norm"], "rhs": rhs,
+            "c_needed": rhs / res["blowup_sq"] if rhs > 0 else np.nan,
+            "log10_c_attn": log10_eq8_factor(res["state_dict"], run.d, run.heads),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# Thm 4 on single strings
+
+
+@dataclass(frozen=True)
+class Thm4Check:
+    """Per-string Thm 4 quantities of one trained run (cache key)."""
+
+    run: SharpnessRun  # the trained run whose weights are read
+    strings: int  # number of uniform strings checked
+
+
+@torch.no_grad()
+def thm4_strings(run: SharpnessRun, state_dict: dict, strings: int) -> dict:
+    """For uniform strings ``x``: ``s(T, x)`` and ``B(x)² + mean_i B(x^{⊕i})²`` (the two sides of HR24 Eq. 12)."""
+    m = HR24Encoder(EncoderConfig(n=run.n, d=run.d, layers=run.layers, heads=run.heads, d_ff=run.d_ff))
+    m.load_state_dict(state_dict)
+    m.eval()
+    g = torch.Generator().manual_seed(40_009 + run.n)
+    x = boolean.random_strings(strings, run.n, generator=g)
+    n = run.n
+    flips = x[:, None, :].repeat(1, n, 1)
+    idx = torch.arange(n)
+    flips[:, idx, idx] = 1 - flips[:, idx, idx]
+    b = m.blowup(x).double()
+    bn = m.blowup(flips.reshape(-1, n)).double().reshape(strings, n)
+    s = model_sensitivity(m, x).double()
+    ones = x.sum(-1)
+    return {"s": s.numpy(), "blowup_side": (b**2 + (bn**2).mean(-1)).numpy(), "blowup": b.numpy(), "ones": ones.numpy()}
+
+
+def thm4_table(cfg: SharpnessSweepConfig, df: pd.DataFrame, strings: int = 256, cache: Cache | None = None,
+               functions=("parity", "majority")) -> pd.DataFrame:  # fmt: skip
+    """One row per (converged run, string): the two sides of Eq. 12 and ``c_thm4`` for that string.
+
+    ``c_x = s(T, x) / (sqrt(n log n) · (B(x)² + mean_i B(x^{⊕i})²))``: Eq. 12 holds on ``x`` for every
+    ``C ≥ c_x``. Computed from the cached weights (and cached itself, one entry per run).
+    """
+    cache = cache if cache is not None else Cache()
+    runs = [r for r in run_configs(cfg) if r.function in functions]
+    full = load_models(runs, cache=cache)
+    frames = []
+    for run, res in zip(runs, full):
+        if res is None or not res["converged"]:
+            continue
+        key = Thm4Check(run, strings)
+        out = cache.get_or_compute(THM4_KIND, key, lambda: thm4_strings(run, res["state_dict"], strings))
+        f = pd.DataFrame(out)
+        f["function"], f["n"], f["seed"] = run.function, run.n, run.seed
+        f["c_x"] = f["s"] / (math.sqrt(run.n * math.log(run.n)) * f["blowup_side"])
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# --------------------------------------------------------------------------------------------------
+# Claims
+
+
+def balance_test(df: pd.DataFrame, function: str = "majority") -> dict:
+    """Paired one-sided Wilcoxon test over converged runs: blowup on balanced > on unbalanced strings."""
+    g = df[(df["function"] == function) & df["converged"].astype(bool)]
+    ratio = (g["blowup_balanced"] / g["blowup_unbalanced"]).to_numpy()
+    if len(ratio) < 3:
+        return {"runs": len(ratio), "median_ratio": float(np.median(ratio)) if len(ratio) else np.nan, "p": np.nan}
+    p = stats.wilcoxon(np.log(ratio), alternative="greater").pvalue
+    return {"runs": len(ratio), "median_ratio": float(np.median(ratio)), "p": float(p),
+            "frac_larger": float((ratio > 1).mean())}  # fmt: skip
+
+
+def growth_test(df: pd.DataFrame, function: str = "parity", y: str = "blowup_sq") -> dict:
+    """linregress of ``log y`` on n over converged runs of ``function``."""
+    g = df[(df["function"] == function) & df["converged"].astype(bool)]
+    if len(g) < 3 or g["n"].nunique() < 2:
+        return {"runs": len(g), "slope": np.nan, "p": np.nan, "max_n": g["n"].max() if len(g) else np.nan}
+    r = stats.linregress(g["n"].astype(float), np.log(g[y].astype(float)))
+    return {"runs": len(g), "slope": r.slope, "p": r.pvalue, "r": r.rvalue, "max_n": int(g["n"].max()),
+            "ratio": float(np.exp(r.slope * (g["n"].max() - g["n"].min())))}  # fmt: skip
+
+
+def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, consts: pd.DataFrame | None = None) -> list[Claim]:
+    """Chapter 04's claims, computed from the sweep frame (and the constants table)."""
+    ch, sc = CHAPTER, cfg.scale
+    out = []
+    gt = growth_test(df)
+    ok = bool(np.isfinite(gt["slope"]) and gt["slope"] > 0 and gt["p"] < ALPHA)
+    if not np.isfinite(gt["slope"]):
+        why = f"fails: too few converged PARITY runs ({gt['runs']}) at two or more lengths"
+    elif not ok:
+        why = (f"fails: slope {fmt(gt['slope'])} with p = {fmt(gt['p'])}; PARITY converges only up to "
+               f"n = {gt['max_n']} here, so the range of n is short")  # fmt: skip
+    else:
+        why = ""
+    out.append(Claim(
+        ch, "E[Blowup²] of trained PARITY models grows with n (Cor. 5 for as_n = n)", "HR24 Cor. 5, Eq. 14",
+        "C·E[Blowup²] = Ω(√n / log n)",
+        f"log E[Blowup²] slope {fmt(gt['slope'])}/step of n (p = {fmt(gt['p'])}, {gt['runs']} runs, n ≤ {fmt(gt['max_n'])})",
+        ok, sc, "check: linregress of log E[Blowup²] on n over converged PARITY runs, slope > 0 with p < 0.05"
+        + ("; " + why if why else ""),
+    ))  # fmt: skip
+
+    bt = balance_test(df)
+    ok = bool(np.isfinite(bt["p"]) and bt["median_ratio"] > 1 and bt["p"] < ALPHA)
+    out.append(Claim(
+        ch, "MAJORITY models have larger blowup on balanced strings than on unbalanced ones (Thm 4 localisation)",
+        "HR24 §4 after Cor. 5", "Blowup = Ω(n^{1/4}) near balanced strings; no blowup needed elsewhere",
+        f"median ratio balanced/unbalanced {fmt(bt['median_ratio'])} over {bt['runs']} runs (p = {fmt(bt['p'])})",
+        ok, sc, "check: one-sided Wilcoxon signed-rank on log(ratio) across converged MAJORITY runs, p < 0.05 "
+        "and median ratio > 1" + ("" if ok else "; fails: " + (
+            "too few converged MAJORITY runs" if not np.isfinite(bt["p"]) else "the ratio is not significantly above 1")),
+    ))  # fmt: skip
+
+    if consts is not None and len(consts):
+        c = consts[consts["c_needed"].notna()]
+        worst = float(np.log10(c["c_needed"]).max()) if len(c) else np.nan
+        margin = float((c["log10_c_attn"] - np.log10(c["c_needed"])).min()) if len(c) else np.nan
+        ok = bool(len(c) and margin > 0)
+        out.append(Claim(
+            ch, "Cor. 5 is consistent with the trained models: the C it needs is below the Eq. 8 factor of C",
+            "HR24 Cor. 5, Eq. 8, Eq. 32", "a lower bound (no number)",
+            f"largest needed log10 C = {fmt(worst)}; smallest margin log10 C_attn − log10 C_needed = {fmt(margin)} "
+            f"({len(c)} runs with a positive RHS)", ok, sc,
+            "check: for every converged run with RHS > 0, RHS / E[Blowup²] < exp(4d max_h ‖KᵀQ‖) (Eq. 8 alone, "
+            "a factor of C); a consistency check, not a test of tightness"
+            + ("" if ok else "; fails: " + ("no run with a positive RHS" if not len(c) else "some run needs a larger C than Eq. 8 gives")),
+        ))  # fmt: skip
+    return out

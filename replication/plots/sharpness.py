@@ -1,0 +1,129 @@
+"""Figures of chapters 04 and 05: sharpness and blowup against input length (HR24 Fig. 1/5/6/7/8)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from . import ORDER, PALETTE, label
+
+
+def _functions(df: pd.DataFrame) -> list[str]:
+    present = list(dict.fromkeys(df["function"]))
+    return [f for f in ORDER if f in present] + [f for f in present if f not in ORDER]
+
+
+def metric_vs_n(df: pd.DataFrame, y: str = "sharpness", ax=None, logy: bool = False, ylabel: str | None = None,
+                title: str | None = None, hue_order=None):
+    """Every kept run as a dot and the mean over seeds per (function, n) as a line, one colour per function.
+
+    Args:
+        df: one row per run with ``function``, ``n``, ``y`` and ``converged`` (only converged runs drawn).
+    """
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    ok = df[df["converged"].astype(bool)]
+    order = hue_order or _functions(df)
+    sns.lineplot(data=ok, x="n", y=y, hue="function", hue_order=order, palette=PALETTE, errorbar="sd",
+                 marker="o", ax=ax, legend=True)  # fmt: skip
+    sns.stripplot(data=ok, x="n", y=y, hue="function", hue_order=order, palette=PALETTE, native_scale=True,
+                  alpha=0.4, size=3, jitter=0.15, ax=ax, legend=False)  # fmt: skip
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("input length n")
+    ax.set_ylabel(ylabel or y)
+    if title:
+        ax.set_title(title)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [label(t) for t in labels], title=None, fontsize=8)
+    return ax
+
+
+def sharpness_panels(df: pd.DataFrame, y: str = "sharpness", sharey: bool = False, axes=None, ylabel: str = "sharpness (Eq. 15, ×4)"):
+    """One panel per function (HR24 Fig. 5 with separate y-axes, Fig. 6 with ``sharey=True``).
+
+    Lines are means over the converged seeds at each n, the band ±1 standard deviation, dots single runs.
+    Returns the array of Axes.
+    """
+    funcs = _functions(df)
+    if axes is None:
+        fig, axes = plt.subplots(1, len(funcs), figsize=(3.2 * len(funcs), 3), sharey=sharey, squeeze=False)
+        axes = axes[0]
+    ok = df[df["converged"].astype(bool)]
+    for ax, f in zip(axes, funcs):
+        g = ok[ok["function"] == f]
+        if len(g):
+            sns.lineplot(data=g, x="n", y=y, color=PALETTE.get(f), errorbar="sd", marker="o", ax=ax)
+            ax.scatter(g["n"], g[y], color=PALETTE.get(f), alpha=0.35, s=10)
+        else:
+            ax.text(0.5, 0.5, "no converged run", transform=ax.transAxes, ha="center")
+        ax.set_title(label(f))
+        ax.set_xlabel("n")
+        ax.set_ylabel(ylabel if ax is axes[0] else "")
+    return np.asarray(axes)
+
+
+def convergence_heatmap(counts: pd.DataFrame, ax=None):
+    """Kept (converged) runs out of all runs per (function, n), as an annotated heat map."""
+    ax = ax or plt.subplots(figsize=(7, 2.2))[1]
+    order = _functions(counts)
+    kept = counts.pivot(index="function", columns="n", values="kept").reindex(order)
+    runs = counts.pivot(index="function", columns="n", values="runs").reindex(order)
+    annot = kept.astype(int).astype(str) + "/" + runs.astype(int).astype(str)
+    sns.heatmap(kept / runs, annot=annot, fmt="", cmap="Greens", vmin=0, vmax=1, cbar=False, ax=ax,
+                linewidths=0.5, linecolor="white")  # fmt: skip
+    ax.set_yticklabels([label(f) for f in order], rotation=0)
+    ax.set_xlabel("input length n")
+    ax.set_ylabel("")
+    ax.set_title("converged runs kept / runs trained")
+    return ax
+
+
+def variant_scatter(df: pd.DataFrame, ax=None):
+    """Eq. 15 sharpness against the original code's ΔMSE on the same runs, with the diagonal."""
+    ax = ax or plt.subplots(figsize=(4, 4))[1]
+    ok = df[df["converged"].astype(bool)]
+    for f in _functions(ok):
+        g = ok[ok["function"] == f]
+        ax.scatter(g["sharpness"], g["delta_mse_sharpness"], s=14, alpha=0.7, color=PALETTE.get(f), label=label(f))
+    lo = max(min(ok["sharpness"].min(), ok["delta_mse_sharpness"].clip(lower=1e-6).min()), 1e-6)
+    hi = max(ok["sharpness"].max(), ok["delta_mse_sharpness"].max())
+    ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, ls="--", label="equal")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("Eq. 15: mean (T(θ+Δ) − T(θ))², ×4")
+    ax.set_ylabel("code: E MSE(θ+Δ) − MSE(θ), ×4")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def balanced_vs_unbalanced(df: pd.DataFrame, ax=None, function: str = "majority"):
+    """Mean blowup on balanced vs unbalanced strings per run (HR24 Thm 4), against n."""
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    g = df[(df["function"] == function) & df["converged"].astype(bool)]
+    long = pd.concat([
+        pd.DataFrame({"n": g["n"], "blowup": g["blowup_balanced"], "strings": "balanced |#1 − n/2| ≤ 1"}),
+        pd.DataFrame({"n": g["n"], "blowup": g["blowup_unbalanced"], "strings": "unbalanced |#1 − n/2| ≥ n/4"}),
+    ])  # fmt: skip
+    sns.lineplot(data=long, x="n", y="blowup", style="strings", color=PALETTE.get(function), marker="o",
+                 errorbar="sd", ax=ax)  # fmt: skip
+    ax.set_xlabel("input length n")
+    ax.set_ylabel("mean Blowup(x)")
+    ax.set_title(f"{label(function)}: blowup by string balance")
+    ax.legend(fontsize=8, title=None)
+    return ax
+
+
+def cor5_sides(sides: pd.DataFrame, ax=None):
+    """Both sides of HR24 Cor. 5 per function vs n: measured E[Blowup²] (solid) and the RHS (dashed)."""
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    for f in _functions(sides):
+        g = sides[sides["function"] == f].sort_values("n")
+        c = PALETTE.get(f)
+        ax.plot(g["n"], g["blowup_sq_mean"], "o-", color=c, label=f"{label(f)}: E[Blowup²]")
+        ax.plot(g["n"], g["rhs"], "--", color=c, alpha=0.8, label=f"{label(f)}: as_n/√(n log n) − H/n")
+    ax.set_xlabel("input length n")
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_ylabel("value")
+    ax.legend(fontsize=7, ncol=2)
+    return ax

@@ -1,0 +1,179 @@
+"""Chapter 04/05 engine: config validation, sampling, regression and claims on synthetic frames, a ci run."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from replication import landscape
+from replication.cache import Cache
+from replication.experiments import blowup, sharpness
+from replication.experiments.sharpness import SharpnessSweepConfig
+from replication.models import EncoderConfig, HR24Encoder
+
+
+# ---- configuration ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"n": 3}, r"n: must be an integer in \[4, 64\], got 3"),
+        ({"n": 100000}, r"n: must be an integer in \[4, 64\], got 100000"),
+        ({"n": "abc"}, "n: must be an integer"),
+        ({"functions": '["parityy"]'}, r"functions: unknown value\(s\) \['parityy'\]"),
+        ({"functions": []}, "functions: must be a non-empty list"),
+        ({"seeds": 0}, r"seeds: must be an integer in \[1, 1000\], got 0"),
+        ({"steps": 0}, "steps: must be an integer"),
+        ({"scale": "gpu"}, "scale: must be one of"),
+    ],
+)
+def test_from_params_rejects(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SharpnessSweepConfig.from_params(**kwargs)
+
+
+def test_from_params_grid_and_strings(monkeypatch):
+    monkeypatch.delenv("REPLICATION_SCALE", raising=False)
+    cfg = SharpnessSweepConfig.from_params(n="16", functions='["parity", "mean"]', seeds="3")
+    assert cfg.scale == "cpu" and cfg.functions == ("parity", "mean") and cfg.seeds == 3
+    assert cfg.ns == (4, 6, 8, 10, 12, 14, 16)
+    assert SharpnessSweepConfig.from_params(scale="cpu", n=18).ns[-2:] == (16, 18)
+    assert SharpnessSweepConfig.from_params(scale="paper").ns == tuple(range(4, 31))
+    runs = sharpness.run_configs(cfg)
+    assert len(runs) == 2 * 7 * 3 and len(set(runs)) == len(runs)
+    # Chapters 04 and 05 build identical runs from the same preset: the same cache entries.
+    assert sharpness.run_configs(SharpnessSweepConfig.from_params(scale="cpu")) == sharpness.run_configs(
+        SharpnessSweepConfig.from_params(scale="cpu")
+    )
+
+
+def test_presets_valid():
+    for scale, cfg in sharpness.PRESETS.items():
+        assert cfg.scale == scale
+        assert cfg.ns[0] == 4 and cfg.ns[-1] == cfg.n
+    paper = sharpness.PRESETS["paper"]
+    assert (paper.d, paper.batch_size, paper.steps, paper.seeds, paper.lr) == (128, 1024, 10_000, 10, 3e-4)
+    assert (paper.long_d, paper.long_d_ff, paper.long_batch_size, max(paper.long_ns)) == (4, 4, 128, 512)
+
+
+# ---- sampling and measurements ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [4, 7, 30, 512])
+def test_balance_sets(n):
+    bal, unbal = sharpness.balance_sets(n, 400)
+    k_bal, k_unbal = bal.sum(-1).float(), unbal.sum(-1).float()
+    assert bal.shape == (400, n) and set(bal.unique().tolist()) <= {0, 1}
+    assert ((k_bal - n / 2).abs() <= 1).all()
+    assert ((k_unbal - n / 2).abs() >= max(n / 4, 2)).all()
+    assert torch.equal(bal, sharpness.balance_sets(n, 400)[0])  # fixed by n
+
+
+def test_balanced_positions_uniform():
+    bal, _ = sharpness.balance_sets(10, 4000)
+    assert torch.allclose(bal.float().mean(0), torch.full((10,), 0.5), atol=0.04)
+
+
+def test_model_sensitivity_matches_enumeration():
+    torch.manual_seed(0)
+    m = HR24Encoder(EncoderConfig(n=5, d=8)).eval()
+    x = torch.randint(0, 2, (6, 5))
+    got = sharpness.model_sensitivity(m, x)
+    for b in range(6):
+        want = 0.0
+        for i in range(5):
+            y = x[b : b + 1].clone()
+            y[0, i] = 1 - y[0, i]
+            with torch.no_grad():
+                want += 4 * float((m(y) - m(x[b : b + 1])) ** 2)
+        assert float(got[b]) == pytest.approx(want, rel=1e-5)
+
+
+def test_sharpness_both_equals_the_two_functions():
+    torch.manual_seed(1)
+    m = HR24Encoder(EncoderConfig(n=6, d=16))
+    x = torch.randint(0, 2, (64, 6))
+    y = x.float().mean(-1)
+    both = landscape.sharpness_both(m, x, y, n_perturbations=5, seed=2)
+    assert both["sharpness"] == pytest.approx(landscape.sharpness(m, x, n_perturbations=5, seed=2), rel=1e-6)
+    assert both["delta_mse"] == pytest.approx(landscape.delta_mse_sharpness(m, x, y, n_perturbations=5, seed=2), rel=1e-5)
+
+
+# ---- analysis on synthetic frames ---------------------------------------------------------------
+
+
+def synthetic(slopes, ns=(4, 8, 12, 16, 20), seeds=5, noise=0.01, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for f, s in slopes.items():
+        for n in ns:
+            for k in range(seeds):
+                rows.append({"function": f, "n": n, "seed": k, "sharpness": 0.1 + s * n + noise * rng.standard_normal(),
+                             "converged": True, "gave_up": False, "eval_mse": 1e-4})  # fmt: skip
+    df = pd.DataFrame(rows)
+    df["delta_mse_sharpness"] = df["sharpness"]
+    return df
+
+
+def test_regression_recovers_known_slopes():
+    df = synthetic({"parity": 0.05, "majority": 0.002, "first": 0.0, "mean": 0.0}, noise=1e-4)
+    t = sharpness.table2(df).set_index("function")
+    assert t.loc["parity", "slope"] == pytest.approx(0.05, rel=1e-3)
+    assert t.loc["majority", "slope"] == pytest.approx(0.002, rel=1e-2)
+    assert t.loc["parity", "p"] < 1e-10 and t.loc["parity", "runs"] == 25
+    assert t.loc["parity", "paper_slope"] == 5.0e-2 and t.loc["mean", "paper_p"] == 0.22
+
+
+def test_unconverged_runs_are_left_out_and_counted():
+    df = synthetic({"parity": 0.05})
+    df.loc[df["n"] >= 16, ["converged", "gave_up"]] = [False, True]
+    df.loc[df["n"] >= 16, "sharpness"] = 100.0  # would wreck the fit if it were used
+    t = sharpness.regression_table(df).iloc[0]
+    assert t["runs"] == 15 and t["max_n"] == 12 and t["slope"] == pytest.approx(0.05, abs=0.005)
+    c = sharpness.convergence_counts(df).set_index("n")
+    assert c.loc[16, "kept"] == 0 and c.loc[16, "dropped"] == 5 and c.loc[16, "gave_up"] == 5
+    assert c.loc[4, "kept"] == 5
+
+
+def test_claims_hold_on_paper_like_data_and_fail_with_reasons():
+    cfg = SharpnessSweepConfig.from_params(scale="ci")
+    good = synthetic({"parity": 0.05, "majority": 0.002, "first": 0.0, "mean": 0.0}, noise=0.01)
+    good.loc[good["function"] == "parity", "sharpness"] += 0.0  # PARITY reaches 0.1 + 0.05·20 ≈ 1.1
+    long = synthetic({"majority": 0.001, "first": 0.0, "mean": 0.0}, ns=(16, 32, 64, 128), noise=0.001)
+    cl = sharpness.claims(cfg, good, long)
+    assert [c.holds for c in cl] == [True, True, True, True], [c.note for c in cl]
+    bad = synthetic({"parity": 0.0, "majority": 0.002, "first": 0.0, "mean": 0.01}, noise=0.001)
+    cl = sharpness.claims(cfg, bad, None)
+    assert [c.holds for c in cl] == [False, False, False]
+    assert "fails" in cl[0].note and "fails" in cl[1].note and "below" in cl[2].note
+    none = bad.assign(converged=bad["function"] != "parity")
+    assert "no converged PARITY run" in sharpness.claims(cfg, none)[2].measured
+
+
+def test_cor5_rhs_and_blowup_claims():
+    sides = blowup.cor5_sides(synthetic({"parity": 0.05, "first": 0.0}).assign(blowup_sq=lambda d: d["n"] ** 2.0))
+    p = sides[sides["function"] == "parity"].set_index("n")
+    assert p.loc[16, "as_n"] == 16 and p.loc[16, "rhs"] == pytest.approx(16 / np.sqrt(16 * np.log(16)) - 2 / 16)
+    assert p.loc[16, "c_needed"] == pytest.approx(p.loc[16, "rhs"] / 256)
+
+
+# ---- end to end at ci scale ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ci_end_to_end(tmp_path):
+    cfg = SharpnessSweepConfig.from_params(scale="ci", functions='["parity", "majority"]')
+    cache = Cache(tmp_path)
+    df = sharpness.run_main(cfg, cache=cache, progress=False)
+    assert len(df) == 4 and not df["cached"].any()
+    for col in ("sharpness", "delta_mse_sharpness", "param_norm", "blowup_sq", "blowup_balanced", "model_as"):
+        assert np.isfinite(df[col]).all(), col
+    assert (df["steps_run"] == cfg.steps).all() and (df["as_n"] > 0).all()
+    again = sharpness.run_main(cfg, cache=cache, progress=False)
+    assert again["cached"].all()
+    pd.testing.assert_frame_equal(df.drop(columns="cached"), again.drop(columns="cached"))
+    full = sharpness.load_models(sharpness.run_configs(cfg), cache=cache)
+    m = HR24Encoder(EncoderConfig(n=4, d=cfg.d))
+    m.load_state_dict(full[0]["state_dict"])
+    cl = sharpness.claims(cfg, df, sharpness.run_long(cfg, cache=cache, progress=False))
+    assert len(cl) == 4 and all(isinstance(c.holds, bool) for c in cl)
