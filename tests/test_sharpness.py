@@ -177,3 +177,34 @@ def test_ci_end_to_end(tmp_path):
     m.load_state_dict(full[0]["state_dict"])
     cl = sharpness.claims(cfg, df, sharpness.run_long(cfg, cache=cache, progress=False))
     assert len(cl) == 4 and all(isinstance(c.holds, bool) for c in cl)
+
+
+def test_blowup_growth_and_balance_tests():
+    df = synthetic({"parity": 0.05, "majority": 0.0}, seeds=3)
+    rng = np.random.default_rng(1)
+    df["blowup_sq"] = np.exp(0.1 * df["n"] + 0.01 * rng.standard_normal(len(df)))
+    df["blowup_balanced"] = 2.0 + 0.1 * rng.random(len(df))
+    df["blowup_unbalanced"] = 1.0 + 0.1 * rng.random(len(df))
+    g = blowup.growth_table(df).set_index("function")
+    assert g.loc["parity", "slope"] == pytest.approx(0.1, abs=0.005) and g.loc["parity", "p"] < 1e-6
+    b = blowup.balance_test(df)
+    assert b["median_ratio"] > 1.5 and b["p"] < 1e-3 and b["runs"] == 15
+    cfg = SharpnessSweepConfig.from_params(scale="ci")
+    consts = pd.DataFrame({"function": ["parity"], "n": [8], "c_needed": [10.0], "log10_c_attn": [5.0]})
+    cl = blowup.claims(cfg, df, consts)
+    assert [c.holds for c in cl] == [True, True, True], [c.note for c in cl]
+    flipped = df.assign(blowup_balanced=df["blowup_unbalanced"], blowup_unbalanced=df["blowup_balanced"])
+    cl = blowup.claims(cfg, flipped.assign(blowup_sq=1.0 / df["blowup_sq"]), consts.assign(log10_c_attn=0.5))
+    assert [c.holds for c in cl] == [False, False, False] and all("fails" in c.note for c in cl)
+
+
+def test_eq8_factor_by_hand():
+    torch.manual_seed(0)
+    m = HR24Encoder(EncoderConfig(n=4, d=8, heads=2))
+    sd = m.state_dict()
+    w = sd["layers.1.self_attn.in_proj_weight"].double()
+    best = 0.0
+    for h in range(2):
+        q, k = w[4 * h : 4 * h + 4], w[8 + 4 * h : 8 + 4 * h + 4]
+        best = max(best, float(torch.linalg.svdvals(k.T @ q / 2.0)[0]))
+    assert blowup.log10_eq8_factor(sd, d=8, heads=2) == pytest.approx(4 * 8 * best / np.log(10), rel=1e-9)

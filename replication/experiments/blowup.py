@@ -174,6 +174,22 @@ def growth_test(df: pd.DataFrame, function: str = "parity", y: str = "blowup_sq"
             "ratio": float(np.exp(r.slope * (g["n"].max() - g["n"].min())))}  # fmt: skip
 
 
+def growth_table(df: pd.DataFrame, y: str = "blowup_sq") -> pd.DataFrame:
+    """:func:`growth_test` for every function: slope of ``log y`` on n, its p-value, runs, longest n."""
+    rows = [{"function": f, **growth_test(df, f, y)} for f in dict.fromkeys(df["function"])]
+    return pd.DataFrame(rows)
+
+
+def thm4_summary(t4: pd.DataFrame) -> pd.DataFrame:
+    """Per (function, n): mean ``s(T,x)``, mean of the Eq. 12 blowup side, and ``c_x``'s median, 99th percentile, max."""
+    if not len(t4):
+        return pd.DataFrame()
+    g = t4.groupby(["function", "n"], sort=False)
+    return g.agg(strings=("s", "size"), mean_s=("s", "mean"), mean_blowup_side=("blowup_side", "mean"),
+                 c_median=("c_x", "median"), c_p99=("c_x", lambda v: float(np.quantile(v, 0.99))),
+                 c_max=("c_x", "max")).reset_index()  # fmt: skip
+
+
 def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, consts: pd.DataFrame | None = None) -> list[Claim]:
     """Chapter 04's claims, computed from the sweep frame (and the constants table)."""
     ch, sc = CHAPTER, cfg.scale

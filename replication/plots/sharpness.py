@@ -127,3 +127,46 @@ def cor5_sides(sides: pd.DataFrame, ax=None):
     ax.set_ylabel("value")
     ax.legend(fontsize=7, ncol=2)
     return ax
+
+
+def constants(consts: pd.DataFrame, ax=None):
+    """Per converged run: log10 of the C Cor. 5 needs (dots) and of the Eq. 8 factor of C (crosses), vs n."""
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    for f in _functions(consts):
+        g = consts[consts["function"] == f]
+        c = PALETTE.get(f)
+        ok = g["c_needed"].notna()
+        ax.scatter(g.loc[ok, "n"], np.log10(g.loc[ok, "c_needed"]), color=c, s=16, label=f"{label(f)}: C needed")
+        ax.scatter(g["n"], g["log10_c_attn"], color=c, marker="x", s=16, label=f"{label(f)}: Eq. 8 factor")
+    ax.set_xlabel("input length n")
+    ax.set_ylabel("log10 C")
+    ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def thm4_scatter(t4: pd.DataFrame, ax=None, function: str | None = None):
+    """Per string: the blowup side of HR24 Eq. 12 against ``s(T,x)/sqrt(n log n)`` (the other side without C)."""
+    ax = ax or plt.subplots(figsize=(5, 4))[1]
+    d = t4 if function is None else t4[t4["function"] == function]
+    for f in _functions(d):
+        g = d[d["function"] == f]
+        lhs = g["s"] / np.sqrt(g["n"] * np.log(g["n"]))
+        ax.scatter(g["blowup_side"], lhs, s=6, alpha=0.35, color=PALETTE.get(f), label=label(f))
+    ax.set_xscale("log")
+    ax.set_xlabel("Blowup(x)² + mean_i Blowup(x^⊕i)²")
+    ax.set_ylabel("s(T, x) / √(n log n)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def blowup_by_balance(t4: pd.DataFrame, function: str = "majority", ax=None):
+    """Mean Blowup(x) against the imbalance ``#ones − n/2`` of x, one line per length (Thm 4 localisation)."""
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    g = t4[t4["function"] == function].assign(imbalance=lambda d: d["ones"] - d["n"] / 2)
+    sns.lineplot(data=g, x="imbalance", y="blowup", hue="n", palette="viridis", errorbar=None, marker="o",
+                 markersize=3, ax=ax)  # fmt: skip
+    ax.axvline(0, color="black", lw=0.6, ls=":")
+    ax.set_xlabel("#ones − n/2")
+    ax.set_ylabel("mean Blowup(x)")
+    ax.set_title(f"{label(function)}: where the blowup is")
+    return ax
