@@ -38,6 +38,8 @@ class Claim:
     def __post_init__(self):
         if not isinstance(self.holds, bool):
             raise TypeError(f"holds: must be a bool, got {self.holds!r}")
+        if self.scale not in ("ci", "cpu", "paper"):
+            raise ValueError(f"scale: must be one of ['ci', 'cpu', 'paper'], got {self.scale!r}")
 
 
 def fmt(x: Any, digits: int = 3) -> str:

@@ -73,3 +73,20 @@ def test_check_int_messages():
     assert check_choices("functions", '["parity"]', ["parity", "first"]) == ("parity",)
     with pytest.raises(ValueError, match=r"functions: unknown value\(s\) \['parityy'\]"):
         check_choices("functions", ["parityy"], ["parity"])
+
+
+def test_claim_scale_is_checked():
+    with pytest.raises(ValueError, match="scale: must be one of"):
+        Claim("01_x", "c", "r", "1", "1", True, "a note passed where the scale goes")
+
+
+def test_demo_claims_carry_the_scale():
+    import pandas as pd
+
+    from replication.experiments import demo
+
+    cfg = demo.DemoConfig.from_params(scale="ci")
+    df = pd.DataFrame([{"function": "parity", "sharpness": 1.0, "converged": True, "eval_mse": 1e-4},
+                       {"function": "majority", "sharpness": 0.1, "converged": True, "eval_mse": 1e-6}])
+    (c,) = demo.claims(cfg, df)
+    assert c.scale == "ci" and c.holds

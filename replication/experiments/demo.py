@@ -87,5 +87,5 @@ def claims(cfg: DemoConfig, df: pd.DataFrame) -> list[Claim]:
     return [Claim(CHAPTER, "A transformer fitting PARITY sits in a sharper minimum than ones fitting less sensitive functions",
                   "HR24 Fig. 1", "PARITY's sharpness far above MAJORITY's",
                   f"n={cfg.n}: PARITY {fmt(par['sharpness'])} vs others ≤ {fmt(others['sharpness'].max())} "
-                  f"(×{fmt(ratio)}); PARITY eval MSE {fmt(par['eval_mse'])}", ok,
-                  "holds if PARITY converged and its sharpness exceeds every other function's by more than 3×")]
+                  f"(×{fmt(ratio)}); PARITY eval MSE {fmt(par['eval_mse'])}", holds=ok, scale=cfg.scale,
+                  note="holds if PARITY converged and its sharpness exceeds every other function's by more than 3×")]
