@@ -39,6 +39,21 @@ def _check(rho, n_perturbations):
 
 
 @torch.no_grad()
+def _outputs_under_noise(model, x, rho, n_perturbations, seed, exclude):
+    """``T_θ(x)`` and a list of ``T_{θ+Δ}(x)``, one per Gaussian perturbation (model left unchanged)."""
+    _check(rho, n_perturbations)
+    was_training = model.training
+    model.eval()
+    try:
+        params, buffers, names = _split(model, exclude)
+        base = model(x)
+        outs = [functional_call(model, {**noisy, **buffers}, (x,))
+                for noisy in _perturbations(params, names, rho, n_perturbations, seed)]
+    finally:
+        model.train(was_training)
+    return base, outs
+
+
 def sharpness(
     model: nn.Module,
     x: torch.Tensor,
@@ -60,21 +75,11 @@ def sharpness(
         x: ``(B, n)`` inputs, the same for every perturbation.
         return_all: also return the per-perturbation means, ``(n_perturbations,)``.
     """
-    _check(rho, n_perturbations)
-    was_training = model.training
-    model.eval()
-    params, buffers, names = _split(model, exclude)
-    base = model(x)
-    vals = []
-    for noisy in _perturbations(params, names, rho, n_perturbations, seed):
-        out = functional_call(model, {**noisy, **buffers}, (x,))
-        vals.append(float(((out - base) ** 2).mean()) * rescale)
-    model.train(was_training)
-    vals = np.array(vals)
+    base, outs = _outputs_under_noise(model, x, rho, n_perturbations, seed, exclude)
+    vals = np.array([float(((out - base) ** 2).mean()) * rescale for out in outs])
     return (float(vals.mean()), vals) if return_all else float(vals.mean())
 
 
-@torch.no_grad()
 def delta_mse_sharpness(
     model: nn.Module,
     x: torch.Tensor,
@@ -91,21 +96,9 @@ def delta_mse_sharpness(
     ``MSE(θ+Δ) - MSE(θ) = E(T_{θ+Δ}-T_θ)² + 2 E(T_{θ+Δ}-T_θ)(T_θ - y)``, the two agree when the fit is
     exact (``T_θ ≈ y``).
     """
-    _check(rho, n_perturbations)
-    was_training = model.training
-    model.eval()
-    params, buffers, names = _split(model, exclude)
-    y = y.to(torch.float32)
-    base = float(((model(x) - y) ** 2).mean())
-    vals = [
-        float(((functional_call(model, {**noisy, **buffers}, (x,)) - y) ** 2).mean())
-        for noisy in _perturbations(params, names, rho, n_perturbations, seed)
-    ]
-    model.train(was_training)
-    return rescale * (float(np.mean(vals)) - base)
+    return sharpness_both(model, x, y, rho, n_perturbations, seed, rescale, exclude)["delta_mse"]
 
 
-@torch.no_grad()
 def sharpness_both(
     model: nn.Module,
     x: torch.Tensor,
@@ -121,22 +114,13 @@ def sharpness_both(
     Returns ``{"sharpness", "sharpness_se", "delta_mse"}``, equal to the two functions called with the same
     arguments (``sharpness_se``: standard error of the Eq. 15 mean over perturbations); half the cost.
     """
-    _check(rho, n_perturbations)
-    was_training = model.training
-    model.eval()
-    params, buffers, names = _split(model, exclude)
-    y = y.to(torch.float32)
-    base = model(x)
+    base, outs = _outputs_under_noise(model, x, rho, n_perturbations, seed, exclude)
+    y = y.to(base.dtype)
+    sq = np.array([float(((out - base) ** 2).mean()) * rescale for out in outs])
+    mse = np.array([float(((out - y) ** 2).mean()) for out in outs])
     base_mse = float(((base - y) ** 2).mean())
-    sq, mse = [], []
-    for noisy in _perturbations(params, names, rho, n_perturbations, seed):
-        out = functional_call(model, {**noisy, **buffers}, (x,))
-        sq.append(float(((out - base) ** 2).mean()) * rescale)
-        mse.append(float(((out - y) ** 2).mean()))
-    model.train(was_training)
-    sq = np.array(sq)
     se = float(sq.std(ddof=1) / np.sqrt(len(sq))) if len(sq) > 1 else float("nan")
-    return {"sharpness": float(sq.mean()), "sharpness_se": se, "delta_mse": rescale * (float(np.mean(mse)) - base_mse)}
+    return {"sharpness": float(sq.mean()), "sharpness_se": se, "delta_mse": rescale * (float(mse.mean()) - base_mse)}
 
 
 def parameter_norm(model: nn.Module, exclude: Sequence[str] = HR24_EXCLUDE) -> float:
