@@ -92,7 +92,8 @@ def constant_table(cfg: SharpnessSweepConfig, df: pd.DataFrame, cache: Cache | N
             "c_needed": rhs / res["blowup_sq"] if rhs > 0 else np.nan,
             "log10_c_attn": log10_eq8_factor(res["state_dict"], run.d, run.heads),
         })  # fmt: skip
-    return pd.DataFrame(rows)
+    cols = ["function", "n", "seed", "blowup_sq", "param_norm", "rhs", "c_needed", "log10_c_attn"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -146,7 +147,8 @@ def thm4_table(cfg: SharpnessSweepConfig, df: pd.DataFrame, strings: int = 256, 
         f["function"], f["n"], f["seed"] = run.function, run.n, run.seed
         f["c_x"] = f["s"] / (math.sqrt(run.n * math.log(run.n)) * f["blowup_side"])
         frames.append(f)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    cols = ["s", "blowup_side", "blowup", "ones", "function", "n", "seed", "c_x"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -183,7 +185,7 @@ def growth_table(df: pd.DataFrame, y: str = "blowup_sq") -> pd.DataFrame:
 def thm4_summary(t4: pd.DataFrame) -> pd.DataFrame:
     """Per (function, n): mean ``s(T,x)``, mean of the Eq. 12 blowup side, and ``c_x``'s median, 99th percentile, max."""
     if not len(t4):
-        return pd.DataFrame()
+        return pd.DataFrame(columns=["function", "n", "strings", "mean_s", "mean_blowup_side", "c_median", "c_p99", "c_max"])
     g = t4.groupby(["function", "n"], sort=False)
     return g.agg(strings=("s", "size"), mean_s=("s", "mean"), mean_blowup_side=("blowup_side", "mean"),
                  c_median=("c_x", "median"), c_p99=("c_x", lambda v: float(np.quantile(v, 0.99))),
@@ -237,3 +239,36 @@ def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, consts: pd.DataFrame | N
             + ("" if ok else "; fails: " + ("no run with a positive RHS" if not len(c) else "some run needs a larger C than Eq. 8 gives")),
         ))  # fmt: skip
     return out
+
+
+def describe(df: pd.DataFrame, consts: pd.DataFrame | None = None) -> str:
+    """A few sentences (Markdown) with this run's main numbers, for the notebook to display."""
+    lines = []
+    gt = growth_table(df).set_index("function")
+    ok = df[df["converged"].astype(bool)]
+    for f in gt.index:
+        g = ok[ok["function"] == f]
+        if g["n"].nunique() < 2:
+            lines.append(f"{f.upper()}: fewer than two lengths converged, no trend to report.")
+            continue
+        lo, hi = g["n"].min(), g["n"].max()
+        m = g.groupby("n")["blowup_sq"].mean()
+        sig = "significant" if gt.loc[f, "p"] < ALPHA else "not significant"
+        lines.append(
+            f"{f.upper()}: E[Blowup²] {fmt(m[lo])} at n = {lo}, {fmt(m[hi])} at n = {hi} "
+            f"(log-slope {fmt(gt.loc[f, 'slope'])}, p = {fmt(gt.loc[f, 'p'])}, {sig})."
+        )
+    if consts is not None and len(consts) and consts["c_needed"].notna().any():
+        c = consts[consts["c_needed"].notna()]
+        lines.append(
+            f"The largest C that Cor. 5 needs on any converged run is {fmt(c['c_needed'].max())}; the Eq. 8 "
+            f"factor alone is between 10^{fmt(consts['log10_c_attn'].min())} and 10^{fmt(consts['log10_c_attn'].max())}."
+        )
+    bt = balance_test(df)
+    if bt["runs"]:
+        lines.append(
+            f"MAJORITY: the blowup on balanced strings is a median {fmt(bt['median_ratio'])} times that on "
+            f"unbalanced strings over {bt['runs']} converged runs"
+            + (f" (larger in {fmt(100 * bt['frac_larger'])}% of them; one-sided Wilcoxon p = {fmt(bt['p'])})." if "frac_larger" in bt else ".")
+        )
+    return "\n\n".join(f"- {x}" for x in lines)

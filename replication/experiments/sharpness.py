@@ -218,9 +218,9 @@ PRESETS = {
     ),
     # A 2-core laptop in under 20 minutes (chapter 05's prose gives the measurements behind each choice).
     "cpu": SharpnessSweepConfig(
-        scale="cpu", n=30, grid=(4, 6, 8, 10, 12, 14, 16, 20, 25, 30, 40, 50, 64), seeds=2, d=32,
-        lr=1e-3, batch_size=128, steps=2500, give_up_step=2000, n_perturbations=20, n_inputs=2048,
-        n_thm4=512, n_sens=128, long_ns=(8, 16, 32, 64), long_seeds=2, long_lr=3e-3, long_steps=1000,
+        scale="cpu", n=30, grid=(4, 6, 8, 10, 12, 16, 20, 30, 40, 50, 64), seeds=2, d=32, lr=3e-4,
+        batch_size=128, steps=3000, give_up_step=2000, n_perturbations=20, n_inputs=2048, n_thm4=512,
+        n_sens=128, long_ns=(8, 16, 32, 64), long_seeds=2, long_lr=3e-3, long_steps=1000,
     ),
     # HR24 App. E.1 and the original code.
     "paper": SharpnessSweepConfig(scale="paper", n=30, grid=tuple(range(4, MAX_N + 1))),
@@ -262,18 +262,21 @@ def balance_sets(n: int, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.
 
 @torch.no_grad()
 def model_sensitivity(model, x: torch.Tensor) -> torch.Tensor:
-    """Per-string sensitivity of the model on the ±1 scale, ``s(T, x) = Σ_i (T(x) − T(x^{⊕i}))²`` (×4 of {0,1}).
+    """Per-string sensitivity of the model, ``s(T, x) = Σ_i (T(x) − T(x^{⊕i}))²`` (HR24 Eq. 6 on the ±1 scale).
+
+    For outputs on the {0,1} scale this is Eq. 6 of ``g = 2T − 1`` (``¼ Σ (g(x) − g(x^{⊕i}))²``), the
+    convention of :mod:`replication.boolean`: a model computing PARITY exactly has ``s(T, x) = n``.
 
     Args:
         x: ``(B, n)`` strings. Returns ``(B,)``.
     """
     B, n = x.shape
     flips = x[:, None, :].repeat(1, n, 1)  # (B, n, n): row i has bit i flipped
-    idx = torch.arange(n)
+    idx = torch.arange(n, device=x.device)
     flips[:, idx, idx] = 1 - flips[:, idx, idx]
     base = model(x)  # (B,)
     nb = model(flips.reshape(B * n, n)).reshape(B, n)
-    return 4 * ((nb - base[:, None]) ** 2).sum(-1)
+    return ((nb - base[:, None]) ** 2).sum(-1)
 
 
 def measure_run(run: SharpnessRun, device: str = "cpu") -> dict:
@@ -512,3 +515,38 @@ def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | 
             "|slope| < MAJORITY's / 10" + (("; " + "; ".join(f"{f.upper()}: {v[1]}" for f, v in flat.items())) if ok else "; fails: " + "; ".join(reasons)),
         ))  # fmt: skip
     return out
+
+
+def describe(df: pd.DataFrame, long_df: pd.DataFrame | None = None) -> str:
+    """A few sentences (Markdown) stating this run's main numbers, for the notebook to display."""
+    t2 = table2(df).set_index("function")
+    ok = df[df["converged"].astype(bool)]
+    lines = []
+    if "parity" in t2.index:
+        par = ok[ok["function"] == "parity"]
+        failed = int((df["function"] == "parity").sum() - len(par))
+        if len(par):
+            top = int(par["n"].max())
+            at_top = ok[ok["n"] == top].groupby("function")["sharpness"].mean()
+            others = ", ".join(f"{f.upper()} {fmt(v)}" for f, v in at_top.items() if f != "parity")
+            lines.append(
+                f"PARITY converged up to n = {top} ({failed} of {int((df['function'] == 'parity').sum())} PARITY "
+                f"runs did not converge and are left out). At n = {top} its mean sharpness is "
+                f"{fmt(at_top.get('parity', np.nan))}" + (f", against {others}." if others else ".")
+            )
+        else:
+            lines.append("No PARITY run converged at this scale, so PARITY has no sharpness to report.")
+        rest = t2.drop(index="parity")["slope"].abs()
+        if np.isfinite(t2.loc["parity", "slope"]) and len(rest) and rest.max() > 0:
+            lines.append(
+                f"PARITY's fitted slope is {fmt(t2.loc['parity', 'slope'])} per unit of n (p = {fmt(t2.loc['parity', 'p'])}), "
+                f"{fmt(t2.loc['parity', 'slope'] / rest.max())} times the largest |slope| among the other functions "
+                f"(HR24: {fmt(5.0e-2 / 1.8e-3)} times)."
+            )
+    v = variants_table(df)
+    if len(v):
+        lines.append(
+            f"Eq. 15 and the code's ΔMSE differ by at most {fmt(v['max_abs_diff'].max())} on any converged run "
+            f"(median ratios {fmt(v['median_ratio'].min())}–{fmt(v['median_ratio'].max())})."
+        )
+    return " ".join(lines)

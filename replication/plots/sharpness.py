@@ -101,6 +101,9 @@ def balanced_vs_unbalanced(df: pd.DataFrame, ax=None, function: str = "majority"
     """Mean blowup on balanced vs unbalanced strings per run (HR24 Thm 4), against n."""
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
     g = df[(df["function"] == function) & df["converged"].astype(bool)]
+    if not len(g):
+        ax.text(0.5, 0.5, "no converged run", transform=ax.transAxes, ha="center")
+        return ax
     long = pd.concat([
         pd.DataFrame({"n": g["n"], "blowup": g["blowup_balanced"], "strings": "balanced |#1 − n/2| ≤ 1"}),
         pd.DataFrame({"n": g["n"], "blowup": g["blowup_unbalanced"], "strings": "unbalanced |#1 − n/2| ≥ n/4"}),
@@ -163,6 +166,9 @@ def blowup_by_balance(t4: pd.DataFrame, function: str = "majority", ax=None):
     """Mean Blowup(x) against the imbalance ``#ones − n/2`` of x, one line per length (Thm 4 localisation)."""
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
     g = t4[t4["function"] == function].assign(imbalance=lambda d: d["ones"] - d["n"] / 2)
+    if not len(g):
+        ax.text(0.5, 0.5, "no converged run", transform=ax.transAxes, ha="center")
+        return ax
     sns.lineplot(data=g, x="imbalance", y="blowup", hue="n", palette="viridis", errorbar=None, marker="o",
                  markersize=3, ax=ax)  # fmt: skip
     ax.axvline(0, color="black", lw=0.6, ls=":")
