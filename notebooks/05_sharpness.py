@@ -17,8 +17,9 @@
 # # Sensitive functions sit in sharp minima
 #
 # The second main result of {cite:t}`hahn2024sensitive` (HR24 §5, Thm 6) turns the blowup bound of the
-# previous chapter into a statement about the loss landscape. Take a trained transformer $T_\theta$ and nudge every parameter by a small
-# random amount. How much does its output move? HR24 measure this with the *average-direction sharpness*
+# previous chapter into a statement about the loss landscape. Take a trained transformer $T_\theta$ and
+# nudge every parameter by a small random amount. How much does its output move? HR24 measure this with
+# the *average-direction sharpness*
 #
 # $$L_{\rho,n}(T) = \mathbb E_{x}\,\mathbb E_{\Delta}\,\big(T_{\theta+\Delta}(x) - T_\theta(x)\big)^2 ,
 # \qquad \Delta \sim \mathcal N(0,\rho^2 I),\ \rho = 0.02 \quad\text{(Eq. 15, §7.1)},$$
@@ -70,8 +71,8 @@ print(f"scale {cfg.scale}: lengths {cfg.ns}, {cfg.seeds} seeds, width {cfg.d}, b
 #
 # The paper's grid (27 lengths × 10 seeds × 4 functions, width 128, batch 1024, 10,000 steps) costs about
 # an hour per run on a laptop-class CPU, so the `cpu` scale shrinks it to fit in about a quarter of an
-# hour on two cores. Every choice was measured (one torch thread per process, two processes; see
-# `FEASIBILITY.md` in the project notes and the calibration runs described here):
+# hour on two cores. Every choice below was measured on such a machine (one torch thread per process,
+# two processes side by side):
 #
 # | setting | paper | `cpu` | why |
 # |---|---|---|---|
@@ -85,9 +86,10 @@ print(f"scale {cfg.scale}: lengths {cfg.ns}, {cfg.seeds} seeds, width {cfg.d}, b
 # | sharpness | $\rho = 0.02$ | $\rho = 0.02$, 20 perturbations × 2,048 strings | the same perturbations and strings serve Eq. 15 and the ΔMSE variant |
 # | long inputs (Fig. 7/8) | $d = 4$, batch 128, $n \le 512$ | $d = 4$, batch 128, $n \in \{8, 16, 32, 64\}$, 1,000 steps, lr 3e-3, 2 seeds | attention costs grow as $n^2$: 19 ms per step at $n = 64$, 80 ms at $n = 128$ |
 #
-# Measured wall time of the whole notebook at `cpu` scale with `-p n 30` on two cores: COLD_TIME from an
-# empty cache, WARM_TIME when rerun (every run read from the cache). The compute spent per sweep is
-# tabulated at the end of this page.
+# Measured wall time of this notebook at `cpu` scale with `-p n 30` on two cores, from an empty cache:
+# 13.7 minutes (821 s: 64 main-sweep runs, about 23 CPU-minutes of training, and 24 width-4 runs, about
+# 4 CPU-minutes). Rerun from the cache: 8 s. Chapter 04, run afterwards on the same cache: 10 s. The
+# compute each sweep spent is tabulated at the end of this page.
 
 # %% [markdown]
 # ## The sweep
