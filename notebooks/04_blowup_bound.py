@@ -77,8 +77,9 @@ from replication.plots import sharpness as plots
 # %% [markdown]
 # ## The trained models
 #
-# The sweep of chapter 05 (one row per run). If chapter 05 has run with the same parameters, every row
-# says `cached = True` and this cell takes seconds. Only converged runs (final MSE below $10^{-3}$)
+# The sweep of chapter 05 (one row per run). Chapters 04 and 05 share it: whichever runs first trains
+# the models, and the other reads them from the cache (`cached = True`), so this cell takes seconds when
+# chapter 05 has already run with the same parameters. Only converged runs (final MSE below $10^{-3}$)
 # compute their function, so only they are analysed below.
 
 # %%
