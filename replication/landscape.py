@@ -54,6 +54,11 @@ def _outputs_under_noise(model, x, rho, n_perturbations, seed, exclude):
     return base, outs
 
 
+def _sq_deviations(base: torch.Tensor, outs: list[torch.Tensor], rescale: float) -> np.ndarray:
+    """``rescale * mean_x (T_{θ+Δ}(x) - T_θ(x))^2`` for each perturbation, ``(n_perturbations,)``."""
+    return np.array([float(((out - base) ** 2).mean()) * rescale for out in outs])
+
+
 def sharpness(
     model: nn.Module,
     x: torch.Tensor,
@@ -76,7 +81,7 @@ def sharpness(
         return_all: also return the per-perturbation means, ``(n_perturbations,)``.
     """
     base, outs = _outputs_under_noise(model, x, rho, n_perturbations, seed, exclude)
-    vals = np.array([float(((out - base) ** 2).mean()) * rescale for out in outs])
+    vals = _sq_deviations(base, outs, rescale)
     return (float(vals.mean()), vals) if return_all else float(vals.mean())
 
 
@@ -116,7 +121,7 @@ def sharpness_both(
     """
     base, outs = _outputs_under_noise(model, x, rho, n_perturbations, seed, exclude)
     y = y.to(base.dtype)
-    sq = np.array([float(((out - base) ** 2).mean()) * rescale for out in outs])
+    sq = _sq_deviations(base, outs, rescale)
     mse = np.array([float(((out - y) ** 2).mean()) for out in outs])
     base_mse = float(((base - y) ** 2).mean())
     se = float(sq.std(ddof=1) / np.sqrt(len(sq))) if len(sq) > 1 else float("nan")

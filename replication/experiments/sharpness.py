@@ -442,9 +442,16 @@ def flatness(reg: dict, ref_slope: float) -> tuple[bool, str]:
     return False, f"slope {fmt(reg['slope'])} significant (p = {fmt(reg['p'])}) and not small"
 
 
+def _paper(function: str) -> pd.Series:
+    """HR24 Table 2's row for ``function``."""
+    return PAPER_TABLE2.set_index("function").loc[function]
+
+
 def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | None = None) -> list[Claim]:
     """Chapter 05's claims, each computed from the run frames with the check stated in its note."""
     t2 = table2(df)
+    pp, pm = _paper("parity"), _paper("mean")
+    paper_ratio = pp["paper_slope"] / PAPER_TABLE2.set_index("function").drop(index="parity")["paper_slope"].abs().max()
     out = []
     ch, sc = CHAPTER, cfg.scale
     par = _reg(t2, "parity")
@@ -462,7 +469,8 @@ def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | 
             why.append(f"ratio to the largest other |slope| is {fmt(par['slope'] / max_other)}, below 10")
     out.append(Claim(
         ch, "PARITY's sharpness grows with n: a positive, significant slope at least 10× every other function's",
-        "HR24 Fig. 1/5, Table 2", "slope 5.0e-2 (p = 6e-72), ≥ 25× the others",
+        "HR24 Fig. 1/5, Table 2",
+        f"slope {fmt(pp['paper_slope'])} (p = {fmt(pp['paper_p'])}), {fmt(paper_ratio)}× the largest other",
         f"slope {fmt(par['slope'])} (p = {fmt(par['p'])}, {par['runs']} runs, n ≤ {fmt(par['max_n'])}); "
         f"largest other |slope| {fmt(max_other)}",
         ok_sig and ok_ratio, sc,
@@ -473,7 +481,8 @@ def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | 
     mean = _reg(t2, "mean")
     ok = bool(np.isfinite(mean["p"]) and mean["p"] >= ALPHA)
     out.append(Claim(
-        ch, "MEAN's sharpness shows no significant trend with n", "HR24 Table 2", "slope −1.9e-5, p = 0.22",
+        ch, "MEAN's sharpness shows no significant trend with n", "HR24 Table 2",
+        f"slope {fmt(pm['paper_slope'])}, p = {fmt(pm['paper_p'])}",
         f"slope {fmt(mean['slope'])}, p = {fmt(mean['p'])} ({mean['runs']} runs)", ok, sc,
         "check: linregress p ≥ 0.05" + ("" if ok else (
             "; fails: too few converged runs" if not np.isfinite(mean["p"]) else
@@ -541,7 +550,7 @@ def describe(df: pd.DataFrame, long_df: pd.DataFrame | None = None) -> str:
             lines.append(
                 f"PARITY's fitted slope is {fmt(t2.loc['parity', 'slope'])} per unit of n (p = {fmt(t2.loc['parity', 'p'])}), "
                 f"{fmt(t2.loc['parity', 'slope'] / rest.max())} times the largest |slope| among the other functions "
-                f"(HR24: {fmt(5.0e-2 / 1.8e-3)} times)."
+                f"(HR24: {fmt(_paper('parity')['paper_slope'] / _paper('majority')['paper_slope'])} times)."
             )
     v = variants_table(df)
     if len(v):
