@@ -4,15 +4,18 @@ A *sweep* is a list of frozen dataclass configs (one per run) and a ``measure(co
 function at module level (so worker processes can import it). :func:`run_sweep`
 
 1. rejects a bad grid before any work starts (empty, not frozen dataclasses, mixed types, duplicates);
-2. looks every run up in the :class:`~replication.cache.Cache` (key: ``kind`` + the full config +
-   the device, see below);
+2. looks every run up in the :class:`~replication.results.Store` (committed ``results/``, then the local
+   cache; key: ``kind`` + the full config + the device, see below); in the book build a run missing from
+   ``results/`` stops the sweep here, before any work, naming the ``make results`` command;
 3. computes the missing runs in parallel: joblib's ``loky`` worker processes with one torch thread each
-   (two small processes beat one process with two threads, see FEASIBILITY.md), or the workers of a
-   ``dask.distributed`` cluster when ``scheduler`` names one;
-4. has the process that computed a run write it to the cache (atomically) as soon as it finishes, so a
-   killed sweep loses only the runs in flight and a rerun recomputes none of the finished ones;
-5. returns one row per config: the config's fields, ``device``, and the scalar entries of the result
-   (non-scalar entries such as a ``state_dict`` stay in the cache; :func:`load_results` returns them).
+   (on a 2-core machine two single-thread processes train small models much faster than one process with
+   two threads), or the workers of a ``dask.distributed`` cluster when ``scheduler`` names one;
+4. has the process that computed a run write it (atomically, with its provenance) as soon as it
+   finishes, so a killed sweep loses only the runs in flight and a rerun recomputes none of the
+   finished ones;
+5. returns one row per config: the config's fields, ``device``, ``source`` (``results``, ``cache`` or
+   ``computed``), ``computed_at``, and the scalar entries of the result (non-scalar entries such as a
+   ``state_dict`` stay in the store; :func:`load_results` returns them).
 
 **Device.** With ``device=None`` runs go to ``"cuda"`` when ``torch.cuda.is_available()`` (one process,
 runs in sequence on the GPU), else to ``"cpu"``. The device is part of each run's cache key: CPU and GPU
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import time
 from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
@@ -34,9 +38,13 @@ import torch
 from tqdm.auto import tqdm
 
 from .cache import Cache
+from .results import Store, log_origin, provenance
 from .train import quiet
 
 Measure = Callable[[Any, str], dict]
+
+#: Columns that say where a row came from (they differ between a first run and a rerun of the same grid).
+ORIGIN_COLUMNS = ["source", "cached", "computed_at"]
 
 #: Result entries of these types become DataFrame columns; others stay in the cache only.
 SCALARS = (numbers.Number, str, bool, type(None))
@@ -82,29 +90,37 @@ def check_grid(configs: Iterable[Any]) -> list:
     return configs
 
 
-def _compute(kind: str, config: Any, device: str, measure: Measure, root: str, set_threads: bool) -> dict:
-    """Run ``measure`` and store its result; executed in a worker (or in this process)."""
+def _compute(kind: str, config: Any, device: str, measure: Measure, root: str, scale: str, set_threads: bool):
+    """Run ``measure`` and store its result with its provenance; executed in a worker (or in this process).
+
+    Returns ``(result, provenance)``.
+    """
     threads = torch.get_num_threads()
     if set_threads:
         torch.set_num_threads(1)
+    t0 = time.perf_counter()
     try:
         result = measure(config, device)
+        prov = provenance(device, time.perf_counter() - t0, scale)
     finally:
         if set_threads:
             torch.set_num_threads(threads)
     if not isinstance(result, dict):
         raise TypeError(f"measure: must return a dict, got {type(result).__name__} for {config!r}")
-    Cache(root).save(kind, run_key(config, device), result)
-    return result
+    Cache(root).save(kind, run_key(config, device), result, prov)
+    return result, prov
 
 
 def _compute_indexed(i, *args):
     return i, _compute(*args)
 
 
-def _row(config: Any, device: str, result: dict) -> dict:
+def _row(config: Any, device: str, result: dict, source: str, prov: dict) -> dict:
     row = dataclasses.asdict(config)
     row["device"] = device
+    row["source"] = source
+    row["cached"] = source != "computed"
+    row["computed_at"] = prov.get("computed_at")
     for k, v in result.items():
         if k in row:
             raise ValueError(f"measure: result key {k!r} clashes with a config field of the same name")
@@ -117,7 +133,7 @@ def run_sweep(
     configs: Sequence[Any],
     measure: Measure,
     kind: str,
-    cache: Cache | None = None,
+    cache: Store | Cache | None = None,
     n_jobs: int = 2,
     scheduler: Any = None,
     progress: bool | None = None,
@@ -129,15 +145,18 @@ def run_sweep(
         configs: frozen dataclass instances, one per run, all of one type.
         measure: ``measure(config, device) -> dict``, a module-level function (workers import it).
         kind: the cache folder and key prefix, e.g. ``"sharpness_run"``.
-        cache: where results live; default ``Cache()`` (``$REPLICATION_CACHE`` or ``_cache/``).
+        cache: where results live: a :class:`~replication.results.Store` (default: committed ``results/``,
+            then ``$REPLICATION_CACHE`` or ``_cache/``), or a plain :class:`~replication.cache.Cache`
+            (wrapped in a Store with that local cache).
         n_jobs: worker processes on the CPU (each with one torch thread); 1 runs in this process.
         scheduler: a dask.distributed address or ``Client``; the missing runs go to its workers.
         progress: tqdm bar over runs; default on unless :func:`replication.train.quiet`.
         device: ``"cpu"``, ``"cuda"`` or None (auto; see the module docstring).
 
     Returns:
-        DataFrame in the order of ``configs``: config fields, ``device``, ``cached`` (True if the run
-        was found in the cache rather than computed now), and the scalar entries of each result.
+        DataFrame in the order of ``configs``: config fields, ``device``, ``source`` (``results``,
+        ``cache`` or ``computed``), ``cached`` (not computed now), ``computed_at``, and the scalar
+        entries of each result.
     """
     configs = check_grid(configs)
     if not callable(measure):
@@ -147,45 +166,60 @@ def run_sweep(
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"n_jobs: must be a positive integer, got {n_jobs!r}")
     device = resolve_device(device)
-    cache = cache if cache is not None else Cache()
-    root = str(cache.root)
+    store = as_store(cache)
+    keys = [run_key(c, device) for c in configs]
 
-    results: list[dict | None] = [cache.load(kind, run_key(c, device)) for c in configs]
-    cached = [r is not None for r in results]
+    found = [store.find(kind, k) for k in keys]
+    results: list[dict | None] = [e["result"] if e is not None else None for e, _ in found]
+    provs: list[dict] = [e.get("provenance", {}) if e is not None else {} for e, _ in found]
+    sources = [src for _, src in found]
     todo = [i for i, r in enumerate(results) if r is None]
+    if todo:
+        store.require(kind, [keys[i] for i in todo])
+        store.check_writable()
+    root, scale = str(store.root), store.scale
     show = (not quiet()) if progress is None else progress
     bar = tqdm(total=len(configs), initial=len(configs) - len(todo), disable=not show, desc=kind)
-    args = lambda i: (kind, configs[i], device, measure, root)  # noqa: E731
+    args = lambda i: (kind, configs[i], device, measure, root, scale)  # noqa: E731
 
     try:
         if not todo:
             pass
         elif scheduler is not None:
-            for i, res in _run_dask(scheduler, todo, args):
-                if not cache.contains(kind, run_key(configs[i], device)):
-                    cache.save(kind, run_key(configs[i], device), res)
-                results[i] = res
+            for i, (res, prov) in _run_dask(scheduler, todo, args):
+                if not store.target.contains(kind, keys[i]):
+                    store.target.save(kind, keys[i], res, prov)
+                results[i], provs[i], sources[i] = res, prov, "computed"
                 bar.update(1)
         elif device == "cuda" or n_jobs == 1 or len(todo) == 1:
             for i in todo:
-                results[i] = _compute(*args(i), set_threads=(device == "cpu"))
+                results[i], provs[i] = _compute(*args(i), set_threads=(device == "cpu"))
+                sources[i] = "computed"
                 bar.update(1)
         else:
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=min(n_jobs, len(todo)), backend="loky", return_as="generator_unordered")
-            for i, res in par(delayed(_compute_indexed)(i, *args(i), True) for i in todo):
-                results[i] = res
+            for i, (res, prov) in par(delayed(_compute_indexed)(i, *args(i), True) for i in todo):
+                results[i], provs[i], sources[i] = res, prov, "computed"
                 bar.update(1)
     finally:
         bar.close()
+        if todo:
+            store.write_table(kind)
 
-    rows = []
-    for c, res, hit in zip(configs, results, cached):
-        row = _row(c, device, res)
-        row["cached"] = hit
-        rows.append(row)
-    return pd.DataFrame(rows)
+    for src, prov in zip(sources, provs):
+        log_origin(kind, src, prov)
+    return pd.DataFrame([_row(c, device, res, src, prov) for c, res, src, prov in zip(configs, results, sources, provs)])
+
+
+def as_store(cache: Store | Cache | None) -> Store:
+    """``None`` -> the default :class:`Store`; a plain :class:`Cache` becomes a Store around it."""
+    if isinstance(cache, Store):
+        return cache
+    if cache is None or isinstance(cache, Cache):
+        return Store(cache=cache)
+    raise ValueError(f"cache: must be a Store, a Cache or None, got {cache!r}")
 
 
 def _run_dask(scheduler: Any, todo: list[int], args: Callable[[int], tuple]):
@@ -205,8 +239,12 @@ def _run_dask(scheduler: Any, todo: list[int], args: Callable[[int], tuple]):
             client.close()
 
 
-def load_results(kind: str, configs: Sequence[Any], cache: Cache | None = None, device: str | None = None) -> list:
-    """The full cached result dicts of ``configs`` (including non-scalar entries), None where missing."""
-    cache = cache if cache is not None else Cache()
+def load_results(kind: str, configs: Sequence[Any], cache: Store | Cache | None = None, device: str | None = None) -> list:
+    """The full stored result dicts of ``configs`` (including non-scalar entries), None where missing."""
+    store = as_store(cache)
     device = resolve_device(device)
-    return [cache.load(kind, run_key(c, device)) for c in check_grid(configs)]
+    out = []
+    for c in check_grid(configs):
+        entry, _ = store.find(kind, run_key(c, device))
+        out.append(None if entry is None else entry["result"])
+    return out

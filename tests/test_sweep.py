@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from replication.cache import Cache
-from replication.sweep import check_grid, load_results, run_sweep
+from replication.sweep import ORIGIN_COLUMNS, check_grid, load_results, run_sweep
 
 # Worker processes unpickle the measure functions below; this module is not importable there.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -63,7 +63,7 @@ def test_frame_and_cache(tmp_path):
     assert calls(calls_dir) == ["0", "1", "2", "3"]
     again = run_sweep(cfgs, toy_measure, "toy", cache=cache, n_jobs=2)
     assert again["cached"].all()
-    pd.testing.assert_frame_equal(df.drop(columns="cached"), again.drop(columns="cached"))
+    pd.testing.assert_frame_equal(df.drop(columns=ORIGIN_COLUMNS), again.drop(columns=ORIGIN_COLUMNS))
     assert calls(calls_dir) == ["0", "1", "2", "3"]  # nothing recomputed
     full = load_results("toy", cfgs, cache=cache)
     assert torch.equal(full[2]["state"]["w"], torch.randn(8, 8, generator=torch.Generator().manual_seed(2)))
@@ -77,7 +77,7 @@ def test_interrupted_by_error_then_resumed(tmp_path):
     with pytest.raises(RuntimeError, match="planned failure"):
         run_sweep(cfgs, toy_measure, "toy", cache=cache, n_jobs=1)
     assert calls(calls_dir) == ["0", "1", "2", "3"]
-    mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "c" / "toy").glob("*.pt")}
+    mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "c" / "toy").glob("*.json")}
     assert len(mtimes) == 3
     fixed = cfgs[:3] + [Toy(3, calls=str(calls_dir))]
     df = run_sweep(fixed, toy_measure, "toy", cache=cache, n_jobs=2)
@@ -134,7 +134,7 @@ def test_dask_local_cluster_gives_the_same_frame(tmp_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         with Client(cluster) as client:
             got = run_sweep(cfgs, toy_measure, "toy", cache=Cache(tmp_path / "dask"), scheduler=client)
-            assert len(list((tmp_path / "dask" / "toy").glob("*.pt"))) == 6
+            assert len(list((tmp_path / "dask" / "toy").glob("*.json"))) == 6
             by_address = run_sweep(cfgs, toy_measure, "toy", cache=Cache(tmp_path / "dask"), scheduler=cluster.scheduler_address)
     cols = ["a", "b", "value", "device"]
     pd.testing.assert_frame_equal(ref[cols], got[cols])
@@ -169,11 +169,11 @@ def test_killed_sweep_recomputes_no_finished_run(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     entries = root / "toy"
     deadline = time.time() + 60
-    while time.time() < deadline and len(list(entries.glob("*.pt"))) < 3:
+    while time.time() < deadline and len(list(entries.glob("*.json"))) < 3:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = {p: p.stat().st_mtime_ns for p in entries.glob("*.pt")}
+    done = {p: p.stat().st_mtime_ns for p in entries.glob("*.json")}
     assert 3 <= len(done) < 8, f"expected a sweep killed half-way, found {len(done)} finished runs"
     before = len(list(calls_dir.iterdir()))
     cfgs = [Toy(a, calls=str(calls_dir)) for a in range(8)]
