@@ -40,7 +40,8 @@
 # balanced strings (there $s = n/2$ or more), so that is where the blowup should be.
 #
 # This chapter checks these statements on the models trained in chapter 05. It uses the same settings,
-# so the runs come from the cache; the only new work is a per-string check of Thm 4 on the stored weights.
+# so the runs are read from the stored results; the only new work is a per-string check of Thm 4 on the
+# stored weights.
 # Blowup follows §7.1: no "$1+$" in each factor (Eq. 11 has one, for technical reasons), and the factor
 # LayerNorm actually divides by, $1/\sqrt{\mathrm{var} + \epsilon}$ with the biased variance. The original
 # code reports $1/\mathrm{std}$ with the unbiased estimator and no $\epsilon$; the two differ by
@@ -52,40 +53,39 @@ n = None  # largest input length, 4..64 (None: the scale's preset); keep it equa
 functions = None  # e.g. ["parity", "majority"]; None: all four
 seeds = None  # seeds per (function, n); None: the scale's preset
 steps = None  # training steps per run; None: the scale's preset
-n_jobs = None  # worker processes for runs not yet cached; None: the preset (2)
+n_jobs = None  # worker processes for runs not stored yet; None: the preset (2)
 scheduler = None  # a dask.distributed scheduler address; None: local processes
-thm4_strings = 256  # uniform strings per run for the per-string check of Thm 4
+thm4_strings = None  # uniform strings per run for the per-string check of Thm 4; None: the preset (256)
 
 # %%
-from replication.experiments.sharpness import SharpnessSweepConfig
+from replication.experiments.encoder_sweep import SweepConfig
 
-from replication.config import check_int
+cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs,
+                              thm4_strings=thm4_strings)
 
-cfg = SharpnessSweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs)
-thm4_strings = check_int("thm4_strings", thm4_strings, 1, 100_000)
-cfg
-
-# %%
-import matplotlib.pyplot as plt
+# %% tags=["hide-input"]
 from IPython.display import Markdown
 
+from replication import results
 from replication.claims import display_table, record
 from replication.experiments import blowup as ch
-from replication.experiments import sharpness
+from replication.experiments import encoder_sweep as sweep
 from replication.plots import sharpness as plots
 
 # %% [markdown]
 # ## The trained models
 #
 # The sweep of chapter 05 (one row per run). Chapters 04 and 05 share it: whichever runs first trains
-# the models, and the other reads them from the cache (`cached = True`), so this cell takes seconds when
-# chapter 05 has already run with the same parameters. Only converged runs (final MSE below $10^{-3}$)
-# compute their function, so only they are analysed below.
+# the models, and the other reads them (the book reads both from the committed `results/` folder). Only
+# converged runs (final MSE below $10^{-3}$, training finite) compute their function, so only they are
+# kept and analysed below. Kept runs per function and length:
 
 # %%
-runs = sharpness.run_main(cfg, scheduler=scheduler)
-print(f"{len(runs)} runs, {int(runs['cached'].sum())} read from the cache, {int(runs['converged'].sum())} converged")
-sharpness.convergence_counts(runs).pivot(index="function", columns="n", values="kept")
+runs = sweep.run_main(cfg, scheduler=scheduler)
+sweep.kept_table(runs)
+
+# %%
+Markdown(results.origin_note())
 
 # %% [markdown]
 # ## $\mathbb E[\mathrm{Blowup}^2]$ against length
@@ -142,7 +142,7 @@ sides.round(4)
 # %%
 consts = ch.constant_table(cfg, runs)
 ax = plots.constants(consts)
-consts.groupby("function")[["c_needed", "log10_c_attn", "param_norm"]].median()
+ch.constant_summary(consts)
 
 # %% [markdown]
 # ## Thm 4 on single strings
@@ -153,7 +153,7 @@ consts.groupby("function")[["c_needed", "log10_c_attn", "param_norm"]].median()
 # 1% of strings the theorem may leave out.
 
 # %%
-t4 = ch.thm4_table(cfg, runs, strings=thm4_strings)
+t4 = ch.thm4_table(cfg, runs, strings=cfg.thm4_strings)
 ax = plots.thm4_scatter(t4)
 ch.thm4_summary(t4).round(4)
 
@@ -163,14 +163,13 @@ ch.thm4_summary(t4).round(4)
 # MAJORITY's average sensitivity grows only like $\sqrt n$, so Cor. 5 asks for no average blowup. Its
 # sensitivity, however, is all on nearly balanced strings, where flipping one of the majority bits
 # changes the answer. Thm 4 then predicts the blowup to concentrate there. Each run was measured on
-# `cfg.n_thm4` strings with $|\#\mathrm{ones} - n/2| \le 1$ and as many with $|\#\mathrm{ones} - n/2| \ge \max(n/4, 2)$,
+# `cfg.n_thm4` *balanced* strings, those whose number of ones $k$ lets one flip change the majority
+# ($k \in \{\lfloor n/2\rfloor, \lfloor n/2\rfloor + 1\}$; for even $n$, $k = n/2 - 1$ is left out,
+# since there no single flip reaches a strict majority), and as many with $|k - n/2| \ge \max(n/4, 2)$,
 # each set sampled uniformly (a count of ones from the binomial weights, then positions at random).
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-plots.balanced_vs_unbalanced(runs, ax=axes[0])
-plots.blowup_by_balance(t4, ax=axes[1])
-fig.tight_layout()
+axes = plots.balance_panels(runs, t4)
 ch.balance_test(runs)
 
 # %% [markdown]

@@ -51,20 +51,18 @@ n_jobs = None  # worker processes (one torch thread each); None: the preset (2)
 scheduler = None  # a dask.distributed scheduler address such as "tcp://127.0.0.1:8786"; None: local processes
 
 # %%
-from replication.experiments.sharpness import SharpnessSweepConfig
+from replication.experiments.encoder_sweep import SweepConfig
 
-cfg = SharpnessSweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs)
-cfg
+cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs)
 
-# %%
-import matplotlib.pyplot as plt
+# %% tags=["hide-input"]
 from IPython.display import Markdown
 
+from replication import results
 from replication.claims import display_table, record
+from replication.experiments import encoder_sweep as sweep
 from replication.experiments import sharpness as ch
 from replication.plots import sharpness as plots
-
-print(f"scale {cfg.scale}: lengths {cfg.ns}, {cfg.seeds} seeds, width {cfg.d}, batch {cfg.batch_size}, {cfg.steps} steps")
 
 # %% [markdown]
 # ## Settings at this scale
@@ -86,21 +84,22 @@ print(f"scale {cfg.scale}: lengths {cfg.ns}, {cfg.seeds} seeds, width {cfg.d}, b
 # | sharpness | $\rho = 0.02$ | $\rho = 0.02$, 20 perturbations × 2,048 strings | the same perturbations and strings serve Eq. 15 and the ΔMSE variant |
 # | long inputs (Fig. 7/8) | $d = 4$, batch 128, $n \le 512$ | $d = 4$, batch 128, $n \in \{8, 16, 32, 64\}$, 1,000 steps, lr 3e-3, 2 seeds | attention costs grow as $n^2$: 19 ms per step at $n = 64$, 80 ms at $n = 128$ |
 #
-# Measured wall time of this notebook at `cpu` scale with `-p n 30` on two cores, from an empty cache:
-# 13.7 minutes (821 s: 64 main-sweep runs, about 23 CPU-minutes of training, and 24 width-4 runs, about
-# 4 CPU-minutes). Rerun from the cache: 8 s. Chapter 04, run afterwards on the same cache: 10 s. The
-# compute each sweep spent is tabulated at the end of this page.
+# The runs are computed once (`make results CHAPTER=05`) and committed under `results/`; the book reads
+# them. The compute each sweep spent, as recorded when each run was computed, is tabulated at the end of
+# this page.
 
 # %% [markdown]
 # ## The sweep
 #
-# One row per run: its config, whether it converged, and the measurements. `cached` says whether the run
-# was read from the cache.
+# One row per run: its config, whether it was kept, and the measurements. `source` says whether the run
+# was read from the committed `results/`, from this machine's cache, or computed now.
 
 # %%
-runs = ch.run_main(cfg, scheduler=scheduler)
-runs[["function", "n", "seed", "eval_mse", "converged", "gave_up", "steps_run", "sharpness", "delta_mse_sharpness",
-      "param_norm", "blowup", "cached"]].round(5)
+runs = sweep.run_main(cfg, scheduler=scheduler)
+sweep.runs_table(runs)
+
+# %%
+Markdown(results.origin_note())
 
 # %% [markdown]
 # ### Which runs are kept
@@ -111,9 +110,7 @@ runs[["function", "n", "seed", "eval_mse", "converged", "gave_up", "steps_run", 
 # shown here and counted, not hidden.
 
 # %%
-counts = ch.convergence_counts(runs)
-plots.convergence_heatmap(counts)
-counts.pivot(index="function", columns="n", values="kept")
+ax = plots.convergence_heatmap(sweep.convergence_counts(runs))
 
 # %% [markdown]
 # ## Sharpness against length (HR24 Fig. 1)
@@ -137,11 +134,9 @@ ax = plots.metric_vs_n(runs, "sharpness", logy=True, ylabel="sharpness (Eq. 15, 
 
 # %%
 axes = plots.sharpness_panels(runs)
-plt.gcf().tight_layout()
 
 # %%
 axes = plots.sharpness_panels(runs, sharey=True)
-plt.gcf().tight_layout()
 
 # %% [markdown]
 # ## Table 2: slope of sharpness on length
@@ -190,18 +185,14 @@ ch.variants_table(runs)
 # the width-32 models above.
 
 # %%
-long_runs = ch.run_long(cfg, scheduler=scheduler)
-ch.convergence_counts(long_runs).pivot(index="function", columns="n", values="kept")
+long_runs = sweep.run_long(cfg, scheduler=scheduler)
+sweep.kept_table(long_runs)
 
 # %%
-axes = plots.sharpness_panels(long_runs)
-plt.gcf().suptitle(f"width {cfg.long_d}: separate y-axes (Fig. 7)")
-plt.gcf().tight_layout()
+axes = plots.sharpness_panels(long_runs, title=f"width {cfg.long_d}: separate y-axes (Fig. 7)")
 
 # %%
-axes = plots.sharpness_panels(long_runs, sharey=True)
-plt.gcf().suptitle(f"width {cfg.long_d}: shared y-axis (Fig. 8)")
-plt.gcf().tight_layout()
+axes = plots.sharpness_panels(long_runs, sharey=True, title=f"width {cfg.long_d}: shared y-axis (Fig. 8)")
 
 # %%
 ch.regression_table(long_runs)
@@ -217,10 +208,10 @@ ch.regression_table(long_runs)
 # ## Compute spent
 #
 # Training and measuring time summed over runs (one thread each), as recorded when each run was first
-# computed; a cached rerun costs only the loading.
+# computed; a rerun that reads stored runs costs only the loading.
 
 # %%
-ch.compute_summary({"main sweep": runs, "long inputs": long_runs})
+sweep.compute_summary({"main sweep": runs, "long inputs": long_runs})
 
 # %% [markdown]
 # ## Claims

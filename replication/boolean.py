@@ -40,7 +40,7 @@ def parity(x: torch.Tensor) -> torch.Tensor:
 
 
 def majority(x: torch.Tensor) -> torch.Tensor:
-    """1 when strictly more than half the bits are ones; ties go to 0 (HR24 §3, SPEC)."""
+    """1 when strictly more than half the bits are ones; ties go to 0 (HR24 §3; the original code does the same)."""
     n = x.shape[-1]
     return (2 * x.sum(-1) > n).to(_dtype(x))
 
@@ -240,3 +240,74 @@ def sensitivity_from_spectrum(name_or_fn: Union[str, BoolFn, torch.Tensor], n: i
 def random_strings(batch: int, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
     """``(batch, n)`` uniform {0,1} strings as ``long`` token ids."""
     return torch.randint(0, 2, (batch, n), generator=generator, device=device)
+
+
+# --------------------------------------------------------------------------------------------------
+# Samplers shared by the chapters, and the sensitivity of a trained model
+
+
+def flip_each_bit(x: torch.Tensor) -> torch.Tensor:
+    """``(B, n, n)`` neighbours of ``(B, n)`` strings: row ``i`` is ``x`` with bit ``i`` flipped (``x^{⊕i}``)."""
+    B, n = x.shape
+    flips = x[:, None, :].repeat(1, n, 1)
+    idx = torch.arange(n, device=x.device)
+    flips[:, idx, idx] = 1 - flips[:, idx, idx]
+    return flips
+
+
+def eval_strings(n: int, size: int) -> torch.Tensor:
+    """The fixed evaluation set at length ``n``: ``(size, n)`` uniform strings, the same for every run."""
+    return random_strings(size, n, generator=torch.Generator().manual_seed(90_001 + n))
+
+
+def strings_with_ones(counts: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``(len(counts), n)`` strings, row ``j`` with ``counts[j]`` ones at uniformly random positions."""
+    ranks = torch.rand(len(counts), n, generator=generator).argsort(-1).argsort(-1)  # random permutation
+    return (ranks < counts[:, None]).long()
+
+
+def balanced_counts(n: int) -> np.ndarray:
+    """Numbers of ones ``k`` of *balanced* strings: those where MAJORITY is sensitive to some bit.
+
+    Flipping one bit changes MAJORITY (ties → 0) only when ``k ∈ {⌊n/2⌋, ⌊n/2⌋ + 1}``: for even ``n``
+    that is ``{n/2, n/2 + 1}`` (at ``k = n/2 − 1`` no flip reaches a strict majority), for odd ``n``
+    ``{(n−1)/2, (n+1)/2}``.
+    """
+    return np.array([n // 2, n // 2 + 1])
+
+
+def balance_sets(n: int, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Uniform samples of *balanced* strings (:func:`balanced_counts`) and *unbalanced* ones
+    (``|k − n/2| ≥ max(n/4, 2)``), ``k`` being the number of ones.
+
+    Each set is the uniform distribution on the cube conditioned on the set: ``k`` is drawn from the
+    binomial weights restricted to the allowed counts, then its positions uniformly. No rejection
+    sampling, so it is as cheap at n = 512 as at n = 8.
+    """
+    g = torch.Generator().manual_seed(70_003 + 31 * n + seed)
+    k = np.arange(n + 1)
+    logw = np.array([math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) for j in k])
+    out = []
+    for allowed in (np.isin(k, balanced_counts(n)), np.abs(k - n / 2) >= max(n / 4, 2)):
+        w = np.where(allowed, np.exp(logw - logw[allowed].max()), 0.0)
+        counts = torch.multinomial(torch.tensor(w / w.sum()), size, replacement=True, generator=g)
+        out.append(strings_with_ones(counts, n, g))
+    return out[0], out[1]
+
+
+@torch.no_grad()
+def model_sensitivity(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Per-string sensitivity of a model, ``s(T, x) = Σ_i (T(x) − T(x^{⊕i}))²`` (HR24 Eq. 6, ±1 scale).
+
+    For outputs on the {0,1} scale this is Eq. 6 of ``g = 2T − 1`` (``¼ Σ (g(x) − g(x^{⊕i}))²``), the
+    convention of this module: a model computing PARITY exactly has ``s(T, x) = n``; its mean over
+    uniform ``x`` estimates ``as_n(T)``.
+
+    Args:
+        model: maps ``(B, n)`` strings to ``(B,)`` outputs.
+        x: ``(B, n)`` strings. Returns ``(B,)``.
+    """
+    B, n = x.shape
+    base = model(x)  # (B,)
+    nb = model(flip_each_bit(x).reshape(B * n, n)).reshape(B, n)  # (B, n)
+    return ((nb - base[:, None]) ** 2).sum(-1)

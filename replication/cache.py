@@ -36,6 +36,7 @@ CODE_VERSION = "2"
 CACHE_ENV = "REPLICATION_CACHE"
 REPO = Path(__file__).resolve().parents[1]
 _TENSOR = "__tensor__"  # marks a tensor moved to the entry's .safetensors file
+_ARRAY = "__ndarray__"  # the same for a numpy array (it comes back as one)
 
 
 class CacheError(OSError):
@@ -74,7 +75,7 @@ def config_key(kind: str, config: Any, version: str = CODE_VERSION) -> str:
 
 
 def encode(obj: Any, tensors: dict[str, torch.Tensor], path: str = "") -> Any:
-    """``obj`` as JSON-ready data; tensors are moved into ``tensors`` under their path in ``obj``."""
+    """``obj`` as JSON-ready data; tensors and arrays move into ``tensors`` under their path in ``obj``."""
     if isinstance(obj, torch.Tensor):
         name = path or "tensor"
         tensors[name] = obj.detach().cpu().contiguous().clone()
@@ -83,6 +84,10 @@ def encode(obj: Any, tensors: dict[str, torch.Tensor], path: str = "") -> Any:
         return {str(k): encode(v, tensors, f"{path}/{k}" if path else str(k)) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [encode(v, tensors, f"{path}/{i}") for i, v in enumerate(obj)]
+    if isinstance(obj, np.ndarray):
+        name = path or "array"
+        tensors[name] = torch.from_numpy(np.ascontiguousarray(obj)).clone()
+        return {_ARRAY: name}
     if isinstance(obj, np.generic):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -97,6 +102,8 @@ def decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     if isinstance(obj, dict):
         if set(obj) == {_TENSOR}:
             return tensors[obj[_TENSOR]]
+        if set(obj) == {_ARRAY}:
+            return tensors[obj[_ARRAY]].numpy()
         return {k: decode(v, tensors) for k, v in obj.items()}
     if isinstance(obj, list):
         return [decode(v, tensors) for v in obj]

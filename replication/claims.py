@@ -18,6 +18,10 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .cache import default_root
+from .results import write_status
+
+#: Significance level of every statistical check in the book.
+ALPHA = 0.05
 
 COLUMNS = ["chapter", "claim", "paper_ref", "paper_value", "measured", "holds", "scale", "note"]
 
@@ -67,7 +71,11 @@ def claims_dir(root: str | Path | None = None) -> Path:
 
 
 def record(claims: Iterable[Claim], root: str | Path | None = None) -> pd.DataFrame:
-    """Write a chapter's claims for the scorecard (atomically) and return them as a table."""
+    """Write a chapter's claims for the scorecard (atomically) and return them as a table.
+
+    Also records the chapter's run for the status page (:func:`replication.results.write_status`): a
+    chapter's last cell records its claims, so that is when it has finished.
+    """
     claims = list(claims)
     df = claims_table(claims)
     if not claims:
@@ -76,12 +84,14 @@ def record(claims: Iterable[Claim], root: str | Path | None = None) -> pd.DataFr
     scales = {c.scale for c in claims}
     if len(chapters) != 1 or len(scales) != 1:
         raise ValueError(f"claims: one chapter and one scale per record, got {chapters} and {scales}")
-    path = claims_dir(root) / scales.pop() / f"{chapters.pop()}.json"
+    chapter, scale = chapters.pop(), scales.pop()
+    path = claims_dir(root) / scale / f"{chapter}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         json.dump([dataclasses.asdict(c) for c in claims], fh, indent=1)
     os.replace(tmp, path)
+    write_status(chapter, scale, root)
     return df
 
 

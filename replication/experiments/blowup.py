@@ -1,8 +1,9 @@
 """Chapter 04: LayerNorm blowup of trained transformers against HR24 Thm 4 and Cor. 5.
 
-Everything here reads the runs of chapter 05's sweep (:mod:`replication.experiments.sharpness`) from the
-cache: the same preset builds the same run configs, hence the same cache keys. The only new computation
-is the per-string Thm 4 check on the stored weights (a few forward passes per run, cached per run).
+Everything here reads the runs of the shared encoder sweep (:mod:`replication.experiments.encoder_sweep`)
+from the results store: the same preset builds the same run configs, hence the same keys. The only new
+computation is the per-string Thm 4 check on the stored weights (a few forward passes per run, stored
+per run).
 
 HR24 Cor. 5: ``C · E[Blowup(x)²] ≥ as_n(f)/sqrt(n log n) − H/n``. ``C`` (HR24 Eq. 32) is a product of
 ``exp(4 d max_h Σ_{i≥2} ‖K_{i,h}ᵀ Q_{i,h}‖)`` (Eq. 8) and a polynomial in the spectral norms of every
@@ -26,13 +27,14 @@ import torch
 from scipy import stats
 
 from .. import boolean
-from ..cache import Cache
-from ..claims import Claim, fmt
+from ..claims import ALPHA, Claim, fmt
 from ..models import EncoderConfig, HR24Encoder
-from .sharpness import ALPHA, SharpnessRun, SharpnessSweepConfig, load_models, model_sensitivity, run_configs
+from ..results import Store, register
+from ..sweep import as_store
+from .encoder_sweep import EncoderRun, SweepConfig, load_models, run_configs
 
 CHAPTER = "04_blowup_bound"
-THM4_KIND = "thm4_inputs"
+THM4_KIND = register("thm4_inputs", "04")
 
 
 def cor5_rhs(as_n: float, n: int, heads: int) -> float:
@@ -65,7 +67,7 @@ def cor5_sides(df: pd.DataFrame, heads: int = 2) -> pd.DataFrame:
     (mean estimated average sensitivity of the trained models), ``rhs`` (Eq. 13 with the target's
     ``as_n``), ``c_needed = rhs / blowup_sq_mean`` (NaN where the RHS is ≤ 0: no constraint on C).
     """
-    ok = df[df["converged"].astype(bool)]
+    ok = df[df["kept"].astype(bool)]
     g = ok.groupby(["function", "n"], sort=False)
     agg = {"kept": ("seed", "size"), "blowup_sq_mean": ("blowup_sq", "mean"), "blowup_sq_std": ("blowup_sq", "std")}
     if "model_as" in ok:
@@ -77,13 +79,13 @@ def cor5_sides(df: pd.DataFrame, heads: int = 2) -> pd.DataFrame:
     return out
 
 
-def constant_table(cfg: SharpnessSweepConfig, df: pd.DataFrame, cache: Cache | None = None) -> pd.DataFrame:
+def constant_table(cfg: SweepConfig, df: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
     """Per converged run: ``c_needed`` (Cor. 5) beside ``log10`` of the Eq. 8 factor of its weights."""
     runs = run_configs(cfg)
     full = load_models(runs, cache=cache)
     rows = []
     for run, res in zip(runs, full):
-        if res is None or not res["converged"]:
+        if res is None or not res["converged"] or res.get("failed"):
             continue
         rhs = cor5_rhs(boolean.closed_form_sensitivity(run.function, run.n), run.n, run.heads)
         rows.append({
@@ -96,6 +98,11 @@ def constant_table(cfg: SharpnessSweepConfig, df: pd.DataFrame, cache: Cache | N
     return pd.DataFrame(rows, columns=cols)
 
 
+def constant_summary(consts: pd.DataFrame) -> pd.DataFrame:
+    """Median over kept runs, per function, of the needed C, log10 of the Eq. 8 factor and the parameter norm."""
+    return consts.groupby("function", sort=False)[["c_needed", "log10_c_attn", "param_norm"]].median()
+
+
 # --------------------------------------------------------------------------------------------------
 # Thm 4 on single strings
 
@@ -104,12 +111,12 @@ def constant_table(cfg: SharpnessSweepConfig, df: pd.DataFrame, cache: Cache | N
 class Thm4Check:
     """Per-string Thm 4 quantities of one trained run (cache key)."""
 
-    run: SharpnessRun  # the trained run whose weights are read
+    run: EncoderRun  # the trained run whose weights are read
     strings: int  # number of uniform strings checked
 
 
 @torch.no_grad()
-def thm4_strings(run: SharpnessRun, state_dict: dict, strings: int) -> dict:
+def thm4_strings(run: EncoderRun, state_dict: dict, strings: int) -> dict:
     """For uniform strings ``x``: ``s(T, x)`` and ``B(x)² + mean_i B(x^{⊕i})²`` (the two sides of HR24 Eq. 12)."""
     m = HR24Encoder(EncoderConfig(n=run.n, d=run.d, layers=run.layers, heads=run.heads, d_ff=run.d_ff))
     m.load_state_dict(state_dict)
@@ -117,29 +124,26 @@ def thm4_strings(run: SharpnessRun, state_dict: dict, strings: int) -> dict:
     g = torch.Generator().manual_seed(40_009 + run.n)
     x = boolean.random_strings(strings, run.n, generator=g)
     n = run.n
-    flips = x[:, None, :].repeat(1, n, 1)
-    idx = torch.arange(n)
-    flips[:, idx, idx] = 1 - flips[:, idx, idx]
-    b = m.blowup(x).double()
-    bn = m.blowup(flips.reshape(-1, n)).double().reshape(strings, n)
-    s = model_sensitivity(m, x).double()
+    b = m.blowup(x).double()  # (strings,)
+    bn = m.blowup(boolean.flip_each_bit(x).reshape(-1, n)).double().reshape(strings, n)  # (strings, n)
+    s = boolean.model_sensitivity(m, x).double()  # (strings,)
     ones = x.sum(-1)
     return {"s": s.numpy(), "blowup_side": (b**2 + (bn**2).mean(-1)).numpy(), "blowup": b.numpy(), "ones": ones.numpy()}
 
 
-def thm4_table(cfg: SharpnessSweepConfig, df: pd.DataFrame, strings: int = 256, cache: Cache | None = None,
+def thm4_table(cfg: SweepConfig, df: pd.DataFrame, strings: int = 256, cache: Store | None = None,
                functions=("parity", "majority")) -> pd.DataFrame:  # fmt: skip
     """One row per (converged run, string): the two sides of Eq. 12 and ``c_thm4`` for that string.
 
     ``c_x = s(T, x) / (sqrt(n log n) · (B(x)² + mean_i B(x^{⊕i})²))``: Eq. 12 holds on ``x`` for every
     ``C ≥ c_x``. Computed from the cached weights (and cached itself, one entry per run).
     """
-    cache = cache if cache is not None else Cache()
+    cache = as_store(cache)
     runs = [r for r in run_configs(cfg) if r.function in functions]
     full = load_models(runs, cache=cache)
     frames = []
     for run, res in zip(runs, full):
-        if res is None or not res["converged"]:
+        if res is None or not res["converged"] or res.get("failed"):
             continue
         key = Thm4Check(run, strings)
         out = cache.get_or_compute(THM4_KIND, key, lambda: thm4_strings(run, res["state_dict"], strings))
@@ -157,7 +161,7 @@ def thm4_table(cfg: SharpnessSweepConfig, df: pd.DataFrame, strings: int = 256, 
 
 def balance_test(df: pd.DataFrame, function: str = "majority") -> dict:
     """Paired one-sided Wilcoxon test over converged runs: blowup on balanced > on unbalanced strings."""
-    g = df[(df["function"] == function) & df["converged"].astype(bool)]
+    g = df[(df["function"] == function) & df["kept"].astype(bool)]
     ratio = (g["blowup_balanced"] / g["blowup_unbalanced"]).to_numpy()
     if len(ratio) < 3:
         return {"runs": len(ratio), "median_ratio": float(np.median(ratio)) if len(ratio) else np.nan, "p": np.nan}
@@ -168,7 +172,7 @@ def balance_test(df: pd.DataFrame, function: str = "majority") -> dict:
 
 def growth_test(df: pd.DataFrame, function: str = "parity", y: str = "blowup_sq") -> dict:
     """linregress of ``log y`` on n over converged runs of ``function``."""
-    g = df[(df["function"] == function) & df["converged"].astype(bool)]
+    g = df[(df["function"] == function) & df["kept"].astype(bool)]
     if len(g) < 3 or g["n"].nunique() < 2:
         return {"runs": len(g), "slope": np.nan, "p": np.nan, "max_n": g["n"].max() if len(g) else np.nan}
     r = stats.linregress(g["n"].astype(float), np.log(g[y].astype(float)))
@@ -192,7 +196,7 @@ def thm4_summary(t4: pd.DataFrame) -> pd.DataFrame:
                  c_max=("c_x", "max")).reset_index()  # fmt: skip
 
 
-def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, consts: pd.DataFrame | None = None) -> list[Claim]:
+def claims(cfg: SweepConfig, df: pd.DataFrame, consts: pd.DataFrame | None = None) -> list[Claim]:
     """Chapter 04's claims, computed from the sweep frame (and the constants table)."""
     ch, sc = CHAPTER, cfg.scale
     out = []
@@ -245,7 +249,7 @@ def describe(df: pd.DataFrame, consts: pd.DataFrame | None = None) -> str:
     """A few sentences (Markdown) with this run's main numbers, for the notebook to display."""
     lines = []
     gt = growth_table(df).set_index("function")
-    ok = df[df["converged"].astype(bool)]
+    ok = df[df["kept"].astype(bool)]
     for f in gt.index:
         g = ok[ok["function"] == f]
         if g["n"].nunique() < 2:

@@ -1,52 +1,19 @@
-"""Chapters 04 and 05: sharpness of trained transformers vs input length (HR24 §5, §7.2, App. E.2).
+"""Chapter 05: sharpness of trained transformers against input length (HR24 §5, §7.2, App. E.2).
 
-One sweep serves both chapters. Each run trains an :class:`~replication.models.HR24Encoder` on one
-function at one length with one seed (:mod:`replication.train`), always for the same step budget, and is
-then measured on a fixed set of evaluation strings:
-
-- Eq. 15 sharpness ×4 (Gaussian directions, ρ = 0.02, all parameters but positional embeddings) and the
-  original code's ΔMSE variant with the same perturbations and inputs;
-- parameter norm, ``E[Blowup]``, ``E[Blowup²]``, ``E[log Blowup]`` (§7.1 convention: product over the four
-  LayerNorm applications of the max factor ``1/sqrt(var + eps)``, the factor LayerNorm divides by);
-- for Thm 4, the mean blowup on *balanced* strings (``|#ones − n/2| ≤ 1``) and on *unbalanced* ones
-  (``|#ones − n/2| ≥ max(n/4, 2)``), each sampled directly (a count of ones, then its positions);
-- the model's own average sensitivity ``as_n(T)`` on a sample of strings and all their neighbours.
-
-The trained weights are kept in the cache entry (``state_dict``) for later chapters. Runs go through
-:func:`replication.sweep.run_sweep`, so each is cached on its own and a rerun computes nothing twice.
-
-Runs whose final evaluation MSE is not below 1e-3 are *not converged*: they are counted per (function,
-n) and left out of the sharpness regressions (HR24 §7.1), never dropped silently.
+The runs come from the shared encoder sweep (:mod:`replication.experiments.encoder_sweep`); this module
+holds chapter 05's analysis: HR24 Table 2 (slope of sharpness on n per function), Eq. 15 against the
+original code's ΔMSE, and the chapter's claims. Only *kept* runs (converged, finite) enter any of it.
 """
 from __future__ import annotations
 
-import dataclasses
-import math
-import time
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-import torch
 from scipy import stats
 
-from .. import boolean
-from ..cache import Cache
-from ..claims import Claim, fmt
-from ..config import check_choices, check_float, check_int, resolve_scale, with_overrides
-from ..landscape import blowup_moments, parameter_norm, sharpness_both
-from ..sweep import load_results, run_sweep
-from ..train import TrainConfig, train
+from ..claims import ALPHA, Claim, fmt
+from .encoder_sweep import SweepConfig
 
 CHAPTER = "05_sharpness"
-#: Cache kind of one run (shared by chapters 04 and 05, and by the long-input sweep).
-KIND = "sharpness_run"
-#: Largest ``n`` of the main sweep (the notebook parameter); the long-input sweep has its own lengths.
-MAX_N = 64
-MIN_N = 4
-FUNCTIONS = ("parity", "majority", "first", "mean")
-#: Functions of the long-input sweep (HR24 Fig. 7/8: PARITY was not feasible there).
-LONG_FUNCTIONS = ("majority", "first", "mean")
 
 #: HR24 Table 2 (App. E.2): slope, Pearson r, p-value of sharpness vs n over n = 4..30.
 PAPER_TABLE2 = pd.DataFrame(
@@ -59,300 +26,8 @@ PAPER_TABLE2 = pd.DataFrame(
 )
 
 
-@dataclass(frozen=True)
-class SharpnessRun:
-    """One training run and its measurements: the cache key of :func:`measure_run`."""
-
-    function: str  # target function
-    n: int  # input length
-    seed: int  # initialisation and data seed
-    d: int  # model width
-    d_ff: int | None  # feed-forward width (None: d)
-    layers: int  # encoder layers
-    heads: int  # attention heads
-    lr: float  # AdamW learning rate
-    weight_decay: float  # AdamW weight decay
-    batch_size: int  # fresh strings per step
-    steps: int  # step budget: every run is measured after exactly this many steps ...
-    give_up_step: int | None  # ... unless at this step it is still at chance level (then cut short)
-    rho: float  # sharpness: std of the Gaussian parameter perturbations
-    n_perturbations: int  # sharpness: perturbations
-    n_inputs: int  # sharpness / blowup: evaluation strings (the same set for every run at this n)
-    n_thm4: int  # balanced and unbalanced strings each, for the Thm 4 comparison
-    n_sens: int  # strings (each with its n neighbours) for the model's own average sensitivity
-
-    def __post_init__(self):
-        self.train_config()  # validates every training field
-        check_float("rho", self.rho, 0.0, 1.0, lo_open=True)
-        for name in ("n_perturbations", "n_inputs", "n_thm4", "n_sens"):
-            check_int(name, getattr(self, name), 1)
-
-    def train_config(self, device: str = "cpu") -> TrainConfig:
-        return TrainConfig(
-            function=self.function, n=self.n, d=self.d, layers=self.layers, heads=self.heads, d_ff=self.d_ff,
-            lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size, steps=self.steps,
-            seed=self.seed, give_up_step=self.give_up_step, device=device,
-        )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SharpnessSweepConfig:
-    """Settings of chapters 04 and 05: the main sweep (Fig. 1/5/6, Table 2) and the long one (Fig. 7/8)."""
-
-    scale: str  # ci | cpu | paper
-    n: int  # largest length of the main sweep (the notebook's `n`), MIN_N..MAX_N
-    grid: tuple[int, ...]  # candidate lengths: the sweep runs those <= n, and n itself
-    functions: tuple[str, ...] = FUNCTIONS  # functions of the main sweep
-    seeds: int = 10  # seeds per (function, n): 0..seeds-1
-    d: int = 128  # model width (HR24 App. E.1)
-    layers: int = 2  # encoder layers
-    heads: int = 2  # attention heads
-    lr: float = 3e-4  # AdamW learning rate
-    weight_decay: float = 0.1  # AdamW weight decay
-    batch_size: int = 1024  # fresh strings per step
-    steps: int = 10_000  # step budget of every run
-    give_up_step: int | None = None  # cut runs still at chance level at this step (None: never)
-    rho: float = 0.02  # sharpness perturbation std (HR24 §7.1)
-    n_perturbations: int = 20  # sharpness perturbations
-    n_inputs: int = 8192  # sharpness / blowup evaluation strings
-    n_thm4: int = 1024  # balanced and unbalanced strings each (Thm 4)
-    n_sens: int = 256  # strings for the model's own average sensitivity
-    long_functions: tuple[str, ...] = LONG_FUNCTIONS  # long-input sweep (Fig. 7/8): functions
-    long_ns: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)  # its lengths
-    long_seeds: int = 10  # its seeds
-    long_d: int = 4  # its width (HR24 App. E.1: hidden dimension 4)
-    long_d_ff: int = 4  # its feed-forward width
-    long_batch_size: int = 128  # its batch (SPEC)
-    long_lr: float = 3e-4  # its learning rate
-    long_steps: int = 10_000  # its step budget
-    n_jobs: int = 2  # worker processes
-
-    def __post_init__(self):
-        check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
-        check_int("n", self.n, MIN_N, MAX_N)
-        for m in self.grid:
-            check_int("grid", m, MIN_N, MAX_N)
-        check_choices("functions", self.functions, FUNCTIONS)
-        check_int("seeds", self.seeds, 1, 1000)
-        check_int("steps", self.steps, 1, 10**6)
-        check_int("n_jobs", self.n_jobs, 1, 256)
-        if self.give_up_step is not None:
-            check_int("give_up_step", self.give_up_step, 1)
-        check_choices("long_functions", self.long_functions, LONG_FUNCTIONS)
-        for m in self.long_ns:
-            check_int("long_ns", m, 2, 1024)
-        check_int("long_seeds", self.long_seeds, 1, 1000)
-        check_int("long_steps", self.long_steps, 1, 10**6)
-        run_configs(self)[:1]  # builds (and so validates) a run of each sweep
-        long_run_configs(self)[:1]
-
-    @property
-    def ns(self) -> tuple[int, ...]:
-        """Lengths of the main sweep: the grid's lengths up to ``n``, and ``n``."""
-        return tuple(sorted({m for m in self.grid if m <= self.n} | {self.n}))
-
-    @classmethod
-    def from_params(cls, scale=None, n=None, functions=None, seeds=None, steps=None, n_jobs=None):
-        """The preset of ``scale`` with the notebook's overrides, checked before any work starts.
-
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            n: largest input length of the main sweep, an integer in [4, 64].
-            functions: subset of ["parity", "majority", "first", "mean"].
-            seeds: seeds per (function, n), >= 1.
-            steps: training steps of every main-sweep run, >= 1.
-            n_jobs: worker processes, >= 1.
-        """
-        scale = resolve_scale(scale)
-        if n is not None:
-            n = check_int("n", n, MIN_N, MAX_N)
-        if functions is not None:
-            functions = check_choices("functions", functions, FUNCTIONS)
-        if seeds is not None:
-            seeds = check_int("seeds", seeds, 1, 1000)
-        if steps is not None:
-            steps = check_int("steps", steps, 1, 10**6)
-        if n_jobs is not None:
-            n_jobs = check_int("n_jobs", n_jobs, 1, 256)
-        return with_overrides(PRESETS[scale], n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs)
-
-
-
-
-def run_configs(cfg: SharpnessSweepConfig) -> list[SharpnessRun]:
-    """The main sweep: every (function, n, seed) of ``cfg``."""
-    return [
-        SharpnessRun(
-            function=f, n=n, seed=s, d=cfg.d, d_ff=None, layers=cfg.layers, heads=cfg.heads, lr=cfg.lr,
-            weight_decay=cfg.weight_decay, batch_size=cfg.batch_size, steps=cfg.steps,
-            give_up_step=cfg.give_up_step, rho=cfg.rho, n_perturbations=cfg.n_perturbations,
-            n_inputs=cfg.n_inputs, n_thm4=cfg.n_thm4, n_sens=cfg.n_sens,
-        )  # fmt: skip
-        for f in cfg.functions
-        for n in cfg.ns
-        for s in range(cfg.seeds)
-    ]
-
-
-def long_run_configs(cfg: SharpnessSweepConfig) -> list[SharpnessRun]:
-    """The long-input sweep (HR24 Fig. 7/8): width ``long_d``, MAJORITY / FIRST / MEAN."""
-    return [
-        SharpnessRun(
-            function=f, n=n, seed=s, d=cfg.long_d, d_ff=cfg.long_d_ff, layers=cfg.layers, heads=cfg.heads,
-            lr=cfg.long_lr, weight_decay=cfg.weight_decay, batch_size=cfg.long_batch_size,
-            steps=cfg.long_steps, give_up_step=None, rho=cfg.rho, n_perturbations=cfg.n_perturbations,
-            n_inputs=cfg.n_inputs, n_thm4=cfg.n_thm4, n_sens=cfg.n_sens,
-        )  # fmt: skip
-        for f in cfg.long_functions
-        for n in cfg.long_ns
-        for s in range(cfg.long_seeds)
-    ]
-
-
-PRESETS = {
-    # Seconds: a tiny model, two lengths, one seed. The claims are computed but are not expected to hold.
-    "ci": SharpnessSweepConfig(
-        scale="ci", n=6, grid=(4,), seeds=1, d=8, lr=3e-3, batch_size=64, steps=60, n_perturbations=4,
-        n_inputs=256, n_thm4=64, n_sens=32, long_ns=(8, 16), long_seeds=1, long_lr=3e-3,
-        long_batch_size=32, long_steps=40,
-    ),
-    # A 2-core laptop in under 20 minutes (chapter 05's prose gives the measurements behind each choice).
-    "cpu": SharpnessSweepConfig(
-        scale="cpu", n=30, grid=(4, 6, 8, 10, 12, 16, 20, 30, 40, 50, 64), seeds=2, d=32, lr=3e-4,
-        batch_size=128, steps=3000, give_up_step=2000, n_perturbations=20, n_inputs=2048, n_thm4=512,
-        n_sens=128, long_ns=(8, 16, 32, 64), long_seeds=2, long_lr=3e-3, long_steps=1000,
-    ),
-    # HR24 App. E.1 and the original code.
-    "paper": SharpnessSweepConfig(scale="paper", n=30, grid=tuple(range(4, MAX_N + 1))),
-}  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------------------
-# Evaluation strings
-
-
-def eval_strings(n: int, size: int) -> torch.Tensor:
-    """The fixed evaluation set at length ``n``: ``(size, n)`` uniform strings, the same for every run."""
-    return boolean.random_strings(size, n, generator=torch.Generator().manual_seed(90_001 + n))
-
-
-def strings_with_ones(counts: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
-    """``(len(counts), n)`` strings, row ``j`` with ``counts[j]`` ones at uniformly random positions."""
-    ranks = torch.rand(len(counts), n, generator=generator).argsort(-1).argsort(-1)  # random permutation
-    return (ranks < counts[:, None]).long()
-
-
-def balance_sets(n: int, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Uniform samples of *balanced* (``|k − n/2| ≤ 1``) and *unbalanced* (``|k − n/2| ≥ max(n/4, 2)``) strings.
-
-    ``k`` is the number of ones. Each set is the uniform distribution on the cube conditioned on the set:
-    ``k`` is drawn from the binomial weights restricted to the allowed counts, then its positions
-    uniformly. No rejection sampling, so it is as cheap at n = 512 as at n = 8.
-    """
-    g = torch.Generator().manual_seed(70_003 + 31 * n + seed)
-    k = np.arange(n + 1)
-    logw = np.array([math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) for j in k])
-    out = []
-    for allowed in (np.abs(k - n / 2) <= 1, np.abs(k - n / 2) >= max(n / 4, 2)):
-        w = np.where(allowed, np.exp(logw - logw[allowed].max()), 0.0)
-        counts = torch.multinomial(torch.tensor(w / w.sum()), size, replacement=True, generator=g)
-        out.append(strings_with_ones(counts, n, g))
-    return out[0], out[1]
-
-
-@torch.no_grad()
-def model_sensitivity(model, x: torch.Tensor) -> torch.Tensor:
-    """Per-string sensitivity of the model, ``s(T, x) = Σ_i (T(x) − T(x^{⊕i}))²`` (HR24 Eq. 6 on the ±1 scale).
-
-    For outputs on the {0,1} scale this is Eq. 6 of ``g = 2T − 1`` (``¼ Σ (g(x) − g(x^{⊕i}))²``), the
-    convention of :mod:`replication.boolean`: a model computing PARITY exactly has ``s(T, x) = n``.
-
-    Args:
-        x: ``(B, n)`` strings. Returns ``(B,)``.
-    """
-    B, n = x.shape
-    flips = x[:, None, :].repeat(1, n, 1)  # (B, n, n): row i has bit i flipped
-    idx = torch.arange(n, device=x.device)
-    flips[:, idx, idx] = 1 - flips[:, idx, idx]
-    base = model(x)  # (B,)
-    nb = model(flips.reshape(B * n, n)).reshape(B, n)
-    return ((nb - base[:, None]) ** 2).sum(-1)
-
-
-def measure_run(run: SharpnessRun, device: str = "cpu") -> dict:
-    """Train ``run`` and measure it (see the module docstring). The returned dict is cached as is."""
-    res = train(run.train_config(device), progress=False)
-    model = res.model.eval()
-    t0 = time.perf_counter()
-    fn = boolean.resolve(run.function)
-    x = eval_strings(run.n, run.n_inputs).to(device)
-    sh = sharpness_both(model, x, fn(x), rho=run.rho, n_perturbations=run.n_perturbations, seed=run.seed)
-    bal, unbal = (s.to(device) for s in balance_sets(run.n, run.n_thm4))
-    with torch.no_grad():
-        b_bal, b_unbal = model.blowup(bal).double(), model.blowup(unbal).double()
-        sens = model_sensitivity(model, x[: run.n_sens])
-        mse_bal = float(((model(bal) - fn(bal)) ** 2).mean())
-    out = {
-        **res.summary(),
-        "sharpness": sh["sharpness"],
-        "sharpness_se": sh["sharpness_se"],
-        "delta_mse_sharpness": sh["delta_mse"],
-        "param_norm": parameter_norm(model),
-        **blowup_moments(model, x),
-        "blowup_balanced": float(b_bal.mean()),
-        "blowup_unbalanced": float(b_unbal.mean()),
-        "blowup_sq_balanced": float((b_bal**2).mean()),
-        "blowup_sq_unbalanced": float((b_unbal**2).mean()),
-        "mse_balanced": mse_bal,
-        "model_as": float(sens.mean()),
-        "measure_seconds": time.perf_counter() - t0,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        "history": res.history,
-    }
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Running the sweeps
-
-
-def run_main(cfg: SharpnessSweepConfig, cache: Cache | None = None, scheduler=None, progress=None) -> pd.DataFrame:
-    """The main sweep (every run cached on its own), one row per run, with ``as_n`` of the target."""
-    df = run_sweep(run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs, scheduler=scheduler, progress=progress)
-    return _annotate(df)
-
-
-def run_long(cfg: SharpnessSweepConfig, cache: Cache | None = None, scheduler=None, progress=None) -> pd.DataFrame:
-    """The long-input sweep of HR24 Fig. 7/8 (width ``long_d``), one row per run."""
-    df = run_sweep(long_run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs, scheduler=scheduler, progress=progress)
-    return _annotate(df)
-
-
-def _annotate(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.copy()
-    df["as_n"] = [boolean.closed_form_sensitivity(f, n) for f, n in zip(df["function"], df["n"])]
-    df["kept"] = df["converged"].astype(bool)
-    return df
-
-
-def load_models(runs: list[SharpnessRun], cache: Cache | None = None) -> list[dict | None]:
-    """Cached results of ``runs`` with their ``state_dict`` (None where a run is not cached)."""
-    return load_results(KIND, runs, cache=cache)
-
-
 # --------------------------------------------------------------------------------------------------
 # Analysis
-
-
-def convergence_counts(df: pd.DataFrame) -> pd.DataFrame:
-    """Runs, converged (kept) runs and runs cut short as failed, per (function, n)."""
-    g = df.groupby(["function", "n"], sort=False)
-    out = g.agg(runs=("seed", "size"), kept=("converged", "sum"), gave_up=("gave_up", "sum"),
-                median_eval_mse=("eval_mse", "median")).reset_index()  # fmt: skip
-    out["kept"] = out["kept"].astype(int)
-    out["gave_up"] = out["gave_up"].astype(int)
-    out["dropped"] = out["runs"] - out["kept"]
-    return out
 
 
 def regression_table(df: pd.DataFrame, y: str = "sharpness", x: str = "n", converged_only: bool = True) -> pd.DataFrame:
@@ -365,7 +40,7 @@ def regression_table(df: pd.DataFrame, y: str = "sharpness", x: str = "n", conve
     rows = []
     for f, g in df.groupby("function", sort=False):
         if converged_only:
-            g = g[g["converged"].astype(bool)]
+            g = g[g["kept"].astype(bool)]
         row = {"function": f, "runs": len(g), "lengths": g[x].nunique(), "max_n": g[x].max() if len(g) else np.nan}
         if len(g) >= 3 and g[x].nunique() >= 2:
             r = stats.linregress(g[x].astype(float), g[y].astype(float))
@@ -385,7 +60,7 @@ def table2(df: pd.DataFrame) -> pd.DataFrame:
 def variants_table(df: pd.DataFrame) -> pd.DataFrame:
     """Eq. 15 against the original code's ΔMSE on the same runs: means, ratio and correlation per function."""
     rows = []
-    for f, g in df[df["converged"].astype(bool)].groupby("function", sort=False):
+    for f, g in df[df["kept"].astype(bool)].groupby("function", sort=False):
         rows.append(
             {
                 "function": f,
@@ -400,31 +75,8 @@ def variants_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compute_summary(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Runs, cached runs and CPU time (training, measuring) per sweep, from the recorded run times."""
-    rows = []
-    for name, df in frames.items():
-        rows.append({
-            "sweep": name, "runs": len(df), "cached_now": int(df["cached"].sum()),
-            "train_min": df["train_seconds"].sum() / 60, "measure_min": df["measure_seconds"].sum() / 60,
-            "mean_run_s": (df["train_seconds"] + df["measure_seconds"]).mean(),
-            "longest_run_s": (df["train_seconds"] + df["measure_seconds"]).max(),
-        })  # fmt: skip
-    return pd.DataFrame(rows).round(2)
-
-
-def per_length(df: pd.DataFrame, cols=("sharpness", "delta_mse_sharpness", "blowup_sq")) -> pd.DataFrame:
-    """Mean and standard deviation over converged seeds per (function, n)."""
-    ok = df[df["converged"].astype(bool)]
-    agg = {f"{c}_{s}": (c, s) for c in cols for s in ("mean", "std")}
-    return ok.groupby(["function", "n"], sort=False).agg(kept=("seed", "size"), **agg).reset_index()
-
-
 # --------------------------------------------------------------------------------------------------
 # Claims of chapter 05
-
-ALPHA = 0.05  # significance level of every test
-
 
 def _reg(table: pd.DataFrame, f: str) -> dict:
     row = table[table["function"] == f]
@@ -447,7 +99,7 @@ def _paper(function: str) -> pd.Series:
     return PAPER_TABLE2.set_index("function").loc[function]
 
 
-def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | None = None) -> list[Claim]:
+def claims(cfg: SweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | None = None) -> list[Claim]:
     """Chapter 05's claims, each computed from the run frames with the check stated in its note."""
     t2 = table2(df)
     pp, pm = _paper("parity"), _paper("mean")
@@ -490,7 +142,7 @@ def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | 
             "drifts with n at this training budget)")),
     ))  # fmt: skip
 
-    conv = df[(df["function"] == "parity") & df["converged"].astype(bool)]
+    conv = df[(df["function"] == "parity") & df["kept"].astype(bool)]
     if len(conv):
         n_top = int(conv["n"].max())
         top = conv[conv["n"] == n_top]["sharpness"]
@@ -529,7 +181,7 @@ def claims(cfg: SharpnessSweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | 
 def describe(df: pd.DataFrame, long_df: pd.DataFrame | None = None) -> str:
     """A few sentences (Markdown) stating this run's main numbers, for the notebook to display."""
     t2 = table2(df).set_index("function")
-    ok = df[df["converged"].astype(bool)]
+    ok = df[df["kept"].astype(bool)]
     lines = []
     if "parity" in t2.index:
         par = ok[ok["function"] == "parity"]

@@ -19,10 +19,10 @@ def metric_vs_n(df: pd.DataFrame, y: str = "sharpness", ax=None, logy: bool = Fa
     """Every kept run as a dot and the mean over seeds per (function, n) as a line, one colour per function.
 
     Args:
-        df: one row per run with ``function``, ``n``, ``y`` and ``converged`` (only converged runs drawn).
+        df: one row per run with ``function``, ``n``, ``y`` and ``kept`` (only kept runs are drawn).
     """
     ax = ax or plt.subplots(figsize=(6, 4))[1]
-    ok = df[df["converged"].astype(bool)]
+    ok = df[df["kept"].astype(bool)]
     order = hue_order or _functions(df)
     sns.lineplot(data=ok, x="n", y=y, hue="function", hue_order=order, palette=PALETTE, errorbar="sd",
                  marker="o", ax=ax, legend=True)  # fmt: skip
@@ -39,17 +39,18 @@ def metric_vs_n(df: pd.DataFrame, y: str = "sharpness", ax=None, logy: bool = Fa
     return ax
 
 
-def sharpness_panels(df: pd.DataFrame, y: str = "sharpness", sharey: bool = False, axes=None, ylabel: str = "sharpness (Eq. 15, ×4)"):
+def sharpness_panels(df: pd.DataFrame, y: str = "sharpness", sharey: bool = False, axes=None,
+                     ylabel: str = "sharpness (Eq. 15, ×4)", title: str | None = None):  # fmt: skip
     """One panel per function (HR24 Fig. 5 with separate y-axes, Fig. 6 with ``sharey=True``).
 
-    Lines are means over the converged seeds at each n, the band ±1 standard deviation, dots single runs.
+    Lines are means over the kept seeds at each n, the band ±1 standard deviation, dots single runs.
     Returns the array of Axes.
     """
     funcs = _functions(df)
     if axes is None:
         fig, axes = plt.subplots(1, len(funcs), figsize=(3.2 * len(funcs), 3), sharey=sharey, squeeze=False)
         axes = axes[0]
-    ok = df[df["converged"].astype(bool)]
+    ok = df[df["kept"].astype(bool)]
     for ax, f in zip(axes, funcs):
         g = ok[ok["function"] == f]
         if len(g):
@@ -60,6 +61,10 @@ def sharpness_panels(df: pd.DataFrame, y: str = "sharpness", sharey: bool = Fals
         ax.set_title(label(f))
         ax.set_xlabel("n")
         ax.set_ylabel(ylabel if ax is axes[0] else "")
+    fig = axes[0].figure
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
     return np.asarray(axes)
 
 
@@ -82,7 +87,7 @@ def convergence_heatmap(counts: pd.DataFrame, ax=None):
 def variant_scatter(df: pd.DataFrame, ax=None):
     """Eq. 15 sharpness against the original code's ΔMSE on the same runs, with the diagonal."""
     ax = ax or plt.subplots(figsize=(4, 4))[1]
-    ok = df[df["converged"].astype(bool)]
+    ok = df[df["kept"].astype(bool)]
     for f in _functions(ok):
         g = ok[ok["function"] == f]
         ax.scatter(g["sharpness"], g["delta_mse_sharpness"], s=14, alpha=0.7, color=PALETTE.get(f), label=label(f))
@@ -100,7 +105,7 @@ def variant_scatter(df: pd.DataFrame, ax=None):
 def balanced_vs_unbalanced(df: pd.DataFrame, ax=None, function: str = "majority"):
     """Mean blowup on balanced vs unbalanced strings per run (HR24 Thm 4), against n."""
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
-    g = df[(df["function"] == function) & df["converged"].astype(bool)]
+    g = df[(df["function"] == function) & df["kept"].astype(bool)]
     if not len(g):
         ax.text(0.5, 0.5, "no converged run", transform=ax.transAxes, ha="center")
         return ax
@@ -176,3 +181,12 @@ def blowup_by_balance(t4: pd.DataFrame, function: str = "majority", ax=None):
     ax.set_ylabel("mean Blowup(x)")
     ax.set_title(f"{label(function)}: where the blowup is")
     return ax
+
+
+def balance_panels(df: pd.DataFrame, t4: pd.DataFrame, function: str = "majority"):
+    """Where MAJORITY's blowup sits: balanced vs unbalanced per run (left), per string by #ones (right)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    balanced_vs_unbalanced(df, ax=axes[0], function=function)
+    blowup_by_balance(t4, function=function, ax=axes[1])
+    fig.tight_layout()
+    return axes

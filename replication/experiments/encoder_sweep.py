@@ -1,0 +1,315 @@
+"""The encoder sweep shared by chapters 04, 05 and later ones: train, measure, store (HR24 §7.1, App. E).
+
+Each run trains an :class:`~replication.models.HR24Encoder` on one function at one length with one seed
+(:func:`replication.train.train`), always for the same step budget, and is then measured on a fixed set
+of evaluation strings:
+
+- Eq. 15 sharpness ×4 (Gaussian directions, ρ = 0.02, all parameters but positional embeddings) and the
+  original code's ΔMSE variant with the same perturbations and inputs;
+- parameter norm, ``E[Blowup]``, ``E[Blowup²]``, ``E[log Blowup]`` (§7.1 convention: product over the four
+  LayerNorm applications of the max factor ``1/sqrt(var + eps)``, the factor LayerNorm divides by);
+- for Thm 4, the mean blowup on *balanced* strings (where MAJORITY is sensitive) and on *unbalanced* ones
+  (``|#ones − n/2| ≥ max(n/4, 2)``), each sampled directly (:func:`replication.boolean.balance_sets`);
+- the model's own average sensitivity ``as_n(T)`` on a sample of strings and all their neighbours.
+
+The trained weights are kept with each run (chapter 04 reads them). Runs go through
+:func:`replication.sweep.run_sweep`, so each is stored on its own (committed under ``results/`` for the
+book) and a rerun computes nothing twice.
+
+A run is *kept* when its final evaluation MSE is below 1e-3 (HR24 §7.1) and its training stayed finite;
+runs that are not kept are counted per (function, n) and left out of the analyses, never dropped
+silently and never averaged in.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from .. import boolean
+from ..config import check_choices, check_float, check_int, from_params
+from ..landscape import blowup_moments, parameter_norm, sharpness_both
+from ..results import Store, register
+from ..sweep import load_results, run_sweep
+from ..train import TrainConfig, train
+
+#: Cache kind of one run; chapter 05 computes it (``make results CHAPTER=05``), chapter 04 reads it.
+KIND = register("sharpness_run", "05")
+MIN_N = 4
+#: Largest input length the main sweep accepts (the notebooks' ``n`` parameter, the config's ``max_n``).
+MAX_SWEEP_N = 64
+FUNCTIONS = ("parity", "majority", "first", "mean")
+#: Functions of the long-input sweep (HR24 Fig. 7/8: PARITY was not feasible there).
+LONG_FUNCTIONS = ("majority", "first", "mean")
+
+
+@dataclass(frozen=True)
+class EncoderRun:
+    """One training run and its measurements: the cache key of :func:`measure_run`."""
+
+    function: str  # target function
+    n: int  # input length
+    seed: int  # initialisation and data seed
+    d: int  # model width
+    d_ff: int | None  # feed-forward width (None: d)
+    layers: int  # encoder layers
+    heads: int  # attention heads
+    lr: float  # AdamW learning rate
+    weight_decay: float  # AdamW weight decay
+    batch_size: int  # fresh strings per step
+    steps: int  # step budget: every run is measured after exactly this many steps ...
+    give_up_step: int | None  # ... unless at this step it is still at chance level (then cut short)
+    rho: float  # sharpness: std of the Gaussian parameter perturbations
+    n_perturbations: int  # sharpness: perturbations
+    n_inputs: int  # sharpness / blowup: evaluation strings (the same set for every run at this n)
+    n_thm4: int  # balanced and unbalanced strings each, for the Thm 4 comparison
+    n_sens: int  # strings (each with its n neighbours) for the model's own average sensitivity
+
+    def __post_init__(self):
+        self.train_config()  # validates every training field
+        check_float("rho", self.rho, 0.0, 1.0, lo_open=True)
+        for name in ("n_perturbations", "n_inputs", "n_thm4", "n_sens"):
+            check_int(name, getattr(self, name), 1)
+
+    def train_config(self, device: str = "cpu") -> TrainConfig:
+        return TrainConfig(
+            function=self.function, n=self.n, d=self.d, layers=self.layers, heads=self.heads, d_ff=self.d_ff,
+            lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size, steps=self.steps,
+            seed=self.seed, give_up_step=self.give_up_step, device=device,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Settings of the main sweep (HR24 Fig. 1/5/6, Table 2) and the long one (Fig. 7/8)."""
+
+    scale: str  # ci | cpu | paper
+    max_n: int  # largest length of the main sweep (the notebooks' `n`), MIN_N..MAX_SWEEP_N
+    grid: tuple[int, ...]  # candidate lengths: the sweep runs those <= max_n, and max_n itself
+    functions: tuple[str, ...] = FUNCTIONS  # functions of the main sweep
+    seeds: int = 10  # seeds per (function, n): 0..seeds-1
+    d: int = 128  # model width (HR24 App. E.1)
+    layers: int = 2  # encoder layers
+    heads: int = 2  # attention heads
+    lr: float = 3e-4  # AdamW learning rate
+    weight_decay: float = 0.1  # AdamW weight decay
+    batch_size: int = 1024  # fresh strings per step
+    steps: int = 10_000  # step budget of every run
+    give_up_step: int | None = None  # cut runs still at chance level at this step (None: never)
+    rho: float = 0.02  # sharpness perturbation std (HR24 §7.1)
+    n_perturbations: int = 20  # sharpness perturbations
+    n_inputs: int = 8192  # sharpness / blowup evaluation strings
+    n_thm4: int = 1024  # balanced and unbalanced strings each (Thm 4)
+    n_sens: int = 256  # strings for the model's own average sensitivity
+    thm4_strings: int = 256  # chapter 04: uniform strings per run for the per-string check of Thm 4
+    long_functions: tuple[str, ...] = LONG_FUNCTIONS  # long-input sweep (Fig. 7/8): functions
+    long_ns: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)  # its lengths
+    long_seeds: int = 10  # its seeds
+    long_d: int = 4  # its width (HR24 App. E.1: hidden dimension 4)
+    long_d_ff: int = 4  # its feed-forward width
+    long_batch_size: int = 128  # its batch (the original code's setting)
+    long_lr: float = 3e-4  # its learning rate
+    long_steps: int = 10_000  # its step budget
+    n_jobs: int = 2  # worker processes
+
+    def __post_init__(self):
+        check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
+        check_int("n", self.max_n, MIN_N, MAX_SWEEP_N)  # the notebooks call it `n`
+        for m in self.grid:
+            check_int("grid", m, MIN_N, MAX_SWEEP_N)
+        check_choices("functions", self.functions, FUNCTIONS)
+        check_int("seeds", self.seeds, 1, 1000)
+        check_int("steps", self.steps, 1, 10**6)
+        check_int("n_jobs", self.n_jobs, 1, 256)
+        check_int("thm4_strings", self.thm4_strings, 1, 100_000)
+        if self.give_up_step is not None:
+            check_int("give_up_step", self.give_up_step, 1)
+        check_choices("long_functions", self.long_functions, LONG_FUNCTIONS)
+        for m in self.long_ns:
+            check_int("long_ns", m, 2, 1024)
+        check_int("long_seeds", self.long_seeds, 1, 1000)
+        check_int("long_steps", self.long_steps, 1, 10**6)
+        run_configs(self)[:1]  # builds (and so validates) a run of each sweep
+        long_run_configs(self)[:1]
+
+    @property
+    def ns(self) -> tuple[int, ...]:
+        """Lengths of the main sweep: the grid's lengths up to ``max_n``, and ``max_n``."""
+        return tuple(sorted({m for m in self.grid if m <= self.max_n} | {self.max_n}))
+
+    @classmethod
+    def from_params(cls, scale=None, n=None, functions=None, seeds=None, steps=None, n_jobs=None,
+                    thm4_strings=None) -> "SweepConfig":  # fmt: skip
+        """The preset of ``scale`` with a notebook's parameters (None: the preset's), checked before any work.
+
+        Args:
+            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
+            n: largest input length of the main sweep, an integer in [4, 64].
+            functions: subset of ["parity", "majority", "first", "mean"].
+            seeds: seeds per (function, n), >= 1.
+            steps: training steps of every main-sweep run, >= 1.
+            n_jobs: worker processes, >= 1.
+            thm4_strings: strings per run for chapter 04's per-string Thm 4 check, >= 1.
+        """
+        return from_params(cls, PRESETS, scale=scale, aliases={"n": "max_n"}, n=n, functions=functions,
+                           seeds=seeds, steps=steps, n_jobs=n_jobs, thm4_strings=thm4_strings)  # fmt: skip
+
+
+def run_configs(cfg: SweepConfig) -> list[EncoderRun]:
+    """The main sweep: every (function, n, seed) of ``cfg``."""
+    return [
+        EncoderRun(
+            function=f, n=n, seed=s, d=cfg.d, d_ff=None, layers=cfg.layers, heads=cfg.heads, lr=cfg.lr,
+            weight_decay=cfg.weight_decay, batch_size=cfg.batch_size, steps=cfg.steps,
+            give_up_step=cfg.give_up_step, rho=cfg.rho, n_perturbations=cfg.n_perturbations,
+            n_inputs=cfg.n_inputs, n_thm4=cfg.n_thm4, n_sens=cfg.n_sens,
+        )  # fmt: skip
+        for f in cfg.functions
+        for n in cfg.ns
+        for s in range(cfg.seeds)
+    ]
+
+
+def long_run_configs(cfg: SweepConfig) -> list[EncoderRun]:
+    """The long-input sweep (HR24 Fig. 7/8): width ``long_d``, MAJORITY / FIRST / MEAN."""
+    return [
+        EncoderRun(
+            function=f, n=n, seed=s, d=cfg.long_d, d_ff=cfg.long_d_ff, layers=cfg.layers, heads=cfg.heads,
+            lr=cfg.long_lr, weight_decay=cfg.weight_decay, batch_size=cfg.long_batch_size,
+            steps=cfg.long_steps, give_up_step=None, rho=cfg.rho, n_perturbations=cfg.n_perturbations,
+            n_inputs=cfg.n_inputs, n_thm4=cfg.n_thm4, n_sens=cfg.n_sens,
+        )  # fmt: skip
+        for f in cfg.long_functions
+        for n in cfg.long_ns
+        for s in range(cfg.long_seeds)
+    ]
+
+
+PRESETS = {
+    # Seconds: a tiny model, two lengths, one seed. The claims are computed but are not expected to hold.
+    "ci": SweepConfig(
+        scale="ci", max_n=6, grid=(4,), seeds=1, d=8, lr=3e-3, batch_size=64, steps=60, n_perturbations=4,
+        n_inputs=256, n_thm4=64, n_sens=32, long_ns=(8, 16), long_seeds=1, long_lr=3e-3,
+        long_batch_size=32, long_steps=40,
+    ),
+    # A 2-core laptop (chapter 05's settings table gives the measurements behind each choice).
+    "cpu": SweepConfig(
+        scale="cpu", max_n=30, grid=(4, 6, 8, 10, 12, 16, 20, 30, 40, 50, 64), seeds=2, d=32, lr=3e-4,
+        batch_size=128, steps=3000, give_up_step=2000, n_perturbations=20, n_inputs=2048, n_thm4=512,
+        n_sens=128, long_ns=(8, 16, 32, 64), long_seeds=2, long_lr=3e-3, long_steps=1000,
+    ),
+    # HR24 App. E.1 and the original code.
+    "paper": SweepConfig(scale="paper", max_n=30, grid=tuple(range(4, MAX_SWEEP_N + 1))),
+}  # fmt: skip
+
+
+def measure_run(run: EncoderRun, device: str = "cpu") -> dict:
+    """Train ``run`` and measure it (see the module docstring). The returned dict is stored as is.
+
+    A run whose training went non-finite is returned with its training summary only (``failed``):
+    there is no model to measure.
+    """
+    res = train(run.train_config(device), progress=False)
+    summary = {"failed": False, **res.summary()}
+    if summary["failed"]:
+        return {**summary, "history": res.history}
+    model = res.model.eval()
+    t0 = time.perf_counter()
+    fn = boolean.resolve(run.function)
+    x = boolean.eval_strings(run.n, run.n_inputs).to(device)
+    sh = sharpness_both(model, x, fn(x), rho=run.rho, n_perturbations=run.n_perturbations, seed=run.seed)
+    bal, unbal = (s.to(device) for s in boolean.balance_sets(run.n, run.n_thm4))
+    with torch.no_grad():
+        b_bal, b_unbal = model.blowup(bal).double(), model.blowup(unbal).double()
+        sens = boolean.model_sensitivity(model, x[: run.n_sens])
+        mse_bal = float(((model(bal) - fn(bal)) ** 2).mean())
+    return {
+        **summary,
+        "sharpness": sh["sharpness"],
+        "sharpness_se": sh["sharpness_se"],
+        "delta_mse_sharpness": sh["delta_mse"],
+        "param_norm": parameter_norm(model),
+        **blowup_moments(model, x),
+        "blowup_balanced": float(b_bal.mean()),
+        "blowup_unbalanced": float(b_unbal.mean()),
+        "blowup_sq_balanced": float((b_bal**2).mean()),
+        "blowup_sq_unbalanced": float((b_unbal**2).mean()),
+        "mse_balanced": mse_bal,
+        "model_as": float(sens.mean()),
+        "measure_seconds": time.perf_counter() - t0,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "history": res.history,
+    }
+
+
+def run_main(cfg: SweepConfig, cache: Store | None = None, scheduler=None, progress=None) -> pd.DataFrame:
+    """The main sweep (every run stored on its own), one row per run, with ``as_n`` of the target."""
+    return _annotate(run_sweep(run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs,
+                               scheduler=scheduler, progress=progress))  # fmt: skip
+
+
+def run_long(cfg: SweepConfig, cache: Store | None = None, scheduler=None, progress=None) -> pd.DataFrame:
+    """The long-input sweep of HR24 Fig. 7/8 (width ``long_d``), one row per run."""
+    return _annotate(run_sweep(long_run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs,
+                               scheduler=scheduler, progress=progress))  # fmt: skip
+
+
+def _annotate(df: pd.DataFrame) -> pd.DataFrame:
+    """Add the target's exact ``as_n`` and ``kept`` (converged, and training stayed finite)."""
+    df = df.copy()
+    df["as_n"] = [boolean.closed_form_sensitivity(f, n) for f, n in zip(df["function"], df["n"])]
+    df["failed"] = df["failed"].fillna(False).astype(bool) if "failed" in df else False
+    df["kept"] = df["converged"].astype(bool) & ~df["failed"]
+    return df
+
+
+def load_models(runs: list[EncoderRun], cache: Store | None = None) -> list[dict | None]:
+    """Stored results of ``runs`` with their ``state_dict`` (None where a run is not stored)."""
+    return load_results(KIND, runs, cache=cache)
+
+
+def convergence_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """Runs, kept runs, runs cut short at chance level and runs that went non-finite, per (function, n)."""
+    g = df.groupby(["function", "n"], sort=False)
+    out = g.agg(runs=("seed", "size"), kept=("kept", "sum"), gave_up=("gave_up", "sum"), failed=("failed", "sum"),
+                median_eval_mse=("eval_mse", "median")).reset_index()  # fmt: skip
+    for c in ("kept", "gave_up", "failed"):
+        out[c] = out[c].astype(int)
+    out["dropped"] = out["runs"] - out["kept"]
+    return out
+
+
+def kept_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Kept runs per function (rows) and length (columns)."""
+    return convergence_counts(df).pivot(index="function", columns="n", values="kept")
+
+
+#: The columns of :func:`runs_table`: what a reader wants to see of each run.
+RUN_COLUMNS = ["function", "n", "seed", "eval_mse", "kept", "gave_up", "failed", "steps_run", "sharpness",
+               "delta_mse_sharpness", "param_norm", "blowup", "source"]  # fmt: skip
+
+
+def runs_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per run with the columns of :data:`RUN_COLUMNS`, rounded for display."""
+    return df[[c for c in RUN_COLUMNS if c in df]].round(5)
+
+
+def compute_summary(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Runs, where they came from, and CPU time (training, measuring) per sweep, as recorded per run."""
+    rows = []
+    for name, df in frames.items():
+        total = df["train_seconds"] + df["measure_seconds"].fillna(0)
+        rows.append({
+            "sweep": name, "runs": len(df), "computed_now": int((df["source"] == "computed").sum()),
+            "train_min": df["train_seconds"].sum() / 60, "measure_min": df["measure_seconds"].sum() / 60,
+            "mean_run_s": total.mean(), "longest_run_s": total.max(),
+        })  # fmt: skip
+    return pd.DataFrame(rows).round(2)
+
+
+def kept_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs that enter the analyses (converged, finite)."""
+    return df[df["kept"].astype(bool)]
+
