@@ -11,7 +11,14 @@ PYTEST_ARGS ?=
 
 JB_BUILD = $(VENV)/bin/jupyter-book build . --config _config.yml --toc book/_toc.yml --warningiserror --keep-going
 
-.PHONY: setup book test bench clean distclean
+# `make results CHAPTER=05`: one chapter; RESUME=1 keeps the runs already stored (see scripts/make_results.py).
+CHAPTER ?=
+RESUME  ?=
+RESULTS_ARGS = --scale $(SCALE) $(foreach c,$(CHAPTER),--chapter $(c)) $(if $(RESUME),--resume)
+# The cpu book reads committed results and never trains: a missing or stale one stops the build.
+RESULTS_MODE = $(if $(filter cpu,$(SCALE)),require,auto)
+
+.PHONY: setup book test bench clean distclean results results-check
 
 setup: $(VENV)/.installed
 
@@ -32,9 +39,17 @@ book: setup
 	@if [ -d _build ] && [ "$$(cat _build/.scale 2>/dev/null)" != "$(SCALE)" ]; then \
 		echo "Scale changed to $(SCALE): removing _build"; rm -rf _build; fi
 	@mkdir -p _build && echo "$(SCALE)" > _build/.scale
-	@touch notebooks/99_scorecard.ipynb  # the scorecard is re-read (after the chapters) on every build
-	REPLICATION_SCALE=$(SCALE) REPLICATION_QUIET=1 $(JB_BUILD)
+	@touch notebooks/98_status.ipynb notebooks/99_scorecard.ipynb  # re-read (after the chapters) on every build
+	REPLICATION_SCALE=$(SCALE) REPLICATION_RESULTS=$(RESULTS_MODE) REPLICATION_QUIET=1 $(JB_BUILD)
 	@echo "The book ($(SCALE) scale) is at file://$(CURDIR)/_build/html/index.html"
+
+# Recompute the committed results under results/$(SCALE)/ (all chapters, or CHAPTER=05) and rewrite them.
+results: setup
+	$(PY) scripts/make_results.py $(RESULTS_ARGS)
+
+# Recompute into a temporary folder and compare with the committed results (nothing is rewritten).
+results-check: setup
+	$(PY) scripts/make_results.py --check $(RESULTS_ARGS)
 
 test: setup
 	REPLICATION_SCALE=ci OMP_NUM_THREADS=1 $(PY) -m pytest --nbval --nbval-current-env $(PYTEST_ARGS)

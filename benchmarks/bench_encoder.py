@@ -2,8 +2,9 @@
 
 The reference is what the original code trains: ``nn.TransformerEncoder`` over every position, with the
 head on the last one. Ours computes the last layer at the last position only. Both run one torch thread
-(see FEASIBILITY.md). Printed: ms per step, the ratio reference/ours (>1 means ours is faster), and the
-fraction of the machine's measured single-thread matmul peak each reaches.
+(small models train fastest that way on a 2-core CPU). Printed: ms per step, the ratio reference/ours
+(>1 means ours is faster), and the fraction of the machine's measured single-thread matmul peak each
+reaches.
 
 Run: ``make bench`` or ``.venv/bin/python benchmarks/bench_encoder.py [--steps N]``.
 """
