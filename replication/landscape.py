@@ -85,23 +85,15 @@ def sharpness(
     return (float(vals.mean()), vals) if return_all else float(vals.mean())
 
 
-def delta_mse_sharpness(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    rho: float = 0.02,
-    n_perturbations: int = 20,
-    seed: int = 0,
-    rescale: float = 4.0,
-    exclude: Sequence[str] = HR24_EXCLUDE,
-) -> float:
+def delta_mse_sharpness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, **settings) -> float:
     """The original code's sharpness: ``rescale * (E_Δ[MSE(θ+Δ)] - MSE(θ))`` against targets ``y``.
 
-    With the same perturbations as :func:`sharpness` for the same ``seed``. Since
+    ``settings`` are those of :func:`sharpness` (``rho``, ``n_perturbations``, ``seed``, ``rescale``,
+    ``exclude``), with the same perturbations for the same ``seed``. Since
     ``MSE(θ+Δ) - MSE(θ) = E(T_{θ+Δ}-T_θ)² + 2 E(T_{θ+Δ}-T_θ)(T_θ - y)``, the two agree when the fit is
     exact (``T_θ ≈ y``).
     """
-    return sharpness_both(model, x, y, rho, n_perturbations, seed, rescale, exclude)["delta_mse"]
+    return sharpness_both(model, x, y, **settings)["delta_mse"]
 
 
 def sharpness_both(
