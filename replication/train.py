@@ -1,20 +1,27 @@
-"""Fresh-batch training of :class:`~replication.models.HR24Encoder` on a Boolean function (HR24 §7.1).
+"""Training: one generic loop, :func:`fit`, and the HR24 run on a Boolean function, :func:`train`.
 
-Every step draws a new batch of uniform strings, as the original code does; the loss is MSE on the
-{0,1} (or [0,1], MEAN) targets; the optimiser is AdamW with weight decay on every parameter, no
-schedule, no clipping. Runs are deterministic for a seed on the CPU: the initialisation uses
-``torch.manual_seed(seed)`` and the data a separate generator, so the data stream does not depend on
-the model's shape.
+:func:`fit` is the loop every chapter trains with, whatever the model (the HR24 encoder, an
+encoder-decoder, a vision model, a grokking model trained full-batch): it takes the model, a source of
+batches, a loss, an optimiser and a step budget; evaluates at step 0, every ``eval_every`` steps and at
+the last step; lets a callback log along training and a ``stop`` rule end the run early; and stops a
+run whose training loss goes non-finite, marking it failed instead of raising.
+
+:func:`train` is HR24 §7.1 on top of it: every step draws a new batch of uniform strings, as the
+original code does; the loss is MSE on the {0,1} (or [0,1], MEAN) targets; the optimiser is AdamW with
+weight decay on every parameter, no schedule, no clipping. Runs are deterministic for a seed on the
+CPU: the initialisation uses ``torch.manual_seed(seed)`` and the data a separate generator, so the data
+stream does not depend on the model's shape.
 
 A run counts as *converged* when its evaluation MSE on fresh strings is below ``converge_mse``
-(HR24: 1e-3); only converged runs enter the sharpness analyses.
+(HR24 §7.1: 1e-3) and its training stayed finite; only converged runs enter the sharpness analyses.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Iterator, Union
 
 import torch
 import torch.nn.functional as F
@@ -24,8 +31,200 @@ from . import boolean
 from .config import check_choice, check_float, check_int
 from .models import EncoderConfig, HR24Encoder
 
-#: Longest input any model is trained on (the paper's Fig. 7 reaches 512).
-MAX_N = 1024
+#: Longest input any trained model takes (HR24's Fig. 7 reaches 512).
+MAX_INPUT_LENGTH = 1024
+
+#: ``stopped_reason`` of a :func:`train` run stopped by ``early_stop`` (evaluation MSE below ``converge_mse``).
+EARLY_STOP = "early stop: eval MSE below converge_mse"
+#: ``stopped_reason`` of a :func:`train` run stopped at ``give_up_step`` (evaluation MSE near chance).
+GAVE_UP = "gave up: eval MSE above give_up_ratio * Var(f) at give_up_step"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The generic loop
+# ---------------------------------------------------------------------------------------------------
+
+#: Where :func:`fit` gets its batches: a function called once per step, or an iterator.
+Batches = Union[Callable[[], Any], Iterator[Any]]
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    ``history`` has one row per evaluation: ``step``, ``loss`` (the training loss of that step, NaN at
+    step 0), then the entries of ``evaluate`` and ``callback``. ``steps_run`` counts the optimiser
+    updates applied. ``stopped_reason`` is None when the step budget ran out, else why the run stopped
+    (the string ``stop`` returned, the batches running out, or a non-finite loss). A ``failed`` run hit a
+    non-finite training loss at ``failed_step``; that step's update was not applied.
+    """
+
+    history: list[dict]
+    steps_run: int
+    stopped_reason: str | None
+    failed: bool
+    seconds: float
+    failed_step: int | None = None
+
+
+def quiet() -> bool:
+    """Progress bars stay off under CI, in tests and in the book build (``REPLICATION_QUIET`` / ``CI``)."""
+    return bool(os.environ.get("CI") or os.environ.get("REPLICATION_QUIET") or os.environ.get("PYTEST_CURRENT_TEST"))
+
+
+class single_thread:
+    """Run a block with one torch thread, restoring the previous setting afterwards.
+
+    Small models train faster with one torch thread per process on the CPU: two single-thread processes
+    beat one two-thread process, so sweeps run one single-thread process per core.
+    """
+
+    def __enter__(self):
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.before)
+
+
+def _batch_source(batches: Batches) -> Callable[[], Any]:
+    if callable(batches):
+        return batches
+    if hasattr(batches, "__next__"):
+        return lambda: next(batches)
+    raise TypeError(
+        "batches: must be a function returning the next batch or an iterator, got "
+        f"{type(batches).__name__}; for full-batch training pass itertools.repeat(batch) or lambda: batch"
+    )
+
+
+def _on_cpu(model: torch.nn.Module) -> bool:
+    return all(p.device.type == "cpu" for p in model.parameters())
+
+
+def fit(
+    model: torch.nn.Module,
+    batches: Batches,
+    loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    steps: int,
+    *,
+    eval_every: int = 0,
+    evaluate: Callable[[int, torch.nn.Module], dict] | None = None,
+    callback: Callable[[int, torch.nn.Module], dict | None] | None = None,
+    stop: Callable[[dict], str | None] | None = None,
+    progress: bool | None = None,
+    desc: str = "",
+) -> FitResult:
+    """Train ``model`` for ``steps`` optimiser steps; the one training loop every chapter uses.
+
+    Each step takes the next batch, computes ``loss = loss_fn(model, batch)``, then
+    ``zero_grad``/``backward``/``optimizer.step()``. There is no hidden randomness: a run is
+    deterministic whenever its batches, initialisation and ``evaluate``/``callback`` are (seed them).
+
+    Evaluations happen at step 0, every ``eval_every`` steps (0: none in between) and at the last step.
+    Each appends a history row ``{"step", "loss", **evaluate(step, model), **callback(step, model)}``,
+    with the model in eval mode (back in train mode afterwards); ``loss`` is the training loss of that
+    step (NaN at step 0). ``stop(row)`` is then asked about the row: a returned string ends the run
+    there and is recorded as ``stopped_reason`` (early stopping, giving up).
+
+    A non-finite training loss (NaN or inf) ends the run at once, before that step's update, and
+    marks it failed: nothing is raised, and neither ``evaluate`` nor ``callback`` is called on the
+    broken model. An iterator of batches that runs out also ends the run (after a last evaluation).
+
+    On the CPU the loop runs with one torch thread (see :class:`single_thread`).
+
+    Args:
+        model: any ``torch.nn.Module``; trained in place.
+        batches: a function called once per step returning the batch, or an iterator of batches. For
+            full-batch training give the same batch every step (``lambda: batch``).
+        loss_fn: ``loss_fn(model, batch)`` -> scalar tensor to minimise.
+        optimizer: a torch optimiser over the model's parameters.
+        steps: step budget (>= 0).
+        eval_every: steps between evaluations (0: only at step 0 and the last step).
+        evaluate: ``evaluate(step, model)`` -> dict of numbers for that step's history row.
+        callback: ``callback(step, model)`` -> dict or None, called at every evaluation after
+            ``evaluate``; its dict joins the row (for quantities logged along training).
+        stop: ``stop(row)`` -> reason or None, asked after every evaluation (step 0 included).
+        progress: show a tqdm bar; default: on unless :func:`quiet`.
+        desc: the bar's label.
+    """
+    steps = check_int("steps", steps, 0)
+    eval_every = check_int("eval_every", eval_every, 0)
+    next_batch = _batch_source(batches)
+    args = (model, next_batch, loss_fn, optimizer, steps, eval_every, evaluate, callback, stop, progress, desc)
+    if _on_cpu(model):
+        with single_thread():
+            return _fit(*args)
+    return _fit(*args)
+
+
+def _fit(model, next_batch, loss_fn, optimizer, steps, eval_every, evaluate, callback, stop, progress, desc):
+    t0 = time.perf_counter()
+    history: list[dict] = []
+    show = (not quiet()) if progress is None else progress
+    bar = tqdm(total=steps, disable=not show, leave=False, desc=desc)
+    loss = float("nan")
+
+    def log(step: int) -> str | None:
+        """Evaluate at ``step``, append the row, and return ``stop``'s verdict."""
+        row: dict = {"step": step, "loss": loss}
+        model.eval()
+        try:
+            shown = dict(evaluate(step, model)) if evaluate is not None else {}
+            row.update(shown)
+            if callback is not None:
+                row.update(callback(step, model) or {})
+        finally:
+            model.train()
+        history.append(row)
+        if show:
+            nums = {k: v for k, v in shown.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            bar.set_postfix({k: f"{v:.2e}" for k, v in list(nums.items())[:3]}, refresh=False)
+        return stop(row) if stop is not None else None
+
+    model.train()
+    reason = log(0)
+    failed, failed_step, step_done = False, None, 0
+    try:
+        for step in range(1, steps + 1):
+            if reason is not None:
+                break
+            try:
+                batch = next_batch()
+            except StopIteration:
+                reason = f"out of batches after step {step_done}"
+                if history[-1]["step"] != step_done:
+                    log(step_done)
+                break
+            out = loss_fn(model, batch)
+            loss = float(out.detach())
+            if not math.isfinite(loss):
+                failed, failed_step = True, step
+                reason = f"non-finite training loss ({loss}) at step {step}"
+                break
+            optimizer.zero_grad(set_to_none=True)
+            out.backward()
+            optimizer.step()
+            step_done = step
+            bar.update(1)
+            if (eval_every and step % eval_every == 0) or step == steps:
+                reason = log(step)
+    finally:
+        bar.close()
+    return FitResult(
+        history=history,
+        steps_run=step_done,
+        stopped_reason=reason,
+        failed=failed,
+        seconds=time.perf_counter() - t0,
+        failed_step=failed_step,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# HR24 §7.1: the encoder on a Boolean function, fresh batches, MSE, AdamW
+# ---------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -44,7 +243,7 @@ class TrainConfig:
     steps: int = 10_000  # step budget
     seed: int = 0  # initialisation and data seed
     eval_size: int = 4096  # fresh strings for the evaluation MSE
-    eval_every: int = 250  # steps between evaluations (history, early stop, give-up check)
+    eval_every: int = 250  # steps between evaluations (history, callback, early stop, give-up check)
     converge_mse: float = 1e-3  # convergence threshold on the evaluation MSE (HR24 §7.1)
     early_stop: bool = False  # stop as soon as the evaluation MSE is below converge_mse
     give_up_step: int | None = None  # at this step, stop a run that has plainly failed to learn ...
@@ -53,7 +252,7 @@ class TrainConfig:
 
     def __post_init__(self):
         check_choice("function", self.function, boolean.FUNCTIONS)
-        check_int("n", self.n, 1, MAX_N)
+        check_int("n", self.n, 1, MAX_INPUT_LENGTH)
         for name in ("d", "layers", "heads", "batch_size", "eval_size", "eval_every"):
             check_int(name, getattr(self, name), 1)
         check_int("steps", self.steps, 0)
@@ -74,15 +273,17 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a run returns; ``history`` has one dict per evaluation."""
+    """What a run returns; ``history`` has one dict per evaluation (see :func:`fit`)."""
 
     model: HR24Encoder
-    eval_mse: float  # final evaluation MSE on fresh strings
-    converged: bool  # eval_mse < converge_mse
-    steps_run: int  # steps actually taken
-    gave_up: bool  # stopped early as plainly failed
+    eval_mse: float  # final evaluation MSE on fresh strings (may be NaN for a failed run)
+    converged: bool  # eval_mse < converge_mse, and not failed
+    steps_run: int  # optimiser steps taken
+    gave_up: bool  # stopped early as plainly failed to learn (give_up_step)
     seconds: float  # wall time
     history: list[dict] = field(default_factory=list)
+    failed: bool = False  # the training loss went non-finite; training stopped there
+    stopped_reason: str | None = None  # why training stopped before the budget (FitResult.stopped_reason)
 
     def summary(self) -> dict:
         return {
@@ -90,6 +291,7 @@ class TrainResult:
             "converged": self.converged,
             "steps_run": self.steps_run,
             "gave_up": self.gave_up,
+            "failed": self.failed,
             "train_seconds": self.seconds,
         }
 
@@ -114,44 +316,37 @@ def evaluate(model, fn, n: int, size: int, seed: int, device="cpu") -> float:
     return mse
 
 
-def quiet() -> bool:
-    """Progress bars stay off under CI, in tests and in the book build (``REPLICATION_QUIET`` / ``CI``)."""
-    return bool(os.environ.get("CI") or os.environ.get("REPLICATION_QUIET") or os.environ.get("PYTEST_CURRENT_TEST"))
-
-
-class single_thread:
-    """Run a block with one torch thread (small models train fastest that way on CPU, see
-    FEASIBILITY.md), restoring the previous setting afterwards."""
-
-    def __enter__(self):
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.before)
-
 
 def train(
     cfg: TrainConfig,
     callback: Callable[[int, HR24Encoder], dict | None] | None = None,
-    callback_every: int = 0,
     progress: bool | None = None,
 ) -> TrainResult:
-    """Train one model on ``cfg.function`` with fresh batches.
+    """Train one :class:`~replication.models.HR24Encoder` on ``cfg.function`` with fresh batches (HR24 §7.1).
+
+    The loop is :func:`fit`. Evaluation MSE on 1024 fresh strings is logged at step 0, every
+    ``cfg.eval_every`` steps and at the end; ``early_stop`` ends the run at the first evaluation below
+    ``converge_mse``; ``give_up_step`` ends it at the first evaluation at or after that step if the
+    evaluation MSE is still above ``give_up_ratio * Var(f)``. The final ``eval_mse`` is measured on
+    ``cfg.eval_size`` fresh strings. A run whose training loss goes non-finite stops there, is
+    ``failed`` and never ``converged``.
 
     Args:
         cfg: the run's settings.
-        callback: called as ``callback(step, model)`` every ``callback_every`` steps (and at step 0 and
-            the end); a returned dict is merged into that step's history row (used for dynamics).
+        callback: called as ``callback(step, model)`` at every evaluation; a returned dict is merged
+            into that step's history row (used for dynamics).
         progress: show a tqdm bar; default: on unless :func:`quiet`.
     """
     if cfg.device == "cpu":
         with single_thread():
-            return _train(cfg, callback, callback_every, progress)
-    return _train(cfg, callback, callback_every, progress)
+            return _train(cfg, callback, progress)
+    return _train(cfg, callback, progress)
 
 
-def _train(cfg, callback, callback_every, progress) -> TrainResult:
+def _train(cfg: TrainConfig, callback, progress) -> TrainResult:
+    # The order of random draws is fixed (cached results depend on it): the model's initialisation
+    # from torch.manual_seed(seed), then the training strings from their own generator; the
+    # evaluation strings use fixed seeds of their own.
     fn = boolean.resolve(cfg.function)
     device = cfg.device
     torch.manual_seed(cfg.seed)
@@ -160,51 +355,46 @@ def _train(cfg, callback, callback_every, progress) -> TrainResult:
     g = torch.Generator().manual_seed(1_000_003 * (cfg.seed + 1))
     eval_seed = 7_919 * (cfg.seed + 1) + 1
     chance = target_variance(cfg.function, cfg.n)
-    history: list[dict] = []
     t0 = time.perf_counter()
-    gave_up = checked = False
-    step = 0
-    show = (not quiet()) if progress is None else progress
-    bar = tqdm(total=cfg.steps, disable=not show, leave=False, desc=f"{cfg.function} n={cfg.n} seed={cfg.seed}")
 
-    def log(step, loss):
-        row = {"step": step, "loss": loss, "eval_mse": evaluate(model, fn, cfg.n, 1024, eval_seed + step, device)}
-        if callback is not None and (callback_every and step % callback_every == 0 or step == cfg.steps):
-            row.update(callback(step, model) or {})
-        history.append(row)
-        return row
+    def batches() -> torch.Tensor:
+        return boolean.random_strings(cfg.batch_size, cfg.n, generator=g).to(device)
 
-    log(0, float("nan"))
-    loss_val = float("nan")
-    for step in range(1, cfg.steps + 1):
-        x = boolean.random_strings(cfg.batch_size, cfg.n, generator=g).to(device)
-        loss = F.mse_loss(model(x), fn(x))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        loss_val = float(loss.detach())
-        bar.update(1)
-        due_cb = callback is not None and callback_every and step % callback_every == 0
-        if step % cfg.eval_every == 0 or due_cb or step == cfg.steps:
-            row = log(step, loss_val)
-            bar.set_postfix(eval_mse=f"{row['eval_mse']:.2e}")
-            if cfg.early_stop and row["eval_mse"] < cfg.converge_mse:
-                break
-            first_check = cfg.give_up_step is not None and step >= cfg.give_up_step and not checked
-            if first_check:
-                checked = True
-            if first_check and row["eval_mse"] > cfg.give_up_ratio * chance:
-                gave_up = True
-                break
-    bar.close()
+    def mse(model, x) -> torch.Tensor:
+        return F.mse_loss(model(x), fn(x))
+
+    def eval_row(step, model) -> dict:
+        return {"eval_mse": evaluate(model, fn, cfg.n, 1024, eval_seed + step, device)}
+
+    checked = False
+
+    def stop(row) -> str | None:
+        nonlocal checked
+        step = row["step"]
+        if step == 0:
+            return None
+        if cfg.early_stop and row["eval_mse"] < cfg.converge_mse:
+            return EARLY_STOP
+        if cfg.give_up_step is not None and step >= cfg.give_up_step and not checked:
+            checked = True
+            if row["eval_mse"] > cfg.give_up_ratio * chance:
+                return GAVE_UP
+        return None
+
+    res = fit(
+        model, batches, mse, opt, cfg.steps, eval_every=cfg.eval_every, evaluate=eval_row, callback=callback,
+        stop=stop, progress=progress, desc=f"{cfg.function} n={cfg.n} seed={cfg.seed}",
+    )  # fmt: skip
     model.eval()
     final = evaluate(model, fn, cfg.n, cfg.eval_size, eval_seed, device)
     return TrainResult(
         model=model,
         eval_mse=final,
-        converged=final < cfg.converge_mse,
-        steps_run=step,
-        gave_up=gave_up,
+        converged=not res.failed and final < cfg.converge_mse,
+        steps_run=res.steps_run,
+        gave_up=res.stopped_reason == GAVE_UP,
         seconds=time.perf_counter() - t0,
-        history=history,
+        history=res.history,
+        failed=res.failed,
+        stopped_reason=res.stopped_reason,
     )
