@@ -1,0 +1,56 @@
+"""The shared encoder sweep: failed (non-finite) runs are counted and never averaged in."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import torch
+
+from replication import train as train_mod
+from replication.cache import Cache
+from replication.experiments import encoder_sweep as sweep
+from replication.experiments import sharpness
+
+
+def _nan_targets_for_seed(seed, monkeypatch):
+    """Make training of runs with ``seed`` see NaN targets (so their loss goes non-finite)."""
+    real_train = sweep.train
+
+    def patched_train(cfg, **kw):
+        if cfg.seed != seed:
+            return real_train(cfg, **kw)
+        with monkeypatch.context() as m:
+            m.setattr(train_mod.boolean, "resolve", lambda name: lambda x: torch.full((x.shape[0],), float("nan")))
+            return real_train(cfg, **kw)
+
+    monkeypatch.setattr(sweep, "train", patched_train)
+
+
+def test_a_run_that_goes_non_finite_is_counted_failed_and_left_out(tmp_path, monkeypatch):
+    _nan_targets_for_seed(1, monkeypatch)
+    cfg = dataclasses.replace(sweep.PRESETS["ci"], functions=("first",), seeds=3, n_jobs=1)
+    df = sweep.run_main(cfg, cache=Cache(tmp_path), progress=False)
+    failed = df[df["seed"] == 1]
+    assert failed["failed"].all() and not failed["kept"].any() and failed["sharpness"].isna().all()
+    assert not df[df["seed"] != 1]["failed"].any()
+    counts = sweep.convergence_counts(df)
+    assert (counts["failed"] == 1).all() and (counts["runs"] == 3).all()
+    assert (counts["dropped"] >= 1).all()
+    reg = sharpness.regression_table(df)
+    assert reg.loc[0, "runs"] == int(df["kept"].sum())  # the failed runs never enter a fit
+    assert np.isfinite(sweep.kept_runs(df)["sharpness"]).all()
+
+
+def test_kept_needs_convergence_too():
+    frame = pd.DataFrame({"function": ["parity"] * 3, "n": [4] * 3, "converged": [True, False, True],
+                          "failed": [False, False, True]})  # fmt: skip
+    df = sweep._annotate(frame)
+    assert list(df["kept"]) == [True, False, False]
+
+
+def test_balanced_strings_are_those_where_majority_is_sensitive():
+    from replication import boolean
+
+    for n in (8, 9, 10):
+        bal, _ = boolean.balance_sets(n, 512)
+        s = boolean.model_sensitivity(lambda x: boolean.majority(x).float(), bal)
+        assert (s > 0).all(), n  # every balanced string has a bit whose flip changes MAJORITY
