@@ -14,6 +14,7 @@
 # ---
 
 # %% [markdown]
+#
 
 # %% [markdown]
 # # The transformer under study
@@ -54,16 +55,17 @@ scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu
 n = None  # input length of the live model (None: the scale's preset)
 function = None  # function the live model learns: "parity", "majority", "first" or "mean"
 steps = None  # training steps of the live model
+d = None  # model width, a multiple of 4 (None: the scale's preset)
 
 # %%
 from replication.experiments import model_anatomy as ch
+cfg = ch.AnatomyConfig.from_params(scale=scale, n=n, function=function, steps=steps, d=d)
+cfg
+
+# %% tags=["hide-input"]
+from IPython.display import Markdown
 from replication.claims import display_table, record
 from replication.plots import sensitivity as plots
-import matplotlib.pyplot as plt
-import pandas as pd
-
-cfg = ch.AnatomyConfig.from_params(scale=scale, n=n, function=function, steps=steps)
-cfg
 
 # %% [markdown]
 # ## A live model, before and after training
@@ -74,9 +76,8 @@ cfg
 
 # %%
 models, summary = ch.live_models(cfg)
-x = ch.probe_inputs(cfg)
 print(models["trained"])
-pd.Series(summary, name="training run")
+ch.training_table(summary)
 
 # %% [markdown]
 # ## The same function as `torch.nn.TransformerEncoder`
@@ -86,8 +87,9 @@ pd.Series(summary, name="training run")
 # a normalised vector has Euclidean norm at most $\sqrt d$ (with equality when $\varepsilon = 0$).
 
 # %%
-checks = {name: ch.equivalence(m, x) for name, m in models.items()}
-pd.DataFrame(checks).T
+x = ch.probe_inputs(cfg)
+checks = ch.equivalence_checks(models, x)
+ch.equivalence_table(checks)
 
 # %% [markdown]
 # ## The normalisation factors $N_i^{(k)}$
@@ -97,27 +99,26 @@ pd.DataFrame(checks).T
 
 # %%
 factors = ch.ln_factor_frame(models, x)
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.2))
-for ax, name in zip(axes, models):
-    plots.ln_factor_heatmap(factors, name, ax=ax)
-fig.tight_layout()
+axes = plots.ln_factor_heatmaps(factors)
 
 # %% [markdown]
 # ## Blowup per input
 #
-# Blowup multiplies the largest factor of each LayerNorm application. After training on a sensitive
-# function it is larger than at initialisation: the model has learned to push nearly-constant
-# activations through LayerNorm so that flipping one bit can move its output by a full unit. The boxes
-# split inputs by their number of ones, the statistic PARITY and MAJORITY depend on.
+# Blowup multiplies the largest factor of each LayerNorm application. The theory expects it to grow
+# as the model learns a sensitive function: to let one bit flip move the output by a full unit, the model
+# must push nearly-constant activations through LayerNorm. The boxes split inputs by their number of
+# ones, the statistic PARITY and MAJORITY depend on; the table summarises each convention of the factor.
 
 # %%
 blowups = ch.blowup_frame(models, x)
 ax = plots.blowup_by_ones(blowups)
-blowups.groupby("model")[["blowup", "blowup_eq11", "blowup_code"]].describe().T.round(3)
+ch.blowup_summary(blowups)
+
+# %%
+Markdown(ch.describe(cfg, blowups, summary))
 
 # %% [markdown]
 # ## Claims
 
 # %%
-table = record(ch.claims(cfg, checks, factors, blowups, summary["eval_mse"]))
-display_table(table)
+display_table(record(ch.claims(cfg, checks, factors, blowups, summary["eval_mse"])))

@@ -14,6 +14,7 @@
 # ---
 
 # %% [markdown]
+#
 
 # %% [markdown]
 # # Average sensitivity
@@ -48,15 +49,17 @@ scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu
 n = None  # largest input length of the exact curves, 1..22 (None: the scale's preset)
 functions = None  # e.g. ["parity", "majority"]; None: all four
 init_seeds = None  # random transformers (and random functions) per length
+d = None  # width of the random transformers, even (None: the scale's preset)
 
 # %%
 from replication.experiments import average_sensitivity as ch
+cfg = ch.SensitivityConfig.from_params(scale=scale, n=n, functions=functions, init_seeds=init_seeds, d=d)
+cfg
+
+# %% tags=["hide-input"]
+from IPython.display import Markdown
 from replication.claims import display_table, record
 from replication.plots import sensitivity as plots
-import matplotlib.pyplot as plt
-
-cfg = ch.SensitivityConfig.from_params(scale=scale, n=n, functions=functions, init_seeds=init_seeds)
-cfg
 
 # %% [markdown]
 # ## Exact sensitivity against $n$
@@ -66,13 +69,10 @@ cfg
 
 # %%
 curves = ch.sensitivity_curves(cfg)
-fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-plots.sensitivity_curves(curves, ax=axes[0])
-plots.sensitivity_curves(curves, ax=axes[1], normalised=True)
-fig.tight_layout()
+axes = plots.sensitivity_curves_pair(curves)
 
 # %%
-curves.pivot(index="n", columns="function", values="as_n").round(4).T
+ch.curves_table(curves)
 
 # %% [markdown]
 # ## Fourier degree profiles and Eq. 17
@@ -84,14 +84,18 @@ curves.pivot(index="n", columns="function", values="as_n").round(4).T
 #
 # $$as_n(f) = \sum_P |P|\,\lambda_P^2 = \sum_i i\, d_i .$$
 #
-# PARITY puts all its weight on the top degree, FIRST all on degree 1, MEAN on degree 1 spread thinly
-# over $n$ coefficients, and MAJORITY on odd degrees decaying slowly. A sharp-minimum argument that
-# penalises sensitivity is therefore also a penalty on high-degree Fourier weight.
+# The figure and the list below it read each function's profile at one length. The presets use an odd
+# length: with ties sent to 0, MAJORITY at an even length is not an odd function, and part of its
+# weight moves to even degrees (the list says how much if you choose an even length). Since average
+# sensitivity is the mean degree, a sharp-minimum argument that penalises sensitivity is also a penalty
+# on high-degree Fourier weight.
 
 # %%
 profiles = ch.degree_profiles(cfg)
 ax = plots.degree_profiles(profiles)
-ax.set_title(f"degree profiles at n = {cfg.profile_n}")
+
+# %%
+Markdown(ch.describe_profiles(profiles))
 
 # %%
 eq17 = ch.eq17_table(cfg)
@@ -109,7 +113,10 @@ eq17
 # %%
 init_runs, init_profiles = ch.init_sensitivity(cfg)
 ax = plots.init_sensitivity(init_runs)
-init_runs.groupby("n")[["transformer_as", "random_as", "transformer_mean_degree_real"]].agg(["mean", "std"]).round(3)
+ch.init_summary(init_runs)
+
+# %%
+Markdown(ch.describe_init(init_runs))
 
 # %% [markdown]
 # ### A weak spectral bias at initialisation
@@ -118,12 +125,14 @@ init_runs.groupby("n")[["transformer_as", "random_as", "transformer_mean_degree_
 # monomials are at least as large as those of higher degrees of the same parity, a *weak* spectral bias
 # that favours low-degree, hence low-sensitivity, functions. We do not reproduce the kernel calculation;
 # what we can show on the actual softmax architecture is the spectrum of the random function it computes
-# at initialisation. Its Fourier weight sits on low degrees, while a random Boolean function spreads its
-# weight binomially around $n/2$.
+# at initialisation, at the longest length enumerated, beside a random Boolean function, which spreads
+# its weight binomially around $n/2$.
 
 # %%
-n_show = max(cfg.init_ns)
-ax = plots.init_profiles(init_profiles, n_show)
+ax = plots.init_profiles(init_profiles)
+
+# %%
+Markdown(ch.describe_spectrum(init_profiles))
 
 # %% [markdown]
 # ## Claims
@@ -131,5 +140,4 @@ ax = plots.init_profiles(init_profiles, n_show)
 # Each row is decided by a computation above; none of the measured values is typed in.
 
 # %%
-table = record(ch.claims(cfg, curves, eq17, init_runs))
-display_table(table)
+display_table(record(ch.claims(cfg, curves, eq17, init_runs)))

@@ -9,10 +9,51 @@ import torch
 from replication import boolean
 
 
-@pytest.mark.parametrize("name", ["parity", "majority", "first", "mean"])
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8, 9, 12])
-def test_average_sensitivity_matches_closed_form(name, n):
-    assert boolean.average_sensitivity(name, n) == pytest.approx(boolean.closed_form_sensitivity(name, n), abs=1e-12)
+#: Known values of as_n on the ±1 scale, worked out by hand (not by this package). MAJORITY, ties -> 0:
+#: bit i is pivotal iff the other n-1 bits hold exactly ⌊n/2⌋ ones, so
+#: n=4: 4·C(3,2)/8 = 1.5; n=10: 10·C(9,5)/512 = 1260/512; n=20: 20·C(19,10)/2^19 = 1847560/524288;
+#: odd n: n=5: 5·C(4,2)/16 = 30/16; n=11: 11·C(10,5)/1024 = 2772/1024.
+KNOWN = [
+    ("majority", 4, 1.5),
+    ("majority", 5, 1.875),
+    ("majority", 11, 2.7070),
+    ("majority", 10, 2.4609),
+    ("majority", 20, 3.5239),
+    ("parity", 7, 7.0),
+    ("first", 9, 1.0),
+    ("mean", 8, 0.125),
+]
+
+
+@pytest.mark.parametrize("name,n,value", KNOWN)
+def test_average_sensitivity_known_values(name, n, value):
+    assert boolean.average_sensitivity(name, n) == pytest.approx(value, abs=5e-5)
+    assert boolean.closed_form_sensitivity(name, n) == pytest.approx(value, abs=5e-5)
+
+
+def brute_sensitivity(fn, n):
+    """as_n by plain Python: count, over all strings, the flips that change ``fn`` (±1 scale, squared)."""
+    total = 0.0
+    for bits in itertools.product((0, 1), repeat=n):
+        y = fn(bits)
+        for i in range(n):
+            flipped = bits[:i] + (1 - bits[i],) + bits[i + 1 :]
+            total += (2 * y - 2 * fn(flipped)) ** 2 / 4  # ±1 scale: 2f - 1
+    return total / 2**n
+
+
+BY_HAND = {
+    "parity": lambda b: sum(b) % 2,
+    "majority": lambda b: int(2 * sum(b) > len(b)),
+    "first": lambda b: b[0],
+    "mean": lambda b: sum(b) / len(b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BY_HAND))
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7])
+def test_average_sensitivity_matches_brute_force(name, n):
+    assert boolean.average_sensitivity(name, n) == pytest.approx(brute_sensitivity(BY_HAND[name], n), abs=1e-12)
 
 
 def test_majority_hand_values():
@@ -106,3 +147,25 @@ def test_unknown_function_is_rejected():
 def test_majority_asymptotics():
     n = 21
     assert boolean.closed_form_sensitivity("majority", n) == pytest.approx(math.sqrt(2 * n / math.pi), rel=0.05)
+
+
+def test_majority_profile_even_and_odd_n():
+    """Ties -> 0 put weight on even degrees at even n: d_0 = (E g)² = ((386 - 638)/1024)² at n = 10, d_2 ≈ 0.034.
+
+    At odd n MAJORITY is an odd function on the ±1 scale and every even degree is empty. Chapter 03 states
+    this from the computed profile, not from typed text.
+    """
+    from replication.experiments import average_sensitivity as ch
+
+    even = boolean.degree_profile("majority", 10)
+    assert even[0] == pytest.approx((252 / 1024) ** 2, rel=1e-9) and even[2] == pytest.approx(0.034, abs=5e-4)
+    odd = boolean.degree_profile("majority", 11)
+    assert np.abs(odd[0::2]).max() < 1e-20 and odd.sum() == pytest.approx(1.0)
+    cfg = ch.SensitivityConfig.from_params(scale="ci", functions='["majority"]')
+    assert cfg.profile_n % 2 == 1
+    text = ch.describe_profiles(ch.degree_profiles(cfg))
+    assert "even degrees none" in text and f"odd n = {cfg.profile_n}" in text
+    import dataclasses
+
+    text = ch.describe_profiles(ch.degree_profiles(dataclasses.replace(cfg, profile_n=10)))
+    assert "even degrees 24.6%" in text and "$d_{0}$ = 0.061" in text and "$d_{2}$ = 0.034" in text

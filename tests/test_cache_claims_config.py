@@ -1,4 +1,5 @@
 """Cache round trip and corruption; claims records; scale and parameter validation."""
+import dataclasses
 import json
 
 import pytest
@@ -20,13 +21,19 @@ def test_round_trip_and_reuse(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-def test_key_depends_on_every_field_and_version(monkeypatch):
-    a = config_key("run", TrainConfig("parity", n=4))
-    assert a != config_key("run", TrainConfig("parity", n=4, seed=1))
-    assert a != config_key("other", TrainConfig("parity", n=4))
-    assert a == config_key("run", TrainConfig("parity", n=4, lr=3e-4))
-    monkeypatch.setattr(cache_mod, "CODE_VERSION", "999")
-    assert a != cache_mod.config_key("run", TrainConfig("parity", n=4), version=cache_mod.CODE_VERSION)
+def test_key_depends_on_every_field_and_version(tmp_path):
+    cfg = TrainConfig("parity", n=4)
+    a = config_key("run", cfg)
+    for field, other in (("seed", 1), ("lr", 1e-3), ("n", 5), ("function", "majority"), ("steps", cfg.steps + 1)):
+        assert a != config_key("run", dataclasses.replace(cfg, **{field: other})), field
+    assert a != config_key("other", cfg)
+    # 1.0 and 1 name the same setting, so they must give the same key; 1.5 and 1 must not.
+    assert config_key("run", {"lr": 1.0}) == config_key("run", {"lr": 1})
+    assert config_key("run", {"lr": 1.5}) != config_key("run", {"lr": 1})
+    # The key a Cache files an entry under carries the code version: a different version, another key.
+    stem = Cache(tmp_path).path("run", cfg).stem
+    assert stem == config_key("run", cfg, version=cache_mod.CODE_VERSION)
+    assert stem != config_key("run", cfg, version=cache_mod.CODE_VERSION + "-next")
 
 
 def test_corrupted_entry_is_reported_and_recomputed(tmp_path):
@@ -90,3 +97,72 @@ def test_demo_claims_carry_the_scale():
                        {"function": "majority", "sharpness": 0.1, "converged": True, "eval_mse": 1e-6}])
     (c,) = demo.claims(cfg, df)
     assert c.scale == "ci" and c.holds
+
+
+def test_demo_claim_needs_every_model_to_fit():
+    import pandas as pd
+
+    from replication.experiments import demo
+
+    cfg = demo.DemoConfig.from_params(scale="ci")
+    df = pd.DataFrame([{"function": "parity", "n": 4, "sharpness": 1.0, "converged": True, "eval_mse": 1e-4},
+                       {"function": "majority", "n": 4, "sharpness": 0.1, "converged": False, "eval_mse": 0.05}])
+    (c,) = demo.claims(cfg, df)
+    assert not c.holds and "MAJORITY did not fit" in c.note
+    assert "MAJORITY did not fit" in demo.describe(cfg, df.assign(as_n=[4.0, 1.5]))
+    fitted = df.assign(converged=True, eval_mse=[1e-4, 1e-6], as_n=[4.0, 1.5])
+    assert demo.describe(cfg, fitted).startswith("Both models fit their targets")
+    assert demo.claims(cfg, fitted)[0].holds
+    assert not demo.claims(cfg, fitted.assign(sharpness=[1.0, 0.5]))[0].holds  # ratio 2 < 3
+
+
+def _chapter_configs():
+    from replication.experiments import average_sensitivity, demo, model_anatomy
+
+    return {"demo": demo.DemoConfig, "anatomy": model_anatomy.AnatomyConfig,
+            "sensitivity": average_sensitivity.SensitivityConfig}
+
+
+@pytest.mark.parametrize(
+    "which, params, message",
+    [
+        ("demo", {"n": "abc"}, r"^n: must be an integer in \[2, 20\], got 'abc'"),
+        ("demo", {"n": 0}, r"^n: must be an integer in \[2, 20\], got 0"),
+        ("demo", {"steps": "0"}, r"^steps: must be an integer >= 1, got 0"),
+        ("demo", {"functions": '["parityy"]'}, r"^functions: unknown value\(s\) \['parityy'\]"),
+        ("anatomy", {"n": 65}, r"^n: must be an integer in \[2, 64\], got 65"),
+        ("anatomy", {"function": "xor"}, r"^function: must be one of"),
+        ("anatomy", {"d": 18}, r"^d: must be a multiple of 4 .*got 18"),
+        ("anatomy", {"d": "x"}, r"^d: must be an integer >= 4, got 'x'"),
+        ("sensitivity", {"n": 0}, r"^n: must be an integer in \[1, 22\], got 0"),
+        ("sensitivity", {"n": 23}, r"^n: must be an integer in \[1, 22\], got 23"),
+        ("sensitivity", {"init_seeds": 0}, r"^init_seeds: must be an integer >= 1, got 0"),
+        ("sensitivity", {"functions": []}, r"^functions: must be a non-empty list"),
+        ("sensitivity", {"d": 7}, r"^d: must be even"),
+    ],
+)
+def test_chapter_configs_name_bad_values(which, params, message):
+    cls = _chapter_configs()[which]
+    with pytest.raises(ValueError, match=message):
+        cls.from_params(scale="ci", **params)
+
+
+def test_chapter_configs_check_in_post_init_and_parse_strings():
+    import dataclasses
+
+    for cls in _chapter_configs().values():
+        cfg = cls.from_params(scale="ci", n="7")
+        assert cfg.n == 7 and cls.from_params(scale="ci") != cfg
+        with pytest.raises(ValueError, match=r"^n: must be an integer"):
+            dataclasses.replace(cfg, n=-1)  # the dataclass itself checks, not only from_params
+    from replication.experiments.model_anatomy import PRESETS
+
+    with pytest.raises(ValueError, match=r"^d: must be a multiple of 4"):
+        dataclasses.replace(PRESETS["ci"], d=18)
+    sens = _chapter_configs()["sensitivity"].from_params(scale="ci", functions='["parity", "majority"]')
+    assert sens.functions == ("parity", "majority")
+    from replication.config import from_params
+    from replication.experiments import demo
+
+    with pytest.raises(ValueError, match="unknown parameter 'width'"):
+        from_params(demo.DemoConfig, demo.PRESETS, scale="ci", width=3)

@@ -4,11 +4,15 @@ import pandas as pd
 import pytest
 import torch
 
-from replication import landscape
+from scipy import stats
+
+from replication import boolean, landscape
 from replication.cache import Cache
-from replication.experiments import blowup, sharpness
-from replication.experiments.sharpness import SharpnessSweepConfig
+from replication.claims import fmt
+from replication.experiments import blowup, encoder_sweep, sharpness
+from replication.experiments.encoder_sweep import SweepConfig
 from replication.models import EncoderConfig, HR24Encoder
+from replication.sweep import ORIGIN_COLUMNS
 
 
 # ---- configuration ------------------------------------------------------------------------------
@@ -29,29 +33,29 @@ from replication.models import EncoderConfig, HR24Encoder
 )
 def test_from_params_rejects(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        SharpnessSweepConfig.from_params(**kwargs)
+        SweepConfig.from_params(**kwargs)
 
 
 def test_from_params_grid_and_strings(monkeypatch):
     monkeypatch.delenv("REPLICATION_SCALE", raising=False)
-    cfg = SharpnessSweepConfig.from_params(n="16", functions='["parity", "mean"]', seeds="3")
+    cfg = SweepConfig.from_params(n="16", functions='["parity", "mean"]', seeds="3")
     assert cfg.scale == "cpu" and cfg.functions == ("parity", "mean") and cfg.seeds == 3
     assert cfg.ns == (4, 6, 8, 10, 12, 16)
-    assert SharpnessSweepConfig.from_params(scale="cpu", n=18).ns[-2:] == (16, 18)
-    assert SharpnessSweepConfig.from_params(scale="paper").ns == tuple(range(4, 31))
-    runs = sharpness.run_configs(cfg)
+    assert SweepConfig.from_params(scale="cpu", n=18).ns[-2:] == (16, 18)
+    assert SweepConfig.from_params(scale="paper").ns == tuple(range(4, 31))
+    runs = encoder_sweep.run_configs(cfg)
     assert len(runs) == 2 * 6 * 3 and len(set(runs)) == len(runs)
     # Chapters 04 and 05 build identical runs from the same preset: the same cache entries.
-    assert sharpness.run_configs(SharpnessSweepConfig.from_params(scale="cpu")) == sharpness.run_configs(
-        SharpnessSweepConfig.from_params(scale="cpu")
+    assert encoder_sweep.run_configs(SweepConfig.from_params(scale="cpu")) == encoder_sweep.run_configs(
+        SweepConfig.from_params(scale="cpu")
     )
 
 
 def test_presets_valid():
-    for scale, cfg in sharpness.PRESETS.items():
+    for scale, cfg in encoder_sweep.PRESETS.items():
         assert cfg.scale == scale
-        assert cfg.ns[0] == 4 and cfg.ns[-1] == cfg.n
-    paper = sharpness.PRESETS["paper"]
+        assert cfg.ns[0] == 4 and cfg.ns[-1] == cfg.max_n
+    paper = encoder_sweep.PRESETS["paper"]
     assert (paper.d, paper.batch_size, paper.steps, paper.seeds, paper.lr) == (128, 1024, 10_000, 10, 3e-4)
     assert (paper.long_d, paper.long_d_ff, paper.long_batch_size, max(paper.long_ns)) == (4, 4, 128, 512)
 
@@ -61,24 +65,38 @@ def test_presets_valid():
 
 @pytest.mark.parametrize("n", [4, 7, 30, 512])
 def test_balance_sets(n):
-    bal, unbal = sharpness.balance_sets(n, 400)
+    bal, unbal = boolean.balance_sets(n, 400)
     k_bal, k_unbal = bal.sum(-1).float(), unbal.sum(-1).float()
     assert bal.shape == (400, n) and set(bal.unique().tolist()) <= {0, 1}
     assert ((k_bal - n / 2).abs() <= 1).all()
     assert ((k_unbal - n / 2).abs() >= max(n / 4, 2)).all()
-    assert torch.equal(bal, sharpness.balance_sets(n, 400)[0])  # fixed by n
+    assert torch.equal(bal, boolean.balance_sets(n, 400)[0])  # fixed by n
+
+
+def test_balanced_strings_are_where_majority_is_sensitive():
+    """Balanced: some single flip changes MAJORITY (ties -> 0), i.e. k ones with k in {⌊n/2⌋, ⌊n/2⌋+1}."""
+    for n in (7, 10):
+        bal, unbal = boolean.balance_sets(n, 500)
+        for strings, sensitive in ((bal, True), (unbal, False)):
+            k = strings.sum(-1)
+            maj = 2 * k > n  # MAJORITY by hand
+            flip_up, flip_down = 2 * (k + 1) > n, 2 * (k - 1) > n  # after flipping a 0, a 1
+            changes = ((flip_up != maj) & (k < n)) | ((flip_down != maj) & (k > 0))
+            assert bool(changes.all() if sensitive else (~changes).all()), (n, sensitive)
 
 
 def test_balanced_positions_uniform():
-    bal, _ = sharpness.balance_sets(10, 4000)
-    assert torch.allclose(bal.float().mean(0), torch.full((10,), 0.5), atol=0.04)
+    # Uniform on the balanced strings of n = 10 (k = 5 or 6 ones, binomial weights 252 : 210): every
+    # position holds a one with probability (252·5 + 210·6) / (462·10) = 6/11.
+    bal, _ = boolean.balance_sets(10, 4000)
+    assert torch.allclose(bal.float().mean(0), torch.full((10,), 6 / 11), atol=0.03)
 
 
 def test_model_sensitivity_matches_enumeration():
     torch.manual_seed(0)
     m = HR24Encoder(EncoderConfig(n=5, d=8)).eval()
     x = torch.randint(0, 2, (6, 5))
-    got = sharpness.model_sensitivity(m, x)
+    got = boolean.model_sensitivity(m, x)
     for b in range(6):
         want = 0.0
         for i in range(5):
@@ -89,7 +107,7 @@ def test_model_sensitivity_matches_enumeration():
         assert float(got[b]) == pytest.approx(want, rel=1e-5)
     # An exact PARITY table has s = n on every string (the ±1 scale of replication.boolean).
     exact = lambda z: (z.sum(-1) % 2).float()  # noqa: E731
-    assert torch.equal(sharpness.model_sensitivity(exact, x), torch.full((6,), 5.0))
+    assert torch.equal(boolean.model_sensitivity(exact, x), torch.full((6,), 5.0))
 
 
 def test_sharpness_both_equals_the_two_functions():
@@ -112,7 +130,8 @@ def synthetic(slopes, ns=(4, 8, 12, 16, 20), seeds=5, noise=0.01, seed=0):
         for n in ns:
             for k in range(seeds):
                 rows.append({"function": f, "n": n, "seed": k, "sharpness": 0.1 + s * n + noise * rng.standard_normal(),
-                             "converged": True, "gave_up": False, "eval_mse": 1e-4})  # fmt: skip
+                             "converged": True, "kept": True, "gave_up": False, "failed": False,
+                         "eval_mse": 1e-4})  # fmt: skip
     df = pd.DataFrame(rows)
     df["delta_mse_sharpness"] = df["sharpness"]
     return df
@@ -129,27 +148,37 @@ def test_regression_recovers_known_slopes():
 
 def test_unconverged_runs_are_left_out_and_counted():
     df = synthetic({"parity": 0.05})
-    df.loc[df["n"] >= 16, ["converged", "gave_up"]] = [False, True]
+    df.loc[df["n"] >= 16, ["converged", "kept", "gave_up"]] = [False, False, True]
     df.loc[df["n"] >= 16, "sharpness"] = 100.0  # would wreck the fit if it were used
     t = sharpness.regression_table(df).iloc[0]
     assert t["runs"] == 15 and t["max_n"] == 12 and t["slope"] == pytest.approx(0.05, abs=0.005)
-    c = sharpness.convergence_counts(df).set_index("n")
+    c = encoder_sweep.convergence_counts(df).set_index("n")
     assert c.loc[16, "kept"] == 0 and c.loc[16, "dropped"] == 5 and c.loc[16, "gave_up"] == 5
     assert c.loc[4, "kept"] == 5
 
 
 def test_claims_hold_on_paper_like_data_and_fail_with_reasons():
-    cfg = SharpnessSweepConfig.from_params(scale="ci")
+    cfg = SweepConfig.from_params(scale="ci")
     good = synthetic({"parity": 0.05, "majority": 0.002, "first": 0.0, "mean": 0.0}, noise=0.01)
-    good.loc[good["function"] == "parity", "sharpness"] += 0.0  # PARITY reaches 0.1 + 0.05·20 ≈ 1.1
     long = synthetic({"majority": 0.001, "first": 0.0, "mean": 0.0}, ns=(16, 32, 64, 128), noise=0.001)
     cl = sharpness.claims(cfg, good, long)
     assert [c.holds for c in cl] == [True, True, True, True], [c.note for c in cl]
+    # Thm 6 claim: PARITY's mean sharpness at its longest converged n (0.1 + 0.05·20 = 1.1) must lie in
+    # [0.5, 2]. Measured value as reported, then moved out of the band on either side.
+    assert "1.1 at n = 20 (5 converged runs)" in cl[2].measured
+    for shift, side in ((-0.8, "below"), (1.2, "above")):
+        moved = good.copy()
+        moved.loc[(moved["function"] == "parity") & (moved["n"] == 20), "sharpness"] += shift
+        thm6 = sharpness.claims(cfg, moved, long)[2]
+        assert not thm6.holds and side in thm6.note, (shift, thm6.measured)
+    # Long-input claim: MAJORITY's slope must be positive; a falling MAJORITY breaks it.
+    falling = synthetic({"majority": -0.001, "first": 0.0, "mean": 0.0}, ns=(16, 32, 64, 128), noise=0.001)
+    assert not sharpness.claims(cfg, good, falling)[3].holds
     bad = synthetic({"parity": 0.0, "majority": 0.002, "first": 0.0, "mean": 0.01}, noise=0.001)
     cl = sharpness.claims(cfg, bad, None)
     assert [c.holds for c in cl] == [False, False, False]
     assert "fails" in cl[0].note and "fails" in cl[1].note and "below" in cl[2].note
-    none = bad.assign(converged=bad["function"] != "parity")
+    none = bad.assign(kept=bad["function"] != "parity")
     assert "no converged PARITY run" in sharpness.claims(cfg, none)[2].measured
 
 
@@ -165,21 +194,38 @@ def test_cor5_rhs_and_blowup_claims():
 
 @pytest.mark.slow
 def test_ci_end_to_end(tmp_path):
-    cfg = SharpnessSweepConfig.from_params(scale="ci", functions='["parity", "majority"]')
+    cfg = SweepConfig.from_params(scale="ci", functions='["parity", "majority"]')
     cache = Cache(tmp_path)
-    df = sharpness.run_main(cfg, cache=cache, progress=False)
+    df = encoder_sweep.run_main(cfg, cache=cache, progress=False)
     assert len(df) == 4 and not df["cached"].any()
     for col in ("sharpness", "delta_mse_sharpness", "param_norm", "blowup_sq", "blowup_balanced", "model_as"):
         assert np.isfinite(df[col]).all(), col
     assert (df["steps_run"] == cfg.steps).all() and (df["as_n"] > 0).all()
-    again = sharpness.run_main(cfg, cache=cache, progress=False)
+    again = encoder_sweep.run_main(cfg, cache=cache, progress=False)
     assert again["cached"].all()
-    pd.testing.assert_frame_equal(df.drop(columns="cached"), again.drop(columns="cached"))
-    full = sharpness.load_models(sharpness.run_configs(cfg), cache=cache)
+    assert set(df["source"]) == {"computed"} and set(again["source"]) == {"cache"}
+    origin = [c for c in ORIGIN_COLUMNS if c in df]
+    pd.testing.assert_frame_equal(df.drop(columns=origin), again.drop(columns=origin))
+    full = encoder_sweep.load_models(encoder_sweep.run_configs(cfg), cache=cache)
     m = HR24Encoder(EncoderConfig(n=4, d=cfg.d))
     m.load_state_dict(full[0]["state_dict"])
-    cl = sharpness.claims(cfg, df, sharpness.run_long(cfg, cache=cache, progress=False))
-    assert len(cl) == 4 and all(isinstance(c.holds, bool) for c in cl)
+    cl = sharpness.claims(cfg, df, encoder_sweep.run_long(cfg, cache=cache, progress=False))
+    assert len(cl) == 4
+    # The verdicts follow from this run's frame: recompute two of them here, independently of the module.
+    kept = df[df["kept"]]
+    par = kept[kept["function"] == "parity"]
+    if len(par) >= 3 and par["n"].nunique() >= 2:
+        fit = stats.linregress(par["n"], par["sharpness"])
+        assert f"p = {fmt(fit.pvalue)}" in cl[0].measured
+        if fit.slope <= 0 or fit.pvalue >= 0.05:
+            assert not cl[0].holds
+    else:
+        assert not cl[0].holds and "too few converged PARITY runs" in cl[0].note
+    if len(par):
+        top = par[par["n"] == par["n"].max()]["sharpness"].mean()
+        assert cl[2].holds == bool(0.5 <= top <= 2.0) and f"{fmt(top)} at n = {par['n'].max()}" in cl[2].measured
+    else:
+        assert not cl[2].holds and cl[2].measured == "no converged PARITY run"
 
 
 def test_blowup_growth_and_balance_tests():
@@ -192,7 +238,7 @@ def test_blowup_growth_and_balance_tests():
     assert g.loc["parity", "slope"] == pytest.approx(0.1, abs=0.005) and g.loc["parity", "p"] < 1e-6
     b = blowup.balance_test(df)
     assert b["median_ratio"] > 1.5 and b["p"] < 1e-3 and b["runs"] == 15
-    cfg = SharpnessSweepConfig.from_params(scale="ci")
+    cfg = SweepConfig.from_params(scale="ci")
     consts = pd.DataFrame({"function": ["parity"], "n": [8], "c_needed": [10.0], "log10_c_attn": [5.0]})
     cl = blowup.claims(cfg, df, consts)
     assert [c.holds for c in cl] == [True, True, True], [c.note for c in cl]

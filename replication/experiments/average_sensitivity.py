@@ -16,7 +16,7 @@ from scipy import stats
 from .. import boolean
 from ..cache import Cache
 from ..claims import Claim, fmt
-from ..config import check_choices, check_int, resolve_scale, with_overrides
+from ..config import SCALES, check_choice, check_choices, check_int, from_params
 from ..models import EncoderConfig, HR24Encoder
 
 CHAPTER = "03_average_sensitivity"
@@ -29,7 +29,7 @@ class SensitivityConfig:
     scale: str  # ci | cpu | paper
     n: int  # largest input length for the exact sensitivity curves (1..22)
     functions: tuple[str, ...] = ("parity", "majority", "first", "mean")  # functions shown
-    profile_n: int = 10  # input length of the degree-profile figure
+    profile_n: int = 11  # input length of the degree-profile figure (odd: MAJORITY has no ties)
     init_ns: tuple[int, ...] = (4, 6, 8, 10, 12)  # lengths at which random transformers are enumerated
     init_seeds: int = 10  # random initialisations (and random functions) per length
     d: int = 128  # width of the random transformers (HR24 App. E.1)
@@ -37,33 +37,39 @@ class SensitivityConfig:
     heads: int = 2  # their heads
 
     def __post_init__(self):
+        """Every check of every field, in one place: a bad value raises a ValueError naming it."""
+        check_choice("scale", self.scale, SCALES)
         check_int("n", self.n, 1, boolean.MAX_EXACT_N)
         check_choices("functions", self.functions, boolean.FUNCTIONS)
         check_int("profile_n", self.profile_n, 1, 16)
+        if not isinstance(self.init_ns, tuple) or not self.init_ns:
+            raise ValueError(f"init_ns: must be a non-empty list of integers in [2, 16], got {self.init_ns!r}")
         for m in self.init_ns:
             check_int("init_ns", m, 2, 16)
         check_int("init_seeds", self.init_seeds, 1)
-        EncoderConfig(n=2, d=self.d, layers=self.layers, heads=self.heads)
+        check_int("d", self.d, 2)
+        check_int("layers", self.layers, 1)
+        check_int("heads", self.heads, 1)
+        EncoderConfig(n=2, d=self.d, layers=self.layers, heads=self.heads)  # d even, heads divide d
 
     @classmethod
     def from_params(cls, scale=None, n=None, functions=None, init_seeds=None, d=None) -> "SensitivityConfig":
-        """Preset of ``scale`` with the notebook's overrides; raises on bad values before any work."""
-        scale = resolve_scale(scale)
-        if n is not None:
-            n = check_int("n", n, 1, boolean.MAX_EXACT_N)
-        if functions is not None:
-            functions = check_choices("functions", functions, boolean.FUNCTIONS)
-        if init_seeds is not None:
-            init_seeds = check_int("init_seeds", init_seeds, 1)
-        if d is not None:
-            d = check_int("d", d, 2)
-        return with_overrides(PRESETS[scale], n=n, functions=functions, init_seeds=init_seeds, d=d)
+        """The preset of ``scale`` with the notebook's parameters (None: the preset's value).
+
+        Args:
+            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
+            n: largest input length of the exact curves, an integer in [1, 22].
+            functions: a list drawn from ["parity", "majority", "first", "mean"].
+            init_seeds: random transformers (and random functions) per length, >= 1.
+            d: width of the random transformers, even.
+        """
+        return from_params(cls, PRESETS, scale=scale, n=n, functions=functions, init_seeds=init_seeds, d=d)
 
 
 PRESETS = {
-    "ci": SensitivityConfig(scale="ci", n=8, profile_n=6, init_ns=(4, 6), init_seeds=2, d=16),
-    "cpu": SensitivityConfig(scale="cpu", n=16, profile_n=10, init_ns=(4, 6, 8, 10, 12, 14), init_seeds=10),
-    "paper": SensitivityConfig(scale="paper", n=22, profile_n=12, init_ns=(4, 6, 8, 10, 12, 14, 16), init_seeds=30),
+    "ci": SensitivityConfig(scale="ci", n=8, profile_n=7, init_ns=(4, 6), init_seeds=2, d=16),
+    "cpu": SensitivityConfig(scale="cpu", n=16, profile_n=11, init_ns=(4, 6, 8, 10, 12, 14), init_seeds=10),
+    "paper": SensitivityConfig(scale="paper", n=22, profile_n=13, init_ns=(4, 6, 8, 10, 12, 14, 16), init_seeds=30),
 }
 
 
@@ -90,6 +96,40 @@ def degree_profiles(cfg: SensitivityConfig) -> pd.DataFrame:
         for i, w in enumerate(prof):
             rows.append({"function": f, "n": n, "degree": i, "weight": w, "as_n": as_direct, "as_fourier": as_fourier})
     return pd.DataFrame(rows)
+
+
+def curves_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """Exact ``as_n``: one row per function, one column per n (4 decimals)."""
+    return curves.pivot(index="n", columns="function", values="as_n").round(4).T
+
+
+def describe_profiles(profiles: pd.DataFrame) -> str:
+    """Where each function's Fourier weight sits, read off the computed profiles (Markdown bullets)."""
+    lines = []
+    for f, g in profiles.groupby("function", sort=False):
+        n = int(g["n"].iloc[0])
+        w = g.set_index("degree")["weight"]
+        total = float(w.sum())
+        support = [int(k) for k, v in w.items() if v > 1e-12]
+        name = f.upper()
+        if len(support) == 1:
+            lines.append(f"- {name} puts all its weight ({fmt(total)} in total) on degree {support[0]}.")
+            continue
+        odd = float(w[w.index % 2 == 1].sum())
+        even = float(w[w.index % 2 == 0].sum())
+        listed = ", ".join(f"$d_{{{k}}}$ = {w[k]:.3f}" for k in support)
+        line = (f"- {name} spreads its weight over degrees {support[0]}–{support[-1]} ({listed}); "
+                f"odd degrees hold {odd / total:.1%} of it")
+        if even > 1e-12:
+            line += f", even degrees {even / total:.1%}"
+            if f == "majority" and n % 2 == 0:
+                line += (f". At even n = {n} a tie (as many ones as zeros) goes to 0, so MAJORITY is not an odd "
+                         "function and has weight on even degrees too")
+        elif f == "majority":
+            line += (f", even degrees none: at odd n = {n} there are no ties, MAJORITY(−x) = −MAJORITY(x) on "
+                     "the ±1 scale, and every even degree has weight exactly 0")
+        lines.append(line + ".")
+    return "\n".join(lines)
 
 
 def eq17_table(cfg: SensitivityConfig, n_random: int = 5) -> pd.DataFrame:
@@ -163,6 +203,39 @@ def init_sensitivity(cfg: SensitivityConfig, cache: Cache | None = None) -> tupl
     runs["transformer_as_over_n"] = runs["transformer_as"] / runs["n"]
     runs["random_as_over_n"] = runs["random_as"] / runs["n"]
     return runs, pd.DataFrame(prof_rows)
+
+
+def init_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over seeds, per n, of the random transformers' and random functions' as_n."""
+    cols = ["transformer_as", "random_as", "transformer_mean_degree_real"]
+    return runs.groupby("n")[cols].agg(["mean", "std"]).round(3)
+
+
+def describe_init(runs: pd.DataFrame) -> str:
+    """This run's sensitivities of random transformers and random functions (Markdown)."""
+    lo, hi = int(runs["n"].min()), int(runs["n"].max())
+    top = runs[runs["n"] == hi]
+    bottom = runs[runs["n"] == lo]
+    t, r = top["transformer_as"], top["random_as"]
+    text = (f"At n = {hi} ({len(top)} seeds) the thresholded random transformers have $as_n$ = {fmt(t.mean())} "
+            f"± {fmt(t.std())} (mean ± sd), the random functions {fmt(r.mean())} ± {fmt(r.std())} "
+            f"(n/2 = {fmt(hi / 2)}). From n = {lo} to {hi} the transformers' mean moves from "
+            f"{fmt(bottom['transformer_as'].mean())} to {fmt(t.mean())}, the random functions' from "
+            f"{fmt(bottom['random_as'].mean())} to {fmt(r.mean())}.")
+    return text
+
+
+def describe_spectrum(profiles: pd.DataFrame) -> str:
+    """Low-degree share and mean degree of the random transformers' spectrum at the largest n (Markdown)."""
+    hi = int(profiles["n"].max())
+    p = profiles[profiles["n"] == hi]
+    real = p[p["source"] == "transformer (real output)"].set_index("degree")["weight"]
+    rand = p[p["source"] == "random function (expected)"].set_index("degree")["weight"]
+    low = lambda w: float(w[(w.index >= 1) & (w.index <= 2)].sum() / w[w.index >= 1].sum())  # noqa: E731
+    mean_deg = lambda w: float((w.index * w).sum() / w[w.index >= 1].sum())  # noqa: E731
+    return (f"At n = {hi} the random transformers' real output has {low(real):.1%} of its non-constant Fourier "
+            f"weight on degrees 1 and 2 (mean degree {fmt(mean_deg(real))}, averaged over seeds); a random "
+            f"function has {low(rand):.1%} there (mean degree {fmt(mean_deg(rand))}).")
 
 
 def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, init_runs: pd.DataFrame) -> list[Claim]:

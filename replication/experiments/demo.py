@@ -13,8 +13,9 @@ import torch
 from .. import boolean
 from ..cache import Cache
 from ..claims import Claim, fmt
-from ..config import check_choices, check_int, resolve_scale, with_overrides
+from ..config import SCALES, check_choice, check_choices, check_int, from_params
 from ..landscape import sharpness
+from ..plots import label
 from ..train import TrainConfig, train
 
 CHAPTER = "01_introduction"
@@ -35,20 +36,32 @@ class DemoConfig:
     inputs: int = 1024  # strings on which sharpness is averaged
 
     def __post_init__(self):
+        """Every check of every field, in one place: a bad value raises a ValueError naming it."""
+        check_choice("scale", self.scale, SCALES)
         check_int("n", self.n, 2, 20)
         check_choices("functions", self.functions, boolean.FUNCTIONS)
+        check_int("d", self.d, 4)
+        if self.d % 4:
+            raise ValueError(f"d: must be a multiple of 4 (two heads, two embedding halves), got {self.d}")
         check_int("steps", self.steps, 1)
+        check_int("perturbations", self.perturbations, 1)
+        check_int("inputs", self.inputs, 1)
+        self.train_config(self.functions[0])  # checks lr and batch_size as training takes them
 
     @classmethod
     def from_params(cls, scale=None, n=None, steps=None, functions=None) -> "DemoConfig":
-        scale = resolve_scale(scale)
-        if n is not None:
-            n = check_int("n", n, 2, 20)
-        if steps is not None:
-            steps = check_int("steps", steps, 1)
-        if functions is not None:
-            functions = check_choices("functions", functions, boolean.FUNCTIONS)
-        return with_overrides(PRESETS[scale], n=n, steps=steps, functions=functions)
+        """The preset of ``scale`` with the notebook's parameters (None: the preset's value).
+
+        Args:
+            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
+            n: input length, an integer in [2, 20].
+            steps: training steps per model, >= 1.
+            functions: a list drawn from ["parity", "majority", "first", "mean"].
+        """
+        return from_params(cls, PRESETS, scale=scale, n=n, steps=steps, functions=functions)
+
+    def train_config(self, function: str) -> TrainConfig:
+        return TrainConfig(function, n=self.n, d=self.d, lr=self.lr, batch_size=self.batch_size, steps=self.steps)
 
 
 PRESETS = {
@@ -66,7 +79,7 @@ def run(cfg: DemoConfig, cache: Cache | None = None) -> pd.DataFrame:
     x = boolean.random_strings(cfg.inputs, cfg.n, generator=g)
     rows = []
     for f in cfg.functions:
-        tc = TrainConfig(f, n=cfg.n, d=cfg.d, lr=cfg.lr, batch_size=cfg.batch_size, steps=cfg.steps)
+        tc = cfg.train_config(f)
 
         def measure():
             r = train(tc)
@@ -77,15 +90,66 @@ def run(cfg: DemoConfig, cache: Cache | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The columns of :func:`table`.
+TABLE_COLUMNS = ["function", "as_n", "eval_mse", "converged", "sharpness", "train_seconds"]
+
+
+def table(df: pd.DataFrame) -> pd.DataFrame:
+    """The demo's results, one row per function, rounded for display."""
+    return df[TABLE_COLUMNS].round({"as_n": 4, "sharpness": 4, "train_seconds": 1})
+
+
+def _names(fs) -> str:
+    names = [label(f) for f in fs]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def describe(cfg: DemoConfig, df: pd.DataFrame) -> str:
+    """What this run of the demo found, in a few sentences (Markdown), every number read from ``df``."""
+    fit = df[df["converged"].astype(bool)]
+    missed = df[~df["converged"].astype(bool)]
+    mses = "; ".join(f"{label(f)} {fmt(m)}" for f, m in zip(df["function"], df["eval_mse"]))
+    if missed.empty:
+        s = (f"All {len(df)} models fit their targets (evaluation MSE below 10⁻³ after {cfg.steps} steps: {mses})"
+             if len(df) > 2 else
+             f"Both models fit their targets (evaluation MSE below 10⁻³ after {cfg.steps} steps: {mses})")
+    else:
+        one = len(missed) == 1
+        s = (f"After {cfg.steps} steps {_names(missed['function'])} did not fit {'its target' if one else 'their targets'} "
+             f"(evaluation MSE at or above 10⁻³: {mses}), so {'its' if one else 'their'} sharpness describes "
+             f"{'a model that does not compute its function' if one else 'models that do not compute their functions'}")
+    s += "."
+    if "parity" in set(df["function"]) and len(df) > 1:
+        par = df.set_index("function").loc["parity"]
+        others = df[df["function"] != "parity"]
+        top = others.loc[others["sharpness"].idxmax()]
+        ratio = par["sharpness"] / top["sharpness"]
+        more = "more" if ratio > 1 else "less"
+        s += (f" Under the same weight noise the PARITY model's outputs move {fmt(ratio if ratio > 1 else 1 / ratio)}× "
+              f"{more} than the {label(top['function'])} model's (sharpness {fmt(par['sharpness'])} against "
+              f"{fmt(top['sharpness'])}).")
+    s += " At n = " + str(cfg.n) + " the average sensitivities are " + "; ".join(
+        f"{label(f)} {fmt(a, 4)}" for f, a in zip(df["function"], df["as_n"])) + "."
+    return s
+
+
 def claims(cfg: DemoConfig, df: pd.DataFrame) -> list[Claim]:
+    """One claim: PARITY's model is more than 3× sharper than every other, all models having fit their targets."""
     if "parity" not in set(df.function) or len(df) < 2:
         return []
     par = df.set_index("function").loc["parity"]
     others = df[df.function != "parity"]
     ratio = float(par["sharpness"] / others["sharpness"].max())
-    ok = bool(ratio > 3 and par["converged"])
+    unfit = [f for f, c in zip(df["function"], df["converged"]) if not bool(c)]
+    ok = bool(ratio > 3 and not unfit)
+    note = ("holds if every model fit its target (evaluation MSE < 10⁻³) and PARITY's sharpness exceeds every "
+            "other function's by more than 3×")
+    if unfit:
+        note += f"; fails: {_names(unfit)} did not fit {'its target' if len(unfit) == 1 else 'their targets'}"
+    elif not ok:
+        note += f"; fails: the ratio is {fmt(ratio)}"
+    mses = ", ".join(f"{label(f)} {fmt(m)}" for f, m in zip(df["function"], df["eval_mse"]))
     return [Claim(CHAPTER, "A transformer fitting PARITY sits in a sharper minimum than ones fitting less sensitive functions",
                   "HR24 Fig. 1", "PARITY's sharpness far above MAJORITY's",
                   f"n={cfg.n}: PARITY {fmt(par['sharpness'])} vs others ≤ {fmt(others['sharpness'].max())} "
-                  f"(×{fmt(ratio)}); PARITY eval MSE {fmt(par['eval_mse'])}", holds=ok, scale=cfg.scale,
-                  note="holds if PARITY converged and its sharpness exceeds every other function's by more than 3×")]
+                  f"(×{fmt(ratio)}); eval MSE {mses}", holds=ok, scale=cfg.scale, note=note)]

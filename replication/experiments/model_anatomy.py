@@ -14,7 +14,7 @@ import torch
 from .. import boolean
 from ..cache import Cache
 from ..claims import Claim, fmt
-from ..config import check_choice, check_int, resolve_scale, with_overrides
+from ..config import SCALES, check_choice, check_int, from_params
 from ..models import HR24Encoder, to_torch_encoder
 from ..train import TrainConfig, train
 
@@ -36,26 +36,30 @@ class AnatomyConfig:
     seed: int = 0  # initialisation and data seed
 
     def __post_init__(self):
+        """Every check of every field, in one place: a bad value raises a ValueError naming it."""
+        check_choice("scale", self.scale, SCALES)
         check_choice("function", self.function, boolean.FUNCTIONS)
         check_int("n", self.n, 2, 64)
-        check_int("d", self.d, 2)
+        check_int("d", self.d, 4)
+        if self.d % 4:
+            raise ValueError(f"d: must be a multiple of 4 (two heads, two embedding halves), got {self.d}")
         check_int("steps", self.steps, 0)
         check_int("inputs", self.inputs, 1)
+        check_int("seed", self.seed, 0)
+        self.train_config()  # checks lr and batch_size as training takes them
 
     @classmethod
     def from_params(cls, scale=None, n=None, function=None, steps=None, d=None) -> "AnatomyConfig":
-        scale = resolve_scale(scale)
-        if n is not None:
-            n = check_int("n", n, 2, 64)
-        if function is not None:
-            function = check_choice("function", function, boolean.FUNCTIONS)
-        if steps is not None:
-            steps = check_int("steps", steps, 0)
-        if d is not None:
-            d = check_int("d", d, 2)
-            if d % 4:
-                raise ValueError(f"d: must be a multiple of 4 (two heads, two embedding halves), got {d}")
-        return with_overrides(PRESETS[scale], n=n, function=function, steps=steps, d=d)
+        """The preset of ``scale`` with the notebook's parameters (None: the preset's value).
+
+        Args:
+            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
+            n: input length, an integer in [2, 64].
+            function: "parity", "majority", "first" or "mean".
+            steps: training steps, >= 0.
+            d: model width, a multiple of 4.
+        """
+        return from_params(cls, PRESETS, scale=scale, n=n, function=function, steps=steps, d=d)
 
     def train_config(self, steps: int | None = None) -> TrainConfig:
         return TrainConfig(self.function, n=self.n, d=self.d, lr=self.lr, batch_size=self.batch_size,
@@ -142,6 +146,41 @@ def blowup_frame(models: dict[str, HR24Encoder], x: torch.Tensor) -> pd.DataFram
             rows.append({"model": name, "ones": int(ones[i]), "blowup": float(b[i]), "blowup_eq11": float(b1[i]),
                          "blowup_code": float(bc[i])})
     return pd.DataFrame(rows)
+
+
+def training_table(summary: dict) -> pd.Series:
+    """The live model's training run (final eval MSE, steps, seconds) as one column."""
+    return pd.Series(summary, name="training run")
+
+
+def equivalence_checks(models: dict[str, HR24Encoder], x: torch.Tensor) -> dict[str, dict]:
+    """:func:`equivalence` of every model, by name."""
+    return {name: equivalence(m, x) for name, m in models.items()}
+
+
+def equivalence_table(checks: dict[str, dict]) -> pd.DataFrame:
+    """:func:`equivalence` of each model, one row per model."""
+    return pd.DataFrame(checks).T
+
+
+def blowup_summary(blowups: pd.DataFrame) -> pd.DataFrame:
+    """Distribution over inputs of Blowup under the three conventions, per model."""
+    return blowups.groupby("model")[["blowup", "blowup_eq11", "blowup_code"]].describe().T.round(3)
+
+
+def describe(cfg: AnatomyConfig, blowups: pd.DataFrame, summary: dict) -> str:
+    """This run's blowup before and after training, in a sentence or two (Markdown)."""
+    b = blowups.groupby("model")["blowup"]
+    mean, med = b.mean(), b.median()
+    init, trained = float(mean.get("initialisation", np.nan)), float(mean.get("trained", np.nan))
+    fit = bool(summary.get("converged", summary["eval_mse"] < 1e-3))
+    text = (f"Here, after {summary.get('steps_run', cfg.steps)} steps on {cfg.function.upper()} at n = {cfg.n}, "
+            f"the model's evaluation MSE is {fmt(summary['eval_mse'])} ({'it fits' if fit else 'it does not fit'} "
+            f"the function at the 10⁻³ threshold), and its mean Blowup over {cfg.inputs} random inputs "
+            f"{'rose' if trained > init else 'fell' if trained < init else 'did not change'}: {fmt(init)} at "
+            f"initialisation, {fmt(trained)} trained (medians {fmt(float(med.get('initialisation', np.nan)))} and "
+            f"{fmt(float(med.get('trained', np.nan)))}).")
+    return text
 
 
 def claims(cfg: AnatomyConfig, checks: dict[str, dict], factors: pd.DataFrame, blowups: pd.DataFrame,
