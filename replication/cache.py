@@ -64,8 +64,12 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def config_key(kind: str, config: Any, version: str = CODE_VERSION) -> str:
-    """Stable hex key of ``(kind, config, version)``; ``config`` is a dataclass or a dict."""
+def config_key(kind: str, config: Any, version: str | None = None) -> str:
+    """Stable hex key of ``(kind, config, version)``; ``config`` is a dataclass or a dict.
+
+    ``version`` defaults to :data:`CODE_VERSION` as it is when called.
+    """
+    version = CODE_VERSION if version is None else version
     payload = json.dumps({"kind": kind, "config": _jsonable(config), "version": version}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 

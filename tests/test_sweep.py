@@ -115,9 +115,9 @@ def test_device_is_part_of_the_key(tmp_path):
 
 @pytest.mark.slow
 def test_parallel_matches_serial_on_real_training(tmp_path):
-    from replication.experiments.sharpness import SharpnessSweepConfig, measure_run, run_configs
+    from replication.experiments.encoder_sweep import SweepConfig, measure_run, run_configs
 
-    cfg = SharpnessSweepConfig.from_params(scale="ci")
+    cfg = SweepConfig.from_params(scale="ci")
     runs = run_configs(cfg)[:4]
     one = run_sweep(runs, measure_run, "sharpness_run", cache=Cache(tmp_path / "a"), n_jobs=1)
     two = run_sweep(runs, measure_run, "sharpness_run", cache=Cache(tmp_path / "b"), n_jobs=2)
