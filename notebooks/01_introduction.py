@@ -61,9 +61,13 @@ cfg
 from IPython.display import Markdown
 from replication.claims import display_table, record
 from replication.plots import sensitivity as plots
+from replication.results import origin_note
 
 # %%
 results = demo.run(cfg)
+Markdown(origin_note())
+
+# %%
 ax = plots.demo_sharpness(results)
 demo.table(results)
 

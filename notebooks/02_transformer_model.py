@@ -66,16 +66,20 @@ cfg
 from IPython.display import Markdown
 from replication.claims import display_table, record
 from replication.plots import sensitivity as plots
+from replication.results import origin_note
 
 # %% [markdown]
 # ## A live model, before and after training
 #
 # We build the model at its random initialisation and train a copy on the configured function with fresh
-# random strings every step (AdamW, MSE). The trained weights are cached, so rerunning the chapter is
-# instant.
+# random strings every step (AdamW, MSE). The trained weights are stored (the book reads them from the
+# committed `results/`), so rerunning the chapter is instant.
 
 # %%
 models, summary = ch.live_models(cfg)
+Markdown(origin_note())
+
+# %%
 print(models["trained"])
 ch.training_table(summary)
 

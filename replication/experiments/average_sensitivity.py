@@ -14,10 +14,13 @@ import torch
 from scipy import stats
 
 from .. import boolean
-from ..cache import Cache
 from ..claims import Claim, fmt
 from ..config import SCALES, check_choice, check_choices, check_int, from_params
 from ..models import EncoderConfig, HR24Encoder
+from ..results import Store, register
+
+#: Stored results of this chapter (committed under results/; `make results CHAPTER=03` recomputes them).
+KIND = register("init_sensitivity", "03")
 
 CHAPTER = "03_average_sensitivity"
 
@@ -170,7 +173,7 @@ def _init_transformer_row(cfg: SensitivityConfig, n: int, seed: int) -> dict:
     }
 
 
-def init_sensitivity(cfg: SensitivityConfig, cache: Cache | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def init_sensitivity(cfg: SensitivityConfig, cache: Store | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sensitivity of randomly initialised transformers vs random functions.
 
     Returns:
@@ -180,12 +183,12 @@ def init_sensitivity(cfg: SensitivityConfig, cache: Cache | None = None) -> tupl
         profiles: tidy degree profiles, averaged over seeds, for the transformer (Boolean and real
             output) and the binomial profile of a random function.
     """
-    cache = cache or Cache()
+    cache = cache or Store()
     rows = []
     for n in cfg.init_ns:
         for seed in range(cfg.init_seeds):
             key = {"n": n, "seed": seed, "d": cfg.d, "layers": cfg.layers, "heads": cfg.heads}
-            rows.append(cache.get_or_compute("init_sensitivity", key, lambda: _init_transformer_row(cfg, n, seed)))
+            rows.append(cache.get_or_compute(KIND, key, lambda: _init_transformer_row(cfg, n, seed)))
     runs = pd.DataFrame(rows)
     prof_rows = []
     for n, grp in runs.groupby("n"):

@@ -11,12 +11,15 @@ import pandas as pd
 import torch
 
 from .. import boolean
-from ..cache import Cache
 from ..claims import Claim, fmt
 from ..config import SCALES, check_choice, check_choices, check_int, from_params
 from ..landscape import sharpness
 from ..plots import label
+from ..results import Store, register
 from ..train import TrainConfig, train
+
+#: Stored results of this chapter (committed under results/; `make results CHAPTER=01` recomputes them).
+KIND = register("demo", "01")
 
 CHAPTER = "01_introduction"
 
@@ -72,9 +75,9 @@ PRESETS = {
 }
 
 
-def run(cfg: DemoConfig, cache: Cache | None = None) -> pd.DataFrame:
+def run(cfg: DemoConfig, cache: Store | None = None) -> pd.DataFrame:
     """Train one model per function and measure its sharpness (HR24 Eq. 15, ×4); one row per function."""
-    cache = cache or Cache()
+    cache = cache or Store()
     g = torch.Generator().manual_seed(2024)
     x = boolean.random_strings(cfg.inputs, cfg.n, generator=g)
     rows = []
@@ -85,7 +88,7 @@ def run(cfg: DemoConfig, cache: Cache | None = None) -> pd.DataFrame:
             r = train(tc)
             return {**r.summary(), "sharpness": sharpness(r.model, x, n_perturbations=cfg.perturbations)}
 
-        res = cache.get_or_compute("demo", {"train": tc, "perturbations": cfg.perturbations, "inputs": cfg.inputs}, measure)
+        res = cache.get_or_compute(KIND, {"train": tc, "perturbations": cfg.perturbations, "inputs": cfg.inputs}, measure)
         rows.append({"function": f, "n": cfg.n, "as_n": boolean.average_sensitivity(f, cfg.n), **res})
     return pd.DataFrame(rows)
 

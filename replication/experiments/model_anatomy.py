@@ -12,11 +12,14 @@ import pandas as pd
 import torch
 
 from .. import boolean
-from ..cache import Cache
 from ..claims import Claim, fmt
 from ..config import SCALES, check_choice, check_int, from_params
 from ..models import HR24Encoder, to_torch_encoder
+from ..results import Store, register
 from ..train import TrainConfig, train
+
+#: Stored results of this chapter (committed under results/; `make results CHAPTER=02` recomputes them).
+KIND = register("anatomy_model", "02")
 
 CHAPTER = "02_transformer_model"
 
@@ -73,18 +76,18 @@ PRESETS = {
 }
 
 
-def live_models(cfg: AnatomyConfig, cache: Cache | None = None) -> tuple[dict[str, HR24Encoder], dict]:
+def live_models(cfg: AnatomyConfig, cache: Store | None = None) -> tuple[dict[str, HR24Encoder], dict]:
     """The model at initialisation and after ``cfg.steps`` steps (trained once, then cached).
 
     Returns the two models and the training summary (eval MSE, steps, seconds).
     """
-    cache = cache or Cache()
+    cache = cache or Store()
 
     def fit():
         r = train(cfg.train_config())
         return {"state": r.model.state_dict(), **r.summary()}
 
-    trained = cache.get_or_compute("anatomy_model", cfg.train_config(), fit)
+    trained = cache.get_or_compute(KIND, cfg.train_config(), fit)
     torch.manual_seed(cfg.seed)
     init = HR24Encoder(cfg.train_config().encoder).eval()
     final = HR24Encoder(cfg.train_config().encoder)
