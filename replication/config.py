@@ -51,6 +51,14 @@ def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     return v
 
 
+def check_multiple(name: str, value: Any, k: int, why: str, lo: int | None = None) -> int:
+    """An integer >= ``lo`` (default ``k``) that is a multiple of ``k``; ``why`` says what needs it."""
+    v = check_int(name, value, k if lo is None else lo)
+    if v % k:
+        raise ValueError(f"{name}: must be a multiple of {k} ({why}), got {v}")
+    return v
+
+
 def check_float(name: str, value: Any, lo: float, hi: float | None = None, lo_open: bool = False) -> float:
     """Return ``value`` as a float in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``) or raise."""
     v = _parse(value)

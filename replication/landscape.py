@@ -39,7 +39,8 @@ def _check(rho, n_perturbations):
 
 
 @torch.no_grad()
-def _outputs_under_noise(model, x, rho, n_perturbations, seed, exclude):
+def _outputs_under_noise(model, x, rho: float = 0.02, n_perturbations: int = 20, seed: int = 0,
+                         exclude: Sequence[str] = HR24_EXCLUDE):  # fmt: skip
     """``T_θ(x)`` and a list of ``T_{θ+Δ}(x)``, one per Gaussian perturbation (model left unchanged)."""
     _check(rho, n_perturbations)
     was_training = model.training
@@ -59,16 +60,7 @@ def _sq_deviations(base: torch.Tensor, outs: list[torch.Tensor], rescale: float)
     return np.array([float(((out - base) ** 2).mean()) * rescale for out in outs])
 
 
-def sharpness(
-    model: nn.Module,
-    x: torch.Tensor,
-    rho: float = 0.02,
-    n_perturbations: int = 20,
-    seed: int = 0,
-    rescale: float = 4.0,
-    exclude: Sequence[str] = HR24_EXCLUDE,
-    return_all: bool = False,
-):
+def sharpness(model: nn.Module, x: torch.Tensor, rescale: float = 4.0, return_all: bool = False, **noise):
     """Average-direction sharpness, HR24 Eq. 15 with Gaussian directions (§7.1).
 
     ``rescale * mean_{Δ, x} (T_{θ+Δ}(x) - T_θ(x))^2`` with ``Δ ~ N(0, ρ² I)`` on every parameter whose
@@ -79,8 +71,10 @@ def sharpness(
         model: maps ``x`` to ``(B,)`` outputs; it is not modified.
         x: ``(B, n)`` inputs, the same for every perturbation.
         return_all: also return the per-perturbation means, ``(n_perturbations,)``.
+        noise: ``rho`` (0.02), ``n_perturbations`` (20), ``seed`` (0: the same directions for the same
+            seed), ``exclude`` (parameter-name prefixes left unperturbed; default the positional embeddings).
     """
-    base, outs = _outputs_under_noise(model, x, rho, n_perturbations, seed, exclude)
+    base, outs = _outputs_under_noise(model, x, **noise)
     vals = _sq_deviations(base, outs, rescale)
     return (float(vals.mean()), vals) if return_all else float(vals.mean())
 
@@ -88,7 +82,7 @@ def sharpness(
 def delta_mse_sharpness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, **settings) -> float:
     """The original code's sharpness: ``rescale * (E_Δ[MSE(θ+Δ)] - MSE(θ))`` against targets ``y``.
 
-    ``settings`` are those of :func:`sharpness` (``rho``, ``n_perturbations``, ``seed``, ``rescale``,
+    ``settings`` are those of :func:`sharpness` (``rescale``, ``rho``, ``n_perturbations``, ``seed``,
     ``exclude``), with the same perturbations for the same ``seed``. Since
     ``MSE(θ+Δ) - MSE(θ) = E(T_{θ+Δ}-T_θ)² + 2 E(T_{θ+Δ}-T_θ)(T_θ - y)``, the two agree when the fit is
     exact (``T_θ ≈ y``).
@@ -96,22 +90,14 @@ def delta_mse_sharpness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, **se
     return sharpness_both(model, x, y, **settings)["delta_mse"]
 
 
-def sharpness_both(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    rho: float = 0.02,
-    n_perturbations: int = 20,
-    seed: int = 0,
-    rescale: float = 4.0,
-    exclude: Sequence[str] = HR24_EXCLUDE,
-) -> dict[str, float]:
+def sharpness_both(model: nn.Module, x: torch.Tensor, y: torch.Tensor, rescale: float = 4.0, **noise) -> dict[str, float]:
     """:func:`sharpness` (Eq. 15) and :func:`delta_mse_sharpness` from one pass over the perturbations.
 
     Returns ``{"sharpness", "sharpness_se", "delta_mse"}``, equal to the two functions called with the same
-    arguments (``sharpness_se``: standard error of the Eq. 15 mean over perturbations); half the cost.
+    arguments (``noise`` as in :func:`sharpness`; ``sharpness_se``: standard error of the Eq. 15 mean over
+    perturbations); half the cost.
     """
-    base, outs = _outputs_under_noise(model, x, rho, n_perturbations, seed, exclude)
+    base, outs = _outputs_under_noise(model, x, **noise)
     y = y.to(base.dtype)
     sq = _sq_deviations(base, outs, rescale)
     mse = np.array([float(((out - y) ** 2).mean()) for out in outs])

@@ -12,7 +12,7 @@ import torch
 
 from .. import boolean
 from ..claims import Claim, fmt
-from ..config import SCALES, check_choice, check_choices, check_int, from_params
+from ..config import SCALES, check_choice, check_multiple, check_choices, check_int, from_params
 from ..landscape import sharpness
 from ..plots import label
 from ..results import Store, register
@@ -43,9 +43,7 @@ class DemoConfig:
         check_choice("scale", self.scale, SCALES)
         check_int("n", self.n, 2, 20)
         check_choices("functions", self.functions, boolean.FUNCTIONS)
-        check_int("d", self.d, 4)
-        if self.d % 4:
-            raise ValueError(f"d: must be a multiple of 4 (two heads, two embedding halves), got {self.d}")
+        check_multiple("d", self.d, 4, "two heads, two embedding halves")
         check_int("steps", self.steps, 1)
         check_int("perturbations", self.perturbations, 1)
         check_int("inputs", self.inputs, 1)

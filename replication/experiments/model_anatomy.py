@@ -13,7 +13,7 @@ import torch
 
 from .. import boolean
 from ..claims import Claim, fmt
-from ..config import SCALES, check_choice, check_int, from_params
+from ..config import SCALES, check_choice, check_multiple, check_int, from_params
 from ..models import HR24Encoder, to_torch_encoder
 from ..results import Store, register
 from ..train import TrainConfig, train
@@ -43,9 +43,7 @@ class AnatomyConfig:
         check_choice("scale", self.scale, SCALES)
         check_choice("function", self.function, boolean.FUNCTIONS)
         check_int("n", self.n, 2, 64)
-        check_int("d", self.d, 4)
-        if self.d % 4:
-            raise ValueError(f"d: must be a multiple of 4 (two heads, two embedding halves), got {self.d}")
+        check_multiple("d", self.d, 4, "two heads, two embedding halves")
         check_int("steps", self.steps, 0)
         check_int("inputs", self.inputs, 1)
         check_int("seed", self.seed, 0)
