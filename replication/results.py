@@ -49,7 +49,7 @@ from .config import resolve_scale
 RESULTS_ENV = "REPLICATION_RESULTS"
 RESULTS_DIR_ENV = "REPLICATION_RESULTS_DIR"
 MODES = ("auto", "require", "write", "off")
-_STARTED = time.time()  # when this process imported the package: a chapter's start, near enough
+_STARTED = time.time()  # when this process imported the package (used where /proc is missing)
 
 #: kind -> chapter that computes it (``make results CHAPTER=..`` recomputes it); filled by the chapters.
 KIND_CHAPTER: dict[str, str] = {}
@@ -311,6 +311,16 @@ def origin_note() -> str:
     return "**Where these results come from:** " + "; ".join(parts) + "."
 
 
+def _process_seconds() -> float:
+    """Seconds since this process (a chapter's kernel) started; since the package was imported elsewhere."""
+    try:
+        after_name = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start = int(after_name[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime, in clock ticks
+        return float(Path("/proc/uptime").read_text().split()[0]) - start
+    except (OSError, ValueError, IndexError):
+        return time.time() - _STARTED
+
+
 def _peak_memory_mb() -> float:
     """Largest resident set of this process or any of its finished worker processes, in MiB."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -332,7 +342,7 @@ def write_status(chapter: str, scale: str, root: str | Path | None = None) -> di
         "sources": sources,
         "computed_first": None if o.empty else str(o["first"].min()),
         "computed_last": None if o.empty else str(o["last"].max()),
-        "seconds": round(time.time() - _STARTED, 1),
+        "seconds": round(_process_seconds(), 1),
         "peak_memory_mb": round(_peak_memory_mb(), 1),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
@@ -350,7 +360,7 @@ def status_table(scale: str, root: str | Path | None = None) -> pd.DataFrame:
     rows = [json.loads(p.read_text()) for p in sorted((status_dir(root) / scale).glob("*.json"))]
     cols = ["chapter", "scale", "results from", "computed", "run time (s)", "peak memory (MiB)", "last ran"]
     if not rows:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=cols).set_index("chapter")
     out = pd.DataFrame({
         "chapter": [r["chapter"] for r in rows],
         "scale": [r["scale"] for r in rows],
@@ -360,7 +370,7 @@ def status_table(scale: str, root: str | Path | None = None) -> pd.DataFrame:
         "peak memory (MiB)": [r["peak_memory_mb"] for r in rows],
         "last ran": [r["finished_at"].replace("T", " ")[:16] + " UTC" for r in rows],
     })  # fmt: skip
-    return out[cols]
+    return out[cols].set_index("chapter")
 
 
 def _span(first: str | None, last: str | None) -> str:

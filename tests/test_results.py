@@ -144,7 +144,7 @@ def test_status_record_and_table(tmp_path):
     rec = write_status("05_sharpness", "ci", root=tmp_path)
     assert rec["peak_memory_mb"] > 10 and rec["seconds"] >= 0
     table = status_table("ci", root=tmp_path)
-    assert list(table["chapter"]) == ["05_sharpness"]
+    assert list(table.index) == ["05_sharpness"] and table.loc["05_sharpness", "scale"] == "ci"
     assert status_table("paper", root=tmp_path).empty
 
 
