@@ -201,7 +201,7 @@ def claims(cfg: AnatomyConfig, checks: dict[str, dict], factors: pd.DataFrame, b
     r = (factors["N_code"] / factors["N_eq5"])
     expected = np.sqrt((cfg.d - 1) / cfg.d)
     add("The original code's 1/std (unbiased, no eps) is Eq. 5's factor times √((d−1)/d) where eps is negligible",
-        "SPEC (original code)", f"ratio √((d−1)/d) = {fmt(expected, 5)}",
+        "HR24 Eq. 5 vs the released code", f"ratio √((d−1)/d) = {fmt(expected, 5)}",
         f"median ratio {fmt(float(r.median()), 5)}", abs(float(r.median()) - expected) < 1e-3,
         "the eps term matters only where the variance is tiny")
     b = blowups.groupby("model")["blowup"].mean()
