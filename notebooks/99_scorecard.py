@@ -2,20 +2,19 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: mystnb
 #     text_representation:
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
-#   mystnb:
-#     execution_mode: force
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   mystnb:
+#     execution_mode: force
 # ---
-
-# %% [markdown]
 
 # %% [markdown]
 # # Scorecard
@@ -34,13 +33,12 @@
 scale = None  # the book's scale; None means $REPLICATION_SCALE, else "cpu"
 extra_scales = ["paper"]  # committed results shown beside the book's own scale
 
-# %%
-from replication.claims import display_table, scorecard, summary
+# %% tags=["hide-input"]
+from replication.claims import scorecard, scorecard_table, summary
 from replication.config import resolve_scale
-import pandas as pd
 
-book_scale = resolve_scale(scale)
-card = scorecard(scales=[book_scale, *extra_scales])
+# %%
+card = scorecard(scales=[resolve_scale(scale), *extra_scales])
 print(f"{len(card)} claims; {int(card['holds'].sum())} held")
 
 # %% [markdown]
@@ -53,5 +51,4 @@ summary(card)
 # ## Every claim
 
 # %%
-pd.set_option("display.max_colwidth", 300)
-display_table(card).set_index(card["chapter"]) if len(card) else card
+scorecard_table(card)

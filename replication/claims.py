@@ -20,6 +20,9 @@ import pandas as pd
 from .cache import default_root
 from .results import write_status
 
+# Claims tables are read in full: pandas would cut every text cell at 50 characters in a notebook.
+pd.set_option("display.max_colwidth", None)
+
 #: Significance level of every statistical check in the book.
 ALPHA = 0.05
 
@@ -124,6 +127,13 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     g = df.groupby(["chapter", "scale"])["holds"].agg(["sum", "count"])
     g["held"] = g["sum"].astype(int).astype(str) + " / " + g["count"].astype(str)
     return g["held"].unstack("scale").fillna("—")
+
+
+def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard for display: one row per claim, indexed by chapter, ✓/✗ in the holds column."""
+    out = display_table(card)
+    out.index = pd.Index(card["chapter"], name="chapter")
+    return out
 
 
 def display_table(df: pd.DataFrame) -> pd.DataFrame:
