@@ -1,7 +1,7 @@
 """Chapter 01: a one-minute demonstration of the book's central result.
 
-Three small transformers learn PARITY, MAJORITY and FIRST at one input length; the one that fits the
-sensitive function sits in a much sharper minimum (HR24 Fig. 1 in miniature).
+One small transformer per function of the preset (PARITY and MAJORITY) learns it at one input length; the
+one that fits the sensitive function sits in a much sharper minimum (HR24 Fig. 1 in miniature).
 """
 from __future__ import annotations
 
