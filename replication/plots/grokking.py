@@ -1,0 +1,99 @@
+"""Figures of chapter 10: training curves of grokking runs with their phases, and sparse-parity curves."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Patch
+
+#: Shading of the phases (V25 App. A.5's names).
+PHASE_COLOURS = {"memorisation": "#d9d9d9", "circuit formation": "#fdd0a2", "clean-up": "#c6dbef", "grokked": "#c7e9c0"}
+#: Rows of :func:`grokking_curves`: (y label, [(column, label, colour, style)], log scale).
+ROWS = [
+    ("accuracy", [("train_acc", "train", "#1f77b4", "-"), ("test_acc", "test", "#d62728", "-")], False),
+    ("loss", [("train_loss", "train", "#1f77b4", "-"), ("test_loss", "test", "#d62728", "-")], True),
+    ("sensitivity", [("sensitivity", "sensitivity (train pairs)", "#2ca02c", "-")], False),
+    ("weight norm", [("weight_norm", "weight norm", "#9467bd", "-")], False),
+]
+
+
+def _spans(ph: pd.Series, end: float) -> list[tuple[str, float, float]]:
+    """(phase, start, stop) of one run, as far as its detectors found them."""
+    t = [0.0] + [ph[k] for k in ("t_sat", "t_peak", "t_grok")] + [end]
+    names, out, start = list(PHASE_COLOURS), [], 0.0
+    for i, name in enumerate(names):
+        stop = t[i + 1]
+        if stop is None or not np.isfinite(stop):
+            out.append((name, start, end))
+            break
+        out.append((name, start, stop))
+        start = stop
+    return [(n, a, b) for n, a, b in out if b > a]
+
+
+def grokking_curves(curves: pd.DataFrame, phases: pd.DataFrame, axes=None):
+    """Accuracy, loss, sensitivity and weight norm against step, one column per seed, phases shaded.
+
+    Each column shares its step axis across the four rows. Shading: memorisation up to training
+    accuracy ≥ 99%, circuit formation up to the sensitivity peak, clean-up up to test accuracy ≥ 95%,
+    then grokked; a run that never grokks is shaded as clean-up to its end and says so in its title.
+    The dashed line in the accuracy row is the commutativity baseline; the dotted line in every row
+    marks the sensitivity peak. Returns the ``(4, seeds)`` array of Axes.
+    """
+    seeds = sorted(curves["seed"].unique())
+    if axes is None:
+        fig, axes = plt.subplots(len(ROWS), len(seeds), figsize=(3.3 * len(seeds) + 0.8, 8), sharex="col",
+                                 squeeze=False)  # fmt: skip
+    for j, seed in enumerate(seeds):
+        h = curves[curves["seed"] == seed].sort_values("step")
+        ph = phases.set_index("seed").loc[seed]
+        end = float(h["step"].max())
+        for i, (ylabel, lines, logy) in enumerate(ROWS):
+            ax = axes[i, j]
+            for name, a, b in _spans(ph, end):
+                ax.axvspan(a, b, color=PHASE_COLOURS[name], alpha=0.6, lw=0)
+            for col, lab, colour, style in lines:
+                ax.plot(h["step"], h[col], color=colour, ls=style, lw=1.2, label=lab)
+            if ph["t_peak"] is not None and np.isfinite(ph["t_peak"]):
+                ax.axvline(ph["t_peak"], color="k", ls=":", lw=0.8)
+            if i == 0:
+                ax.axhline(ph["baseline"], color="k", ls="--", lw=0.8, label="commutativity baseline")
+                ax.set_ylim(-0.02, 1.02)
+                grok = f"grokked at {int(ph['t_grok'])}" if ph["grokked"] else "never grokked"
+                ax.set_title(f"seed {seed}: {grok}", fontsize=9)
+            if logy:
+                ax.set_yscale("log")
+            if j == 0:
+                ax.set_ylabel(ylabel)
+            if i == len(ROWS) - 1:
+                ax.set_xlabel("step (full batch = epoch)")
+    fig = axes[0, 0].figure
+    handles = [Patch(color=c, alpha=0.6, label=n) for n, c in PHASE_COLOURS.items()]
+    handles += axes[0, 0].get_legend_handles_labels()[0]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return axes
+
+
+def parity_curves(curves: pd.DataFrame, target: float, axes=None):
+    """Sparse parity: test (solid) and train (dashed) accuracy, and sensitivity, one colour per seed.
+
+    The two rows share the step axis; the sensitivity row has a line at ``target`` (``k/n``).
+    Returns the two Axes.
+    """
+    if axes is None:
+        fig, axes = plt.subplots(2, 1, figsize=(6.5, 5), sharex=True)
+    colours = plt.get_cmap("tab10")
+    for c, (seed, h) in enumerate(curves.groupby("seed", sort=True)):
+        axes[0].plot(h["step"], h["test_acc"], color=colours(c), lw=1.2, label=f"seed {seed}")
+        axes[0].plot(h["step"], h["train_acc"], color=colours(c), lw=0.8, ls="--")
+        axes[1].plot(h["step"], h["sensitivity"], color=colours(c), lw=1.2)
+    axes[0].axhline(0.5, color="k", lw=0.6, ls=":")
+    axes[0].set_ylabel("accuracy (test solid, train dashed)")
+    axes[0].legend(fontsize=8)
+    axes[1].axhline(target, color="k", ls="--", lw=0.8, label=f"k/n = {target:g}")
+    axes[1].set_ylabel("sensitivity (bit flips)")
+    axes[1].set_xlabel("step")
+    axes[1].legend(fontsize=8)
+    axes[0].figure.tight_layout()
+    return axes

@@ -1,0 +1,261 @@
+"""Chapter 10: the modular-addition split, the grokking model, the two sensitivity measures, the phase detectors."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from replication import boolean
+from replication.experiments import grokking as ch
+from replication.experiments.sparse_parity import ParityRun, flip_sensitivity, measure_parity, parity_table
+from replication.models_grokking import (GrokkingTransformer, commutative_baseline, embedding_noise_sensitivity,
+                                        modular_addition_split, weight_norm)
+from replication.progress import first_at_least, grokking_phases, largest_rise, parity_phases, smooth
+
+
+# --------------------------------------------------------------------------------------------------
+# The split
+
+
+@pytest.mark.parametrize("p,frac,seed", [(7, 0.3, 0), (11, 0.5, 3), (13, 0.9, 1)])
+def test_split_is_disjoint_and_covers_every_pair(p, frac, seed):
+    xtr, ytr, xte, yte = modular_addition_split(p, frac, seed)
+    train = {(int(a), int(b)) for a, b, _ in xtr}
+    test = {(int(a), int(b)) for a, b, _ in xte}
+    assert len(train) == len(xtr) == int(frac * p * p) and len(test) == len(xte)  # no pair twice
+    assert not train & test
+    assert train | test == {(a, b) for a in range(p) for b in range(p)}
+    for x, y in ((xtr, ytr), (xte, yte)):
+        assert (x[:, 2] == p).all()  # "=" token
+        assert torch.equal(y, (x[:, 0] + x[:, 1]) % p)
+
+
+def test_split_depends_on_the_seed_only():
+    a, b = modular_addition_split(11, 0.3, 0), modular_addition_split(11, 0.3, 0)
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    assert not torch.equal(a[0], modular_addition_split(11, 0.3, 1)[0])
+
+
+def test_commutative_baseline_by_hand():
+    p = 3
+    x_train = torch.tensor([[0, 1, 3], [2, 2, 3], [1, 2, 3]])
+    x_test = torch.tensor([[1, 0, 3], [2, 1, 3], [0, 0, 3], [0, 2, 3]])
+    # (1,0) has its twin (0,1) in training, (2,1) has (1,2); (0,0) is its own twin (a test pair), (0,2) has none.
+    assert commutative_baseline(x_train, x_test, p) == 0.5
+
+
+# --------------------------------------------------------------------------------------------------
+# The model
+
+
+def _model(p=7, d=16, heads=4, d_ff=32, seed=0):
+    torch.manual_seed(seed)
+    m = GrokkingTransformer(p, d, heads, d_ff)
+    with torch.no_grad():  # a non-zero positional embedding and biases, so the comparison covers them
+        m.pos_emb.normal_()
+        m.attn.in_proj_bias.normal_()
+    return m.eval()
+
+
+def test_model_shapes():
+    m = _model(p=7, d=16)
+    x = modular_addition_split(7, 0.5, 0)[0]
+    assert m.embed(x).shape == (len(x), 3, 16)
+    assert m(x).shape == (len(x), 8)  # p numbers and "="
+    assert m(x, all_positions=True).shape == (len(x), 8)
+    assert m(x, noise=torch.zeros(len(x), 2, 16)).shape == (len(x), 8)
+
+
+def test_query_at_equals_only_matches_all_positions():
+    m = _model()
+    x = modular_addition_split(7, 1 - 1e-9, 0)[0]
+    noise = 0.3 * torch.randn(len(x), 2, 16)
+    with torch.no_grad():
+        assert torch.allclose(m(x), m(x, all_positions=True), atol=1e-5)
+        assert torch.allclose(m(x, noise=noise), m(x, noise=noise, all_positions=True), atol=1e-5)
+
+
+def test_model_matches_the_released_code_layout():
+    """Same logits as torch's nn.MultiheadAttention on every position, MLP, read-out at "=" (no residuals)."""
+    m = _model()
+    ref = nn.MultiheadAttention(16, 4, batch_first=True)
+    ref.load_state_dict({"in_proj_weight": m.attn.in_proj_weight, "in_proj_bias": m.attn.in_proj_bias,
+                         "out_proj.weight": m.attn.out_proj.weight, "out_proj.bias": m.attn.out_proj.bias})
+    x = torch.randint(0, 7, (50, 3))
+    x[:, 2] = 7
+    with torch.no_grad():
+        h = m.tok_emb(x) + m.pos_emb
+        a = ref(h, h, h, need_weights=False)[0]
+        want = m.unembed(m.fc2(torch.relu(m.fc1(a)))[:, -1])
+        assert torch.allclose(m(x), want, atol=1e-5)
+
+
+def test_weight_norm_by_hand():
+    m = nn.Linear(2, 1)
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor([[3.0, 0.0]]))
+        m.bias.fill_(4.0)
+    assert weight_norm(m) == pytest.approx(5.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sensitivity measures with known answers
+
+
+class Margin(nn.Module):
+    """Clean logits ``[0, c]``; noise on the first number's first coordinate moves the second logit."""
+
+    def __init__(self, c: float, d: int = 4):
+        super().__init__()
+        self.c = c
+        self.tok_emb = nn.Embedding(5, d)
+
+    def forward(self, x, noise=None):
+        shift = torch.zeros(len(x)) if noise is None else noise[:, 0, 0]
+        return torch.stack([torch.zeros(len(x)), self.c + shift], dim=1)
+
+
+@pytest.mark.parametrize("c,sigma", [(0.1, 0.1), (0.05, 0.1), (0.2, 0.1)])
+def test_embedding_noise_sensitivity_known_answer(c, sigma):
+    # The prediction flips iff the noise pushes the second logit below 0: probability Φ(-c/σ).
+    x = torch.zeros(20_000, 3, dtype=torch.long)
+    got = embedding_noise_sensitivity(Margin(c), x, sigma, draws=2, generator=torch.Generator().manual_seed(0))
+    want = 0.5 * math.erfc(c / sigma / math.sqrt(2))
+    assert got == pytest.approx(want, abs=0.01)
+
+
+def test_embedding_noise_sensitivity_zero_when_numbers_are_ignored():
+    m = _model()
+    with torch.no_grad():
+        m.attn.in_proj_weight[32:].zero_()  # value projection: the output no longer depends on any embedding
+    x = modular_addition_split(7, 0.5, 0)[0]
+    assert embedding_noise_sensitivity(m, x, sigma=1.0, draws=3) == 0.0
+
+
+def test_flip_sensitivity_of_an_exact_sparse_parity_is_k_over_n():
+    fn = boolean.sparse_parity((1, 4, 6))
+    exact = lambda x: fn(x).float() * 2 - 1  # noqa: E731  logit > 0 iff parity is 1
+    x = boolean.random_strings(300, 10, generator=torch.Generator().manual_seed(0))
+    assert flip_sensitivity(exact, x) == pytest.approx(3 / 10)
+    assert flip_sensitivity(lambda x: torch.ones(len(x)), x) == 0.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Phase detectors on synthetic curves
+
+
+def _synthetic(norm_turns=False, groks=True):
+    steps = np.arange(0, 1001, 10)
+    train = np.clip(steps / 100, 0, 1)  # 99% first at step 100
+    test = np.where(steps < 600, 0.3, np.clip(0.3 + (steps - 600) / 100 * 0.7, 0, 1)) if groks else np.full(len(steps), 0.3)
+    sens = np.interp(steps, [0, 100, 300, 550, 1000], [0.05, 0.005, 0.03, 0.01, 0.01])
+    norm = 50 - steps / 50 + (np.where(steps > 400, (steps - 400) / 20, 0) if norm_turns else 0)
+    return steps, train, test, sens, norm
+
+
+def test_grokking_phases_known_answer():
+    steps, train, test, sens, norm = _synthetic()
+    ph = grokking_phases(steps, train, test, sens, norm, baseline=0.3)
+    assert ph["t_sat"] == 100  # first 99%
+    assert ph["t_rise"] == 620  # first ≥ 0.3 + 0.1 after t_sat: 0.3 + 0.7 * 20/100 = 0.44 (610 gives 0.37)
+    assert ph["t_low_end"] == 610
+    assert ph["t_grok"] == 700  # first ≥ 95%: 0.3 + 0.7 * 0.93 < 0.95 at 690
+    assert ph["t_peak"] == 300
+    assert ph["lead"] == 320 and ph["lead_grok"] == 400
+    assert ph["sens_peak"] == pytest.approx(smooth(sens)[30])
+    assert ph["sens_fall"] == pytest.approx(1 - 0.01 / ph["sens_peak"])
+    assert ph["sens_start"] == pytest.approx(0.05) and ph["sens_sat"] == pytest.approx(smooth(sens)[10])
+    assert ph["norm_rise"] == 0.0
+    assert ph["norm_fall_cleanup"] == pytest.approx(1 - (50 - 610 / 50) / (50 - 300 / 50))
+
+
+def test_grokking_phases_see_a_turning_norm_and_a_run_that_never_groks():
+    ph = grokking_phases(*_synthetic(norm_turns=True), baseline=0.3)
+    assert ph["norm_rise"] > 0.01
+    never = grokking_phases(*_synthetic(groks=False), baseline=0.3)
+    assert never["t_grok"] is None and never["t_rise"] is None and never["lead"] is None
+    assert math.isnan(never["sens_fall"])
+
+
+def test_curve_helpers():
+    assert first_at_least([0, 10, 20, 30], [0.1, 0.5, 0.2, 0.9], 0.5) == 10
+    assert first_at_least([0, 10, 20, 30], [0.1, 0.5, 0.2, 0.9], 0.5, after=10) == 30
+    assert first_at_least([0, 10], [0.1, 0.2], 0.5) is None
+    assert largest_rise([0, 1, 2, 3], [4.0, 3.0, 2.0, 1.0], 0, 3) == 0.0
+    assert largest_rise([0, 1, 2, 3], [4.0, 2.0, 3.0, 1.0], 0, 3) == pytest.approx(0.25)
+    assert ch.fall_p_value(0.03, 0.01, 10_000) < 1e-6
+    assert ch.fall_p_value(0.02, 0.02, 10_000) == pytest.approx(0.5)
+
+
+def test_parity_phases_known_answer():
+    steps = np.arange(0, 1001, 50)
+    test = np.where(steps < 500, 0.5, np.where(steps < 600, 0.7, 1.0))
+    sens = np.where(steps < 500, 0.01 + steps / 500 * 0.3, 0.1)
+    ph = parity_phases(steps, test, sens, target=0.1)
+    assert ph["t_leave"] == 500 and ph["t_learn"] == 600
+    assert ph["sens_start"] == pytest.approx(0.01)
+    assert ph["sens_plateau_max"] == pytest.approx(0.25)  # smoothed: (0.22 + 0.25 + 0.28) / 3 at step 400
+    assert ph["sens_final"] == pytest.approx(0.1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Config, runs and claims
+
+
+@pytest.mark.parametrize("name,value", [("p", 1), ("p", "abc"), ("train_fraction", 1.5), ("train_fraction", 1.0),
+                                        ("train_fraction", 0), ("steps", 0), ("seeds", 0), ("weight_decay", -1)])
+def test_bad_parameters_name_themselves(name, value):
+    with pytest.raises(ValueError, match=rf"^{name}:"):
+        ch.GrokkingConfig.from_params(scale="ci", **{name: value})
+
+
+def test_papermill_strings_are_parsed():
+    cfg = ch.GrokkingConfig.from_params(scale="ci", p="13", train_fraction="0.4", seeds="1")
+    assert (cfg.p, cfg.train_fraction, cfg.seeds) == (13, 0.4, 1)
+    assert [r.seed for r in ch.grok_runs(cfg)] == [0]
+
+
+def test_measure_logs_every_evaluation_through_fit():
+    run = ch.grok_runs(ch.GrokkingConfig.from_params(scale="ci", p=5, steps=6, seeds=1))[0]
+    res = ch.measure_grokking(run)
+    assert [r["step"] for r in res["history"]] == [0, 6]  # eval_every 10 > steps: step 0 and the last step
+    assert set(res["history"][0]) == {"step", "train_acc", "test_acc", "train_loss", "test_loss", "sensitivity", "weight_norm"}
+    assert res["n_train"] + res["n_test"] == 25 and res["steps_run"] == 6 and not res["failed"]
+    assert 0 <= res["baseline"] <= 1
+
+
+def test_parity_run_logs_sensitivity():
+    run = ParityRun(n=6, k=2, seed=0, n_train=64, batch_size=16, d=8, layers=1, heads=2, lr=1e-3, weight_decay=0.0,
+                    steps=4, eval_every=2, n_test=32, n_sens=8)
+    res = measure_parity(run)
+    assert [r["step"] for r in res["history"]] == [0, 2, 4] and len(res["support"]) == 2
+    assert all(0 <= r["sensitivity"] <= 1 for r in res["history"])
+
+
+def _phases(t_groks, norm_rise=0.0):
+    return pd.DataFrame([{"seed": i, "grokked": t is not None, "t_sat": 100, "t_grok": t, "t_peak": 300, "lead": 300,
+                          "lead_grok": None if t is None else t - 300, "sens_start": 0.05, "sens_sat": 0.005,
+                          "sens_peak": 0.03, "sens_low_end": 0.01, "sens_fall": 2 / 3, "norm_rise": norm_rise,
+                          "norm_fall_cleanup": 0.1, "sens_count": 30_000, "baseline": 0.3} for i, t in enumerate(t_groks)])
+
+
+def _parity(final=0.1, learned=True):
+    return pd.DataFrame([{"seed": 0, "learned": learned, "t_learn": 600 if learned else None, "sens_start": 0.01,
+                          "sens_plateau_max": 0.2, "sens_final": final if learned else float("nan")}])
+
+
+def test_claims_hold_on_curves_that_show_the_papers_pattern():
+    cfg = ch.GrokkingConfig.from_params(scale="ci")
+    claims = ch.claims(cfg, _phases([800, 900]), _parity(final=cfg.parity_k / cfg.parity_n))
+    assert [c.holds for c in claims] == [True] * 6, [c.note for c in claims if not c.holds]
+
+
+def test_claims_fail_and_say_why():
+    cfg = ch.GrokkingConfig.from_params(scale="ci")
+    claims = ch.claims(cfg, _phases([800, None], norm_rise=0.05), _parity(learned=False))
+    by = {c.claim.split(":")[0][:30]: c for c in claims}
+    assert not claims[0].holds and "1 of 2 runs never grokked" in claims[0].note
+    assert not claims[3].holds and not claims[5].holds and "budget" in claims[5].note
+    assert len(by) == 6
