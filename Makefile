@@ -18,7 +18,7 @@ RESULTS_ARGS = --scale $(SCALE) $(foreach c,$(CHAPTER),--chapter $(c)) $(if $(RE
 # The cpu book reads committed results and never trains: a missing or stale one stops the build.
 RESULTS_MODE = $(if $(filter cpu,$(SCALE)),require,auto)
 
-.PHONY: setup book test bench clean distclean results results-check
+.PHONY: setup book test bench clean distclean results results-check browser check-html
 
 setup: $(VENV)/.installed
 
@@ -53,6 +53,20 @@ results-check: setup
 
 test: setup
 	REPLICATION_SCALE=ci OMP_NUM_THREADS=1 $(PY) -m pytest --nbval --nbval-current-env $(PYTEST_ARGS)
+
+# Headless Chromium and its driver for `make check-html` (Debian packages; needs root or sudo).
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	echo "Installing chromium and chromium-driver with apt-get"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver
+
+# Open every page of the built book in headless Chromium: console errors, images, MathJax, internal links;
+# full-page screenshots (1280 px wide) go to _build/screenshots/. Checks the book as built: run `make book` first.
+# Extra arguments, e.g. make check-html CHECK_HTML_ARGS="--ignore-console THEBE_JS_URL" (see --help).
+check-html: setup browser
+	@[ -f _build/html/index.html ] || { echo "check-html: no built book in _build/html: run \`make book\` first"; exit 2; }
+	$(PY) scripts/check_html.py --html _build/html --screenshots _build/screenshots $(CHECK_HTML_ARGS)
 
 bench: setup
 	@for f in benchmarks/*.py; do \

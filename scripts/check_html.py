@@ -1,0 +1,382 @@
+"""Open every page of the built book in headless Chromium and fail on what a reader would see broken.
+
+Run it with ``make check-html`` (after ``make book``), or directly::
+
+    .venv/bin/python scripts/check_html.py [--html _build/html] [--screenshots _build/screenshots]
+
+Each page is checked for
+
+* browser console errors (SEVERE log entries: JavaScript exceptions, files that fail to load);
+* images (figures included) that do not load or have a zero natural size;
+* untypeset math: a ``.math`` element with no MathJax output in it, or raw TeX (``\\(``, ``\\[``, ``$$``,
+  ``\\begin{``, ``$\\command``) left in the visible text;
+* broken internal links: every ``<a href>`` that points inside the book must name an existing file, and its
+  ``#fragment`` an ``id`` on that page;
+* a page wider than the window (the whole page scrolls sideways).
+
+and a full-page screenshot is written to ``<screenshots>/<page>.png`` at a window 1280 CSS pixels wide.
+A redirect page (the book's ``index.html``) has its target link checked and is not opened.
+Code blocks, tables and equations that scroll sideways in their own box at that width are listed as notes
+(they do not fail the check).
+
+The link checks read the HTML files only (no browser); they are plain functions (``parse_page``,
+``resolve_href``, ``check_links``) so that the tests can run them on a small tree. The browser is the
+Debian ``chromium`` package driven through the system ``/usr/bin/chromedriver`` (``make browser``
+installs both); nothing is downloaded. Exit status: 0 when every page passes, 1 when a problem was found,
+2 when the book or the browser is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os.path
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDTH = 1280          # CSS pixels: the window width of the screenshots and of the layout checks
+HEIGHT = 900
+PAGE_TIMEOUT_S = 60   # page load, and waiting for images and MathJax
+
+# Chromium flags: headless as root needs --no-sandbox; the rest keep it off the (closed) network and
+# out of the user's profile.
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--no-first-run",
+    f"--window-size={WIDTH},{HEIGHT}",
+]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Links and fragments (no browser)
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Page:
+    """What the link check needs from one HTML file: the links it makes and the ids it defines."""
+
+    links: list[str] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    redirect: str | None = None    # the target of a <meta http-equiv="refresh">, also one of the links
+
+
+class _PageParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page = Page()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: (v or "") for k, v in attrs}
+        if a.get("id"):
+            self.page.ids.add(a["id"])
+        if tag == "a" and a.get("name"):
+            self.page.ids.add(a["name"])       # old-style anchors are fragment targets too
+        if tag == "a" and "href" in a:
+            self.page.links.append(a["href"].strip())
+        if tag == "meta" and a.get("http-equiv", "").lower() == "refresh":
+            # index.html is a redirect: <meta http-equiv="Refresh" content="0; url=book/intro.html">
+            url = re.search(r"url\s*=\s*(.+)", a.get("content", ""), re.I)
+            if url:
+                self.page.redirect = url.group(1).strip().strip("'\"")
+                self.page.links.append(self.page.redirect)
+
+    handle_startendtag = handle_starttag
+
+
+def parse_page(html: str) -> Page:
+    """The links (``<a href>`` and a meta refresh) and the ids (``id=``, ``<a name=>``) of an HTML text."""
+    parser = _PageParser()
+    parser.feed(html)
+    parser.close()
+    return parser.page
+
+
+def resolve_href(page: Path, href: str) -> tuple[Path, str] | None:
+    """Where a link on ``page`` leads: ``(file, fragment)``, or ``None`` when it leaves the book.
+
+    Links with a scheme or a host (``https:``, ``mailto:``, ``javascript:``, ``//host``) leave the book.
+    A link to the page itself (``#x`` or an empty href) gives ``page``; a link ending in ``/`` gives that
+    folder's ``index.html``. The fragment is percent-decoded; the query string is dropped.
+    """
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc:
+        return None
+    fragment = unquote(parts.fragment)
+    if not parts.path:
+        return page, fragment
+    target = page.parent / unquote(parts.path)
+    if parts.path.endswith("/"):
+        target = target / "index.html"
+    return target, fragment
+
+
+def check_links(root: Path, pages: list[Path] | None = None) -> list[str]:
+    """Problems with the internal links of ``pages`` (default: every page of the book under ``root``).
+
+    Each problem is one line naming the page (relative to ``root``), the link and what is wrong: the
+    target is outside the book, the file does not exist, or the fragment is not an id of the target page.
+    """
+    root = root.resolve()
+    pages = [p.resolve() for p in (pages if pages is not None else book_pages(root))]
+    parsed: dict[Path, Page] = {}
+
+    def load(path: Path) -> Page:
+        if path not in parsed:
+            parsed[path] = parse_page(path.read_text(encoding="utf-8", errors="replace"))
+        return parsed[path]
+
+    problems = []
+    for page in pages:
+        name = page.relative_to(root).as_posix()
+        for href in load(page).links:
+            resolved = resolve_href(page, href)
+            if resolved is None:
+                continue
+            target, fragment = resolved
+            if urlsplit(href).path.startswith("/"):
+                problems.append(f"{name}: link {href!r} is an absolute path, which breaks when the book is "
+                                "opened from its files")
+                continue
+            target = Path(os.path.normpath(target))   # fold "..", without following symbolic links
+            if not target.is_relative_to(root):
+                problems.append(f"{name}: link {href!r} points outside the book")
+            elif not target.is_file():
+                problems.append(f"{name}: link {href!r} points to a missing file "
+                                f"({target.relative_to(root).as_posix()})")
+            elif fragment and fragment.lower() != "top" and target.suffix == ".html" \
+                    and fragment not in load(target).ids:
+                problems.append(f"{name}: link {href!r}: no id {fragment!r} on "
+                                f"{target.relative_to(root).as_posix()}")
+    return problems
+
+
+def book_pages(root: Path) -> list[Path]:
+    """The HTML pages of a built book: every ``.html`` file outside the ``_static``-like folders."""
+    return sorted(p for p in root.rglob("*.html") if not p.relative_to(root).parts[0].startswith("_"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The browser
+# ---------------------------------------------------------------------------------------------------
+
+# Waits (in the page) for the images to finish loading and for MathJax's first typesetting, then
+# reports what a reader would see broken. Runs through execute_async_script: the last argument is the
+# callback, the first the time limit in milliseconds.
+PAGE_PROBE_JS = r"""
+const [limitMs, done] = [arguments[0], arguments[arguments.length - 1]];
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+async function mathjaxReady() {
+  for (let t = 0; window.MathJax && !(MathJax.startup && MathJax.startup.promise) && t < 50; t++) await sleep(100);
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  return !!(window.MathJax && MathJax.startup);
+}
+function imagesLoaded() {
+  const imgs = Array.from(document.images);
+  imgs.forEach(img => { if (img.loading === 'lazy') img.loading = 'eager'; });
+  return Promise.all(imgs.map(img => img.complete ? null :
+    new Promise(r => { img.addEventListener('load', r); img.addEventListener('error', r); })));
+}
+const SKIP = 'script, style, noscript, template, pre, code, kbd, samp, textarea, mjx-container, .highlight';
+const RAW_TEX = /\\\(|\\\[|\$\$|\\begin\{|\$\\[A-Za-z]+/;
+function report(mathjax, timedOut) {
+  const out = {timedOut, mathjax, images: [], math: [], rawTex: [], overflow: []};
+  for (const img of document.images)
+    if (!img.complete || img.naturalWidth === 0 || img.naturalHeight === 0)
+      out.images.push(img.getAttribute('src') || '(no src)');
+  for (const el of document.querySelectorAll('.math'))
+    if (!el.querySelector('mjx-container')) out.math.push(el.textContent.trim().slice(0, 80));
+  const main = document.querySelector('main') || document.body || document.documentElement;
+  const walk = document.createTreeWalker(main, NodeFilter.SHOW_TEXT, {acceptNode: n =>
+    n.parentElement && !n.parentElement.closest(SKIP) ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT});
+  for (let n; (n = walk.nextNode());) {
+    const m = n.data.match(RAW_TEX);
+    if (m) out.rawTex.push(n.data.slice(Math.max(0, m.index - 30), m.index + 50).trim());
+  }
+  // Elements of the article wider than their box: the reader must scroll sideways. (For math, the
+  // typeset formula is measured: MathJax's hidden MathML for screen readers is wider than it.)
+  const WIDE = 'pre, .cell_output .output, .pst-scrollable-table-container, div.math mjx-container';
+  for (const el of main.querySelectorAll(WIDE)) {
+    const formula = el.tagName === 'MJX-CONTAINER' ? el.querySelector('mjx-math') : null;
+    const needed = formula ? formula.getBoundingClientRect().width : el.scrollWidth;
+    if (needed > el.clientWidth + 2 && el.clientWidth > 0)
+      out.overflow.push(`${el.tagName.toLowerCase()}${el.classList.length ? '.' + el.classList[0] : ''}`
+        + ` (${Math.round(needed)} px in ${el.clientWidth} px): ${el.innerText.replace(/\s+/g, ' ').trim().slice(0, 60)}`);
+  }
+  out.pageWidth = document.documentElement.scrollWidth;   // wider than the window: the whole page scrolls
+  out.windowWidth = window.innerWidth;
+  return out;
+}
+(async () => {
+  let mathjax = false, timedOut = false;
+  const work = Promise.all([mathjaxReady().then(m => { mathjax = m; }), imagesLoaded()]);
+  await Promise.race([work, sleep(limitMs).then(() => { timedOut = true; })]);
+  done(report(mathjax, timedOut));
+})().catch(e => done({error: String(e && e.stack || e)}));
+"""
+
+
+def make_driver(chromedriver: str, chromium: str, profile: str):
+    """A headless Chromium with a fresh profile, logging the browser console, 1280 CSS pixels wide."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    driver.set_page_load_timeout(PAGE_TIMEOUT_S)
+    driver.set_script_timeout(PAGE_TIMEOUT_S + 10)
+    # The layout width, whatever the window manager (there is none) makes of --window-size.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+    return driver
+
+
+def full_page_screenshot(driver, path: Path) -> None:
+    """A PNG of the whole page (not only the window) at the current width.
+
+    The window is made as tall as the page for the shot (so sticky sidebars and the page's own scrolling
+    render as they do on screen), then set back.
+    """
+    height = driver.execute_script("return Math.ceil(document.documentElement.scrollHeight)")
+    metrics = {"width": WIDTH, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": max(HEIGHT, height)})
+    try:
+        driver.execute_async_script("requestAnimationFrame(() => requestAnimationFrame(arguments[0]))")
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": HEIGHT})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def check_page(driver, root: Path, page: Path, screenshots: Path | None) -> tuple[list[str], list[str]]:
+    """Load one page; return its problems and its notes (sideways scrolling), and save its screenshot."""
+    name = page.relative_to(root).as_posix()
+    driver.get_log("browser")                              # drop what earlier pages left behind
+    driver.get(page.as_uri())
+    probe = driver.execute_async_script(PAGE_PROBE_JS, PAGE_TIMEOUT_S * 1000)
+    if screenshots is not None:
+        full_page_screenshot(driver, screenshots / Path(name).with_suffix(".png"))
+    # Scripts that run late (observers, timers) log their errors after the load: give them a moment.
+    driver.execute_async_script("setTimeout(arguments[0], 300)")
+    problems = [f"{name}: console error: {entry.get('message', '').strip()}"
+                for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+    if "error" in probe:
+        return problems + [f"{name}: the page check failed in the browser: {probe['error']}"], []
+    if probe["timedOut"]:
+        problems.append(f"{name}: images or MathJax still loading after {PAGE_TIMEOUT_S} s")
+    problems += [f"{name}: image does not load or has zero size: {src}" for src in probe["images"]]
+    problems += [f"{name}: math not typeset by MathJax: {tex!r}" for tex in probe["math"]]
+    problems += [f"{name}: raw TeX in the text: {text!r}" for text in probe["rawTex"]]
+    if probe["pageWidth"] > probe["windowWidth"] + 1:
+        problems.append(f"{name}: the page is wider than the window ({probe['pageWidth']} px in "
+                        f"{probe['windowWidth']} px): the whole page scrolls sideways")
+    notes = [f"{name}: scrolls sideways: {what}" for what in probe["overflow"]]
+    return problems, notes
+
+
+def check_in_browser(root: Path, pages: list[Path], screenshots: Path | None,
+                     chromedriver: str, chromium: str) -> tuple[list[str], list[str]]:
+    """Run ``check_page`` on every page in one browser session."""
+    problems, notes = [], []
+    with tempfile.TemporaryDirectory(prefix="check-html-profile-") as profile:
+        driver = make_driver(chromedriver, chromium, profile)
+        try:
+            for page in pages:
+                start = time.monotonic()
+                redirect = parse_page(page.read_text(encoding="utf-8", errors="replace")).redirect
+                if redirect:   # the browser would leave it at once; its target is a page of its own
+                    print(f"  {page.relative_to(root).as_posix():<45} redirects to {redirect}")
+                    continue
+                try:
+                    p, n = check_page(driver, root, page, screenshots)
+                except Exception as exc:  # a page that hangs or crashes the tab is a problem of that page
+                    p, n = [f"{page.relative_to(root).as_posix()}: could not be checked: "
+                            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"], []
+                problems += p
+                notes += n
+                status = "ok" if not p else f"{len(p)} problem(s)"
+                print(f"  {page.relative_to(root).as_posix():<45} {status:<14} {time.monotonic() - start:5.1f} s",
+                      flush=True)
+        finally:
+            driver.quit()
+    return problems, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html", help="the built book")
+    parser.add_argument("--screenshots", type=Path, default=ROOT / "_build" / "screenshots",
+                        help="where the full-page PNGs go")
+    parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--links-only", action="store_true", help="check the links only (no browser)")
+    parser.add_argument("--quiet-notes", action="store_true", help="do not list what scrolls sideways")
+    parser.add_argument("--ignore-console", metavar="REGEX", action="append", default=[],
+                        help="do not fail on console errors matching REGEX (a known upstream bug); repeatable")
+    parser.add_argument("pages", nargs="*", help="pages to check, relative to --html (default: all)")
+    args = parser.parse_args(argv)
+
+    root = args.html.resolve()
+    if not (root / "index.html").is_file():
+        print(f"check-html: no built book at {root}: run `make book` first.", file=sys.stderr)
+        return 2
+    pages = [root / p for p in args.pages] if args.pages else book_pages(root)
+    missing = [str(p) for p in pages if not p.is_file()]
+    if missing:
+        print(f"check-html: no such page(s): {', '.join(missing)}", file=sys.stderr)
+        return 2
+    start = time.monotonic()
+    print(f"check-html: {len(pages)} pages in {root}")
+
+    problems = check_links(root, pages)
+    notes: list[str] = []
+    if not args.links_only:
+        for exe in (args.chromedriver, args.chromium):
+            if not shutil.which(exe):
+                print(f"check-html: {exe} not found: run `make browser` (apt-get install chromium "
+                      "chromium-driver).", file=sys.stderr)
+                return 2
+        if args.screenshots.exists() and not args.pages:
+            shutil.rmtree(args.screenshots)             # no screenshots left from pages that are gone
+        p, notes = check_in_browser(root, pages, args.screenshots, args.chromedriver, args.chromium)
+        ignored = [q for q in p if " console error: " in q and any(re.search(r, q) for r in args.ignore_console)]
+        problems += [q for q in p if q not in ignored]
+        if ignored:
+            print(f"check-html: {len(ignored)} console error(s) ignored (--ignore-console)")
+
+    if notes and not args.quiet_notes:
+        print(f"\nNotes ({len(notes)}, not failures):")
+        print("\n".join(f"  {n}" for n in notes))
+    elapsed = time.monotonic() - start
+    if problems:
+        print(f"\ncheck-html FAILED: {len(problems)} problem(s) on {len(pages)} pages ({elapsed:.0f} s):")
+        print("\n".join(f"  {p}" for p in problems))
+        return 1
+    where = "" if args.links_only else f"; screenshots in {args.screenshots}"
+    print(f"\ncheck-html passed: {len(pages)} pages in {elapsed:.0f} s{where}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

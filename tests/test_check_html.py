@@ -1,0 +1,166 @@
+"""The link and fragment checks of scripts/check_html.py on a small HTML tree (no browser), and one run of
+the whole checker in headless Chromium when the system chromedriver is there."""
+
+import importlib.util
+import shutil
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("check_html", ROOT / "scripts" / "check_html.py")
+check_html = importlib.util.module_from_spec(_spec)
+sys.modules["check_html"] = check_html    # dataclasses look their module up there
+_spec.loader.exec_module(check_html)
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def _html(body: str, head: str = "") -> str:
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>"
+
+
+@pytest.fixture
+def book(tmp_path) -> Path:
+    """index.html redirects to book/intro.html, which links to a chapter and elsewhere."""
+    return _write(tmp_path / "html", {
+        "index.html": _html("", head='<meta http-equiv="Refresh" content="0; url=book/intro.html" />'),
+        "book/intro.html": _html(
+            '<h1 id="intro">Intro</h1><a name="old-anchor"></a>'
+            '<a href="../notebooks/ch1.html">ch1</a>'
+            '<a href="../notebooks/ch1.html#the-result">result</a>'
+            '<a href="#intro">top of page</a>'
+            '<a href="#old-anchor">old</a>'
+            '<a href="#">nothing</a>'
+            '<a href="">self</a>'
+            '<a href="../notebooks/">folder</a>'
+            '<a href="../notebooks/ch1.html?x=1#a%20b">encoded fragment</a>'
+            '<a href="../_sources/ch1.ipynb">download</a>'
+            '<a href="https://example.org/missing.html#nowhere">external</a>'
+            '<a href="mailto:someone@example.org">mail</a>'
+            '<a href="javascript:void(0)">js</a>'
+            '<a href="//cdn.example.org/x.js">protocol-relative</a>'
+        ),
+        "notebooks/index.html": _html("<p>folder index</p>"),
+        "notebooks/ch1.html": _html('<section id="the-result"><h2 id="a b">x</h2></section>'
+                                    '<a href="../book/intro.html#intro">back</a>'),
+        "_sources/ch1.ipynb": "{}",
+        "_static/theme.html": _html('<a href="missing.html">not a page of the book</a>'),
+    })
+
+
+def test_parse_page_finds_links_ids_and_a_meta_refresh():
+    page = check_html.parse_page(_html(
+        '<div id="a"><a href="x.html#b" id="c">x</a><a name="d"></a><img id="e" src="f.png"/></div>',
+        head='<meta http-equiv="refresh" content="0; URL=\'y.html\'">',
+    ))
+    assert page.links == ["y.html", "x.html#b"]
+    assert page.ids == {"a", "c", "d", "e"}
+    assert page.redirect == "y.html"
+    assert check_html.parse_page(_html('<a href="z.html">z</a>')).redirect is None
+
+
+def test_resolve_href(tmp_path):
+    page = tmp_path / "book" / "intro.html"
+    assert check_html.resolve_href(page, "https://example.org/a.html") is None
+    assert check_html.resolve_href(page, "mailto:x@example.org") is None
+    assert check_html.resolve_href(page, "//host/a.html") is None
+    assert check_html.resolve_href(page, "#sec") == (page, "sec")
+    assert check_html.resolve_href(page, "") == (page, "")
+    assert check_html.resolve_href(page, "../a.html?q=1#x%20y") == (tmp_path / "book" / ".." / "a.html", "x y")
+    assert check_html.resolve_href(page, "sub/") == (tmp_path / "book" / "sub" / "index.html", "")
+
+
+def test_a_sound_book_has_no_link_problems(book):
+    assert check_html.book_pages(book) == sorted([
+        book / "index.html", book / "book/intro.html", book / "notebooks/index.html", book / "notebooks/ch1.html",
+    ])
+    assert check_html.check_links(book) == []
+
+
+def test_broken_links_are_named_with_their_page(book):
+    _write(book, {"notebooks/ch2.html": _html(
+        '<a href="ch1.html#no-such-id">a</a>'
+        '<a href="ch3.html">b</a>'
+        '<a href="#missing-here">c</a>'
+        '<a href="../../outside.html">d</a>'
+        '<a href="/book/intro.html">e</a>'
+        '<a href="#top">the top of the page is always there</a>'
+        '<a href="ch1.html#the-result">fine</a>'
+    )})
+    problems = check_html.check_links(book)
+    assert len(problems) == 5, problems
+    assert all(p.startswith("notebooks/ch2.html: ") for p in problems)
+    text = "\n".join(problems)
+    assert "no id 'no-such-id' on notebooks/ch1.html" in text
+    assert "missing file (notebooks/ch3.html)" in text
+    assert "no id 'missing-here' on notebooks/ch2.html" in text
+    assert "'../../outside.html' points outside the book" in text
+    assert "'/book/intro.html' is an absolute path" in text
+
+
+def test_a_redirect_to_a_missing_page_is_a_problem(book):
+    (book / "book" / "intro.html").unlink()
+    problems = check_html.check_links(book, [book / "index.html"])
+    assert problems == ["index.html: link 'book/intro.html' points to a missing file (book/intro.html)"]
+
+
+def test_main_without_a_book_says_to_build_it(tmp_path, capsys):
+    assert check_html.main(["--html", str(tmp_path / "nothing"), "--links-only"]) == 2
+    assert "make book" in capsys.readouterr().err
+
+
+def test_main_links_only(book, capsys):
+    assert check_html.main(["--html", str(book), "--links-only"]) == 0
+    _write(book, {"book/intro.html": _html('<a href="gone.html">gone</a>')})
+    assert check_html.main(["--html", str(book), "--links-only"]) == 1
+    assert "book/intro.html: link 'gone.html' points to a missing file" in capsys.readouterr().out
+
+
+def _png(width: int, height: int) -> bytes:
+    """A white RGB PNG of the given size."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\xff" * 3 * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/bin/chromedriver").exists() or not shutil.which("chromium"),
+                    reason="no system chromium/chromedriver (make browser)")
+def test_browser_finds_broken_image_console_error_and_raw_tex(tmp_path, capsys):
+    good = _html('<h1 id="t">Fine</h1><figure><img src="fig.png" alt="a figure"></figure>'
+                 '<a href="bad.html#t">link</a>')
+    bad = _html('<h1 id="t">Broken</h1><img src="missing.png" alt="gone">'
+                '<p>The formula \\(x^2\\) was never typeset.</p>'
+                '<script>undefinedFunction();</script>')
+    html = _write(tmp_path / "html", {"index.html": good, "bad.html": bad})
+    (html / "fig.png").write_bytes(_png(40, 30))
+    shots = tmp_path / "shots"
+
+    assert check_html.main(["--html", str(html), "--screenshots", str(shots), "index.html"]) == 0
+    assert (shots / "index.png").stat().st_size > 0
+
+    assert check_html.main(["--html", str(html), "--screenshots", str(shots)]) == 1
+    out = capsys.readouterr().out
+    assert "bad.html: image does not load or has zero size: missing.png" in out
+    assert "bad.html: raw TeX in the text" in out
+    assert "bad.html: console error" in out and "undefinedFunction" in out
+    assert "index.html: " not in out.split("FAILED")[1]
+    assert (shots / "bad.png").exists() and (shots / "index.png").exists()
+
+    # An ignored console error is not reported; the other problems of the page still are.
+    args = ["--html", str(html), "--screenshots", str(shots), "--ignore-console", "undefinedFunction|missing.png"]
+    assert check_html.main(args + ["bad.html"]) == 1
+    out = capsys.readouterr().out
+    assert "console error: " not in out.split("FAILED")[1] and "image does not load" in out
