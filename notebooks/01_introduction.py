@@ -52,7 +52,7 @@ scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu
 n = None  # input length of the demo (None: the scale's preset)
 steps = None  # training steps per model
 
-# %%
+# %% tags=["hide-input"]
 from replication.experiments import demo
 cfg = demo.DemoConfig.from_params(scale=scale, n=n, steps=steps)
 cfg
@@ -71,7 +71,7 @@ Markdown(origin_note())
 ax = plots.demo_sharpness(results)
 demo.table(results)
 
-# %%
+# %% tags=["remove-input"]
 Markdown(demo.describe(cfg, results))
 
 # %% [markdown]

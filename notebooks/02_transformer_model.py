@@ -57,7 +57,7 @@ function = None  # function the live model learns: "parity", "majority", "first"
 steps = None  # training steps of the live model
 d = None  # model width, a multiple of 4 (None: the scale's preset)
 
-# %%
+# %% tags=["hide-input"]
 from replication.experiments import model_anatomy as ch
 cfg = ch.AnatomyConfig.from_params(scale=scale, n=n, function=function, steps=steps, d=d)
 cfg
@@ -118,7 +118,7 @@ blowups = ch.blowup_frame(models, x)
 ax = plots.blowup_by_ones(blowups)
 ch.blowup_summary(blowups)
 
-# %%
+# %% tags=["remove-input"]
 Markdown(ch.describe(cfg, blowups, summary))
 
 # %% [markdown]

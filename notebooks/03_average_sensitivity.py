@@ -51,7 +51,7 @@ functions = None  # e.g. ["parity", "majority"]; None: all four
 init_seeds = None  # random transformers (and random functions) per length
 d = None  # width of the random transformers, even (None: the scale's preset)
 
-# %%
+# %% tags=["hide-input"]
 from replication.experiments import average_sensitivity as ch
 cfg = ch.SensitivityConfig.from_params(scale=scale, n=n, functions=functions, init_seeds=init_seeds, d=d)
 cfg
@@ -103,7 +103,7 @@ ch.curves_table(curves)
 profiles = ch.degree_profiles(cfg)
 ax = plots.degree_profiles(profiles)
 
-# %%
+# %% tags=["remove-input"]
 Markdown(ch.describe_profiles(profiles))
 
 # %%
@@ -123,7 +123,7 @@ eq17
 ax = plots.init_sensitivity(init_runs)
 ch.init_summary(init_runs)
 
-# %%
+# %% tags=["remove-input"]
 Markdown(ch.describe_init(init_runs))
 
 # %% [markdown]
@@ -139,7 +139,7 @@ Markdown(ch.describe_init(init_runs))
 # %%
 ax = plots.init_profiles(init_profiles)
 
-# %%
+# %% tags=["remove-input"]
 Markdown(ch.describe_spectrum(init_profiles))
 
 # %% [markdown]

@@ -57,7 +57,7 @@ n_jobs = None  # worker processes for runs not stored yet; None: the preset (2)
 scheduler = None  # a dask.distributed scheduler address; None: local processes
 thm4_strings = None  # uniform strings per run for the per-string check of Thm 4; None: the preset (256)
 
-# %%
+# %% tags=["hide-input"]
 from replication.experiments.encoder_sweep import SweepConfig
 
 cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs,
@@ -84,7 +84,7 @@ from replication.plots import sharpness as plots
 runs = sweep.run_main(cfg, scheduler=scheduler)
 sweep.kept_table(runs)
 
-# %%
+# %% tags=["remove-input"]
 Markdown(results.origin_note())
 
 # %% [markdown]
@@ -175,7 +175,7 @@ ch.balance_test(runs)
 # %% [markdown]
 # ## Summary
 
-# %%
+# %% tags=["remove-input"]
 Markdown(ch.describe(runs, consts))
 
 # %% [markdown]

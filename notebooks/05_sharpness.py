@@ -50,7 +50,7 @@ steps = None  # training steps of every main-sweep run; None: the scale's preset
 n_jobs = None  # worker processes (one torch thread each); None: the preset (2)
 scheduler = None  # a dask.distributed scheduler address such as "tcp://127.0.0.1:8786"; None: local processes
 
-# %%
+# %% tags=["hide-input"]
 from replication.experiments.encoder_sweep import SweepConfig
 
 cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs)
@@ -94,11 +94,11 @@ from replication.plots import sharpness as plots
 # One row per run: its config, whether it was kept, and the measurements. `source` says whether the run
 # was read from the committed `results/`, from this machine's cache, or computed now.
 
-# %%
+# %% tags=["hide-output"]
 runs = sweep.run_main(cfg, scheduler=scheduler)
 sweep.runs_table(runs)
 
-# %%
+# %% tags=["remove-input"]
 Markdown(results.origin_note())
 
 # %% [markdown]
@@ -150,7 +150,7 @@ axes = plots.sharpness_panels(runs, sharey=True)
 t2 = ch.table2(runs)
 t2
 
-# %%
+# %% tags=["remove-input"]
 Markdown(ch.describe(runs))
 
 # %% [markdown]

@@ -43,7 +43,7 @@
 # %% tags=["parameters"]
 scale = None  # scale listed; None: $REPLICATION_SCALE, else "cpu"
 
-# %% tags=["full-width"]
+# %% tags=["remove-input"]
 from replication.experiments import deviations
 
 deviations.styled(scale)

@@ -44,11 +44,11 @@ print(f"{len(card)} claims; {int(card['holds'].sum())} held")
 # %% [markdown]
 # ## Claims held, per chapter and scale
 
-# %%
+# %% tags=["remove-input"]
 summary(card)
 
 # %% [markdown]
 # ## Every claim
 
-# %%
+# %% tags=["remove-input"]
 scorecard_table(card)

@@ -90,3 +90,14 @@ def test_no_network_assets(built_book):
 def test_math_uses_local_mathjax(built_book):
     intro = (built_book / "book" / "intro.html").read_text()
     assert "_static/mathjax/tex-chtml.js" in intro
+
+
+def test_every_page_passes_the_browser_check(built_book, tmp_path):
+    """`make check-html` on the ci-scale book: console errors, images, typeset math, internal links."""
+    if not (Path("/usr/bin/chromedriver").exists() and Path("/usr/bin/chromium").exists()):
+        pytest.skip("headless Chromium is not installed (`make browser` installs it)")
+    cmd = [sys.executable, str(ROOT / "scripts" / "check_html.py"), "--html", str(built_book),
+           "--screenshots", str(tmp_path / "shots"), "--quiet-notes"]  # fmt: skip
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"browser check failed:\n{(result.stdout + result.stderr)[-4000:]}"
+    assert len(list((tmp_path / "shots").rglob("*.png"))) >= len(_toc_files())
