@@ -311,3 +311,62 @@ def model_sensitivity(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Te
     base = model(x)  # (B,)
     nb = model(flip_each_bit(x).reshape(B * n, n)).reshape(B, n)  # (B, n)
     return ((nb - base[:, None]) ** 2).sum(-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# A trained model over the whole cube
+
+#: Memory the activations of one batch of cube strings may take (bytes), for :func:`cube_batch`.
+CUBE_BATCH_BYTES = 256 * 2**20
+
+
+def cube_batch(n: int, model: Callable | None = None, budget: int = CUBE_BATCH_BYTES) -> int:
+    """Strings per forward pass when enumerating ``{0,1}^n``, so one batch's activations fit in ``budget``.
+
+    The estimate is per string ``n`` positions of float32 ``d``-vectors (about 16 alive at once, ``d`` from
+    ``model.cfg.d``, else 128) plus the ``heads × n × n`` attention weights. A power of two, at least 1,
+    at most ``2^n``.
+    """
+    _check_n(n)
+    cfg = getattr(model, "cfg", None)
+    d, heads = getattr(cfg, "d", 128), getattr(cfg, "heads", 2)
+    per_string = 4 * n * (16 * d + 2 * heads * n)
+    batch = max(1, budget // per_string)
+    return int(min(2**n, 1 << (batch.bit_length() - 1)))
+
+
+def cube_strings(n: int, start: int, stop: int, device=None) -> torch.Tensor:
+    """Strings ``start..stop-1`` of :func:`all_strings` order as ``(stop - start, n)`` ``long`` token ids."""
+    k = torch.arange(start, stop, device=device)
+    shifts = torch.arange(n - 1, -1, -1, device=device)
+    return (k[:, None] >> shifts) & 1
+
+
+@torch.no_grad()
+def model_table(model: Callable[[torch.Tensor], torch.Tensor], n: int, batch: int | None = None, device=None) -> torch.Tensor:
+    """A model's outputs on every string of ``{0,1}^n``, in :func:`all_strings` order, ``(2^n,)`` float64.
+
+    The cube is enumerated ``batch`` strings at a time (None: :func:`cube_batch`, sized to memory), each
+    batch built on ``device`` (None: the device of the model's parameters, else the CPU), so the whole
+    cube is never held as one input. Each string goes through the model once.
+    """
+    _check_n(n)
+    if device is None:
+        p = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+        device = p.device if p is not None else "cpu"
+    batch = cube_batch(n, model) if batch is None else batch
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch: must be a positive integer or None, got {batch!r}")
+    return torch.cat([model(cube_strings(n, i, min(i + batch, 2**n), device)).to(torch.float64).cpu()
+                      for i in range(0, 2**n, batch)])  # fmt: skip
+
+
+def model_average_sensitivity(model: Callable[[torch.Tensor], torch.Tensor], n: int, batch: int | None = None,
+                              device=None) -> float:  # fmt: skip
+    """Exact ``as_n(T)`` of a model over the whole cube (±1 scale, as :func:`model_sensitivity`).
+
+    One forward pass per string (:func:`model_table`), then :func:`sensitivity_from_table`: ``2^n``
+    model evaluations instead of the ``2^n (n + 1)`` of :func:`model_sensitivity` on every string and its
+    ``n`` neighbours, with the same value.
+    """
+    return float(sensitivity_from_table(model_table(model, n, batch, device)).mean())

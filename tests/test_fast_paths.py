@@ -1,0 +1,169 @@
+"""Every fast path the benchmark (benchmarks/run.py) times gives the numbers of its reference path.
+
+The references are written the way the original code does it (benchmarks/reference.py): the
+``nn.TransformerEncoder`` model, copy-and-perturb sharpness, a model's sensitivity from every string and
+its neighbours. The sweep runner's worker processes against one process are checked in test_sweep.py.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from replication import boolean, landscape
+from replication.models import EncoderConfig, HR24Encoder
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import reference  # noqa: E402
+
+
+def encoder(n, d=16, seed=0):
+    torch.manual_seed(seed)
+    m = HR24Encoder(EncoderConfig(n=n, d=d))
+    with torch.no_grad():  # non-trivial LayerNorm and bias values, as after training
+        for k, p in m.named_parameters():
+            if "norm" in k or "bias" in k:
+                p.add_(0.3 * torch.randn_like(p))
+    return m.eval()
+
+
+# ---- sharpness ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [4, 6, 8, 16])
+def test_sharpness_fast_path_equals_the_plain_loop(n):
+    """Default path (distinct strings once; perturbations batched with vmap where the forward is small)
+    against one forward pass per perturbation over every input: the same per-perturbation values."""
+    m = encoder(n)
+    x = boolean.eval_strings(n, 512)
+    y = boolean.parity(x)
+    kw = dict(rho=0.05, n_perturbations=6, seed=3)
+    fast_mean, fast = landscape.sharpness(m, x, return_all=True, **kw)
+    slow_mean, slow = landscape.sharpness(m, x, return_all=True, chunk=1, dedup=False, **kw)
+    np.testing.assert_allclose(fast, slow, rtol=1e-5)
+    assert fast_mean == pytest.approx(slow_mean, rel=1e-6)
+    both_fast = landscape.sharpness_both(m, x, y, **kw)
+    both_slow = landscape.sharpness_both(m, x, y, chunk=1, dedup=False, **kw)
+    for k in both_slow:
+        assert both_fast[k] == pytest.approx(both_slow[k], rel=1e-5), k
+
+
+@pytest.mark.parametrize("chunk", [2, 5, 6])
+def test_batched_perturbations_equal_one_at_a_time(chunk):
+    """vmap over chunks of stacked perturbed parameters (chunks that divide the count and ones that
+    do not) draws the same directions as the loop."""
+    m = encoder(8)
+    x = boolean.eval_strings(8, 300)
+    kw = dict(rho=0.02, n_perturbations=6, seed=11)
+    _, batched = landscape.sharpness(m, x, return_all=True, chunk=chunk, **kw)
+    _, loop = landscape.sharpness(m, x, return_all=True, chunk=1, **kw)
+    np.testing.assert_allclose(batched, loop, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n", [4, 10])
+def test_sharpness_equals_copy_and_perturb_on_the_original_model(n):
+    """The fast path on the book's encoder against the original code's way: deep-copy the
+    nn.TransformerEncoder model per perturbation, add the same draws in place, forward every input."""
+    m = encoder(n, seed=n)
+    x = boolean.eval_strings(n, 400)
+    y = boolean.majority(x)
+    for rho in (0.02, 0.1):
+        kw = dict(rho=rho, n_perturbations=5, seed=7)
+        got = landscape.sharpness_both(m, x, y, **kw)
+        want = reference.copy_and_perturb(m, x, y, **kw)
+        for k in want:
+            assert got[k] == pytest.approx(want[k], rel=2e-5), (k, rho)
+
+
+def test_float_inputs_are_not_deduplicated_and_batch_the_same():
+    lin = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Flatten(0))
+    x = torch.randn(6, 3).repeat(3, 1)  # repeated rows: left as they are for float inputs
+    assert landscape._unique_rows(x)[1] is None
+    a = landscape.sharpness(lin, x, n_perturbations=7, exclude=(), chunk=3, rescale=1.0)
+    b = landscape.sharpness(lin, x, n_perturbations=7, exclude=(), chunk=1, rescale=1.0)
+    assert a == pytest.approx(b, rel=1e-6)
+
+
+def test_chunk_rule_and_validation():
+    m = encoder(4, d=32)
+    small, large = boolean.all_strings(4).long(), boolean.eval_strings(30, 2048)
+    assert landscape.perturbation_chunk(m, small, 20) == 20  # 64 positions: one batched pass
+    assert landscape.perturbation_chunk(m, large, 20) == 1  # 61 440 positions: one at a time
+    with pytest.raises(ValueError, match="chunk"):
+        landscape.sharpness(m, small, chunk=0)
+
+
+def test_sharpness_leaves_the_model_and_its_mode_alone():
+    m = encoder(6).train()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    landscape.sharpness(m, boolean.all_strings(6).long(), n_perturbations=4)  # batched path
+    assert m.training
+    assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())
+
+
+# ---- the cube -----------------------------------------------------------------------------------
+
+
+def test_cube_strings_are_all_strings_in_order():
+    full = boolean.all_strings(7).long()
+    assert torch.equal(torch.cat([boolean.cube_strings(7, i, min(i + 37, 128)) for i in range(0, 128, 37)]), full)
+
+
+@pytest.mark.parametrize("batch", [None, 1000, 4096])
+def test_model_over_the_cube_equals_flipping_each_bit(batch):
+    """Exact as_n(T) from one pass over the cube (2^n evaluations) against each string with its n
+    neighbours (2^n (n+1) evaluations)."""
+    n = 12
+    m = encoder(n, seed=5)
+    with torch.no_grad():
+        table = boolean.model_table(m, n, batch=batch)
+        np.testing.assert_allclose(table.numpy(), m(boolean.all_strings(n).long()).double().numpy(), rtol=1e-6, atol=1e-7)
+    per_string = reference.flip_sensitivity(m, n)
+    np.testing.assert_allclose(boolean.sensitivity_from_table(table).numpy(), per_string.numpy(), rtol=1e-4, atol=1e-9)
+    assert boolean.model_average_sensitivity(m, n, batch=batch) == pytest.approx(float(per_string.mean()), rel=1e-5)
+
+
+def test_cube_batch_is_sized_to_memory():
+    m = encoder(16, d=32)
+    b = boolean.cube_batch(16, m)
+    assert b & (b - 1) == 0 and 1 <= b <= 2**16
+    assert 4 * 16 * (16 * 32 + 2 * 2 * 16) * b <= boolean.CUBE_BATCH_BYTES
+    assert boolean.cube_batch(16, m, budget=1) == 1
+    assert boolean.cube_batch(3, m) == 8  # never more than the cube
+    with pytest.raises(ValueError, match="batch"):
+        boolean.model_table(m, 16, batch=0)
+
+
+# ---- training and chapter 05 --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n,d,batch", [(8, 16, 32), (12, 32, 64)])
+def test_training_step_equals_the_original_model(n, d, batch):
+    """The book's encoder (last layer at the last position only) trains like nn.TransformerEncoder."""
+    torch.manual_seed(0)
+    ours = HR24Encoder(EncoderConfig(n=n, d=d))
+    ref = reference.OriginalModel(ours)
+    a = reference.train_steps(ours, ours.parameters(), n, batch, steps=5)
+    b = reference.train_steps(ref, ref.trainable(), n, batch, steps=5)
+    np.testing.assert_allclose(a, b, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_chapter05_measurement_equals_the_reference_way():
+    """measure_run (fast sharpness) against the same run measured with copy-and-perturb sharpness."""
+    from replication.experiments.encoder_sweep import SweepConfig, measure_run, run_configs
+
+    run = run_configs(SweepConfig.from_params(scale="ci"))[0]
+    fast, ref = measure_run(run), reference.reference_measure(run)
+    from replication.experiments import encoder_sweep
+
+    assert encoder_sweep.sharpness_both is landscape.sharpness_both  # the reference left it in place
+    for k in ("eval_mse", "param_norm", "blowup", "model_as", "steps_run"):
+        assert fast[k] == ref[k], k
+    for k in ("sharpness", "sharpness_se"):
+        assert fast[k] == pytest.approx(ref[k], rel=2e-5), k
+    # ΔMSE is 4 (E MSE(θ+Δ) - MSE(θ)): a difference of two MSEs of a ci model far from a fit (≈ 0.25
+    # each), so float32 rounding of either forward pass (1e-7 of 0.25) shows at 1e-7 absolute.
+    assert fast["delta_mse_sharpness"] == pytest.approx(ref["delta_mse_sharpness"], rel=2e-5, abs=1e-6)
