@@ -191,8 +191,11 @@ class Store:
     def contains(self, kind: str, config: Any) -> bool:
         return self.find(kind, config)[0] is not None
 
-    def require(self, kind: str, configs: list) -> None:
-        """In ``require`` mode, stop before any work if a result of ``configs`` is not committed."""
+    def require(self, kind: str, configs: list, needed: int | None = None) -> None:
+        """In ``require`` mode, stop before any work if a result of ``configs`` is not committed.
+
+        ``needed``: how many results the caller needs in all (``configs`` may be only the missing ones).
+        """
         if self.mode != "require":
             return
         missing = [c for c in configs if not any(r.contains(kind, c) for r in self.committed())]
@@ -204,7 +207,7 @@ class Store:
         why = (f"results/ holds {stored} other `{kind}` entries: the code, its version or the chapter's settings "
                "changed since they were computed" if stored else f"results/ holds no `{kind}` entries")  # fmt: skip
         raise ResultsMissing(
-            f"{len(missing)} of {len(configs)} `{kind}` results this chapter needs are not committed ({why}). "
+            f"{len(missing)} of {needed or len(configs)} `{kind}` results this chapter needs are not committed ({why}). "
             f"The book build does not train: run `{cmd}` (scale {self.scale}) to compute and commit them, or "
             f"set {RESULTS_ENV}=auto to compute them here."
         )

@@ -175,7 +175,7 @@ def run_sweep(
     sources = [src for _, src in found]
     todo = [i for i, r in enumerate(results) if r is None]
     if todo:
-        store.require(kind, [keys[i] for i in todo])
+        store.require(kind, [keys[i] for i in todo], needed=len(keys))
         store.check_writable()
     root, scale = str(store.root), store.scale
     show = (not quiet()) if progress is None else progress
