@@ -68,11 +68,9 @@ check-html: setup browser
 	@[ -f _build/html/index.html ] || { echo "check-html: no built book in _build/html: run \`make book\` first"; exit 2; }
 	$(PY) scripts/check_html.py --html _build/html --screenshots _build/screenshots $(CHECK_HTML_ARGS)
 
+# The benchmark suite (about 10 minutes on 2 cores); make bench BENCH_ARGS="--quick --json" for the short run.
 bench: setup
-	@for f in benchmarks/*.py; do \
-		[ -e "$$f" ] || continue; \
-		echo "== $$f"; $(PY) "$$f" || exit 1; \
-	done
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build .pytest_cache
