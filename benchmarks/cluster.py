@@ -1,7 +1,9 @@
 """A real Dask cluster on this machine, started with Dask's own command-line tools (loopback only).
 
 One ``dask scheduler`` process and ``workers`` ``dask worker`` processes (one thread each, no nanny), each in
-a session of its own, so that leaving the block ends them all, whatever happened inside it. This is what a
+a process group of its own, so that leaving the block ends them all, whatever happened inside it. They stay
+in this session: under the kernel's per-session CPU scheduling (autogroup) they share this session's CPU
+time as joblib's workers do, so the two compare like for like on a machine that other jobs load. This is what a
 reader with several machines starts by hand (README, "Performance"): the same two commands, with the
 scheduler's address instead of a scheduler file and the results cache on a shared file system.
 
@@ -58,7 +60,7 @@ def cli_cluster(workers: int = 2, env: dict | None = None, timeout: float = 60.0
     def start(args: list[str], name: str, env_: dict) -> None:
         out = open(logs / f"{name}.log", "w")
         procs.append(subprocess.Popen([DASK, *args], stdout=out, stderr=subprocess.STDOUT, env=env_,
-                                      cwd=tmp.name, start_new_session=True))  # fmt: skip
+                                      cwd=tmp.name, process_group=0))  # fmt: skip
         out.close()
 
     try:
