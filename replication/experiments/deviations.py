@@ -64,6 +64,7 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "sensitivity": _presets("replication.experiments.average_sensitivity"),
     "sweep": _presets("replication.experiments.encoder_sweep"),
     "train": _train_defaults,
+    "grokking": _presets("replication.experiments.grokking"),
 }
 
 _PLACEHOLDER = re.compile(r"\{([cp])\.(\w+)\}")
