@@ -9,7 +9,8 @@ checks each pair), only more slowly.
   :func:`replication.landscape.sharpness` for the same seed).
 - :func:`flip_sensitivity`: a model's exact average sensitivity by evaluating every string of the cube and
   its ``n`` neighbours (``2^n (n + 1)`` forward evaluations).
-- :func:`reference_measure`: chapter 05's per-run measurement with copy-and-perturb sharpness.
+- :func:`reference_measure`: chapter 05's per-run measurement the original code's way: the
+  ``nn.TransformerEncoder`` model trained, sharpness by copy-and-perturb.
 
 This file is not part of the package; the benchmark (``benchmarks/run.py``) and the tests import it.
 """
@@ -54,6 +55,12 @@ class OriginalModel(nn.Module):
     def trainable(self) -> list[nn.Parameter]:
         """Every parameter, in :class:`HR24Encoder`'s order."""
         return [self.parameter(k) for k in self.names]
+
+    def to_hr24(self) -> HR24Encoder:
+        """An :class:`HR24Encoder` with this model's weights (the book's measurements read its LayerNorms)."""
+        out = HR24Encoder(self.ours.cfg)
+        out.load_state_dict({**self.ours.state_dict(), **self.enc.state_dict()})
+        return out.train(self.training)
 
 
 def train_steps(model: nn.Module, params, n: int, batch: int, steps: int, seed: int = 0, lr: float = 3e-4,
@@ -121,22 +128,37 @@ def flip_sensitivity(model, n: int, batch: int = 1024, start: int = 0, stop: int
 
 
 @contextlib.contextmanager
-def reference_sharpness():
-    """Within the block, chapter 05's measurement (``encoder_sweep.measure_run``) in *this process* computes
-    sharpness by copy-and-perturb; everything else it does (training included) is unchanged."""
+def reference_way(original_training: bool = True):
+    """Within the block, chapter 05's measurement (``encoder_sweep.measure_run``) in *this process* runs the
+    original code's way: sharpness by copy-and-perturb and, with ``original_training``, training of the
+    original code's model (``nn.TransformerEncoder``; the same initialisation, batches and optimiser, see
+    :class:`OriginalModel`), whose weights are then measured as an :class:`HR24Encoder`."""
+    from replication import train as train_module
     from replication.experiments import encoder_sweep
 
-    fast = encoder_sweep.sharpness_both
+    fast_sharpness, fast_train, model_class = encoder_sweep.sharpness_both, encoder_sweep.train, train_module.HR24Encoder
+
+    def original_train(cfg, callback=None, progress=None):
+        train_module.HR24Encoder = lambda c: OriginalModel(model_class(c))  # noqa: E731
+        try:
+            res = fast_train(cfg, callback=callback, progress=progress)
+        finally:
+            train_module.HR24Encoder = model_class
+        res.model = res.model.to_hr24()
+        return res
+
     encoder_sweep.sharpness_both = copy_and_perturb_both
+    if original_training:
+        encoder_sweep.train = original_train
     try:
         yield
     finally:
-        encoder_sweep.sharpness_both = fast
+        encoder_sweep.sharpness_both, encoder_sweep.train = fast_sharpness, fast_train
 
 
-def reference_measure(run, device: str = "cpu") -> dict:
-    """Chapter 05's ``measure_run`` with copy-and-perturb sharpness (one run, in this process)."""
+def reference_measure(run, device: str = "cpu", original_training: bool = True) -> dict:
+    """Chapter 05's ``measure_run`` the original code's way (see :func:`reference_way`), in this process."""
     from replication.experiments.encoder_sweep import measure_run
 
-    with reference_sharpness():
+    with reference_way(original_training):
         return measure_run(run, device)
