@@ -41,8 +41,8 @@ def _check(rho, n_perturbations):
 #: Perturbations go through one batched forward pass (``vmap`` over stacked parameters) when a single
 #: perturbation's forward is this small (inputs × positions): on one CPU thread, 20 perturbations of the
 #: cpu-scale encoder (d = 32) run 3.8× faster batched at 16 strings of n = 4 (64 tokens) and 1.4× at 64
-#: strings of n = 6 (384), but 0.9× at 256 strings of n = 8 and 0.2× at 2048 strings of n = 30
-#: (``benchmarks/run.py``). On a GPU every size is batched, in chunks sized to its free memory.
+#: strings of n = 6 (384), but 0.9× at 256 strings of n = 8 and 0.2× at 2048 strings of n = 30 (measured on
+#: a 2-core machine; README, "Performance"). On a GPU every size is batched, in chunks sized to its free memory.
 CPU_BATCH_TOKENS = 512
 
 #: Memory a batched chunk of perturbations may use for activations on the CPU (bytes).
