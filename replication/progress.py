@@ -70,11 +70,13 @@ def grokking_phases(steps, train_acc, test_acc, sensitivity, weight_norm, baseli
 
     Returns a dict: ``t_sat``, ``t_rise``, ``t_low_end``, ``t_grok``, ``t_peak`` (steps or None);
     ``sens_start`` (at step 0), ``sens_sat``, ``sens_peak``, ``sens_low_end`` (smoothed sensitivity at those
-    steps), ``sens_fall`` (relative fall from the peak to ``t_low_end``), ``lead`` (``t_rise - t_peak``:
+    steps), ``sens_trough`` (the lowest sensitivity logged after step 0 up to the peak: where memorisation
+    leaves it), ``sens_fall`` (relative fall from the peak to ``t_low_end``), ``lead`` (``t_rise - t_peak``:
     steps by which sensitivity's turn precedes test accuracy leaving its plateau), ``lead_grok``
     (``t_grok - t_peak``), ``norm_rise`` (:func:`largest_rise` of the weight norm over ``[t_sat, t_low_end]``),
-    ``norm_fall_cleanup`` (relative fall of the weight norm from ``t_peak`` to ``t_low_end``) and
-    ``low_level`` (baseline + margin).
+    ``norm_fall_cleanup`` (relative fall of the weight norm from ``t_peak`` to ``t_low_end``), ``low_level``
+    (baseline + margin), and ``train_dip`` / ``t_dip``: the lowest training accuracy after ``t_sat`` and its
+    step (a loss spike shows as a dip below ``saturate``).
     """
     steps = np.asarray(steps)
     low = baseline + margin
@@ -86,10 +88,15 @@ def grokking_phases(steps, train_acc, test_acc, sensitivity, weight_norm, baseli
     t_peak, s_peak = (peak(steps, sensitivity, t_sat, t_low_end, window) if t_low_end is not None
                       else (None, float("nan")))  # fmt: skip
     s_low = _at(steps, sensitivity, t_low_end, window)
+    sens = np.asarray(sensitivity, dtype=float)
+    dip = (steps > 0) & (steps <= (t_peak if t_peak is not None else steps.max()))
+    after = steps > (t_sat if t_sat is not None else steps.max())
+    train_after = np.asarray(train_acc, dtype=float)[after]
     n_peak, n_low = _at(steps, weight_norm, t_peak, 1), _at(steps, weight_norm, t_low_end, 1)
     return {
         "t_sat": t_sat, "t_rise": t_rise, "t_low_end": t_low_end, "t_grok": t_grok, "t_peak": t_peak,
-        "sens_start": float(np.asarray(sensitivity, dtype=float)[0]), "sens_sat": _at(steps, sensitivity, t_sat, window),
+        "sens_start": float(sens[0]), "sens_sat": _at(steps, sensitivity, t_sat, window),
+        "sens_trough": float(sens[dip].min()) if dip.any() else float("nan"),
         "sens_peak": s_peak, "sens_low_end": s_low,
         "sens_fall": 1 - s_low / s_peak if s_peak > 0 else float("nan"),
         "lead": t_rise - t_peak if t_peak is not None else None,
@@ -97,6 +104,8 @@ def grokking_phases(steps, train_acc, test_acc, sensitivity, weight_norm, baseli
         "norm_rise": largest_rise(steps, weight_norm, t_sat, t_low_end) if t_low_end is not None else float("nan"),
         "norm_fall_cleanup": 1 - n_low / n_peak if t_peak is not None else float("nan"),
         "low_level": low,
+        "train_dip": float(train_after.min()) if after.any() else float("nan"),
+        "t_dip": int(steps[after][train_after.argmin()]) if after.any() else None,
     }  # fmt: skip
 
 

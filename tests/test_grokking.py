@@ -167,13 +167,19 @@ def test_grokking_phases_known_answer():
     assert ph["sens_peak"] == pytest.approx(smooth(sens)[30])
     assert ph["sens_fall"] == pytest.approx(1 - 0.01 / ph["sens_peak"])
     assert ph["sens_start"] == pytest.approx(0.05) and ph["sens_sat"] == pytest.approx(smooth(sens)[10])
+    assert ph["sens_trough"] == pytest.approx(0.005)  # the dip at step 100, before the rise to the peak
     assert ph["norm_rise"] == 0.0
+    assert ph["train_dip"] == 1.0 and ph["t_dip"] == 110  # never dips after saturating (first minimum after t_sat)
     assert ph["norm_fall_cleanup"] == pytest.approx(1 - (50 - 610 / 50) / (50 - 300 / 50))
 
 
 def test_grokking_phases_see_a_turning_norm_and_a_run_that_never_groks():
     ph = grokking_phases(*_synthetic(norm_turns=True), baseline=0.3)
     assert ph["norm_rise"] > 0.01
+    steps, train, test, sens, norm = _synthetic()
+    train = np.where(steps == 800, 0.8, train)  # a loss spike after saturation
+    spike = grokking_phases(steps, train, test, sens, norm, baseline=0.3)
+    assert spike["train_dip"] == 0.8 and spike["t_dip"] == 800 and spike["t_sat"] == 100
     never = grokking_phases(*_synthetic(groks=False), baseline=0.3)
     assert never["t_grok"] is None and never["t_rise"] is None and never["lead"] is None
     assert math.isnan(never["sens_fall"])
@@ -236,14 +242,17 @@ def test_parity_run_logs_sensitivity():
 
 def _phases(t_groks, norm_rise=0.0):
     return pd.DataFrame([{"seed": i, "grokked": t is not None, "t_sat": 100, "t_grok": t, "t_peak": 300, "lead": 300,
-                          "lead_grok": None if t is None else t - 300, "sens_start": 0.05, "sens_sat": 0.005,
+                          "lead_grok": None if t is None else t - 300, "sens_start": 0.05, "sens_sat": 0.01, "sens_trough": 0.005,
                           "sens_peak": 0.03, "sens_low_end": 0.01, "sens_fall": 2 / 3, "norm_rise": norm_rise,
-                          "norm_fall_cleanup": 0.1, "sens_count": 30_000, "baseline": 0.3} for i, t in enumerate(t_groks)])
+                          "norm_fall_cleanup": 0.1, "sens_count": 30_000, "baseline": 0.3,
+                          "train_dip": 1.0, "t_dip": 110} for i, t in enumerate(t_groks)])
 
 
 def _parity(final=0.1, learned=True):
     return pd.DataFrame([{"seed": 0, "learned": learned, "t_learn": 600 if learned else None, "sens_start": 0.01,
-                          "sens_plateau_max": 0.2, "sens_final": final if learned else float("nan")}])
+                          "sens_plateau_max": 0.2, "sens_plateau_end": 0.15, "sens_final": final if learned else float("nan"),
+                          "steps_run": 1000, "final_train_acc": 1.0 if learned else 0.6,
+                          "final_test_acc": 1.0 if learned else 0.5}])
 
 
 def test_claims_hold_on_curves_that_show_the_papers_pattern():
@@ -257,5 +266,6 @@ def test_claims_fail_and_say_why():
     claims = ch.claims(cfg, _phases([800, None], norm_rise=0.05), _parity(learned=False))
     by = {c.claim.split(":")[0][:30]: c for c in claims}
     assert not claims[0].holds and "1 of 2 runs never grokked" in claims[0].note
-    assert not claims[3].holds and not claims[5].holds and "budget" in claims[5].note
+    assert not claims[3].holds and not claims[5].holds and "did not learn the parity within 1000 steps" in claims[5].note
+    assert "memorisation" in claims[4].note
     assert len(by) == 6

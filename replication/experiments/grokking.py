@@ -1,18 +1,12 @@
 """Chapter 10: sensitivity as a progress measure for grokking (V25 §7.3, App. A.5) and sparse parity (App. A.6).
 
-**Modular addition.** :class:`GrokRun` trains :class:`~replication.models_grokking.GrokkingTransformer` on
-``a + b mod p`` full batch with AdamW through :func:`replication.train.fit`, logging at every evaluation the
-training and test accuracy and loss, the embedding-noise sensitivity on the training pairs and the weight
-norm. The phases are read off those curves afterwards (:func:`replication.progress.grokking_phases`), so
-changing a detector never retrains anything.
-
-**Sparse parity.** :class:`ParityRun` trains the HR24 encoder (:mod:`replication.models`) on a k-sparse
-parity of ``n`` bits (a fixed training set, minibatches, AdamW, logistic loss) and logs accuracy and the
-Boolean sensitivity: the fraction of (string, bit) pairs whose predicted label changes when that bit is
-flipped (V25 Eq. 1 divided by ``n``); a model computing the parity exactly scores ``k/n``.
-
-Runs go through :func:`replication.sweep.run_sweep`, each stored on its own. The chapter's analysis
-(tables, claims, the prose numbers) lives in :mod:`replication.experiments.grokking_analysis`.
+:class:`GrokRun` trains :class:`~replication.models_grokking.GrokkingTransformer` on ``a + b mod p`` full
+batch with AdamW through :func:`replication.train.fit`, logging at every evaluation the training and test
+accuracy and loss, the embedding-noise sensitivity on the training pairs and the weight norm. The phases
+are read off those curves afterwards (:func:`replication.progress.grokking_phases`), so changing a
+detector never retrains anything. The sparse-parity runs are in :mod:`.sparse_parity`; this module holds
+the chapter's config, its tables, claims and prose numbers. Runs go through
+:func:`replication.sweep.run_sweep`, each stored on its own.
 """
 from __future__ import annotations
 
@@ -32,7 +26,8 @@ from ..progress import grokking_phases, sweep_curves
 from ..results import Store, register
 from ..train import fit
 from . import sparse_parity
-from .sparse_parity import ParityRun, parity_claims, parity_table, span  # noqa: F401 (parity_table: for the notebook)
+from .sparse_parity import ParityRun, parity_claims, rng, span
+from .sparse_parity import parity_describe, parity_table  # noqa: F401 (for the notebook)
 
 KIND = register("grokking_run", "10")
 #: Test accuracy that counts as grokked (the jump, not a crossing of 50%: see the commutativity baseline).
@@ -241,7 +236,8 @@ def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for seed, h in curves.groupby("seed", sort=True):
         r = h.iloc[0]
-        ph = grokking_phases(h["step"], h["train_acc"], h["test_acc"], h["sensitivity"], h["weight_norm"], r["baseline"])
+        ph = grokking_phases(h["step"], h["train_acc"], h["test_acc"], h["sensitivity"], h["weight_norm"],
+                             r["baseline"])
         rows.append({"seed": seed, "grokked": ph["t_grok"] is not None, **ph, "baseline": r["baseline"],
                      "sens_count": int(r["n_train"] * r["draws"] * 3), "steps_run": r["steps_run"],
                      "final_test_acc": r["final_test_acc"], "train_seconds": r["train_seconds"]})  # fmt: skip
@@ -261,23 +257,25 @@ def fall_p_value(peak: float, low: float, count: int) -> float:
 def claims(cfg: GrokkingConfig, phases: pd.DataFrame, parity: pd.DataFrame) -> list[Claim]:
     """Chapter 10's claims, each computed from the phase tables with the check stated in its note."""
     ch, sc, out = CHAPTER, cfg.scale, []
-    g = phases[phases["grokked"]]
-    never = f"{len(phases) - len(g)} of {len(phases)} runs never grokked within {cfg.steps} steps" if len(g) < len(phases) else ""
+    g = phases[phases["grokked"].astype(bool)]
+    never = (f"{len(phases) - len(g)} of {len(phases)} runs never grokked within {cfg.steps} steps"
+             if len(g) < len(phases) else "")
     late = (g["t_grok"] >= LATE * g["t_sat"]).all() and len(g) == len(phases)
     out.append(Claim(
         ch, "Test accuracy jumps (≥ 95%) long after training accuracy saturates (grokking)", "V25 §7.3, App. A.5",
         "train saturated by epoch ~500, test jumps at ~9,800",
-        f"train ≥ 99% at steps {span(phases['t_sat'])}; test ≥ 95% at {span(g['t_grok'])} ({len(g)}/{len(phases)} runs)",
+        f"train ≥ 99% at steps {span(phases['t_sat'])}; test ≥ 95% at {span(g['t_grok'])} "
+        f"({len(g)}/{len(phases)} runs)",
         bool(late), sc, f"check: every run reaches test ≥ 95% and does so at ≥ {LATE}× the step training accuracy "
         f"reached 99%" + ("" if late else "; fails: " + (never or "the jump came too soon after memorisation")),
     ))  # fmt: skip
-    drop = bool(len(phases) and (phases["sens_sat"] < phases["sens_start"] / 2).all())
+    drop = bool(len(phases) and (phases["sens_trough"] <= (1 - MIN_FALL) * phases["sens_start"]).all())
     out.append(Claim(
         ch, "Sensitivity drops while the training set is memorised", "V25 App. A.5 (memorisation phase)",
-        "drops from epoch 0 to 500", f"{fmt(phases['sens_start'].mean())} at step 0 → {fmt(phases['sens_sat'].mean())} "
-        f"when training accuracy reaches 99% (mean over {len(phases)} runs)", drop, sc,
-        "check: in every run the smoothed sensitivity at training saturation is under half its value at step 0"
-        + ("" if drop else "; fails in at least one run"),
+        "drops from epoch 0 to 500", f"{rng(phases['sens_start'])} at step 0 → {rng(phases['sens_trough'])} at its "
+        f"lowest before the peak; training accuracy ≥ 99% at steps {span(phases['t_sat'])}", drop, sc,
+        f"check: in every run the lowest sensitivity logged between step 0 and the peak is at least {MIN_FALL:.0%} "
+        f"below its value at step 0" + ("" if drop else "; fails in at least one run"),
     ))  # fmt: skip
     pv = [fall_p_value(r.sens_peak, r.sens_low_end, r.sens_count) for r in g.itertuples()]
     lead_ok = bool(len(g) == len(phases) and len(g) and (g["sens_peak"] > g["sens_sat"]).all()
@@ -285,7 +283,7 @@ def claims(cfg: GrokkingConfig, phases: pd.DataFrame, parity: pd.DataFrame) -> l
     out.append(Claim(
         ch, "Sensitivity rises, peaks and falls while test accuracy is still low: it leads the test jump",
         "V25 §7.3, App. A.5", "falls from epoch ~3,000; test flat until ~9,800 (≈ 6,800 epochs ahead)",
-        f"peak at steps {span(g['t_peak'])}, fell {fmt(g['sens_fall'].min())}–{fmt(g['sens_fall'].max())} of its peak "
+        f"peak at steps {span(g['t_peak'])}, fell {rng(100 * g['sens_fall'])}% of its peak "
         f"before test left its plateau; lead {span(g['lead'])} steps to the rise, {span(g['lead_grok'])} to ≥ 95%",
         lead_ok, sc, f"check: in every run the smoothed sensitivity peaks above its value at training saturation, "
         f"then falls by ≥ {MIN_FALL:.0%} of the peak (one-sided two-proportion z-test p < {ALPHA}) by the last "
@@ -296,9 +294,8 @@ def claims(cfg: GrokkingConfig, phases: pd.DataFrame, parity: pd.DataFrame) -> l
     out.append(Claim(
         ch, "The weight norm gives no such advance signal: it has no turn before test accuracy rises",
         "V25 §7.3", "flat, like test accuracy, over epochs 3,000–9,800",
-        f"largest rise above its running minimum {fmt(g['norm_rise'].max())}; fell {fmt(g['norm_fall_cleanup'].min())}–"
-        f"{fmt(g['norm_fall_cleanup'].max())} of its value while sensitivity fell {fmt(g['sens_fall'].min())}–"
-        f"{fmt(g['sens_fall'].max())}", flat, sc,
+        f"largest rise above its running minimum {fmt(g['norm_rise'].max())}; fell {rng(100 * g['norm_fall_cleanup'])}% "
+        f"of its value while sensitivity fell {rng(100 * g['sens_fall'])}%", flat, sc,
         f"check: between training saturation and the test rise the weight norm never rises more than "
         f"{NORM_TURN:.0%} above its running minimum (it only falls, so it has no turning point to announce the "
         f"jump); it is not flat as in V25's figure but falls steadily" + ("" if flat else "; fails: " + (never or
@@ -309,7 +306,7 @@ def claims(cfg: GrokkingConfig, phases: pd.DataFrame, parity: pd.DataFrame) -> l
 
 def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:
     """A few sentences (Markdown) with this run's numbers, for the notebook to display."""
-    g = phases[phases["grokked"]]
+    g = phases[phases["grokked"].astype(bool)]
     lines = [f"With p = {cfg.p} and {cfg.train_fraction:.0%} of the pairs for training, the commutativity "
              f"baseline is {fmt(phases['baseline'].mean())}: that is where test accuracy sits after memorisation."]
     lines.append(f"Training accuracy reached 99% at steps {span(phases['t_sat'])}; {len(g)} of {len(phases)} runs "
@@ -317,19 +314,24 @@ def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:
     if len(g) < len(phases):
         lines.append(f"Seeds {', '.join(str(s) for s in phases.loc[~phases['grokked'], 'seed'])} never grokked "
                      f"within {cfg.steps} steps; they stay in every table and figure.")  # fmt: skip
+    dips = phases[phases["train_dip"] < 0.99]
+    for r in dips.itertuples():
+        lines.append(f"In seed {r.seed} training accuracy fell back to {fmt(r.train_dip)} at step {r.t_dip} after "
+                     f"saturating (a loss spike), and sensitivity jumped with it.")  # fmt: skip
     if len(g):
-        lines.append(f"Sensitivity peaked at steps {span(g['t_peak'])} (at {fmt(g['sens_peak'].min())}–"
-                     f"{fmt(g['sens_peak'].max())}) and had lost {fmt(g['sens_fall'].min())}–{fmt(g['sens_fall'].max())} "
+        lines.append(f"Sensitivity peaked at steps {span(g['t_peak'])} (at {rng(g['sens_peak'])}) and had lost "
+                     f"{rng(100 * g['sens_fall'])}% "
                      f"of its peak before test accuracy left its plateau, {span(g['lead'])} steps later "
-                     f"(mean {fmt(g['lead'].mean())}); test accuracy reached 95% {span(g['lead_grok'])} steps after "
-                     f"the peak. Over the same stretch the weight norm fell by {fmt(g['norm_fall_cleanup'].min())}–"
-                     f"{fmt(g['norm_fall_cleanup'].max())} of its value, without turning.")  # fmt: skip
+                     f"(mean {g['lead'].mean():.0f}); test accuracy reached 95% {span(g['lead_grok'])} steps after "
+                     f"the peak. Over the same stretch the weight norm fell by {rng(100 * g['norm_fall_cleanup'])}% of "
+                     f"its value.")  # fmt: skip
     return " ".join(lines)
 
 
 #: Columns of :func:`phases_display`.
-PHASE_COLUMNS = ["seed", "grokked", "baseline", "t_sat", "t_peak", "t_rise", "t_grok", "lead", "lead_grok", "sens_peak",
-                 "sens_fall", "norm_rise", "norm_fall_cleanup", "steps_run", "train_seconds"]  # fmt: skip
+PHASE_COLUMNS = ["seed", "grokked", "baseline", "t_sat", "t_peak", "t_rise", "t_grok", "lead", "lead_grok",
+                 "sens_trough", "sens_peak", "sens_fall", "norm_rise", "norm_fall_cleanup", "steps_run",
+                 "train_seconds"]  # fmt: skip
 
 
 def phases_display(phases: pd.DataFrame) -> pd.DataFrame:
