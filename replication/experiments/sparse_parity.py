@@ -84,7 +84,8 @@ def measure_parity(run: ParityRun, device: str = "cpu") -> dict:
     fn = boolean.sparse_parity(run.support)
     g = torch.Generator().manual_seed(20_011 + run.seed)
     x_train = boolean.random_strings(run.n_train, run.n, generator=g)
-    x_test, x_sens = boolean.random_strings(run.n_test, run.n, generator=g), boolean.random_strings(run.n_sens, run.n, generator=g)
+    x_test = boolean.random_strings(run.n_test, run.n, generator=g)
+    x_sens = boolean.random_strings(run.n_sens, run.n, generator=g)
     y_train, y_test = fn(x_train).float(), fn(x_test).float()
     torch.manual_seed(run.seed)
     model = HR24Encoder(run.encoder()).to(device)
@@ -105,7 +106,8 @@ def measure_parity(run: ParityRun, device: str = "cpu") -> dict:
 
     res = fit(model, batches, loss_fn, opt, run.steps, eval_every=run.eval_every, evaluate=evaluate, progress=False)
     keep = ("step", "train_acc", "test_acc", "sensitivity")
-    return {"history": [{k: (int if k == "step" else float)(r[k]) for k in keep} for r in res.history], "support": list(run.support),
+    return {"history": [{k: (int if k == "step" else float)(r[k]) for k in keep} for r in res.history],
+            "support": list(run.support),
             "steps_run": res.steps_run, "failed": res.failed, "train_seconds": res.seconds}  # fmt: skip
 
 
@@ -136,7 +138,8 @@ def parity_table(curves: pd.DataFrame) -> pd.DataFrame:
         r = h.iloc[0]
         ph = parity_phases(h["step"], h["test_acc"], h["sensitivity"], r["k"] / r["n"])
         rows.append({"seed": seed, "learned": ph["t_learn"] is not None, **ph, "steps_run": r["steps_run"],
-                     "final_train_acc": float(h["train_acc"].iloc[-1]), "final_test_acc": float(h["test_acc"].iloc[-1]),
+                     "final_train_acc": float(h["train_acc"].iloc[-1]),
+                     "final_test_acc": float(h["test_acc"].iloc[-1]),
                      "train_seconds": r["train_seconds"]})  # fmt: skip
     return pd.DataFrame(rows)
 
