@@ -86,11 +86,35 @@ def test_calibration_trials_and_table():
         "trial": ["A", "A", "B", "B"], "protocol": ["p", "p", "q", "q"], "n": [12, 14, 12, 14],
         "kept": [True, False, True, True], "eval_mse": [1e-4, 0.2, 2e-4, 5e-4], "sharpness": [0.9, 9.0, 1.1, 2.5],
         "train_seconds": [60.0, 60.0, 120.0, 120.0], "measure_seconds": [0.0, 0.0, 0.0, 0.0],
+        "batch_size": [128, 128, 256, 256], "steps_run": [3000, 2000, 8000, 8000],
     })  # fmt: skip
     t = sweep.calibration_table(df).set_index("trial")
     assert t.loc["A", "converged at n"] == "12" and t.loc["B", "converged at n"] == "12, 14"
     assert pd.isna(t.loc["A", "sharpness n=14"]) and t.loc["B", "sharpness n=14"] == 2.5
     assert t.loc["B", "minutes per run"] == 2.0
+    assert t.loc["A", "million strings per run"] == 0.32 and t.loc["B", "million strings per run"] == 2.05
     assert t.loc["C", "converged at n"] == "not run yet"  # a trial with no stored run is listed, not dropped
     assert list(t.index) == sorted(sweep.CALIBRATION_TRIALS)
     assert sweep.run_calibration(sweep.SweepConfig.from_params(scale="ci")).empty  # only the cpu scale has one
+
+
+def test_chosen_trial_and_settings_table():
+    """The preset names the calibration trial it follows; every setting that differs from the paper says why."""
+    cpu = sweep.PRESETS["cpu"]
+    for name, trial in sweep.CALIBRATION_TRIALS.items():
+        cfg = dataclasses.replace(cpu, **{"give_up_step": None, "lr_first": None, "first_max_steps": None, **trial})
+        assert sweep.chosen_trial(cfg) == name
+        assert f"trial {name}" in sweep.describe_choice(cfg, pd.DataFrame({"trial": [name], "n": [12], "kept": [True]}))
+    assert sweep.chosen_trial(sweep.PRESETS["paper"]) is None
+    assert sweep.chosen_trial(dataclasses.replace(cpu, batch_size=64)) is None
+    paper = sweep.settings_table(sweep.PRESETS["paper"])
+    assert (paper["why"] == "the paper's").all()
+    assert (paper.iloc[:, 1] == paper.iloc[:, 2]).all()
+    for scale in ("ci", "cpu"):
+        t = sweep.settings_table(sweep.PRESETS[scale])
+        differ = t.iloc[:, 1] != t.iloc[:, 2]
+        assert differ.any() and (t.loc[differ, "why"] != "the paper's").all()
+        assert (t.loc[~differ, "why"] == "the paper's").all()
+        assert not t["why"].str.contains("{", regex=False).any()  # every placeholder filled
+    ci = sweep.settings_table(sweep.PRESETS["ci"]).set_index("setting")
+    assert ci.loc["batch", "`ci`"] == str(sweep.PRESETS["ci"].batch_size)
