@@ -151,6 +151,14 @@ class SweepConfig:
         long_run_configs(self)[:1]
 
     @property
+    def seed_plan(self) -> str:
+        """Seeds per (function, n) in words: one number, or the dense range's and the number beyond it."""
+        if self.dense_max_n is None or self.dense_max_n >= self.max_n:
+            return f"{self.seeds} per (function, n)"
+        others = ", ".join(f.upper() for f in self.functions_beyond)
+        return f"{self.seeds} per (function, n) up to n = {self.dense_max_n}, {min(self.seeds, self.seeds_beyond)} of {others} beyond"
+
+    @property
     def ns(self) -> tuple[int, ...]:
         """Lengths of the main sweep: the grid's lengths up to ``max_n``, and ``max_n``."""
         return tuple(sorted({m for m in self.grid if m <= self.max_n} | {self.max_n}))
@@ -326,11 +334,6 @@ def settings_table(cfg: SweepConfig) -> pd.DataFrame:
     """
     p = PRESETS["paper"]
 
-    def seeds(c: SweepConfig) -> str:
-        if c.dense_max_n is None or c.dense_max_n >= c.max_n:
-            return f"{c.seeds} per (function, n)"
-        return f"{c.seeds} up to n = {c.dense_max_n}, {min(c.seeds, c.seeds_beyond)} beyond"
-
     def long(c: SweepConfig) -> str:
         return (f"width {c.long_d}, batch {c.long_batch_size}, lr {c.long_lr:g}, {c.long_steps:,} steps, "
                 f"{c.long_seeds} seeds, n = {_lengths(c.long_ns)}")  # fmt: skip
@@ -345,7 +348,7 @@ def settings_table(cfg: SweepConfig) -> pd.DataFrame:
         ("steps", lambda c: f"{c.steps:,}, every run"),
         ("give-up", giveup),
         ("lengths", lambda c: _lengths(c.ns)),
-        ("seeds", seeds),
+        ("seeds", lambda c: c.seed_plan),
         ("sharpness", lambda c: f"ρ = {c.rho}, {c.n_perturbations} perturbations × {c.n_inputs:,} strings"),
         ("long inputs", long),
     ]
