@@ -264,7 +264,8 @@ def claims(cfg: SweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | None = No
         ok = ok_maj and all(flat.values())
         measured = "; ".join(f"{f.upper()} ρ = {fmt(_reg(rk, f)['rho'])} (p = {fmt(_reg(rk, f)['p'])}, "
                              f"{_reg(rk, f)['runs']} runs)" for f in ("majority", "first", "mean"))  # fmt: skip
-        reasons = [] if ok_maj else [f"MAJORITY's rank correlation is not significantly positive (p = {fmt(maj['p'])})"]
+        reasons = [] if ok_maj else [f"MAJORITY's rank correlation is not significantly positive (p = {fmt(maj['p'])})"
+                                     + _long_noise(long_df)]  # fmt: skip
         reasons += [f"{f.upper()} has a significant rank trend" for f, v in flat.items() if not v]
         out.append(Claim(
             ch, f"At width d = {cfg.long_d}, MAJORITY's sharpness grows with n while FIRST's and MEAN's stay flat",
@@ -275,6 +276,19 @@ def claims(cfg: SweepConfig, df: pd.DataFrame, long_df: pd.DataFrame | None = No
             "p ≥ 0.05" + ("" if ok else "; fails: " + "; ".join(reasons)),
         ))  # fmt: skip
     return out
+
+
+def _long_noise(long_df: pd.DataFrame, function: str = "majority") -> str:
+    """The likely reason a rank trend is not resolved: the spread between seeds and convergence at the top n."""
+    g = long_df[long_df["function"] == function]
+    kept = g[g["kept"].astype(bool)]
+    if not len(kept):
+        return ""
+    spread = kept.groupby("n")["sharpness"].agg(lambda v: v.max() / v.min() if v.min() > 0 else np.nan).max()
+    top = int(g["n"].max())
+    at_top = g[g["n"] == top]
+    return (f"; likely: seeds at one length differ up to {fmt(spread)}× in sharpness, and at n = {top} "
+            f"{int(at_top['kept'].sum())} of {len(at_top)} runs converged (HR24: 10 seeds, n up to 512)")
 
 
 def rank_table(df: pd.DataFrame, y: str = "sharpness") -> pd.DataFrame:
