@@ -243,7 +243,9 @@ Markdown(ch.describe_long(cfg, long_runs))
 # ## Compute spent
 #
 # Training and measuring time summed over runs (one thread each), as recorded when each run was first
-# computed; a rerun that reads stored runs costs only the loading.
+# computed; a rerun that reads stored runs costs only the loading. The last column names the machines that
+# computed the runs, from each run's provenance: a step's time differs between them, so the minutes add up
+# only roughly.
 
 # %%
 sweep.compute_summary({"main sweep": runs, "long inputs": long_runs})

@@ -14,8 +14,8 @@ function at module level (so worker processes can import it). :func:`run_sweep`
    finishes, so a killed sweep loses only the runs in flight and a rerun recomputes none of the
    finished ones;
 5. returns one row per config: the config's fields, ``device``, ``source`` (``results``, ``cache`` or
-   ``computed``), ``computed_at``, and the scalar entries of the result (non-scalar entries such as a
-   ``state_dict`` stay in the store; :func:`load_results` returns them).
+   ``computed``), ``computed_at`` and ``machine`` (from the run's provenance), and the scalar entries of the
+   result (non-scalar entries such as a ``state_dict`` stay in the store; :func:`load_results` returns them).
 
 **Device.** With ``device=None`` runs go to ``"cuda"`` when ``torch.cuda.is_available()`` (one process,
 runs in sequence on the GPU), else to ``"cpu"``. The device is part of each run's cache key: CPU and GPU
@@ -44,7 +44,7 @@ from .train import quiet
 Measure = Callable[[Any, str], dict]
 
 #: Columns that say where a row came from (they differ between a first run and a rerun of the same grid).
-ORIGIN_COLUMNS = ["source", "cached", "computed_at"]
+ORIGIN_COLUMNS = ["source", "cached", "computed_at", "machine"]
 
 #: Result entries of these types become DataFrame columns; others stay in the cache only.
 SCALARS = (numbers.Number, str, bool, type(None))
@@ -121,6 +121,7 @@ def _row(config: Any, device: str, result: dict, source: str, prov: dict) -> dic
     row["source"] = source
     row["cached"] = source != "computed"
     row["computed_at"] = prov.get("computed_at")
+    row["machine"] = prov.get("machine")
     for k, v in result.items():
         if k in row:
             raise ValueError(f"measure: result key {k!r} clashes with a config field of the same name")

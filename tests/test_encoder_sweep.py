@@ -118,3 +118,11 @@ def test_chosen_trial_and_settings_table():
         assert not t["why"].str.contains("{", regex=False).any()  # every placeholder filled
     ci = sweep.settings_table(sweep.PRESETS["ci"]).set_index("setting")
     assert ci.loc["batch", "`ci`"] == str(sweep.PRESETS["ci"].batch_size)
+
+
+def test_compute_summary_names_the_machines():
+    df = pd.DataFrame({"train_seconds": [60.0, 120.0, 30.0], "measure_seconds": [0.0, None, 0.0],
+                       "source": ["results", "results", "computed"], "machine": ["a", "b", "a"]})  # fmt: skip
+    row = sweep.compute_summary({"main": df}).iloc[0]
+    assert row["runs"] == 3 and row["computed_now"] == 1 and row["train_min"] == 3.5
+    assert row["computed_on"] == "2 runs on a; 1 run on b"

@@ -542,7 +542,8 @@ def runs_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_summary(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Runs, where they came from, and CPU time (training, measuring) per sweep, as recorded per run."""
+    """Runs, where they came from, CPU time (training, measuring) and the machines that computed them, per sweep,
+    as recorded per run (times on different machines add up only roughly)."""
     rows = []
     for name, df in frames.items():
         total = df["train_seconds"] + df["measure_seconds"].fillna(0)
@@ -550,6 +551,8 @@ def compute_summary(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "sweep": name, "runs": len(df), "computed_now": int((df["source"] == "computed").sum()),
             "train_min": df["train_seconds"].sum() / 60, "measure_min": df["measure_seconds"].sum() / 60,
             "mean_run_s": total.mean(), "longest_run_s": total.max(),
+            "computed_on": "; ".join(f"{k} run{'s' * (k != 1)} on {m}" for m, k in df["machine"].fillna("unknown").value_counts().items())
+            if "machine" in df else "unknown",
         })  # fmt: skip
     return pd.DataFrame(rows).round(2)
 
