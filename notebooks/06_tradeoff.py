@@ -62,14 +62,14 @@ from replication.plots import tradeoff as plots
 # ## Settings at this scale
 #
 # HR24 train width-128 models with batch 1,024 for 10,000 steps, which takes about an hour per run on a
-# laptop CPU. The `cpu` scale uses chapter 05's width-32 model, batch and step budget, and fewer,
-# shorter runs. Each choice was measured on a 2-core machine, one torch thread per run (the cores were
+# laptop CPU. The `cpu` scale uses chapter 05's width-32 model with the batch and step budget of its
+# first `cpu` protocol (trial A of chapter 05's calibration), and fewer, shorter runs. Each choice was measured on a 2-core machine, one torch thread per run (the cores were
 # shared with other jobs, so the wall times below are several times the idle ones):
 #
 # | setting | paper (HR24 App. E) | `cpu` | why |
 # |---|---|---|---|
-# | width $d$, batch | 128, 1,024 | 32, 128 | chapter 05's model, so that its runs can serve as the reference set; about 10 ms per step on an idle core |
-# | tradeoff steps | 10,000 | 3,000 | the budget; chapter 05's |
+# | width $d$, batch | 128, 1,024 | 32, 128 | chapter 05's width, so that its runs can serve as the reference set; the batch of chapter 05's first `cpu` protocol, about 10 ms per step on an idle core |
+# | tradeoff steps | 10,000 | 3,000 | the budget of chapter 05's first `cpu` protocol; the longer protocol of its calibration (trial E, 8 times the strings per run) would cost 39 runs several hours |
 # | tradeoff learning rate | $U(10^{-4}, 5\cdot10^{-4})$ | $U(3\cdot10^{-4}, 10^{-3})$ | how far weight decay shrinks the weights, $e^{-\mathrm{lr}\cdot\mathrm{wd}\cdot\mathrm{steps}}$, depends on lr × steps: the larger rates keep it near the paper's range in a third of the steps. At the paper's rates PARITY $n = 8$ had not converged after 4,000 steps at lr $10^{-4}$ (MSE $1.1\cdot10^{-3}$, 108 s), nor $n = 10$ at $3\cdot10^{-4}$ (MSE $2.8\cdot10^{-3}$, 132 s) |
 # | tradeoff weight decay | $U(0, 0.4)$ | $U(0, 0.4)$ | the paper's |
 # | tradeoff lengths | $n \sim U\{4..25\}$; Fig. 10: 5, 10, 15, 20 | PARITY 5, 6, 7, 8; MAJORITY, FIRST, MEAN 5, 8, 12 | PARITY leaves its plateau within this budget only up to about $n = 8$ at width 32: at $n = 10$, runs at lr $8\cdot10^{-4}$ and $1.5\cdot10^{-3}$ (seed 0) were still at chance after 2,500 steps (212 s and 218 s) |
@@ -87,7 +87,7 @@ from replication.plots import tradeoff as plots
 # and weight decay are drawn uniformly, seeded by (function, $n$, draw) and stored in the run's config.
 # One row per run; `kept` runs converged (final MSE on fresh strings below $10^{-3}$, HR24 §7.1) and are
 # the only ones analysed. Chapter 05's kept runs at this scale, trained with the paper's fixed learning
-# rate and weight decay, join the plots as a reference set.
+# rate and weight decay (and chapter 05's own batch and step budget), join the plots as a reference set.
 
 # %%
 runs = ch.run_tradeoff(cfg)
