@@ -100,7 +100,7 @@ theory
 # | batch | 128 fresh strings | 128 fresh strings | the paper's |
 # | learning rate | 3e-4 | 1e-3 | at 1e-3, $n = 32$ reached teacher-forced accuracy 1.0 by step 500 (trial 1) |
 # | steps | 10,000 | at most 3,000, ending 500 steps after teacher-forced accuracy first exceeds 0.999 | the budget; every run is measured at the same distance from its convergence |
-# | lengths | up to about 300 | 4, 6, 8, 10, 12, 16, 20, 32 | chapter 05's lengths (where a ratio can be taken), then 32: at $n = 64$ a step costs 5× more than at $n = 16$ and a run needs more steps (trials 2 and 3), more than the 2-core budget of this chapter could give three seeds |
+# | lengths | up to about 300 | 4, 6, 8, 10, 12, 16, 20, 32 | lengths of chapter 05's grid (where a ratio can be taken), then 32: at $n = 64$ a step costs 5× more than at $n = 16$ and a run needs more steps (trials 2 and 3), more than the 2-core budget of this chapter could give three seeds |
 # | seeds | not stated | 3 | to show the spread |
 # | sharpness | Eq. 15 | Eq. 15 ×4, ρ = 0.02, 20 perturbations × 512 strings | as chapter 05, fewer strings (each string has $n$ outputs) |
 #
@@ -149,8 +149,8 @@ ch.convergence_table(scratch)
 # writes PARITY(x). Perturbations leave out the positional embeddings, as in chapter 05, and the outputs
 # are ×4, on the ±1 scale of the theory.
 #
-# **The comparison** reads chapter 05's PARITY runs from its stored results (same scale, same width,
-# batch and ρ; it never retrains them here) and keeps its converged ones.
+# **The comparison** reads chapter 05's PARITY runs from its stored results (same scale, same width and ρ,
+# chapter 05's own batch and step budget; it never retrains them here) and keeps its converged ones.
 
 # %%
 parity = ch.parity_reference(cfg)
