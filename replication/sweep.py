@@ -17,8 +17,10 @@ function at module level (so worker processes can import it). :func:`run_sweep`
    ``computed``), ``computed_at`` and ``machine`` (from the run's provenance), and the scalar entries of the
    result (non-scalar entries such as a ``state_dict`` stay in the store; :func:`load_results` returns them).
 
-**Device.** With ``device=None`` runs go to ``"cuda"`` when ``torch.cuda.is_available()`` (one process,
-runs in sequence on the GPU), else to ``"cpu"``. The device is part of each run's cache key: CPU and GPU
+**Device.** With ``device=None`` runs go to ``"cuda"`` when ``torch.cuda.is_available()``, else to
+``"cpu"``. On the GPU, ``n_jobs`` worker processes share the one card, each with its own CUDA context:
+the small models of these papers leave a GPU mostly idle between kernel launches, and on an H100 eight
+processes trained a width-32 model about 5.6 times faster in all than one process did. The device is part of each run's cache key: CPU and GPU
 arithmetic differ, so a result computed on one never stands in silently for the other; a GPU machine
 computes its own entries beside the CPU ones, and every row says which device produced it.
 
@@ -149,7 +151,8 @@ def run_sweep(
         cache: where results live: a :class:`~replication.results.Store` (default: committed ``results/``,
             then ``$REPLICATION_CACHE`` or ``_cache/``), or a plain :class:`~replication.cache.Cache`
             (wrapped in a Store with that local cache).
-        n_jobs: worker processes on the CPU (each with one torch thread); 1 runs in this process.
+        n_jobs: worker processes (on the CPU each with one torch thread; on the GPU sharing the card);
+            1 runs in this process.
         scheduler: a dask.distributed address or ``Client``; the missing runs go to its workers.
         progress: tqdm bar over runs; default on unless :func:`replication.train.quiet`.
         device: ``"cpu"``, ``"cuda"`` or None (auto; see the module docstring).
@@ -192,7 +195,7 @@ def run_sweep(
                     store.target.save(kind, keys[i], res, prov)
                 results[i], provs[i], sources[i] = res, prov, "computed"
                 bar.update(1)
-        elif device == "cuda" or n_jobs == 1 or len(todo) == 1:
+        elif n_jobs == 1 or len(todo) == 1:
             for i in todo:
                 results[i], provs[i] = _compute(*args(i), set_threads=(device == "cpu"))
                 sources[i] = "computed"

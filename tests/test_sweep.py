@@ -113,6 +113,16 @@ def test_device_is_part_of_the_key(tmp_path):
     assert not cache.contains("toy", Toy(1))
 
 
+def test_gpu_runs_go_to_worker_processes(tmp_path, monkeypatch):
+    """On a GPU, n_jobs > 1 shares the card between worker processes (checked here with a CPU-only measure)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    df = run_sweep([Toy(a, calls=str(tmp_path)) for a in range(4)], toy_measure, "toy", cache=Cache(tmp_path / "c"),
+                   n_jobs=2, device="cuda", progress=False)  # fmt: skip
+    assert set(df["device"]) == {"cuda"} and len(df) == 4
+    pids = {p.name.split("-")[2] for p in tmp_path.iterdir() if p.is_file()}
+    assert len(pids) >= 1 and str(os.getpid()) not in pids  # computed in workers, not in this process
+
+
 @pytest.mark.slow
 def test_parallel_matches_serial_on_real_training(tmp_path):
     from replication.experiments.encoder_sweep import SweepConfig, measure_run, run_configs
