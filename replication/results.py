@@ -232,6 +232,22 @@ class Store:
         if self.mode != "require":
             self.target.check_writable()
 
+    def prune(self, kind: str, keep: list) -> list[str]:
+        """In ``write`` mode: remove the stored entries of ``kind`` whose config is not in ``keep`` (configs, or
+        sweep keys such as ``{"config": run, "device": "cpu"}``), so that ``results/`` holds only what the
+        chapters read after their settings changed; rewrites the kind's table. Returns the removed keys."""
+        if self.mode != "write":
+            raise ValueError(f"mode: pruning rewrites results/ and needs mode 'write', got {self.mode!r}")
+        wanted = {self.target.path(kind, c).stem for c in keep}
+        removed = []
+        for p in self.target.entries(kind):
+            if p.stem not in wanted:
+                p.with_suffix(".safetensors").unlink(missing_ok=True)
+                p.unlink()
+                removed.append(p.stem)
+        self.write_table(kind)
+        return removed
+
     def write_table(self, kind: str) -> Path | None:
         """In ``write`` mode: every entry of ``kind`` as one tidy CSV (config, scalar results, provenance)."""
         if self.mode != "write":

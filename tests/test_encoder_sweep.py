@@ -8,6 +8,8 @@ import torch
 
 from replication import train as train_mod
 from replication.cache import Cache
+from replication.results import Store
+from replication.sweep import run_key
 from replication.experiments import encoder_sweep as sweep
 from replication.experiments import sharpness
 
@@ -126,3 +128,18 @@ def test_compute_summary_names_the_machines():
     row = sweep.compute_summary({"main": df}).iloc[0]
     assert row["runs"] == 3 and row["computed_now"] == 1 and row["train_min"] == 3.5
     assert row["computed_on"] == "2 runs on a; 1 run on b"
+
+
+def test_read_runs_and_prune(tmp_path):
+    """What the chapters read: main and long sweeps, plus the calibration at `cpu`; pruning keeps exactly that."""
+    ci = sweep.PRESETS["ci"]
+    assert sweep.read_runs(ci) == sweep.run_configs(ci) + sweep.long_run_configs(ci)
+    cpu = sweep.read_runs(sweep.PRESETS["cpu"])
+    assert set(sweep.calibration_configs()) <= set(cpu) and len(set(cpu)) == len(cpu)
+    store = Store(cache=tmp_path / "c", results=tmp_path / "results", mode_="write", scale="ci")
+    stale = dataclasses.replace(sweep.run_configs(ci)[0], steps=7)
+    for run in (sweep.run_configs(ci)[0], stale):
+        store.target.save(sweep.KIND, run_key(run, "cpu"), {"x": 1.0})
+    assert len(sweep.prune_results(ci, store)) == 1
+    assert store.contains(sweep.KIND, run_key(sweep.run_configs(ci)[0], "cpu"))
+    assert not store.contains(sweep.KIND, run_key(stale, "cpu"))

@@ -132,6 +132,20 @@ def test_require_mode_stops_before_training_and_names_the_command(tmp_path):
         reader.get_or_compute("toy_required", {"x": 7}, lambda: pytest.fail("computed in require mode"))
 
 
+def test_prune_keeps_only_the_configs_asked_for(tmp_path):
+    root = tmp_path / "results"
+    writer = Store(cache=tmp_path / "w", results=root, mode_="write", scale="cpu")
+    run_sweep([Toy(1), Toy(2), Toy(3)], measure_toy, "toy_pruned", cache=writer, n_jobs=1, progress=False)
+    keep = [{"config": Toy(1), "device": "cpu"}, {"config": Toy(3), "device": "cpu"}]
+    removed = writer.prune("toy_pruned", keep)
+    assert len(removed) == 1 and len(writer.target.entries("toy_pruned")) == 2
+    assert not writer.contains("toy_pruned", {"config": Toy(2), "device": "cpu"})
+    assert writer.contains("toy_pruned", keep[0]) and writer.contains("toy_pruned", keep[1])
+    assert len((root / "cpu" / "toy_pruned.csv").read_text().splitlines()) == 3  # header and two rows
+    with pytest.raises(ValueError, match="mode"):
+        Store(cache=tmp_path / "r", results=root, mode_="require", scale="cpu").prune("toy_pruned", keep)
+
+
 def test_off_mode_never_reads_results(tmp_path):
     Store(cache=tmp_path / "a", results=tmp_path / "results", mode_="write", scale="cpu").get_or_compute(
         "toy", {"x": 4}, lambda: {"value": 16}

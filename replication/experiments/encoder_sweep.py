@@ -34,7 +34,7 @@ from ..cache import KEY_OMIT_DEFAULT
 from ..config import check_choices, check_float, check_int, from_params
 from ..landscape import blowup_moments, parameter_norm, sharpness_both
 from ..results import Store, register
-from ..sweep import as_store, load_results, run_sweep
+from ..sweep import as_store, load_results, run_key, run_sweep
 from ..train import TrainConfig, train
 
 #: Cache kind of one run; chapter 05 computes it (``make results CHAPTER=05``), chapter 04 reads it.
@@ -499,6 +499,20 @@ def run_long(cfg: SweepConfig, cache: Store | None = None, scheduler=None, progr
     """The long-input sweep of HR24 Fig. 7/8 (width ``long_d``), one row per run."""
     return _annotate(run_sweep(long_run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs,
                                scheduler=scheduler, progress=progress))  # fmt: skip
+
+
+def read_runs(cfg: SweepConfig) -> list[EncoderRun]:
+    """Every run the chapters read at ``cfg``'s scale: the main and long sweeps, and the calibration (`cpu`).
+
+    Chapters 04, 06 and 08 read subsets of the main sweep, so this is what ``results/`` must hold of this kind.
+    """
+    runs = run_configs(cfg) + long_run_configs(cfg) + (calibration_configs() if cfg.scale == "cpu" else [])
+    return list(dict.fromkeys(runs))  # a calibration trial may share runs with the preset
+
+
+def prune_results(cfg: SweepConfig, store: Store, device: str = "cpu") -> list[str]:
+    """Remove the stored runs no chapter reads at ``cfg``'s settings (after the preset changed); their keys."""
+    return store.prune(KIND, [run_key(r, device) for r in read_runs(cfg)])
 
 
 def _annotate(df: pd.DataFrame) -> pd.DataFrame:
