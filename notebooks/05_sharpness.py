@@ -222,10 +222,10 @@ long_runs = sweep.run_long(cfg, scheduler=scheduler)
 sweep.kept_table(long_runs)
 
 # %%
-axes = plots.sharpness_panels(long_runs, title=f"width {cfg.long_d}: separate y-axes (Fig. 7)")
+axes = plots.sharpness_panels(long_runs, title=f"width {cfg.long_d}: separate y-axes (Fig. 7)", logx=True)
 
 # %%
-axes = plots.sharpness_panels(long_runs, sharey=True, title=f"width {cfg.long_d}: shared y-axis (Fig. 8)")
+axes = plots.sharpness_panels(long_runs, sharey=True, title=f"width {cfg.long_d}: shared y-axis (Fig. 8)", logx=True)
 
 # %% [markdown]
 # Width-4 models are fragile: from seed to seed their sharpness can vary by orders of magnitude at the
