@@ -84,7 +84,7 @@ sweep.settings_table(cfg)
 
 # %%
 calibration = sweep.run_calibration(cfg)
-sweep.calibration_table(calibration)
+sweep.calibration_table(calibration, cfg.scale)
 
 # %% tags=["remove-input"]
 Markdown(sweep.describe_choice(cfg, calibration))
