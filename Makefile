@@ -32,12 +32,18 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	touch $@
 
-# jupyter-cache keys executed notebooks on their code, not on REPLICATION_SCALE, so a build at another
-# scale starts from an empty _build (the scale of the last build is kept in _build/.scale).
+# jupyter-cache keys executed notebooks on their code, not on REPLICATION_SCALE, the package or the committed
+# results, so a build at another scale, or after replication/ or results/ changed, starts from an empty _build
+# (the scale and a hash of those files at the last build are kept in _build/.scale and _build/.inputs).
+INPUTS_HASH = find replication results -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.csv' -o -name '*.json' \) \
+	-print0 | LC_ALL=C sort -z | xargs -0 sha1sum | sha1sum | cut -c1-16
 book: setup
 	@case "$(SCALE)" in ci|cpu|paper) ;; *) echo "SCALE must be ci, cpu or paper, not '$(SCALE)'"; exit 2;; esac
 	@if [ -d _build ] && [ "$$(cat _build/.scale 2>/dev/null)" != "$(SCALE)" ]; then \
 		echo "Scale changed to $(SCALE): removing _build"; rm -rf _build; fi
+	@h=$$($(INPUTS_HASH)); if [ -d _build ] && [ "$$(cat _build/.inputs 2>/dev/null)" != "$$h" ]; then \
+		echo "replication/ or results/ changed since the last build: removing _build"; rm -rf _build; fi; \
+		mkdir -p _build && echo "$$h" > _build/.inputs
 	@mkdir -p _build && echo "$(SCALE)" > _build/.scale
 	@touch notebooks/98_status.ipynb notebooks/99_scorecard.ipynb  # re-read (after the chapters) on every build
 	REPLICATION_SCALE=$(SCALE) REPLICATION_RESULTS=$(RESULTS_MODE) REPLICATION_QUIET=1 $(JB_BUILD)

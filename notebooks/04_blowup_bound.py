@@ -73,6 +73,23 @@ from replication.experiments import encoder_sweep as sweep
 from replication.plots import sharpness as plots
 
 # %% [markdown]
+# ## Settings and calibration
+#
+# The models are chapter 05's, trained with the settings below beside the `paper` preset's. Chapter 05
+# explains each choice; its calibration, the PARITY runs that chose the training protocol at this scale, is
+# repeated here because it says how far in $n$ the analyses below can reach.
+
+# %%
+sweep.settings_table(cfg)
+
+# %%
+calibration = sweep.run_calibration(cfg)
+sweep.calibration_table(calibration, cfg.scale)
+
+# %% tags=["remove-input"]
+Markdown(sweep.describe_choice(cfg, calibration))
+
+# %% [markdown]
 # ## The trained models
 #
 # The sweep of chapter 05 (one row per run). Chapters 04 and 05 share it: whichever runs first trains

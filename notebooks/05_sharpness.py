@@ -78,9 +78,9 @@ sweep.settings_table(cfg)
 # %% [markdown]
 # ### Calibration: how far can PARITY get on a CPU?
 #
-# The first `cpu` settings (trial A below) trained PARITY to convergence only on short inputs. Before the
-# longer sweep we measured, on
-# PARITY at $n = 12, 14, 16$ (width 32, one seed per length), which protocols get further within a fixed
+# The first `cpu` settings (trial A below) trained PARITY to convergence only on short inputs. To choose a
+# protocol for a longer sweep we measured, on PARITY at $n = 12, 14, 16$ (width 32, one seed per length),
+# which protocols get further within a fixed
 # budget while ending at HR24's learning rate 3e-4: a larger batch, a longer budget, and a first phase at
 # a higher learning rate that hands over to 3e-4 at the plateau exit (the first evaluation below half of
 # $\mathrm{Var}(f)$), after which every run takes the same number of steps, so that what is measured stays
@@ -90,7 +90,7 @@ sweep.settings_table(cfg)
 
 # %%
 calibration = sweep.run_calibration(cfg)
-sweep.calibration_table(calibration)
+sweep.calibration_table(calibration, cfg.scale)
 
 # %% tags=["remove-input"]
 Markdown(sweep.describe_calibration(calibration) + "\n\n" + sweep.describe_choice(cfg, calibration))
@@ -122,8 +122,8 @@ Markdown(results.origin_note())
 #
 # Sharpness only means something for a model that computes the function, so runs whose final MSE is not
 # below $10^{-3}$ are left out of everything below, as in HR24. Here is how many runs that leaves at
-# each length. PARITY stops converging at some length for this model size and budget; those runs are
-# shown here and counted, not hidden.
+# each length. Runs that did not converge are shown here and counted, not hidden; where PARITY runs only
+# up to some length (the lengths beyond are the other three functions'), the map is blank.
 
 # %%
 ax = plots.convergence_heatmap(sweep.convergence_counts(runs))
@@ -161,8 +161,8 @@ axes = plots.sharpness_panels(runs, sharey=True)
 # A least-squares line of sharpness on $n$ over converged runs of each function
 # (`scipy.stats.linregress`: slope, Pearson $r$, two-sided $p$ for slope $=0$), beside the paper's
 # values, over two ranges. **Like with like**: over the lengths where PARITY converged, every function is
-# fitted on the same lengths. **All lengths**: the other functions also reach lengths where PARITY never
-# converged. `max_n` is the longest length with a converged run.
+# fitted on the same lengths. **All lengths**: the other functions also reach lengths where PARITY did not
+# converge or was not run. `max_n` is the longest length with a converged run.
 #
 # The absolute slopes are not comparable with HR24's: the floor described above grows with the width
 # (HR24 train width 128, this table comes from the width in the settings), so every function's sharpness
@@ -222,10 +222,10 @@ long_runs = sweep.run_long(cfg, scheduler=scheduler)
 sweep.kept_table(long_runs)
 
 # %%
-axes = plots.sharpness_panels(long_runs, title=f"width {cfg.long_d}: separate y-axes (Fig. 7)")
+axes = plots.sharpness_panels(long_runs, title=f"width {cfg.long_d}: separate y-axes (Fig. 7)", logx=True)
 
 # %%
-axes = plots.sharpness_panels(long_runs, sharey=True, title=f"width {cfg.long_d}: shared y-axis (Fig. 8)")
+axes = plots.sharpness_panels(long_runs, sharey=True, title=f"width {cfg.long_d}: shared y-axis (Fig. 8)", logx=True)
 
 # %% [markdown]
 # Width-4 models are fragile: from seed to seed their sharpness can vary by orders of magnitude at the

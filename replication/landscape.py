@@ -88,17 +88,22 @@ def _bytes_per_token(model: nn.Module) -> int:
     return 4 * (16 * d + 2 * heads * n)
 
 
+#: Processes sharing the GPU (set by the sweep runner in each worker): each takes its share of the budget.
+GPU_SHARE = 1
+
+
 def perturbation_chunk(model: nn.Module, x: torch.Tensor, n_perturbations: int) -> int:
     """Perturbations evaluated per forward pass for inputs ``x`` (the distinct ones): 1 means one at a time.
 
     CPU: batched only when one perturbation's forward is at most :data:`CPU_BATCH_TOKENS` positions, as many
-    as fit in :data:`CPU_CHUNK_BYTES`. CUDA: as many as fit in a quarter of the free GPU memory.
+    as fit in :data:`CPU_CHUNK_BYTES`. CUDA: as many as fit in a quarter of the free GPU memory, divided
+    among the :data:`GPU_SHARE` processes that share the card.
     """
     tokens = max(1, x.numel() if x.dim() >= 2 else len(x))
     per = tokens * _bytes_per_token(model)
     if x.device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(x.device)
-        budget = free // 4
+        budget = free // (4 * GPU_SHARE)
     elif tokens <= CPU_BATCH_TOKENS:
         budget = CPU_CHUNK_BYTES
     else:

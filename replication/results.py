@@ -303,7 +303,7 @@ def origins() -> pd.DataFrame:
         return df
     return (df.groupby(["kind", "source"], sort=False)
               .agg(results=("kind", "size"), scale=("scale", "first"), first=("computed_at", "min"),
-                   last=("computed_at", "max"), machine=("machine", "first"))
+                   last=("computed_at", "max"), machine=("machine", lambda v: tuple(dict.fromkeys(map(str, v)))))
               .reset_index())  # fmt: skip
 
 
@@ -326,7 +326,7 @@ def origin_note() -> str:
         when = first if first == last else f"{first} to {last}"
         scales = ", ".join(sorted({str(s) for s in g["scale"] if s}))
         parts.append(f"{n} {'result' if n == 1 else 'results'} {_SOURCE_TEXT.get(source, source)} "
-                     f"(scale `{scales}`, computed {when} on {g['machine'].iloc[0]})")  # fmt: skip
+                     f"(scale `{scales}`, computed {when} on {' and '.join(dict.fromkeys(m for t in g['machine'] for m in t))})")  # fmt: skip
     return "**Where these results come from:** " + "; ".join(parts) + "."
 
 

@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from . import landscape
 from .cache import Cache
 from .results import Store, log_origin, provenance
 from .train import quiet
@@ -92,11 +93,14 @@ def check_grid(configs: Iterable[Any]) -> list:
     return configs
 
 
-def _compute(kind: str, config: Any, device: str, measure: Measure, root: str, scale: str, set_threads: bool):
+def _compute(kind: str, config: Any, device: str, measure: Measure, root: str, scale: str, set_threads: bool,
+             gpu_share: int = 1):  # fmt: skip
     """Run ``measure`` and store its result with its provenance; executed in a worker (or in this process).
 
-    Returns ``(result, provenance)``.
+    ``gpu_share``: processes sharing the GPU, so that each sizes its batched evaluations to its share of the
+    free memory (:data:`replication.landscape.GPU_SHARE`). Returns ``(result, provenance)``.
     """
+    landscape.GPU_SHARE = max(1, int(gpu_share))
     threads = torch.get_num_threads()
     if set_threads:
         torch.set_num_threads(1)
@@ -159,8 +163,8 @@ def run_sweep(
 
     Returns:
         DataFrame in the order of ``configs``: config fields, ``device``, ``source`` (``results``,
-        ``cache`` or ``computed``), ``cached`` (not computed now), ``computed_at``, and the scalar
-        entries of each result.
+        ``cache`` or ``computed``), ``cached`` (not computed now), ``computed_at``, ``machine`` (from
+        the provenance), and the scalar entries of each result.
     """
     configs = check_grid(configs)
     if not callable(measure):
@@ -204,7 +208,8 @@ def run_sweep(
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=min(n_jobs, len(todo)), backend="loky", return_as="generator_unordered")
-            for i, (res, prov) in par(delayed(_compute_indexed)(i, *args(i), True) for i in todo):
+            share = min(n_jobs, len(todo)) if device == "cuda" else 1
+            for i, (res, prov) in par(delayed(_compute_indexed)(i, *args(i), True, share) for i in todo):
                 results[i], provs[i], sources[i] = res, prov, "computed"
                 bar.update(1)
     finally:

@@ -106,7 +106,12 @@ def test_chosen_trial_and_settings_table():
     for name, trial in sweep.CALIBRATION_TRIALS.items():
         cfg = dataclasses.replace(cpu, **{"give_up_step": None, "lr_first": None, "first_max_steps": None, **trial})
         assert sweep.chosen_trial(cfg) == name
-        assert f"trial {name}" in sweep.describe_choice(cfg, pd.DataFrame({"trial": [name], "n": [12], "kept": [True]}))
+        df = pd.DataFrame({"trial": [name, name], "n": [12, 14], "kept": [True, False], "batch_size": [100, 100],
+                           "steps_run": [1000, 3000]})  # fmt: skip
+        text = sweep.describe_choice(cfg, df)
+        assert f"trial {name}" in text and "0.20 million training strings" in text and "up to n = 12" in text
+        assert "none of the stored" in sweep.describe_choice(cfg, df.assign(trial="Z"))
+        assert "only at the `cpu` scale" in sweep.describe_choice(dataclasses.replace(cfg, scale="ci"), df)
     assert sweep.chosen_trial(sweep.PRESETS["paper"]) is None
     assert sweep.chosen_trial(dataclasses.replace(cpu, batch_size=64)) is None
     paper = sweep.settings_table(sweep.PRESETS["paper"])
@@ -120,6 +125,18 @@ def test_chosen_trial_and_settings_table():
         assert not t["why"].str.contains("{", regex=False).any()  # every placeholder filled
     ci = sweep.settings_table(sweep.PRESETS["ci"]).set_index("setting")
     assert ci.loc["batch", "`ci`"] == str(sweep.PRESETS["ci"].batch_size)
+    changed = sweep.settings_table(dataclasses.replace(cpu, steps=cpu.steps + 1)).set_index("setting")
+    assert changed.loc["steps", "why"] == "set by the notebook's parameters"
+    assert "not matched" in changed.loc["batch", "why"] or changed.loc["batch", "why"] == "the paper's"
+
+
+def test_seed_plan_in_words():
+    cfg = dataclasses.replace(sweep.PRESETS["ci"], max_n=12, grid=(4, 8, 12), seeds=5, dense_max_n=8, seeds_beyond=3)
+    assert cfg.seed_plan == "5 per (function, n) up to n = 8, 3 of MAJORITY, FIRST, MEAN beyond"
+    few = dataclasses.replace(cfg, functions=("parity", "majority"))
+    assert few.seed_plan == "5 per (function, n) up to n = 8, 3 of MAJORITY beyond"
+    assert dataclasses.replace(cfg, functions=("parity",)).seed_plan == "5 per (function, n) up to n = 8, none beyond"
+    assert dataclasses.replace(cfg, dense_max_n=None).seed_plan == "5 per (function, n)"
 
 
 def test_compute_summary_names_the_machines():

@@ -146,6 +146,16 @@ def test_prune_keeps_only_the_configs_asked_for(tmp_path):
         Store(cache=tmp_path / "r", results=root, mode_="require", scale="cpu").prune("toy_pruned", keep)
 
 
+def test_origin_note_names_every_machine():
+    from replication.results import ORIGINS, log_origin
+
+    ORIGINS.clear()
+    for m in ("box A", "box B", "box A"):
+        log_origin("toy_machines", "results", {"scale": "cpu", "computed_at": "2026-01-01T00:00:00", "machine": m})
+    assert "computed 2026-01-01 on box A and box B)" in origin_note()
+    ORIGINS.clear()
+
+
 def test_off_mode_never_reads_results(tmp_path):
     Store(cache=tmp_path / "a", results=tmp_path / "results", mode_="write", scale="cpu").get_or_compute(
         "toy", {"x": 4}, lambda: {"value": 16}

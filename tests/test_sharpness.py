@@ -297,3 +297,31 @@ def test_eq8_factor_by_hand():
         q, k = w[4 * h : 4 * h + 4], w[8 + 4 * h : 8 + 4 * h + 4]
         best = max(best, float(torch.linalg.svdvals(k.T @ q / 2.0)[0]))
     assert blowup.log10_eq8_factor(sd, d=8, heads=2) == pytest.approx(4 * 8 * best / np.log(10), rel=1e-9)
+
+
+def test_long_noise_reason_only_from_what_the_runs_show():
+    """The 'likely' reason for an unresolved long-input trend names only a large spread or missed convergence."""
+    from replication.experiments.sharpness import _long_noise
+
+    def frame(sharp, kept):
+        return pd.DataFrame({"function": "majority", "n": [8, 8, 16, 16], "sharpness": sharp, "kept": kept})
+
+    noisy = frame([0.1, 1.0, 0.2, 0.3], [True, True, True, False])
+    text = _long_noise(noisy, p=0.4)
+    assert "differ up to 10× in sharpness" in text and "at n = 16 only 1 of 2 runs converged" in text
+    assert _long_noise(frame([0.1, 0.12, 0.2, 0.21], [True] * 4), p=0.4) == ""  # tight seeds, all converged
+    assert _long_noise(noisy, p=0.001) == ""  # a significant trend needs no excuse
+    assert _long_noise(noisy, p=float("nan")) == ""
+
+
+def test_blowup_prune_keeps_the_sweeps_thm4_entries(tmp_path):
+    from replication.results import Store
+
+    cfg = SweepConfig.from_params(scale="ci")
+    store = Store(cache=tmp_path / "c", results=tmp_path / "results", mode_="write", scale="ci")
+    run = encoder_sweep.run_configs(cfg)[0]
+    keep, stale = blowup.Thm4Check(run, cfg.thm4_strings), blowup.Thm4Check(run, cfg.thm4_strings + 1)
+    for key in (keep, stale):
+        store.target.save(blowup.THM4_KIND, key, {"s": [1.0]})
+    assert len(blowup.prune_results(cfg, store)) == 1
+    assert store.contains(blowup.THM4_KIND, keep) and not store.contains(blowup.THM4_KIND, stale)

@@ -121,6 +121,15 @@ def test_gpu_runs_go_to_worker_processes(tmp_path, monkeypatch):
     assert set(df["device"]) == {"cuda"} and len(df) == 4
     pids = {p.name.split("-")[2] for p in tmp_path.iterdir() if p.is_file()}
     assert len(pids) >= 1 and str(os.getpid()) not in pids  # computed in workers, not in this process
+    shares = run_sweep([Toy(a) for a in range(3)], share_measure, "share", cache=Cache(tmp_path / "s"), n_jobs=2,
+                       device="cuda", progress=False)  # fmt: skip
+    assert set(shares["share"]) == {2}  # each worker sizes its GPU batches to half of the free memory
+
+
+def share_measure(cfg: Toy, device: str) -> dict:
+    from replication import landscape
+
+    return {"share": landscape.GPU_SHARE}
 
 
 @pytest.mark.slow

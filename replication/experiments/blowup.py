@@ -159,6 +159,11 @@ def thm4_table(cfg: SweepConfig, df: pd.DataFrame, strings: int = 256, cache: St
 # Claims
 
 
+def prune_results(cfg: SweepConfig, store: Store, functions=("parity", "majority")) -> list[str]:
+    """Remove stored per-string Thm 4 entries of runs outside ``cfg``'s sweep (after the preset changed)."""
+    return store.prune(THM4_KIND, [Thm4Check(r, cfg.thm4_strings) for r in run_configs(cfg) if r.function in functions])
+
+
 def balance_test(df: pd.DataFrame, function: str = "majority") -> dict:
     """Paired one-sided Wilcoxon test over converged runs: blowup on balanced > on unbalanced strings."""
     g = df[(df["function"] == function) & df["kept"].astype(bool)]

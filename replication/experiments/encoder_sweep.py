@@ -34,7 +34,7 @@ from ..cache import KEY_OMIT_DEFAULT
 from ..config import check_choices, check_float, check_int, from_params
 from ..landscape import blowup_moments, parameter_norm, sharpness_both
 from ..results import Store, register
-from ..sweep import as_store, load_results, run_key, run_sweep
+from ..sweep import as_store, load_results, resolve_device, run_key, run_sweep
 from ..train import TrainConfig, train
 
 #: Cache kind of one run; chapter 05 computes it (``make results CHAPTER=05``), chapter 04 reads it.
@@ -155,8 +155,11 @@ class SweepConfig:
         """Seeds per (function, n) in words: one number, or the dense range's and the number beyond it."""
         if self.dense_max_n is None or self.dense_max_n >= self.max_n:
             return f"{self.seeds} per (function, n)"
-        others = ", ".join(f.upper() for f in self.functions_beyond)
-        return f"{self.seeds} per (function, n) up to n = {self.dense_max_n}, {min(self.seeds, self.seeds_beyond)} of {others} beyond"
+        dense = f"{self.seeds} per (function, n) up to n = {self.dense_max_n}"
+        beyond = [f.upper() for f in self.functions_beyond if f in self.functions and max(self.ns) > self.dense_max_n]
+        if not beyond:
+            return dense + ", none beyond"
+        return f"{dense}, {min(self.seeds, self.seeds_beyond)} of {', '.join(beyond)} beyond"
 
     @property
     def ns(self) -> tuple[int, ...]:
@@ -283,44 +286,72 @@ def chosen_trial(cfg: SweepConfig) -> str | None:
     return None
 
 
+def _strings_per_run(df: pd.DataFrame) -> pd.Series:
+    """Training strings a run saw (batch × steps actually run), mean per calibration trial."""
+    return (df["batch_size"] * df["steps_run"]).groupby(df["trial"]).mean()
+
+
 def describe_choice(cfg: SweepConfig, df: pd.DataFrame) -> str:
     """Which trial the preset follows and how it compares with the others that went as far, from ``df``."""
     name = chosen_trial(cfg)
-    if name is None or not len(df):
-        return "This scale's main sweep follows none of the calibration trials."
+    if cfg.scale != "cpu":
+        return f"The calibration exists only at the `cpu` scale; this page runs at `{cfg.scale}`."
+    if name is None or not len(df) or name not in set(df["trial"]):
+        return "This page's main sweep follows none of the stored calibration trials (its parameters were changed)."
     ok = df[df["kept"].astype(bool)]
     reach = ok.groupby("trial")["n"].max()
-    cost = {t: CALIBRATION_TRIALS[t]["batch_size"] * CALIBRATION_TRIALS[t]["steps"] for t in CALIBRATION_TRIALS}
-    text = (f"The `{cfg.scale}` preset follows trial {name} ({describe_protocol(calibration_configs({name: CALIBRATION_TRIALS[name]})[0])}): "
+    cost = _strings_per_run(df)
+    text = (f"The `{cfg.scale}` preset follows trial {name} "
+            f"({describe_protocol(calibration_configs({name: CALIBRATION_TRIALS[name]})[0])}): "
             f"{cost[name] / 1e6:.2f} million training strings per run")  # fmt: skip
     if name in reach.index:
         text += f", and PARITY converged up to n = {int(reach[name])} in the calibration"
         same = [t for t in reach.index if t != name and reach[t] >= reach[name]]
         if same:
             text += "; " + ", ".join(f"trial {t} got as far with {cost[t] / 1e6:.2f} million" for t in same)
+    else:
+        text += ", and PARITY converged at none of the calibration's lengths with it"
     return text + "."
 
 
-#: Why the `cpu` preset departs from the paper's, per setting: measurements on a 2-core machine (one torch
-#: thread per process). ``{trial}`` is the calibration trial the preset follows (:func:`chosen_trial`).
-CPU_WHY = {
-    "width": "a training step at n = 16 costs about 15 times less than at width 128 and batch 1024 (41 ms against "
-             "615 ms, one thread, both cores busy)",
-    "batch": "set with the step budget by the calibration below (trial {trial}): how far PARITY converges for the "
-             "strings a run sees",
-    "learning rate": "the paper's: a first phase at a higher rate gets PARITY off its plateau sooner but leaves "
-                     "it in flatter minima (trial C below), which changes the quantity measured",
-    "steps": "every run is measured after the same number of steps (sharpness keeps falling after convergence); "
-             "the budget is the calibration's trial {trial}",
-    "give-up": "cuts PARITY runs still at chance level; they count as not converged",
-    "lengths": "even lengths where PARITY can converge at this width and budget, sparser ones up to the paper's 30, "
-               "where only the other three do",
-    "seeds": "seeds go where PARITY converges: there every function gets the same number; beyond it only "
-             "MAJORITY, FIRST and MEAN run",
-    "sharpness": "the same perturbations and strings serve Eq. 15 and the code's ΔMSE",
-    "long inputs": "attention's cost grows as n²: a width-4 step takes about 11 ms at n = 32, 21 ms at n = 64 "
-                   "and 76 ms at n = 128 (one thread); the higher rate lets most runs converge in the budget",
-}
+#: At n = 16, one thread, both cores busy: a training step at width 32 and batch 256 against the paper's
+#: width 128 and batch 1024 (ms).
+STEP_MS_CPU, STEP_MS_PAPER = 41, 615
+
+
+def _cpu_why(cfg: SweepConfig, name: str) -> str:
+    """Why the `cpu` preset's value of setting ``name`` differs from the paper's (built from the preset)."""
+    trial = chosen_trial(cfg)
+    if name == "width":
+        return (f"a training step at n = 16 with width 32 and batch 256 took {STEP_MS_CPU} ms, against {STEP_MS_PAPER} "
+                "ms at the paper's width and batch (one thread, both cores busy)")  # fmt: skip
+    if name in ("batch", "steps", "give-up"):
+        if trial is None:
+            return "the `cpu` preset's (its calibration trial is not matched: other settings were changed)"
+        if trial == "A":
+            return "the first `cpu` protocol: trial A of the calibration below, which the later trials set out to improve on"
+        text = f"trial {trial} of the calibration below: how far PARITY converges for the strings a run sees"
+        if name == "steps":
+            text += "; every run is measured after the same number of steps (sharpness keeps falling after convergence)"
+        return text
+    if name == "learning rate":
+        return ("a first phase at a higher rate gets PARITY off its plateau sooner but leaves it in flatter minima "
+                "(trial C below), which changes the quantity measured")  # fmt: skip
+    if name == "lengths":
+        if cfg.dense_max_n is not None:
+            return (f"every even length up to n = {cfg.dense_max_n}, the longest where PARITY converged in the "
+                    "calibration, then sparser ones up to the paper's 30 for the functions that converge there")  # fmt: skip
+        return "dense where PARITY can converge at this width and budget, sparser beyond"
+    if name == "seeds":
+        if cfg.dense_max_n is not None:
+            return "seeds go where PARITY converges: there every function gets the same number"
+        return "enough to show the spread between seeds, not to estimate it well"
+    if name == "sharpness":
+        return "the same perturbations and strings serve Eq. 15 and the code's ΔMSE; cost"
+    if name == "long inputs":
+        return ("attention's cost grows as n²: a width-4 step took about 11 ms at n = 32, 21 ms at n = 64 and 76 ms at "
+                f"n = 128 (one thread); lr {cfg.long_lr:g} so that most runs converge within the budget")  # fmt: skip
+    raise ValueError(f"name: no reason for setting {name!r}")
 
 
 def _lengths(ns) -> str:
@@ -330,44 +361,40 @@ def _lengths(ns) -> str:
     return ", ".join(map(str, ns))
 
 
+#: The rows of :func:`settings_table`: the setting and how a config shows it.
+SETTINGS = {
+    "width": lambda c: f"{c.d} (feed-forward {c.d})",
+    "batch": lambda c: f"{c.batch_size}",
+    "learning rate": lambda c: f"{c.lr:g}" if c.lr_first is None else f"{c.lr_first:g}, then {c.lr:g}",
+    "steps": lambda c: f"{c.steps:,}, every run",
+    "give-up": lambda c: "none" if c.give_up_step is None else f"at step {c.give_up_step:,} if still at chance level",
+    "lengths": lambda c: _lengths(c.ns),
+    "seeds": lambda c: c.seed_plan,
+    "sharpness": lambda c: f"ρ = {c.rho}, {c.n_perturbations} perturbations × {c.n_inputs:,} strings",
+    "long inputs": lambda c: (f"width {c.long_d}, batch {c.long_batch_size}, lr {c.long_lr:g}, {c.long_steps:,} steps, "
+                              f"{c.long_seeds} seeds, n = {_lengths(c.long_ns)}"),  # fmt: skip
+}
+
+
 def settings_table(cfg: SweepConfig) -> pd.DataFrame:
     """The settings of ``cfg`` beside HR24's (the `paper` preset), with the reason for each difference.
 
-    Rows whose value equals the paper's say so; at `ci` every reason is that the settings exist for the tests.
+    Rows whose value equals the paper's say so; a value that a notebook parameter changed from the scale's
+    preset says that; at `ci` every reason is that the settings exist for the tests.
     """
-    p = PRESETS["paper"]
-
-    def long(c: SweepConfig) -> str:
-        return (f"width {c.long_d}, batch {c.long_batch_size}, lr {c.long_lr:g}, {c.long_steps:,} steps, "
-                f"{c.long_seeds} seeds, n = {_lengths(c.long_ns)}")  # fmt: skip
-
-    def giveup(c: SweepConfig) -> str:
-        return "none" if c.give_up_step is None else f"at step {c.give_up_step:,} if still at chance level"
-
-    rows = [
-        ("width", lambda c: f"{c.d} (feed-forward {c.d})"),
-        ("batch", lambda c: f"{c.batch_size}"),
-        ("learning rate", lambda c: f"{c.lr:g}" if c.lr_first is None else f"{c.lr_first:g}, then {c.lr:g}"),
-        ("steps", lambda c: f"{c.steps:,}, every run"),
-        ("give-up", giveup),
-        ("lengths", lambda c: _lengths(c.ns)),
-        ("seeds", lambda c: c.seed_plan),
-        ("sharpness", lambda c: f"ρ = {c.rho}, {c.n_perturbations} perturbations × {c.n_inputs:,} strings"),
-        ("long inputs", long),
-    ]
-    trial = chosen_trial(cfg) or "?"
+    paper, preset = PRESETS["paper"], PRESETS[cfg.scale]
     out = []
-    for name, show in rows:
-        mine, paper = show(cfg), show(p)
-        if mine == paper:
+    for name, show in SETTINGS.items():
+        mine = show(cfg)
+        if mine == show(paper):
             why = "the paper's"
+        elif mine != show(preset):
+            why = "set by the notebook's parameters"
         elif cfg.scale == "ci":
             why = "ci scale: seconds-long settings for the tests"
-        elif cfg.scale == "cpu":
-            why = CPU_WHY[name].format(trial=trial)
         else:
-            why = "set by the notebook's parameters"
-        out.append({"setting": name, "`paper` preset (HR24 App. E.1)": paper, f"`{cfg.scale}`": mine, "why": why})
+            why = _cpu_why(cfg, name)
+        out.append({"setting": name, "`paper` preset (HR24 App. E.1)": show(paper), f"`{cfg.scale}`": mine, "why": why})
     return pd.DataFrame(out)
 
 
@@ -402,17 +429,19 @@ def run_calibration(cfg: SweepConfig, cache: Store | None = None, progress=None)
     return df
 
 
-def calibration_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per trial: its protocol, PARITY's converged lengths, eval MSE and sharpness per length, time.
+def calibration_table(df: pd.DataFrame, scale: str = "cpu") -> pd.DataFrame:
+    """One row per trial: its protocol, PARITY's converged lengths, eval MSE and sharpness per length, cost.
 
-    Trials of :data:`CALIBRATION_TRIALS` with no stored run yet are listed as not run.
+    Trials of :data:`CALIBRATION_TRIALS` with no stored run yet are listed as not run (at a ``scale`` other
+    than `cpu`, which has no calibration, every trial is).
     """
     rows = []
     base = calibration_configs()
     per = len(CALIBRATION_NS) * len(CALIBRATION_SEEDS)
+    missing = "not run yet" if scale == "cpu" else "`cpu` scale only"
     for i, trial in enumerate(CALIBRATION_TRIALS):
         if not len(df) or trial not in set(df["trial"]):
-            rows.append({"trial": trial, "protocol": describe_protocol(base[i * per]), "converged at n": "not run yet"})
+            rows.append({"trial": trial, "protocol": describe_protocol(base[i * per]), "converged at n": missing})
     for trial, g in df.groupby("trial", sort=True):
         row = {"trial": trial, "protocol": g["protocol"].iloc[0]}
         row["converged at n"] = ", ".join(str(n) for n in sorted(g.loc[g["kept"], "n"].unique())) or "none"
@@ -422,7 +451,7 @@ def calibration_table(df: pd.DataFrame) -> pd.DataFrame:
         for _, r in g.sort_values("n").iterrows():
             row[f"MSE n={r['n']}"] = f"{r['eval_mse']:.1e}"
             row[f"sharpness n={r['n']}"] = round(r["sharpness"], 2) if r["kept"] else None
-        row["million strings per run"] = round((g["batch_size"] * g["steps_run"]).mean() / 1e6, 2)
+        row["million strings per run"] = round(_strings_per_run(g)[trial] / 1e6, 2)
         row["minutes per run"] = round((g["train_seconds"] + g["measure_seconds"].fillna(0)).mean() / 60, 1)
         rows.append(row)
     return pd.DataFrame(rows).sort_values("trial", kind="stable").reset_index(drop=True)
@@ -513,8 +542,13 @@ def read_runs(cfg: SweepConfig) -> list[EncoderRun]:
     return list(dict.fromkeys(runs))  # a calibration trial may share runs with the preset
 
 
-def prune_results(cfg: SweepConfig, store: Store, device: str = "cpu") -> list[str]:
-    """Remove the stored runs no chapter reads at ``cfg``'s settings (after the preset changed); their keys."""
+def prune_results(cfg: SweepConfig, store: Store, device: str | None = None) -> list[str]:
+    """Remove the stored runs no chapter reads at ``cfg``'s settings (after the preset changed); their keys.
+
+    Only entries of ``device`` (None: the one :func:`~replication.sweep.run_sweep` would use here) are kept, so
+    pass the device whose results ``results/`` should hold: entries of the other device are removed too.
+    """
+    device = resolve_device(device)
     return store.prune(KIND, [run_key(r, device) for r in read_runs(cfg)])
 
 

@@ -40,10 +40,11 @@ def metric_vs_n(df: pd.DataFrame, y: str = "sharpness", ax=None, logy: bool = Fa
 
 
 def sharpness_panels(df: pd.DataFrame, y: str = "sharpness", sharey: bool = False, axes=None,
-                     ylabel: str = "sharpness (Eq. 15, ×4)", title: str | None = None):  # fmt: skip
+                     ylabel: str = "sharpness (Eq. 15, ×4)", title: str | None = None, logx: bool = False):  # fmt: skip
     """One panel per function (HR24 Fig. 5 with separate y-axes, Fig. 6 with ``sharey=True``).
 
     Lines are means over the kept seeds at each n, the band ±1 standard deviation, dots single runs.
+    ``logx``: a base-2 length axis with a tick at every length run (for lengths that double).
     Returns the array of Axes.
     """
     funcs = _functions(df)
@@ -60,6 +61,10 @@ def sharpness_panels(df: pd.DataFrame, y: str = "sharpness", sharey: bool = Fals
             ax.text(0.5, 0.5, "no converged run", transform=ax.transAxes, ha="center")
         ax.set_title(label(f))
         ax.set_xlabel("n")
+        if logx:
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sorted(df["n"].unique()), [str(n) for n in sorted(df["n"].unique())])
+            ax.minorticks_off()
         ax.set_ylabel(ylabel if ax is axes[0] else "")
     fig = axes[0].figure
     if title:
