@@ -278,10 +278,10 @@ def describe_protocol(run: EncoderRun) -> str:
 
 def chosen_trial(cfg: SweepConfig) -> str | None:
     """The calibration trial whose protocol ``cfg``'s main sweep uses (None if none does, e.g. at `paper`)."""
-    base = dict(d=32, lr=3e-4, give_up_step=None, lr_first=None, first_max_steps=None)
+    fields = ("d", "lr", "batch_size", "steps", "give_up_step", "lr_first", "first_max_steps")
     for name, trial in CALIBRATION_TRIALS.items():
-        want = {**base, **trial}
-        if all(getattr(cfg, k) == v for k, v in want.items()):
+        run = calibration_configs({name: trial})[0]
+        if all(getattr(cfg, k) == getattr(run, k) for k in fields):
             return name
     return None
 
@@ -355,10 +355,9 @@ def _cpu_why(cfg: SweepConfig, name: str) -> str:
 
 
 def _lengths(ns) -> str:
-    ns = sorted(ns)
-    if len(ns) > 4 and ns == list(range(ns[0], ns[-1] + 1)):
-        return f"{ns[0]}, {ns[1]}, …, {ns[-1]}"
-    return ", ".join(map(str, ns))
+    from .deviations import show  # the deviations page's way of writing lengths (4–30)
+
+    return show(sorted(ns))
 
 
 #: The rows of :func:`settings_table`: the setting and how a config shows it.
