@@ -81,8 +81,8 @@ class SelfAttention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
         nn.init.zeros_(self.out_proj.bias)
 
-    def forward(self, q_in: torch.Tensor, kv_in: torch.Tensor) -> torch.Tensor:
-        # q_in (B, Tq, d), kv_in (B, T, d) -> (B, Tq, d)
+    def project(self, q_in: torch.Tensor, kv_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values split into heads: ``(B, Tq, d), (B, T, d) -> (B, h, Tq|T, d/h)`` each."""
         B, Tq, d = q_in.shape
         w_q, w_k, w_v = self.in_proj_weight.chunk(3)
         b_q, b_k, b_v = self.in_proj_bias.chunk(3)
@@ -90,9 +90,18 @@ class SelfAttention(nn.Module):
         q = F.linear(q_in, w_q, b_q).view(B, Tq, h, dh).transpose(1, 2)  # (B, h, Tq, dh)
         k = F.linear(kv_in, w_k, b_k).view(B, -1, h, dh).transpose(1, 2)  # (B, h, T, dh)
         v = F.linear(kv_in, w_v, b_v).view(B, -1, h, dh).transpose(1, 2)  # (B, h, T, dh)
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(dh), dim=-1)  # (B, h, Tq, T)
-        out = (att @ v).transpose(1, 2).reshape(B, Tq, d)  # (B, Tq, d)
-        return self.out_proj(out)
+        return q, k, v
+
+    def merge(self, out: torch.Tensor) -> torch.Tensor:
+        """Heads back together, then the output projection: ``(B, h, Tq, d/h) -> (B, Tq, d)``."""
+        B, h, Tq, dh = out.shape
+        return self.out_proj(out.transpose(1, 2).reshape(B, Tq, h * dh))
+
+    def forward(self, q_in: torch.Tensor, kv_in: torch.Tensor) -> torch.Tensor:
+        # q_in (B, Tq, d), kv_in (B, T, d) -> (B, Tq, d)
+        q, k, v = self.project(q_in, kv_in)
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)  # (B, h, Tq, T)
+        return self.merge(att @ v)
 
 
 class EncoderLayer(nn.Module):
