@@ -40,6 +40,21 @@ def ln_factor(y: torch.Tensor, eps: float, convention: str = "eq5") -> torch.Ten
     raise ValueError(f"convention: must be one of {LN_CONVENTIONS}, got {convention!r}")
 
 
+def check_shape(cfg, positive: tuple[str, ...]) -> None:
+    """Validate a model shape: the fields ``positive`` are positive integers, ``d`` is even (token and
+    position halves) and divisible by ``heads``, and ``d_ff`` is a positive integer or None."""
+    for name in positive:
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name}: must be a positive integer, got {v!r}")
+    if cfg.d % 2:
+        raise ValueError(f"d: must be even (token and position halves), got {cfg.d}")
+    if cfg.d % cfg.heads:
+        raise ValueError(f"heads: must divide d={cfg.d}, got {cfg.heads}")
+    if cfg.d_ff is not None and (isinstance(cfg.d_ff, bool) or not isinstance(cfg.d_ff, int) or cfg.d_ff < 1):
+        raise ValueError(f"d_ff: must be a positive integer or None, got {cfg.d_ff!r}")
+
+
 @dataclass(frozen=True)
 class EncoderConfig:
     """Shape of :class:`HR24Encoder`. Defaults are the paper's (HR24 App. E.1)."""
@@ -53,16 +68,7 @@ class EncoderConfig:
     vocab: int = 2  # token alphabet {0, 1}
 
     def __post_init__(self):
-        for name in ("n", "d", "layers", "heads", "vocab"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: must be a positive integer, got {v!r}")
-        if self.d % 2:
-            raise ValueError(f"d: must be even (token and position halves), got {self.d}")
-        if self.d % self.heads:
-            raise ValueError(f"heads: must divide d={self.d}, got {self.heads}")
-        if self.d_ff is not None and (not isinstance(self.d_ff, int) or self.d_ff < 1):
-            raise ValueError(f"d_ff: must be a positive integer or None, got {self.d_ff!r}")
+        check_shape(self, ("n", "d", "layers", "heads", "vocab"))
 
     @property
     def ff(self) -> int:

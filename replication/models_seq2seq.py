@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import EncoderLayer, SelfAttention
+from .models import EncoderLayer, SelfAttention, check_shape
 
 #: Scratchpad token that starts every decoder input (the bits are 0 and 1).
 START = 2
@@ -45,16 +45,7 @@ class Seq2SeqConfig:
     eps: float = 1e-5  # LayerNorm eps (PyTorch default)
 
     def __post_init__(self):
-        for name in ("n", "d", "enc_layers", "dec_layers", "heads"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: must be a positive integer, got {v!r}")
-        if self.d % 2:
-            raise ValueError(f"d: must be even (token and position halves), got {self.d}")
-        if self.d % self.heads:
-            raise ValueError(f"heads: must divide d={self.d}, got {self.heads}")
-        if self.d_ff is not None and (isinstance(self.d_ff, bool) or not isinstance(self.d_ff, int) or self.d_ff < 1):
-            raise ValueError(f"d_ff: must be a positive integer or None, got {self.d_ff!r}")
+        check_shape(self, ("n", "d", "enc_layers", "dec_layers", "heads"))
 
     @property
     def ff(self) -> int:
