@@ -40,6 +40,21 @@ def ln_factor(y: torch.Tensor, eps: float, convention: str = "eq5") -> torch.Ten
     raise ValueError(f"convention: must be one of {LN_CONVENTIONS}, got {convention!r}")
 
 
+def check_shape(cfg, positive: tuple[str, ...]) -> None:
+    """Validate a model shape: the fields ``positive`` are positive integers, ``d`` is even (token and
+    position halves) and divisible by ``heads``, and ``d_ff`` is a positive integer or None."""
+    for name in positive:
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name}: must be a positive integer, got {v!r}")
+    if cfg.d % 2:
+        raise ValueError(f"d: must be even (token and position halves), got {cfg.d}")
+    if cfg.d % cfg.heads:
+        raise ValueError(f"heads: must divide d={cfg.d}, got {cfg.heads}")
+    if cfg.d_ff is not None and (isinstance(cfg.d_ff, bool) or not isinstance(cfg.d_ff, int) or cfg.d_ff < 1):
+        raise ValueError(f"d_ff: must be a positive integer or None, got {cfg.d_ff!r}")
+
+
 @dataclass(frozen=True)
 class EncoderConfig:
     """Shape of :class:`HR24Encoder`. Defaults are the paper's (HR24 App. E.1)."""
@@ -53,16 +68,7 @@ class EncoderConfig:
     vocab: int = 2  # token alphabet {0, 1}
 
     def __post_init__(self):
-        for name in ("n", "d", "layers", "heads", "vocab"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: must be a positive integer, got {v!r}")
-        if self.d % 2:
-            raise ValueError(f"d: must be even (token and position halves), got {self.d}")
-        if self.d % self.heads:
-            raise ValueError(f"heads: must divide d={self.d}, got {self.heads}")
-        if self.d_ff is not None and (not isinstance(self.d_ff, int) or self.d_ff < 1):
-            raise ValueError(f"d_ff: must be a positive integer or None, got {self.d_ff!r}")
+        check_shape(self, ("n", "d", "layers", "heads", "vocab"))
 
     @property
     def ff(self) -> int:
@@ -81,8 +87,8 @@ class SelfAttention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
         nn.init.zeros_(self.out_proj.bias)
 
-    def forward(self, q_in: torch.Tensor, kv_in: torch.Tensor) -> torch.Tensor:
-        # q_in (B, Tq, d), kv_in (B, T, d) -> (B, Tq, d)
+    def project(self, q_in: torch.Tensor, kv_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values split into heads: ``(B, Tq, d), (B, T, d) -> (B, h, Tq|T, d/h)`` each."""
         B, Tq, d = q_in.shape
         w_q, w_k, w_v = self.in_proj_weight.chunk(3)
         b_q, b_k, b_v = self.in_proj_bias.chunk(3)
@@ -90,9 +96,18 @@ class SelfAttention(nn.Module):
         q = F.linear(q_in, w_q, b_q).view(B, Tq, h, dh).transpose(1, 2)  # (B, h, Tq, dh)
         k = F.linear(kv_in, w_k, b_k).view(B, -1, h, dh).transpose(1, 2)  # (B, h, T, dh)
         v = F.linear(kv_in, w_v, b_v).view(B, -1, h, dh).transpose(1, 2)  # (B, h, T, dh)
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(dh), dim=-1)  # (B, h, Tq, T)
-        out = (att @ v).transpose(1, 2).reshape(B, Tq, d)  # (B, Tq, d)
-        return self.out_proj(out)
+        return q, k, v
+
+    def merge(self, out: torch.Tensor) -> torch.Tensor:
+        """Heads back together, then the output projection: ``(B, h, Tq, d/h) -> (B, Tq, d)``."""
+        B, h, Tq, dh = out.shape
+        return self.out_proj(out.transpose(1, 2).reshape(B, Tq, h * dh))
+
+    def forward(self, q_in: torch.Tensor, kv_in: torch.Tensor) -> torch.Tensor:
+        # q_in (B, Tq, d), kv_in (B, T, d) -> (B, Tq, d)
+        q, k, v = self.project(q_in, kv_in)
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)  # (B, h, Tq, T)
+        return self.merge(att @ v)
 
 
 class EncoderLayer(nn.Module):

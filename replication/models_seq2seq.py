@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import EncoderLayer
+from .models import EncoderLayer, SelfAttention, check_shape
 
 #: Scratchpad token that starts every decoder input (the bits are 0 and 1).
 START = 2
@@ -45,16 +45,7 @@ class Seq2SeqConfig:
     eps: float = 1e-5  # LayerNorm eps (PyTorch default)
 
     def __post_init__(self):
-        for name in ("n", "d", "enc_layers", "dec_layers", "heads"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: must be a positive integer, got {v!r}")
-        if self.d % 2:
-            raise ValueError(f"d: must be even (token and position halves), got {self.d}")
-        if self.d % self.heads:
-            raise ValueError(f"heads: must divide d={self.d}, got {self.heads}")
-        if self.d_ff is not None and (isinstance(self.d_ff, bool) or not isinstance(self.d_ff, int) or self.d_ff < 1):
-            raise ValueError(f"d_ff: must be a positive integer or None, got {self.d_ff!r}")
+        check_shape(self, ("n", "d", "enc_layers", "dec_layers", "heads"))
 
     @property
     def ff(self) -> int:
@@ -72,31 +63,14 @@ def decoder_input(t: torch.Tensor) -> torch.Tensor:
     return torch.cat([start, t[:, :-1].long()], dim=1)
 
 
-class Attention(nn.Module):
-    """Multi-head attention with ``nn.MultiheadAttention``'s parameter layout; optional causal mask."""
-
-    def __init__(self, d: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.in_proj_weight = nn.Parameter(torch.empty(3 * d, d))
-        self.in_proj_bias = nn.Parameter(torch.zeros(3 * d))
-        self.out_proj = nn.Linear(d, d)
-        nn.init.xavier_uniform_(self.in_proj_weight)
-        nn.init.zeros_(self.out_proj.bias)
+class Attention(SelfAttention):
+    """:class:`replication.models.SelfAttention` with an optional causal mask (fused attention)."""
 
     def forward(self, q_in: torch.Tensor, kv_in: torch.Tensor, causal: bool = False) -> torch.Tensor:
         # q_in (B, Tq, d), kv_in (B, T, d) -> (B, Tq, d); causal: query i sees keys 0..i (Tq == T)
-        B, Tq, d = q_in.shape
-        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
-        b_q, b_k, b_v = self.in_proj_bias.chunk(3)
-        h, dh = self.heads, d // self.heads
-        q = F.linear(q_in, w_q, b_q).view(B, Tq, h, dh).transpose(1, 2)  # (B, h, Tq, dh)
-        k = F.linear(kv_in, w_k, b_k).view(B, -1, h, dh).transpose(1, 2)  # (B, h, T, dh)
-        v = F.linear(kv_in, w_v, b_v).view(B, -1, h, dh).transpose(1, 2)  # (B, h, T, dh)
+        q, k, v = self.project(q_in, kv_in)  # (B, h, Tq|T, dh)
         # softmax(q kᵀ / sqrt(dh)) v per head (Vaswani et al. 2017, Eq. 1), with -inf above the diagonal when causal
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # (B, h, Tq, dh)
-        out = out.transpose(1, 2).reshape(B, Tq, d)  # (B, Tq, d)
-        return self.out_proj(out)
+        return self.merge(F.scaled_dot_product_attention(q, k, v, is_causal=causal))
 
 
 class DecoderLayer(nn.Module):

@@ -91,13 +91,11 @@ def read_off(model, n: int) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class FitRun:
-    """One T1 run: the cache key of :func:`measure_fit`."""
+class Training:
+    """The settings every fit of chapter 07 shares (the fields :class:`FitRun` and :class:`RefitRun` add
+    say what is fitted)."""
 
     n: int  # input length
-    function: int  # random function f: the seed of its truth table
-    size: int  # strings in the training set
-    train_set: int  # which training set of this size (its sample seed); also the model's init seed
     d: int  # model width
     layers: int  # encoder layers
     heads: int  # attention heads
@@ -111,17 +109,38 @@ class FitRun:
     n_perturbations: int  # sharpness: perturbations
 
     def __post_init__(self):
-        _check_training(self)
+        check_int("n", self.n, MIN_N, MAX_N)
+        EncoderConfig(n=self.n, d=self.d, layers=self.layers, heads=self.heads)  # checks the shape
+        check_float("lr", self.lr, 0.0, 1.0, lo_open=True)
+        check_float("weight_decay", self.weight_decay, 0.0, 10.0)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("max_steps", self.max_steps, 1, 10**6)
+        check_int("eval_every", self.eval_every, 1)
+        check_float("fit_mse", self.fit_mse, 0.0, 0.25, lo_open=True)
+        check_float("rho", self.rho, 0.0, 1.0, lo_open=True)
+        check_int("n_perturbations", self.n_perturbations, 1)
+
+
+@dataclass(frozen=True)
+class FitRun(Training):
+    """One T1 run: the cache key of :func:`measure_fit` (with the fields of :class:`Training`)."""
+
+    function: int  # random function f: the seed of its truth table
+    size: int  # strings in the training set
+    train_set: int  # which training set of this size (its sample seed); also the model's init seed
+
+    def __post_init__(self):
+        super().__post_init__()
         check_int("function", self.function, 0)
         check_int("train_sizes", self.size, 1, 2**self.n - 1)
         check_int("train_set", self.train_set, 0)
 
 
 @dataclass(frozen=True)
-class RefitRun:
-    """One fresh model fitted on the whole cube to ``T1`` or ``f``: the cache key of :func:`measure_refit`."""
+class RefitRun(Training):
+    """One fresh model fitted on the whole cube to ``T1`` or ``f``: the cache key of :func:`measure_refit`
+    (with the fields of :class:`Training`; its ``batch_size`` is strings per step out of the cube's 2^n)."""
 
-    n: int  # input length
     target: str  # "T1" (a learned function) or "f" (the random function itself)
     function: int  # the random function f behind the target
     size: int | None  # T1: size of the training set it was learnt from (None for f)
@@ -129,20 +148,9 @@ class RefitRun:
     table: str  # the target's truth table (hex, :func:`table_to_hex`): what is fitted
     sets: tuple[tuple[int, int], ...]  # (size, train_set) of the training sets to measure sharpness on
     seed: int  # initialisation and batch seed of this model
-    d: int  # model width
-    layers: int  # encoder layers
-    heads: int  # attention heads
-    lr: float  # AdamW learning rate
-    weight_decay: float  # AdamW weight decay
-    batch_size: int  # strings per step (the cube has 2^n)
-    max_steps: int  # step budget
-    eval_every: int  # steps between fit checks
-    fit_mse: float  # fits: every string on the right side of 1/2 and MSE below this
-    rho: float  # sharpness: std of the Gaussian perturbations
-    n_perturbations: int  # sharpness: perturbations
 
     def __post_init__(self):
-        _check_training(self)
+        super().__post_init__()
         if self.target not in TARGETS:
             raise ValueError(f"target: must be one of {list(TARGETS)}, got {self.target!r}")
         if len(self.table) * 4 != 2**self.n:
@@ -151,19 +159,6 @@ class RefitRun:
             check_int("train_sizes", size, 1, 2**self.n - 1)
             check_int("train_set", train_set, 0)
         check_int("seed", self.seed, 0)
-
-
-def _check_training(run) -> None:
-    check_int("n", run.n, MIN_N, MAX_N)
-    EncoderConfig(n=run.n, d=run.d, layers=run.layers, heads=run.heads)  # checks the shape
-    check_float("lr", run.lr, 0.0, 1.0, lo_open=True)
-    check_float("weight_decay", run.weight_decay, 0.0, 10.0)
-    check_int("batch_size", run.batch_size, 1)
-    check_int("max_steps", run.max_steps, 1, 10**6)
-    check_int("eval_every", run.eval_every, 1)
-    check_float("fit_mse", run.fit_mse, 0.0, 0.25, lo_open=True)
-    check_float("rho", run.rho, 0.0, 1.0, lo_open=True)
-    check_int("n_perturbations", run.n_perturbations, 1)
 
 
 # --------------------------------------------------------------------------------------------------
