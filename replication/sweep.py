@@ -20,8 +20,8 @@ function at module level (so worker processes can import it). :func:`run_sweep`
 **Device.** With ``device=None`` runs go to ``"cuda"`` when ``torch.cuda.is_available()``, else to
 ``"cpu"``. On the GPU, ``n_jobs`` worker processes share the one card, each with its own CUDA context:
 the small models of these papers leave a GPU mostly idle between kernel launches, and on an H100 eight
-processes trained a width-32 model about 5.6 times faster in all than one process did. The device is part of each run's cache key: CPU and GPU
-arithmetic differ, so a result computed on one never stands in silently for the other; a GPU machine
+processes trained a width-32 model about 5.6 times faster in all than one process did. The device is part
+of each run's cache key: CPU and GPU arithmetic differ, so a result computed on one never stands in silently for the other; a GPU machine
 computes its own entries beside the CPU ones, and every row says which device produced it.
 
 **Dask.** ``scheduler`` is an address (``"tcp://host:8786"``) or a ``distributed.Client``. Workers write

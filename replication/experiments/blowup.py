@@ -155,13 +155,13 @@ def thm4_table(cfg: SweepConfig, df: pd.DataFrame, strings: int = 256, cache: St
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
-# --------------------------------------------------------------------------------------------------
-# Claims
-
-
 def prune_results(cfg: SweepConfig, store: Store, functions=("parity", "majority")) -> list[str]:
     """Remove stored per-string Thm 4 entries of runs outside ``cfg``'s sweep (after the preset changed)."""
     return store.prune(THM4_KIND, [Thm4Check(r, cfg.thm4_strings) for r in run_configs(cfg) if r.function in functions])
+
+
+# --------------------------------------------------------------------------------------------------
+# Claims
 
 
 def balance_test(df: pd.DataFrame, function: str = "majority") -> dict:

@@ -279,11 +279,16 @@ def describe_protocol(run: EncoderRun) -> str:
 def chosen_trial(cfg: SweepConfig) -> str | None:
     """The calibration trial whose protocol ``cfg``'s main sweep uses (None if none does, e.g. at `paper`)."""
     fields = ("d", "lr", "batch_size", "steps", "give_up_step", "lr_first", "first_max_steps")
-    for name, trial in CALIBRATION_TRIALS.items():
-        run = calibration_configs({name: trial})[0]
+    for name in CALIBRATION_TRIALS:
+        run = _trial_run(name)
         if all(getattr(cfg, k) == getattr(run, k) for k in fields):
             return name
     return None
+
+
+def _trial_run(name: str) -> EncoderRun:
+    """The first run of calibration trial ``name``: its protocol."""
+    return calibration_configs({name: CALIBRATION_TRIALS[name]})[0]
 
 
 def _strings_per_run(df: pd.DataFrame) -> pd.Series:
@@ -301,8 +306,7 @@ def describe_choice(cfg: SweepConfig, df: pd.DataFrame) -> str:
     ok = df[df["kept"].astype(bool)]
     reach = ok.groupby("trial")["n"].max()
     cost = _strings_per_run(df)
-    text = (f"The `{cfg.scale}` preset follows trial {name} "
-            f"({describe_protocol(calibration_configs({name: CALIBRATION_TRIALS[name]})[0])}): "
+    text = (f"The `{cfg.scale}` preset follows trial {name} ({describe_protocol(_trial_run(name))}): "
             f"{cost[name] / 1e6:.2f} million training strings per run")  # fmt: skip
     if name in reach.index:
         text += f", and PARITY converged up to n = {int(reach[name])} in the calibration"
@@ -347,7 +351,8 @@ def _cpu_why(cfg: SweepConfig, name: str) -> str:
             return "seeds go where PARITY converges: there every function gets the same number"
         return "enough to show the spread between seeds, not to estimate it well"
     if name == "sharpness":
-        return "the same perturbations and strings serve Eq. 15 and the code's ΔMSE; cost"
+        return ("a quarter of the paper's evaluation strings, to keep measuring cheap beside training; the same "
+                "perturbations and strings serve Eq. 15 and the code's ΔMSE")  # fmt: skip
     if name == "long inputs":
         return ("attention's cost grows as n²: a width-4 step took about 11 ms at n = 32, 21 ms at n = 64 and 76 ms at "
                 f"n = 128 (one thread); lr {cfg.long_lr:g} so that most runs converge within the budget")  # fmt: skip
