@@ -1,0 +1,89 @@
+"""Pinned cache keys: one committed key per result kind, built by the chapters' own code.
+
+Every committed result under ``results/`` is found by a key that hashes its kind, every field of its
+config (with their defaults) and ``CODE_VERSION``. A change that moves, renames or re-defaults a hashed
+field would silently orphan the committed results; these keys (each copied from a committed entry at
+``cpu`` scale) catch it. The tests build the configs from the presets, never read ``results/``.
+"""
+from __future__ import annotations
+
+import pytest
+
+from replication.cache import config_key
+from replication.sweep import run_key
+from replication.experiments import (average_sensitivity, blowup, demo, encoder_sweep, generalization, grokking,
+                                     model_anatomy, scratchpad, synthetic_runs, tradeoff, vision)  # fmt: skip
+
+# A learned function T1 (n = 10) of a committed refit run: its truth table as chapter 07 stores it.
+T1_TABLE = (
+    "9fdf04adf4f41396e00f1a05d2bf42a4e44f444ab8206430940f46ef42abbbf209bed57845b5577a411c804858ac102cedc878"
+    "488499fa2ba309fc89718c37358f44b640b5a05980d00be81553ff2abc04444a4e38201131970b46ea5ea71ba8dfaaeff8b194f1"
+    "30c059800d152c0aa7f888c98088803593c8ffc00a80191dde"
+)
+
+
+def _demo():
+    c = demo.PRESETS["cpu"]
+    return {"train": c.train_config(c.functions[0]), "perturbations": c.perturbations, "inputs": c.inputs}
+
+
+def _init():
+    c = average_sensitivity.PRESETS["cpu"]
+    return {"n": c.init_ns[0], "seed": 0, "d": c.d, "layers": c.layers, "heads": c.heads}
+
+
+def _sweep(runs):
+    return run_key(runs[0], "cpu")
+
+
+def _thm4():
+    runs = [r for r in encoder_sweep.run_configs(encoder_sweep.PRESETS["cpu"]) if r.function == "parity"]
+    return blowup.Thm4Check(runs[0], 256)
+
+
+def _refit():
+    return run_key(generalization.RefitRun(
+        n=10, target="T1", function=1, size=512, train_set=0, table=T1_TABLE, sets=((512, 0),), seed=1000, d=32,
+        layers=2, heads=2, lr=0.003, weight_decay=0.1, batch_size=1024, max_steps=6000, eval_every=50,
+        fit_mse=0.01, rho=0.02, n_perturbations=20), "cpu")  # fmt: skip
+
+
+PINNED = {
+    "demo": (_demo, "3a9c262a45ba72936062"),
+    "anatomy_model": (lambda: model_anatomy.PRESETS["cpu"].train_config(), "41da62ee32af63bbb692"),
+    "init_sensitivity": (_init, "7be7ae9b6386226cb049"),
+    "thm4_inputs": (_thm4, "3241470b529f7477ae78"),
+    "sharpness_run": (lambda: _sweep(encoder_sweep.run_configs(encoder_sweep.PRESETS["cpu"])), "77566b94625bbf777d6c"),
+    "sharpness_run/long": (lambda: _sweep(encoder_sweep.long_run_configs(encoder_sweep.PRESETS["cpu"])),
+                           "e01f3ee4a50a9e770b8e"),
+    "tradeoff_run": (lambda: _sweep(tradeoff.tradeoff_runs(tradeoff.PRESETS["cpu"])), "535b5e78e4a33b69827a"),
+    "dynamics_run": (lambda: _sweep(tradeoff.dynamics_runs(tradeoff.PRESETS["cpu"])), "813b250bc15b8acc37b7"),
+    "generalization_fit": (lambda: _sweep(generalization.fit_runs(generalization.PRESETS["cpu"])),
+                           "346456197c62d71b3d55"),
+    "generalization_refit": (_refit, "0f4a6538847067850ad6"),
+    "scratchpad_run": (lambda: _sweep(scratchpad.runs(scratchpad.PRESETS["cpu"])), "7271d9e5bf51c4f3079e"),
+    "synthetic_task_run": (lambda: _sweep(synthetic_runs.runs(synthetic_runs.PRESETS["cpu"])), "bb9fb8cb1dae4612a539"),
+    "grokking_run": (lambda: _sweep(grokking.grok_runs(grokking.PRESETS["cpu"])), "819a1d89462c5c7ea9f0"),
+    "sparse_parity_run": (lambda: _sweep(grokking.parity_runs(grokking.PRESETS["cpu"])), "f0972e3eef4fb29cab44"),
+    "vision_run": (lambda: _sweep(vision.vision_runs(vision.PRESETS["cpu"])), "b35e9a14c73cd9a7bbf9"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_committed_key_is_unchanged(name):
+    build, key = PINNED[name]
+    kind = name.split("/")[0]
+    assert config_key(kind, build()) == key, f"the key of a committed `{kind}` result changed"
+
+
+def test_every_kind_is_pinned():
+    """A new result kind gets a pinned key here as soon as it has committed results."""
+    import importlib
+    import pkgutil
+
+    import replication.experiments
+    from replication import results
+
+    for mod in pkgutil.walk_packages(replication.experiments.__path__, "replication.experiments."):
+        importlib.import_module(mod.name)
+    assert set(results.KIND_CHAPTER) == {name.split("/")[0] for name in PINNED}
