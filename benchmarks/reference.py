@@ -24,9 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from replication import boolean
-from replication.landscape import HR24_EXCLUDE
-from replication.models import HR24Encoder, to_torch_encoder
+from replication.tasks import boolean
+from replication.measures import sensitivity
+from replication.measures.sharpness import HR24_EXCLUDE
+from replication.models.encoder import HR24Encoder, to_torch_encoder
 
 
 class OriginalModel(nn.Module):
@@ -123,7 +124,7 @@ def flip_sensitivity(model, n: int, batch: int = 1024, start: int = 0, stop: int
     """Per-string sensitivity ``s(T, x)`` of strings ``start..stop-1`` of the cube (all by default), each
     evaluated with its ``n`` neighbours (:func:`replication.boolean.model_sensitivity`), ``(stop - start,)``."""
     stop = 2**n if stop is None else stop
-    return torch.cat([boolean.model_sensitivity(model, boolean.cube_strings(n, i, min(i + batch, stop))).double()
+    return torch.cat([sensitivity.model_sensitivity(model, sensitivity.cube_strings(n, i, min(i + batch, stop))).double()
                       for i in range(start, stop, batch)])  # fmt: skip
 
 
@@ -134,7 +135,7 @@ def reference_way(original_training: bool = True):
     original code's model (``nn.TransformerEncoder``; the same initialisation, batches and optimiser, see
     :class:`OriginalModel`), whose weights are then measured as an :class:`HR24Encoder`."""
     from replication import train as train_module
-    from replication.experiments import encoder_sweep
+    from replication.experiments.sharpness import sweep as encoder_sweep
 
     fast_sharpness, fast_train, model_class = encoder_sweep.sharpness_both, encoder_sweep.train, train_module.HR24Encoder
 
@@ -158,7 +159,7 @@ def reference_way(original_training: bool = True):
 
 def reference_measure(run, device: str = "cpu", original_training: bool = True) -> dict:
     """Chapter 05's ``measure_run`` the original code's way (see :func:`reference_way`), in this process."""
-    from replication.experiments.encoder_sweep import measure_run
+    from replication.experiments.sharpness.sweep import measure_run
 
     with reference_way(original_training):
         return measure_run(run, device)

@@ -52,10 +52,13 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference  # noqa: E402
 
-from replication import boolean, landscape  # noqa: E402
-from replication.cache import Cache  # noqa: E402
-from replication.models import EncoderConfig, HR24Encoder  # noqa: E402
-from replication.results import machine  # noqa: E402
+from replication.tasks import boolean
+from replication.models import folded
+from replication.measures import sensitivity
+from replication.measures import sharpness as sharpness_mod
+from replication.runs.cache import Cache  # noqa: E402
+from replication.models.encoder import EncoderConfig, HR24Encoder  # noqa: E402
+from replication.runs.provenance import machine  # noqa: E402
 from replication.train import single_thread  # noqa: E402
 
 SECTIONS = ("train", "batched_seeds", "sharpness", "cube", "sweep", "chapter05")
@@ -329,7 +332,7 @@ class SeedsInTurn:
 
 
 def bench_batched_seeds(quick: bool) -> dict:
-    from replication.experiments.encoder_sweep import PRESETS
+    from replication.experiments.sharpness.sweep import PRESETS
 
     cpu = PRESETS["cpu"]
     seeds, d, batch = cpu.seeds, cpu.d, cpu.batch_size
@@ -358,7 +361,7 @@ def bench_batched_seeds(quick: bool) -> dict:
 
 
 def bench_sharpness(quick: bool) -> dict:
-    from replication.experiments.encoder_sweep import PRESETS
+    from replication.experiments.sharpness.sweep import PRESETS
 
     cpu = PRESETS["cpu"]
     P, repeats = setting("sharpness_perturbations", quick), setting("repeats", quick)
@@ -373,23 +376,23 @@ def bench_sharpness(quick: bool) -> dict:
     with single_thread():
         worst = 0.0
         for n, m, x, y in cases:
-            got, want = landscape.sharpness_both(m, x, y, **kw), reference.copy_and_perturb(m, x, y, **kw)
+            got, want = sharpness_mod.sharpness_both(m, x, y, **kw), reference.copy_and_perturb(m, x, y, **kw)
             worst = max(worst, abs(got["sharpness"] - want["sharpness"]) / want["sharpness"])
         out["check"] = check("sharpness", worst < 2e-5, f"Eq. 15 agrees to {worst:.1e} relative at n = {list(ns)}")
         per_n = {}
         sides = ("ours", "ref") if quick else ("ours", "ref", "loop")  # the plain loop only in the full run
         for n, m, x, y in cases:
             per_n[n] = timed({k: v for k, v in {
-                "ours": lambda: landscape.sharpness_both(m, x, y, **kw),
+                "ours": lambda: sharpness_mod.sharpness_both(m, x, y, **kw),
                 "ref": lambda: reference.copy_and_perturb(m, x, y, **kw),
-                "loop": lambda: landscape.sharpness_both(m, x, y, chunk=1, dedup=False, **kw),
+                "loop": lambda: sharpness_mod.sharpness_both(m, x, y, chunk=1, dedup=False, **kw),
             }.items() if k in sides}, repeats)  # fmt: skip
             t = per_n[n]
-            rows = landscape._unique_rows(x)[0]
-            folded = landscape.foldable(m, rows) and landscape.perturbation_chunk(m, rows, P) == 1
+            rows = sharpness_mod._unique_rows(x)[0]
+            is_folded = folded.foldable(m, rows) and sharpness_mod.perturbation_chunk(m, rows, P) == 1
             out["by_n"][n] = {"ratio": stats([b / a for a, b in zip(t["ours"], t["ref"])]),
                               "ours_evals_per_s": P * len(x) / statistics.median(t["ours"]),
-                              "distinct_strings": len(rows), "path": "folded" if folded else "vmap"}  # fmt: skip
+                              "distinct_strings": len(rows), "path": "folded" if is_folded else "vmap"}  # fmt: skip
             if "loop" in t:
                 out["by_n"][n]["ratio_vs_plain_loop"] = stats([b / a for a, b in zip(t["ours"], t["loop"])])
     total = {k: [sum(per_n[n][k][r] for n in ns) for r in range(repeats)] for k in sides}
@@ -413,9 +416,9 @@ def bench_sharpness(quick: bool) -> dict:
 
 def trained_model(n: int = 16):
     """A trained cpu-scale model at length ``n`` from the committed results (else trained here, briefly)."""
-    from replication.experiments.encoder_sweep import KIND, PRESETS, run_configs
-    from replication.results import Store
-    from replication.sweep import load_results
+    from replication.experiments.sharpness.sweep import KIND, PRESETS, run_configs
+    from replication.runs.store import Store
+    from replication.runs.sweep import load_results
 
     runs = [r for r in run_configs(dataclasses.replace(PRESETS["cpu"], functions=("majority",))) if r.n == n and r.seed == 0]
     if runs:
@@ -435,8 +438,8 @@ def bench_cube(quick: bool, n: int = 16) -> dict:
     repeats = setting("repeats", quick)
     k = setting("cube_flip_strings", quick)
     with single_thread():
-        # ours: boolean.model_average_sensitivity (table, then sensitivity_from_table), per string for the check
-        p = paired(lambda: boolean.sensitivity_from_table(boolean.model_table(model, n)),
+        # ours: sensitivity.model_average_sensitivity (table, then sensitivity_from_table), per string for the check
+        p = paired(lambda: sensitivity.sensitivity_from_table(sensitivity.model_table(model, n)),
                    lambda: reference.flip_sensitivity(model, n, stop=k), repeats)  # fmt: skip
     fast, per_string = p["values"]["ours"], p["values"]["ref"]
     rel = float(((fast[:k] - per_string).abs() / per_string.abs().clamp_min(1e-12)).max())
@@ -444,7 +447,7 @@ def bench_cube(quick: bool, n: int = 16) -> dict:
     p["values"]["ours"] = float(fast.mean())
     ours_rate, ref_rate = 2**n / p["ours_s"]["median"], k / p["ref_s"]["median"]
     out = {
-        "n": n, "model": origin, "batch": boolean.cube_batch(n, model), "as_n": p["values"]["ours"],
+        "n": n, "model": origin, "batch": sensitivity.cube_batch(n, model), "as_n": p["values"]["ours"],
         "inputs_per_s": ours_rate, "seconds": p["ours_s"], "ref_inputs_per_s": ref_rate, "ratio": ours_rate / ref_rate,
         "ref_strings_timed": k, "check": c,
     }  # fmt: skip
@@ -459,7 +462,7 @@ def bench_cube(quick: bool, n: int = 16) -> dict:
 
 
 def sweep_once(runs, measure, kind, **kw) -> tuple[float, "pd.DataFrame"]:  # noqa: F821
-    from replication.sweep import run_sweep
+    from replication.runs.sweep import run_sweep
 
     with tempfile.TemporaryDirectory(prefix="replication-bench-") as tmp:
         t = time.perf_counter()
@@ -484,7 +487,7 @@ def _spin(reps: int, size: int = 256) -> float:
 
 def _start_worker() -> float:
     """First task of a loky worker: import what the sweeps run, so that later timings leave it out."""
-    import replication.experiments.encoder_sweep  # noqa: F401
+    import replication.experiments.sharpness.sweep  # noqa: F401
 
     return _spin(1)
 
@@ -513,7 +516,7 @@ def parallel_ceiling(repeats: int, reps: int) -> dict:
 
 def warm_workers() -> float:
     """Have the loky workers import the package and run a tiny sweep once; returns the seconds it took."""
-    from replication.experiments.encoder_sweep import KIND, SweepConfig, measure_run, run_configs
+    from replication.experiments.sharpness.sweep import KIND, SweepConfig, measure_run, run_configs
 
     runs = run_configs(SweepConfig.from_params(scale="ci", seeds=1))[:2]
     t, _ = sweep_once([dataclasses.replace(r, steps=1) for r in runs], measure_run, KIND, n_jobs=2)
@@ -521,7 +524,7 @@ def warm_workers() -> float:
 
 
 def bench_sweep(quick: bool) -> dict:
-    from replication.experiments.encoder_sweep import KIND, SweepConfig, measure_run, run_configs
+    from replication.experiments.sharpness.sweep import KIND, SweepConfig, measure_run, run_configs
 
     repeats = setting("repeats", quick)
     ceiling = parallel_ceiling(repeats, setting("ceiling_reps", quick))
@@ -553,7 +556,7 @@ def bench_sweep(quick: bool) -> dict:
 
 def bench_dask(runs, local, cols, repeats) -> dict:
     from cluster import cli_cluster
-    from replication.experiments.encoder_sweep import KIND, measure_run
+    from replication.experiments.sharpness.sweep import KIND, measure_run
 
     t0 = time.perf_counter()
     times = []
@@ -573,7 +576,7 @@ def bench_dask(runs, local, cols, repeats) -> dict:
 
 def chapter05_sample(quick: bool):
     """A fixed sample of chapter 05's cpu sweep: one run per length (functions in turn, seed 0), shortened."""
-    from replication.experiments.encoder_sweep import PRESETS, run_configs
+    from replication.experiments.sharpness.sweep import PRESETS, run_configs
 
     cfg = PRESETS["cpu"]
     steps, k = setting("chapter05_steps", quick), setting("chapter05_runs", quick)
@@ -587,7 +590,7 @@ def chapter05_sample(quick: bool):
 
 
 def bench_chapter05(quick: bool) -> dict:
-    from replication.experiments.encoder_sweep import KIND, measure_run
+    from replication.experiments.sharpness.sweep import KIND, measure_run
 
     cfg, runs = chapter05_sample(quick)
     repeats = setting("chapter05_repeats", quick)

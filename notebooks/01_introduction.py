@@ -53,15 +53,15 @@ n = None  # input length of the demo (None: the scale's preset)
 steps = None  # training steps per model
 
 # %% tags=["hide-input"]
-from replication.experiments import demo
+from replication.experiments import introduction as demo
 cfg = demo.DemoConfig.from_params(scale=scale, n=n, steps=steps)
 cfg
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
-from replication.claims import display_table, record
+from replication.report.claims import display_table, record
 from replication.plots import sensitivity as plots
-from replication.results import origin_note
+from replication.report.status import origin_note
 
 # %%
 results = demo.run(cfg)

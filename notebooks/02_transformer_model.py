@@ -58,15 +58,15 @@ steps = None  # training steps of the live model
 d = None  # model width, a multiple of 4 (None: the scale's preset)
 
 # %% tags=["hide-input"]
-from replication.experiments import model_anatomy as ch
+from replication.experiments import transformer_model as ch
 cfg = ch.AnatomyConfig.from_params(scale=scale, n=n, function=function, steps=steps, d=d)
 cfg
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
-from replication.claims import display_table, record
+from replication.report.claims import display_table, record
 from replication.plots import sensitivity as plots
-from replication.results import origin_note
+from replication.report.status import origin_note
 
 # %% [markdown]
 # ## A live model, before and after training

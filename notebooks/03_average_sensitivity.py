@@ -58,9 +58,9 @@ cfg
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
-from replication.claims import display_table, record
+from replication.report.claims import display_table, record
 from replication.plots import sensitivity as plots
-from replication.results import origin_note
+from replication.report.status import origin_note
 
 # %% [markdown]
 # Everything in this chapter is enumerated exactly in each build, in seconds, except the random

@@ -58,7 +58,8 @@ scheduler = None  # a dask.distributed scheduler address; None: local processes
 thm4_strings = None  # uniform strings per run for the per-string check of Thm 4; None: the preset (256)
 
 # %% tags=["hide-input"]
-from replication.experiments.encoder_sweep import SweepConfig
+from replication.report import status
+from replication.experiments.sharpness.sweep import SweepConfig
 
 cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs,
                               thm4_strings=thm4_strings)
@@ -66,10 +67,9 @@ cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication import results
-from replication.claims import display_table, record
-from replication.experiments import blowup as ch
-from replication.experiments import encoder_sweep as sweep
+from replication.report.claims import display_table, record
+from replication.experiments import blowup_bound as ch
+from replication.experiments.sharpness import sweep
 from replication.plots import sharpness as plots
 
 # %% [markdown]
@@ -102,7 +102,7 @@ runs = sweep.run_main(cfg, scheduler=scheduler)
 sweep.kept_table(runs)
 
 # %% tags=["remove-input"]
-Markdown(results.origin_note())
+Markdown(status.origin_note())
 
 # %% [markdown]
 # ## $\mathbb E[\mathrm{Blowup}^2]$ against length

@@ -51,17 +51,17 @@ n_jobs = None  # worker processes (one torch thread each); None: the preset (2)
 scheduler = None  # a dask.distributed scheduler address such as "tcp://127.0.0.1:8786"; None: local processes
 
 # %% tags=["hide-input"]
-from replication.experiments.encoder_sweep import SweepConfig
+from replication.report import status
+from replication.experiments.sharpness.sweep import SweepConfig
 
 cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs)
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication import results
-from replication.claims import display_table, record
-from replication.experiments import encoder_sweep as sweep
-from replication.experiments import sharpness as ch
+from replication.report.claims import display_table, record
+from replication.experiments.sharpness import sweep
+from replication.experiments.sharpness import analysis as ch
 from replication.plots import sharpness as plots
 
 # %% [markdown]
@@ -115,7 +115,7 @@ runs = sweep.run_main(cfg, scheduler=scheduler)
 sweep.runs_table(runs)
 
 # %% tags=["remove-input"]
-Markdown(results.origin_note())
+Markdown(status.origin_note())
 
 # %% [markdown]
 # ### Which runs are kept

@@ -46,16 +46,16 @@ steps = None  # dynamics: training steps of every run; None: the preset's
 weight_decays = None  # dynamics: e.g. [0.0, 0.3]; None: the preset's [0, 0.1, 0.2, 0.3]
 
 # %%
-from replication.experiments.tradeoff import TradeoffConfig
+from replication.report import status
+from replication.experiments.tradeoff.analysis import TradeoffConfig
 
 cfg = TradeoffConfig.from_params(scale=scale, functions=functions, n=n, draws=draws, seeds=seeds, steps=steps, weight_decays=weight_decays)
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication import results
-from replication.claims import display_table, record
-from replication.experiments import tradeoff as ch
+from replication.report.claims import display_table, record
+from replication.experiments.tradeoff import analysis as ch
 from replication.plots import tradeoff as plots
 
 # %% [markdown]
@@ -95,7 +95,7 @@ reference = ch.reference_runs(cfg)
 ch.runs_table(runs)
 
 # %% tags=["remove-input"]
-Markdown(results.origin_note())
+Markdown(status.origin_note())
 
 # %% [markdown]
 # How many runs converged at each length (the rest are dropped from everything below):

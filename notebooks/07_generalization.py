@@ -50,6 +50,7 @@ train_sets = None  # training sets per (f, size) (None: the preset's; 2 at cpu, 
 seeds = None  # fresh models fitted on the whole cube per target, T1 or f (None: 1 at cpu, 5 at paper)
 
 # %%
+from replication.report import status
 from replication.experiments.generalization import GeneralizationConfig
 
 cfg = GeneralizationConfig.from_params(scale=scale, train_sizes=train_sizes, functions=functions, train_sets=train_sets, seeds=seeds)
@@ -57,8 +58,7 @@ cfg = GeneralizationConfig.from_params(scale=scale, train_sizes=train_sizes, fun
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication import results
-from replication.claims import display_table, record
+from replication.report.claims import display_table, record
 from replication.experiments import generalization as ch
 from replication.plots import generalization as plots
 
@@ -111,7 +111,7 @@ from replication.plots import generalization as plots
 t1 = ch.learned_functions(cfg)
 
 # %% tags=["remove-input"]
-Markdown(results.origin_note())
+Markdown(status.origin_note())
 
 # %%
 ax = plots.sensitivity_by_size(t1)

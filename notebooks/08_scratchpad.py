@@ -53,6 +53,7 @@ seeds = None  # seeds per length (None: the preset's, 3 at cpu)
 steps = None  # step budget of every run (None: the preset's)
 
 # %%
+from replication.report import status
 from replication.experiments.scratchpad import ScratchpadConfig
 
 cfg = ScratchpadConfig.from_params(scale=scale, n=n, seeds=seeds, steps=steps)
@@ -60,8 +61,7 @@ cfg = ScratchpadConfig.from_params(scale=scale, n=n, seeds=seeds, steps=steps)
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication import results
-from replication.claims import display_table, record
+from replication.report.claims import display_table, record
 from replication.experiments import scratchpad as ch
 from replication.plots import scratchpad as plots
 
@@ -124,7 +124,7 @@ theory
 scratch = ch.run_sweep_table(cfg)
 
 # %% tags=["remove-input"]
-Markdown(results.origin_note())
+Markdown(status.origin_note())
 
 # %%
 ch.convergence_table(scratch)

@@ -61,18 +61,18 @@ lr = None  # SGD learning rate (None: 0.5)
 vocab = None  # vocabulary size M for every setting (None: the sizes derived below from V25's Table 3)
 
 # %%
-from replication.experiments.synthetic_runs import SyntheticConfig
+from replication.report import status
+from replication.experiments.token_sensitivity.runs import SyntheticConfig
 
 cfg = SyntheticConfig.from_params(scale=scale, settings=settings, seeds=seeds, epochs=epochs, lr=lr, vocab=vocab)
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication import results
-from replication.claims import display_table, record
-from replication.experiments import synthetic_runs as ch
-from replication.experiments import synthetic_task as st
-from replication.plots import synthetic_task as plots
+from replication.report.claims import display_table, record
+from replication.experiments.token_sensitivity import runs as ch
+from replication.experiments.token_sensitivity import task as st
+from replication.plots import token_sensitivity as plots
 
 # %% [markdown]
 # ## What V25 leave unstated, and what their numbers say about it
@@ -157,7 +157,7 @@ Markdown(ch.derivation_text(comparison, search))
 curves = ch.curves(cfg)
 
 # %% tags=["remove-input"]
-Markdown(results.origin_note())
+Markdown(status.origin_note())
 
 # %% [markdown]
 # ## What the model relies on (V25 Fig. 3, Fig. 12)

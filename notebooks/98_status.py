@@ -32,8 +32,8 @@
 scale = None  # the book's scale; None means $REPLICATION_SCALE, else "cpu"
 
 # %% tags=["hide-input"]
-from replication.config import resolve_scale
-from replication.results import status_table
+from replication.runs.config import resolve_scale
+from replication.report.status import status_table
 
 status_table(resolve_scale(scale))
 

@@ -34,8 +34,8 @@ scale = None  # the book's scale; None means $REPLICATION_SCALE, else "cpu"
 extra_scales = ["paper"]  # committed results shown beside the book's own scale
 
 # %% tags=["hide-input"]
-from replication.claims import scorecard, scorecard_table, summary
-from replication.config import resolve_scale
+from replication.report.claims import scorecard, scorecard_table, summary
+from replication.runs.config import resolve_scale
 
 # %%
 card = scorecard(scales=[resolve_scale(scale), *extra_scales])

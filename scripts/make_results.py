@@ -16,11 +16,9 @@ spread of seeds elsewhere. It prints the largest differences and exits non-zero 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
-import pkgutil
 import shutil
 import subprocess
 import sys
@@ -31,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import replication.experiments  # noqa: E402
-from replication import results  # noqa: E402
-from replication.config import SCALES  # noqa: E402
+from replication.runs.chapters import KIND_CHAPTER  # noqa: E402
+from replication.runs.config import SCALES  # noqa: E402
+from replication.runs.store import results_dir  # noqa: E402
 
 #: Chapters whose results another chapter reads are computed first.
 ORDER_FIRST = ("05",)
@@ -51,14 +49,8 @@ def chapters(wanted: list[str] | None) -> list[Path]:
     return [found[c] for c in order]
 
 
-def register_all() -> None:
-    """Import every chapter module, so that each has registered the result kinds it computes."""
-    for mod in pkgutil.iter_modules(replication.experiments.__path__):
-        importlib.import_module(f"replication.experiments.{mod.name}")
-
-
 def owned_kinds(chapter: str) -> list[str]:
-    return sorted(k for k, c in results.KIND_CHAPTER.items() if c == chapter)
+    return sorted(k for k, c in KIND_CHAPTER.items() if c == chapter)
 
 
 def clear(chapter: str, root: Path) -> None:
@@ -119,9 +111,8 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true", help="keep stored runs; compute only the missing ones")
     ap.add_argument("--check", action="store_true", help="recompute into a temporary folder and compare")
     args = ap.parse_args(argv)
-    register_all()
     notebooks = chapters(args.chapter)
-    committed = results.results_dir()
+    committed = results_dir()
     env = {**os.environ, "REPLICATION_SCALE": args.scale, "REPLICATION_RESULTS": "write", "REPLICATION_QUIET": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         if args.check:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from replication import boolean
-
+from replication.measures import fourier, sensitivity
+from replication.tasks import boolean
 
 #: Known values of as_n on the ±1 scale, worked out by hand (not by this package). MAJORITY, ties -> 0:
 #: bit i is pivotal iff the other n-1 bits hold exactly ⌊n/2⌋ ones, so
@@ -27,8 +27,8 @@ KNOWN = [
 
 @pytest.mark.parametrize("name,n,value", KNOWN)
 def test_average_sensitivity_known_values(name, n, value):
-    assert boolean.average_sensitivity(name, n) == pytest.approx(value, abs=5e-5)
-    assert boolean.closed_form_sensitivity(name, n) == pytest.approx(value, abs=5e-5)
+    assert sensitivity.average_sensitivity(name, n) == pytest.approx(value, abs=5e-5)
+    assert sensitivity.closed_form_sensitivity(name, n) == pytest.approx(value, abs=5e-5)
 
 
 def brute_sensitivity(fn, n):
@@ -53,15 +53,15 @@ BY_HAND = {
 @pytest.mark.parametrize("name", sorted(BY_HAND))
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7])
 def test_average_sensitivity_matches_brute_force(name, n):
-    assert boolean.average_sensitivity(name, n) == pytest.approx(brute_sensitivity(BY_HAND[name], n), abs=1e-12)
+    assert sensitivity.average_sensitivity(name, n) == pytest.approx(brute_sensitivity(BY_HAND[name], n), abs=1e-12)
 
 
 def test_majority_hand_values():
     # n=3: each bit is pivotal when the other two disagree (prob 1/2): as = 3/2.
-    assert boolean.average_sensitivity("majority", 3) == pytest.approx(1.5)
+    assert sensitivity.average_sensitivity("majority", 3) == pytest.approx(1.5)
     # n=4, ties -> 0: f=1 iff >=3 ones. Bit pivotal iff other 3 bits hold exactly 2 ones (3/8): as = 4*3/8.
-    assert boolean.average_sensitivity("majority", 4) == pytest.approx(1.5)
-    assert boolean.closed_form_sensitivity("majority", 2) == pytest.approx(1.0)
+    assert sensitivity.average_sensitivity("majority", 4) == pytest.approx(1.5)
+    assert sensitivity.closed_form_sensitivity("majority", 2) == pytest.approx(1.0)
 
 
 def test_majority_ties_go_to_zero():
@@ -90,8 +90,8 @@ def brute_fourier(table, n):
 @pytest.mark.parametrize("name", ["parity", "majority", "first", "mean"])
 def test_walsh_hadamard_matches_brute_force(name):
     n = 5
-    table = boolean.truth_table(name, n)
-    lam = boolean.walsh_hadamard(table)
+    table = sensitivity.truth_table(name, n)
+    lam = fourier.walsh_hadamard(table)
     brute = brute_fourier(table, n)
     for P, v in brute.items():
         m = sum(1 << (n - 1 - i) for i in P)
@@ -99,9 +99,9 @@ def test_walsh_hadamard_matches_brute_force(name):
 
 
 def test_parity_spectrum_is_top_degree():
-    prof = boolean.degree_profile("parity", 6)
+    prof = fourier.degree_profile("parity", 6)
     assert prof[-1] == pytest.approx(1.0) and prof[:-1].sum() == pytest.approx(0.0)
-    prof = boolean.degree_profile("first", 6)
+    prof = fourier.degree_profile("first", 6)
     assert prof[1] == pytest.approx(1.0)
 
 
@@ -110,25 +110,25 @@ def test_eq17_on_random_real_functions(seed):
     n = 7
     g = torch.Generator().manual_seed(seed)
     table = torch.rand(2**n, generator=g, dtype=torch.float64) * 3 - 1  # arbitrary real values
-    lhs = boolean.average_sensitivity(table)
-    rhs = boolean.sensitivity_from_spectrum(table)
+    lhs = sensitivity.average_sensitivity(table)
+    rhs = fourier.sensitivity_from_spectrum(table)
     assert lhs == pytest.approx(rhs, rel=1e-10)
 
 
 def test_parseval():
-    table = boolean.truth_table(boolean.random_function(8, seed=3), 8)
-    assert boolean.degree_profile(table).sum() == pytest.approx(1.0)  # ±1-valued: sum λ² = 1
+    table = sensitivity.truth_table(boolean.random_function(8, seed=3), 8)
+    assert fourier.degree_profile(table).sum() == pytest.approx(1.0)  # ±1-valued: sum λ² = 1
 
 
 def test_random_function_sensitivity_near_half_n():
     n = 12
-    vals = [boolean.average_sensitivity(boolean.random_function(n, seed=s), n) for s in range(5)]
+    vals = [sensitivity.average_sensitivity(boolean.random_function(n, seed=s), n) for s in range(5)]
     assert np.mean(vals) == pytest.approx(n / 2, rel=0.05)
 
 
 def test_sparse_parity():
     fn = boolean.sparse_parity((0, 2))
-    assert boolean.average_sensitivity(fn, 6) == pytest.approx(2.0)
+    assert sensitivity.average_sensitivity(fn, 6) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="support"):
         boolean.sparse_parity(())
 
@@ -136,7 +136,7 @@ def test_sparse_parity():
 @pytest.mark.parametrize("bad", [0, 23, 2.5, "abc", True])
 def test_bad_n_is_rejected(bad):
     with pytest.raises(ValueError, match="n: must be an integer"):
-        boolean.average_sensitivity("parity", bad)
+        sensitivity.average_sensitivity("parity", bad)
 
 
 def test_unknown_function_is_rejected():
@@ -146,7 +146,7 @@ def test_unknown_function_is_rejected():
 
 def test_majority_asymptotics():
     n = 21
-    assert boolean.closed_form_sensitivity("majority", n) == pytest.approx(math.sqrt(2 * n / math.pi), rel=0.05)
+    assert sensitivity.closed_form_sensitivity("majority", n) == pytest.approx(math.sqrt(2 * n / math.pi), rel=0.05)
 
 
 def test_majority_profile_even_and_odd_n():
@@ -157,9 +157,9 @@ def test_majority_profile_even_and_odd_n():
     """
     from replication.experiments import average_sensitivity as ch
 
-    even = boolean.degree_profile("majority", 10)
+    even = fourier.degree_profile("majority", 10)
     assert even[0] == pytest.approx((252 / 1024) ** 2, rel=1e-9) and even[2] == pytest.approx(0.034, abs=5e-4)
-    odd = boolean.degree_profile("majority", 11)
+    odd = fourier.degree_profile("majority", 11)
     assert np.abs(odd[0::2]).max() < 1e-20 and odd.sum() == pytest.approx(1.0)
     cfg = ch.SensitivityConfig.from_params(scale="ci", functions='["majority"]')
     assert cfg.profile_n % 2 == 1
@@ -179,7 +179,7 @@ def test_random_table_is_random_function_s_table():
     for n, seed in ((4, 0), (7, 3), (10, 11)):
         table = boolean.random_table(n, seed)
         assert table.dtype == torch.float64 and set(table.unique().tolist()) <= {0.0, 1.0}
-        assert torch.equal(table, boolean.truth_table(boolean.random_function(n, seed), n))
+        assert torch.equal(table, sensitivity.truth_table(boolean.random_function(n, seed), n))
     assert not torch.equal(boolean.random_table(8, 0), boolean.random_table(8, 1))
 
 
@@ -191,7 +191,7 @@ def test_exact_sensitivity_of_a_truth_table_is_a_count_of_differing_neighbours(n
     """
     table = boolean.random_table(n, seed).tolist()
     differing = sum(table[k] != table[k ^ (1 << i)] for k in range(2**n) for i in range(n))
-    assert boolean.average_sensitivity(boolean.random_table(n, seed)) == differing / 2**n
+    assert sensitivity.average_sensitivity(boolean.random_table(n, seed)) == differing / 2**n
     # a uniform random f has as_n ≈ n/2 (each flip changes the value with probability 1/2)
     assert abs(differing / 2**n - n / 2) < 3 * math.sqrt(n) / 2 ** (n / 2) + 0.5
 

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from replication import cache as cache_mod
-from replication.cache import Cache, config_key
-from replication.claims import Claim, record, scorecard
-from replication.config import check_choices, check_int, resolve_scale
+from replication.runs import cache as cache_mod
+from replication.runs.cache import Cache, config_key
+from replication.report.claims import Claim, record, scorecard
+from replication.checks import check_choices, check_int
+from replication.runs.config import resolve_scale
 from replication.train import TrainConfig
 
 
@@ -90,7 +91,7 @@ def test_claim_scale_is_checked():
 def test_demo_claims_carry_the_scale():
     import pandas as pd
 
-    from replication.experiments import demo
+    from replication.experiments import introduction as demo
 
     cfg = demo.DemoConfig.from_params(scale="ci")
     df = pd.DataFrame([{"function": "parity", "sharpness": 1.0, "converged": True, "eval_mse": 1e-4},
@@ -102,7 +103,7 @@ def test_demo_claims_carry_the_scale():
 def test_demo_claim_needs_every_model_to_fit():
     import pandas as pd
 
-    from replication.experiments import demo
+    from replication.experiments import introduction as demo
 
     cfg = demo.DemoConfig.from_params(scale="ci")
     df = pd.DataFrame([{"function": "parity", "n": 4, "sharpness": 1.0, "converged": True, "eval_mse": 1e-4},
@@ -117,7 +118,7 @@ def test_demo_claim_needs_every_model_to_fit():
 
 
 def _chapter_configs():
-    from replication.experiments import average_sensitivity, demo, model_anatomy
+    from replication.experiments import average_sensitivity, introduction as demo, transformer_model as model_anatomy
 
     return {"demo": demo.DemoConfig, "anatomy": model_anatomy.AnatomyConfig,
             "sensitivity": average_sensitivity.SensitivityConfig}
@@ -155,14 +156,14 @@ def test_chapter_configs_check_in_post_init_and_parse_strings():
         assert cfg.n == 7 and cls.from_params(scale="ci") != cfg
         with pytest.raises(ValueError, match=r"^n: must be an integer"):
             dataclasses.replace(cfg, n=-1)  # the dataclass itself checks, not only from_params
-    from replication.experiments.model_anatomy import PRESETS
+    from replication.experiments.transformer_model import PRESETS
 
     with pytest.raises(ValueError, match=r"^d: must be a multiple of 4"):
         dataclasses.replace(PRESETS["ci"], d=18)
     sens = _chapter_configs()["sensitivity"].from_params(scale="ci", functions='["parity", "majority"]')
     assert sens.functions == ("parity", "majority")
-    from replication.config import from_params
-    from replication.experiments import demo
+    from replication.runs.config import from_params
+    from replication.experiments import introduction as demo
 
     with pytest.raises(ValueError, match="unknown parameter 'width'"):
         from_params(demo.DemoConfig, demo.PRESETS, scale="ci", width=3)
@@ -172,7 +173,7 @@ def test_field_added_later_keeps_old_keys_at_its_default():
     """A field marked KEY_OMIT_DEFAULT leaves the key alone at its default, and changes it otherwise."""
     import dataclasses as dc
 
-    from replication.cache import KEY_OMIT_DEFAULT, config_key
+    from replication.runs.cache import KEY_OMIT_DEFAULT, config_key
 
     @dc.dataclass(frozen=True)
     class Before:
@@ -189,7 +190,7 @@ def test_field_added_later_keeps_old_keys_at_its_default():
 
 def test_untestable_claims_are_counted_apart(tmp_path):
     """A claim the run cannot test shows as such and is left out of the held / tested count."""
-    from replication.claims import display_table, summary
+    from replication.report.claims import display_table, summary
 
     held = Claim("05_x", "a", "HR24", "1", "1", True, "cpu")
     failed = Claim("05_x", "b", "HR24", "1", "2", False, "cpu")

@@ -1,8 +1,8 @@
 """config.from_params: one way for every chapter to take its notebook's parameters."""
 import pytest
 
-from replication.config import from_params
-from replication.experiments.encoder_sweep import PRESETS, SweepConfig
+from replication.runs.config import from_params
+from replication.experiments.sharpness.sweep import PRESETS, SweepConfig
 
 
 def test_unset_parameters_keep_the_preset():

@@ -1,8 +1,8 @@
-"""Chapter 11's corruptions: shapes, ranges, severities ordered, and what each one does on simple images."""
+"""Chapter 10's corruptions: shapes, ranges, severities ordered, and what each one does on simple images."""
 import pytest
 import torch
 
-from replication.corruptions import CORRUPTIONS, SEVERITIES, corrupt
+from replication.tasks.corruptions import CORRUPTIONS, SEVERITIES, corrupt
 
 
 def _images():

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from replication.cache import Cache
-from replication.experiments.encoder_sweep import KIND, SweepConfig, measure_run, run_configs
-from replication.sweep import ORIGIN_COLUMNS, run_sweep
+from replication.runs.cache import Cache
+from replication.experiments.sharpness.sweep import KIND, SweepConfig, measure_run, run_configs
+from replication.runs.sweep import ORIGIN_COLUMNS, run_sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from cluster import cli_cluster  # noqa: E402

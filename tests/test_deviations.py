@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from replication.config import SCALES
+from replication.runs.config import SCALES
 from replication.experiments import deviations as dev
-from replication.experiments import encoder_sweep
+from replication.experiments.sharpness import sweep as encoder_sweep
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")}

@@ -6,12 +6,14 @@ import pytest
 import pandas as pd
 import torch
 
+from replication.tasks import boolean
+from replication.measures import sensitivity
 from replication import train as train_mod
-from replication.cache import Cache
-from replication.results import Store
-from replication.sweep import run_key
-from replication.experiments import encoder_sweep as sweep
-from replication.experiments import sharpness
+from replication.runs.cache import Cache
+from replication.runs.store import Store
+from replication.runs.sweep import run_key
+from replication.experiments.sharpness import sweep
+from replication.experiments.sharpness import analysis as sharpness
 
 
 def _nan_targets_for_seed(seed, monkeypatch):
@@ -51,11 +53,10 @@ def test_kept_needs_convergence_too():
 
 
 def test_balanced_strings_are_those_where_majority_is_sensitive():
-    from replication import boolean
 
     for n in (8, 9, 10):
         bal, _ = boolean.balance_sets(n, 512)
-        s = boolean.model_sensitivity(lambda x: boolean.majority(x).float(), bal)
+        s = sensitivity.model_sensitivity(lambda x: boolean.majority(x).float(), bal)
         assert (s > 0).all(), n  # every balanced string has a bit whose flip changes MAJORITY
 
 
@@ -64,7 +65,7 @@ def test_seeds_go_where_parity_converges():
     import collections
     import dataclasses
 
-    from replication.experiments.encoder_sweep import SweepConfig, run_configs
+    from replication.experiments.sharpness.sweep import SweepConfig, run_configs
 
     base = SweepConfig.from_params(scale="ci")
     cfg = dataclasses.replace(base, max_n=12, grid=(4, 8, 12), seeds=5, dense_max_n=8, seeds_beyond=3)

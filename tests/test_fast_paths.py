@@ -12,8 +12,11 @@ import pytest
 import torch
 from torch import nn
 
-from replication import boolean, landscape
-from replication.models import EncoderConfig, HR24Encoder
+from replication.tasks import boolean
+from replication.models import folded
+from replication.measures import sensitivity
+from replication.measures import sharpness as sharpness_mod
+from replication.models.encoder import EncoderConfig, HR24Encoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import reference  # noqa: E402
@@ -40,12 +43,12 @@ def test_sharpness_fast_path_equals_the_plain_loop(n):
     x = boolean.eval_strings(n, 512)
     y = boolean.parity(x)
     kw = dict(rho=0.05, n_perturbations=6, seed=3)
-    fast_mean, fast = landscape.sharpness(m, x, return_all=True, **kw)
-    slow_mean, slow = landscape.sharpness(m, x, return_all=True, chunk=1, dedup=False, **kw)
+    fast_mean, fast = sharpness_mod.sharpness(m, x, return_all=True, **kw)
+    slow_mean, slow = sharpness_mod.sharpness(m, x, return_all=True, chunk=1, dedup=False, **kw)
     np.testing.assert_allclose(fast, slow, rtol=1e-5)
     assert fast_mean == pytest.approx(slow_mean, rel=1e-6)
-    both_fast = landscape.sharpness_both(m, x, y, **kw)
-    both_slow = landscape.sharpness_both(m, x, y, chunk=1, dedup=False, **kw)
+    both_fast = sharpness_mod.sharpness_both(m, x, y, **kw)
+    both_slow = sharpness_mod.sharpness_both(m, x, y, chunk=1, dedup=False, **kw)
     for k in both_slow:
         assert both_fast[k] == pytest.approx(both_slow[k], rel=1e-5), k
 
@@ -57,8 +60,8 @@ def test_batched_perturbations_equal_one_at_a_time(chunk):
     m = encoder(8)
     x = boolean.eval_strings(8, 300)
     kw = dict(rho=0.02, n_perturbations=6, seed=11)
-    _, batched = landscape.sharpness(m, x, return_all=True, chunk=chunk, **kw)
-    _, loop = landscape.sharpness(m, x, return_all=True, chunk=1, **kw)
+    _, batched = sharpness_mod.sharpness(m, x, return_all=True, chunk=chunk, **kw)
+    _, loop = sharpness_mod.sharpness(m, x, return_all=True, chunk=1, **kw)
     np.testing.assert_allclose(batched, loop, rtol=1e-5)
 
 
@@ -71,7 +74,7 @@ def test_sharpness_equals_copy_and_perturb_on_the_original_model(n):
     y = boolean.majority(x)
     for rho in (0.02, 0.1):
         kw = dict(rho=rho, n_perturbations=5, seed=7)
-        got = landscape.sharpness_both(m, x, y, **kw)
+        got = sharpness_mod.sharpness_both(m, x, y, **kw)
         want = reference.copy_and_perturb(m, x, y, **kw)
         for k in want:
             assert got[k] == pytest.approx(want[k], rel=2e-5), (k, rho)
@@ -83,9 +86,9 @@ def test_long_inputs_take_the_folded_forward_and_equal_copy_and_perturb():
     m = encoder(30, d=32, seed=1)
     x = boolean.eval_strings(30, 256)
     y = boolean.parity(x)
-    assert landscape.foldable(m, x) and landscape.perturbation_chunk(m, x, 4) == 1
+    assert folded.foldable(m, x) and sharpness_mod.perturbation_chunk(m, x, 4) == 1
     kw = dict(rho=0.05, n_perturbations=4, seed=2)
-    got, want = landscape.sharpness_both(m, x, y, **kw), reference.copy_and_perturb(m, x, y, **kw)
+    got, want = sharpness_mod.sharpness_both(m, x, y, **kw), reference.copy_and_perturb(m, x, y, **kw)
     for k in want:
         assert got[k] == pytest.approx(want[k], rel=2e-5), k
 
@@ -93,7 +96,7 @@ def test_long_inputs_take_the_folded_forward_and_equal_copy_and_perturb():
 def folded_outputs(m, x, params=None, chunk_bytes=2**16):  # several passes
     params = dict(m.named_parameters()) if params is None else params
     with torch.no_grad():
-        return landscape.folded_forward(params, m.cfg, landscape.fold_plans(m.cfg, x, chunk_bytes=chunk_bytes))
+        return folded.folded_forward(params, m.cfg, folded.fold_plans(m.cfg, x, chunk_bytes=chunk_bytes))
 
 
 @pytest.mark.parametrize("cfg", [
@@ -118,7 +121,7 @@ def test_folded_forward_in_passes_equals_one_pass():
     """Strings evaluated in passes sized to cache (fold_plans) give the outputs of one pass over all."""
     m = encoder(12, d=32, seed=5)
     x = boolean.eval_strings(12, 1000)
-    assert len(landscape.fold_plans(m.cfg, x, chunk_bytes=2**16)) > 10
+    assert len(folded.fold_plans(m.cfg, x, chunk_bytes=2**16)) > 10
     np.testing.assert_allclose(folded_outputs(m, x), folded_outputs(m, x, chunk_bytes=2**40), rtol=1e-6, atol=1e-7)
 
 
@@ -126,7 +129,7 @@ def test_folded_forward_in_passes_equals_one_pass():
 def test_folded_forward_with_more_tokens_and_either_softmax(monkeypatch, exp_range):
     """A three-token alphabet (a value vector per token but the first), widely spread attention scores,
     and both ways to the softmax: scores read then softmax (range 0), exp of the shifted table read."""
-    monkeypatch.setattr(landscape, "EXP_RANGE", exp_range)
+    monkeypatch.setattr(folded, "EXP_RANGE", exp_range)
     torch.manual_seed(3)
     m = HR24Encoder(EncoderConfig(n=6, d=16, vocab=3)).eval()
     x = torch.randint(0, 3, (200, 6), generator=torch.Generator().manual_seed(4))
@@ -139,22 +142,22 @@ def test_folded_forward_with_more_tokens_and_either_softmax(monkeypatch, exp_ran
 def test_which_models_and_inputs_are_folded():
     m = encoder(8)
     x = boolean.eval_strings(8, 100)
-    assert landscape.foldable(m, x)
-    assert not landscape.foldable(m, x.float())  # float inputs: the module's own forward
-    assert not landscape.foldable(m, x[:, :6])  # wrong length
-    assert not landscape.foldable(m, x + 1)  # a token outside the alphabet
-    assert not landscape.foldable(HR24Encoder(EncoderConfig(n=8, d=16, layers=1)), x)
+    assert folded.foldable(m, x)
+    assert not folded.foldable(m, x.float())  # float inputs: the module's own forward
+    assert not folded.foldable(m, x[:, :6])  # wrong length
+    assert not folded.foldable(m, x + 1)  # a token outside the alphabet
+    assert not folded.foldable(HR24Encoder(EncoderConfig(n=8, d=16, layers=1)), x)
 
     class Other(HR24Encoder):  # a subclass may compute something else
         pass
 
-    assert not landscape.foldable(Other(m.cfg), x)
+    assert not folded.foldable(Other(m.cfg), x)
     with pytest.raises(ValueError, match="fold"):
-        landscape.sharpness(m, x.float(), fold=True)
+        sharpness_mod.sharpness(m, x.float(), fold=True)
     with pytest.raises(ValueError, match="chunk"):
-        landscape.sharpness(m, x, fold=True, chunk=2)
+        sharpness_mod.sharpness(m, x, fold=True, chunk=2)
     with pytest.raises(ValueError, match="fold"):
-        landscape.sharpness(m, x, fold=1)
+        sharpness_mod.sharpness(m, x, fold=1)
 
 
 @pytest.mark.parametrize("n", [6, 12])
@@ -163,8 +166,8 @@ def test_folded_and_batched_paths_agree(n):
     m = encoder(n, seed=2)
     x = boolean.eval_strings(n, 300)
     kw = dict(rho=0.03, n_perturbations=5, seed=4)
-    _, folded = landscape.sharpness(m, x, return_all=True, fold=True, **kw)
-    _, other = landscape.sharpness(m, x, return_all=True, fold=False, **kw)
+    _, folded = sharpness_mod.sharpness(m, x, return_all=True, fold=True, **kw)
+    _, other = sharpness_mod.sharpness(m, x, return_all=True, fold=False, **kw)
     np.testing.assert_allclose(folded, other, rtol=2e-5)
 
 
@@ -174,36 +177,36 @@ def test_distinct_rows_as_torch_unique_gives_them(shape, high):
     distinct rows, in the same order, and the same inverse."""
     x = torch.randint(0, high, shape, generator=torch.Generator().manual_seed(0))
     x = torch.cat([x, x[:7]])  # at least some repeats
-    rows, inverse = landscape._unique_rows(x)
+    rows, inverse = sharpness_mod._unique_rows(x)
     want_rows, want_inverse = torch.unique(x, dim=0, return_inverse=True)
     assert torch.equal(rows, want_rows) and torch.equal(inverse, want_inverse)
     assert torch.equal(rows[inverse], x)
     distinct = boolean.eval_strings(20, 100)
-    assert landscape._unique_rows(distinct)[1] is None
+    assert sharpness_mod._unique_rows(distinct)[1] is None
 
 
 def test_float_inputs_are_not_deduplicated_and_batch_the_same():
     lin = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Flatten(0))
     x = torch.randn(6, 3).repeat(3, 1)  # repeated rows: left as they are for float inputs
-    assert landscape._unique_rows(x)[1] is None
-    a = landscape.sharpness(lin, x, n_perturbations=7, exclude=(), chunk=3, rescale=1.0)
-    b = landscape.sharpness(lin, x, n_perturbations=7, exclude=(), chunk=1, rescale=1.0)
+    assert sharpness_mod._unique_rows(x)[1] is None
+    a = sharpness_mod.sharpness(lin, x, n_perturbations=7, exclude=(), chunk=3, rescale=1.0)
+    b = sharpness_mod.sharpness(lin, x, n_perturbations=7, exclude=(), chunk=1, rescale=1.0)
     assert a == pytest.approx(b, rel=1e-6)
 
 
 def test_chunk_rule_and_validation():
     m = encoder(4, d=32)
     small, large = boolean.all_strings(4).long(), boolean.eval_strings(30, 2048)
-    assert landscape.perturbation_chunk(m, small, 20) == 20  # 64 positions: one batched pass
-    assert landscape.perturbation_chunk(m, large, 20) == 1  # 61 440 positions: one at a time
+    assert sharpness_mod.perturbation_chunk(m, small, 20) == 20  # 64 positions: one batched pass
+    assert sharpness_mod.perturbation_chunk(m, large, 20) == 1  # 61 440 positions: one at a time
     with pytest.raises(ValueError, match="chunk"):
-        landscape.sharpness(m, small, chunk=0)
+        sharpness_mod.sharpness(m, small, chunk=0)
 
 
 def test_sharpness_leaves_the_model_and_its_mode_alone():
     m = encoder(6).train()
     before = {k: v.clone() for k, v in m.state_dict().items()}
-    landscape.sharpness(m, boolean.all_strings(6).long(), n_perturbations=4)  # batched path
+    sharpness_mod.sharpness(m, boolean.all_strings(6).long(), n_perturbations=4)  # batched path
     assert m.training
     assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())
 
@@ -213,7 +216,7 @@ def test_sharpness_leaves_the_model_and_its_mode_alone():
 
 def test_cube_strings_are_all_strings_in_order():
     full = boolean.all_strings(7).long()
-    assert torch.equal(torch.cat([boolean.cube_strings(7, i, min(i + 37, 128)) for i in range(0, 128, 37)]), full)
+    assert torch.equal(torch.cat([sensitivity.cube_strings(7, i, min(i + 37, 128)) for i in range(0, 128, 37)]), full)
 
 
 @pytest.mark.parametrize("batch", [None, 1000, 4096])
@@ -223,22 +226,22 @@ def test_model_over_the_cube_equals_flipping_each_bit(batch):
     n = 12
     m = encoder(n, seed=5)
     with torch.no_grad():
-        table = boolean.model_table(m, n, batch=batch)
+        table = sensitivity.model_table(m, n, batch=batch)
         np.testing.assert_allclose(table.numpy(), m(boolean.all_strings(n).long()).double().numpy(), rtol=1e-6, atol=1e-7)
     per_string = reference.flip_sensitivity(m, n)
-    np.testing.assert_allclose(boolean.sensitivity_from_table(table).numpy(), per_string.numpy(), rtol=1e-4, atol=1e-9)
-    assert boolean.model_average_sensitivity(m, n, batch=batch) == pytest.approx(float(per_string.mean()), rel=1e-5)
+    np.testing.assert_allclose(sensitivity.sensitivity_from_table(table).numpy(), per_string.numpy(), rtol=1e-4, atol=1e-9)
+    assert sensitivity.model_average_sensitivity(m, n, batch=batch) == pytest.approx(float(per_string.mean()), rel=1e-5)
 
 
 def test_cube_batch_is_sized_to_memory():
     m = encoder(16, d=32)
-    b = boolean.cube_batch(16, m)
+    b = sensitivity.cube_batch(16, m)
     assert b & (b - 1) == 0 and 1 <= b <= 2**16
-    assert 4 * 16 * (16 * 32 + 2 * 2 * 16) * b <= boolean.CUBE_BATCH_BYTES
-    assert boolean.cube_batch(16, m, budget=1) == 1
-    assert boolean.cube_batch(3, m) == 8  # never more than the cube
+    assert 4 * 16 * (16 * 32 + 2 * 2 * 16) * b <= sensitivity.CUBE_BATCH_BYTES
+    assert sensitivity.cube_batch(16, m, budget=1) == 1
+    assert sensitivity.cube_batch(3, m) == 8  # never more than the cube
     with pytest.raises(ValueError, match="batch"):
-        boolean.model_table(m, 16, batch=0)
+        sensitivity.model_table(m, 16, batch=0)
 
 
 # ---- training and chapter 05 --------------------------------------------------------------------
@@ -259,15 +262,15 @@ def test_training_step_equals_the_original_model(n, d, batch):
 def test_chapter05_measurement_equals_the_original_way():
     """measure_run against the same run measured the original code's way: copy-and-perturb sharpness,
     with the book's training (identical training numbers) and with nn.TransformerEncoder's (close)."""
-    from replication.experiments import encoder_sweep
-    from replication.experiments.encoder_sweep import SweepConfig, measure_run, run_configs
+    from replication.experiments.sharpness import sweep as encoder_sweep
+    from replication.experiments.sharpness.sweep import SweepConfig, measure_run, run_configs
 
     run = run_configs(SweepConfig.from_params(scale="ci"))[0]
     fast = measure_run(run)
     same_training = reference.reference_measure(run, original_training=False)
     original = reference.reference_measure(run)
-    assert encoder_sweep.sharpness_both is landscape.sharpness_both  # the reference put everything back
-    assert encoder_sweep.train.__module__ == "replication.train"
+    assert encoder_sweep.sharpness_both is sharpness_mod.sharpness_both  # the reference put everything back
+    assert encoder_sweep.train.__module__ == "replication.train.hr24"
     for k in ("eval_mse", "param_norm", "blowup", "model_as", "steps_run"):
         assert fast[k] == same_training[k], k
         assert fast[k] == pytest.approx(original[k], rel=1e-4), k

@@ -7,10 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from replication import boolean
-from replication.cache import Cache
+from replication.tasks import boolean
+from replication.measures import sensitivity
+from replication.runs.cache import Cache
 from replication.experiments import generalization as ch
-from replication.models import EncoderConfig, HR24Encoder
+from replication.models.encoder import EncoderConfig, HR24Encoder
 
 
 # --------------------------------------------------------------------------------------------------
@@ -37,7 +38,7 @@ def test_train_indices():
 
 
 def test_random_table_of_the_chapter_is_random_function_s():
-    assert torch.equal(ch.random_table(10, 2), boolean.truth_table(boolean.random_function(10, seed=2), 10))
+    assert torch.equal(ch.random_table(10, 2), sensitivity.truth_table(boolean.random_function(10, seed=2), 10))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -60,8 +61,8 @@ def test_read_off_a_hand_built_model_is_strict_majority():
     t1 = ch.read_off(FractionOfOnes(), n)
     ones = boolean.all_strings(n).sum(-1)
     assert torch.equal(t1, (2 * ones > n).double())  # by hand: above 1/2 means more ones than zeros
-    assert torch.equal(t1, boolean.truth_table("majority", n))
-    assert boolean.average_sensitivity(t1) == pytest.approx(boolean.closed_form_sensitivity("majority", n))
+    assert torch.equal(t1, sensitivity.truth_table("majority", n))
+    assert sensitivity.average_sensitivity(t1) == pytest.approx(sensitivity.closed_form_sensitivity("majority", n))
 
 
 def test_read_off_an_encoder_set_by_hand():
@@ -72,7 +73,7 @@ def test_read_off_an_encoder_set_by_hand():
         m.head.weight.zero_()
         m.head.bias.fill_(0.7)
     t1 = ch.read_off(m.eval(), 6)
-    assert torch.equal(t1, torch.ones(64, dtype=torch.float64)) and boolean.average_sensitivity(t1) == 0
+    assert torch.equal(t1, torch.ones(64, dtype=torch.float64)) and sensitivity.average_sensitivity(t1) == 0
     with torch.no_grad():
         m.head.bias.fill_(0.3)
     assert ch.read_off(m, 6).sum() == 0
@@ -90,7 +91,7 @@ def test_read_off_an_encoder_computing_the_first_bit():
         return m.embed(x)[:, 0, 0]
 
     t1 = ch.read_off(first_bit_model, 5)
-    assert torch.equal(t1, boolean.truth_table("first", 5)) and boolean.average_sensitivity(t1) == 1.0
+    assert torch.equal(t1, sensitivity.truth_table("first", 5)) and sensitivity.average_sensitivity(t1) == 1.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ def _run(**kw):
 
 def test_fit_strings_stops_when_the_set_is_fitted():
     run = _run()
-    cube = boolean.cube_strings(5, 0, 32)
+    cube = sensitivity.cube_strings(5, 0, 32)
     idx = ch.train_indices(5, 12, 0, 0)
     y = ch.random_table(5, 0)[idx]
     model, s = ch.fit_strings(run, cube[idx], y, seed=0)
@@ -118,7 +119,7 @@ def test_fit_strings_stops_when_the_set_is_fitted():
 
 
 def test_a_set_not_fitted_in_the_budget_is_marked():
-    model, s = ch.fit_strings(_run(max_steps=3, eval_every=1), boolean.cube_strings(5, 0, 32),
+    model, s = ch.fit_strings(_run(max_steps=3, eval_every=1), sensitivity.cube_strings(5, 0, 32),
                               ch.random_table(5, 1), seed=0)
     assert not s["fitted"] and s["steps_run"] == 3
 
@@ -128,8 +129,8 @@ def test_measure_fit_and_refit():
     r = ch.measure_fit(run)
     assert r["fitted"] and r["train_agreement"] == 1.0
     t1 = ch.hex_to_table(r["table_T1"])
-    assert r["as_T1"] == boolean.average_sensitivity(t1)
-    assert r["as_f"] == boolean.average_sensitivity(ch.random_table(5, 0))
+    assert r["as_T1"] == sensitivity.average_sensitivity(t1)
+    assert r["as_f"] == sensitivity.average_sensitivity(ch.random_table(5, 0))
     assert r["ones_T1"] == float(t1.mean())
     fields = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)
               if f.name not in ("function", "size", "train_set")}
@@ -145,7 +146,7 @@ def test_sharpness_on_the_whole_cube_as_a_set_equals_cube_sharpness():
     """Same model, same perturbations: the 'training set' that is the whole cube gives the cube's value."""
     torch.manual_seed(0)
     m = HR24Encoder(EncoderConfig(n=5, d=8)).eval()
-    cube = boolean.cube_strings(5, 0, 32)
+    cube = sensitivity.cube_strings(5, 0, 32)
     sh = ch._sharpness_on(m, _run(), cube, [torch.arange(32), torch.arange(16)])
     assert sh["sharpness_sets"][0] == pytest.approx(sh["sharpness_cube"], rel=1e-6)
     assert sh["sharpness_sets"][1] != pytest.approx(sh["sharpness_cube"], rel=1e-6)

@@ -1,4 +1,4 @@
-"""Chapter 10: the modular-addition split, the grokking model, the two sensitivity measures, the phase detectors."""
+"""Chapter 12: the modular-addition split, the grokking model, the two sensitivity measures, the phase detectors."""
 import math
 
 import numpy as np
@@ -7,12 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from replication import boolean
-from replication.experiments import grokking as ch
-from replication.experiments.sparse_parity import ParityRun, flip_sensitivity, measure_parity, parity_table
-from replication.models_grokking import (GrokkingTransformer, commutative_baseline, embedding_noise_sensitivity,
-                                        modular_addition_split, weight_norm)
-from replication.progress import first_at_least, grokking_phases, largest_rise, parity_phases, smooth
+from replication.tasks import boolean
+from replication.experiments.grokking import modular_addition as ch
+from replication.experiments.grokking.sparse_parity import ParityRun, flip_sensitivity, measure_parity, parity_table
+from replication.models.grokking import GrokkingTransformer
+from replication.tasks.modular import commutative_baseline, modular_addition_split
+from replication.measures.token import embedding_noise_sensitivity
+from replication.measures.norms import weight_norm
+from replication.measures.phases import first_at_least, grokking_phases, largest_rise, parity_phases, smooth
 
 
 # --------------------------------------------------------------------------------------------------

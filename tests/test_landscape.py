@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from replication import landscape
-from replication.models import EncoderConfig, HR24Encoder
+from replication.measures import norms
+from replication.measures import sharpness as sharpness_mod
+from replication.models.encoder import EncoderConfig, HR24Encoder
 
 
 class Linear(nn.Module):
@@ -28,7 +29,7 @@ def test_sharpness_closed_form_on_linear_model():
     x = torch.randn(64, 5)
     model = Linear([0.5, -1.0, 2.0, 0.0, 3.0], 0.7)
     rho = 0.1
-    est = landscape.sharpness(model, x, rho=rho, n_perturbations=4000, rescale=1.0, exclude=())
+    est = sharpness_mod.sharpness(model, x, rho=rho, n_perturbations=4000, rescale=1.0, exclude=())
     exact = rho**2 * float((x.pow(2).sum(-1) + 1).mean())
     assert est == pytest.approx(exact, rel=0.05)
 
@@ -37,10 +38,10 @@ def test_excluded_parameters_are_not_perturbed():
     model = Linear([1.0, 1.0], 0.0)
     x = torch.ones(3, 2)
     # Perturbing only the bias: E Δb² = ρ².
-    est = landscape.sharpness(model, x, rho=0.1, n_perturbations=4000, rescale=1.0, exclude=("lin.weight",))
+    est = sharpness_mod.sharpness(model, x, rho=0.1, n_perturbations=4000, rescale=1.0, exclude=("lin.weight",))
     assert est == pytest.approx(0.01, rel=0.07)
     with pytest.raises(ValueError, match="exclude"):
-        landscape.sharpness(model, x, exclude=("lin",))
+        sharpness_mod.sharpness(model, x, exclude=("lin",))
 
 
 def encoder(seed=0, n=8, d=16):
@@ -53,7 +54,7 @@ def copy_and_perturb_sharpness(model, x, rho, n_perturbations, seed):
 
     Every parameter but the positional embeddings gets N(0, ρ²) noise; the draws come from a generator
     seeded with ``seed``, one ``randn`` per parameter in ``named_parameters()`` order, so they are the
-    draws :func:`landscape.sharpness` makes for the same seed.
+    draws :func:`sharpness_mod.sharpness` makes for the same seed.
     """
     model = model.eval()
     g = torch.Generator().manual_seed(seed)
@@ -76,15 +77,15 @@ def test_sharpness_matches_copy_and_perturb_on_encoder():
     x = torch.randint(0, 2, (128, 8), generator=torch.Generator().manual_seed(7))
     for rho in (0.02, 0.1):
         want = copy_and_perturb_sharpness(m, x, rho, n_perturbations=6, seed=11)
-        got = landscape.sharpness(m, x, rho=rho, n_perturbations=6, seed=11)
+        got = sharpness_mod.sharpness(m, x, rho=rho, n_perturbations=6, seed=11)
         assert got == pytest.approx(want, rel=1e-5)
 
 
 def test_sharpness_scales_with_rho_squared_on_encoder():
     m = encoder()
     x = torch.randint(0, 2, (256, 8))
-    s1 = landscape.sharpness(m, x, rho=1e-3, n_perturbations=200, seed=1)
-    s2 = landscape.sharpness(m, x, rho=2e-3, n_perturbations=200, seed=1)
+    s1 = sharpness_mod.sharpness(m, x, rho=1e-3, n_perturbations=200, seed=1)
+    s2 = sharpness_mod.sharpness(m, x, rho=2e-3, n_perturbations=200, seed=1)
     assert s2 / s1 == pytest.approx(4.0, rel=0.02)  # same directions, 2x radius, small ρ: ratio ≈ 4
 
 
@@ -92,8 +93,8 @@ def test_sharpness_leaves_model_unchanged_and_is_seeded():
     m = encoder()
     before = {k: v.clone() for k, v in m.state_dict().items()}
     x = torch.randint(0, 2, (32, 8))
-    a = landscape.sharpness(m, x, n_perturbations=5, seed=3)
-    b = landscape.sharpness(m, x, n_perturbations=5, seed=3)
+    a = sharpness_mod.sharpness(m, x, n_perturbations=5, seed=3)
+    b = sharpness_mod.sharpness(m, x, n_perturbations=5, seed=3)
     assert a == b
     assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())
 
@@ -104,8 +105,8 @@ def test_delta_mse_equals_eq15_at_an_exact_fit():
     x = torch.randint(0, 2, (128, 8))
     with torch.no_grad():
         y = m(x)
-    a = landscape.sharpness(m, x, n_perturbations=10, seed=5)
-    b = landscape.delta_mse_sharpness(m, x, y, n_perturbations=10, seed=5)
+    a = sharpness_mod.sharpness(m, x, n_perturbations=10, seed=5)
+    b = sharpness_mod.delta_mse_sharpness(m, x, y, n_perturbations=10, seed=5)
     assert a == pytest.approx(b, rel=1e-4)
 
 
@@ -113,7 +114,7 @@ def test_parameter_norm_excludes_positions():
     m = encoder()
     total = torch.sqrt(sum((p.detach().double() ** 2).sum() for p in m.parameters()))
     pos = m.pos_emb.weight.detach().double().pow(2).sum()
-    assert landscape.parameter_norm(m) == pytest.approx(float(torch.sqrt(total**2 - pos)), rel=1e-9)
+    assert norms.parameter_norm(m) == pytest.approx(float(torch.sqrt(total**2 - pos)), rel=1e-9)
 
 
 def blowup_from_hooks(model, x):
@@ -144,7 +145,7 @@ def test_blowup_moments_against_layernorm_hooks():
     m = encoder(seed=2)
     x = torch.randint(0, 2, (64, 8), generator=torch.Generator().manual_seed(3))
     b = blowup_from_hooks(m, x)
-    mom = landscape.blowup_moments(m, x)
+    mom = norms.blowup_moments(m, x)
     assert mom["blowup"] == pytest.approx(float(b.mean()), rel=1e-5)
     assert mom["blowup_sq"] == pytest.approx(float((b**2).mean()), rel=1e-5)
     assert mom["log_blowup"] == pytest.approx(float(b.log().mean()), rel=1e-5, abs=1e-6)
@@ -154,4 +155,4 @@ def test_blowup_moments_against_layernorm_hooks():
 @pytest.mark.parametrize("kwargs,match", [({"rho": 0}, "rho"), ({"n_perturbations": 0}, "n_perturbations")])
 def test_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        landscape.sharpness(encoder(), torch.zeros(2, 8, dtype=torch.long), **kwargs)
+        sharpness_mod.sharpness(encoder(), torch.zeros(2, 8, dtype=torch.long), **kwargs)

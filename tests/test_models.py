@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from replication.models import EncoderConfig, HR24Encoder, ln_factor, to_torch_encoder
+from replication.models.encoder import EncoderConfig, HR24Encoder, ln_factor, to_torch_encoder
 
 
 def make(n=6, d=16, layers=2, heads=2, seed=0):

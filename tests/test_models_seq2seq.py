@@ -3,8 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from replication.models_seq2seq import (START, ScratchpadTransformer, Seq2SeqConfig, decoder_input, prefix_parities,
-                                        to_torch_transformer)
+from replication.models.seq2seq import (START, ScratchpadTransformer, Seq2SeqConfig, decoder_input, prefix_parities, to_torch_transformer)
 
 
 def make(n=7, d=16, enc_layers=2, dec_layers=2, heads=2, seed=0):

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from replication import cache as cache_mod
-from replication.cache import Cache, CacheError
-from replication.results import ResultsMissing, Store, origin_note, register, status_table, write_status
-from replication.sweep import run_sweep
+from replication.runs import cache as cache_mod
+from replication.runs.cache import Cache, CacheError
+from replication.runs.store import ResultsMissing, Store
+from replication.report.status import origin_note, status_table, write_status
+from replication.runs.chapters import KIND_CHAPTER
+from replication.runs.sweep import run_sweep
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,8 @@ def test_auto_reads_committed_results_first(tmp_path):
     assert "read from the committed `results/` folder" in origin_note()
 
 
-def test_require_mode_stops_before_training_and_names_the_command(tmp_path):
-    register("toy_required", "42")
+def test_require_mode_stops_before_training_and_names_the_command(tmp_path, monkeypatch):
+    monkeypatch.setitem(KIND_CHAPTER, "toy_required", "42")
     root = tmp_path / "results"
     writer = Store(cache=tmp_path / "w", results=root, mode_="write", scale="cpu")
     run_sweep([Toy(1)], measure_toy, "toy_required", cache=writer, n_jobs=1, progress=False)
@@ -147,7 +149,7 @@ def test_prune_keeps_only_the_configs_asked_for(tmp_path):
 
 
 def test_origin_note_names_every_machine():
-    from replication.results import ORIGINS, log_origin
+    from replication.runs.store import ORIGINS, log_origin
 
     ORIGINS.clear()
     for m in ("box A", "box B", "box A"):

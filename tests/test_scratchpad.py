@@ -4,9 +4,10 @@ import pandas as pd
 import pytest
 import torch
 
-from replication import boolean
+from replication.tasks import boolean
+from replication.measures import sensitivity
 from replication.experiments import scratchpad as ch
-from replication.models_seq2seq import prefix_parities
+from replication.models.seq2seq import prefix_parities
 
 
 # --------------------------------------------------------------------------------------------------
@@ -18,8 +19,8 @@ def test_scratchpad_step_has_sensitivity_two_whatever_n(n):
     """Exact enumeration: every step after the first reads two bits and flips with each, so as = 2; PARITY: n."""
     for i in range(1, n + 1):
         expected = 1.0 if i == 1 else 2.0  # t_0 = 0 is fixed, so step 1 reads x_1 alone
-        assert boolean.average_sensitivity(boolean.scratchpad_step(n, i), n + i - 1) == expected
-    assert boolean.average_sensitivity("parity", n) == n
+        assert sensitivity.average_sensitivity(boolean.scratchpad_step(n, i), n + i - 1) == expected
+    assert sensitivity.average_sensitivity("parity", n) == n
 
 
 def test_scratchpad_step_by_hand():

@@ -6,13 +6,16 @@ import torch
 
 from scipy import stats
 
-from replication import boolean, landscape
-from replication.cache import Cache
-from replication.claims import fmt
-from replication.experiments import blowup, encoder_sweep, sharpness
-from replication.experiments.encoder_sweep import SweepConfig
-from replication.models import EncoderConfig, HR24Encoder
-from replication.sweep import ORIGIN_COLUMNS
+from replication.tasks import boolean
+from replication.measures import sensitivity
+from replication.measures import sharpness as sharpness_mod
+from replication.runs.cache import Cache
+from replication.report.claims import fmt
+from replication.experiments import blowup_bound as blowup
+from replication.experiments.sharpness import sweep as encoder_sweep, analysis as sharpness
+from replication.experiments.sharpness.sweep import SweepConfig
+from replication.models.encoder import EncoderConfig, HR24Encoder
+from replication.runs.sweep import ORIGIN_COLUMNS
 
 
 # ---- configuration ------------------------------------------------------------------------------
@@ -96,7 +99,7 @@ def test_model_sensitivity_matches_enumeration():
     torch.manual_seed(0)
     m = HR24Encoder(EncoderConfig(n=5, d=8)).eval()
     x = torch.randint(0, 2, (6, 5))
-    got = boolean.model_sensitivity(m, x)
+    got = sensitivity.model_sensitivity(m, x)
     for b in range(6):
         want = 0.0
         for i in range(5):
@@ -107,7 +110,7 @@ def test_model_sensitivity_matches_enumeration():
         assert float(got[b]) == pytest.approx(want, rel=1e-5)
     # An exact PARITY table has s = n on every string (the ±1 scale of replication.boolean).
     exact = lambda z: (z.sum(-1) % 2).float()  # noqa: E731
-    assert torch.equal(boolean.model_sensitivity(exact, x), torch.full((6,), 5.0))
+    assert torch.equal(sensitivity.model_sensitivity(exact, x), torch.full((6,), 5.0))
 
 
 def test_sharpness_both_equals_the_two_functions():
@@ -115,9 +118,9 @@ def test_sharpness_both_equals_the_two_functions():
     m = HR24Encoder(EncoderConfig(n=6, d=16))
     x = torch.randint(0, 2, (64, 6))
     y = x.float().mean(-1)
-    both = landscape.sharpness_both(m, x, y, n_perturbations=5, seed=2)
-    assert both["sharpness"] == pytest.approx(landscape.sharpness(m, x, n_perturbations=5, seed=2), rel=1e-6)
-    assert both["delta_mse"] == pytest.approx(landscape.delta_mse_sharpness(m, x, y, n_perturbations=5, seed=2), rel=1e-5)
+    both = sharpness_mod.sharpness_both(m, x, y, n_perturbations=5, seed=2)
+    assert both["sharpness"] == pytest.approx(sharpness_mod.sharpness(m, x, n_perturbations=5, seed=2), rel=1e-6)
+    assert both["delta_mse"] == pytest.approx(sharpness_mod.delta_mse_sharpness(m, x, y, n_perturbations=5, seed=2), rel=1e-5)
 
 
 # ---- analysis on synthetic frames ---------------------------------------------------------------
@@ -301,7 +304,7 @@ def test_eq8_factor_by_hand():
 
 def test_long_noise_reason_only_from_what_the_runs_show():
     """The 'likely' reason for an unresolved long-input trend names only a large spread or missed convergence."""
-    from replication.experiments.sharpness import _long_noise
+    from replication.experiments.sharpness.analysis import _long_noise
 
     def frame(sharp, kept):
         return pd.DataFrame({"function": "majority", "n": [8, 8, 16, 16], "sharpness": sharp, "kept": kept})
@@ -315,7 +318,7 @@ def test_long_noise_reason_only_from_what_the_runs_show():
 
 
 def test_blowup_prune_keeps_the_sweeps_thm4_entries(tmp_path):
-    from replication.results import Store
+    from replication.runs.store import Store
 
     cfg = SweepConfig.from_params(scale="ci")
     store = Store(cache=tmp_path / "c", results=tmp_path / "results", mode_="write", scale="ci")

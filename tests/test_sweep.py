@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import torch
 
-from replication.cache import Cache
-from replication.sweep import ORIGIN_COLUMNS, check_grid, load_results, run_sweep
+from replication.measures import sharpness as sharpness_mod
+from replication.runs.cache import Cache
+from replication.runs.sweep import ORIGIN_COLUMNS, check_grid, load_results, run_sweep
 
 # Worker processes unpickle the measure functions below; this module is not importable there.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -127,14 +128,13 @@ def test_gpu_runs_go_to_worker_processes(tmp_path, monkeypatch):
 
 
 def share_measure(cfg: Toy, device: str) -> dict:
-    from replication import landscape
 
-    return {"share": landscape.GPU_SHARE}
+    return {"share": sharpness_mod.GPU_SHARE}
 
 
 @pytest.mark.slow
 def test_parallel_matches_serial_on_real_training(tmp_path):
-    from replication.experiments.encoder_sweep import SweepConfig, measure_run, run_configs
+    from replication.experiments.sharpness.sweep import SweepConfig, measure_run, run_configs
 
     cfg = SweepConfig.from_params(scale="ci")
     runs = run_configs(cfg)[:4]

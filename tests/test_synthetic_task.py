@@ -4,8 +4,8 @@ import itertools
 import pytest
 import torch
 
-from replication.experiments import synthetic_runs as sr
-from replication.experiments import synthetic_task as st
+from replication.experiments.token_sensitivity import runs as sr
+from replication.experiments.token_sensitivity import task as st
 
 SMALL = [(1, 3, 1, 2), (2, 3, 1, 2), (1, 2, 2, 2), (2, 4, 2, 3)]  # (n_s, n_f, n_d, m), T = 8
 

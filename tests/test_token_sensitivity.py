@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from replication.token_sensitivity import patchify, token_sensitivity, unpatchify
+from replication.measures.token import patchify, token_sensitivity, unpatchify
 
 B, T, D = 6, 7, 3
 

@@ -364,7 +364,7 @@ def test_validation(kwargs, match):
 
 def test_two_phase_fields_leave_older_cache_keys_alone():
     """Results stored before the two-phase fields existed keep their keys (their configs hold a TrainConfig)."""
-    from replication.cache import _jsonable
+    from replication.runs.cache import _jsonable
 
     one = _jsonable(TrainConfig("parity", n=4))
     assert "lr_first" not in one and "first_max_steps" not in one

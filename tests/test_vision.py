@@ -1,4 +1,4 @@
-"""Chapter 11: config checks, the regulariser's one-patch noise, image sensitivity of hand-built models with
+"""Chapter 10: config checks, the regulariser's one-patch noise, image sensitivity of hand-built models with
 known answers, sharpness, the claims' statistics, and a whole ci-scale run."""
 import math
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from replication.experiments import vision as ch
-from replication.token_sensitivity import patchify
+from replication.experiments import vision_sensitivity as ch
+from replication.measures.token import patchify
 
 
 # --------------------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def test_claims_can_hold_and_fail():
 
 @pytest.mark.slow
 def test_ci_run_end_to_end(tmp_path):
-    from replication.cache import Cache
+    from replication.runs.cache import Cache
 
     cfg = ch.VisionConfig.from_params(scale="ci", architectures='["vit", "mlp"]')
     store = Cache(tmp_path)

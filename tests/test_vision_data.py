@@ -1,4 +1,4 @@
-"""Chapter 11's loaders: the bundled MNIST subset, and Fashion-MNIST idx / CIFAR-10 pickle files the tests write."""
+"""Chapter 10's loaders: the bundled MNIST subset, and Fashion-MNIST idx / CIFAR-10 pickle files the tests write."""
 import gzip
 import pickle
 import struct
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from replication import vision_data
+from replication.tasks import images as vision_data
 
 
 def _idx(path, array, compress=False):

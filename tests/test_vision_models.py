@@ -1,10 +1,10 @@
-"""Chapter 11's models: the ViT's attention against torch.nn.MultiheadAttention, a whole block against a
+"""Chapter 10's models: the ViT's attention against torch.nn.MultiheadAttention, a whole block against a
 pre-LN nn.TransformerEncoderLayer, and the shapes of the three models (V25 App. D, Fashion-MNIST)."""
 import pytest
 import torch
 from torch import nn
 
-from replication.vision_models import CNN, MLP, ViT, Attention, Block, build_model, count_parameters
+from replication.models.vision import CNN, MLP, ViT, Attention, Block, build_model, count_parameters
 
 
 def test_attention_matches_multihead_attention_with_copied_weights():

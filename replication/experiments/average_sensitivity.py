@@ -13,16 +13,20 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from .. import boolean
-from ..claims import Claim, fmt
-from ..config import SCALES, check_choice, check_choices, check_int, from_params
-from ..models import EncoderConfig, HR24Encoder
-from ..results import Store, register
+from ..tasks import boolean
+from ..measures import fourier
+from ..measures import sensitivity
+from ..report.claims import Claim, fmt
+from ..runs.config import SCALES, from_params
+from ..checks import check_choice, check_choices, check_int
+from ..models.encoder import EncoderConfig, HR24Encoder
+from ..runs.store import Store
+from ..runs.chapters import chapter, kind
 
 #: Stored results of this chapter (committed under results/; `make results CHAPTER=03` recomputes them).
-KIND = register("init_sensitivity", "03")
+KIND = kind("init_sensitivity", __name__)
 
-CHAPTER = "03_average_sensitivity"
+CHAPTER = chapter(__name__).stem
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,8 @@ def sensitivity_curves(cfg: SensitivityConfig) -> pd.DataFrame:
     rows = []
     for f in cfg.functions:
         for n in range(1, cfg.n + 1):
-            exact = boolean.average_sensitivity(f, n)
-            closed = boolean.closed_form_sensitivity(f, n)
+            exact = sensitivity.average_sensitivity(f, n)
+            closed = sensitivity.closed_form_sensitivity(f, n)
             rows.append({"function": f, "n": n, "as_n": exact, "closed_form": closed, "as_n_over_n": exact / n})
     return pd.DataFrame(rows)
 
@@ -92,9 +96,9 @@ def degree_profiles(cfg: SensitivityConfig) -> pd.DataFrame:
     rows = []
     n = cfg.profile_n
     for f in cfg.functions:
-        table = boolean.truth_table(f, n)
-        prof = boolean.degree_profile(table)
-        as_direct = boolean.average_sensitivity(table)
+        table = sensitivity.truth_table(f, n)
+        prof = fourier.degree_profile(table)
+        as_direct = sensitivity.average_sensitivity(table)
         as_fourier = float((np.arange(n + 1) * prof).sum())
         for i, w in enumerate(prof):
             rows.append({"function": f, "n": n, "degree": i, "weight": w, "as_n": as_direct, "as_fourier": as_fourier})
@@ -140,13 +144,13 @@ def eq17_table(cfg: SensitivityConfig, n_random: int = 5) -> pd.DataFrame:
     rows = []
     n = cfg.profile_n
     for f in cfg.functions:
-        rows.append({"function": f, "n": n, "direct": boolean.average_sensitivity(f, n),
-                     "fourier": boolean.sensitivity_from_spectrum(f, n)})
+        rows.append({"function": f, "n": n, "direct": sensitivity.average_sensitivity(f, n),
+                     "fourier": fourier.sensitivity_from_spectrum(f, n)})
     g = torch.Generator().manual_seed(0)
     for s in range(n_random):
         table = torch.randn(2**n, generator=g, dtype=torch.float64)
-        rows.append({"function": f"random real #{s}", "n": n, "direct": boolean.average_sensitivity(table),
-                     "fourier": boolean.sensitivity_from_spectrum(table)})
+        rows.append({"function": f"random real #{s}", "n": n, "direct": sensitivity.average_sensitivity(table),
+                     "fourier": fourier.sensitivity_from_spectrum(table)})
     df = pd.DataFrame(rows)
     df["abs_diff"] = (df["direct"] - df["fourier"]).abs()
     return df
@@ -158,15 +162,15 @@ def _init_transformer_row(cfg: SensitivityConfig, n: int, seed: int) -> dict:
     model = HR24Encoder(EncoderConfig(n=n, d=cfg.d, layers=cfg.layers, heads=cfg.heads)).eval()
     out = model(boolean.all_strings(n).long()).double()
     boolean_table = (out > out.median()).double()  # balanced Boolean function read off the model
-    prof_bool = boolean.degree_profile(boolean_table)
+    prof_bool = fourier.degree_profile(boolean_table)
     real = (out - out.mean()) / out.std(unbiased=False)  # standardised real outputs
-    prof_real = boolean.degree_profile(real, pm_scale=False)
-    rand = boolean.truth_table(boolean.random_function(n, seed=10_000 + seed), n)
+    prof_real = fourier.degree_profile(real, pm_scale=False)
+    rand = sensitivity.truth_table(boolean.random_function(n, seed=10_000 + seed), n)
     return {
         "n": n,
         "seed": seed,
-        "transformer_as": boolean.average_sensitivity(boolean_table),
-        "random_as": boolean.average_sensitivity(rand),
+        "transformer_as": sensitivity.average_sensitivity(boolean_table),
+        "random_as": sensitivity.average_sensitivity(rand),
         "transformer_mean_degree_real": float((np.arange(n + 1) * prof_real).sum() / prof_real[1:].sum()),
         "profile_bool": prof_bool,
         "profile_real": prof_real,

@@ -34,7 +34,8 @@ from typing import Any, Callable
 import pandas as pd
 import yaml
 
-from ..config import SCALES, resolve_scale
+from ..runs import chapters as registry
+from ..runs.config import SCALES, resolve_scale
 
 #: What a row says where the book has not measured the effect of a departure.
 NOT_MEASURED = "not measured"
@@ -59,16 +60,16 @@ def _train_defaults() -> dict:
 
 #: Where ``{c.FIELD}`` / ``{p.FIELD}`` are read: source name -> loader of ``{scale: config}``.
 SOURCES: dict[str, Callable[[], dict]] = {
-    "demo": _presets("replication.experiments.demo"),
-    "anatomy": _presets("replication.experiments.model_anatomy"),
+    "demo": _presets("replication.experiments.introduction"),
+    "anatomy": _presets("replication.experiments.transformer_model"),
     "sensitivity": _presets("replication.experiments.average_sensitivity"),
-    "sweep": _presets("replication.experiments.encoder_sweep"),
+    "sweep": _presets("replication.experiments.sharpness.sweep"),
     "train": _train_defaults,
-    "grokking": _presets("replication.experiments.grokking"),
+    "grokking": _presets("replication.experiments.grokking.modular_addition"),
     "generalization": _presets("replication.experiments.generalization"),
-    "tradeoff": _presets("replication.experiments.tradeoff"),
-    "synthetic": _presets("replication.experiments.synthetic_runs"),
-    "vision": _presets("replication.experiments.vision"),
+    "tradeoff": _presets("replication.experiments.tradeoff.analysis"),
+    "synthetic": _presets("replication.experiments.token_sensitivity.runs"),
+    "vision": _presets("replication.experiments.vision_sensitivity"),
     "scratchpad": _presets("replication.experiments.scratchpad"),
 }
 
@@ -108,7 +109,7 @@ def _ranges(values: list[int]) -> str:
 class Deviation:
     """One departure from a paper or its released code (see the module docstring for the fields' use)."""
 
-    chapter: str  # notebook stem, e.g. "05_sharpness"
+    chapter: str  # the chapter's name in the table ("sharpness"), its stem once built ("05_sharpness")
     topic: str  # a few words
     kind: str  # one of KINDS
     paper: str  # what the paper (section, equation) or its released code does
@@ -120,8 +121,8 @@ class Deviation:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind: must be one of {list(KINDS)}, got {self.kind!r}")
-        if not re.fullmatch(r"\d\d_\w+", self.chapter):
-            raise ValueError(f"chapter: must be a notebook stem such as '05_sharpness', got {self.chapter!r}")
+        # The table names a chapter by its name ("sharpness"); the registry gives its number.
+        object.__setattr__(self, "chapter", registry.chapter(self.chapter).stem)
         for name in ("topic", "paper", "book", "reason", "effect"):
             if not getattr(self, name).strip():
                 raise ValueError(f"{name}: must not be empty ({self.chapter}, {self.topic!r})")

@@ -31,18 +31,22 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from .. import boolean
-from ..claims import ALPHA, Claim, fmt
-from ..config import check_float, check_int, from_params
-from ..landscape import parameter_norm, sharpness
-from ..models import EncoderConfig, HR24Encoder
-from ..results import Store, register
-from ..sweep import load_results, run_sweep
+from ..tasks import boolean
+from ..measures import sensitivity
+from ..report.claims import ALPHA, Claim, fmt
+from ..checks import check_float, check_int
+from ..runs.config import from_params
+from ..measures.norms import parameter_norm
+from ..measures.sharpness import sharpness
+from ..models.encoder import EncoderConfig, HR24Encoder
+from ..runs.store import Store
+from ..runs.chapters import chapter, kind
+from ..runs.sweep import load_results, run_sweep
 from ..train import fit
 
-KIND_FIT = register("generalization_fit", "07")
-KIND_REFIT = register("generalization_refit", "07")
-CHAPTER = "07_generalization"
+KIND_FIT = kind("generalization_fit", __name__)
+KIND_REFIT = kind("generalization_refit", __name__)
+CHAPTER = chapter(__name__).stem
 #: Input lengths the chapter accepts (HR24 use n = 10; the whole cube is enumerated).
 MIN_N, MAX_N = 4, 12
 TARGETS = ("T1", "f")
@@ -83,7 +87,7 @@ def train_indices(n: int, size: int, function: int, train_set: int) -> torch.Ten
 
 def read_off(model, n: int) -> torch.Tensor:
     """The Boolean function a trained model computes on every string: ``T(x) > 1/2``, ``(2^n,)`` float64."""
-    return (boolean.model_table(model, n) > 0.5).to(torch.float64)
+    return (sensitivity.model_table(model, n) > 0.5).to(torch.float64)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -219,7 +223,7 @@ def _sharpness_on(model, run, cube: torch.Tensor, sets: list[torch.Tensor]) -> d
 
 def measure_fit(run: FitRun, device: str = "cpu") -> dict:
     """Train on the training set until it fits, read ``T1`` off the cube, measure (see the module docstring)."""
-    cube = boolean.cube_strings(run.n, 0, 2**run.n, device)
+    cube = sensitivity.cube_strings(run.n, 0, 2**run.n, device)
     f = random_table(run.n, run.function)
     idx = train_indices(run.n, run.size, run.function, run.train_set)
     model, summary = fit_strings(run, cube[idx], f[idx], seed=run.train_set, device=device)
@@ -229,8 +233,8 @@ def measure_fit(run: FitRun, device: str = "cpu") -> dict:
     sh = _sharpness_on(model, run, cube, [idx.to(device)])
     return {
         **summary,
-        "as_f": boolean.average_sensitivity(f),
-        "as_T1": boolean.average_sensitivity(t1),
+        "as_f": sensitivity.average_sensitivity(f),
+        "as_T1": sensitivity.average_sensitivity(t1),
         "train_agreement": float((t1[idx] == f[idx]).double().mean()),
         "held_out_agreement": float((t1[held] == f[held]).double().mean()),
         "ones_T1": float(t1.mean()),
@@ -244,14 +248,14 @@ def measure_fit(run: FitRun, device: str = "cpu") -> dict:
 
 def measure_refit(run: RefitRun, device: str = "cpu") -> dict:
     """Fit a fresh model to ``run.table`` on the whole cube, then measure its sharpness on the cube and sets."""
-    cube = boolean.cube_strings(run.n, 0, 2**run.n, device)
+    cube = sensitivity.cube_strings(run.n, 0, 2**run.n, device)
     target = hex_to_table(run.table)
     model, summary = fit_strings(run, cube, target, seed=run.seed, device=device)
     sets = [train_indices(run.n, size, run.function, s).to(device) for size, s in run.sets]
     return {
         **summary,
-        "as_target": boolean.average_sensitivity(target),
-        "as_model": boolean.average_sensitivity(read_off(model, run.n)),
+        "as_target": sensitivity.average_sensitivity(target),
+        "as_model": sensitivity.average_sensitivity(read_off(model, run.n)),
         **_sharpness_on(model, run, cube, sets),
         "param_norm": parameter_norm(model),
     }

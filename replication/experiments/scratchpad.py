@@ -36,18 +36,22 @@ import torch.nn.functional as F
 from scipy import stats
 from torch import nn
 
-from .. import boolean
-from ..claims import ALPHA, Claim, fmt
-from ..config import check_choices, check_float, check_int, from_params
-from ..landscape import HR24_EXCLUDE, parameter_norm, sharpness, sharpness_both
-from ..models_seq2seq import ScratchpadTransformer, Seq2SeqConfig, prefix_parities
-from ..results import Store, register
-from ..sweep import run_sweep
+from ..tasks import boolean
+from ..measures import sensitivity
+from ..report.claims import ALPHA, Claim, fmt
+from ..checks import check_choices, check_float, check_int
+from ..runs.config import from_params
+from ..measures.sharpness import HR24_EXCLUDE, sharpness, sharpness_both
+from ..measures.norms import parameter_norm
+from ..models.seq2seq import ScratchpadTransformer, Seq2SeqConfig, prefix_parities
+from ..runs.store import Store
+from ..runs.chapters import chapter, kind
+from ..runs.sweep import run_sweep
 from ..train import fit
-from . import encoder_sweep
+from .sharpness import sweep as encoder_sweep
 
-KIND = register("scratchpad_run", "08")
-CHAPTER = "08_scratchpad"
+KIND = kind("scratchpad_run", __name__)
+CHAPTER = chapter(__name__).stem
 MIN_N = 2
 #: Longest input the chapter accepts (HR24 Fig. 11 reaches about 300).
 MAX_N = 512
@@ -190,10 +194,10 @@ def theory_table(cfg: ScratchpadConfig) -> pd.DataFrame:
     """
     rows = []
     for n in range(2, cfg.theory_max_n + 1):
-        per_step = [boolean.average_sensitivity(boolean.scratchpad_step(n, i), n + i - 1) for i in range(1, n + 1)]
+        per_step = [sensitivity.average_sensitivity(boolean.scratchpad_step(n, i), n + i - 1) for i in range(1, n + 1)]
         rows.append({"n": n, "step_as": per_step[-1], "min_step_as": min(per_step), "max_step_as": max(per_step),
                      "mean_step_as": float(np.mean(per_step)),
-                     "parity_as": boolean.average_sensitivity("parity", n)})  # fmt: skip
+                     "parity_as": sensitivity.average_sensitivity("parity", n)})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -1,4 +1,4 @@
-"""Figures of chapter 10: training curves of grokking runs with their phases, and sparse-parity curves."""
+"""Figures of chapter 12: training curves of grokking runs with their phases, and sparse-parity curves."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

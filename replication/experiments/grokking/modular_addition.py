@@ -1,0 +1,352 @@
+"""Chapter 12: sensitivity as a progress measure for grokking (V25 §7.3, App. A.5) and sparse parity (App. A.6).
+
+:class:`GrokRun` trains :class:`~replication.models_grokking.GrokkingTransformer` on ``a + b mod p`` full
+batch with AdamW through :func:`replication.train.fit`, logging at every evaluation the training and test
+accuracy and loss, the embedding-noise sensitivity on the training pairs and the weight norm. The phases
+are read off those curves afterwards (:func:`replication.progress.grokking_phases`), so changing a
+detector never retrains anything. The sparse-parity runs are in :mod:`.sparse_parity`; this module holds
+the chapter's config, its tables, claims and prose numbers. Runs go through
+:func:`replication.sweep.run_sweep`, each stored on its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from scipy import stats
+
+from ...report.claims import ALPHA, Claim, fmt
+from ...checks import check_choices, check_float, check_int
+from ...runs.config import from_params
+from ...models.grokking import GrokkingTransformer
+from ...tasks.modular import commutative_baseline, modular_addition_split
+from ...measures.token import embedding_noise_sensitivity
+from ...measures.norms import weight_norm
+from ...measures.phases import grokking_phases
+from ...runs.sweep import sweep_curves
+from ...runs.store import Store
+from ...runs.chapters import chapter, kind
+from ...train import fit
+from . import sparse_parity
+from .sparse_parity import ParityRun, parity_claims, rng, span
+from .sparse_parity import parity_describe, parity_table  # noqa: F401 (for the notebook)
+
+KIND = kind("grokking_run", __name__)
+#: Test accuracy that counts as grokked (the jump, not a crossing of 50%: see the commutativity baseline).
+GROKKED = 0.95
+
+
+@dataclass(frozen=True)
+class GrokRun:
+    """One modular-addition run: the cache key of :func:`measure_grokking`."""
+
+    p: int  # modulus; tokens 0..p-1 and "=" (id p)
+    train_fraction: float  # share of the p² pairs used for training
+    seed: int  # split, initialisation and noise seed
+    d: int  # model width
+    heads: int  # attention heads
+    d_ff: int  # MLP width
+    lr: float  # AdamW learning rate
+    weight_decay: float  # AdamW weight decay (all parameters)
+    steps: int  # full-batch steps (= epochs)
+    eval_every: int  # steps between evaluations
+    sigma: float  # sensitivity: std of the noise on the number embeddings
+    draws: int  # sensitivity: noise draws per training pair, averaged
+    after_grok: int | None  # stop this many steps after test accuracy first reaches GROKKED (None: never)
+
+    def __post_init__(self):
+        check_int("p", self.p, 3, 1000)
+        if check_float("train_fraction", self.train_fraction, 0.0, lo_open=True) >= 1:
+            raise ValueError(f"train_fraction: must be a number in (0, 1), the share of the p² pairs used for "
+                             f"training, got {self.train_fraction}")  # fmt: skip
+        n_train = int(self.train_fraction * self.p**2)
+        if not 1 <= n_train < self.p**2:
+            raise ValueError(f"train_fraction: must leave at least one training and one test pair out of "
+                             f"p² = {self.p**2}, got {self.train_fraction} ({n_train} training pairs)")  # fmt: skip
+        for name in ("d", "heads", "d_ff", "eval_every", "draws"):
+            check_int(name, getattr(self, name), 1)
+        if self.d % self.heads:
+            raise ValueError(f"heads: must divide d = {self.d}, got {self.heads}")
+        check_int("seed", self.seed, 0)
+        check_int("steps", self.steps, 1, 10**6)
+        check_float("lr", self.lr, 0.0, 1.0, lo_open=True)
+        check_float("weight_decay", self.weight_decay, 0.0, 10.0)
+        check_float("sigma", self.sigma, 0.0, 10.0, lo_open=True)
+        if self.after_grok is not None:
+            check_int("after_grok", self.after_grok, 0)
+
+
+@dataclass(frozen=True)
+class GrokkingConfig:
+    """Chapter 12's settings: the modular-addition runs and the sparse-parity runs."""
+
+    scale: str  # ci | cpu | paper
+    p: int = 113  # modulus (V25 §7.3)
+    train_fraction: float = 0.3  # share of pairs used for training
+    steps: int = 20_000  # full-batch steps of every run
+    seeds: int = 3  # modular-addition seeds 0..seeds-1
+    weight_decay: float = 1.0  # AdamW weight decay
+    lr: float = 1e-3  # AdamW learning rate
+    d: int = 128  # width
+    heads: int = 4  # attention heads
+    d_ff: int = 512  # MLP width
+    eval_every: int = 100  # steps between evaluations
+    sigma: float = 0.1  # sensitivity noise std (V25 §7.3)
+    draws: int = 1  # noise draws per training pair
+    after_grok: int | None = None  # stop a run this many steps after it groks (None: run every step)
+    parity_n: int = 40  # sparse parity: bits (V25 App. A.6: d = 40)
+    parity_k: int = 4  # ... and support size (k = 4)
+    parity_seeds: int = 3  # ... seeds
+    parity_n_train: int = 50_000  # ... training strings
+    parity_batch_size: int = 250  # ... minibatch
+    parity_d: int = 32  # ... encoder width
+    parity_layers: int = 2  # ... layers
+    parity_heads: int = 4  # ... heads
+    parity_lr: float = 1e-3  # ... learning rate
+    parity_weight_decay: float = 0.0  # ... weight decay
+    parity_steps: int = 200_000  # ... steps (1000 epochs of 50k at batch 250)
+    parity_eval_every: int = 1000  # ... steps between evaluations
+    parity_n_test: int = 4096  # ... fresh test strings
+    parity_n_sens: int = 1024  # ... strings for the sensitivity
+    n_jobs: int = 2  # worker processes
+
+    def __post_init__(self):
+        check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
+        check_int("seeds", self.seeds, 1, 100)
+        check_int("parity_seeds", self.parity_seeds, 1, 100)
+        check_int("n_jobs", self.n_jobs, 1, 256)
+        grok_runs(self)[0], parity_runs(self)[0]  # builds (and so checks) one run of each kind
+
+    @classmethod
+    def from_params(cls, scale=None, p=None, train_fraction=None, steps=None, seeds=None, weight_decay=None):
+        """The preset of ``scale`` with a notebook's parameters (None: the preset's), checked before any work.
+
+        Args:
+            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
+            p: the modulus, an integer in [3, 1000].
+            train_fraction: share of the p² pairs used for training, in (0, 1), leaving a test pair.
+            steps: full-batch training steps of every modular-addition run, >= 1.
+            seeds: modular-addition seeds, >= 1.
+            weight_decay: AdamW weight decay, in [0, 10].
+        """
+        return from_params(cls, PRESETS, scale=scale, p=p, train_fraction=train_fraction, steps=steps,
+                           seeds=seeds, weight_decay=weight_decay)  # fmt: skip
+
+
+def grok_runs(cfg: GrokkingConfig) -> list[GrokRun]:
+    return [GrokRun(p=cfg.p, train_fraction=cfg.train_fraction, seed=s, d=cfg.d, heads=cfg.heads, d_ff=cfg.d_ff,
+                    lr=cfg.lr, weight_decay=cfg.weight_decay, steps=cfg.steps, eval_every=cfg.eval_every,
+                    sigma=cfg.sigma, draws=cfg.draws, after_grok=cfg.after_grok) for s in range(cfg.seeds)]  # fmt: skip
+
+
+def parity_runs(cfg: GrokkingConfig) -> list[ParityRun]:
+    return [ParityRun(n=cfg.parity_n, k=cfg.parity_k, seed=s, n_train=cfg.parity_n_train,
+                      batch_size=cfg.parity_batch_size, d=cfg.parity_d, layers=cfg.parity_layers,
+                      heads=cfg.parity_heads, lr=cfg.parity_lr, weight_decay=cfg.parity_weight_decay,
+                      steps=cfg.parity_steps, eval_every=cfg.parity_eval_every, n_test=cfg.parity_n_test,
+                      n_sens=cfg.parity_n_sens) for s in range(cfg.parity_seeds)]  # fmt: skip
+
+
+PRESETS = {
+    # Seconds: a tiny modulus and model, a few steps. The claims are computed but are not expected to hold.
+    "ci": GrokkingConfig(scale="ci", p=11, train_fraction=0.5, steps=40, seeds=2, lr=3e-3, d=16, d_ff=64,
+                         eval_every=10, parity_n=8, parity_k=2, parity_seeds=1, parity_n_train=256,
+                         parity_batch_size=64, parity_d=8, parity_steps=30, parity_eval_every=10,
+                         parity_n_test=128, parity_n_sens=32),  # fmt: skip
+    # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
+    "cpu": GrokkingConfig(scale="cpu", p=97, train_fraction=0.3, steps=6000, seeds=4, weight_decay=2.0, lr=3e-3,
+                          eval_every=50, draws=4, after_grok=500, parity_seeds=3, parity_n_train=20_000,
+                          parity_batch_size=128, parity_d=32, parity_lr=1e-3, parity_steps=10_000,
+                          parity_eval_every=250, parity_n_test=2048, parity_n_sens=256),  # fmt: skip
+    # V25 §7.3 / App. A.5 and the released code; App. A.6 (sea-green setting) for sparse parity.
+    "paper": GrokkingConfig(scale="paper"),
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Measuring one run
+
+
+def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
+    """Train ``run`` full batch and log the curves; returns ``history`` (one dict per evaluation) and a summary."""
+    xtr, ytr, xte, yte = (t.to(device) for t in modular_addition_split(run.p, run.train_fraction, run.seed))
+    torch.manual_seed(run.seed)
+    model = GrokkingTransformer(run.p, run.d, run.heads, run.d_ff).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=run.lr, weight_decay=run.weight_decay)
+    noise = torch.Generator().manual_seed(10_007 + run.seed)
+    grokked_at: list[int] = []
+
+    def loss_fn(m, batch):
+        return F.cross_entropy(m(batch[0]), batch[1])
+
+    @torch.no_grad()
+    def evaluate(step, m) -> dict:
+        out_tr, out_te = m(xtr), m(xte)
+        return {"train_acc": float((out_tr.argmax(-1) == ytr).float().mean()),
+                "test_acc": float((out_te.argmax(-1) == yte).float().mean()),
+                "train_loss": float(F.cross_entropy(out_tr, ytr)), "test_loss": float(F.cross_entropy(out_te, yte)),
+                "sensitivity": embedding_noise_sensitivity(m, xtr, run.sigma, run.draws, noise),
+                "weight_norm": weight_norm(m)}  # fmt: skip
+
+    def stop(row) -> str | None:
+        if row["test_acc"] >= GROKKED and not grokked_at:
+            grokked_at.append(row["step"])
+        if run.after_grok is not None and grokked_at and row["step"] >= grokked_at[0] + run.after_grok:
+            return f"stopped {run.after_grok} steps after grokking"
+        return None
+
+    res = fit(model, lambda: (xtr, ytr), loss_fn, opt, run.steps, eval_every=run.eval_every, evaluate=evaluate,
+              stop=stop, progress=False)  # fmt: skip
+    keep = ("step", "train_acc", "test_acc", "train_loss", "test_loss", "sensitivity", "weight_norm")
+    return {
+        "history": [{k: (int if k == "step" else float)(r[k]) for k in keep} for r in res.history],
+        "baseline": commutative_baseline(xtr.cpu(), xte.cpu(), run.p), "n_train": len(ytr), "n_test": len(yte),
+        "grok_step": grokked_at[0] if grokked_at else None, "final_test_acc": float(res.history[-1]["test_acc"]),
+        "steps_run": res.steps_run, "failed": res.failed, "stopped_reason": res.stopped_reason,
+        "train_seconds": res.seconds,
+    }  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------
+# Running the chapter's sweeps
+
+
+def modular_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
+    """Every evaluation of every modular-addition run: one row per (seed, step), run fields repeated."""
+    return sweep_curves(grok_runs(cfg), measure_grokking, KIND, cache, cfg.n_jobs, progress)
+
+
+def parity_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
+    """Every evaluation of every sparse-parity run of ``cfg``: one row per (seed, step)."""
+    return sparse_parity.parity_curves(parity_runs(cfg), cache, cfg.n_jobs, progress)
+
+
+# --------------------------------------------------------------------------------------------------
+# Phases, tables and claims
+
+CHAPTER = chapter(__name__).stem
+#: A sensitivity fall counts when the smoothed curve lost at least this share of its peak before test accuracy rose.
+MIN_FALL = 0.25
+#: The weight norm "turns" if it rises this much (relative) above its running minimum before test accuracy rises.
+NORM_TURN = 0.01
+#: Test accuracy jumps "long after" memorisation: at least this many times the steps training accuracy needed.
+LATE = 5
+
+
+def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per modular-addition run: :func:`~replication.progress.grokking_phases` and the run's summary."""
+    rows = []
+    for seed, h in curves.groupby("seed", sort=True):
+        r = h.iloc[0]
+        ph = grokking_phases(h["step"], h["train_acc"], h["test_acc"], h["sensitivity"], h["weight_norm"],
+                             r["baseline"])
+        rows.append({"seed": seed, "grokked": ph["t_grok"] is not None, **ph, "baseline": r["baseline"],
+                     "sens_count": int(r["n_train"] * r["draws"] * 3), "steps_run": r["steps_run"],
+                     "final_test_acc": r["final_test_acc"], "train_seconds": r["train_seconds"]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def fall_p_value(peak: float, low: float, count: int) -> float:
+    """One-sided two-proportion z-test that the sensitivity at ``low`` is below the one at ``peak``.
+
+    Each smoothed value is a share of ``count`` noisy predictions (training pairs × draws × window).
+    """
+    pooled = (peak + low) / 2
+    se = np.sqrt(2 * pooled * (1 - pooled) / count) if 0 < pooled < 1 else np.nan
+    return float(stats.norm.sf((peak - low) / se)) if se and np.isfinite(se) else float("nan")
+
+
+def claims(cfg: GrokkingConfig, phases: pd.DataFrame, parity: pd.DataFrame) -> list[Claim]:
+    """Chapter 12's claims, each computed from the phase tables with the check stated in its note."""
+    ch, sc, out = CHAPTER, cfg.scale, []
+    g = phases[phases["grokked"].astype(bool)]
+    never = (f"{len(phases) - len(g)} of {len(phases)} runs never grokked within {cfg.steps} steps"
+             if len(g) < len(phases) else "")
+    late = (g["t_grok"] >= LATE * g["t_sat"]).all() and len(g) == len(phases)
+    out.append(Claim(
+        ch, "Test accuracy jumps (≥ 95%) long after training accuracy saturates (grokking)", "V25 §7.3, App. A.5",
+        "train saturated by epoch ~500, test jumps at ~9,800",
+        f"train ≥ 99% at steps {span(phases['t_sat'])}; test ≥ 95% at {span(g['t_grok'])} "
+        f"({len(g)}/{len(phases)} runs)",
+        bool(late), sc, f"check: every run reaches test ≥ 95% and does so at ≥ {LATE}× the step training accuracy "
+        f"reached 99%" + ("" if late else "; fails: " + (never or "the jump came too soon after memorisation")),
+    ))  # fmt: skip
+    drop = bool(len(phases) and (phases["sens_trough"] <= (1 - MIN_FALL) * phases["sens_start"]).all())
+    out.append(Claim(
+        ch, "Sensitivity drops while the training set is memorised", "V25 App. A.5 (memorisation phase)",
+        "drops from epoch 0 to 500", f"{rng(phases['sens_start'])} at step 0 → {rng(phases['sens_trough'])} at its "
+        f"lowest before the peak; training accuracy ≥ 99% at steps {span(phases['t_sat'])}", drop, sc,
+        f"check: in every run the lowest sensitivity logged between step 0 and the peak is at least {MIN_FALL:.0%} "
+        f"below its value at step 0" + ("" if drop else "; fails in at least one run"),
+    ))  # fmt: skip
+    pv = [fall_p_value(r.sens_peak, r.sens_low_end, r.sens_count) for r in g.itertuples()]
+    lead_ok = bool(len(g) == len(phases) and len(g) and (g["sens_peak"] > g["sens_sat"]).all()
+                   and (g["sens_fall"] >= MIN_FALL).all() and all(p < ALPHA for p in pv))  # fmt: skip
+    out.append(Claim(
+        ch, "Sensitivity rises, peaks and falls while test accuracy is still low: it leads the test jump",
+        "V25 §7.3, App. A.5", "falls from epoch ~3,000; test flat until ~9,800 (≈ 6,800 epochs ahead)",
+        f"peak at steps {span(g['t_peak'])}, fell {rng(100 * g['sens_fall'])}% of its peak "
+        f"before test left its plateau; lead {span(g['lead'])} steps to the rise, {span(g['lead_grok'])} to ≥ 95%",
+        lead_ok, sc, f"check: in every run the smoothed sensitivity peaks above its value at training saturation, "
+        f"then falls by ≥ {MIN_FALL:.0%} of the peak (one-sided two-proportion z-test p < {ALPHA}) by the last "
+        f"evaluation where test accuracy is under the commutativity baseline + 0.1" + ("" if lead_ok else
+        "; fails: " + (never or "some run's sensitivity did not turn, or fell too little, before test accuracy rose")),
+    ))  # fmt: skip
+    flat = bool(len(g) == len(phases) and len(g) and (g["norm_rise"] < NORM_TURN).all())
+    out.append(Claim(
+        ch, "The weight norm gives no such advance signal: it has no turn before test accuracy rises",
+        "V25 §7.3", "flat, like test accuracy, over epochs 3,000–9,800",
+        f"largest rise above its running minimum {fmt(g['norm_rise'].max())}; fell {rng(100 * g['norm_fall_cleanup'])}% "
+        f"of its value while sensitivity fell {rng(100 * g['sens_fall'])}%", flat, sc,
+        f"check: between training saturation and the test rise the weight norm never rises more than "
+        f"{NORM_TURN:.0%} above its running minimum (it only falls, so it has no turning point to announce the "
+        f"jump); it is not flat as in V25's figure but falls steadily" + ("" if flat else "; fails: " + (never or
+        "the weight norm turned in some run")),
+    ))  # fmt: skip
+    return out + parity_claims(parity, cfg.parity_n, cfg.parity_k, sc)
+
+
+def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:
+    """A few sentences (Markdown) with this run's numbers, for the notebook to display."""
+    g = phases[phases["grokked"].astype(bool)]
+    lines = [f"With p = {cfg.p} and {cfg.train_fraction:.0%} of the pairs for training, the commutativity "
+             f"baseline is {fmt(phases['baseline'].mean())}: that is where test accuracy sits after memorisation."]
+    lines.append(f"Training accuracy reached 99% at steps {span(phases['t_sat'])}; {len(g)} of {len(phases)} runs "
+                 f"grokked (test ≥ 95%), at steps {span(g['t_grok'])}.")  # fmt: skip
+    if len(g) < len(phases):
+        lines.append(f"Seeds {', '.join(str(s) for s in phases.loc[~phases['grokked'], 'seed'])} never grokked "
+                     f"within {cfg.steps} steps; they stay in every table and figure.")  # fmt: skip
+    dips = phases[phases["train_dip"] < 0.99]
+    for r in dips.itertuples():
+        lines.append(f"In seed {r.seed} training accuracy fell back to {fmt(r.train_dip)} at step {r.t_dip} after "
+                     f"saturating (a loss spike), and sensitivity jumped with it.")  # fmt: skip
+    if len(g):
+        lines.append(f"Sensitivity peaked at steps {span(g['t_peak'])} (at {rng(g['sens_peak'])}) and had lost "
+                     f"{rng(100 * g['sens_fall'])}% "
+                     f"of its peak before test accuracy left its plateau, {span(g['lead'])} steps later "
+                     f"(mean {g['lead'].mean():.0f}); test accuracy reached 95% {span(g['lead_grok'])} steps after "
+                     f"the peak. Over the same stretch the weight norm fell by {rng(100 * g['norm_fall_cleanup'])}% of "
+                     f"its value.")  # fmt: skip
+    return " ".join(lines)
+
+
+#: Columns of :func:`phases_display`.
+PHASE_COLUMNS = ["seed", "grokked", "baseline", "t_sat", "t_peak", "t_rise", "t_grok", "lead", "lead_grok",
+                 "sens_trough", "sens_peak", "sens_fall", "norm_rise", "norm_fall_cleanup", "steps_run",
+                 "train_seconds"]  # fmt: skip
+
+
+def phases_display(phases: pd.DataFrame) -> pd.DataFrame:
+    """The phase table with the columns a reader needs (:data:`PHASE_COLUMNS`), rounded, indexed by seed."""
+    return phases[PHASE_COLUMNS].set_index("seed").round(4)
+
+
+def compute_summary(phases: pd.DataFrame, parity: pd.DataFrame) -> pd.DataFrame:
+    """Runs and training seconds (total, per run, longest) of each experiment, as recorded when computed."""
+    rows = [{"experiment": name, "runs": len(t), "train_seconds": t["train_seconds"].sum(),
+             "per_run": t["train_seconds"].mean(), "longest": t["train_seconds"].max()}
+            for name, t in (("modular addition", phases), ("sparse parity", parity))]  # fmt: skip
+    return pd.DataFrame(rows).set_index("experiment").round(1)

@@ -1,0 +1,109 @@
+"""Figures of chapter 10: sensitivity along and at the end of training, accuracy under corruptions, sharpness.
+
+Each function takes the tidy frames of :mod:`replication.experiments.vision` and optional axes and returns
+them. A model keeps one colour in every figure (:data:`MODEL_COLOURS`).
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+#: One colour per model label (architecture, or architecture + training method).
+MODEL_COLOURS = {"ViT": "#1f77b4", "CNN": "#d62728", "MLP": "#ff7f0e", "ViT + reg": "#2ca02c", "ViT + aug": "#9467bd",
+                 "CNN + reg": "#8c564b", "CNN + aug": "#e377c2", "MLP + reg": "#7f7f7f", "MLP + aug": "#bcbd22"}  # fmt: skip
+
+
+def _palette(models) -> dict:
+    return {m: MODEL_COLOURS.get(m, "#333333") for m in models}
+
+
+def training_curves(curves: pd.DataFrame, axes=None):
+    """Training accuracy and sensitivity (cheap per-epoch estimate) against epoch: mean over seeds, band = range."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    order = list(dict.fromkeys(curves["model"]))
+    for ax, col, label in zip(axes, ("train_acc", "sensitivity"), ("training accuracy", "sensitivity (per epoch)")):
+        sns.lineplot(data=curves, x="epoch", y=col, hue="model", hue_order=order, palette=_palette(order),
+                     errorbar=("pi", 100), marker="o", markersize=4, ax=ax)  # fmt: skip
+        ax.set_ylabel(label)
+        ax.set_xlabel("epoch")
+    axes[0].get_legend().remove()
+    axes[1].legend(title=None, fontsize=8)
+    return axes
+
+
+def final_sensitivity(runs: pd.DataFrame, ax=None):
+    """End-of-training sensitivity of every run (dots) and the mean per model (bar)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    df = runs
+    order = list(dict.fromkeys(df["model"]))
+    pal = _palette(order)
+    sns.barplot(data=df, x="model", y="sensitivity", hue="model", order=order, palette=pal, errorbar=None, alpha=0.45,
+                ax=ax, legend=False)  # fmt: skip
+    sns.stripplot(data=df, x="model", y="sensitivity", hue="model", order=order, palette=pal, size=6, ax=ax,
+                  legend=False, jitter=0.1)  # fmt: skip
+    ax.set_xlabel("")
+    ax.set_ylabel("sensitivity at the end of training")
+    return ax
+
+
+def corruption_accuracy(corr: pd.DataFrame, clean: pd.DataFrame, axes=None):
+    """Test accuracy against severity, one panel per corruption; severity 0 is the clean accuracy on the same images.
+
+    ``clean``: the runs table (its ``clean_subset_acc`` column: clean accuracy on the corrupted test images).
+    """
+    names = list(dict.fromkeys(corr["corruption"]))
+    if axes is None:
+        _, axes = plt.subplots(1, len(names), figsize=(2.2 * len(names), 2.8), sharey=True)
+    base = clean
+    order = list(dict.fromkeys(corr["model"]))
+    for ax, name in zip(axes, names):
+        zero = base[["model", "seed", "clean_subset_acc"]].rename(columns={"clean_subset_acc": "accuracy"})
+        zero = zero.assign(severity=0)
+        d = pd.concat([zero, corr[corr["corruption"] == name][["model", "seed", "accuracy", "severity"]]])
+        sns.lineplot(data=d, x="severity", y="accuracy", hue="model", hue_order=order, palette=_palette(order),
+                     errorbar=None, marker="o", markersize=3, ax=ax, legend=ax is axes[-1])  # fmt: skip
+        ax.set_title(name.replace("_", " "), fontsize=9)
+        ax.set_xlabel("severity")
+    axes[0].set_ylabel("test accuracy")
+    axes[-1].legend(fontsize=7, title=None, loc="lower left")
+    return axes
+
+
+def sharpness(runs: pd.DataFrame, axes=None):
+    """ShOp and ShPred (V25 §7.2) of every run, mean per model as a bar."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    df = runs
+    order = list(dict.fromkeys(df["model"]))
+    pal = _palette(order)
+    for ax, col, label in zip(axes, ("shop", "shpred"), ("ShOp: mean |Δ logit|", "ShPred: changed share")):
+        sns.barplot(data=df, x="model", y=col, hue="model", order=order, palette=pal, errorbar=None, alpha=0.45, ax=ax,
+                    legend=False)  # fmt: skip
+        sns.stripplot(data=df, x="model", y=col, hue="model", order=order, palette=pal, size=5, ax=ax, legend=False)
+        ax.set_xlabel("")
+        ax.set_ylabel(label)
+        ax.tick_params(axis="x", labelrotation=30)
+    return axes
+
+
+def token_maps(tokens: pd.DataFrame, axes=None):
+    """Mean sensitivity of each patch position over seeds, one heat map per model (rows and columns of the patch grid)."""
+    models = list(dict.fromkeys(tokens["model"]))
+    if axes is None:
+        _, axes = plt.subplots(1, len(models), figsize=(2.4 * len(models), 2.6), squeeze=False)
+        axes = axes[0]
+    grids = {m: tokens[tokens["model"] == m].pivot_table(index="row", columns="col", values="sensitivity")
+             for m in models}  # fmt: skip
+    top = max(float(g.to_numpy().max()) for g in grids.values()) or 1.0
+    for ax, m in zip(axes, models):
+        sns.heatmap(grids[m], ax=ax, vmin=0, vmax=top, cmap="viridis", cbar=False, square=True, xticklabels=False,
+                    yticklabels=False)  # fmt: skip
+        ax.set_title(m, fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    bar = axes[0].figure.colorbar(axes[0].collections[0], ax=list(axes), fraction=0.02)
+    bar.set_label("sensitivity of the patch")
+    return axes

@@ -1,0 +1,153 @@
+"""Claim records, each chapter's claims table, and the scorecard that gathers them.
+
+A chapter computes its claims from its results frame and calls :func:`record`, which returns the
+table shown at the chapter's end and writes it to ``<cache>/claims/<scale>/<chapter>.json``. The
+scorecard page reads every such file (and the committed paper-scale ones under ``results/``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from ..runs.cache import default_root
+from .status import write_status
+
+# Claims tables are read in full: pandas would cut every text cell at 50 characters in a notebook.
+pd.set_option("display.max_colwidth", None)
+
+#: Significance level of every statistical check in the book.
+ALPHA = 0.05
+
+COLUMNS = ["chapter", "claim", "paper_ref", "paper_value", "measured", "holds", "scale", "note", "testable"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked claim. ``measured`` is computed in the run; ``holds`` is the outcome of a test."""
+
+    chapter: str  # e.g. "03_average_sensitivity"
+    claim: str  # the paper's claim in one sentence, in our words
+    paper_ref: str  # where the paper makes it, e.g. "HR24 Fig. 1, Table 2"
+    paper_value: str  # what the paper reports (text: a number, a sign, a trend)
+    measured: str  # what this run measured, formatted
+    holds: bool  # the check's verdict
+    scale: str  # ci | cpu | paper
+    note: str = ""  # the check applied, and the likely reason where it does not hold
+    testable: bool = True  # False: the run cannot test the claim (then holds is False; the note says why)
+
+    def __post_init__(self):
+        if not isinstance(self.holds, bool):
+            raise TypeError(f"holds: must be a bool, got {self.holds!r}")
+        if not self.testable and self.holds:
+            raise ValueError("holds: a claim that is not testable cannot hold")
+        if self.scale not in ("ci", "cpu", "paper"):
+            raise ValueError(f"scale: must be one of ['ci', 'cpu', 'paper'], got {self.scale!r}")
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    """Compact number formatting for claims tables."""
+    if isinstance(x, (int,)) and not isinstance(x, bool):
+        return str(x)
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "nan"
+    if v == 0 or 1e-3 <= abs(v) < 1e4:
+        return f"{v:.{digits}g}"
+    return f"{v:.{max(digits - 1, 1)}e}"
+
+
+def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
+    """Claims as a DataFrame with the columns of :data:`COLUMNS`."""
+    return pd.DataFrame([dataclasses.asdict(c) for c in claims], columns=COLUMNS)
+
+
+def claims_dir(root: str | Path | None = None) -> Path:
+    return (Path(root) if root is not None else default_root()) / "claims"
+
+
+def record(claims: Iterable[Claim], root: str | Path | None = None) -> pd.DataFrame:
+    """Write a chapter's claims for the scorecard (atomically) and return them as a table.
+
+    Also records the chapter's run for the status page (:func:`replication.results.write_status`): a
+    chapter's last cell records its claims, so that is when it has finished.
+    """
+    claims = list(claims)
+    df = claims_table(claims)
+    if not claims:
+        return df
+    chapters = {c.chapter for c in claims}
+    scales = {c.scale for c in claims}
+    if len(chapters) != 1 or len(scales) != 1:
+        raise ValueError(f"claims: one chapter and one scale per record, got {chapters} and {scales}")
+    chapter, scale = chapters.pop(), scales.pop()
+    path = claims_dir(root) / scale / f"{chapter}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump([dataclasses.asdict(c) for c in claims], fh, indent=1)
+    os.replace(tmp, path)
+    write_status(chapter, scale, root)
+    return df
+
+
+#: Claims committed with the repository (e.g. paper-scale runs made on a GPU), ``results/claims/<scale>/``.
+COMMITTED = Path(__file__).resolve().parents[1] / "results" / "claims"
+
+
+def scorecard(roots: Iterable[str | Path] | None = None, scales: Iterable[str] | None = None) -> pd.DataFrame:
+    """Every recorded claim under the given claims roots, one row per (chapter, claim, scale).
+
+    Default roots: this machine's cache, then the committed results. Where both hold the same claim at
+    the same scale, the first root wins (a fresh local run beats a committed one). ``scales`` filters.
+    """
+    roots = [claims_dir(), COMMITTED] if roots is None else [Path(r) for r in roots]
+    rows = []
+    for root in roots:
+        for f in sorted(root.glob("*/*.json")):
+            rows.extend(json.loads(f.read_text()))
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["testable"] = df["testable"].fillna(True).astype(bool)  # records written before the field existed
+    if scales is not None:
+        df = df[df["scale"].isin(list(scales))]
+    df = df.drop_duplicates(subset=["chapter", "claim", "scale"], keep="first")
+    return df.sort_values(["chapter", "scale"], kind="stable").reset_index(drop=True)
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Claims held / claims tested, per chapter (rows) and scale (columns); untestable ones counted apart."""
+    if df.empty:
+        return pd.DataFrame()
+    df = df.assign(testable=df["testable"].fillna(True).astype(bool) if "testable" in df else True)
+    g = df.groupby(["chapter", "scale"]).agg(held=("holds", "sum"), tested=("testable", "sum"),
+                                             claims=("holds", "size"))  # fmt: skip
+    untested = g["claims"] - g["tested"]
+    g["cell"] = g["held"].astype(int).astype(str) + " / " + g["tested"].astype(int).astype(str)
+    g.loc[untested > 0, "cell"] += " (+" + untested[untested > 0].astype(str) + " not testable)"
+    return g["cell"].unstack("scale").fillna("—")
+
+
+def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard for display: one row per claim, indexed by chapter, ✓/✗ in the holds column."""
+    out = display_table(card)
+    out.index = pd.Index(card["chapter"], name="chapter")
+    return out
+
+
+def display_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A claims table for display: ✓/✗ in the holds column, no chapter/scale repetition."""
+    out = df.copy()
+    out["holds"] = out["holds"].map({True: "✓ yes", False: "✗ no"})
+    if "testable" in out:
+        out.loc[~out["testable"].fillna(True).astype(bool), "holds"] = "– not testable"
+    return out.drop(columns=[c for c in ("chapter", "testable") if c in out])

@@ -1,0 +1,71 @@
+"""The chapters of the book, named once: number, notebook, code and the result kinds each computes.
+
+A chapter ``NN_name`` is the notebook ``notebooks/NN_name.ipynb``, its computation is
+``replication.experiments.name`` (a module, or a package where it needs several), and its figures are
+``replication.plots.name``. The number lives here and in the notebook's file name only: the experiments
+ask :func:`chapter` for their stem, ``make results CHAPTER=NN`` recomputes the kinds listed here, the
+status page and the deviations page read the stems from here.
+
+Result kinds keep the strings they were first stored under (``demo``, ``sharpness_run``, ...): a kind is
+hashed into every committed key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: str  # two digits, the reading order ("05")
+    name: str  # the notebook's stem without its number, and the experiments module's name
+    paper: str  # "HR24" or "V25"
+    kinds: tuple[str, ...] = ()  # the result kinds this chapter computes (``make results CHAPTER=NN``)
+
+    @property
+    def stem(self) -> str:
+        """``"05_sharpness"``: the notebook's file name without suffix."""
+        return f"{self.number}_{self.name}"
+
+    @property
+    def module(self) -> str:
+        return f"replication.experiments.{self.name}"
+
+
+#: Every chapter, in reading order (11 is kept for V25 §6, language).
+CHAPTERS: tuple[Chapter, ...] = (
+    Chapter("01", "introduction", "HR24", ("demo",)),
+    Chapter("02", "transformer_model", "HR24", ("anatomy_model",)),
+    Chapter("03", "average_sensitivity", "HR24", ("init_sensitivity",)),
+    Chapter("04", "blowup_bound", "HR24", ("thm4_inputs",)),
+    Chapter("05", "sharpness", "HR24", ("sharpness_run",)),
+    Chapter("06", "tradeoff", "HR24", ("tradeoff_run", "dynamics_run")),
+    Chapter("07", "generalization", "HR24", ("generalization_fit", "generalization_refit")),
+    Chapter("08", "scratchpad", "HR24", ("scratchpad_run",)),
+    Chapter("09", "token_sensitivity", "V25", ("synthetic_task_run",)),
+    Chapter("10", "vision_sensitivity", "V25", ("vision_run",)),
+    Chapter("12", "grokking", "V25", ("grokking_run", "sparse_parity_run")),
+)
+
+#: kind -> number of the chapter that computes it.
+KIND_CHAPTER: dict[str, str] = {k: c.number for c in CHAPTERS for k in c.kinds}
+
+
+def chapter(key: str | int) -> Chapter:
+    """The chapter of a number (``5``, ``"05"``), a stem (``"05_sharpness"``), a name (``"sharpness"``) or a
+    module name under ``replication.experiments`` (``__name__`` of a chapter's module)."""
+    text = str(key)
+    if text.startswith("replication.experiments."):
+        text = text.split(".")[2]
+    head = text.split("_", 1)[0]
+    for c in CHAPTERS:
+        if text in (c.name, c.stem) or (head.isdigit() and f"{int(head):02d}" == c.number):
+            return c
+    raise ValueError(f"chapter: no chapter {key!r}; chapters: {[c.stem for c in CHAPTERS]}")
+
+
+def kind(name: str, module: str) -> str:
+    """``name`` after checking that the chapter of ``module`` (a ``__name__``) lists it; returns ``name``."""
+    c = chapter(module)
+    if name not in c.kinds:
+        raise ValueError(f"kind: {name!r} is not a result kind of chapter {c.stem}; it lists {list(c.kinds)}")
+    return name
