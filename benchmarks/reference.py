@@ -6,7 +6,7 @@ checks each pair), only more slowly.
   head on the last one (the book's encoder computes its last layer at the last position only).
 - :func:`copy_and_perturb`: sharpness by deep-copying the original code's model for every perturbation,
   adding the noise in place and running a forward pass over every input (the same draws as
-  :func:`replication.landscape.sharpness` for the same seed).
+  :func:`replication.measures.sharpness.sharpness` for the same seed).
 - :func:`flip_sensitivity`: a model's exact average sensitivity by evaluating every string of the cube and
   its ``n`` neighbours (``2^n (n + 1)`` forward evaluations).
 - :func:`reference_measure`: chapter 05's per-run measurement the original code's way: the
@@ -91,7 +91,7 @@ def copy_and_perturb(model: HR24Encoder, x: torch.Tensor, y: torch.Tensor | None
     For each perturbation the original code's model is deep-copied, every parameter not excluded gets
     ``N(0, ρ²)`` noise in place, and the copy runs on every input. The draws come from one generator seeded
     with ``seed``, perturbation by perturbation and parameter by parameter in :class:`HR24Encoder`'s
-    ``named_parameters()`` order: those of :func:`replication.landscape.sharpness_both`.
+    ``named_parameters()`` order: those of :func:`replication.measures.sharpness.sharpness_both`.
     Returns ``{"sharpness", "sharpness_se", "delta_mse"}`` (``delta_mse`` NaN without ``y``).
     """
     ref = OriginalModel(model).eval()
@@ -115,14 +115,14 @@ def copy_and_perturb(model: HR24Encoder, x: torch.Tensor, y: torch.Tensor | None
 
 
 def copy_and_perturb_both(model, x, y, rescale: float = 4.0, **noise) -> dict[str, float]:
-    """:func:`copy_and_perturb` with :func:`replication.landscape.sharpness_both`'s signature."""
+    """:func:`copy_and_perturb` with :func:`replication.measures.sharpness.sharpness_both`'s signature."""
     return copy_and_perturb(model, x, y, rescale=rescale, **noise)
 
 
 @torch.no_grad()
 def flip_sensitivity(model, n: int, batch: int = 1024, start: int = 0, stop: int | None = None) -> torch.Tensor:
     """Per-string sensitivity ``s(T, x)`` of strings ``start..stop-1`` of the cube (all by default), each
-    evaluated with its ``n`` neighbours (:func:`replication.boolean.model_sensitivity`), ``(stop - start,)``."""
+    evaluated with its ``n`` neighbours (:func:`replication.measures.sensitivity.model_sensitivity`), ``(stop - start,)``."""
     stop = 2**n if stop is None else stop
     return torch.cat([sensitivity.model_sensitivity(model, sensitivity.cube_strings(n, i, min(i + batch, stop))).double()
                       for i in range(start, stop, batch)])  # fmt: skip
@@ -134,8 +134,8 @@ def reference_way(original_training: bool = True):
     original code's way: sharpness by copy-and-perturb and, with ``original_training``, training of the
     original code's model (``nn.TransformerEncoder``; the same initialisation, batches and optimiser, see
     :class:`OriginalModel`), whose weights are then measured as an :class:`HR24Encoder`."""
-    from replication import train as train_module
-    from replication.experiments.sharpness import sweep as encoder_sweep
+    from replication.train import hr24 as train_module
+    from replication.experiments.sharpness.analysis import sweep as encoder_sweep
 
     fast_sharpness, fast_train, model_class = encoder_sweep.sharpness_both, encoder_sweep.train, train_module.HR24Encoder
 

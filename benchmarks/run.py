@@ -13,12 +13,12 @@ Sections:
   achieved FLOP/s as a fraction of a large ``torch.mm``'s, and the largest costs named by ``torch.profiler``;
 - ``batched_seeds``: several seeds trained as one batched model (``torch.func`` stacking and ``vmap``)
   against the same seeds one after another (measured, not adopted: see the README);
-- ``sharpness``: Eq. 15 (:func:`replication.landscape.sharpness_both`: perturbations batched with ``vmap``
+- ``sharpness``: Eq. 15 (:func:`replication.measures.sharpness.sharpness_both`: perturbations batched with ``vmap``
   at small lengths, the folded forward pass at the others) against copy-and-perturb on the original code's
   model, over chapter 05's ``cpu`` lengths;
 - ``cube``: the exact average sensitivity of a trained model over ``{0,1}^16``
-  (:func:`replication.boolean.model_average_sensitivity`) against every string with its 16 neighbours;
-- ``sweep``: small runs through :func:`replication.sweep.run_sweep` (2 loky workers) against the same runs
+  (:func:`replication.measures.sensitivity.model_average_sensitivity`) against every string with its 16 neighbours;
+- ``sweep``: small runs through :func:`replication.runs.sweep.run_sweep` (2 loky workers) against the same runs
   one after another in this process, and through a Dask cluster started with Dask's command-line tools;
 - ``chapter05``: a fixed sample of chapter 05's ``cpu`` sweep, shortened, through the sweep runner against
   the original code's way (the ``nn.TransformerEncoder`` model trained, copy-and-perturb sharpness, one

@@ -33,7 +33,7 @@
 # This chapter computes the theory exactly, trains such an encoder–decoder, and sets its sharpness
 # beside chapter 05's PARITY encoder at the same lengths.
 #
-# **The model** is `torch.nn.Transformer` written out (`replication.models_seq2seq`; a test checks it
+# **The model** is `torch.nn.Transformer` written out (`replication.models.seq2seq`; a test checks it
 # against PyTorch's module with copied weights) with HR24's sizes (App. E.1): width 32, two encoder and
 # two decoder layers, two heads. HR24 say no more about it, so the rest follows `nn.Transformer` and
 # chapter 05's encoder: post-LN layers, a ReLU feed-forward as wide as the model, dropout 0, final
@@ -70,7 +70,7 @@ from replication.plots import scratchpad as plots
 #
 # Step $i$ of the scratchpad is a Boolean function of the $n + i - 1$ bits the decoder sees. We enumerate
 # its truth table over that whole cube (scratchpads that disagree with $x$ included, as in the proof of
-# Theorem 7) and compute its average sensitivity exactly with `replication.boolean`. The last step,
+# Theorem 7) and compute its average sensitivity exactly with `replication.tasks.boolean`. The last step,
 # $i = n$, reads $2n - 1$ bits, so the cost doubles with each $n$: the `cpu` page stops at $n = 9$, the
 # `paper` one at $n = 11$ (the limit of the exact enumeration, $2^{21}$ strings). For comparison,
 # `parity_as` is PARITY's own $\mathrm{as}_n = n$, what a model computing it in one step faces.

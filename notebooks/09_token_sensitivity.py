@@ -29,7 +29,7 @@
 # On images V25 add Gaussian noise $\mathcal N(0, \sigma^2 I)$ to one patch, so that the new token
 # stays near the old one; on the synthetic task below, where tokens are one-hot vectors, $\mathcal P$ is
 # the uniform distribution over the vocabulary. The package computes the Gaussian form for any
-# classifier over tokens in one vectorised call, `replication.token_sensitivity.token_sensitivity`
+# classifier over tokens in one vectorised call, `replication.measures.token.token_sensitivity`
 # (every input, position and noise draw is one row of a large batch; there is no loop over positions);
 # the vision experiments of V25 §5 and §7 use it and follow in the next chapter.
 #

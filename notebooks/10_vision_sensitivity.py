@@ -35,7 +35,7 @@
 # This chapter trains the three architectures, and the ViT with the regulariser and with noise
 # augmentation, on real images on a laptop CPU, and tests each claim over seeds.
 #
-# **The models** are written in plain torch (`replication.vision_models`), shaped as V25 App. D gives
+# **The models** are written in plain torch (`replication.models.vision`), shaped as V25 App. D gives
 # for Fashion-MNIST: a ViT of depth 2 with 8 heads and a feed-forward width of 256 (the `vit-pytorch`
 # layout V25 use: pre-LN blocks, a class token, learned positions); a CNN of two 3×3 convolutions with 32
 # channels, a max-pool and a 128-unit layer, LeakyReLU; an MLP with hidden layers of 512 and 128 units,
@@ -172,7 +172,7 @@ ch.paper_beside_ours(runs, cfg.dataset)
 # with one random patch $\tau$ noised per image; and with noise augmentation (each batch holds the clean
 # images and copies with noise on every pixel). Each model is then tested on the clean test images
 # (severity 0) and on the same images under seven corruptions, computed in torch
-# (`replication.corruptions`) after CIFAR-10-C: Gaussian, shot and impulse noise, Gaussian blur, contrast,
+# (`replication.tasks.corruptions`) after CIFAR-10-C: Gaussian, shot and impulse noise, Gaussian blur, contrast,
 # brightness and pixelation.
 
 # %%

@@ -2,13 +2,13 @@
 
 Core modules (no module here imports ``replication.experiments`` or plotting):
 
-- :mod:`replication.boolean`: Boolean functions, exact average sensitivity, Fourier spectra.
+- :mod:`replication.tasks.boolean`: Boolean functions, exact average sensitivity, Fourier spectra.
 - :mod:`replication.models`: the HR24 encoder with observable LayerNorm factors.
 - :mod:`replication.train`: fresh-batch training.
-- :mod:`replication.landscape`: sharpness, parameter norm, blowup.
-- :mod:`replication.cache`: the results cache.
-- :mod:`replication.claims`: claims tables and the scorecard.
-- :mod:`replication.config`: scales and parameter validation.
+- :mod:`replication.measures.sharpness`: sharpness, parameter norm, blowup.
+- :mod:`replication.runs.cache`: the results cache.
+- :mod:`replication.report.claims`: claims tables and the scorecard.
+- :mod:`replication.runs.config`: scales and parameter validation.
 
 Chapter-level experiments live in :mod:`replication.experiments`, figures in :mod:`replication.plots`.
 """

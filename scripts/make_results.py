@@ -7,7 +7,7 @@ Without ``--resume`` the chapter's stored results at that scale are removed firs
 recomputed from nothing. With ``--resume`` the runs already under ``results/<scale>/`` are kept and only
 the missing ones are computed: a sweep longer than a session lands in parts (each run is written as
 soon as it finishes) and continues where it stopped. Each chapter notebook is executed with papermill in
-``write`` mode (:mod:`replication.results`); the executed notebook is thrown away.
+``write`` mode (:mod:`replication.runs.store`); the executed notebook is thrown away.
 
 ``--check`` recomputes the chapter into a temporary folder and compares every stored number with the
 committed one (timings and provenance aside): identical on the machine that computed them, and within the

@@ -12,7 +12,7 @@ from replication.measures import sharpness as sharpness_mod
 from replication.runs.cache import Cache
 from replication.report.claims import fmt
 from replication.experiments import blowup_bound as blowup
-from replication.experiments.sharpness import sweep as encoder_sweep, analysis as sharpness
+from replication.experiments.sharpness.analysis import sweep as encoder_sweep, analysis as sharpness
 from replication.experiments.sharpness.sweep import SweepConfig
 from replication.models.encoder import EncoderConfig, HR24Encoder
 from replication.runs.sweep import ORIGIN_COLUMNS
@@ -108,7 +108,7 @@ def test_model_sensitivity_matches_enumeration():
             with torch.no_grad():
                 want += float((m(y) - m(x[b : b + 1])) ** 2)
         assert float(got[b]) == pytest.approx(want, rel=1e-5)
-    # An exact PARITY table has s = n on every string (the ±1 scale of replication.boolean).
+    # An exact PARITY table has s = n on every string (the ±1 scale of replication.tasks.boolean).
     exact = lambda z: (z.sum(-1) % 2).float()  # noqa: E731
     assert torch.equal(sensitivity.model_sensitivity(exact, x), torch.full((6,), 5.0))
 

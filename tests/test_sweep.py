@@ -165,8 +165,8 @@ SCRIPT = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {tests!r})
     from test_sweep import Toy, slow_measure
-    from replication.cache import Cache
-    from replication.sweep import run_sweep
+    from replication.runs.cache import Cache
+    from replication.runs.sweep import run_sweep
     cfgs = [Toy(a, calls={calls!r}) for a in range(8)]
     run_sweep(cfgs, slow_measure, "toy", cache=Cache({root!r}), n_jobs=2, progress=False)
     """

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-import replication.train as train_module
+import replication.train.hr24 as train_module
 from replication.train import EARLY_STOP, GAVE_UP, MAX_INPUT_LENGTH, FitResult, TrainConfig, fit, train
 
 TINY = dict(d=16, batch_size=64, eval_every=50, eval_size=512)

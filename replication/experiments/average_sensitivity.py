@@ -2,7 +2,7 @@
 
 HR24 §3 (Def. 3, the four example functions), §6 (Eq. 17; random initialisation); V25 §3 (weak
 spectral bias). Everything on the Boolean side is exact (the cube is enumerated); the transformer side
-evaluates randomly initialised :class:`~replication.models.HR24Encoder` models on every input.
+evaluates randomly initialised :class:`~replication.models.encoder.HR24Encoder` models on every input.
 """
 from __future__ import annotations
 

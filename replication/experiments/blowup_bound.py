@@ -1,6 +1,6 @@
 """Chapter 04: LayerNorm blowup of trained transformers against HR24 Thm 4 and Cor. 5.
 
-Everything here reads the runs of the shared encoder sweep (:mod:`replication.experiments.encoder_sweep`)
+Everything here reads the runs of the shared encoder sweep (:mod:`replication.experiments.sharpness.sweep`)
 from the results store: the same preset builds the same run configs, hence the same keys. The only new
 computation is the per-string Thm 4 check on the stored weights (a few forward passes per run, stored
 per run).

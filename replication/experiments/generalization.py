@@ -1,12 +1,12 @@
 """Chapter 07: the limits of generalization on random functions (HR24 §7.2, Fig. 4 and 15).
 
-Two stages, each a sweep of runs stored on its own (:func:`replication.sweep.run_sweep`):
+Two stages, each a sweep of runs stored on its own (:func:`replication.runs.sweep.run_sweep`):
 
 1. **T1 runs** (:class:`FitRun`, :func:`measure_fit`): a uniformly random Boolean function ``f`` on
    ``{0,1}^n`` (a truth table fixed by its seed), a training set of ``size`` strings drawn from the
-   ``2^n`` inputs, and an :class:`~replication.models.HR24Encoder` trained on it with MSE until it *fits*
+   ``2^n`` inputs, and an :class:`~replication.models.encoder.HR24Encoder` trained on it with MSE until it *fits*
    it (:func:`fit_strings`). The learned function ``T1`` is read off on the whole cube (output > 1/2 → 1)
-   and its exact average sensitivity computed from the truth table (:mod:`replication.boolean`).
+   and its exact average sensitivity computed from the truth table (:mod:`replication.tasks.boolean`).
 2. **Refits** (:class:`RefitRun`, :func:`measure_refit`): fresh models fitted on the whole cube to ``T1``
    and to ``f``. The target's truth table is part of the run's config (as hex), so a refit is keyed by
    exactly what it fits; refits to ``f`` do not depend on a training set and are shared by all the
@@ -59,8 +59,8 @@ TARGETS = ("T1", "f")
 def random_table(n: int, function: int) -> torch.Tensor:
     """The truth table of random function number ``function`` on ``n`` bits, ``(2^n,)`` float64 in {0, 1}.
 
-    The table of :func:`replication.boolean.random_function` with that seed, in
-    :func:`~replication.boolean.all_strings` order.
+    The table of :func:`replication.tasks.boolean.random_function` with that seed, in
+    :func:`~replication.tasks.boolean.all_strings` order.
     """
     return boolean.random_table(n, seed=function)
 
@@ -79,7 +79,7 @@ def hex_to_table(hexstr: str) -> torch.Tensor:
 
 
 def train_indices(n: int, size: int, function: int, train_set: int) -> torch.Tensor:
-    """Indices (into :func:`~replication.boolean.all_strings`) of training set ``train_set`` of ``size``
+    """Indices (into :func:`~replication.tasks.boolean.all_strings`) of training set ``train_set`` of ``size``
     strings for random function ``function``: a uniform sample without replacement, sorted."""
     g = torch.Generator().manual_seed(1_000_003 * (function + 1) + 7_919 * size + 101 * train_set + n)
     return torch.randperm(2**n, generator=g)[:size].sort().values

@@ -2,15 +2,15 @@
 
 **Theory.** Each autoregressive step of the scratchpad computes ``t_i = x_i XOR t_{i-1}``, a function of
 two of the bits it sees, so its average sensitivity is 2 whatever ``n`` (1 at step 1, where
-``t_0 = 0``); :func:`theory_table` computes it exactly with :func:`replication.boolean.scratchpad_step`
+``t_0 = 0``); :func:`theory_table` computes it exactly with :func:`replication.tasks.boolean.scratchpad_step`
 beside PARITY's ``as_n = n``.
 
 **Experiment.** :class:`ScratchpadRun` trains a
-:class:`~replication.models_seq2seq.ScratchpadTransformer` with teacher forcing (fresh uniform strings
+:class:`~replication.models.seq2seq.ScratchpadTransformer` with teacher forcing (fresh uniform strings
 every step, MSE over all ``n`` decoder positions, AdamW) through :func:`replication.train.fit`, then
 decodes fresh strings autoregressively (a run is *converged* when more than 99.9% of the scratchpad
 bits it writes are right) and measures HR24 Eq. 15 sharpness over the decoder's outputs with
-:mod:`replication.landscape`.
+:mod:`replication.measures.sharpness`.
 
 *Which outputs.* Eq. 15 is taken over the ``n`` teacher-forced outputs on the true prefixes: output
 ``i`` is the model's function for step ``i`` (the function Thm 7 bounds), evaluated on the inputs that

@@ -1,7 +1,7 @@
 """Chapter 10: token-wise sensitivity of vision models, sensitivity regularisation, robustness and flat minima.
 
 V25 §5 (and App. A.1, D): a ViT, a CNN and an MLP trained with SGD to comparable training accuracy; the
-ViT's token-wise sensitivity (V25 Def. 4.1, :func:`replication.token_sensitivity.token_sensitivity` on
+ViT's token-wise sensitivity (V25 Def. 4.1, :func:`replication.measures.token.token_sensitivity` on
 the image's patch tokens) is the lowest. V25 §7.1: training with a sensitivity regulariser
 (cross-entropy + λ · MSE between the logits on the clean image and on the image with one random patch
 noised) or with whole-image noise augmentation lowers sensitivity and raises accuracy under
@@ -12,8 +12,8 @@ One :class:`VisionRun` is one trained model: :func:`measure_vision` trains it th
 :func:`replication.train.fit` until its training accuracy reaches ``target_acc`` (so all models end at
 comparable training accuracy) or the epoch budget runs out, logging accuracy and a cheap sensitivity
 estimate every epoch; at the end it measures the sensitivity in full, the accuracy under every
-corruption (:mod:`replication.corruptions`) and the sharpness. Runs go through
-:func:`replication.sweep.run_sweep`, each stored on its own.
+corruption (:mod:`replication.tasks.corruptions`) and the sharpness. Runs go through
+:func:`replication.runs.sweep.run_sweep`, each stored on its own.
 """
 from __future__ import annotations
 

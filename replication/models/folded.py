@@ -120,7 +120,7 @@ def _first_layer(p: dict, cfg, tables: dict, plan: dict) -> torch.Tensor:
 
 
 def _middle_layer(p: dict, k: int, h: torch.Tensor, cfg) -> torch.Tensor:
-    """Layer ``k`` on every position, as :class:`replication.models.EncoderLayer`: ``(B, n, d) -> (B n, d)``."""
+    """Layer ``k`` on every position, as :class:`replication.models.encoder.EncoderLayer`: ``(B, n, d) -> (B n, d)``."""
     B, n, d = h.shape
     H, pre = cfg.heads, f"layers.{k}."
     q, k_, v = F.linear(h, p[pre + "self_attn.in_proj_weight"], p[pre + "self_attn.in_proj_bias"]) \

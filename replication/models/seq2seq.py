@@ -12,7 +12,7 @@ Embeddings follow the HR24 encoder of :mod:`replication.models` (and the origina
 embedding and a learned positional embedding of width ``d/2`` each, *concatenated*; the source (bits)
 and target (scratchpad tokens 0, 1, START) sides have their own. All embeddings live under
 ``tok_emb`` / ``pos_emb``, so the positional ones are left out of sharpness by
-:data:`replication.landscape.HR24_EXCLUDE`, as in HR24 §7.1.
+:data:`replication.measures.sharpness.HR24_EXCLUDE`, as in HR24 §7.1.
 
 Parameter names below ``encoder.`` and ``decoder.`` match ``nn.Transformer``'s, so weights copy across
 with ``load_state_dict``; ``tests/test_models_seq2seq.py`` checks the two compute the same function.
@@ -65,7 +65,7 @@ def decoder_input(t: torch.Tensor) -> torch.Tensor:
 
 
 class Attention(SelfAttention):
-    """:class:`replication.models.SelfAttention` with an optional causal mask (fused attention)."""
+    """:class:`replication.models.encoder.SelfAttention` with an optional causal mask (fused attention)."""
 
     def forward(self, q_in: torch.Tensor, kv_in: torch.Tensor, causal: bool = False) -> torch.Tensor:
         # q_in (B, Tq, d), kv_in (B, T, d) -> (B, Tq, d); causal: query i sees keys 0..i (Tq == T)

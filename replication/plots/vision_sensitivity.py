@@ -1,6 +1,6 @@
 """Figures of chapter 10: sensitivity along and at the end of training, accuracy under corruptions, sharpness.
 
-Each function takes the tidy frames of :mod:`replication.experiments.vision` and optional axes and returns
+Each function takes the tidy frames of :mod:`replication.experiments.vision_sensitivity` and optional axes and returns
 them. A model keeps one colour in every figure (:data:`MODEL_COLOURS`).
 """
 from __future__ import annotations

@@ -79,7 +79,7 @@ def claims_dir(root: str | Path | None = None) -> Path:
 def record(claims: Iterable[Claim], root: str | Path | None = None) -> pd.DataFrame:
     """Write a chapter's claims for the scorecard (atomically) and return them as a table.
 
-    Also records the chapter's run for the status page (:func:`replication.results.write_status`): a
+    Also records the chapter's run for the status page (:func:`replication.report.status.write_status`): a
     chapter's last cell records its claims, so that is when it has finished.
     """
     claims = list(claims)

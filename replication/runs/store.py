@@ -1,7 +1,7 @@
 """Committed results: where every chapter's expensive numbers come from, and a record of it.
 
 Training is computed once and committed under ``results/<scale>/<kind>/`` in the cache's safe format
-(:mod:`replication.cache`: JSON, plus safetensors for model weights), each entry with its provenance:
+(:mod:`replication.runs.cache`: JSON, plus safetensors for model weights), each entry with its provenance:
 config, package version and commit, scale, date, machine, device and wall time. A fresh clone's book
 build reads them instead of training. :class:`Store` looks a result up in this order:
 
@@ -75,7 +75,7 @@ def mode() -> str:
 class Store:
     """Committed results, then the local cache, then compute (see the module docstring).
 
-    It offers the :class:`~replication.cache.Cache` calls the chapters use (``load``, ``save``,
+    It offers the :class:`~replication.runs.cache.Cache` calls the chapters use (``load``, ``save``,
     ``get_or_compute``, ``contains``), so a chapter passes a ``Store`` wherever it passed a cache.
     """
 

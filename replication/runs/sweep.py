@@ -4,7 +4,7 @@ A *sweep* is a list of frozen dataclass configs (one per run) and a ``measure(co
 function at module level (so worker processes can import it). :func:`run_sweep`
 
 1. rejects a bad grid before any work starts (empty, not frozen dataclasses, mixed types, duplicates);
-2. looks every run up in the :class:`~replication.results.Store` (committed ``results/``, then the local
+2. looks every run up in the :class:`~replication.runs.store.Store` (committed ``results/``, then the local
    cache; key: ``kind`` + the full config + the device, see below); in the book build a run missing from
    ``results/`` stops the sweep here, before any work, naming the ``make results`` command;
 3. computes the missing runs in parallel: joblib's ``loky`` worker processes with one torch thread each
@@ -99,7 +99,7 @@ def _compute(kind: str, config: Any, device: str, measure: Measure, root: str, s
     """Run ``measure`` and store its result with its provenance; executed in a worker (or in this process).
 
     ``gpu_share``: processes sharing the GPU, so that each sizes its batched evaluations to its share of the
-    free memory (:data:`replication.landscape.GPU_SHARE`). Returns ``(result, provenance)``.
+    free memory (:data:`replication.measures.sharpness.GPU_SHARE`). Returns ``(result, provenance)``.
     """
     sharpness_mod.GPU_SHARE = max(1, int(gpu_share))
     threads = torch.get_num_threads()
@@ -153,8 +153,8 @@ def run_sweep(
         configs: frozen dataclass instances, one per run, all of one type.
         measure: ``measure(config, device) -> dict``, a module-level function (workers import it).
         kind: the cache folder and key prefix, e.g. ``"sharpness_run"``.
-        cache: where results live: a :class:`~replication.results.Store` (default: committed ``results/``,
-            then ``$REPLICATION_CACHE`` or ``_cache/``), or a plain :class:`~replication.cache.Cache`
+        cache: where results live: a :class:`~replication.runs.store.Store` (default: committed ``results/``,
+            then ``$REPLICATION_CACHE`` or ``_cache/``), or a plain :class:`~replication.runs.cache.Cache`
             (wrapped in a Store with that local cache).
         n_jobs: worker processes (on the CPU each with one torch thread; on the GPU sharing the card);
             1 runs in this process.

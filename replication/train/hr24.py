@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..checks import KEY_OMIT_DEFAULT, check_choice, check_float, check_int
+from ..measures import sensitivity
 from ..models.encoder import EncoderConfig, HR24Encoder
 from ..tasks import boolean
 from .fit import fit, single_thread
@@ -139,7 +140,7 @@ class TrainResult:
 def target_variance(function: str, n: int) -> float:
     """Var(f(x)) over uniform x: the MSE of the best constant predictor (chance level)."""
     if n <= 16:
-        t = boolean.truth_table(function, n)
+        t = sensitivity.truth_table(function, n)
         return float(t.var(unbiased=False))
     return {"parity": 0.25, "first": 0.25, "mean": 0.25 / n}.get(function, 0.25)
 
@@ -161,7 +162,7 @@ def train(
     callback: Callable[[int, HR24Encoder], dict | None] | None = None,
     progress: bool | None = None,
 ) -> TrainResult:
-    """Train one :class:`~replication.models.HR24Encoder` on ``cfg.function`` with fresh batches (HR24 §7.1).
+    """Train one :class:`~replication.models.encoder.HR24Encoder` on ``cfg.function`` with fresh batches (HR24 §7.1).
 
     The loop is :func:`fit`. Evaluation MSE on 1024 fresh strings is logged at step 0, every
     ``cfg.eval_every`` steps and at the end; ``early_stop`` ends the run at the first evaluation below

@@ -1,12 +1,12 @@
 """Chapter 12: sensitivity as a progress measure for grokking (V25 §7.3, App. A.5) and sparse parity (App. A.6).
 
-:class:`GrokRun` trains :class:`~replication.models_grokking.GrokkingTransformer` on ``a + b mod p`` full
+:class:`GrokRun` trains :class:`~replication.models.grokking.GrokkingTransformer` on ``a + b mod p`` full
 batch with AdamW through :func:`replication.train.fit`, logging at every evaluation the training and test
 accuracy and loss, the embedding-noise sensitivity on the training pairs and the weight norm. The phases
-are read off those curves afterwards (:func:`replication.progress.grokking_phases`), so changing a
+are read off those curves afterwards (:func:`replication.measures.phases.grokking_phases`), so changing a
 detector never retrains anything. The sparse-parity runs are in :mod:`.sparse_parity`; this module holds
 the chapter's config, its tables, claims and prose numbers. Runs go through
-:func:`replication.sweep.run_sweep`, each stored on its own.
+:func:`replication.runs.sweep.run_sweep`, each stored on its own.
 """
 from __future__ import annotations
 
@@ -237,7 +237,7 @@ LATE = 5
 
 
 def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """One row per modular-addition run: :func:`~replication.progress.grokking_phases` and the run's summary."""
+    """One row per modular-addition run: :func:`~replication.measures.phases.grokking_phases` and the run's summary."""
     rows = []
     for seed, h in curves.groupby("seed", sort=True):
         r = h.iloc[0]

@@ -134,7 +134,7 @@ def parity_curves(runs: list[ParityRun], cache: Store | None = None, n_jobs: int
 
 
 def parity_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """One row per sparse-parity run: :func:`~replication.progress.parity_phases` against ``k/n``."""
+    """One row per sparse-parity run: :func:`~replication.measures.phases.parity_phases` against ``k/n``."""
     rows = []
     for seed, h in curves.groupby("seed", sort=True):
         r = h.iloc[0]

@@ -1,6 +1,6 @@
 """Chapter 05: sharpness of trained transformers against input length (HR24 §5, §7.2, App. E.2).
 
-The runs come from the shared encoder sweep (:mod:`replication.experiments.encoder_sweep`); this module
+The runs come from the shared encoder sweep (:mod:`replication.experiments.sharpness.sweep`); this module
 holds chapter 05's analysis: HR24 Table 2 (slope of sharpness on n per function), Eq. 15 against the
 original code's ΔMSE, and the chapter's claims. Only *kept* runs (converged, finite) enter any of it.
 """

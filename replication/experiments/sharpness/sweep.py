@@ -1,6 +1,6 @@
 """The encoder sweep shared by chapters 04, 05 and later ones: train, measure, store (HR24 §7.1, App. E).
 
-Each run trains an :class:`~replication.models.HR24Encoder` on one function at one length with one seed
+Each run trains an :class:`~replication.models.encoder.HR24Encoder` on one function at one length with one seed
 (:func:`replication.train.train`), always for the same step budget, and is then measured on a fixed set
 of evaluation strings:
 
@@ -9,11 +9,11 @@ of evaluation strings:
 - parameter norm, ``E[Blowup]``, ``E[Blowup²]``, ``E[log Blowup]`` (§7.1 convention: product over the four
   LayerNorm applications of the max factor ``1/sqrt(var + eps)``, the factor LayerNorm divides by);
 - for Thm 4, the mean blowup on *balanced* strings (where MAJORITY is sensitive) and on *unbalanced* ones
-  (``|#ones − n/2| ≥ max(n/4, 2)``), each sampled directly (:func:`replication.boolean.balance_sets`);
+  (``|#ones − n/2| ≥ max(n/4, 2)``), each sampled directly (:func:`replication.tasks.boolean.balance_sets`);
 - the model's own average sensitivity ``as_n(T)`` on a sample of strings and all their neighbours.
 
 The trained weights are kept with each run (chapter 04 reads them). Runs go through
-:func:`replication.sweep.run_sweep`, so each is stored on its own (committed under ``results/`` for the
+:func:`replication.runs.sweep.run_sweep`, so each is stored on its own (committed under ``results/`` for the
 book) and a rerun computes nothing twice.
 
 A run is *kept* when its final evaluation MSE is below 1e-3 (HR24 §7.1) and its training stayed finite;
@@ -553,7 +553,7 @@ def read_runs(cfg: SweepConfig) -> list[EncoderRun]:
 def prune_results(cfg: SweepConfig, store: Store, device: str | None = None) -> list[str]:
     """Remove the stored runs no chapter reads at ``cfg``'s settings (after the preset changed); their keys.
 
-    Only entries of ``device`` (None: the one :func:`~replication.sweep.run_sweep` would use here) are kept, so
+    Only entries of ``device`` (None: the one :func:`~replication.runs.sweep.run_sweep` would use here) are kept, so
     pass the device whose results ``results/`` should hold: entries of the other device are removed too.
     """
     device = resolve_device(device)

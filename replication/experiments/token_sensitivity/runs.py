@@ -5,7 +5,7 @@ of 100 (V25 App. D) and the logistic loss, logging once per epoch: accuracy on t
 test set and the out-of-distribution (OOD) test set; the alignment of the rows of ``U W_V^T`` with
 ``v_sp``, ``v_freq`` and ``v_irrel``; the attention mass on each token kind; and the model's own
 sensitivity (Def. 4.1, each token replaced by a uniformly drawn one). Runs go through
-:func:`replication.sweep.run_sweep`, each stored on its own.
+:func:`replication.runs.sweep.run_sweep`, each stored on its own.
 """
 from __future__ import annotations
 
