@@ -135,7 +135,7 @@ def reference_way(original_training: bool = True):
     original code's model (``nn.TransformerEncoder``; the same initialisation, batches and optimiser, see
     :class:`OriginalModel`), whose weights are then measured as an :class:`HR24Encoder`."""
     from replication.train import hr24 as train_module
-    from replication.experiments.sharpness.analysis import sweep as encoder_sweep
+    from replication.experiments.sharpness import sweep as encoder_sweep
 
     fast_sharpness, fast_train, model_class = encoder_sweep.sharpness_both, encoder_sweep.train, train_module.HR24Encoder
 

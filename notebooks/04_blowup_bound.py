@@ -69,7 +69,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
 from replication.experiments import blowup_bound as ch
-from replication.experiments.sharpness.analysis import sweep
+from replication.experiments.sharpness import sweep
 from replication.plots import sharpness as plots
 
 # %% [markdown]

@@ -60,8 +60,8 @@ cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
-from replication.experiments.sharpness.analysis import sweep
-from replication.experiments.sharpness.analysis import analysis as ch
+from replication.experiments.sharpness import sweep
+from replication.experiments.sharpness import analysis as ch
 from replication.plots import sharpness as plots
 
 # %% [markdown]

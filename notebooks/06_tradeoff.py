@@ -55,7 +55,7 @@ cfg = TradeoffConfig.from_params(scale=scale, functions=functions, n=n, draws=dr
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
-from replication.experiments.tradeoff.analysis import analysis as ch
+from replication.experiments.tradeoff import analysis as ch
 from replication.plots import tradeoff as plots
 
 # %% [markdown]

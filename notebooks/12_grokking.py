@@ -61,7 +61,7 @@ cfg = GrokkingConfig.from_params(scale=scale, p=p, train_fraction=train_fraction
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
-from replication.experiments.grokking.modular_addition import modular_addition as ch
+from replication.experiments.grokking import modular_addition as ch
 from replication.plots import grokking as plots
 
 # %% [markdown]

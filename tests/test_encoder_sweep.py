@@ -12,8 +12,8 @@ from replication.train import hr24 as train_mod
 from replication.runs.cache import Cache
 from replication.runs.store import Store
 from replication.runs.sweep import run_key
-from replication.experiments.sharpness.analysis import sweep
-from replication.experiments.sharpness.analysis import analysis as sharpness
+from replication.experiments.sharpness import sweep
+from replication.experiments.sharpness import analysis as sharpness
 
 
 def _nan_targets_for_seed(seed, monkeypatch):

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from replication.tasks import boolean
-from replication.experiments.grokking.modular_addition import modular_addition as ch
+from replication.experiments.grokking import modular_addition as ch
 from replication.experiments.grokking.sparse_parity import ParityRun, flip_sensitivity, measure_parity, parity_table
 from replication.models.grokking import GrokkingTransformer
 from replication.tasks.modular import commutative_baseline, modular_addition_split

@@ -13,10 +13,10 @@ from replication.runs import chapters
 from replication.runs.cache import config_key
 from replication.runs.sweep import run_key
 from replication.experiments import (average_sensitivity, blowup_bound as blowup, introduction as demo, generalization, transformer_model as model_anatomy, scratchpad, vision_sensitivity as vision)
-from replication.experiments.sharpness.analysis import sweep as encoder_sweep
-from replication.experiments.grokking.modular_addition import modular_addition as grokking
+from replication.experiments.sharpness import sweep as encoder_sweep
+from replication.experiments.grokking import modular_addition as grokking
 from replication.experiments.token_sensitivity import runs as synthetic_runs
-from replication.experiments.tradeoff.analysis import analysis as tradeoff
+from replication.experiments.tradeoff import analysis as tradeoff
 
 # A learned function T1 (n = 10) of a committed refit run: its truth table as chapter 07 stores it.
 T1_TABLE = (

@@ -12,7 +12,7 @@ from replication.measures import sharpness as sharpness_mod
 from replication.runs.cache import Cache
 from replication.report.claims import fmt
 from replication.experiments import blowup_bound as blowup
-from replication.experiments.sharpness.analysis import sweep as encoder_sweep, analysis as sharpness
+from replication.experiments.sharpness import analysis as sharpness, sweep as encoder_sweep
 from replication.experiments.sharpness.sweep import SweepConfig
 from replication.models.encoder import EncoderConfig, HR24Encoder
 from replication.runs.sweep import ORIGIN_COLUMNS

@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy import stats
 
-from replication.experiments.tradeoff.analysis import dynamics as dyn
-from replication.experiments.tradeoff.analysis import analysis as ch
+from replication.experiments.tradeoff import dynamics as dyn
+from replication.experiments.tradeoff import analysis as ch
 from replication.measures.norms import parameter_norm
 from replication.models.encoder import HR24Encoder
 from replication.train import train
