@@ -44,3 +44,13 @@ def test_scale_none_reads_the_environment(monkeypatch):
     monkeypatch.setenv("REPLICATION_SCALE", "laptop")
     with pytest.raises(ValueError, match=r"\$REPLICATION_SCALE: must be one of"):
         SweepConfig.from_params()
+
+
+def test_chapter_config_from_params_names_an_unknown_parameter():
+    """One ``from_params`` for every chapter (:class:`~replication.runs.config.ChapterConfig`): a parameter
+    the notebook does not take is refused before any work, naming the ones it does."""
+    from replication.experiments.introduction import DemoConfig
+
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['width'\] for DemoConfig; allowed: \['n', "):
+        DemoConfig.from_params(scale="ci", width=8)
+    assert DemoConfig.from_params(scale="ci", n=None) == DemoConfig.presets()["ci"]

@@ -17,8 +17,8 @@ from ..tasks import boolean
 from ..measures import fourier
 from ..measures import sensitivity
 from ..report.claims import Claim, fmt
-from ..runs.config import SCALES, from_params
-from ..checks import check_choice, check_choices, check_int
+from ..runs.config import ChapterConfig
+from ..checks import check_choices, check_int
 from ..models.encoder import EncoderConfig, HR24Encoder
 from ..runs.store import Store
 from ..runs.chapters import chapter, kind
@@ -30,7 +30,7 @@ CHAPTER = chapter(__name__).stem
 
 
 @dataclass(frozen=True)
-class SensitivityConfig:
+class SensitivityConfig(ChapterConfig):
     """Settings of chapter 03."""
 
     scale: str  # ci | cpu | paper
@@ -45,7 +45,7 @@ class SensitivityConfig:
 
     def __post_init__(self):
         """Every check of every field, in one place: a bad value raises a ValueError naming it."""
-        check_choice("scale", self.scale, SCALES)
+        super().__post_init__()
         check_int("n", self.n, 1, boolean.MAX_EXACT_N)
         check_choices("functions", self.functions, boolean.FUNCTIONS)
         check_int("profile_n", self.profile_n, 1, 16)
@@ -59,18 +59,12 @@ class SensitivityConfig:
         check_int("heads", self.heads, 1)
         EncoderConfig(n=2, d=self.d, layers=self.layers, heads=self.heads)  # d even, heads divide d
 
-    @classmethod
-    def from_params(cls, scale=None, n=None, functions=None, init_seeds=None, d=None) -> "SensitivityConfig":
-        """The preset of ``scale`` with the notebook's parameters (None: the preset's value).
-
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            n: largest input length of the exact curves, an integer in [1, 22].
-            functions: a list drawn from ["parity", "majority", "first", "mean"].
-            init_seeds: random transformers (and random functions) per length, >= 1.
-            d: width of the random transformers, even.
-        """
-        return from_params(cls, PRESETS, scale=scale, n=n, functions=functions, init_seeds=init_seeds, d=d)
+    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
+    #: n: largest input length of the exact curves, an integer in [1, 22].
+    #: functions: a list drawn from ["parity", "majority", "first", "mean"].
+    #: init_seeds: random transformers (and random functions) per length, >= 1.
+    #: d: width of the random transformers, even.
+    PARAMS = ('n', 'functions', 'init_seeds', 'd')
 
 
 PRESETS = {

@@ -13,8 +13,8 @@ import torch
 from ..tasks import boolean
 from ..measures import sensitivity
 from ..report.claims import Claim, fmt
-from ..runs.config import SCALES, from_params
-from ..checks import check_choice, check_multiple, check_choices, check_int
+from ..runs.config import ChapterConfig
+from ..checks import check_choices, check_int, check_multiple
 from ..measures.sharpness import sharpness
 from ..plots import label
 from ..runs.store import Store
@@ -28,7 +28,7 @@ CHAPTER = chapter(__name__).stem
 
 
 @dataclass(frozen=True)
-class DemoConfig:
+class DemoConfig(ChapterConfig):
     """Settings of the introduction's demo."""
 
     scale: str  # ci | cpu | paper
@@ -43,7 +43,7 @@ class DemoConfig:
 
     def __post_init__(self):
         """Every check of every field, in one place: a bad value raises a ValueError naming it."""
-        check_choice("scale", self.scale, SCALES)
+        super().__post_init__()
         check_int("n", self.n, 2, 20)
         check_choices("functions", self.functions, boolean.FUNCTIONS)
         check_multiple("d", self.d, 4, "two heads, two embedding halves")
@@ -52,17 +52,11 @@ class DemoConfig:
         check_int("inputs", self.inputs, 1)
         self.train_config(self.functions[0])  # checks lr and batch_size as training takes them
 
-    @classmethod
-    def from_params(cls, scale=None, n=None, steps=None, functions=None) -> "DemoConfig":
-        """The preset of ``scale`` with the notebook's parameters (None: the preset's value).
-
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            n: input length, an integer in [2, 20].
-            steps: training steps per model, >= 1.
-            functions: a list drawn from ["parity", "majority", "first", "mean"].
-        """
-        return from_params(cls, PRESETS, scale=scale, n=n, steps=steps, functions=functions)
+    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
+    #: n: input length, an integer in [2, 20].
+    #: steps: training steps per model, >= 1.
+    #: functions: a list drawn from ["parity", "majority", "first", "mean"].
+    PARAMS = ('n', 'steps', 'functions')
 
     def train_config(self, function: str) -> TrainConfig:
         return TrainConfig(function, n=self.n, d=self.d, lr=self.lr, batch_size=self.batch_size, steps=self.steps)

@@ -13,7 +13,7 @@ import torch
 
 from ..tasks import boolean
 from ..report.claims import Claim, fmt
-from ..runs.config import SCALES, from_params
+from ..runs.config import ChapterConfig
 from ..checks import check_choice, check_multiple, check_int
 from ..models.encoder import HR24Encoder, to_torch_encoder
 from ..runs.store import Store
@@ -27,7 +27,7 @@ CHAPTER = chapter(__name__).stem
 
 
 @dataclass(frozen=True)
-class AnatomyConfig:
+class AnatomyConfig(ChapterConfig):
     """Settings of chapter 02."""
 
     scale: str  # ci | cpu | paper
@@ -42,7 +42,7 @@ class AnatomyConfig:
 
     def __post_init__(self):
         """Every check of every field, in one place: a bad value raises a ValueError naming it."""
-        check_choice("scale", self.scale, SCALES)
+        super().__post_init__()
         check_choice("function", self.function, boolean.FUNCTIONS)
         check_int("n", self.n, 2, 64)
         check_multiple("d", self.d, 4, "two heads, two embedding halves")
@@ -51,18 +51,12 @@ class AnatomyConfig:
         check_int("seed", self.seed, 0)
         self.train_config()  # checks lr and batch_size as training takes them
 
-    @classmethod
-    def from_params(cls, scale=None, n=None, function=None, steps=None, d=None) -> "AnatomyConfig":
-        """The preset of ``scale`` with the notebook's parameters (None: the preset's value).
-
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            n: input length, an integer in [2, 64].
-            function: "parity", "majority", "first" or "mean".
-            steps: training steps, >= 0.
-            d: model width, a multiple of 4.
-        """
-        return from_params(cls, PRESETS, scale=scale, n=n, function=function, steps=steps, d=d)
+    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
+    #: n: input length, an integer in [2, 64].
+    #: function: "parity", "majority", "first" or "mean".
+    #: steps: training steps, >= 0.
+    #: d: model width, a multiple of 4.
+    PARAMS = ('n', 'function', 'steps', 'd')
 
     def train_config(self, steps: int | None = None) -> TrainConfig:
         return TrainConfig(self.function, n=self.n, d=self.d, lr=self.lr, batch_size=self.batch_size,

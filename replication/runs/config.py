@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+import sys
+from typing import Any, ClassVar
 
-from ..checks import _parse
+from ..checks import _parse, check_choice
 
 
 #: The three scales: seconds for tests, a 2-core laptop, the papers' settings on a GPU.
@@ -84,3 +85,35 @@ def from_params(cls, presets: dict, scale: str | None = None, aliases: dict | No
     if type(preset) is not cls:
         raise TypeError(f"presets[{scale!r}] is a {type(preset).__name__}, not a {cls.__name__}")
     return dataclasses.replace(preset, **overrides)
+
+
+class ChapterConfig:
+    """Base of a chapter's config: a frozen dataclass with a ``scale`` field whose module holds ``PRESETS``.
+
+    It gives every chapter the one :meth:`from_params` and the one scale check. A subclass lists the
+    notebook's parameters in :attr:`PARAMS` (config fields, or names that :attr:`ALIASES` maps to fields)
+    and calls ``super().__post_init__()`` first in its own ``__post_init__``. The base has no fields, so
+    the subclass's fields (and every cache key that hashes them) are its own.
+    """
+
+    #: The parameters a notebook may pass to :meth:`from_params` (empty: every field but ``scale``).
+    PARAMS: ClassVar[tuple[str, ...]] = ()
+    #: Parameter name -> config field, where they differ (``{"n": "max_n"}``).
+    ALIASES: ClassVar[dict[str, str]] = {}
+
+    def __post_init__(self):
+        check_choice("scale", self.scale, SCALES)
+
+    @classmethod
+    def presets(cls) -> dict:
+        """``{scale: config}``: the ``PRESETS`` of the module that defines the class."""
+        return vars(sys.modules[cls.__module__])["PRESETS"]
+
+    @classmethod
+    def from_params(cls, scale: str | None = None, **params):
+        """The preset of ``scale`` with the notebook's parameters applied (None: the preset's value); see the
+        module's :func:`from_params`. A parameter outside :attr:`PARAMS` raises a ValueError naming both."""
+        unknown = sorted(set(params) - set(cls.PARAMS)) if cls.PARAMS else []
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown} for {cls.__name__}; allowed: {list(cls.PARAMS)}")
+        return from_params(cls, cls.presets(), scale=scale, aliases=cls.ALIASES, **params)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..runs.cache import REPO
+from ..paths import REPO
 
 #: Data sets :func:`load` knows.
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
