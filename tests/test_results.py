@@ -179,3 +179,21 @@ def test_bad_mode_is_named(monkeypatch):
     with pytest.raises(ValueError, match="REPLICATION_RESULTS"):
         Store()
     assert os.environ["REPLICATION_RESULTS"] == "sometimes"
+
+
+def test_provenance_tells_machines_apart_and_old_entries_still_load(tmp_path):
+    """New entries record the CPU (vendor, model, family, instruction set, BLAS); an entry written before
+    those fields existed loads unchanged (provenance is never part of a key)."""
+    from replication.runs.provenance import provenance
+
+    prov = provenance(scale="ci")
+    for field in ("cpu_vendor", "cpu_model", "cpu_family", "cpu_model_number", "cpu_capability", "blas",
+                  "torch_threads"):
+        assert field in prov, field
+    assert prov["cpu_capability"] and prov["torch_threads"] >= 1
+    store = Store(cache=tmp_path / "c", results=tmp_path / "results", mode_="write", scale="ci")
+    path = store.save("toy_old", {"x": 1}, {"value": 1})
+    entry = json.loads(path.read_text())
+    entry["provenance"] = {k: v for k, v in entry["provenance"].items() if not k.startswith(("cpu_", "blas"))}
+    path.write_text(json.dumps(entry))
+    assert store.load("toy_old", {"x": 1}) == {"value": 1}

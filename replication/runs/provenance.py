@@ -1,4 +1,8 @@
-"""Provenance of a computed result: scale, date, wall time, device, machine, torch and the commit."""
+"""Provenance of a computed result: scale, date, wall time, device, machine, CPU, torch and the commit.
+
+Provenance is stored beside a result, never hashed into its key: fields added here (the CPU fields of
+:func:`cpu`) appear in new entries, and older entries without them load unchanged.
+"""
 from __future__ import annotations
 
 import functools
@@ -39,6 +43,38 @@ def machine() -> str:
     return f"{platform.node()} ({cpu}, {os.cpu_count()} cores)"
 
 
+@functools.lru_cache(maxsize=1)
+def cpu() -> dict:
+    """What tells two CPUs' arithmetic apart: vendor, model name, family and model number (``/proc/cpuinfo``),
+    the instruction set torch's kernels use, and the BLAS torch was built with. Two machines that agree on
+    all of these (and on torch and its thread count) run the same kernels; a committed training run is
+    reproducible to the bit only there."""
+    import re
+
+    import torch
+
+    info = {"vendor_id": None, "model name": None, "cpu family": None, "model": None}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key in info and info[key] is None:
+                info[key] = value.strip()
+            if all(v is not None for v in info.values()):
+                break
+    except OSError:
+        pass
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    return {
+        "cpu_vendor": info["vendor_id"],
+        "cpu_model": info["model name"] or platform.processor() or platform.machine(),
+        "cpu_family": info["cpu family"],
+        "cpu_model_number": info["model"],
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "blas": blas.group(1) if blas else None,
+    }
+
+
 def provenance(device: str = "cpu", seconds: float | None = None, scale: str | None = None) -> dict:
     """Where and how a result was computed (stored in its entry)."""
     import torch
@@ -55,6 +91,8 @@ def provenance(device: str = "cpu", seconds: float | None = None, scale: str | N
         "machine": machine(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
+        **cpu(),
+        **({"gpu": torch.cuda.get_device_name()} if device == "cuda" and torch.cuda.is_available() else {}),
         "package_version": version,
         "commit": _git_commit(),
     }
