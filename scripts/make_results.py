@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from replication.runs.chapters import KIND_CHAPTER  # noqa: E402
+from replication.runs.chapters import CHAPTERS, KIND_CHAPTER  # noqa: E402
 from replication.runs.config import SCALES  # noqa: E402
 from replication.runs.store import results_dir  # noqa: E402
 
@@ -38,12 +38,12 @@ ORDER_FIRST = ("05",)
 
 
 def chapters(wanted: list[str] | None) -> list[Path]:
-    """The chapter notebooks (``notebooks/NN_*.ipynb`` with NN < 90), in the order they are computed."""
-    found = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if int(p.name[:2]) < 90}
+    """The chapter notebooks of the registry (:mod:`replication.runs.chapters`), in the order they are computed."""
+    found = {c.number: ROOT / "notebooks" / f"{c.stem}.ipynb" for c in CHAPTERS}
     if wanted:
         unknown = [c for c in wanted if c.zfill(2) not in found]
         if unknown:
-            raise SystemExit(f"CHAPTER: no chapter notebook {unknown}; chapters: {sorted(found)}")
+            raise SystemExit(f"CHAPTER: no chapter {unknown}; chapters: {sorted(found)}")
         found = {c.zfill(2): found[c.zfill(2)] for c in wanted}
     order = [c for c in ORDER_FIRST if c in found] + [c for c in sorted(found) if c not in ORDER_FIRST]
     return [found[c] for c in order]
