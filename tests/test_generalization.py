@@ -11,6 +11,7 @@ from replication.tasks import boolean
 from replication.measures import sensitivity
 from replication.runs.cache import Cache
 from replication.experiments import generalization as ch
+from replication.experiments.generalization.measure import _sharpness_on
 from replication.models.encoder import EncoderConfig, HR24Encoder
 
 
@@ -147,7 +148,7 @@ def test_sharpness_on_the_whole_cube_as_a_set_equals_cube_sharpness():
     torch.manual_seed(0)
     m = HR24Encoder(EncoderConfig(n=5, d=8)).eval()
     cube = sensitivity.cube_strings(5, 0, 32)
-    sh = ch._sharpness_on(m, _run(), cube, [torch.arange(32), torch.arange(16)])
+    sh = _sharpness_on(m, _run(), cube, [torch.arange(32), torch.arange(16)])
     assert sh["sharpness_sets"][0] == pytest.approx(sh["sharpness_cube"], rel=1e-6)
     assert sh["sharpness_sets"][1] != pytest.approx(sh["sharpness_cube"], rel=1e-6)
 

@@ -1,0 +1,37 @@
+"""Chapter 10: token-wise sensitivity of vision models, sensitivity regularisation, robustness and flat minima.
+
+V25 §5 (and App. A.1, D): a ViT, a CNN and an MLP trained with SGD to comparable training accuracy; the
+ViT's token-wise sensitivity (V25 Def. 4.1, :func:`replication.measures.token.token_sensitivity` on
+the image's patch tokens) is the lowest. V25 §7.1: training with a sensitivity regulariser
+(cross-entropy + λ · MSE between the logits on the clean image and on the image with one random patch
+noised) or with whole-image noise augmentation lowers sensitivity and raises accuracy under
+corruptions. V25 §7.2, Table 2: the regularised model sits in a flatter minimum (ShOp, ShPred under
+Gaussian parameter noise).
+
+One :class:`VisionRun` is one trained model: :func:`measure_vision` trains it through
+:func:`replication.train.fit` until its training accuracy reaches ``target_acc`` (so all models end at
+comparable training accuracy) or the epoch budget runs out, logging accuracy and a cheap sensitivity
+estimate every epoch; at the end it measures the sensitivity in full, the accuracy under every
+corruption (:mod:`replication.tasks.corruptions`) and the sharpness. Runs go through
+:func:`replication.runs.sweep.run_sweep`, each stored on its own.
+
+The code, by stage: :mod:`.runs` (settings, presets, the runs of a config), :mod:`.measure` (training
+and measuring one run), :mod:`.analysis` (the sweep and its tables, the notebook's prose, the
+claims). This package re-exports the names the notebook and tests use.
+"""
+from __future__ import annotations
+
+from .analysis import (NAMES, PAPER, claims, compute_summary, corruption_table, curves, describe, describe_methods,
+                       paired_less, paper_beside_ours, run_table, summary, token_table, welch_less)
+from .measure import (image_sensitivity, load_run_data, measure_vision, one_patch_noise, predict_in_chunks,
+                      sharpness, training_loss)
+from .runs import (AUG_VARIANCE_RATIO, CHAPTER, KIND, METHODS, NOISE, PATCH, PRESETS, SIGMA, VisionConfig,
+                   VisionRun, n_images, vision_runs)
+
+__all__ = [
+    "AUG_VARIANCE_RATIO", "CHAPTER", "KIND", "METHODS", "NAMES", "NOISE", "PAPER", "PATCH", "PRESETS", "SIGMA",
+    "VisionConfig", "VisionRun", "claims", "compute_summary", "corruption_table", "curves", "describe",
+    "describe_methods", "image_sensitivity", "load_run_data", "measure_vision", "n_images", "one_patch_noise",
+    "paired_less", "paper_beside_ours", "predict_in_chunks", "run_table", "sharpness", "summary", "token_table",
+    "training_loss", "vision_runs", "welch_less",
+]  # fmt: skip

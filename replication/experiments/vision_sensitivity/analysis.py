@@ -1,0 +1,275 @@
+"""Chapter 10's tables, prose and claims: the sweep's run table, the per-epoch curves, corruption and
+per-token tables, the summary, V25's numbers beside ours, the descriptions the notebook shows, and the
+claims, one builder per kind of claim, each judged by a one-sided t-test over seeds at level ``ALPHA``."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ...report.claims import ALPHA, Claim, fmt
+from ...runs.store import Store
+from ...runs.sweep import load_results, run_sweep
+from ...tasks.corruptions import CATEGORY
+from .measure import measure_vision
+from .runs import CHAPTER, KIND, VisionConfig, vision_runs
+
+def run_table(cfg: VisionConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
+    """One row per run of ``cfg`` (config fields and scalar results), computed or read from the results."""
+    cache = cache if cache is not None else Store(scale=cfg.scale)
+    runs = run_sweep(vision_runs(cfg), measure_vision, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
+    return runs.assign(model=[_label(a, m) for a, m in zip(runs["arch"], runs["method"])])
+
+
+#: How an architecture is written in tables and figures.
+NAMES = {"vit": "ViT", "cnn": "CNN", "mlp": "MLP"}
+
+
+def _label(arch: str, method: str) -> str:
+    return NAMES[arch] if method == "plain" else f"{NAMES[arch]} + {method}"
+
+
+def curves(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
+    """Every epoch's evaluation of every run: one row per (model, seed, epoch)."""
+    frames, cache = [], cache if cache is not None else Store(scale=cfg.scale)
+    for (_, row), res in zip(runs.iterrows(), load_results(KIND, vision_runs(cfg), cache=cache)):
+        h = pd.DataFrame(res["history"])
+        frames.append(h.assign(model=_label(row["arch"], row["method"]), arch=row["arch"], method=row["method"],
+                               seed=row["seed"]))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def corruption_table(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
+    """Accuracy under every corruption and severity, plus clean test accuracy (severity 0): one row per (run, corruption, severity)."""
+    rows, cache = [], cache if cache is not None else Store(scale=cfg.scale)
+    for (_, r), res in zip(runs.iterrows(), load_results(KIND, vision_runs(cfg), cache=cache)):
+        key = {"model": _label(r["arch"], r["method"]), "arch": r["arch"], "method": r["method"], "seed": r["seed"]}
+        rows += [{**key, **c, "category": CATEGORY[c["corruption"]]} for c in res["corruption"]]
+    return pd.DataFrame(rows)
+
+
+def token_table(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
+    """Final sensitivity per token position: one row per (run, token) with the token's grid row and column."""
+    rows, cache = [], cache if cache is not None else Store(scale=cfg.scale)
+    for (_, r), res in zip(runs.iterrows(), load_results(KIND, vision_runs(cfg), cache=cache)):
+        per = res["sens_per_token"]
+        side = math.isqrt(len(per))
+        rows += [{"model": r["model"], "seed": r["seed"], "token": t, "row": t // side, "col": t % side,
+                  "sensitivity": v} for t, v in enumerate(per)]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± standard deviation over seeds of each model's numbers (the chapter's main table)."""
+    df = runs
+    cols = ["train_acc", "test_acc", "sensitivity", "noise_acc", "corrupt_acc", "shop", "shpred", "epochs_run"]
+    g = df.groupby("model", sort=False)[cols]
+    out = g.mean().round(4).astype(str) + " ± " + g.std(ddof=1).fillna(0).round(4).astype(str)
+    out.insert(0, "seeds", df.groupby("model", sort=False).size())
+    return out
+
+
+#: V25's end-of-training sensitivities (§5) and Table 2 (ViT-small on CIFAR-10), set beside ours.
+PAPER = pd.DataFrame([
+    ("Fashion-MNIST", "MLP (LeakyReLU)", "sensitivity", 0.0559), ("Fashion-MNIST", "MLP (sigmoid)", "sensitivity", 0.0505),
+    ("Fashion-MNIST", "CNN", "sensitivity", 0.0453), ("Fashion-MNIST", "ViT", "sensitivity", 0.0098),
+    ("CIFAR-10", "DenseNet-121", "sensitivity", 0.3673), ("CIFAR-10", "ResNet-18", "sensitivity", 0.0827),
+    ("CIFAR-10", "ConvMixer", "sensitivity", 0.0829), ("CIFAR-10", "ViT-small", "sensitivity", 0.0050),
+    ("CIFAR-10", "ViT-simple", "sensitivity", 0.0014),
+    ("CIFAR-10", "ViT-small", "ShOp", 39.166), ("CIFAR-10", "ViT-small + reg", "ShOp", 9.025),
+    ("CIFAR-10", "ViT-small", "ShPred", 0.5346), ("CIFAR-10", "ViT-small + reg", "ShPred", 0.3982),
+], columns=["dataset", "model", "measure", "value"])  # fmt: skip
+
+
+def paper_beside_ours(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """V25's numbers next to this run's means over seeds, one row per (model, measure)."""
+    means = runs.groupby("model", sort=False)[["sensitivity", "shop", "shpred"]].mean()
+    ours = [(f"{dataset} (this book)", m, meas, float(means.loc[m, col]))
+            for m in means.index for meas, col in (("sensitivity", "sensitivity"), ("ShOp", "shop"), ("ShPred", "shpred"))
+            if meas == "sensitivity" or m.startswith("ViT")]  # fmt: skip
+    return pd.concat([PAPER, pd.DataFrame(ours, columns=PAPER.columns)], ignore_index=True).pivot_table(
+        index=["measure", "model"], columns="dataset", values="value", sort=False)
+
+
+def describe(cfg: VisionConfig, runs: pd.DataFrame, curves: pd.DataFrame) -> str:
+    """A few sentences (Markdown) with this run's numbers on the plainly trained models, for the notebook."""
+    plain = runs[runs["method"] == "plain"]
+    means = plain.groupby("arch")["sensitivity"].mean().sort_values()
+    acc = plain.groupby("arch")["train_acc"].agg(["min", "max"])
+    reached = int(runs["reached_target"].astype(bool).sum())
+    order = " < ".join(f"{NAMES[a]} ({fmt(v)})" for a, v in means.items())
+    patch = int(runs["patch"].iloc[0])
+    lines = [f"Data: {cfg.dataset} ({runs['n_train'].iloc[0]} training and {runs['n_test'].iloc[0]} test images), "
+             f"patch {patch}, token noise σ = {fmt(cfg.noise_sigma)}.",
+             f"{reached} of {len(runs)} runs reached the target training accuracy {cfg.target_acc:.0%} within "
+             f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} (after {int(runs['epochs_run'].min())}–{int(runs['epochs_run'].max())} epochs); "
+             "on the whole training set the plainly trained models ended at "
+             + "; ".join(f"{NAMES[a]} {fmt(r['min'])}–{fmt(r['max'])}" for a, r in acc.iterrows()) + ".",
+             f"Mean sensitivity at the end of training, lowest first: {order}."]  # fmt: skip
+    if len(means) > 1 and means.iloc[0] > 0:
+        lines.append(f"The most sensitive architecture changes its prediction {means.iloc[-1] / means.iloc[0]:.1f}× "
+                     f"as often as the least sensitive one.")  # fmt: skip
+    per = plain.groupby("arch")[["epochs_run", "test_acc"]].mean()
+    lines.append("Mean epochs to the target: " + ", ".join(f"{NAMES[a]} {r.epochs_run:.1f}" for a, r in per.iterrows())
+                 + "; mean test accuracy: " + ", ".join(f"{NAMES[a]} {fmt(r.test_acc)}" for a, r in per.iterrows())
+                 + ".")  # fmt: skip
+    if "vit" in means.index and len(means) > 1 and means.index[0] != "vit":
+        lines.append(f"Unlike in V25, the ViT is not the least sensitive architecture in this run: "
+                     f"{NAMES[means.index[0]]} is.")  # fmt: skip
+    c = curves[curves["method"] == "plain"]
+    start = c[c["epoch"] == 0].groupby("arch")["sensitivity"].mean()
+    end = c.sort_values("epoch").groupby(["arch", "seed"]).tail(1).groupby("arch")["sensitivity"].mean()
+    lines.append("The per-epoch estimate went from " + "; ".join(
+        f"{NAMES[a]} {fmt(start[a])} → {fmt(end[a])}" for a in start.index) + " between initialisation and the "
+        "last epoch.")  # fmt: skip
+    return " ".join(lines)
+
+
+def _change(before: float, after: float) -> str:
+    """``"rose from a to b"``, ``"fell from a to b"`` or ``"stayed at a"``."""
+    if fmt(before) == fmt(after):
+        return f"stayed at {fmt(before)}"
+    return f"{'rose' if after > before else 'fell'} from {fmt(before)} to {fmt(after)}"
+
+
+def describe_methods(cfg: VisionConfig, runs: pd.DataFrame) -> str:
+    """What the regulariser and augmentation changed (means over seeds), in words, for the notebook."""
+    arch = cfg.regularised
+    r = runs[runs["arch"] == arch].groupby("method")[["sensitivity", "noise_acc", "corrupt_acc", "test_acc", "shop",
+                                                       "shpred"]].mean()  # fmt: skip
+    if "plain" not in r.index or len(r) < 2:
+        return f"Only plain training of the {NAMES[arch]} was run."
+    b = r.loc["plain"]
+    lines = []
+    for m in [m for m in ("reg", "aug") if m in r.index]:
+        x = r.loc[m]
+        name = {"reg": "the regulariser", "aug": "noise augmentation"}[m]
+        lines.append(
+            f"With {name} the {NAMES[arch]}'s sensitivity {_change(b.sensitivity, x.sensitivity)}; its accuracy "
+            f"under the noise corruptions {_change(b.noise_acc, x.noise_acc)}, under all corruptions "
+            f"{_change(b.corrupt_acc, x.corrupt_acc)}, on clean test images {_change(b.test_acc, x.test_acc)}; ShOp "
+            f"{_change(b.shop, x.shop)}, ShPred {_change(b.shpred, x.shpred)} (means over seeds).")
+    return " ".join(lines)
+
+
+def compute_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs and training seconds (total, per run, longest) per model, as recorded when computed."""
+    g = runs.groupby("model", sort=False)["train_seconds"]
+    return pd.DataFrame({"runs": g.size(), "train_seconds": g.sum(), "per_run": g.mean(), "longest": g.max()}).round(1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Claims
+
+#: The architecture claims (V25 §5): the ViT against each other architecture, (other, paper_ref, paper_value).
+ARCHITECTURE_CLAIMS = (
+    ("cnn", "V25 §5, App. A.3 Fig. 18 (Fashion-MNIST)", "CNN 0.0453 vs ViT 0.0098"),
+    ("mlp", "V25 §5, Fig. 18 (Fashion-MNIST); App. A.1 Fig. 13 (MNIST)",
+     "MLP 0.0559 / 0.0505 vs ViT 0.0098; on MNIST the ViT below the MLP"),
+)  # fmt: skip
+#: The method claims (V25 §7.1, §7.2): (method, column, claim, paper_ref, paper_value), the regularised
+#: architecture trained with ``method`` against its plain training.
+METHOD_CLAIMS = (
+    ("reg", "sensitivity", "The sensitivity regulariser lowers the token-wise sensitivity", "V25 §7.1, Fig. 9",
+     "lower for ViT-small-reg than ViT-small"),
+    ("reg", "noise_acc", "The sensitivity regulariser raises accuracy under noise corruptions",
+     "V25 §7.1, Fig. 9 (CIFAR-10-C noise)", "higher, most of all on noise and blur"),
+    ("aug", "sensitivity", "Whole-image noise augmentation lowers the token-wise sensitivity", "V25 §7.1, Fig. 9",
+     "lower for ViT-small-aug than ViT-small"),
+    ("aug", "noise_acc", "Whole-image noise augmentation raises accuracy under noise corruptions",
+     "V25 §7.1, Fig. 9 (CIFAR-10-C noise)", "higher, most of all on noise and blur"),
+    ("reg", "shop", "The regularised model sits in a flatter minimum: lower ShOp", "V25 §7.2, Table 2",
+     "39.166 → 9.025 (ViT-small, CIFAR-10)"),
+    ("reg", "shpred", "The regularised model sits in a flatter minimum: lower ShPred", "V25 §7.2, Table 2",
+     "0.5346 → 0.3982 (ViT-small, CIFAR-10)"),
+)  # fmt: skip
+
+
+def _values(runs: pd.DataFrame, arch: str, method: str, col: str) -> pd.Series:
+    r = runs[(runs["arch"] == arch) & (runs["method"] == method)].sort_values("seed")
+    return r.set_index("seed")[col].astype(float)
+
+
+def welch_less(a, b) -> float:
+    """One-sided Welch t-test p-value that mean(a) < mean(b); nan with fewer than 2 values each or no spread."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or len(b) < 2 or (a.std() == 0 and b.std() == 0):
+        return float("nan") if len(a) < 2 or len(b) < 2 or a.mean() >= b.mean() else 0.0
+    return float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
+
+
+def paired_less(a: pd.Series, b: pd.Series) -> float:
+    """One-sided paired t-test p-value (seeds matched) that ``a`` < ``b``; nan with fewer than 2 pairs."""
+    j = a.index.intersection(b.index)
+    d = (a[j] - b[j]).to_numpy()
+    if len(d) < 2:
+        return float("nan")
+    if d.std() == 0:
+        return 0.0 if d.mean() < 0 else 1.0
+    return float(stats.ttest_1samp(d, 0.0, alternative="less").pvalue)
+
+
+def _ms(s: pd.Series) -> str:
+    return f"{fmt(s.mean())} ± {fmt(s.std(ddof=1)) if len(s) > 1 else '–'}"
+
+
+def _setting(cfg: VisionConfig, runs: pd.DataFrame) -> str:
+    """How this run differs from V25's, appended to the note of a claim that fails."""
+    return (f"V25's numbers come from Fashion-MNIST and CIFAR-10 models trained for many epochs; here "
+            f"{int(runs['n_train'].iloc[0]):,} {cfg.dataset} training images, each run stopped at "
+            f"{cfg.target_acc:.0%} training accuracy (at most {cfg.epochs} epochs), {cfg.seeds} seed(s)")
+
+
+def vit_less_sensitive(cfg: VisionConfig, runs: pd.DataFrame, other: str, paper_ref: str, paper_value: str) -> Claim:
+    """At comparable training accuracy the plain ViT's sensitivity is below ``other``'s (Welch t-test over seeds)."""
+    acc = runs["train_acc"].astype(float)
+    comparable = f"final training accuracies {fmt(acc.min())}–{fmt(acc.max())}"
+    v, o = _values(runs, "vit", "plain", "sensitivity"), _values(runs, other, "plain", "sensitivity")
+    ok = len(v) > 0 and len(o) > 0
+    p = welch_less(v, o) if ok else float("nan")
+    holds = bool(ok and p < ALPHA)
+    note = f"check: one-sided Welch t-test over seeds, p = {fmt(p)} (holds if < {ALPHA})"
+    if not holds and ok and o.mean() > 0:
+        note += (f"; fails: the ViT's mean sensitivity is {v.mean() / o.mean():.2f}× the {NAMES[other]}'s. "
+                 f"{_setting(cfg, runs)}")
+    elif not holds:
+        note += "; fails" + ("" if ok else ": the architectures parameter left one of the two out")
+    return Claim(
+        chapter=CHAPTER,
+        claim=f"At comparable training accuracy the ViT's token-wise sensitivity is below the {NAMES[other]}'s",
+        paper_ref=paper_ref, paper_value=paper_value,
+        measured=f"ViT {_ms(v)}, {NAMES[other]} {_ms(o)} ({len(v)} seeds each); {comparable}" if ok else "not run",
+        holds=holds, scale=cfg.scale, note=note,
+    )  # fmt: skip
+
+
+def method_effect(cfg: VisionConfig, runs: pd.DataFrame, method: str, col: str, claim: str, paper_ref: str,
+                  paper_value: str) -> Claim:
+    """Training the regularised architecture with ``method`` moves ``col`` the way V25 report (lower, or higher
+    for ``noise_acc``) against its plain training: a paired t-test over seeds."""
+    arch = cfg.regularised
+    base, other = _values(runs, arch, "plain", col), _values(runs, arch, method, col)
+    ok = len(base) > 0 and len(other) > 0
+    lower = col != "noise_acc"
+    p = (paired_less(other, base) if lower else paired_less(base, other)) if ok else float("nan")
+    what = {"noise_acc": "mean accuracy over the noise corruptions and severities"}.get(col, col)
+    holds = bool(ok and p < ALPHA)
+    note = (f"check: one-sided paired t-test over seeds (same seed, same initialisation), {col} "
+            f"{'lower' if lower else 'higher'} with {method}, p = {fmt(p)} (holds if < {ALPHA})")
+    if not holds and ok:
+        note += f"; fails: the mean {_change(base.mean(), other.mean())} with {method}. {_setting(cfg, runs)}"
+    elif not holds:
+        note += f"; fails: the methods parameter left {method} out"
+    return Claim(
+        chapter=CHAPTER, claim=claim, paper_ref=paper_ref, paper_value=paper_value,
+        measured=f"{NAMES[arch]} plain {_ms(base)} → + {method} {_ms(other)} ({what})" if ok else "not run",
+        holds=holds, scale=cfg.scale, note=note,
+    )  # fmt: skip
+
+
+def claims(cfg: VisionConfig, runs: pd.DataFrame) -> list[Claim]:
+    """Chapter 10's claims, each judged by a one-sided t-test over seeds at level ``ALPHA``."""
+    return ([vit_less_sensitive(cfg, runs, *spec) for spec in ARCHITECTURE_CLAIMS]
+            + [method_effect(cfg, runs, *spec) for spec in METHOD_CLAIMS])  # fmt: skip

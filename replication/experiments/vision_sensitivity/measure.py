@@ -1,0 +1,146 @@
+"""Training one :class:`~.runs.VisionRun` and measuring it: the losses of the three methods, the
+token-wise sensitivity on images, ShOp / ShPred, and :func:`measure_vision`, the sweep's measure."""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from ...measures.token import patchify, token_sensitivity, unpatchify
+from ...models.vision import build_model
+from ...tasks import images as vision_data
+from ...tasks.corruptions import CORRUPTIONS, corrupt
+from ...train import fit
+from .runs import METHODS, NOISE, VisionRun
+
+def one_patch_noise(x: torch.Tensor, patch: int, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``x`` (B, C, H, W) with N(0, sigma²) added to one patch per image, chosen uniformly (V25 §7.1's regulariser)."""
+    tokens = patchify(x, patch)  # (B, T, D)
+    B, T, D = tokens.shape
+    which = torch.randint(T, (B,), generator=generator)
+    noise = torch.zeros_like(tokens)
+    noise[torch.arange(B), which] = sigma * torch.randn(B, D, generator=generator, dtype=x.dtype)
+    return unpatchify(tokens + noise, patch, tuple(x.shape[1:]))
+
+
+def training_loss(model, x, y, run: VisionRun, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The loss of one batch for ``run.method``.
+
+    - ``plain``: cross-entropy.
+    - ``reg`` (V25 §7.1): ``CE(f(x), y) + λ · MSE(f(x), f(x ⊕ noisy patch))``, gradients through both.
+    - ``aug``: cross-entropy on the clean batch and on a copy with whole-image noise N(0, aug_sigma²).
+    """
+    if run.method == "plain":
+        return F.cross_entropy(model(x), y)
+    if run.method == "reg":
+        both = model(torch.cat([x, one_patch_noise(x, run.patch, run.reg_sigma, generator)]))
+        clean, noisy = both[: len(x)], both[len(x) :]
+        return F.cross_entropy(clean, y) + run.reg_lambda * F.mse_loss(noisy, clean)
+    if run.method == "aug":
+        noisy = x + run.aug_sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        return F.cross_entropy(model(torch.cat([x, noisy])), torch.cat([y, y]))
+    raise ValueError(f"method: must be one of {list(METHODS)}, got {run.method!r}")
+
+
+@torch.no_grad()
+def predict_in_chunks(model, x: torch.Tensor, chunk: int = 2000) -> torch.Tensor:
+    """Logits of ``x`` (N, C, H, W) in chunks: (N, classes)."""
+    return torch.cat([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
+def image_sensitivity(model, x: torch.Tensor, patch: int, sigma: float, repeats: int, generator=None):
+    """V25 Def. 4.1 on images ``x`` (N, C, H, W): tokens are the patches; the model reads them back as an image."""
+    shape = tuple(x.shape[1:])
+    return token_sensitivity(lambda t: model(unpatchify(t, patch, shape)).argmax(-1), patchify(x, patch), sigma,
+                             repeats=repeats, generator=generator, chunk=2000)  # fmt: skip
+
+
+@torch.no_grad()
+def sharpness(model, x: torch.Tensor, sigma: float, repeats: int, generator: torch.Generator) -> dict:
+    """ShOp and ShPred of V25 §7.2 at inputs ``x``, model in eval mode.
+
+    Each of ``repeats`` draws adds N(0, sigma²) to every parameter of a copy of the model. ShOp is the
+    mean absolute change of the logits (over inputs, classes and draws); ShPred the share of inputs whose
+    predicted class changes (V25 write the binary case ``1[Φ ≥ 0]``; with 10 classes, the argmax).
+    """
+    model.eval()
+    clean = predict_in_chunks(model, x)
+    shop, shpred = [], []
+    for _ in range(repeats):
+        noisy = copy.deepcopy(model)
+        for p in noisy.parameters():
+            p.add_(sigma * torch.randn(p.shape, generator=generator, dtype=p.dtype))
+        out = predict_in_chunks(noisy, x)
+        shop.append(float((out - clean).abs().mean()))
+        shpred.append(float((out.argmax(-1) != clean.argmax(-1)).float().mean()))
+    return {"shop": float(np.mean(shop)), "shpred": float(np.mean(shpred)), "shop_draws": shop, "shpred_draws": shpred}
+
+
+def load_run_data(run: VisionRun) -> vision_data.ImageData:
+    return vision_data.load(run.dataset, run.data_dir or None).subset(run.n_train, run.n_test)
+
+
+def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
+    """Train ``run`` to its target training accuracy, then measure sensitivity, corruption accuracy and sharpness."""
+    data = load_run_data(run)
+    xtr, ytr = data.standardise(data.x_train), data.y_train
+    xte, yte = data.standardise(data.x_test), data.y_test
+    torch.manual_seed(run.seed)
+    model = build_model(run.arch, data.shape, run.patch, data.classes)
+    opt = torch.optim.SGD(model.parameters(), lr=run.lr)
+    order = torch.Generator().manual_seed(run.seed)
+    noise = torch.Generator().manual_seed(10_007 + run.seed)
+    per_epoch = math.ceil(len(ytr) / run.batch_size)
+    curve_idx = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1))[: run.curve_sens]
+    ev_tr, ev_te = slice(0, run.n_eval), slice(0, run.n_eval)  # the subsets are already in a shuffled order
+
+    def batches():
+        while True:
+            perm = torch.randperm(len(ytr), generator=order)
+            for i in range(0, len(ytr), run.batch_size):
+                idx = perm[i : i + run.batch_size]
+                yield xtr[idx], ytr[idx]
+
+    @torch.no_grad()
+    def evaluate(step, m) -> dict:
+        out_tr, out_te = predict_in_chunks(m, xtr[ev_tr]), predict_in_chunks(m, xte[ev_te])
+        sens = image_sensitivity(m, xtr[curve_idx], run.patch, run.sigma, 1, noise)
+        return {"epoch": step // per_epoch, "train_acc": float((out_tr.argmax(-1) == ytr[ev_tr]).float().mean()),
+                "test_acc": float((out_te.argmax(-1) == yte[ev_te]).float().mean()),
+                "train_loss": float(F.cross_entropy(out_tr, ytr[ev_tr])), "sensitivity": sens.fraction}  # fmt: skip
+
+    def stop(row) -> str | None:
+        return "reached target_acc" if row["train_acc"] >= run.target_acc else None
+
+    res = fit(model, batches(), lambda m, b: training_loss(m, b[0], b[1], run, noise), opt, run.epochs * per_epoch,
+              eval_every=per_epoch, evaluate=evaluate, stop=stop, progress=False)  # fmt: skip
+    model.eval()
+    final = res.history[-1]
+    full_train = float((predict_in_chunks(model, xtr).argmax(-1) == ytr).float().mean())
+    full_test = float((predict_in_chunks(model, xte).argmax(-1) == yte).float().mean())
+    sens_idx = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(2))[: run.n_sens]
+    sens = image_sensitivity(model, xtr[sens_idx], run.patch, run.sigma, run.repeats, noise)
+    corr_gen = torch.Generator().manual_seed(3)
+    raw_te, y_c = data.x_test[: run.n_corrupt], yte[: run.n_corrupt]
+    clean_subset = float((predict_in_chunks(model, xte[: run.n_corrupt]).argmax(-1) == y_c).float().mean())
+    corruption = []
+    for name in CORRUPTIONS:
+        for sev in run.severities:
+            out = predict_in_chunks(model, data.standardise(corrupt(raw_te, name, sev, corr_gen)))
+            corruption.append({"corruption": name, "severity": sev, "accuracy": float((out.argmax(-1) == y_c).float().mean())})
+    sharp = sharpness(model, xtr[: run.n_sharp], run.sharp_sigma, run.sharp_repeats, torch.Generator().manual_seed(4))
+    acc = pd.DataFrame(corruption)
+    return {
+        "history": [{k: (int(v) if k in ("step", "epoch") else float(v)) for k, v in r.items()} for r in res.history],
+        "train_acc": full_train, "test_acc": full_test, "train_acc_eval": float(final["train_acc"]),
+        "epochs_run": int(final["epoch"]), "reached_target": bool(final["train_acc"] >= run.target_acc),
+        "sensitivity": sens.fraction, "sens_per_token": sens.per_token.tolist(), "sens_evaluations": sens.n_evaluations,
+        "corruption": corruption, "clean_subset_acc": clean_subset, "corrupt_acc": float(acc["accuracy"].mean()),
+        "noise_acc": float(acc.loc[acc["corruption"].isin(NOISE), "accuracy"].mean()),
+        "shop": sharp["shop"], "shpred": sharp["shpred"], "shop_draws": sharp["shop_draws"],
+        "shpred_draws": sharp["shpred_draws"], "failed": res.failed, "train_seconds": res.seconds,
+    }  # fmt: skip

