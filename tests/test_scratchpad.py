@@ -142,3 +142,14 @@ def test_measure_scratchpad_tiny_run():
     assert res["sharpness"] > 0 and res["steps_run"] == run.steps
     assert res["history"][0]["step"] == 0 and "tf_acc" in res["history"][-1]
     assert res["converged"] == (res["ar_acc"] > ch.CONVERGED)
+
+
+def test_last_step_is_the_last_teacher_forced_output():
+    from replication.models.last_step import LastStep
+    from replication.models.seq2seq import ScratchpadTransformer, Seq2SeqConfig
+
+    torch.manual_seed(0)
+    model = ScratchpadTransformer(Seq2SeqConfig(n=5, d=8, enc_layers=1, dec_layers=1, heads=2)).eval()
+    x = torch.randint(0, 2, (7, 5))
+    with torch.no_grad():
+        assert torch.equal(LastStep(model)(x), model(x)[:, -1])

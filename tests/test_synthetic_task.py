@@ -6,6 +6,8 @@ import torch
 
 from replication.experiments.token_sensitivity import runs as sr
 from replication.experiments.token_sensitivity import task as st
+from replication.models.attention_classifier import AttentionClassifier
+from replication.tasks.synthetic import Setting, generate
 
 SMALL = [(1, 3, 1, 2), (2, 3, 1, 2), (1, 2, 2, 2), (2, 4, 2, 3)]  # (n_s, n_f, n_d, m), T = 8
 
@@ -31,10 +33,10 @@ def class_counts(ids, y, m):
 @pytest.mark.parametrize("setting", list(st.PAPER_TABLE) + SMALL)
 @pytest.mark.parametrize("ood", [False, True])
 def test_generator_token_counts_and_labels(setting, ood):
-    s = st.Setting(*setting)
+    s = Setting(*setting)
     T = 50 if setting in st.PAPER_TABLE else 8
     M = st.smallest_vocab(s, T) + 3
-    ids, y = st.generate(s, 300, T, M, torch.Generator().manual_seed(0), ood=ood)
+    ids, y = generate(s, 300, T, M, torch.Generator().manual_seed(0), ood=ood)
     assert ids.shape == (300, T) and set(y.tolist()) == {-1.0, 1.0}
     assert 0.35 < (y > 0).float().mean() < 0.65
     assert ids.min() >= 0 and ids.max() < M
@@ -48,8 +50,8 @@ def test_generator_token_counts_and_labels(setting, ood):
 
 def brute_sensitivity(setting, which, M, T, ties, replacement, n=6):
     """Def. 4.1 by counting: every position of a few generated sequences replaced by every allowed token."""
-    s = st.Setting(*setting)
-    ids, y = st.generate(s, n, T, M, torch.Generator().manual_seed(1))
+    s = Setting(*setting)
+    ids, y = generate(s, n, T, M, torch.Generator().manual_seed(1))
     w_f = 1.0 / (2 * s.n_f + 4)
 
     def score(row, label):
@@ -75,7 +77,7 @@ def brute_sensitivity(setting, which, M, T, ties, replacement, n=6):
 @pytest.mark.parametrize("which", st.PREDICTORS)
 @pytest.mark.parametrize("ties,replacement", list(itertools.product(st.TIE_RULES, st.REPLACEMENTS)))
 def test_exact_predictor_sensitivity_matches_a_brute_force_count(setting, which, ties, replacement):
-    T, M = 8, st.smallest_vocab(st.Setting(*setting), 8) + 2
+    T, M = 8, st.smallest_vocab(Setting(*setting), 8) + 2
     exact = st.predictor_sensitivity(setting, which, M, T, ties, replacement)
     assert exact == pytest.approx(brute_sensitivity(setting, which, M, T, ties, replacement), abs=1e-12)
 
@@ -108,7 +110,7 @@ def test_the_search_finds_one_rule_and_the_vocabularies():
 def test_model_equals_equation_3_written_with_one_hot_matrices():
     torch.manual_seed(0)
     M, T, width = 11, 7, 5
-    model = st.AttentionClassifier(M, T, width, init=0.5)
+    model = AttentionClassifier(M, T, width, init=0.5)
     ids = torch.randint(0, M, (4, T))
     X = torch.nn.functional.one_hot(ids, M).float()  # (B, T, M)
     A = torch.softmax(X @ model.W_Q @ model.W_K.T @ X.transpose(1, 2), dim=-1)
@@ -118,8 +120,8 @@ def test_model_equals_equation_3_written_with_one_hot_matrices():
 
 
 def test_exhaustive_replacement_sensitivity_of_a_count_predictor_is_the_exact_value():
-    s, T, M = st.Setting(1, 17, 7, 20), 50, 69
-    ids, y = st.generate(s, 5, T, M, torch.Generator().manual_seed(2))
+    s, T, M = Setting(1, 17, 7, 20), 50, 69
+    ids, y = generate(s, 5, T, M, torch.Generator().manual_seed(2))
     predict = lambda x: ((x == 0).sum(1) - (x == 1).sum(1)).float()  # sparse(+1) - sparse(-1)
     # the label of every generated sequence here is read off its own sparse token; sign(0) is a change
     got = st.replacement_sensitivity(predict, ids, M, None, torch.Generator())
@@ -128,7 +130,7 @@ def test_exhaustive_replacement_sensitivity_of_a_count_predictor_is_the_exact_va
 
 def test_alignment_and_attention_mass_of_a_hand_set_model():
     m, M, T = 2, 9, 6
-    model = st.AttentionClassifier(M, T, M, init=0.0 + 1e-9)
+    model = AttentionClassifier(M, T, M, init=0.0 + 1e-9)
     with torch.no_grad():
         model.W_V.copy_(torch.eye(M))
         model.U.copy_(st.directions(m, M)["sparse"].expand(T, M))

@@ -66,10 +66,10 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "sweep": _presets("replication.experiments.sharpness.sweep"),
     "train": _train_defaults,
     "grokking": _presets("replication.experiments.grokking.modular_addition"),
-    "generalization": _presets("replication.experiments.generalization"),
-    "tradeoff": _presets("replication.experiments.tradeoff.analysis"),
+    "generalization": _presets("replication.experiments.generalization.runs"),
+    "tradeoff": _presets("replication.experiments.tradeoff.config"),
     "synthetic": _presets("replication.experiments.token_sensitivity.runs"),
-    "vision": _presets("replication.experiments.vision_sensitivity"),
+    "vision": _presets("replication.experiments.vision_sensitivity.runs"),
     "scratchpad": _presets("replication.experiments.scratchpad"),
 }
 

@@ -5,20 +5,18 @@ batch with AdamW through :func:`replication.train.fit`, logging at every evaluat
 accuracy and loss, the embedding-noise sensitivity on the training pairs and the weight norm. The phases
 are read off those curves afterwards (:func:`replication.measures.phases.grokking_phases`), so changing a
 detector never retrains anything. The sparse-parity runs are in :mod:`.sparse_parity`; this module holds
-the chapter's config, its tables, claims and prose numbers. Runs go through
+the chapter's config, its tables and prose numbers; the claims are in :mod:`.claims`. Runs go through
 :func:`replication.runs.sweep.run_sweep`, each stored on its own.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from scipy import stats
 
-from ...report.claims import ALPHA, Claim, fmt
+from ...report.claims import fmt
 from ...checks import check_choices, check_float, check_int
 from ...runs.config import from_params
 from ...models.grokking import GrokkingTransformer
@@ -28,11 +26,12 @@ from ...measures.norms import weight_norm
 from ...measures.phases import grokking_phases
 from ...runs.sweep import sweep_curves
 from ...runs.store import Store
-from ...runs.chapters import chapter, kind
+from ...runs.chapters import kind
 from ...train import fit
 from . import sparse_parity
-from .sparse_parity import ParityRun, parity_claims, rng, span
+from .sparse_parity import ParityRun, rng, span
 from .sparse_parity import parity_describe, parity_table  # noqa: F401 (for the notebook)
+from .claims import LATE, MIN_FALL, NORM_TURN, claims, fall_p_value  # noqa: F401 (for the notebook and the tests)
 
 KIND = kind("grokking_run", __name__)
 #: Test accuracy that counts as grokked (the jump, not a crossing of 50%: see the commutativity baseline).
@@ -225,16 +224,7 @@ def parity_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None
 
 
 # --------------------------------------------------------------------------------------------------
-# Phases, tables and claims
-
-CHAPTER = chapter(__name__).stem
-#: A sensitivity fall counts when the smoothed curve lost at least this share of its peak before test accuracy rose.
-MIN_FALL = 0.25
-#: The weight norm "turns" if it rises this much (relative) above its running minimum before test accuracy rises.
-NORM_TURN = 0.01
-#: Test accuracy jumps "long after" memorisation: at least this many times the steps training accuracy needed.
-LATE = 5
-
+# Phases and tables
 
 def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
     """One row per modular-addition run: :func:`~replication.measures.phases.grokking_phases` and the run's summary."""
@@ -247,66 +237,6 @@ def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
                      "sens_count": int(r["n_train"] * r["draws"] * 3), "steps_run": r["steps_run"],
                      "final_test_acc": r["final_test_acc"], "train_seconds": r["train_seconds"]})  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def fall_p_value(peak: float, low: float, count: int) -> float:
-    """One-sided two-proportion z-test that the sensitivity at ``low`` is below the one at ``peak``.
-
-    Each smoothed value is a share of ``count`` noisy predictions (training pairs × draws × window).
-    """
-    pooled = (peak + low) / 2
-    se = np.sqrt(2 * pooled * (1 - pooled) / count) if 0 < pooled < 1 else np.nan
-    return float(stats.norm.sf((peak - low) / se)) if se and np.isfinite(se) else float("nan")
-
-
-def claims(cfg: GrokkingConfig, phases: pd.DataFrame, parity: pd.DataFrame) -> list[Claim]:
-    """Chapter 12's claims, each computed from the phase tables with the check stated in its note."""
-    ch, sc, out = CHAPTER, cfg.scale, []
-    g = phases[phases["grokked"].astype(bool)]
-    never = (f"{len(phases) - len(g)} of {len(phases)} runs never grokked within {cfg.steps} steps"
-             if len(g) < len(phases) else "")
-    late = (g["t_grok"] >= LATE * g["t_sat"]).all() and len(g) == len(phases)
-    out.append(Claim(
-        ch, "Test accuracy jumps (≥ 95%) long after training accuracy saturates (grokking)", "V25 §7.3, App. A.5",
-        "train saturated by epoch ~500, test jumps at ~9,800",
-        f"train ≥ 99% at steps {span(phases['t_sat'])}; test ≥ 95% at {span(g['t_grok'])} "
-        f"({len(g)}/{len(phases)} runs)",
-        bool(late), sc, f"check: every run reaches test ≥ 95% and does so at ≥ {LATE}× the step training accuracy "
-        f"reached 99%" + ("" if late else "; fails: " + (never or "the jump came too soon after memorisation")),
-    ))  # fmt: skip
-    drop = bool(len(phases) and (phases["sens_trough"] <= (1 - MIN_FALL) * phases["sens_start"]).all())
-    out.append(Claim(
-        ch, "Sensitivity drops while the training set is memorised", "V25 App. A.5 (memorisation phase)",
-        "drops from epoch 0 to 500", f"{rng(phases['sens_start'])} at step 0 → {rng(phases['sens_trough'])} at its "
-        f"lowest before the peak; training accuracy ≥ 99% at steps {span(phases['t_sat'])}", drop, sc,
-        f"check: in every run the lowest sensitivity logged between step 0 and the peak is at least {MIN_FALL:.0%} "
-        f"below its value at step 0" + ("" if drop else "; fails in at least one run"),
-    ))  # fmt: skip
-    pv = [fall_p_value(r.sens_peak, r.sens_low_end, r.sens_count) for r in g.itertuples()]
-    lead_ok = bool(len(g) == len(phases) and len(g) and (g["sens_peak"] > g["sens_sat"]).all()
-                   and (g["sens_fall"] >= MIN_FALL).all() and all(p < ALPHA for p in pv))  # fmt: skip
-    out.append(Claim(
-        ch, "Sensitivity rises, peaks and falls while test accuracy is still low: it leads the test jump",
-        "V25 §7.3, App. A.5", "falls from epoch ~3,000; test flat until ~9,800 (≈ 6,800 epochs ahead)",
-        f"peak at steps {span(g['t_peak'])}, fell {rng(100 * g['sens_fall'])}% of its peak "
-        f"before test left its plateau; lead {span(g['lead'])} steps to the rise, {span(g['lead_grok'])} to ≥ 95%",
-        lead_ok, sc, f"check: in every run the smoothed sensitivity peaks above its value at training saturation, "
-        f"then falls by ≥ {MIN_FALL:.0%} of the peak (one-sided two-proportion z-test p < {ALPHA}) by the last "
-        f"evaluation where test accuracy is under the commutativity baseline + 0.1" + ("" if lead_ok else
-        "; fails: " + (never or "some run's sensitivity did not turn, or fell too little, before test accuracy rose")),
-    ))  # fmt: skip
-    flat = bool(len(g) == len(phases) and len(g) and (g["norm_rise"] < NORM_TURN).all())
-    out.append(Claim(
-        ch, "The weight norm gives no such advance signal: it has no turn before test accuracy rises",
-        "V25 §7.3", "flat, like test accuracy, over epochs 3,000–9,800",
-        f"largest rise above its running minimum {fmt(g['norm_rise'].max())}; fell {rng(100 * g['norm_fall_cleanup'])}% "
-        f"of its value while sensitivity fell {rng(100 * g['sens_fall'])}%", flat, sc,
-        f"check: between training saturation and the test rise the weight norm never rises more than "
-        f"{NORM_TURN:.0%} above its running minimum (it only falls, so it has no turning point to announce the "
-        f"jump); it is not flat as in V25's figure but falls steadily" + ("" if flat else "; fails: " + (never or
-        "the weight norm turned in some run")),
-    ))  # fmt: skip
-    return out + parity_claims(parity, cfg.parity_n, cfg.parity_k, sc)
 
 
 def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:

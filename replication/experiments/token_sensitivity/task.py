@@ -1,16 +1,9 @@
 """Chapter 09: the synthetic sparse-vs-frequent task of V25 §4.1 (Def. 4.2, 4.3, Eq. 3, App. D).
 
-Tokens are one-hot vectors ``e_1 .. e_M``; here token id ``i`` (0-based) is ``e_{i+1}``, so (Def. 4.2)
-
-- sparse tokens: id 0 (label +1) and id 1 (label -1);
-- frequent tokens: ids 2, 4, .., 2m (label +1) and 3, 5, .., 2m+1 (label -1);
-- irrelevant tokens: ids 2m+2 .. M-1.
-
-A data point (Def. 4.3) has label ``y = ±1`` and ``T`` tokens at random positions: ``a = ⌊(n_f+n_d)/2⌋``
-frequent tokens of label ``y`` and ``n_f - a`` of label ``-y`` (each drawn uniformly from its set),
-``n_s`` copies of the sparse token of ``y``, and irrelevant tokens elsewhere. The out-of-distribution
-(OOD) test set puts the sparse tokens of ``-y`` instead: a model that reads the sparse tokens gets it
-wrong, one that reads the frequent tokens gets it right.
+The task (Def. 4.2, 4.3: the token sets, the settings ``(n_s, n_f, n_d, m)`` and the data, in and
+out of distribution) is :mod:`replication.tasks.synthetic`; the model (Eq. 3) is
+:class:`replication.models.attention_classifier.AttentionClassifier`. This module holds what the
+chapter computes about them.
 
 Two predictors solve the task: ``sign(#sparse(+1) - #sparse(-1))`` and ``sign(#frequent(+1) -
 #frequent(-1))``. Their token-wise sensitivity (V25 Def. 4.1, the token replaced by one drawn
@@ -18,22 +11,18 @@ uniformly from the vocabulary) has a closed form, :func:`predictor_sensitivity`.
 vocabulary size ``M``, and a replacement can make a count difference 0, where ``sign`` is 0 and neither
 label: :func:`vocabulary_search` finds the ``M`` and the tie rule that give V25's Table 1/3 numbers.
 
-The model is Eq. 3: ``Φ(X) = <U, softmax(X W_Q W_K^T X^T) X W_V>`` with ``X`` the ``(T, M)`` one-hot
-matrix, so ``X W`` is a row lookup. ``U`` has one row per position (``T x d̃``; the paper prints its
-shape as ``d̃ x d̃``, but the inner product needs ``T`` rows, and V25's alignment of the rows of
-``U W_V^T`` with token directions needs ``d̃`` columns).
+The trained model's alignment with V25's directions ``v_sp``, ``v_freq``, ``v_irrel``, its attention
+mass on each token kind and its own token-wise sensitivity are measured at the end of this module.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ...checks import check_choice, check_float, check_int
+from ...checks import check_choice
+from ...models.attention_classifier import AttentionClassifier
+from ...tasks.synthetic import as_setting, token_classes
 
 #: V25 Table 3 (Table 1's two settings are its middle columns): (n_s, n_f, n_d, m) -> (sparse, frequent).
 PAPER_TABLE = {
@@ -50,105 +39,15 @@ T_PAPER = 50
 TIE_RULES = ("change", "keep", "half")  # a change (0 ≠ ±1) | no change | half a change (a coin flip)
 #: Where the replacement token is drawn from: the whole vocabulary, or the vocabulary without the token replaced.
 REPLACEMENTS = ("with_self", "without_self")
+#: The one rule under which V25's numbers come out (see the chapter): a tie counts as a change, and the
+#: replacement is drawn from the whole vocabulary.
+TIES, REPLACEMENT = "change", "with_self"
 #: Token classes, in the order of :func:`token_classes`.
 CLASSES = ("sparse_y", "sparse_other", "frequent_y", "frequent_other", "irrelevant")
 #: Largest vocabulary the search tries.
 M_SEARCH_MAX = 200
 #: V25 print 4 decimals: a value within this of the paper's is reproduced.
 ROUNDING = 5e-5
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One data setting of V25 Def. 4.3 (Table 1/3 name it ``(n_s, n_f, n_d, m)``)."""
-
-    n_s: int  # sparse tokens per sequence (all of the label's sparse token)
-    n_f: int  # frequent tokens per sequence
-    n_d: int  # the label's majority among frequent tokens: ⌊(n_f+n_d)/2⌋ of label y, the rest of -y
-    m: int  # frequent tokens per label in the vocabulary
-
-    def __post_init__(self):
-        check_int("n_s", self.n_s, 1)
-        check_int("n_f", self.n_f, 1)
-        check_int("m", self.m, 1)
-        check_int("n_d", self.n_d, 1, self.n_f)
-        # Def. 4.2 asks n_s < n_f; Table 3's own first setting (3, 3, 1, 6) has n_s = n_f, so allow it.
-        if self.n_s > self.n_f:
-            raise ValueError(f"settings: n_s = {self.n_s} must not exceed n_f = {self.n_f} (V25 Def. 4.2)")
-        if self.margin < 1:
-            raise ValueError(f"settings: n_d = {self.n_d} with n_f = {self.n_f} gives as many frequent tokens of "
-                             f"-y as of y, so the frequent tokens do not determine the label; make n_f + n_d "
-                             f"larger or even")  # fmt: skip
-
-    @property
-    def a(self) -> int:
-        """Frequent tokens of the label's own set in each sequence."""
-        return (self.n_f + self.n_d) // 2
-
-    @property
-    def margin(self) -> int:
-        """Frequent tokens of label y minus those of -y in each sequence."""
-        return 2 * self.a - self.n_f
-
-    @property
-    def label(self) -> str:
-        return f"({self.n_s},{self.n_f},{self.n_d},{self.m})"
-
-    def check_length(self, T: int, M: int) -> None:
-        """Raise unless sequences of ``T`` tokens and a vocabulary of ``M`` tokens can hold this setting."""
-        if self.n_f + self.n_s > T:
-            raise ValueError(f"settings: {self.label} needs n_f + n_s = {self.n_f + self.n_s} ≤ T = {T} tokens")
-        need = 2 * self.m + 2 + (1 if self.n_f + self.n_s < T else 0)
-        if M < need:
-            raise ValueError(f"vocab: {self.label} needs M ≥ {need} tokens (2 sparse, 2m = {2 * self.m} frequent"
-                             f"{', one irrelevant' if need > 2 * self.m + 2 else ''}), got M = {M}")  # fmt: skip
-
-
-def as_setting(s) -> Setting:
-    """A :class:`Setting` from itself or a 4-tuple ``(n_s, n_f, n_d, m)``."""
-    if isinstance(s, Setting):
-        return s
-    if not isinstance(s, (tuple, list)) or len(s) != 4:
-        raise ValueError(f"settings: each setting must be 4 integers (n_s, n_f, n_d, m), got {s!r}")
-    return Setting(*s)
-
-
-# --------------------------------------------------------------------------------------------------
-# Data (Def. 4.2, 4.3)
-
-
-def token_classes(m: int, M: int) -> dict[str, torch.Tensor]:
-    """Token ids of each set of Def. 4.2 for labels +1 and -1: keys ``sparse+``, ``sparse-``, ``frequent+``,
-    ``frequent-``, ``irrelevant``."""
-    return {
-        "sparse+": torch.tensor([0]),
-        "sparse-": torch.tensor([1]),
-        "frequent+": torch.arange(2, 2 * m + 2, 2),
-        "frequent-": torch.arange(3, 2 * m + 2, 2),
-        "irrelevant": torch.arange(2 * m + 2, M),
-    }
-
-
-def generate(setting: Setting, n: int, T: int, M: int, generator: torch.Generator, ood: bool = False):
-    """``n`` data points of Def. 4.3: token ids ``(n, T)`` (long) and labels ``(n,)`` in {-1., +1.}.
-
-    ``ood``: the sparse tokens are those of ``-y`` (V25's out-of-distribution test set).
-    """
-    s = as_setting(setting)
-    s.check_length(T, M)
-    g = generator
-    y = torch.randint(0, 2, (n,), generator=g) * 2 - 1  # (n,)
-    own = (y < 0).long()  # 0 for +1, 1 for -1: offset of the label's own sets
-    freq_own = 2 + 2 * torch.randint(0, s.m, (n, s.a), generator=g) + own[:, None]
-    freq_other = 2 + 2 * torch.randint(0, s.m, (n, s.n_f - s.a), generator=g) + (1 - own)[:, None]
-    sparse = ((1 - own) if ood else own)[:, None].expand(n, s.n_s)
-    n_irr = T - s.n_f - s.n_s
-    irrelevant = 2 * s.m + 2 + torch.randint(0, max(M - 2 * s.m - 2, 1), (n, n_irr), generator=g)
-    slots = torch.cat([freq_own, freq_other, sparse, irrelevant], dim=1)  # (n, T), in slot order
-    positions = torch.argsort(torch.rand(n, T, generator=g), dim=1)  # slot j goes to position positions[:, j]
-    ids = torch.empty_like(slots)
-    ids.scatter_(1, positions, slots)
-    return ids, y.float()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -242,40 +141,7 @@ def derived_vocab(search: pd.DataFrame, ties: str, replacement: str) -> dict[str
 
 
 # --------------------------------------------------------------------------------------------------
-# The model (Eq. 3)
-
-
-class AttentionClassifier(nn.Module):
-    """V25 Eq. 3 on one-hot tokens: ``Φ(X) = <U, softmax(X W_Q W_K^T X^T) X W_V>``, one real output.
-
-    Inputs are token ids ``(B, T)``; ``X W`` for a one-hot ``X`` is the rows of ``W`` at those ids.
-    """
-
-    def __init__(self, M: int, T: int, width: int, init: float):
-        super().__init__()
-        self.W_Q = nn.Parameter(init * torch.randn(M, width))  # (M, d̃)
-        self.W_K = nn.Parameter(init * torch.randn(M, width))  # (M, d̃)
-        self.W_V = nn.Parameter(init * torch.randn(M, width))  # (M, d̃)
-        self.U = nn.Parameter(init * torch.randn(T, width))  # (T, d̃): the linear head, one row per position
-
-    def attention(self, ids: torch.Tensor) -> torch.Tensor:
-        """Softmax scores ``(B, T, T)``: row ``t`` is query position ``t``'s weights over the positions.
-
-        The score of tokens ``i, j`` is entry ``(i, j)`` of the ``(M, M)`` matrix ``W_Q W_K^T``, read off
-        by index instead of multiplying ``(B, T, d̃)`` matrices (the same numbers, a fraction of the work).
-        """
-        bilinear = self.W_Q @ self.W_K.T  # (M, M)
-        return torch.softmax(bilinear[ids[:, :, None], ids[:, None, :]], dim=-1)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        # <U, A X W_V> = sum_{t,s} A_ts (U W_V^T)[t, id_s]: the head's direction of each query position,
-        # read at the token of each key position.
-        read = self.head_directions()[:, ids].permute(1, 0, 2)  # (B, T, T): query t, key s
-        return (self.attention(ids) * read).sum((1, 2))  # (B,)
-
-    def head_directions(self) -> torch.Tensor:
-        """Rows of ``U W_V^T`` ``(T, M)``: the token direction each position's output reads."""
-        return self.U @ self.W_V.T
+# What a trained model relies on (Eq. 3)
 
 
 def directions(m: int, M: int) -> dict[str, torch.Tensor]:
@@ -326,6 +192,7 @@ def replacement_sensitivity(predict, ids: torch.Tensor, M: int, repeats: int | N
         x[torch.arange(len(k)), t] = new
         changed += int((torch.sign(predict(x)) != clean[b]).sum())
     return changed / total
+
 
 def single_vocab_fit(search: pd.DataFrame) -> pd.DataFrame:
     """For each rule and each ``M`` that holds every setting: the largest error over all cells, best first."""

@@ -37,10 +37,11 @@ from ...measures.sharpness import sharpness
 from ...measures.phases import smooth
 from ...runs.sweep import sweep_curves
 from ...runs.store import Store
-from ...runs.chapters import kind
+from ...runs.chapters import chapter, kind
 from ...train import TrainConfig, target_variance, train
 
 KIND = kind("dynamics_run", __name__)
+CHAPTER = chapter(__name__).stem
 
 #: Loss below this share of Var(f) ends the plateau.
 PLATEAU_SHARE = 0.5
@@ -179,7 +180,7 @@ def events_table(curves: pd.DataFrame, converge_mse: float = 1e-3, window: int =
 
 
 # --------------------------------------------------------------------------------------------------
-# Claims and prose numbers (``cfg``: the chapter's config, see :class:`.tradeoff.TradeoffConfig`)
+# Claims and prose numbers (``cfg``: the chapter's config, see :class:`.config.TradeoffConfig`)
 
 
 #: The columns of :func:`events_display`.
@@ -212,34 +213,50 @@ def describe_dynamics(cfg, ev: pd.DataFrame) -> str:
 
 def dynamics_claims(cfg, ev: pd.DataFrame) -> list[Claim]:
     """The dynamics claims (HR24 Fig. 3, 12-14), from :func:`events_table`."""
-    ch, sc, out = "06_tradeoff", cfg.scale, []
+    return [sharpness_jump(cfg, ev), sharpness_peak(cfg, ev), norm_and_blowup(cfg, ev)]
+
+
+def sharpness_jump(cfg, ev: pd.DataFrame) -> Claim:
+    """Sharpness rises most steeply where the loss leaves its plateau (HR24 Fig. 3, 12)."""
     left = ev[ev["exit_step"].notna()]
     never = len(left) < len(ev)
     rises = (left["rise_gap"] <= cfg.coincide) if len(left) else pd.Series(dtype=bool)
     ok = bool(len(ev) and not never and rises.all())
-    out.append(Claim(
-        ch, "Sharpness jumps when the loss leaves its plateau", "HR24 §7.2, Fig. 3, 12",
-        "sharpness increases dramatically at the time the loss falls",
-        f"steepest rise within {cfg.coincide} steps of the exit in {int(rises.sum())}/{len(ev)} runs (gaps "
-        f"{span(left['rise_gap'])} steps); exits at steps {span(left['exit_step'])}", ok, sc,
-        f"check: in every run the loss leaves its plateau (first evaluation below half of Var(f)) and the largest "
-        f"step-to-step rise of log sharpness ends within {cfg.coincide} steps of it"
-        + ("" if ok else "; fails: " + ("some run never left its plateau" if never else
-                                       "some run's sharpness rose most elsewhere")),
-    ))  # fmt: skip
+    return Claim(
+        chapter=CHAPTER, scale=cfg.scale, claim="Sharpness jumps when the loss leaves its plateau",
+        paper_ref="HR24 §7.2, Fig. 3, 12", paper_value="sharpness increases dramatically at the time the loss falls",
+        measured=f"steepest rise within {cfg.coincide} steps of the exit in {int(rises.sum())}/{len(ev)} runs (gaps "
+                 f"{span(left['rise_gap'])} steps); exits at steps {span(left['exit_step'])}",
+        holds=ok,
+        note=f"check: in every run the loss leaves its plateau (first evaluation below half of Var(f)) and the "
+             f"largest step-to-step rise of log sharpness ends within {cfg.coincide} steps of it"
+             + ("" if ok else "; fails: " + ("some run never left its plateau" if never else
+                                            "some run's sharpness rose most elsewhere")),
+    )  # fmt: skip
+
+
+def sharpness_peak(cfg, ev: pd.DataFrame) -> Claim:
+    """The (smoothed) sharpness peaks where the loss leaves its plateau (HR24 Fig. 3, 13)."""
+    left = ev[ev["exit_step"].notna()]
+    never = len(left) < len(ev)
     within = (left["gap"] <= cfg.coincide) if len(left) else pd.Series(dtype=bool)
     ok = bool(len(ev) and not never and within.all())
     late = left[left["gap"] > cfg.coincide]
     rho, p = _spearman(left["exit_step"], left["peak_step"]) if len(left) >= 3 else (np.nan, np.nan)
-    out.append(Claim(
-        ch, "Sharpness peaks when the loss leaves its plateau", "HR24 §7.2, Fig. 3, 13",
-        "a spike at the loss drop, lower again later in training",
-        f"peak within {cfg.coincide} steps of the exit in {int(within.sum())}/{len(ev)} runs (gaps "
-        f"{span(left['gap'])} steps); Spearman(exit, peak) {fmt(rho)} (p = {fmt(p)})", ok, sc,
-        f"check: in every run the sharpness peak ({cfg.window}-evaluation mean) is within {cfg.coincide} steps of "
-        f"the plateau exit" + ("" if ok else "; fails: " + ("some run never left its plateau" if never else
-                                                            _late_reason(late))),
-    ))  # fmt: skip
+    return Claim(
+        chapter=CHAPTER, scale=cfg.scale, claim="Sharpness peaks when the loss leaves its plateau",
+        paper_ref="HR24 §7.2, Fig. 3, 13", paper_value="a spike at the loss drop, lower again later in training",
+        measured=f"peak within {cfg.coincide} steps of the exit in {int(within.sum())}/{len(ev)} runs (gaps "
+                 f"{span(left['gap'])} steps); Spearman(exit, peak) {fmt(rho)} (p = {fmt(p)})",
+        holds=ok,
+        note=f"check: in every run the sharpness peak ({cfg.window}-evaluation mean) is within {cfg.coincide} steps "
+             f"of the plateau exit" + ("" if ok else "; fails: " + ("some run never left its plateau" if never else
+                                                                    _late_reason(late))),
+    )  # fmt: skip
+
+
+def norm_and_blowup(cfg, ev: pd.DataFrame) -> Claim:
+    """After convergence weight decay lowers the norm and raises the blowup (HR24 Fig. 12-14)."""
     post = ev[ev["post_steps"] > 0]
     pos, zero = post[post["weight_decay"] > 0], post[post["weight_decay"] == 0]
     rn = _spearman(post["weight_decay"], post["norm_change"])
@@ -247,20 +264,22 @@ def dynamics_claims(cfg, ev: pd.DataFrame) -> list[Claim]:
     ok = bool(len(pos) and len(zero) and (pos["norm_change"] < 0).all() and (pos["log_blowup_change"] > 0).all()
               and (zero["norm_change"] > pos["norm_change"].max()).all() and rn[0] < 0 and rn[1] < ALPHA
               and rb[0] > 0 and rb[1] < ALPHA)  # fmt: skip
-    out.append(Claim(
-        ch, "With weight decay the norm falls after convergence while the blowup rises; without, the norm does "
-        "not fall",
-        "HR24 §7.2, Fig. 12, 13, 14", "norm down and blowup up for weight decay > 0",
-        f"weight decay > 0: norm {pct_range(pos['norm_change'])}, log blowup {span(pos['log_blowup_change'], 3)}; "
-        f"weight decay 0: norm {pct_range(zero['norm_change'])}, log blowup {span(zero['log_blowup_change'], 3)}; "
-        f"Spearman with weight decay: norm {fmt(rn[0])} (p = {fmt(rn[1])}), blowup {fmt(rb[0])} (p = {fmt(rb[1])}); "
-        f"{len(post)}/{len(ev)} runs converged before the end", ok, sc,
-        f"check: from the convergence step (3-evaluation mean MSE < 1e-3) to the end, every run with weight decay > 0 "
-        f"lost norm and gained log blowup, every run without lost less norm than any of them, and the rank "
-        f"correlations of weight decay with both changes have the right sign with p < {ALPHA}"
-        + ("" if ok else "; fails at this scale"),
-    ))  # fmt: skip
-    return out
+    return Claim(
+        chapter=CHAPTER, scale=cfg.scale,
+        claim="With weight decay the norm falls after convergence while the blowup rises; without, the norm does "
+              "not fall",
+        paper_ref="HR24 §7.2, Fig. 12, 13, 14", paper_value="norm down and blowup up for weight decay > 0",
+        measured=f"weight decay > 0: norm {pct_range(pos['norm_change'])}, log blowup "
+                 f"{span(pos['log_blowup_change'], 3)}; weight decay 0: norm {pct_range(zero['norm_change'])}, log "
+                 f"blowup {span(zero['log_blowup_change'], 3)}; Spearman with weight decay: norm {fmt(rn[0])} "
+                 f"(p = {fmt(rn[1])}), blowup {fmt(rb[0])} (p = {fmt(rb[1])}); {len(post)}/{len(ev)} runs converged "
+                 f"before the end",
+        holds=ok,
+        note=f"check: from the convergence step (3-evaluation mean MSE < 1e-3) to the end, every run with weight "
+             f"decay > 0 lost norm and gained log blowup, every run without lost less norm than any of them, and the "
+             f"rank correlations of weight decay with both changes have the right sign with p < {ALPHA}"
+             + ("" if ok else "; fails at this scale"),
+    )  # fmt: skip
 
 
 def _late_reason(late: pd.DataFrame) -> str:

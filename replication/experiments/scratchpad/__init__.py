@@ -1,0 +1,36 @@
+"""Chapter 08: PARITY with a scratchpad (HR24 §6 Thm 7, §7.2, Fig. 11).
+
+**Theory.** Each autoregressive step of the scratchpad computes ``t_i = x_i XOR t_{i-1}``, a function of
+two of the bits it sees, so its average sensitivity is 2 whatever ``n`` (1 at step 1, where
+``t_0 = 0``); :func:`theory_table` computes it exactly with :func:`replication.tasks.boolean.scratchpad_step`
+beside PARITY's ``as_n = n``.
+
+**Experiment.** :class:`ScratchpadRun` trains a
+:class:`~replication.models.seq2seq.ScratchpadTransformer` with teacher forcing (fresh uniform strings
+every step, MSE over all ``n`` decoder positions, AdamW) through :func:`replication.train.fit`, then
+decodes fresh strings autoregressively (a run is *converged* when more than 99.9% of the scratchpad
+bits it writes are right) and measures HR24 Eq. 15 sharpness over the decoder's outputs with
+:mod:`replication.measures.sharpness`.
+
+*Which outputs.* Eq. 15 is taken over the ``n`` teacher-forced outputs on the true prefixes: output
+``i`` is the model's function for step ``i`` (the function Thm 7 bounds), evaluated on the inputs that
+step meets when the model decodes correctly, which a converged model does (its autoregressive decoding
+equals teacher forcing). The mean over the ``n`` outputs is the mean of the ``n`` per-step
+sharpnesses. Beside it, ``sharpness_last`` is Eq. 15 over the last output alone, the step that writes
+PARITY(x) itself, with the same perturbations.
+
+**Comparison.** Chapter 05's PARITY runs (the encoder that outputs PARITY in one step) are read through
+:mod:`replication.experiments.sharpness.sweep` at the same scale, never retrained here; :func:`ratio_table`
+compares the mean sharpness at each length both chapters have, with a bootstrap interval over runs.
+
+**Modules.** :mod:`.config` (the runs, the chapter's settings and presets), :mod:`.measure` (the theory
+table, one run, the sweep), :mod:`.tables` (tables and sentences) and :mod:`.claims`; the notebook and
+the tests read them all from here.
+"""
+from .config import (CONVERGED, MAX_N, MAX_THEORY_N, MIN_N, PRESETS, ScratchpadConfig, ScratchpadRun,  # noqa: F401
+                     runs)
+from .measure import (KIND, autoregressive, measure_scratchpad, parity_reference, run_sweep_table,  # noqa: F401
+                      teacher_forced, theory_table)
+from .tables import (RUN_COLUMNS, compute_summary, convergence_table, curves, describe, ratio_table,  # noqa: F401
+                     runs_display, slope_test)
+from .claims import CHAPTER, claims  # noqa: F401
