@@ -99,14 +99,14 @@ def test_sharpness_of_a_model_without_parameters_is_zero_and_grows_with_sigma():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     x = torch.randn(64, 1, 28, 28)
-    small = ch.sharpness(m, x, 1e-4, 3, torch.Generator().manual_seed(0))
-    big = ch.sharpness(m, x, 1e-1, 3, torch.Generator().manual_seed(0))
+    small = ch.shop_shpred(m, x, 1e-4, 3, torch.Generator().manual_seed(0))
+    big = ch.shop_shpred(m, x, 1e-1, 3, torch.Generator().manual_seed(0))
     assert 0 < small["shop"] < big["shop"] and small["shpred"] <= big["shpred"] and len(big["shop_draws"]) == 3
     # A linear layer's logit change is (ΔW x + Δb): mean |N(0, σ²(|x|² + 1))| = σ sqrt(2/π) sqrt(|x|²+1)
     want = 0.1 * math.sqrt(2 / math.pi) * float(torch.sqrt((x.flatten(1) ** 2).sum(-1) + 1).mean())
     assert big["shop"] == pytest.approx(want, rel=0.05)
     w = m[1].weight.detach().clone()
-    ch.sharpness(m, x, 0.1, 2, torch.Generator().manual_seed(1))
+    ch.shop_shpred(m, x, 0.1, 2, torch.Generator().manual_seed(1))
     assert torch.equal(m[1].weight, w)  # the model itself is untouched
 
 

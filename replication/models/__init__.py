@@ -6,6 +6,8 @@ model, vision models and synthetic-task classifier.
 - :mod:`.seq2seq`: the encoder–decoder that writes PARITY's scratchpad (HR24 §7.2).
 - :mod:`.grokking`: the one-layer model of V25's modular-addition runs.
 - :mod:`.vision`: V25's ViT, CNN and MLP in plain torch.
+- :mod:`.attention_classifier`: the one-layer attention classifier of V25's synthetic token task (§4).
+- :mod:`.last_step`: the scratchpad model's output at the last step, as a function of its inputs.
 """
 from .encoder import (LN_CONVENTIONS, EncoderConfig, EncoderLayer, HR24Encoder, SelfAttention, ln_factor,  # noqa: F401
                       to_torch_encoder)

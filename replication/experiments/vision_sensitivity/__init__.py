@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from .analysis import (NAMES, PAPER, claims, compute_summary, corruption_table, curves, describe, describe_methods,
                        paired_less, paper_beside_ours, run_table, summary, token_table, welch_less)
-from .measure import (image_sensitivity, load_run_data, measure_vision, one_patch_noise, predict_in_chunks,
-                      sharpness, training_loss)
+from ...measures.output_sharpness import predict_in_chunks, shop_shpred
+from .measure import image_sensitivity, load_run_data, measure_vision, one_patch_noise, training_loss
 from .runs import (AUG_VARIANCE_RATIO, CHAPTER, KIND, METHODS, NOISE, PATCH, PRESETS, SIGMA, VisionConfig,
                    VisionRun, n_images, vision_runs)
 
@@ -32,6 +32,6 @@ __all__ = [
     "AUG_VARIANCE_RATIO", "CHAPTER", "KIND", "METHODS", "NAMES", "NOISE", "PAPER", "PATCH", "PRESETS", "SIGMA",
     "VisionConfig", "VisionRun", "claims", "compute_summary", "corruption_table", "curves", "describe",
     "describe_methods", "image_sensitivity", "load_run_data", "measure_vision", "n_images", "one_patch_noise",
-    "paired_less", "paper_beside_ours", "predict_in_chunks", "run_table", "sharpness", "summary", "token_table",
+    "paired_less", "paper_beside_ours", "predict_in_chunks", "run_table", "shop_shpred", "summary", "token_table",
     "training_loss", "vision_runs", "welch_less",
 ]  # fmt: skip

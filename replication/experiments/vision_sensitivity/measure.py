@@ -2,14 +2,13 @@
 token-wise sensitivity on images, ShOp / ShPred, and :func:`measure_vision`, the sweep's measure."""
 from __future__ import annotations
 
-import copy
 import math
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from ...measures.output_sharpness import predict_in_chunks, shop_shpred
 from ...measures.token import patchify, token_sensitivity, unpatchify
 from ...models.vision import build_model
 from ...tasks import images as vision_data
@@ -46,38 +45,11 @@ def training_loss(model, x, y, run: VisionRun, generator: torch.Generator | None
     raise ValueError(f"method: must be one of {list(METHODS)}, got {run.method!r}")
 
 
-@torch.no_grad()
-def predict_in_chunks(model, x: torch.Tensor, chunk: int = 2000) -> torch.Tensor:
-    """Logits of ``x`` (N, C, H, W) in chunks: (N, classes)."""
-    return torch.cat([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
-
-
 def image_sensitivity(model, x: torch.Tensor, patch: int, sigma: float, repeats: int, generator=None):
     """V25 Def. 4.1 on images ``x`` (N, C, H, W): tokens are the patches; the model reads them back as an image."""
     shape = tuple(x.shape[1:])
     return token_sensitivity(lambda t: model(unpatchify(t, patch, shape)).argmax(-1), patchify(x, patch), sigma,
                              repeats=repeats, generator=generator, chunk=2000)  # fmt: skip
-
-
-@torch.no_grad()
-def sharpness(model, x: torch.Tensor, sigma: float, repeats: int, generator: torch.Generator) -> dict:
-    """ShOp and ShPred of V25 §7.2 at inputs ``x``, model in eval mode.
-
-    Each of ``repeats`` draws adds N(0, sigma²) to every parameter of a copy of the model. ShOp is the
-    mean absolute change of the logits (over inputs, classes and draws); ShPred the share of inputs whose
-    predicted class changes (V25 write the binary case ``1[Φ ≥ 0]``; with 10 classes, the argmax).
-    """
-    model.eval()
-    clean = predict_in_chunks(model, x)
-    shop, shpred = [], []
-    for _ in range(repeats):
-        noisy = copy.deepcopy(model)
-        for p in noisy.parameters():
-            p.add_(sigma * torch.randn(p.shape, generator=generator, dtype=p.dtype))
-        out = predict_in_chunks(noisy, x)
-        shop.append(float((out - clean).abs().mean()))
-        shpred.append(float((out.argmax(-1) != clean.argmax(-1)).float().mean()))
-    return {"shop": float(np.mean(shop)), "shpred": float(np.mean(shpred)), "shop_draws": shop, "shpred_draws": shpred}
 
 
 def load_run_data(run: VisionRun) -> vision_data.ImageData:
@@ -132,7 +104,7 @@ def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
         for sev in run.severities:
             out = predict_in_chunks(model, data.standardise(corrupt(raw_te, name, sev, corr_gen)))
             corruption.append({"corruption": name, "severity": sev, "accuracy": float((out.argmax(-1) == y_c).float().mean())})
-    sharp = sharpness(model, xtr[: run.n_sharp], run.sharp_sigma, run.sharp_repeats, torch.Generator().manual_seed(4))
+    sharp = shop_shpred(model, xtr[: run.n_sharp], run.sharp_sigma, run.sharp_repeats, torch.Generator().manual_seed(4))
     acc = pd.DataFrame(corruption)
     return {
         "history": [{k: (int(v) if k in ("step", "epoch") else float(v)) for k, v in r.items()} for r in res.history],
