@@ -12,7 +12,7 @@ import torch
 from ...checks import check_float, check_int
 from ...models.encoder import EncoderConfig
 from ...runs.chapters import chapter, kind
-from ...runs.config import from_params
+from ...runs.config import ChapterConfig
 from ...tasks import boolean
 
 KIND_FIT = kind("generalization_fit", __name__)
@@ -137,7 +137,7 @@ class RefitRun(Training):
 
 
 @dataclass(frozen=True)
-class GeneralizationConfig:
+class GeneralizationConfig(ChapterConfig):
     """Settings of chapter 07 (HR24 §7.2, Fig. 4 and 15)."""
 
     scale: str  # ci | cpu | paper
@@ -195,19 +195,12 @@ class GeneralizationConfig:
         """Every (size, train_set) pair of one function."""
         return tuple((size, s) for size in self.train_sizes for s in range(self.train_sets))
 
-    @classmethod
-    def from_params(cls, scale=None, train_sizes=None, functions=None, train_sets=None, seeds=None):
-        """The preset of ``scale`` with a notebook's parameters (None: the preset's), checked before any work.
-
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            train_sizes: training-set sizes, each an integer below 2^n (1024 at n = 10).
-            functions: number of random functions f, >= 1.
-            train_sets: training sets per (f, size), >= 1.
-            seeds: fresh models fitted on the whole cube per target, >= 1.
-        """
-        return from_params(cls, PRESETS, scale=scale, train_sizes=train_sizes, functions=functions,
-                           train_sets=train_sets, seeds=seeds)  # fmt: skip
+    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
+    #: train_sizes: training-set sizes, each an integer below 2^n (1024 at n = 10).
+    #: functions: number of random functions f, >= 1.
+    #: train_sets: training sets per (f, size), >= 1.
+    #: seeds: fresh models fitted on the whole cube per target, >= 1.
+    PARAMS = ('train_sizes', 'functions', 'train_sets', 'seeds')
 
 
 def fit_runs(cfg: GeneralizationConfig) -> list[FitRun]:

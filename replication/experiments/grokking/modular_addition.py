@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ...report.claims import fmt
 from ...checks import check_choices, check_float, check_int
-from ...runs.config import from_params
+from ...runs.config import ChapterConfig
 from ...models.grokking import GrokkingTransformer
 from ...tasks.modular import commutative_baseline, modular_addition_split
 from ...measures.token import embedding_noise_sensitivity
@@ -79,7 +79,7 @@ class GrokRun:
 
 
 @dataclass(frozen=True)
-class GrokkingConfig:
+class GrokkingConfig(ChapterConfig):
     """Chapter 12's settings: the modular-addition runs and the sparse-parity runs."""
 
     scale: str  # ci | cpu | paper
@@ -119,20 +119,13 @@ class GrokkingConfig:
         check_int("n_jobs", self.n_jobs, 1, 256)
         grok_runs(self)[0], parity_runs(self)[0]  # builds (and so checks) one run of each kind
 
-    @classmethod
-    def from_params(cls, scale=None, p=None, train_fraction=None, steps=None, seeds=None, weight_decay=None):
-        """The preset of ``scale`` with a notebook's parameters (None: the preset's), checked before any work.
-
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            p: the modulus, an integer in [3, 1000].
-            train_fraction: share of the p² pairs used for training, in (0, 1), leaving a test pair.
-            steps: full-batch training steps of every modular-addition run, >= 1.
-            seeds: modular-addition seeds, >= 1.
-            weight_decay: AdamW weight decay, in [0, 10].
-        """
-        return from_params(cls, PRESETS, scale=scale, p=p, train_fraction=train_fraction, steps=steps,
-                           seeds=seeds, weight_decay=weight_decay)  # fmt: skip
+    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
+    #: p: the modulus, an integer in [3, 1000].
+    #: train_fraction: share of the p² pairs used for training, in (0, 1), leaving a test pair.
+    #: steps: full-batch training steps of every modular-addition run, >= 1.
+    #: seeds: modular-addition seeds, >= 1.
+    #: weight_decay: AdamW weight decay, in [0, 10].
+    PARAMS = ('p', 'train_fraction', 'steps', 'seeds', 'weight_decay')
 
 
 def grok_runs(cfg: GrokkingConfig) -> list[GrokRun]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ...checks import check_choices, check_float, check_int
 from ...models.seq2seq import Seq2SeqConfig
-from ...runs.config import from_params
+from ...runs.config import ChapterConfig
 
 MIN_N = 2
 #: Longest input the chapter accepts (HR24 Fig. 11 reaches about 300).
@@ -57,7 +57,7 @@ class ScratchpadRun:
 
 
 @dataclass(frozen=True)
-class ScratchpadConfig:
+class ScratchpadConfig(ChapterConfig):
     """Chapter 08's settings: the exact theory table and the encoder–decoder sweep over lengths."""
 
     scale: str  # ci | cpu | paper
@@ -99,17 +99,12 @@ class ScratchpadConfig:
         """Lengths of the sweep: the grid's lengths up to ``max_n``, and ``max_n``."""
         return tuple(sorted({m for m in self.grid if m <= self.max_n} | {self.max_n}))
 
-    @classmethod
-    def from_params(cls, scale=None, n=None, seeds=None, steps=None) -> "ScratchpadConfig":
-        """The preset of ``scale`` with a notebook's parameters (None: the preset's), checked before any work.
-
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            n: largest input length of the sweep, an integer in [2, 512].
-            seeds: seeds per length, >= 1.
-            steps: training steps of every run (the budget), in [1, 10^6].
-        """
-        return from_params(cls, PRESETS, scale=scale, aliases={"n": "max_n"}, n=n, seeds=seeds, steps=steps)
+    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
+    #: n: largest input length of the sweep, an integer in [2, 512].
+    #: seeds: seeds per length, >= 1.
+    #: steps: training steps of every run (the budget), in [1, 10^6].
+    PARAMS = ('n', 'seeds', 'steps')
+    ALIASES = {"n": "max_n"}
 
 
 def runs(cfg: ScratchpadConfig) -> list[ScratchpadRun]:

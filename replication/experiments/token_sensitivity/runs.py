@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ...checks import check_choices, check_float, check_int
 from ...models.attention_classifier import AttentionClassifier
-from ...runs.config import from_params
+from ...runs.config import ChapterConfig
 from ...runs.sweep import sweep_curves
 from ...runs.store import Store
 from ...runs.chapters import kind
@@ -90,7 +90,7 @@ class SynthRun:
 
 
 @dataclass(frozen=True)
-class SyntheticConfig:
+class SyntheticConfig(ChapterConfig):
     """Chapter 09's settings for the synthetic task."""
 
     scale: str  # ci | cpu | paper
@@ -123,21 +123,14 @@ class SyntheticConfig:
             check_int("vocab", self.vocab, 3, 100_000)
         runs(self)  # builds (and so checks) every run
 
-    @classmethod
-    def from_params(cls, scale=None, settings=None, seeds=None, epochs=None, lr=None, vocab=None):
-        """The preset of ``scale`` with a notebook's parameters (None: the preset's), checked before any work.
-
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            settings: list of (n_s, n_f, n_d, m), each with 1 ≤ n_d ≤ n_f, n_s ≤ n_f and more frequent
-                tokens of the label than of the other label.
-            seeds: seeds per setting, 1..100.
-            epochs: SGD epochs per run, 1..100000.
-            lr: SGD learning rate, in (0, 100].
-            vocab: vocabulary size M for every setting, or None for the sizes derived from V25's Table 3.
-        """
-        return from_params(cls, PRESETS, scale=scale, settings=settings, seeds=seeds, epochs=epochs, lr=lr,
-                           vocab=vocab)  # fmt: skip
+    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
+    #: settings: list of (n_s, n_f, n_d, m), each with 1 ≤ n_d ≤ n_f, n_s ≤ n_f and more frequent
+    #: tokens of the label than of the other label.
+    #: seeds: seeds per setting, 1..100.
+    #: epochs: SGD epochs per run, 1..100000.
+    #: lr: SGD learning rate, in (0, 100].
+    #: vocab: vocabulary size M for every setting, or None for the sizes derived from V25's Table 3.
+    PARAMS = ('settings', 'seeds', 'epochs', 'lr', 'vocab')
 
 
 def runs(cfg: SyntheticConfig) -> list[SynthRun]:

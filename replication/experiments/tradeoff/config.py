@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...checks import check_choices, check_float, check_int
-from ...runs.config import from_params
+from ...runs.config import ChapterConfig
 from ..sharpness.sweep import FUNCTIONS, MAX_SWEEP_N, MIN_N, EncoderRun
 from .dynamics import DynamicsRun
 
@@ -21,7 +21,7 @@ DRAW_SEED = 6_006
 
 
 @dataclass(frozen=True)
-class TradeoffConfig:
+class TradeoffConfig(ChapterConfig):
     """Chapter 06's settings: the tradeoff runs (Fig. 2, 9, 10) and the PARITY dynamics (Fig. 3, 12-14)."""
 
     scale: str  # ci | cpu | paper
@@ -98,22 +98,15 @@ class TradeoffConfig:
         """The dynamics length: PARITY's longest tradeoff length (it converges there at this scale)."""
         return max(self.parity_ns)
 
-    @classmethod
-    def from_params(cls, scale=None, functions=None, n=None, draws=None, seeds=None, steps=None,
-                    weight_decays=None) -> "TradeoffConfig":  # fmt: skip
-        """The preset of ``scale`` with a notebook's parameters (None: the preset's), checked before any work.
-
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            functions: tradeoff functions, a subset of ["parity", "majority", "first", "mean"].
-            n: largest tradeoff length, an integer in [4, 64]; the dynamics run at PARITY's longest.
-            draws: (learning rate, weight decay) draws per (function, n) for every function, >= 1.
-            seeds: dynamics seeds per weight decay, >= 1.
-            steps: dynamics step budget, >= 1.
-            weight_decays: dynamics weight decays, a list of numbers in [0, 10].
-        """
-        return from_params(cls, PRESETS, scale=scale, aliases={"n": "max_n"}, functions=functions, n=n, draws=draws,
-                           other_draws=draws, seeds=seeds, steps=steps, weight_decays=weight_decays)  # fmt: skip
+    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
+    #: functions: tradeoff functions, a subset of ["parity", "majority", "first", "mean"].
+    #: n: largest tradeoff length, an integer in [4, 64]; the dynamics run at PARITY's longest.
+    #: draws: (learning rate, weight decay) draws per (function, n) for every function, >= 1.
+    #: seeds: dynamics seeds per weight decay, >= 1.
+    #: steps: dynamics step budget, >= 1.
+    #: weight_decays: dynamics weight decays, a list of numbers in [0, 10].
+    PARAMS = ('functions', 'n', 'draws', 'seeds', 'steps', 'weight_decays')
+    ALIASES = {"n": "max_n"}
 
 
 def _pair(name: str, value) -> tuple[float, float]:

