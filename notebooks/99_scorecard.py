@@ -20,8 +20,10 @@
 # # Scorecard
 #
 # Every chapter ends with a claims table; this page gathers them. Each row names a claim of one of the
-# papers, where the paper makes it, the paper's value, the value measured when the chapter ran, and
-# whether the claim held by the chapter's statistical check. The **scale** column says at which settings
+# papers (**claim**), where the paper makes it (**ref**), the paper's value (**paper**), the value measured
+# when the chapter ran (**measured**), and whether the claim held by the chapter's statistical check
+# (**holds**); beneath each row, in smaller type, is the check applied and, where the claim does not hold,
+# the likely reason. The **scale** column says at which settings
 # it was measured: `cpu` is the book's default, sized for a 2-core laptop; `paper` rows, where present,
 # come from runs at the papers' settings on a GPU and are committed with the repository; `ci` rows come
 # from the seconds-long test settings, at which no trend is expected to show.

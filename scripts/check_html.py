@@ -12,12 +12,17 @@ Each page is checked for
   ``\\begin{``, ``$\\command``) left in the visible text;
 * broken internal links: every ``<a href>`` that points inside the book must name an existing file, and its
   ``#fragment`` an ``id`` on that page;
-* a page wider than the window (the whole page scrolls sideways).
+* a page wider than the window (the whole page scrolls sideways);
+* a claims table or the scorecard that scrolls sideways: every such table must fit the window whole, its
+  ``scale`` and ``holds`` columns in view (``replication.report.claims.display_table`` and
+  ``scorecard_table`` draw them so; they are found by their class ``claims-table``, or by a header row
+  with ``claim`` and ``holds``).
 
 and a full-page screenshot is written to ``<screenshots>/<page>.png`` at a window 1280 CSS pixels wide.
 A redirect page (the book's ``index.html``) has its target link checked and is not opened.
-Code blocks, tables and equations that scroll sideways in their own box at that width are listed as notes
-(they do not fail the check).
+Other code blocks, tables and equations that scroll sideways in their own box at that width are listed as
+notes (they do not fail the check). Which overflow fails is decided by ``sideways_problems``, a plain
+function of the browser's measurements, so that the tests can run it without a browser.
 
 The link checks read the HTML files only (no browser); they are plain functions (``parse_page``,
 ``resolve_href``, ``check_links``) so that the tests can run them on a small tree. The browser is the
@@ -209,16 +214,33 @@ function report(mathjax, timedOut) {
     const m = n.data.match(RAW_TEX);
     if (m) out.rawTex.push(n.data.slice(Math.max(0, m.index - 30), m.index + 50).trim());
   }
+  // Claims tables and the scorecard: by their class, or by a header row naming claim and holds.
+  const isClaims = t => t.classList.contains('claims-table') || (() => {
+    const heads = Array.from(t.querySelectorAll('thead th, tr:first-child th')).map(h => h.innerText.trim());
+    return heads.includes('claim') && heads.includes('holds');
+  })();
+  const claimsTables = Array.from(main.querySelectorAll('table')).filter(isClaims);
+  const tableName = t => t.dataset.table || 'claims table ' + (claimsTables.indexOf(t) + 1);
+  const claimsIn = el => { const t = el.closest('table');
+    return t && claimsTables.includes(t) ? t : claimsTables.find(c => el.contains(c)) || null; };
   // Elements of the article wider than their box: the reader must scroll sideways. (For math, the
   // typeset formula is measured: MathJax's hidden MathML for screen readers is wider than it.)
   const WIDE = 'pre, .cell_output .output, .pst-scrollable-table-container, div.math mjx-container';
   for (const el of main.querySelectorAll(WIDE)) {
     const formula = el.tagName === 'MJX-CONTAINER' ? el.querySelector('mjx-math') : null;
     const needed = formula ? formula.getBoundingClientRect().width : el.scrollWidth;
-    if (needed > el.clientWidth + 2 && el.clientWidth > 0)
-      out.overflow.push(`${el.tagName.toLowerCase()}${el.classList.length ? '.' + el.classList[0] : ''}`
-        + ` (${Math.round(needed)} px in ${el.clientWidth} px): ${el.innerText.replace(/\s+/g, ' ').trim().slice(0, 60)}`);
+    if (needed > el.clientWidth + 2 && el.clientWidth > 0) {
+      const t = claimsIn(el);
+      out.overflow.push({what: `${el.tagName.toLowerCase()}${el.classList.length ? '.' + el.classList[0] : ''}`,
+        needed: Math.round(needed), width: el.clientWidth, table: t ? tableName(t) : null,
+        text: el.innerText.replace(/\s+/g, ' ').trim().slice(0, 60)});
+    }
   }
+  // Each claims table measured on its own too: wider than its box, or running past the window.
+  const boxOf = t => { let b = t.parentElement; while (b && b.clientWidth === 0) b = b.parentElement; return b; };
+  out.tables = claimsTables.map(t => ({table: tableName(t), needed: Math.round(t.scrollWidth),
+    width: boxOf(t) ? boxOf(t).clientWidth : window.innerWidth,
+    right: Math.round(t.getBoundingClientRect().right + window.scrollX)}));
   out.pageWidth = document.documentElement.scrollWidth;   // wider than the window: the whole page scrolls
   out.windowWidth = window.innerWidth;
   return out;
@@ -230,6 +252,43 @@ function report(mathjax, timedOut) {
   done(report(mathjax, timedOut));
 })().catch(e => done({error: String(e && e.stack || e)}));
 """
+
+
+def _table_label(name: str) -> str:
+    return "the scorecard" if name == "scorecard" else f"the claims table {name!r}"
+
+
+def sideways_problems(page: str, overflow: list[dict], tables: list[dict],
+                      window_width: int = WIDTH) -> tuple[list[str], list[str]]:
+    """Which sideways scrolling on ``page`` fails the check, and which is only a note.
+
+    ``overflow``: the elements wider than their box, each ``{"what", "needed", "width", "table", "text"}``
+    (``needed`` and ``width`` in CSS pixels; ``table`` the name of the claims table the element is or holds,
+    None for any other output). ``tables``: every claims table of the page, ``{"table", "needed", "width",
+    "right"}`` (its own width, its box's, and its right edge on the page). A claims table or the scorecard
+    that scrolls in its box, is wider than its box, or runs past the window is a problem (one per table);
+    any other overflow is a note. Returns ``(problems, notes)``.
+    """
+    problems: dict[str, str] = {}
+
+    def fail(name: str, needed: float, width: float, why: str) -> None:
+        problems.setdefault(name, f"{page}: {_table_label(name)} scrolls sideways ({round(needed)} px in "
+                                  f"{round(width)} px{why}): claims tables and the scorecard must fit a "
+                                  f"{window_width}-px window, scale and holds columns in view")
+
+    notes = []
+    for o in overflow:
+        if o.get("table"):
+            fail(o["table"], o["needed"], o["width"], f", {o.get('what', 'its box')}")
+        else:
+            notes.append(f"{page}: scrolls sideways: {o.get('what', '?')} ({o['needed']} px in {o['width']} px): "
+                         f"{o.get('text', '')}")
+    for t in tables:
+        if t["needed"] > t["width"] + 2:
+            fail(t["table"], t["needed"], t["width"], "")
+        elif t.get("right", 0) > window_width + 1:
+            fail(t["table"], t["right"], window_width, ", its right edge past the window")
+    return list(problems.values()), notes
 
 
 def make_driver(chromedriver: str, chromium: str, profile: str):
@@ -270,7 +329,7 @@ def full_page_screenshot(driver, path: Path) -> None:
 
 
 def check_page(driver, root: Path, page: Path, screenshots: Path | None) -> tuple[list[str], list[str]]:
-    """Load one page; return its problems and its notes (sideways scrolling), and save its screenshot."""
+    """Load one page; return its problems and its notes (other sideways scrolling), and save its screenshot."""
     name = page.relative_to(root).as_posix()
     driver.get_log("browser")                              # drop what earlier pages left behind
     driver.get(page.as_uri())
@@ -291,8 +350,8 @@ def check_page(driver, root: Path, page: Path, screenshots: Path | None) -> tupl
     if probe["pageWidth"] > probe["windowWidth"] + 1:
         problems.append(f"{name}: the page is wider than the window ({probe['pageWidth']} px in "
                         f"{probe['windowWidth']} px): the whole page scrolls sideways")
-    notes = [f"{name}: scrolls sideways: {what}" for what in probe["overflow"]]
-    return problems, notes
+    wide, notes = sideways_problems(name, probe["overflow"], probe.get("tables", []), probe["windowWidth"])
+    return problems + wide, notes
 
 
 def check_in_browser(root: Path, pages: list[Path], screenshots: Path | None,
@@ -331,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--links-only", action="store_true", help="check the links only (no browser)")
-    parser.add_argument("--quiet-notes", action="store_true", help="do not list what scrolls sideways")
+    parser.add_argument("--quiet-notes", action="store_true", help="do not list the other outputs that scroll sideways")
     parser.add_argument("--ignore-console", metavar="REGEX", action="append", default=[],
                         help="do not fail on console errors matching REGEX (a known upstream bug); repeatable")
     parser.add_argument("pages", nargs="*", help="pages to check, relative to --html (default: all)")

@@ -126,6 +126,51 @@ def test_main_links_only(book, capsys):
     assert "book/intro.html: link 'gone.html' points to a missing file" in capsys.readouterr().out
 
 
+def test_a_claims_table_that_scrolls_sideways_fails_and_other_wide_outputs_are_notes():
+    """The rule on fake measurements (no browser): a claims table or the scorecard must fit."""
+    overflow = [
+        {"what": "div.output", "needed": 1400, "width": 780, "table": "claims 05_sharpness", "text": "claim ref"},
+        {"what": "pre", "needed": 900, "width": 780, "table": None, "text": "SweepConfig(scale='cpu', ...)"},
+    ]
+    tables = [
+        {"table": "claims 05_sharpness", "needed": 1400, "width": 780, "right": 1700},   # reported once
+        {"table": "scorecard", "needed": 780, "width": 780, "right": 1020},              # fits
+    ]
+    problems, notes = check_html.sideways_problems("notebooks/05_sharpness.html", overflow, tables)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("notebooks/05_sharpness.html: the claims table 'claims 05_sharpness' scrolls "
+                                  "sideways (1400 px in 780 px")
+    assert "must fit a 1280-px window" in problems[0]
+    assert notes == ["notebooks/05_sharpness.html: scrolls sideways: pre (900 px in 780 px): "
+                     "SweepConfig(scale='cpu', ...)"]
+
+    # A scorecard wider than its box, or one that runs past the window, fails too; tables that fit pass.
+    wide = [{"table": "scorecard", "needed": 990, "width": 780, "right": 1100}]
+    problems, notes = check_html.sideways_problems("notebooks/99_scorecard.html", [], wide)
+    assert problems and problems[0].startswith("notebooks/99_scorecard.html: the scorecard scrolls sideways "
+                                               "(990 px in 780 px") and notes == []
+    past = [{"table": "scorecard", "needed": 780, "width": 780, "right": 1400}]
+    problems, _ = check_html.sideways_problems("p.html", [], past, window_width=1280)
+    assert problems and "right edge past the window" in problems[0]
+    assert check_html.sideways_problems("p.html", [], tables[1:]) == ([], [])
+
+
+def test_the_book_draws_claims_tables_that_the_check_recognises():
+    """display_table and scorecard_table give HTML with the class and name the check looks for, no
+    column wider than the table, and the note beneath its row."""
+    from replication.report.claims import Claim, claims_table, display_table, scorecard_table
+
+    claims = [Claim("05_x", "a claim < b", "HR24 Fig. 1", "1", "2", True, "cpu", "check: " + "long note " * 40),
+              Claim("05_x", "c", "HR24", "1", "n ≤ 8", False, "cpu", "too short", testable=False)]
+    html = display_table(claims_table(claims))._repr_html_()
+    assert 'class="claims-table" data-table="claims 05_x"' in html and "table-layout: fixed" in html
+    assert "a claim &lt; b" in html and 'class="claims-note' in html and "– not testable" in html
+    assert [h in html for h in ("<th title=\"scale\">scale</th>", "<th title=\"holds\">holds</th>")] == [True, True]
+    card = claims_table(claims)
+    html = scorecard_table(card)._repr_html_()
+    assert 'data-table="scorecard"' in html and '<tr class="claims-group"><th colspan="6">05_x</th></tr>' in html
+
+
 def _png(width: int, height: int) -> bytes:
     """A white RGB PNG of the given size."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -164,3 +209,22 @@ def test_browser_finds_broken_image_console_error_and_raw_tex(tmp_path, capsys):
     assert check_html.main(args + ["bad.html"]) == 1
     out = capsys.readouterr().out
     assert "console error: " not in out.split("FAILED")[1] and "image does not load" in out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/bin/chromedriver").exists() or not shutil.which("chromium"),
+                    reason="no system chromium/chromedriver (make browser)")
+def test_browser_fails_a_claims_table_that_scrolls_sideways(tmp_path, capsys):
+    cells = "".join(f"<td>{'x' * 60}</td>" for _ in range(8))
+    wide = _html('<div class="cell_output"><div class="output text_html" style="overflow-x: auto">'
+                 '<table class="claims-table" data-table="claims 05_x"><thead><tr><th>claim</th><th>holds</th>'
+                 f'</tr></thead><tbody><tr>{cells}</tr></tbody></table></div></div>'
+                 f'<div class="cell_output"><div class="output" style="overflow-x: auto"><pre>{"y" * 400}</pre>'
+                 '</div></div>')
+    html = _write(tmp_path / "html", {"index.html": _html("<p>fine</p>"), "wide.html": wide})
+    assert check_html.main(["--html", str(html), "--screenshots", str(tmp_path / "shots")]) == 1
+    out = capsys.readouterr().out
+    failed = out.split("FAILED")[1]
+    assert "wide.html: the claims table 'claims 05_x' scrolls sideways" in failed
+    assert failed.count("wide.html: ") == 1           # the long <pre> is a note, not a failure
+    assert "wide.html: scrolls sideways: " in out.split("FAILED")[0]
