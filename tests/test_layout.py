@@ -18,12 +18,6 @@ from replication.runs.chapters import CHAPTERS
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "replication"
 MAX_LINES = 350
-#: Modules still over the limit, with the length they may not exceed while they wait for their split (an
-#: entry is removed when its module is split; the test fails if one grows or a new one appears).
-STILL_LONG = {
-    "replication/experiments/sharpness/sweep.py": 622,
-    "replication/experiments/sharpness/analysis.py": 384,
-}
 CORE = ("tasks", "models", "measures", "train", "checks", "paths")
 FORBIDDEN = {
     **{c: ("runs", "report", "experiments", "plots") for c in CORE},
@@ -64,10 +58,7 @@ def test_layers(path):
 
 def test_no_module_is_too_long():
     long = {str(p.relative_to(ROOT)): n for p in _modules() if (n := len(p.read_text().splitlines())) > MAX_LINES}
-    grown = {m: n for m, n in long.items() if n > STILL_LONG.get(m, MAX_LINES)}
-    assert not grown, f"modules over {MAX_LINES} lines: {grown}"
-    stale = sorted(m for m in STILL_LONG if m not in long)
-    assert not stale, f"split already: remove {stale} from STILL_LONG"
+    assert not long, f"modules over {MAX_LINES} lines: {long}"
 
 
 @pytest.mark.parametrize("ch", CHAPTERS, ids=lambda c: c.stem)

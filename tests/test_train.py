@@ -370,3 +370,14 @@ def test_two_phase_fields_leave_older_cache_keys_alone():
     assert "lr_first" not in one and "first_max_steps" not in one
     two = _jsonable(TrainConfig("parity", n=4, lr_first=1e-3, first_max_steps=500, eval_every=250, steps=500))
     assert two["lr_first"] == 1e-3 and two["first_max_steps"] == 500
+
+
+def test_step_seconds_grows_with_the_batch_and_checks_its_arguments():
+    """A step on 16× the strings takes longer; a bad ``steps`` is refused by name before any work."""
+    from replication.train import step_seconds
+
+    small = step_seconds(TrainConfig("parity", 8, d=8, batch_size=16), steps=2, repeats=3)
+    big = step_seconds(TrainConfig("parity", 8, d=8, batch_size=4096), steps=2, repeats=3)
+    assert 0 < small < big
+    with pytest.raises(ValueError, match="steps"):
+        step_seconds(TrainConfig("parity", 8, d=8), steps=0)

@@ -2,4 +2,4 @@
 :func:`train` (:mod:`.hr24`)."""
 from .fit import Batches, FitResult, fit, quiet, single_thread  # noqa: F401
 from .hr24 import (EARLY_STOP, GAVE_UP, MAX_INPUT_LENGTH, NO_PLATEAU_EXIT, PHASE_DONE, PLATEAU_EXIT_RATIO,  # noqa: F401
-                   TrainConfig, TrainResult, evaluate, target_variance, train)
+                   TrainConfig, TrainResult, evaluate, step_seconds, target_variance, train)

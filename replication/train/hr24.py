@@ -189,6 +189,47 @@ def train(
     return _train(cfg, callback, progress)
 
 
+def step_seconds(cfg: TrainConfig, steps: int = 3, repeats: int = 3) -> float:
+    """Wall seconds of one training step (forward, backward, AdamW update) of ``cfg``'s model and batch on
+    this machine, measured now: the median over ``repeats`` of ``steps`` timed steps, after one untimed
+    step. Single-threaded on the CPU, as :func:`train` is. The figures that explain the `cpu` presets come
+    from here (measured when the page is built), not from numbers typed into prose.
+    """
+    check_int("steps", steps, 1, 1000)
+    check_int("repeats", repeats, 1, 100)
+    fn = boolean.resolve(cfg.function)
+    torch.manual_seed(cfg.seed)
+    model = HR24Encoder(cfg.encoder).to(cfg.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    g = torch.Generator().manual_seed(cfg.seed)
+    x = boolean.random_strings(cfg.batch_size, cfg.n, generator=g).to(cfg.device)
+    y = fn(x)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.mse_loss(model(x), y).backward()
+        opt.step()
+
+    def timed() -> float:
+        step()  # warm-up
+        times = []
+        for _ in range(repeats):
+            if cfg.device == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            if cfg.device == "cuda":
+                torch.cuda.synchronize()
+            times.append((time.perf_counter() - t0) / steps)
+        return sorted(times)[len(times) // 2]
+
+    if cfg.device == "cpu":
+        with single_thread():
+            return timed()
+    return timed()
+
+
 def _train(cfg: TrainConfig, callback, progress) -> TrainResult:
     # The order of random draws is fixed (cached results depend on it): the model's initialisation
     # from torch.manual_seed(seed), then the training strings from their own generator; the
