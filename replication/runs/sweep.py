@@ -122,6 +122,58 @@ def _compute_indexed(i, *args):
     return i, _compute(*args)
 
 
+def _compute_group(kind: str, configs: list, device: str, measure_batch: Callable[[list, str], list[dict]], root: str,
+                   scale: str, set_threads: bool, gpu_share: int = 1):  # fmt: skip
+    """Run ``measure_batch`` on runs trained as one batch and store each result as it would be stored alone;
+    its provenance says ``batch`` (how many runs were trained together) and the wall time per run."""
+    sharpness_mod.GPU_SHARE = max(1, int(gpu_share))
+    threads = torch.get_num_threads()
+    if set_threads:
+        torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    try:
+        results = measure_batch(list(configs), device)
+        seconds = (time.perf_counter() - t0) / len(configs)
+    finally:
+        if set_threads:
+            torch.set_num_threads(threads)
+    if not isinstance(results, list) or len(results) != len(configs) or not all(isinstance(r, dict) for r in results):
+        raise TypeError(f"measure_batch: must return one dict per config ({len(configs)}), got {type(results).__name__}")
+    out = []
+    cache = Cache(root)
+    for config, result in zip(configs, results):
+        prov = {**provenance(device, seconds, scale), "batch": len(configs)}
+        cache.save(kind, run_key(config, device), result, prov)
+        out.append((result, prov))
+    return out
+
+
+def _compute_job(job: list[int], configs: list, kind: str, device: str, measure, measure_batch, root: str, scale: str,
+                 set_threads: bool, gpu_share: int = 1):  # fmt: skip
+    """One unit of work: a single run (``measure``) or a batch of runs (``measure_batch``); ``[(i, (res, prov))]``."""
+    if len(job) == 1:
+        return [(job[0], _compute(kind, configs[0], device, measure, root, scale, set_threads, gpu_share))]
+    return list(zip(job, _compute_group(kind, configs, device, measure_batch, root, scale, set_threads, gpu_share)))
+
+
+def batch_jobs(todo: list[int], configs: Sequence[Any], batch_key: Callable[[Any], Any] | None, batch_size: int) -> list[list[int]]:
+    """The runs ``todo`` (indices into ``configs``) as units of work: those whose ``batch_key`` is equal (and not
+    None) in batches of at most ``batch_size``, in order of first appearance; every other run on its own."""
+    if batch_key is None or batch_size <= 1:
+        return [[i] for i in todo]
+    groups: dict[Any, list[int]] = {}
+    jobs: list[list[int]] = []
+    for i in todo:
+        key = batch_key(configs[i])
+        if key is None:
+            jobs.append([i])
+        else:
+            groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        jobs += [members[j:j + batch_size] for j in range(0, len(members), batch_size)]
+    return sorted(jobs, key=lambda job: job[0])
+
+
 def _row(config: Any, device: str, result: dict, source: str, prov: dict) -> dict:
     row = dataclasses.asdict(config)
     row["device"] = device
@@ -146,6 +198,10 @@ def run_sweep(
     scheduler: Any = None,
     progress: bool | None = None,
     device: str | None = None,
+    measure_batch: Callable[[list, str], list[dict]] | None = None,
+    batch_key: Callable[[Any], Any] | None = None,
+    batch_size: int = 40,
+    batched: bool | None = None,
 ) -> pd.DataFrame:
     """Compute (or load) every run of a grid and return one row per config.
 
@@ -161,6 +217,12 @@ def run_sweep(
         scheduler: a dask.distributed address or ``Client``; the missing runs go to its workers.
         progress: tqdm bar over runs; default on unless :func:`replication.train.quiet`.
         device: ``"cpu"``, ``"cuda"`` or None (auto; see the module docstring).
+        measure_batch: ``measure_batch(configs, device) -> [dict]``, the same results as ``measure`` on each
+            config, computed for runs trained as one model (:func:`replication.train.train_batched`).
+        batch_key: runs whose ``batch_key(config)`` is equal (and not None) may share a batch.
+        batch_size: most runs in one batch.
+        batched: use ``measure_batch`` (None: on CUDA when it is given; the CPU gains little from it). Each
+            result is stored as it would be alone, with ``batch`` in its provenance; not with ``scheduler``.
 
     Returns:
         DataFrame in the order of ``configs``: config fields, ``device``, ``source`` (``results``,
@@ -175,6 +237,12 @@ def run_sweep(
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"n_jobs: must be a positive integer, got {n_jobs!r}")
     device = resolve_device(device)
+    if batched is None:
+        batched = measure_batch is not None and device == "cuda"
+    if batched and (measure_batch is None or batch_key is None):
+        raise ValueError("batched: needs both measure_batch and batch_key")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: must be a positive integer, got {batch_size!r}")
     store = as_store(cache)
     keys = [run_key(c, device) for c in configs]
 
@@ -200,19 +268,21 @@ def run_sweep(
                     store.target.save(kind, keys[i], res, prov)
                 results[i], provs[i], sources[i] = res, prov, "computed"
                 bar.update(1)
-        elif n_jobs == 1 or len(todo) == 1:
-            for i in todo:
-                results[i], provs[i] = _compute(*args(i), set_threads=(device == "cpu"))
-                sources[i] = "computed"
-                bar.update(1)
         else:
-            from joblib import Parallel, delayed
+            jobs = batch_jobs(todo, configs, batch_key if batched else None, batch_size)
+            job_args = lambda job: (job, [configs[i] for i in job], kind, device, measure, measure_batch, root, scale)  # noqa: E731
+            if n_jobs == 1 or len(jobs) == 1:
+                done = (_compute_job(*job_args(job), set_threads=(device == "cpu")) for job in jobs)
+            else:
+                from joblib import Parallel, delayed
 
-            par = Parallel(n_jobs=min(n_jobs, len(todo)), backend="loky", return_as="generator_unordered")
-            share = min(n_jobs, len(todo)) if device == "cuda" else 1
-            for i, (res, prov) in par(delayed(_compute_indexed)(i, *args(i), True, share) for i in todo):
-                results[i], provs[i], sources[i] = res, prov, "computed"
-                bar.update(1)
+                par = Parallel(n_jobs=min(n_jobs, len(jobs)), backend="loky", return_as="generator_unordered")
+                share = min(n_jobs, len(jobs)) if device == "cuda" else 1
+                done = par(delayed(_compute_job)(*job_args(job), True, share) for job in jobs)
+            for finished in done:
+                for i, (res, prov) in finished:
+                    results[i], provs[i], sources[i] = res, prov, "computed"
+                    bar.update(1)
     finally:
         bar.close()
         if todo:

@@ -11,6 +11,7 @@ A run counts as *converged* when its evaluation MSE on fresh strings is below ``
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -45,6 +46,26 @@ NO_PLATEAU_EXIT = "gave up: no plateau exit within first_max_steps"
 PHASE_DONE = "done: steps at the final learning rate"
 
 
+#: ``TrainConfig.matmul_precision``: "highest" (float32 products) or "high" (TF32 products on CUDA).
+MATMUL_PRECISIONS = ("highest", "high")
+
+
+@contextlib.contextmanager
+def matmul_precision(precision: str, device: str):
+    """Within the block, CUDA matrix products use TF32 when ``precision`` is "high" (nothing changes on the
+    CPU); the previous setting is restored after it, so measurements run in float32."""
+    check_choice("matmul_precision", precision, MATMUL_PRECISIONS)
+    if device != "cuda":
+        yield
+        return
+    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "high"
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
 #: A run has left its plateau at the first evaluation whose MSE is below this fraction of Var(f).
 PLATEAU_EXIT_RATIO = 0.5
 
@@ -74,6 +95,9 @@ class TrainConfig:
     # Two phases (added after results were stored: at their defaults they stay out of cache keys).
     lr_first: float | None = field(default=None, metadata={KEY_OMIT_DEFAULT: True})  # lr until the plateau exit
     first_max_steps: int | None = field(default=None, metadata={KEY_OMIT_DEFAULT: True})  # give up after this step
+    # "high": TF32 matrix products while training on CUDA (measurements stay float32); added later, so the
+    # default stays out of cache keys and TF32 runs never share a key with float32 ones.
+    matmul_precision: str = field(default="highest", metadata={KEY_OMIT_DEFAULT: True})
 
     def __post_init__(self):
         check_choice("function", self.function, boolean.FUNCTIONS)
@@ -89,6 +113,7 @@ class TrainConfig:
         if self.give_up_step is not None:
             check_int("give_up_step", self.give_up_step, 1)
         check_choice("device", self.device, ("cpu", "cuda"))
+        check_choice("matmul_precision", self.matmul_precision, MATMUL_PRECISIONS)
         if self.lr_first is not None:
             check_float("lr_first", self.lr_first, 0.0, 1.0, lo_open=True)
             if self.first_max_steps is None:
@@ -281,10 +306,11 @@ def _train(cfg: TrainConfig, callback, progress) -> TrainResult:
         return None
 
     budget = cfg.first_max_steps + cfg.steps if two_phase else cfg.steps
-    res = fit(
-        model, batches, mse, opt, budget, eval_every=cfg.eval_every, evaluate=eval_row, callback=callback,
-        stop=stop, progress=progress, desc=f"{cfg.function} n={cfg.n} seed={cfg.seed}",
-    )  # fmt: skip
+    with matmul_precision(cfg.matmul_precision, device):
+        res = fit(
+            model, batches, mse, opt, budget, eval_every=cfg.eval_every, evaluate=eval_row, callback=callback,
+            stop=stop, progress=progress, desc=f"{cfg.function} n={cfg.n} seed={cfg.seed}",
+        )  # fmt: skip
     model.eval()
     final = evaluate(model, fn, cfg.n, cfg.eval_size, eval_seed, device)
     return TrainResult(

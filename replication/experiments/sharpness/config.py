@@ -47,6 +47,8 @@ class EncoderRun:
     # Added after the first results were stored: at their defaults they stay out of the cache key.
     lr_first: float | None = field(default=None, metadata={KEY_OMIT_DEFAULT: True})  # None: one phase
     first_max_steps: int | None = field(default=None, metadata={KEY_OMIT_DEFAULT: True})  # give up after
+    # "high": TF32 products while training on CUDA (TrainConfig.matmul_precision); measuring is float32.
+    matmul_precision: str = field(default="highest", metadata={KEY_OMIT_DEFAULT: True})
 
     def __post_init__(self):
         self.train_config()  # validates every training field
@@ -59,7 +61,7 @@ class EncoderRun:
             function=self.function, n=self.n, d=self.d, layers=self.layers, heads=self.heads, d_ff=self.d_ff,
             lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size, steps=self.steps,
             seed=self.seed, give_up_step=self.give_up_step, device=device, lr_first=self.lr_first,
-            first_max_steps=self.first_max_steps,
+            first_max_steps=self.first_max_steps, matmul_precision=self.matmul_precision,
         )  # fmt: skip
 
 

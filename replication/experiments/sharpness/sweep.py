@@ -39,7 +39,7 @@ from ...runs.chapters import kind
 from ...runs.store import Store
 from ...runs.sweep import as_store, load_results, resolve_device, run_key, run_sweep
 from ...tasks import boolean
-from ...train import train
+from ...train import train, train_batched
 from .calibration import (CALIBRATION_NS, CALIBRATION_SEEDS, CALIBRATION_TRIALS, calibration_configs,
                           calibration_table, chosen_trial, describe_calibration, describe_choice, describe_protocol)
 from .config import (FUNCTIONS, LONG_FUNCTIONS, MAX_SWEEP_N, MIN_N, PRESETS, EncoderRun, SweepConfig,
@@ -48,10 +48,10 @@ from .settings import SETTINGS, settings_table, step_ms
 
 __all__ = [
     "CALIBRATION_NS", "CALIBRATION_SEEDS", "CALIBRATION_TRIALS", "FUNCTIONS", "KIND", "LONG_FUNCTIONS",
-    "MAX_SWEEP_N", "MIN_N", "PRESETS", "RUN_COLUMNS", "SETTINGS", "EncoderRun", "SweepConfig",
+    "BATCHING", "MAX_SWEEP_N", "MIN_N", "PRESETS", "RUN_COLUMNS", "SETTINGS", "EncoderRun", "SweepConfig",
     "calibration_configs", "calibration_table", "chosen_trial", "compute_summary", "convergence_counts",
     "describe_calibration", "describe_choice", "describe_protocol", "kept_runs", "kept_table", "load_models",
-    "long_run_configs", "measure_run", "prune_results", "read_runs", "run_calibration", "run_configs",
+    "batch_key", "long_run_configs", "measure_run", "measure_runs", "measure_trained", "prune_results", "read_runs", "run_calibration", "run_configs",
     "run_long", "run_main", "runs_table", "settings_table", "step_ms",
 ]  # fmt: skip
 
@@ -65,7 +65,30 @@ def measure_run(run: EncoderRun, device: str = "cpu") -> dict:
     A run whose training went non-finite is returned with its training summary only (``failed``):
     there is no model to measure.
     """
-    res = train(run.train_config(device), progress=False)
+    return measure_trained(run, train(run.train_config(device), progress=False), device)
+
+
+def batch_key(run: EncoderRun) -> EncoderRun | None:
+    """Runs with equal keys train as one batch (:func:`measure_runs`): the run with its seed set to 0, or None
+    for a run with a stopping rule (a give-up step or two phases), which trains alone."""
+    if run.give_up_step is not None or run.lr_first is not None:
+        return None
+    return dataclasses.replace(run, seed=0)
+
+
+def measure_runs(runs: list[EncoderRun], device: str = "cpu") -> list[dict]:
+    """:func:`measure_run` of each of ``runs`` (one :func:`batch_key`), trained as one batched model
+    (:func:`replication.train.train_batched`) and then measured one by one."""
+    trained = train_batched([r.train_config(device) for r in runs], progress=False)
+    return [measure_trained(r, res, device) for r, res in zip(runs, trained)]
+
+
+#: How the sweeps batch their runs: on CUDA, runs of one shape train as one model (``run_sweep``'s default).
+BATCHING = dict(measure_batch=measure_runs, batch_key=batch_key)
+
+
+def measure_trained(run: EncoderRun, res, device: str = "cpu") -> dict:
+    """The stored result of ``run`` from its training result ``res`` (a TrainResult): the measurements."""
     summary = {"failed": False, **res.summary()}
     if summary["failed"]:
         return {**summary, "history": res.history}
@@ -132,13 +155,13 @@ def run_calibration(cfg: SweepConfig, cache: Store | None = None, progress=None)
 def run_main(cfg: SweepConfig, cache: Store | None = None, scheduler=None, progress=None) -> pd.DataFrame:
     """The main sweep (every run stored on its own), one row per run, with ``as_n`` of the target."""
     return _annotate(run_sweep(run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs,
-                               scheduler=scheduler, progress=progress))  # fmt: skip
+                               scheduler=scheduler, progress=progress, **BATCHING))  # fmt: skip
 
 
 def run_long(cfg: SweepConfig, cache: Store | None = None, scheduler=None, progress=None) -> pd.DataFrame:
     """The long-input sweep of HR24 Fig. 7/8 (width ``long_d``), one row per run."""
     return _annotate(run_sweep(long_run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs,
-                               scheduler=scheduler, progress=progress))  # fmt: skip
+                               scheduler=scheduler, progress=progress, **BATCHING))  # fmt: skip
 
 
 def read_runs(cfg: SweepConfig) -> list[EncoderRun]:
