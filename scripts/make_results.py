@@ -4,10 +4,12 @@
     python scripts/make_results.py --check [--chapter 05] [--scale cpu]
 
 Without ``--resume`` the chapter's stored results at that scale are removed first and everything is
-recomputed from nothing. With ``--resume`` the runs already under ``results/<scale>/`` are kept and only
-the missing ones are computed: a sweep longer than a session lands in parts (each run is written as
-soon as it finishes) and continues where it stopped. Each chapter notebook is executed with papermill in
-``write`` mode (:mod:`replication.runs.store`); the executed notebook is thrown away.
+recomputed from nothing. At `paper` scale a chapter with a notebook-free sweep (:mod:`replication.make`:
+chapter 05) has it computed by ``python -m replication.make`` first, batched on the GPU. With ``--resume``
+the runs already under ``results/<scale>/`` are kept and only the missing ones are computed: a sweep longer
+than a session lands in parts (each run is written as soon as it finishes) and continues where it stopped.
+Each chapter notebook is executed with papermill in ``write`` mode (:mod:`replication.runs.store`); the
+executed notebook is thrown away.
 
 ``--check`` recomputes the chapter into a temporary folder and compares every stored number with the
 committed one (timings and provenance aside): identical on the machine that computed them, and within the
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from replication.runs.chapters import CHAPTERS, KIND_CHAPTER  # noqa: E402
 from replication.runs.config import SCALES  # noqa: E402
+from replication.make import CHAPTERS as NOTEBOOK_FREE  # noqa: E402
 from replication.runs.store import results_dir  # noqa: E402
 
 #: Chapters whose results another chapter reads are computed first.
@@ -123,6 +126,11 @@ def main(argv=None) -> int:
             print(f"chapter {nb.stem} at scale {args.scale}")
             if not args.resume and not args.check:
                 clear(ch, committed / args.scale)
+            if args.scale == "paper" and ch in NOTEBOOK_FREE and not args.check:
+                # the chapter's sweep first, batched on the GPU (python -m replication.make); the notebook then
+                # reads it and computes whatever else it needs
+                subprocess.run([sys.executable, "-m", "replication.make", "--scale", "paper", "--chapter", ch],
+                               cwd=ROOT, env=env, check=True)  # fmt: skip
             print(f"  executed in {execute(nb, args.scale, env):.0f} s")
         if args.check:
             return 1 if compare(committed / args.scale, Path(tmp) / args.scale) else 0

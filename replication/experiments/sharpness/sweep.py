@@ -51,7 +51,7 @@ __all__ = [
     "BATCHING", "MAX_SWEEP_N", "MIN_N", "PRESETS", "RUN_COLUMNS", "SETTINGS", "EncoderRun", "SweepConfig",
     "calibration_configs", "calibration_table", "chosen_trial", "compute_summary", "convergence_counts",
     "describe_calibration", "describe_choice", "describe_protocol", "kept_runs", "kept_table", "load_models",
-    "batch_key", "long_run_configs", "measure_run", "measure_runs", "measure_trained", "prune_results", "read_runs", "run_calibration", "run_configs",
+    "batch_key", "long_run_configs", "make_runs", "measure_run", "measure_runs", "measure_trained", "prune_results", "read_runs", "run_calibration", "run_configs",
     "run_long", "run_main", "runs_table", "settings_table", "step_ms",
 ]  # fmt: skip
 
@@ -162,6 +162,13 @@ def run_long(cfg: SweepConfig, cache: Store | None = None, scheduler=None, progr
     """The long-input sweep of HR24 Fig. 7/8 (width ``long_d``), one row per run."""
     return _annotate(run_sweep(long_run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs,
                                scheduler=scheduler, progress=progress, **BATCHING))  # fmt: skip
+
+
+def make_runs(scale: str, functions=None, seeds=None, steps=None) -> tuple[str, list[EncoderRun], object, dict]:
+    """The main sweep at ``scale`` for ``python -m replication.make`` (``functions`` in the order to run them):
+    ``(kind, runs, measure, batching)``."""
+    cfg = SweepConfig.from_params(scale, functions=functions, seeds=seeds, steps=steps)
+    return KIND, run_configs(cfg), measure_run, BATCHING
 
 
 def read_runs(cfg: SweepConfig) -> list[EncoderRun]:

@@ -1,0 +1,203 @@
+"""Compute a chapter's committed results without a notebook: ``python -m replication.make``.
+
+    python -m replication.make --scale paper --chapter 05 --max-minutes 9 --archive $OUT/paper.tar.gz
+
+For a machine with a GPU and few packages (torch, pandas, scipy, safetensors, tqdm: no papermill, Dask or
+joblib; nothing here imports them). It
+
+1. builds the chapter's runs at the scale (``--functions`` and ``--seeds`` narrow them; the order of
+   ``--functions`` is the order of work, so the runs that matter most come first);
+2. groups them into jobs, runs of one shape trained as one model (:func:`replication.train.train_batched`,
+   at most ``--batch-size`` each), times a few steps of the first and the longest job's model, and prints
+   the projected time of every job and of the whole before it starts;
+3. runs the jobs one after another, each run written atomically under ``results/<scale>/`` as its job
+   finishes (a rerun skips what is stored), and stops cleanly before a job that would end past
+   ``--max-minutes`` (projected from the jobs done so far);
+4. packs what it wrote into one ``.tar.gz`` (``--archive``), to carry back from the machine.
+
+Weights (``--weights``): ``float16`` (the default at `paper` scale: half the bytes, enough for the later
+chapters that reload a model), ``float32`` or ``none``. Every other measurement is float32. The chapters it
+knows are those whose module has a ``make_runs`` hook (:data:`CHAPTERS`); ``make results SCALE=paper
+CHAPTER=05`` calls this module.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import os
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import torch
+
+from .runs.chapters import chapter
+from .runs.config import SCALES
+from .runs.store import Store
+from .runs.sweep import batch_jobs, resolve_device, run_key, run_sweep
+
+#: Chapters with a ``make_runs(scale, functions, seeds, steps)`` hook in their experiments module, which
+#: returns ``(kind, runs, measure, batching)`` with ``batching`` the keyword arguments of ``run_sweep``.
+CHAPTERS = {"05": "replication.experiments.sharpness.sweep"}
+WEIGHTS = ("float16", "float32", "none")
+
+
+@dataclasses.dataclass
+class Slim:
+    """A measure function whose results keep their weights as ``weights`` says (a module-level class, so
+    worker processes could import it)."""
+
+    measure: object
+    weights: str
+
+    def __call__(self, configs, device):
+        out = self.measure(configs, device)
+        return [self.slim(r) for r in out] if isinstance(out, list) else self.slim(out)
+
+    def slim(self, result: dict) -> dict:
+        sd = result.get("state_dict")
+        if sd is None or self.weights == "float32":
+            return result
+        if self.weights == "none":
+            return {k: v for k, v in result.items() if k != "state_dict"}
+        return {**result, "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}}
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m replication.make", description=__doc__.split("\n\n")[0])
+    p.add_argument("--chapter", required=True, help=f"chapter number; one of {sorted(CHAPTERS)}")
+    p.add_argument("--scale", default="paper", help=f"one of {list(SCALES)}")
+    p.add_argument("--functions", default=None, help="comma-separated functions, in the order to run them")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per (function, n) (default: the scale's)")
+    p.add_argument("--steps", type=int, default=None, help="training steps per run (default: the scale's)")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop before a job would end past this")
+    p.add_argument("--batch-size", type=int, default=40, help="most runs trained as one model")
+    p.add_argument("--weights", default=None, help=f"one of {list(WEIGHTS)} (default: float16 at paper, else float32)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if visible)")
+    p.add_argument("--results-dir", default=None, help="root of the results (default: the repository's results/)")
+    p.add_argument("--archive", default=None, help="write what was computed into this .tar.gz")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and the projection, train nothing")
+    a = p.parse_args(argv)
+    number = chapter(a.chapter).number
+    if number not in CHAPTERS:
+        p.error(f"--chapter: {a.chapter!r} has no notebook-free runs; chapters: {sorted(CHAPTERS)}")
+    a.chapter = number
+    if a.scale not in SCALES:
+        p.error(f"--scale: must be one of {list(SCALES)}, got {a.scale!r}")
+    a.weights = a.weights or ("float16" if a.scale == "paper" else "float32")
+    if a.weights not in WEIGHTS:
+        p.error(f"--weights: must be one of {list(WEIGHTS)}, got {a.weights!r}")
+    if a.batch_size < 1:
+        p.error(f"--batch-size: must be >= 1, got {a.batch_size}")
+    if a.max_minutes is not None and not a.max_minutes > 0:
+        p.error(f"--max-minutes: must be > 0, got {a.max_minutes}")
+    a.functions = tuple(a.functions.split(",")) if a.functions else None
+    return a
+
+
+def step_time(runs: list, batching: dict, device: str, k: int, steps: int = 10) -> float:
+    """Seconds per training step of ``k`` runs like ``runs[0]`` trained as one model, measured now: a short
+    batched run after a warm-up, its evaluations included (so the figure errs on the long side)."""
+    from .train import train_batched
+
+    cfg = runs[0].train_config(device)
+    few = [dataclasses.replace(cfg, seed=s, steps=steps, eval_every=steps) for s in range(k)]
+    train_batched([dataclasses.replace(c, steps=1, eval_every=1) for c in few[:1]], progress=False)  # warm-up
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    train_batched(few, progress=False)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / steps
+
+
+def project(jobs: list[list], runs: list, batching: dict, device: str, batch_size: int) -> list[float]:
+    """Projected seconds of each job: a step time measured at the shortest and the longest input length of
+    the plan (at the largest batch), interpolated linearly in n, times each job's steps, plus a tenth for the
+    measurements after training. :func:`main` rescales the rest by how long the finished jobs took."""
+    ns = sorted({runs[j[0]].n for j in jobs})
+    k = min(batch_size, max(len(j) for j in jobs))
+    lo_run = next(runs[j[0]] for j in jobs if runs[j[0]].n == ns[0])
+    hi_run = next(runs[j[0]] for j in jobs if runs[j[0]].n == ns[-1])
+    t_lo = step_time([lo_run], batching, device, k)
+    t_hi = t_lo if ns[0] == ns[-1] else step_time([hi_run], batching, device, k)
+
+    def per_step(n: int, size: int) -> float:
+        t = t_lo if ns[0] == ns[-1] else t_lo + (t_hi - t_lo) * (n - ns[0]) / (ns[-1] - ns[0])
+        return t * max(size, 1) / k if size < k else t
+
+    return [1.1 * runs[j[0]].steps * per_step(runs[j[0]].n, len(j)) for j in jobs]
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse(argv)
+    module = importlib.import_module(CHAPTERS[a.chapter])
+    device = resolve_device(a.device)
+    kind, runs, measure, batching = module.make_runs(a.scale, functions=a.functions, seeds=a.seeds, steps=a.steps)
+    store = Store(results=a.results_dir, mode_="write", scale=a.scale)
+    todo = [i for i, r in enumerate(runs) if not store.contains(kind, run_key(r, device))]
+    jobs = batch_jobs(todo, runs, batching["batch_key"], a.batch_size)
+    print(f"chapter {a.chapter} at {a.scale} on {device}: {len(runs)} runs, {len(runs) - len(todo)} stored, "
+          f"{len(todo)} to compute in {len(jobs)} jobs (at most {a.batch_size} runs each)", flush=True)  # fmt: skip
+    if not jobs:
+        return _pack(a, store, kind, [])
+    times = project(jobs, runs, batching, device, a.batch_size)
+    for j, t in zip(jobs, times):
+        r = runs[j[0]]
+        print(f"  {r.function:8s} n={r.n:<4d} {len(j):3d} runs  ~{_time(t)}", flush=True)
+    total = sum(times)
+    print(f"projected: {_time(total)} in all" + (f"; budget {a.max_minutes:g} min" if a.max_minutes else ""),
+          flush=True)  # fmt: skip
+    if a.dry_run:
+        return 0
+    slim = Slim(batching["measure_batch"], a.weights)
+    single = Slim(measure, a.weights)
+    start, done, written, ratio = time.perf_counter(), 0.0, [], 1.0
+    for j, t in zip(jobs, times):
+        elapsed = time.perf_counter() - start
+        if a.max_minutes is not None and elapsed + ratio * t > 60 * a.max_minutes:
+            print(f"stopping: the next job (~{_time(ratio * t)}) would end past {a.max_minutes:g} min "
+                  f"({_time(elapsed)} used); {len(jobs) - jobs.index(j)} jobs left for a rerun", flush=True)  # fmt: skip
+            break
+        t0 = time.perf_counter()
+        chosen = [runs[i] for i in j]
+        run_sweep(chosen, single, kind, cache=store, n_jobs=1, progress=False, device=device, batched=len(j) > 1,
+                  measure_batch=slim, batch_key=batching["batch_key"], batch_size=a.batch_size)  # fmt: skip
+        took = time.perf_counter() - t0
+        done += t
+        ratio = max((time.perf_counter() - start) / done, 0.1)
+        written += [run_key(r, device) for r in chosen]
+        print(f"done {chosen[0].function} n={chosen[0].n} ×{len(j)} in {_time(took)} (projected {_time(t)}); "
+              f"{len(written)} runs written", flush=True)  # fmt: skip
+    return _pack(a, store, kind, written)
+
+
+def _time(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
+def _pack(a: argparse.Namespace, store: Store, kind: str, written: list) -> int:
+    """Write the computed entries (and the kind's table) into ``--archive``, paths relative to the results root."""
+    if not a.archive:
+        return 0
+    root = store.results_root
+    files = [store.target.path(kind, k) for k in written]
+    files += [p.with_suffix(".safetensors") for p in files if p.with_suffix(".safetensors").exists()]
+    table = store.target.root / f"{kind}.csv"
+    files += [table] if table.exists() else []
+    Path(a.archive).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(a.archive) + ".tmp")
+    with tarfile.open(tmp, "w:gz") as tar:
+        for f in files:
+            tar.add(f, arcname=str(Path(f).resolve().relative_to(Path(root).resolve())))
+    os.replace(tmp, a.archive)
+    size = Path(a.archive).stat().st_size
+    print(f"archive: {a.archive} ({len(files)} files, {size / 2**20:.1f} MiB)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

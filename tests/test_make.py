@@ -1,0 +1,88 @@
+"""The notebook-free entry point, ``python -m replication.make``, at `ci` scale on the CPU, with the packages
+a device image lacks made unimportable."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+ROOT = Path(__file__).resolve().parents[1]
+#: What the device image does not have: importing any of them fails the run.
+ABSENT = ("papermill", "dask", "distributed", "joblib", "mlxtend", "matplotlib", "seaborn", "yaml", "IPython")
+
+BLOCKER = f"""
+import sys
+class _Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {ABSENT!r}:
+            raise ImportError("not on the device image: " + name)
+sys.meta_path.insert(0, _Absent())
+"""
+
+
+def _make(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{site}:{ROOT}", "REPLICATION_QUIET": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "replication.make", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+
+
+def test_the_blocker_blocks(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(BLOCKER)
+    out = subprocess.run([sys.executable, "-c", "import joblib"], env={"PYTHONPATH": str(tmp_path / "site")},
+                         capture_output=True, text=True)  # fmt: skip
+    assert out.returncode != 0 and "not on the device image: joblib" in out.stderr
+
+
+def test_make_runs_a_chapter_without_the_notebook_packages(tmp_path):
+    res = tmp_path / "results"
+    archive = tmp_path / "out" / "paper.tar.gz"
+    args = ["--scale", "ci", "--chapter", "05", "--functions", "first,parity", "--seeds", "2", "--results-dir",
+            str(res), "--weights", "float16", "--archive", str(archive)]  # fmt: skip
+    out = _make(tmp_path, *args)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("chapter 05 at ci on cpu: 8 runs, 0 stored, 8 to compute in 4 jobs")
+    assert any(line.startswith("projected: ") for line in lines)
+    assert lines.index(next(line for line in lines if line.startswith("projected"))) < lines.index(
+        next(line for line in lines if line.startswith("done")))  # the projection comes before any work
+    # FIRST's jobs come before PARITY's, as --functions ordered them
+    done = [line.split()[1] for line in lines if line.startswith("done")]
+    assert done == ["first", "first", "parity", "parity"]
+    entries = sorted((res / "ci" / "sharpness_run").glob("*.json"))
+    assert len(entries) == 8 and (res / "ci" / "sharpness_run.csv").exists()
+    weights = load_file(next((res / "ci" / "sharpness_run").glob("*.safetensors")))
+    assert {str(v.dtype) for v in weights.values()} == {"torch.float16"}
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert sum(n.endswith(".json") for n in names) == 8 and "ci/sharpness_run.csv" in names
+    assert all(n.startswith("ci/") for n in names)
+
+    again = _make(tmp_path, *args[:-2])
+    assert again.returncode == 0 and "8 runs, 8 stored, 0 to compute in 0 jobs" in again.stdout
+
+
+def test_make_stops_before_a_job_that_would_pass_the_budget(tmp_path):
+    out = _make(tmp_path, "--scale", "ci", "--chapter", "05", "--functions", "mean", "--seeds", "1",
+                "--results-dir", str(tmp_path / "r"), "--max-minutes", "0.00001")  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "stopping: the next job" in out.stdout and "done " not in out.stdout
+    assert not list((tmp_path / "r").rglob("*.json"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--chapter", "07"], "--chapter: '07' has no notebook-free runs"),
+    (["--chapter", "05", "--scale", "gpu"], "--scale: must be one of ['ci', 'cpu', 'paper'], got 'gpu'"),
+    (["--chapter", "05", "--weights", "int8"], "--weights: must be one of"),
+    (["--chapter", "05", "--scale", "ci", "--functions", "xor", "--dry-run"], "functions"),
+])  # fmt: skip
+def test_make_refuses_bad_input_by_name(tmp_path, args, message):
+    out = _make(tmp_path, *args)
+    assert out.returncode != 0 and message in out.stderr, out.stderr[-2000:]
