@@ -62,6 +62,7 @@ from IPython.display import Markdown
 from replication.report.claims import display_table, record
 from replication.experiments.sharpness import sweep
 from replication.experiments.sharpness import analysis as ch
+from replication.experiments.sharpness import paper
 from replication.plots import sharpness as plots
 
 # %% [markdown]
@@ -259,3 +260,24 @@ sweep.compute_summary({"main sweep": runs, "long inputs": long_runs})
 # %%
 claims = record(ch.claims(cfg, runs, long_runs))
 display_table(claims)
+
+# %% [markdown]
+# ## At the paper's settings
+#
+# The paper's grid (width 128, batch 1024, 10,000 steps, 10 seeds of every function at every length from 4
+# to 30) is computed on a GPU, many seeds trained as one batched model (`python -m replication.make --scale
+# paper --chapter 05`), and committed under `results/paper/`. This page reads whatever part of it is
+# committed, whatever the scale it is built at, trains nothing, and counts what it has against the grid.
+# The claims are then checked on those runs at the paper's own width, where Thm 6 (PARITY's rescaled
+# sharpness near 1 on long inputs) becomes testable if PARITY converges up to $n \geq 20$.
+
+# %%
+paper_runs, paper_grid = paper.read_paper()
+paper.paper_counts(paper_runs)
+
+# %% tags=["remove-input"]
+Markdown(paper.describe_paper(paper_runs, paper_grid))
+
+# %%
+paper_claims = record(paper.paper_claims(paper_runs, paper_grid))
+display_table(paper_claims) if len(paper_claims) else None
