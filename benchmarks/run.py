@@ -12,7 +12,8 @@ Sections:
   ``cpu`` preset's shape and at the paper's, against a plain ``nn.TransformerEncoder`` training loop; its
   achieved FLOP/s as a fraction of a large ``torch.mm``'s, and the largest costs named by ``torch.profiler``;
 - ``batched_seeds``: several seeds trained as one batched model (``torch.func`` stacking and ``vmap``)
-  against the same seeds one after another (measured, not adopted: see the README);
+  against the same seeds one after another, the bare step and the package's
+  :func:`replication.train.train_batched` (used on the GPU; on the CPU only when asked: see the README);
 - ``sharpness``: Eq. 15 (:func:`replication.measures.sharpness.sharpness_both`: perturbations batched with ``vmap``
   at small lengths, the folded forward pass at the others) against copy-and-perturb on the original code's
   model, over chapter 05's ``cpu`` lengths;
@@ -333,6 +334,7 @@ class SeedsInTurn:
 
 def bench_batched_seeds(quick: bool) -> dict:
     from replication.experiments.sharpness.sweep import PRESETS
+    from replication.train import TrainConfig, train, train_batched
 
     cpu = PRESETS["cpu"]
     seeds, d, batch = cpu.seeds, cpu.d, cpu.batch_size
@@ -348,6 +350,13 @@ def bench_batched_seeds(quick: bool) -> dict:
             p = paired(lambda: ours.run(steps), lambda: ref.run(steps), repeats)
             out["by_n"][n] = {"ratio": p["ratio"], "ref_seed_step_ms": 1e3 * p["ref_s"]["median"] / steps / seeds}
             say(f"  n={n}: {seeds} seeds batched vs in turn (d={d}, batch {batch}): {fmt_ratio(p['ratio'])}")
+        # The package's trainer (replication.train.train_batched), evaluations included, against train() in turn.
+        k = setting("batched_steps", quick)
+        cfgs = [TrainConfig("parity", 16, d=d, batch_size=batch, steps=k, eval_every=k, seed=s) for s in range(seeds)]
+        p = paired(lambda: train_batched(cfgs, progress=False), lambda: [train(c, progress=False) for c in cfgs], repeats)
+        out["train_batched"] = {"n": 16, "steps": k, "ratio": p["ratio"]}
+        say(f"  replication.train.train_batched, {seeds} seeds at n=16 ({k} steps, evaluations included) vs "
+            f"train() in turn: {fmt_ratio(p['ratio'])}")  # fmt: skip
     # Over the chapter's runs: each length weighted by the time its runs take one after another.
     w = {n: v["ref_seed_step_ms"] for n, v in out["by_n"].items()}
     out["sweep_weighted_ratio"] = sum(w.values()) / sum(w[n] / v["ratio"]["median"] for n, v in out["by_n"].items())
