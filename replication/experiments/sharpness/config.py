@@ -113,6 +113,9 @@ class SweepConfig(ChapterConfig):
     long_batch_size: int = 128  # its batch (the original code's setting)
     long_lr: float = 3e-4  # its learning rate
     long_steps: int = 10_000  # its step budget
+    majority_long_seeds: int | None = None  # MAJORITY's seeds in the long sweep (None: long_seeds; HR24's code: 10)
+    majority_long_from_n: int | None = None  # from this length on MAJORITY's long runs train majority_long_steps
+    majority_long_steps: int = 10_000  # ... steps (so that most of them converge; None above: long_steps)
     n_jobs: int = 2  # worker processes
 
     def __post_init__(self):
@@ -136,6 +139,11 @@ class SweepConfig(ChapterConfig):
             check_int("long_ns", m, 2, 1024)
         check_int("long_seeds", self.long_seeds, 1, 1000)
         check_int("long_steps", self.long_steps, 1, 10**6)
+        if self.majority_long_seeds is not None:
+            check_int("majority_long_seeds", self.majority_long_seeds, 1, 1000)
+        if self.majority_long_from_n is not None:
+            check_int("majority_long_from_n", self.majority_long_from_n, 2, 1024)
+        check_int("majority_long_steps", self.majority_long_steps, 1, 10**6)
         run_configs(self)[:1]  # builds (and so validates) a run of each sweep
         long_run_configs(self)[:1]
 
@@ -181,17 +189,25 @@ def run_configs(cfg: SweepConfig) -> list[EncoderRun]:
 
 
 def long_run_configs(cfg: SweepConfig) -> list[EncoderRun]:
-    """The long-input sweep (HR24 Fig. 7/8): width ``long_d``, MAJORITY / FIRST / MEAN."""
+    """The long-input sweep (HR24 Fig. 7/8): width ``long_d``, MAJORITY / FIRST / MEAN; MAJORITY with
+    ``majority_long_seeds`` seeds and, from ``majority_long_from_n`` on, ``majority_long_steps`` steps."""
+    def seeds(f: str) -> int:
+        return cfg.majority_long_seeds if f == "majority" and cfg.majority_long_seeds is not None else cfg.long_seeds
+
+    def steps(f: str, n: int) -> int:
+        longer = f == "majority" and cfg.majority_long_from_n is not None and n >= cfg.majority_long_from_n
+        return cfg.majority_long_steps if longer else cfg.long_steps
+
     return [
         EncoderRun(
             function=f, n=n, seed=s, d=cfg.long_d, d_ff=cfg.long_d_ff, layers=cfg.layers, heads=cfg.heads,
             lr=cfg.long_lr, weight_decay=cfg.weight_decay, batch_size=cfg.long_batch_size,
-            steps=cfg.long_steps, give_up_step=None, rho=cfg.rho, n_perturbations=cfg.n_perturbations,
+            steps=steps(f, n), give_up_step=None, rho=cfg.rho, n_perturbations=cfg.n_perturbations,
             n_inputs=cfg.n_inputs, n_thm4=cfg.n_thm4, n_sens=cfg.n_sens,
         )  # fmt: skip
         for f in cfg.long_functions
         for n in cfg.long_ns
-        for s in range(cfg.long_seeds)
+        for s in range(seeds(f))
     ]
 
 
