@@ -234,3 +234,31 @@ def test_weight_decay_shrinks_the_logged_norm_in_a_tiny_run():
     b = dyn.measure_dynamics(_tiny_run(weight_decay=5.0, lr=1e-2, steps=40))["history"]
     assert b[-1]["param_norm"] < a[-1]["param_norm"]
     assert a[0]["param_norm"] == b[0]["param_norm"]
+
+
+def test_pooled_interaction_recovers_a_planted_extra_slope_and_equivalence_bounds_the_others():
+    """Planted runs: log blowup = a_f + b_f·norm + 0.02·n + 0.3·n·[PARITY] + noise; the pooled fit finds the 0.3,
+    and each other function's n-slope interval lies within ±0.15 (half of PARITY's) but not within ±0.001."""
+    import numpy as np
+    import pandas as pd
+
+    from replication.experiments.tradeoff.stats import equivalence, n_effect, pooled_interaction
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for f, a, b in [("parity", 1.0, -0.5), ("majority", 0.5, -0.4), ("first", 0.2, -0.3), ("mean", 0.4, -0.4)]:
+        for n in (5, 8, 12):
+            for _ in range(6):
+                norm = rng.uniform(5, 15)
+                y = a + b * norm + 0.02 * n + (0.3 * n if f == "parity" else 0) + rng.normal(0, 0.05)
+                rows.append({"function": f, "n": n, "param_norm": norm, "log_mean_blowup": y, "kept": True})
+    df = pd.DataFrame(rows)
+    pooled = pooled_interaction(df)
+    assert abs(pooled["extra"] - 0.3) < 3 * pooled["se"] and pooled["p"] < 1e-6
+    assert abs(pooled["others_slope"] - 0.02) < 0.01
+    eff = n_effect(df).set_index("function")
+    rest = eff.drop(index="parity")
+    assert equivalence(rest, 0.5 * eff.loc["parity", "coef_n"])["equivalent"].all()
+    assert not equivalence(rest, 0.001)["equivalent"].any()
+    # without a second PARITY length there is nothing to test
+    assert np.isnan(pooled_interaction(df[(df["function"] != "parity") | (df["n"] == 5)])["extra"])

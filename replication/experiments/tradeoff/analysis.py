@@ -26,7 +26,8 @@ from . import dynamics
 from .dynamics import DynamicsRun, dynamics_claims, span  # noqa: F401 (DynamicsRun, dynamics_claims: for the tests)
 from .dynamics import describe_dynamics, events_display  # noqa: F401 (for the notebook)
 from .config import (DRAW_SEED, PRESETS, TradeoffConfig, draw, dynamics_runs, tradeoff_runs)  # noqa: F401
-from .stats import n_effect, ols, parity_offset  # noqa: F401 (for the notebook and the tests)
+from .stats import (equivalence_table, interaction_table, n_effect, ols, parity_offset,  # noqa: F401 (notebook, tests)
+                    pooled_interaction)
 from .claims import claims  # noqa: F401 (for the notebook)
 from ..sharpness.sweep import EncoderRun, SweepConfig, convergence_counts, kept_runs, measure_run, run_main
 

@@ -1,6 +1,7 @@
 """Chapter 06's claims: one function per claim, each computed from the tables with the check in its note.
 
-The tradeoff claims read :func:`.stats.n_effect` and :func:`.stats.parity_offset` of the tradeoff runs;
+The tradeoff claims read :func:`.stats.pooled_interaction`, :func:`.stats.n_effect` (with
+:func:`.stats.equivalence`) and :func:`.stats.parity_offset` of the tradeoff runs;
 the dynamics claims are :func:`.dynamics.dynamics_claims`.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pandas as pd
 from ...report.claims import ALPHA, Claim, fmt
 from ...runs.chapters import chapter
 from .dynamics import dynamics_claims
-from .stats import n_effect, parity_offset
+from .stats import equivalence, n_effect, parity_offset, pooled_interaction
 
 if TYPE_CHECKING:
     from .config import TradeoffConfig
@@ -24,7 +25,8 @@ CHAPTER = chapter(__name__).stem
 def claims(cfg: TradeoffConfig, runs: pd.DataFrame, events: pd.DataFrame) -> list[Claim]:
     """Chapter 06's claims, each computed from the tables above with the check stated in its note."""
     eff = n_effect(runs).set_index("function")
-    return [parity_frontier(cfg, eff), others_flat(cfg, eff), short_parity(cfg, runs)] + dynamics_claims(cfg, events)
+    return ([parity_frontier(cfg, eff, pooled_interaction(runs)), others_flat(cfg, eff), short_parity(cfg, runs)]
+            + dynamics_claims(cfg, events))  # fmt: skip
 
 
 def _parity(eff: pd.DataFrame) -> pd.Series | None:
@@ -32,43 +34,58 @@ def _parity(eff: pd.DataFrame) -> pd.Series | None:
     return eff.loc["parity"] if "parity" in eff.index else None
 
 
-def parity_frontier(cfg: TradeoffConfig, eff: pd.DataFrame) -> Claim:
-    """For PARITY, at matched norm, log blowup rises with n (HR24 Fig. 2, 9)."""
+#: The equivalence bound of the other functions' n-coefficient, as a share of PARITY's own: an effect of n
+#: under half of PARITY's cannot make a frontier move out as PARITY's does.
+EQUIVALENCE_SHARE = 0.5
+
+
+def parity_frontier(cfg: TradeoffConfig, eff: pd.DataFrame, pooled: dict) -> Claim:
+    """For PARITY, at matched norm, log blowup rises with n faster than for the other functions (HR24 Fig. 2, 9):
+    the pooled interaction of :func:`.stats.pooled_interaction`."""
     par = _parity(eff)
-    ok = bool(par is not None and par["coef_n"] > 0 and par["p_n"] < ALPHA)
+    ok = bool(np.isfinite(pooled["extra"]) and pooled["extra"] > 0 and pooled["p"] < ALPHA)
+    own = "" if par is None else f"; PARITY alone {fmt(par['coef_n'])} ± {fmt(par['se_n'])} (p = {fmt(par['p_n'])})"
     return Claim(
         chapter=CHAPTER, scale=cfg.scale,
-        claim="For PARITY the norm–blowup frontier moves outward with n: at matched norm, log blowup rises with n",
+        claim="For PARITY the norm–blowup frontier moves outward with n: at matched norm, log blowup rises with n "
+              "faster than for the other functions",
         paper_ref="HR24 §7.2, Fig. 2, 9", paper_value="runs at larger n sit above the others",
-        measured="no kept PARITY runs" if par is None else
-                 f"coefficient of n {fmt(par['coef_n'])} ± {fmt(par['se_n'])} per unit of n (p = {fmt(par['p_n'])}, "
-                 f"{int(par['runs'])} runs, {int(par['lengths'])} lengths)",
+        measured="no kept PARITY runs at two lengths" if not np.isfinite(pooled["extra"]) else
+                 f"PARITY's extra n-slope {fmt(pooled['extra'])} ± {fmt(pooled['se'])} per unit of n (p = "
+                 f"{fmt(pooled['p'])}, {pooled['runs']} runs); the others' shared slope {fmt(pooled['others_slope'])}"
+                 + own,
         holds=ok,
-        note=f"check: least squares log E[Blowup] ~ norm + n over the kept PARITY runs; coefficient of n > 0 with "
-             f"two-sided t-test p < {ALPHA}" + ("" if ok else "; fails: too few kept runs or lengths, or no "
-                                                "significant rise at this scale's short lengths"),
+        note=f"check: one least-squares fit over every kept run of the one protocol, log E[Blowup] ~ an intercept "
+             f"and a norm slope per function + n + n·[PARITY]; the interaction's coefficient > 0 with two-sided "
+             f"t-test p < {ALPHA} (a pooled test: it uses every function's runs to fix the slope PARITY must "
+             "exceed)" + ("" if ok else "; fails: too few kept runs or lengths, or no significant excess at this "
+                          "scale's short lengths"),
     )  # fmt: skip
 
 
 def others_flat(cfg: TradeoffConfig, eff: pd.DataFrame) -> Claim:
-    """For MAJORITY, FIRST and MEAN, n adds nothing significant at matched norm (HR24 Fig. 9)."""
+    """For MAJORITY, FIRST and MEAN, the effect of n at matched norm is within an equivalence bound (HR24 Fig. 9)."""
     par = _parity(eff)
     rest = eff.drop(index="parity", errors="ignore")
-    lacking = [f for f in rest.index if not np.isfinite(rest.loc[f, "p_n"])]
-    sig = [f for f in rest.index if rest.loc[f, "p_n"] < ALPHA]
-    flat = bool(len(rest) and not lacking and not sig)
-    why = "; ".join(([f"too few kept runs or lengths for {', '.join(lacking)}"] if lacking else [])
-                    + [f"n is significant for {f} (coefficient {fmt(rest.loc[f, 'coef_n'])}, PARITY's "
-                       f"{fmt(par['coef_n']) if par is not None else 'nan'})" for f in sig])  # fmt: skip
+    bound = EQUIVALENCE_SHARE * abs(par["coef_n"]) if par is not None and np.isfinite(par["coef_n"]) else np.nan
+    tost = equivalence(rest, bound)  # as stats.equivalence_table(runs, EQUIVALENCE_SHARE)
+    flat = bool(len(tost) and tost["equivalent"].all())
+    out = [f for f, e in zip(tost["function"], tost["equivalent"]) if not e]
     return Claim(
         chapter=CHAPTER, scale=cfg.scale,
-        claim="For MAJORITY, FIRST and MEAN, n adds nothing significant at matched norm",
+        claim="For MAJORITY, FIRST and MEAN, n adds nothing at matched norm: each n-slope is within half of "
+              "PARITY's",
         paper_ref="HR24 §7.2, Fig. 9", paper_value="no visible dependence on n",
-        measured="; ".join(f"{f}: {fmt(r.coef_n)} (p = {fmt(r.p_n)})" for f, r in rest.iterrows())
-                 or "no other function",
+        measured="; ".join(f"{r.function}: 90% CI [{fmt(r.lo)}, {fmt(r.hi)}]" for r in tost.itertuples())
+                 + (f" within ±{fmt(bound)}" if np.isfinite(bound) else "") or "no other function",
         holds=flat,
-        note=f"check: the same regression per function; the coefficient of n is not significant (p ≥ {ALPHA}) "
-             f"for every one" + ("" if flat else f"; fails: {why or 'no other function was run'}"),
+        note=f"check: equivalence (two one-sided tests at {ALPHA}): the 90% interval of each function's "
+             f"coefficient of n (log E[Blowup] ~ norm + n over its kept runs) lies within ±{EQUIVALENCE_SHARE:g} "
+             "× PARITY's coefficient from the same fit, a bound under which n cannot move a frontier as it moves "
+             "PARITY's" + ("" if flat else "; fails: " + (
+                 "no PARITY coefficient to set the bound" if not np.isfinite(bound) else
+                 f"the interval of {', '.join(out)} reaches past the bound (too few runs to exclude an effect of "
+                 "that size)")),
     )  # fmt: skip
 
 

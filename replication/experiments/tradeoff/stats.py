@@ -60,3 +60,54 @@ def parity_offset(df: pd.DataFrame, y: str = "log_mean_blowup", x: str = "param_
         p = stats.mannwhitneyu(r, res_o, alternative="two-sided").pvalue if len(g) >= 2 else np.nan
         rows.append({"n": n, "runs": len(g), "offset": float(r.mean()), "others_sd": float(res_o.std()), "p": float(p)})
     return pd.DataFrame(rows)
+
+
+def pooled_interaction(df: pd.DataFrame, y: str = "log_mean_blowup", x: str = "param_norm") -> dict:
+    """PARITY's extra n-slope over the other functions, from one fit over every kept run:
+    ``y ~ a_f + b_f·x + c·n + d·n·[PARITY]`` (an intercept and a norm slope per function, one n-slope shared by
+    the others, ``d`` PARITY's excess). Returns ``d`` with its standard error, t, two-sided p (t distribution),
+    the shared slope ``c`` and the runs used; NaN statistics without PARITY, another function, or two lengths
+    of each."""
+    ok = df[df["kept"].astype(bool)]
+    fs = list(dict.fromkeys(ok["function"]))
+    out = {"extra": np.nan, "se": np.nan, "t": np.nan, "p": np.nan, "others_slope": np.nan, "runs": len(ok)}
+    par, rest = ok[ok["function"] == "parity"], ok[ok["function"] != "parity"]
+    if par["n"].nunique() < 2 or rest["n"].nunique() < 2 or len(ok) < 2 * len(fs) + 3:
+        return out
+    cols = [(ok["function"] == f).astype(float) for f in fs] + [(ok["function"] == f) * ok[x] for f in fs]
+    is_par = (ok["function"] == "parity").astype(float)
+    X = np.column_stack(cols + [ok["n"].astype(float), ok["n"] * is_par])
+    b, se, dof = ols(ok[y], X)
+    t = b[-1] / se[-1] if se[-1] > 0 else np.nan
+    out.update(extra=float(b[-1]), se=float(se[-1]), t=float(t), p=float(2 * stats.t.sf(abs(t), dof)),
+               others_slope=float(b[-2]), dof=int(dof))  # fmt: skip
+    return out
+
+
+def equivalence(eff: pd.DataFrame, bound: float, level: float = 0.90) -> pd.DataFrame:
+    """Two one-sided tests per function of :func:`n_effect`'s table: is the coefficient of n within ±``bound``?
+    The ``level`` interval (t distribution, runs − 3 degrees of freedom; 90 % for a 5 % TOST) and whether it
+    lies inside the bound."""
+    rows = []
+    for f, r in eff.iterrows():
+        dof = int(r["runs"]) - 3
+        if not np.isfinite(r["coef_n"]) or dof < 1 or not np.isfinite(bound):
+            rows.append({"function": f, "lo": np.nan, "hi": np.nan, "bound": bound, "equivalent": False})
+            continue
+        q = stats.t.ppf(0.5 + level / 2, dof)
+        lo, hi = r["coef_n"] - q * r["se_n"], r["coef_n"] + q * r["se_n"]
+        rows.append({"function": f, "lo": float(lo), "hi": float(hi), "bound": float(bound),
+                     "equivalent": bool(-bound < lo and hi < bound)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["function", "lo", "hi", "bound", "equivalent"])
+
+
+def interaction_table(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pooled_interaction` as a one-row table for display."""
+    return pd.DataFrame([pooled_interaction(df)])
+
+
+def equivalence_table(df: pd.DataFrame, share: float = 0.5) -> pd.DataFrame:
+    """:func:`equivalence` of every function but PARITY, the bound ``share`` × PARITY's n-coefficient."""
+    eff = n_effect(df).set_index("function")
+    bound = share * abs(eff.loc["parity", "coef_n"]) if "parity" in eff.index else np.nan
+    return equivalence(eff.drop(index="parity", errors="ignore"), bound)
