@@ -328,3 +328,13 @@ def test_blowup_prune_keeps_the_sweeps_thm4_entries(tmp_path):
         store.target.save(blowup.THM4_KIND, key, {"s": [1.0]})
     assert len(blowup.prune_results(cfg, store)) == 1
     assert store.contains(blowup.THM4_KIND, keep) and not store.contains(blowup.THM4_KIND, stale)
+
+
+def test_runs_needed_follows_the_standard_error():
+    """se ∝ 1/√runs: a slope at 1 se with 40 runs needs 40 · 1.96² runs for t = 1.96; half that slope, 4×."""
+    from replication.experiments.sharpness.claims import runs_needed
+
+    reg = {"runs": 40, "slope_se": 1e-4}
+    assert runs_needed(reg, 1e-4) == pytest.approx(40 * 1.96**2)
+    assert runs_needed(reg, 5e-5) == pytest.approx(4 * 40 * 1.96**2)
+    assert np.isnan(runs_needed({"runs": 40, "slope_se": float("nan")}, 1e-4))

@@ -74,21 +74,40 @@ def majority_rises(*, full: pd.DataFrame, scale: str) -> Claim:
     )  # fmt: skip
 
 
+def runs_needed(reg: dict, slope: float, z: float = 1.96) -> float:
+    """Runs (with this design's lengths) for a true slope ``slope`` to give an expected t of ``z`` (p ≈ 0.05),
+    from the fit's own standard error: se shrinks as 1/√runs, so runs × (z·se / slope)²."""
+    if not (np.isfinite(reg["slope_se"]) and np.isfinite(slope)) or slope == 0:
+        return np.nan
+    return float(reg["runs"] * (z * reg["slope_se"] / slope) ** 2)
+
+
 def first_small_slope(*, full: pd.DataFrame, scale: str) -> Claim:
-    """FIRST's slope is positive and significant, and below MAJORITY's."""
+    """FIRST's slope is positive and significant, and below MAJORITY's; not testable where the runs lack the
+    power for a slope of that size (the note gives the runs it would take)."""
     fst, pf = _reg(full, "first"), _paper("first")
     maj, pmj = _reg(full, "majority"), _paper("majority")
     ok_pos = bool(np.isfinite(fst["slope"]) and fst["slope"] > 0 and fst["p"] < ALPHA)
     ok_small = bool(np.isfinite(fst["slope"]) and np.isfinite(maj["slope"]) and fst["slope"] < maj["slope"])
+    # the slope to detect: HR24's own, and HR24's FIRST/MAJORITY ratio applied to this run's MAJORITY slope
+    need_paper = runs_needed(fst, pf["paper_slope"]) if "slope_se" in fst else np.nan
+    scaled = maj["slope"] * pf["paper_slope"] / pmj["paper_slope"] if np.isfinite(maj["slope"]) else np.nan
+    need_scaled = runs_needed(fst, scaled) if "slope_se" in fst else np.nan
+    underpowered = bool(not ok_pos and np.isfinite(fst["p"]) and np.isfinite(need_scaled) and need_scaled > 2 * fst["runs"])
+    power = (f"a slope of HR24's size ({fmt(pf['paper_slope'])}) needs about {fmt(round(need_paper))} runs for p < 0.05, "
+             f"one scaled by HR24's FIRST/MAJORITY ratio ({fmt(scaled)}) about {fmt(round(need_scaled))}, against "
+             f"{fst['runs']} here (expected t = 1.96 from this fit's standard error)") if np.isfinite(need_scaled) else ""  # fmt: skip
     return Claim(
         CHAPTER, "FIRST's sharpness has a small but significant positive slope, below MAJORITY's", "HR24 Table 2",
         f"slope {fmt(pf['paper_slope'])}, p = {fmt(pf['paper_p'])} (MAJORITY {fmt(pmj['paper_slope'])})",
         f"slope {fmt(fst['slope'])}, p = {fmt(fst['p'])} ({fst['runs']} runs)", ok_pos and ok_small, scale,
         "check: linregress over converged FIRST runs, slope > 0 with p < 0.05 and below MAJORITY's slope"
-        + ("" if ok_pos and ok_small else "; fails: " + (
-            "too few converged runs" if not np.isfinite(fst["p"]) else
-            "the slope is not significant: HR24 detect a slope 30× smaller than MAJORITY's with 270 runs, far more "
-            "than run here" if not ok_pos else "the slope is not below MAJORITY's")),
+        + ("" if ok_pos and ok_small else "; " + (
+            "fails: too few converged runs" if not np.isfinite(fst["p"]) else
+            f"not testable at this scale: {power}" if underpowered else
+            "fails: the slope is not significant" + (f" ({power})" if power else "") if not ok_pos else
+            "fails: the slope is not below MAJORITY's")),
+        testable=not underpowered,
     )  # fmt: skip
 
 
