@@ -38,6 +38,21 @@ from replication.report.status import status_table
 status_table(resolve_scale(scale))
 
 # %% [markdown]
+# ## Re-checks of the committed results
+#
+# `make results-check CHAPTER=NN RECORD=1` recomputes a chapter's committed results on the machine it runs
+# on (all of them, or `SAMPLE=k` per result kind) and judges the recomputation by the claims: how many
+# entries came out bit-identical, how many quantities moved by more than one seed-to-seed standard deviation
+# of the committed runs, and how many claims changed their verdict. Each check is recorded in
+# `results/checks.csv`, newest first here; the machine is the one that re-checked, while the status table
+# above names where each result was first computed.
+
+# %% tags=["hide-input"]
+from replication.report.recheck import record_table
+
+record_table()
+
+# %% [markdown]
 # ## Execution of each page
 #
 # Jupyter Book's own record: when each page's notebook was last executed, how long it took, and

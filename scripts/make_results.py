@@ -11,15 +11,19 @@ than a session lands in parts (each run is written as soon as it finishes) and c
 Each chapter notebook is executed with papermill in ``write`` mode (:mod:`replication.runs.store`); the
 executed notebook is thrown away.
 
-``--check`` recomputes the chapter into a temporary folder and compares every stored number with the
-committed one (timings and provenance aside): identical on the machine that computed them, and within the
-spread of seeds elsewhere. It prints the largest differences and exits non-zero if any entry is missing.
+``--check`` recomputes the chapter's own results into a temporary folder (the results of other chapters
+that it reads are copied there, not recomputed) and judges the recomputation by what the claims read
+(:mod:`replication.report.recheck`): per entry, bit-identical or not, and each scalar result against a
+tolerance of one seed-to-seed standard deviation of the committed runs; and every claim's verdict from the
+recomputed results beside the verdict from the committed ones (the notebook executed a second time, reading
+``results/``). It exits non-zero when a verdict changes or a difference exceeds its tolerance.
+``--sample K`` recomputes only K entries per result kind (converged runs at the longest inputs first) and
+reads the rest; ``--record`` appends the outcome to ``results/checks.csv``, which the status page shows.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -34,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 from replication.runs.chapters import CHAPTERS, KIND_CHAPTER  # noqa: E402
 from replication.runs.config import SCALES  # noqa: E402
 from replication.make import CHAPTERS as NOTEBOOK_FREE  # noqa: E402
+from replication.report import recheck  # noqa: E402
+from replication.runs.provenance import machine  # noqa: E402
 from replication.runs.store import results_dir  # noqa: E402
 
 #: Chapters whose results another chapter reads are computed first.
@@ -72,39 +78,42 @@ def execute(nb: Path, scale: str, env: dict) -> float:
     return time.time() - t0
 
 
-def _numbers(obj, prefix=""):
-    """Flatten an entry's result into ``{path: number}``, leaving out timings."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if not (k.endswith("seconds") or k == "wall_seconds"):
-                yield from _numbers(v, f"{prefix}/{k}")
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _numbers(v, f"{prefix}/{i}")
-    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
-        yield prefix, float(obj)
-
-
-def compare(committed: Path, fresh: Path) -> int:
-    """Compare every entry under ``fresh`` with the committed one; returns the number of problems."""
-    problems, worst, entries = 0, (0.0, ""), 0
-    for f in sorted(fresh.rglob("*.json")):
-        c = committed / f.relative_to(fresh)
-        if not c.exists():
-            print(f"  missing in results/: {c.relative_to(ROOT)}")
-            problems += 1
-            continue
-        entries += 1
-        a, b = dict(_numbers(json.loads(c.read_text())["result"])), dict(_numbers(json.loads(f.read_text())["result"]))
-        for k in a.keys() & b.keys():
-            x, y = a[k], b[k]
-            if math.isnan(x) and math.isnan(y):
-                continue
-            rel = abs(x - y) / max(abs(x), abs(y), 1e-12)
-            if rel > worst[0]:
-                worst = (rel, f"{c.relative_to(ROOT)}:{k} committed {x:.6g}, recomputed {y:.6g}")
-    print(f"  {entries} entries compared; largest relative difference {worst[0]:.3g}" + (f" ({worst[1]})" if worst[1] else ""))
-    return problems
+def check(nb: Path, scale: str, committed: Path, tmp: Path, env: dict, sample: int | None, record: bool) -> bool:
+    """Recompute chapter ``nb`` into ``tmp`` (all of its own entries, or ``sample`` per kind) and judge it."""
+    ch, kinds = nb.name[:2], owned_kinds(nb.name[:2])
+    root = tmp / ch
+    src, dst = committed / scale, root / "results" / scale
+    dst.mkdir(parents=True)
+    for kind_dir in (p for p in src.iterdir() if p.is_dir()) if src.exists() else []:
+        if kind_dir.name not in kinds or sample:   # others' results are read; in a sample, the chapter's too
+            shutil.copytree(kind_dir, dst / kind_dir.name)
+    redo = recheck.sample_keys(src, kinds, sample) if sample else None
+    for key in redo or []:
+        (dst / key).unlink()
+        (dst / key).with_suffix(".safetensors").unlink(missing_ok=True)
+    fresh_env = {**env, "REPLICATION_RESULTS_DIR": str(root / "results"), "REPLICATION_CACHE": str(root / "cache")}
+    took = execute(nb, scale, fresh_env)
+    print(f"  recomputed in {took:.0f} s" + (f" ({len(redo)} sampled entries)" if sample else ""))
+    old_env = {**env, "REPLICATION_RESULTS": "require", "REPLICATION_CACHE": str(root / "committed_cache")}
+    print(f"  read back from results/ in {execute(nb, scale, old_env):.0f} s")
+    only = set(redo) if sample else {str(p.relative_to(dst)) for k in kinds for p in (dst / k).glob("*.json")}
+    diffs = recheck.entry_differences(src, dst, only=only)
+    claims = lambda cache: json.loads((cache / "claims" / scale / f"{nb.stem}.json").read_text())  # noqa: E731
+    verdicts = recheck.verdict_changes(claims(root / "committed_cache"), claims(root / "cache"))
+    mode = f"sampled {sample} per kind" if sample else "full"
+    row = recheck.summarise(nb.stem, scale, machine(), mode, diffs, verdicts)
+    print(f"  {row['entries']} entries recomputed, {row['identical']} bit-identical; largest relative difference "
+          f"{row['largest_rel_diff']:.3g}; {row['beyond_tolerance']} quantities beyond one seed-to-seed standard "
+          f"deviation; {row['verdicts_changed']} of {row['claims']} verdicts changed")  # fmt: skip
+    for r in diffs[diffs["within"] == False].head(10).itertuples():  # noqa: E712 (None: not judged)
+        print(f"    beyond tolerance: {r.entry} {r.quantity}: committed {r.committed:.6g}, recomputed "
+              f"{r.recomputed:.6g}, tolerance {r.tolerance:.3g}")  # fmt: skip
+    for r in verdicts.itertuples():
+        print(f"    {'CHANGED ' if r.changed else ''}{r.committed} -> {r.recomputed}: {r.claim[:70]}"
+              + (f" [{r.committed_measured} -> {r.recomputed_measured}]" if r.changed else ""))
+    if record:
+        print(f"  recorded in {recheck.append_record(row)}")
+    return bool(row["passed"])
 
 
 def main(argv=None) -> int:
@@ -113,27 +122,34 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", default="cpu", choices=SCALES)
     ap.add_argument("--resume", action="store_true", help="keep stored runs; compute only the missing ones")
     ap.add_argument("--check", action="store_true", help="recompute into a temporary folder and compare")
+    ap.add_argument("--sample", type=int, default=None, help="with --check: recompute only this many entries per kind")
+    ap.add_argument("--record", action="store_true", help="with --check: append the outcome to results/checks.csv")
     args = ap.parse_args(argv)
+    if args.sample is not None and (args.sample < 1 or not args.check):
+        ap.error(f"--sample: needs --check and a count >= 1, got {args.sample}")
     notebooks = chapters(args.chapter)
     committed = results_dir()
     env = {**os.environ, "REPLICATION_SCALE": args.scale, "REPLICATION_RESULTS": "write", "REPLICATION_QUIET": "1"}
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.check:
-            env["REPLICATION_RESULTS_DIR"] = tmp
-            env["REPLICATION_CACHE"] = str(Path(tmp) / "_cache")
-        for nb in notebooks:
-            ch = nb.name[:2]
-            print(f"chapter {nb.stem} at scale {args.scale}")
-            if not args.resume and not args.check:
-                clear(ch, committed / args.scale)
-            if args.scale == "paper" and ch in NOTEBOOK_FREE and not args.check:
-                # the chapter's sweep first, batched on the GPU (python -m replication.make); the notebook then
-                # reads it and computes whatever else it needs
-                subprocess.run([sys.executable, "-m", "replication.make", "--scale", "paper", "--chapter", ch],
-                               cwd=ROOT, env=env, check=True)  # fmt: skip
-            print(f"  executed in {execute(nb, args.scale, env):.0f} s")
-        if args.check:
-            return 1 if compare(committed / args.scale, Path(tmp) / args.scale) else 0
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            failed = []
+            for nb in notebooks:
+                print(f"chapter {nb.stem} at scale {args.scale}: check ({'sampled' if args.sample else 'full'})")
+                if not check(nb, args.scale, committed, Path(tmp), env, args.sample, args.record):
+                    failed.append(nb.stem)
+        print("check passed" if not failed else f"check FAILED: {', '.join(failed)}")
+        return 1 if failed else 0
+    for nb in notebooks:
+        ch = nb.name[:2]
+        print(f"chapter {nb.stem} at scale {args.scale}")
+        if not args.resume:
+            clear(ch, committed / args.scale)
+        if args.scale == "paper" and ch in NOTEBOOK_FREE:
+            # the chapter's sweep first, batched on the GPU (python -m replication.make); the notebook then
+            # reads it and computes whatever else it needs
+            subprocess.run([sys.executable, "-m", "replication.make", "--scale", "paper", "--chapter", ch],
+                           cwd=ROOT, env=env, check=True)  # fmt: skip
+        print(f"  executed in {execute(nb, args.scale, env):.0f} s")
     return 0
 
 

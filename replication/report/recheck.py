@@ -1,0 +1,176 @@
+"""Judging a recomputation of committed results (``make results-check``): by what the claims read, not by bits.
+
+Training is chaotic at float level: another CPU's kernels round differently and AdamW amplifies the
+difference within steps, so a recomputed run matches its committed entry to the bit only on a machine
+that runs the same kernels. What a reader needs to know is whether the claims come out the same. So a
+check compares
+
+- every recomputed entry with the committed one (:func:`entry_differences`): bit-identical or not (timings
+  aside; weights in safetensors files are not compared, the quantities measured on them are), and for
+  each scalar result the difference against a **tolerance of one seed-to-seed standard deviation** of that
+  quantity among the committed runs that differ only in their seed (:data:`TOLERANCE_SDS`); a quantity
+  with no such runs is reported and not judged;
+- every claim's verdict and measured value from the recomputed results beside the committed ones
+  (:func:`verdict_changes`).
+
+A check fails when a verdict changes or a difference exceeds its tolerance. :func:`sample_keys` picks the
+entries a sampled check recomputes; :func:`append_record` keeps a committed record of every check, which
+the status page shows (:func:`record_table`).
+"""
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ..paths import REPO
+
+#: A recomputed quantity is within tolerance when it differs from the committed one by at most this many
+#: seed-to-seed standard deviations (over committed runs of the same config but the seed).
+TOLERANCE_SDS = 1.0
+#: The committed record of checks.
+RECORD = REPO / "results" / "checks.csv"
+RECORD_COLUMNS = ["date", "chapter", "scale", "machine", "mode", "entries", "identical", "largest_rel_diff",
+                  "beyond_tolerance", "claims", "verdicts_changed", "passed"]  # fmt: skip
+
+
+def _scalars(result: dict) -> dict:
+    """The top-level numeric results of an entry (histories, weights, timings left out)."""
+    return {k: float(v) for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+            and not k.endswith("seconds")}  # fmt: skip
+
+
+def _untimed(obj):
+    """``obj`` without timings (keys ending in ``seconds``), at any depth: what "bit-identical" compares."""
+    if isinstance(obj, dict):
+        return {k: _untimed(v) for k, v in obj.items() if not k.endswith("seconds")}
+    if isinstance(obj, list):
+        return [_untimed(v) for v in obj]
+    return obj
+
+
+def _group_key(config) -> str:
+    """The entry's config without any field naming a seed, as text: runs that differ only in their seed share it."""
+    def strip(c):
+        if isinstance(c, dict):
+            return {k: strip(v) for k, v in c.items() if "seed" not in k}
+        return c
+    return json.dumps(strip(config), sort_keys=True)
+
+
+def seed_spread(entries: list[dict]) -> dict[tuple[str, str], float]:
+    """``{(group, quantity): standard deviation}`` over committed entries that differ only in their seed (groups of
+    at least two)."""
+    groups: dict[str, list[dict]] = {}
+    for e in entries:
+        groups.setdefault(_group_key(e["config"]), []).append(_scalars(e["result"]))
+    out = {}
+    for g, rows in groups.items():
+        if len(rows) < 2:
+            continue
+        df = pd.DataFrame(rows)
+        for q, sd in df.std(ddof=1).items():
+            if math.isfinite(sd):
+                out[(g, q)] = float(sd)
+    return out
+
+
+def _load(folder: Path) -> dict[str, dict]:
+    return {str(p.relative_to(folder)): json.loads(p.read_text()) for p in sorted(folder.rglob("*.json"))
+            if p.parent != folder}  # fmt: skip
+
+
+def entry_differences(committed: Path, fresh: Path, only: set[str] | None = None) -> pd.DataFrame:
+    """One row per (recomputed entry, scalar quantity): committed and recomputed values, the relative
+    difference, the seed-to-seed standard deviation, the tolerance and whether the difference is within it
+    (None: no seed spread to judge by). ``only``: the entries (paths relative to ``fresh``) to compare; an
+    entry missing from ``committed`` gives a row with quantity ``"<missing>"``."""
+    old, new = _load(committed), _load(fresh)
+    spread = seed_spread(list(old.values()))
+    rows = []
+    for path, e in new.items():
+        if only is not None and path not in only:
+            continue
+        c = old.get(path)
+        if c is None:
+            rows.append({"entry": path, "quantity": "<missing>", "identical": False, "within": False})
+            continue
+        identical = json.dumps(_untimed(c["result"]), sort_keys=True) == json.dumps(_untimed(e["result"]), sort_keys=True)
+        a, b = _scalars(c["result"]), _scalars(e["result"])
+        g = _group_key(c["config"])
+        for q in sorted(a.keys() & b.keys()):
+            x, y = a[q], b[q]
+            diff = 0.0 if (x == y or (math.isnan(x) and math.isnan(y))) else abs(x - y)
+            sd = spread.get((g, q))
+            tol = None if sd is None else TOLERANCE_SDS * sd
+            rows.append({"entry": path, "quantity": q, "identical": identical, "committed": x, "recomputed": y,
+                         "rel_diff": diff / max(abs(x), abs(y), 1e-12) if diff else 0.0, "seed_sd": sd,
+                         "tolerance": tol, "within": None if tol is None else bool(diff <= tol)})  # fmt: skip
+    cols = ["entry", "quantity", "identical", "committed", "recomputed", "rel_diff", "seed_sd", "tolerance", "within"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def verdict_changes(committed: list[dict], recomputed: list[dict]) -> pd.DataFrame:
+    """Claims (records as :func:`~replication.report.claims.record` writes them) side by side: verdict and
+    measured value, committed and recomputed; ``changed`` where the verdict (holds, testable) differs or a
+    claim is missing on one side."""
+    key = lambda c: c["claim"]  # noqa: E731
+    a, b = {key(c): c for c in committed}, {key(c): c for c in recomputed}
+    rows = []
+    for claim in list(dict.fromkeys(list(a) + list(b))):
+        x, y = a.get(claim), b.get(claim)
+        verdict = lambda c: None if c is None else ("not testable" if not c.get("testable", True) else  # noqa: E731
+                                                    "holds" if c["holds"] else "fails")
+        rows.append({"claim": claim, "committed": verdict(x), "recomputed": verdict(y),
+                     "committed_measured": None if x is None else x["measured"],
+                     "recomputed_measured": None if y is None else y["measured"], "changed": verdict(x) != verdict(y)})
+    return pd.DataFrame(rows, columns=["claim", "committed", "recomputed", "committed_measured", "recomputed_measured",
+                                       "changed"])  # fmt: skip
+
+
+def sample_keys(folder: Path, kinds: list[str], k: int) -> list[str]:
+    """``k`` entries per kind to recompute in a sampled check, those the claims lean on most: converged runs at
+    the longest inputs first (larger ``n``, then lower seed), then the rest in key order. Paths relative to
+    ``folder``."""
+    out = []
+    for kind in kinds:
+        entries = []
+        for p in sorted((folder / kind).glob("*.json")):
+            e = json.loads(p.read_text())
+            cfg = e["config"].get("config", e["config"]) if isinstance(e["config"], dict) else {}
+            cfg = cfg if isinstance(cfg, dict) else {}
+            converged = bool(e["result"].get("converged", True)) if isinstance(e["result"], dict) else True
+            entries.append((not converged, -float(cfg.get("n", 0) or 0), cfg.get("seed", 0) or 0, p.name))
+        out += [f"{kind}/{name}" for *_, name in sorted(entries)[:k]]
+    return out
+
+
+def summarise(chapter: str, scale: str, machine: str, mode: str, diffs: pd.DataFrame, verdicts: pd.DataFrame) -> dict:
+    """One record of a check: what was compared and whether it passed."""
+    entries = diffs["entry"].nunique() if len(diffs) else 0
+    identical = diffs.groupby("entry")["identical"].all().sum() if len(diffs) else 0
+    beyond = int((diffs["within"] == False).sum()) if len(diffs) else 0  # noqa: E712 (None is not judged)
+    changed = int(verdicts["changed"].sum()) if len(verdicts) else 0
+    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "chapter": chapter, "scale": scale,
+            "machine": machine, "mode": mode, "entries": int(entries), "identical": int(identical),
+            "largest_rel_diff": float(diffs["rel_diff"].max()) if len(diffs) and diffs["rel_diff"].notna().any() else 0.0,
+            "beyond_tolerance": beyond, "claims": len(verdicts), "verdicts_changed": changed,
+            "passed": beyond == 0 and changed == 0}  # fmt: skip
+
+
+def append_record(row: dict, path: Path = RECORD) -> Path:
+    """Add one check to the committed record (a CSV, created with its header if missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df = pd.DataFrame([row], columns=RECORD_COLUMNS)
+    df.to_csv(path, mode="a", header=not path.exists(), index=False)
+    return path
+
+
+def record_table(path: Path = RECORD) -> pd.DataFrame:
+    """The record of checks, newest first (empty when none was made)."""
+    if not path.exists():
+        return pd.DataFrame(columns=RECORD_COLUMNS)
+    return pd.read_csv(path).sort_values("date", ascending=False, kind="stable").reset_index(drop=True)

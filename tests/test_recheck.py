@@ -1,0 +1,109 @@
+"""results-check judges a recomputation by the claims: planted results that change a verdict, or move a quantity
+beyond the seed-to-seed spread, fail the check; float-level differences within it pass."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from replication.report import recheck
+from replication.runs.cache import Cache
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("make_results", ROOT / "scripts" / "make_results.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _plant(folder: Path, shift: float = 0.0, seeds=(0, 1, 2)) -> None:
+    """Three seeds of one run config under kind ``init_sensitivity``: value 1.0, 1.1, 1.2 (+ ``shift`` on seed 0)."""
+    c = Cache(folder)
+    for s in seeds:
+        c.save("init_sensitivity", {"config": {"n": 8, "seed": s}, "device": "cpu"},
+               {"value": 1.0 + 0.1 * s + (shift if s == 0 else 0.0), "steps": 5, "train_seconds": 3.0 * s + shift})
+
+
+def test_differences_are_judged_against_the_seed_spread(tmp_path):
+    _plant(tmp_path / "old")
+    _plant(tmp_path / "near", shift=0.05)   # half a seed-to-seed standard deviation (0.1)
+    _plant(tmp_path / "far", shift=0.3)
+    near = recheck.entry_differences(tmp_path / "old", tmp_path / "near")
+    far = recheck.entry_differences(tmp_path / "old", tmp_path / "far")
+    assert set(near["quantity"]) == {"value", "steps"}  # timings are left out
+    row = far[(far["quantity"] == "value") & (far["committed"] == 1.0)].iloc[0]
+    assert row["seed_sd"] == pytest.approx(0.1) and row["tolerance"] == pytest.approx(0.1) and not row["within"]
+    assert near["within"].all() and not far["within"].all()
+    assert (far.groupby("entry")["identical"].all().sum()) == 2  # seeds 1 and 2 are unchanged
+    same = recheck.entry_differences(tmp_path / "old", tmp_path / "old")
+    assert same["identical"].all() and (same["rel_diff"] == 0).all()
+
+
+def test_an_entry_without_seed_peers_is_reported_not_judged(tmp_path):
+    _plant(tmp_path / "old", seeds=(0,))
+    _plant(tmp_path / "new", shift=0.5, seeds=(0,))
+    d = recheck.entry_differences(tmp_path / "old", tmp_path / "new")
+    assert d["within"].isna().all() and d["rel_diff"].max() > 0.3
+    assert recheck.summarise("x", "cpu", "m", "full", d, recheck.verdict_changes([], []))["passed"]
+
+
+def test_verdict_changes_and_the_record(tmp_path):
+    a = [{"claim": "c1", "holds": True, "measured": "1", "testable": True},
+         {"claim": "c2", "holds": False, "measured": "2", "testable": False}]
+    b = [{"claim": "c1", "holds": False, "measured": "0.5", "testable": True},
+         {"claim": "c2", "holds": False, "measured": "3", "testable": False}]
+    v = recheck.verdict_changes(a, b)
+    assert list(v["changed"]) == [True, False] and list(v["committed"]) == ["holds", "not testable"]
+    assert not recheck.verdict_changes(a, a)["changed"].any()
+    assert recheck.verdict_changes(a, a[:1])["changed"].tolist() == [False, True]  # a claim gone is a change
+    row = recheck.summarise("05_x", "cpu", "box", "full", recheck.entry_differences(tmp_path, tmp_path), v)
+    assert not row["passed"] and row["verdicts_changed"] == 1
+    path = recheck.append_record(row, tmp_path / "checks.csv")
+    recheck.append_record({**row, "chapter": "06_y"}, path)
+    t = recheck.record_table(path)
+    assert list(t.columns) == recheck.RECORD_COLUMNS and len(t) == 2
+    assert recheck.record_table(tmp_path / "none.csv").empty
+
+
+def test_sample_takes_converged_runs_at_the_longest_inputs_first(tmp_path):
+    c = Cache(tmp_path)
+    for n, seed, conv in [(4, 0, True), (16, 1, True), (16, 0, True), (30, 0, False)]:
+        c.save("sharpness_run", {"config": {"n": n, "seed": seed}, "device": "cpu"}, {"converged": conv})
+    picked = recheck.sample_keys(tmp_path, ["sharpness_run"], 2)
+    cfgs = [json.loads((tmp_path / k).read_text())["config"]["config"] for k in picked]
+    assert cfgs == [{"n": 16, "seed": 0}, {"n": 16, "seed": 1}]
+
+
+@pytest.mark.parametrize("flip, passes", [(False, True), (True, False)])
+def test_the_check_fails_on_a_planted_changed_verdict(tmp_path, monkeypatch, flip, passes):
+    """The script's check, with the notebook's execution replaced by one that writes planted results and claims:
+    recomputed entries within the seed spread pass; a flipped verdict fails."""
+    mr = _script()
+    committed = tmp_path / "results"
+    _plant(committed / "cpu")
+    nb = ROOT / "notebooks" / "03_average_sensitivity.ipynb"
+    monkeypatch.setattr(mr, "owned_kinds", lambda ch: ["init_sensitivity"])
+
+    def fake_execute(nb_, scale, env):
+        reading = env["REPLICATION_RESULTS"] == "require"
+        if not reading:
+            _plant(Path(env["REPLICATION_RESULTS_DIR"]) / scale, shift=0.01)
+        claims = Path(env["REPLICATION_CACHE"]) / "claims" / scale / f"{nb_.stem}.json"
+        claims.parent.mkdir(parents=True, exist_ok=True)
+        holds = not (flip and not reading)
+        claims.write_text(json.dumps([{"claim": "c", "holds": holds, "measured": "m", "testable": True}]))
+        return 0.0
+
+    monkeypatch.setattr(mr, "execute", fake_execute)
+    record = tmp_path / "checks.csv"
+    monkeypatch.setattr(mr.recheck, "RECORD", record)
+    monkeypatch.setattr(mr.recheck.append_record, "__defaults__", (record,))
+    assert mr.check(nb, "cpu", committed, tmp_path / "tmp", {"REPLICATION_RESULTS": "write"}, None, True) is passes
+    row = recheck.record_table(record).iloc[0]
+    assert row["entries"] == 3 and row["identical"] == 2 and bool(row["passed"]) is passes  # seed 0 shifted
+    assert row["verdicts_changed"] == (1 if flip else 0) and row["mode"] == "full"
