@@ -30,6 +30,7 @@ main process also saves any result it receives whose file is still missing).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import numbers
 import time
@@ -94,6 +95,21 @@ def check_grid(configs: Iterable[Any]) -> list:
     return configs
 
 
+@contextlib.contextmanager
+def _worker(set_threads: bool, gpu_share: int):
+    """A worker's settings for one unit of work: one torch thread (``set_threads``, restored after) and its
+    share of the GPU (``gpu_share`` processes share it: :data:`replication.measures.sharpness.GPU_SHARE`)."""
+    sharpness_mod.GPU_SHARE = max(1, int(gpu_share))
+    threads = torch.get_num_threads()
+    if set_threads:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if set_threads:
+            torch.set_num_threads(threads)
+
+
 def _compute(kind: str, config: Any, device: str, measure: Measure, root: str, scale: str, set_threads: bool,
              gpu_share: int = 1):  # fmt: skip
     """Run ``measure`` and store its result with its provenance; executed in a worker (or in this process).
@@ -101,17 +117,10 @@ def _compute(kind: str, config: Any, device: str, measure: Measure, root: str, s
     ``gpu_share``: processes sharing the GPU, so that each sizes its batched evaluations to its share of the
     free memory (:data:`replication.measures.sharpness.GPU_SHARE`). Returns ``(result, provenance)``.
     """
-    sharpness_mod.GPU_SHARE = max(1, int(gpu_share))
-    threads = torch.get_num_threads()
-    if set_threads:
-        torch.set_num_threads(1)
     t0 = time.perf_counter()
-    try:
+    with _worker(set_threads, gpu_share):
         result = measure(config, device)
         prov = provenance(device, time.perf_counter() - t0, scale)
-    finally:
-        if set_threads:
-            torch.set_num_threads(threads)
     if not isinstance(result, dict):
         raise TypeError(f"measure: must return a dict, got {type(result).__name__} for {config!r}")
     Cache(root).save(kind, run_key(config, device), result, prov)
@@ -126,17 +135,10 @@ def _compute_group(kind: str, configs: list, device: str, measure_batch: Callabl
                    scale: str, set_threads: bool, gpu_share: int = 1):  # fmt: skip
     """Run ``measure_batch`` on runs trained as one batch and store each result as it would be stored alone;
     its provenance says ``batch`` (how many runs were trained together) and the wall time per run."""
-    sharpness_mod.GPU_SHARE = max(1, int(gpu_share))
-    threads = torch.get_num_threads()
-    if set_threads:
-        torch.set_num_threads(1)
     t0 = time.perf_counter()
-    try:
+    with _worker(set_threads, gpu_share):
         results = measure_batch(list(configs), device)
         seconds = (time.perf_counter() - t0) / len(configs)
-    finally:
-        if set_threads:
-            torch.set_num_threads(threads)
     if not isinstance(results, list) or len(results) != len(configs) or not all(isinstance(r, dict) for r in results):
         raise TypeError(f"measure_batch: must return one dict per config ({len(configs)}), got {type(results).__name__}")
     out = []
