@@ -22,7 +22,7 @@ CHECK_ARGS = --scale $(SCALE) $(foreach c,$(CHAPTER),--chapter $(c)) $(if $(SAMP
 # The cpu book reads committed results and never trains: a missing or stale one stops the build.
 RESULTS_MODE = $(if $(filter cpu,$(SCALE)),require,auto)
 
-.PHONY: setup book test bench clean distclean results results-check browser check-html
+.PHONY: setup book test bench clean distclean results results-check browser check-html lab
 
 setup: $(VENV)/.installed
 
@@ -66,6 +66,14 @@ test: setup
 	REPLICATION_SCALE=ci OMP_NUM_THREADS=1 $(PY) -m pytest --nbval --nbval-current-env $(PYTEST_ARGS)
 
 # Headless Chromium and its driver for `make check-html` (Debian packages; needs root or sudo).
+# `make lab`: JupyterLab on the chapters, to edit them (loopback only; LAB_PORT=8888). Saving keeps the .py and
+# the .ipynb paired and saves no outputs (scripts/jupyter_lab_config.py). Chapters read the committed results
+# as the book build does; a change that needs new runs stops first and says how many, and roughly how long.
+LAB_PORT ?= 8888
+lab: setup
+	REPLICATION_SCALE=$(SCALE) REPLICATION_RESULTS=$(RESULTS_MODE) $(VENV)/bin/jupyter lab \
+		--config=scripts/jupyter_lab_config.py --ServerApp.root_dir=$(CURDIR) --ServerApp.port=$(LAB_PORT)
+
 browser:
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
 	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -130,6 +130,7 @@ def test_require_mode_stops_before_training_and_names_the_command(tmp_path, monk
     with pytest.raises(ResultsMissing, match=r"make results CHAPTER=42") as info:
         run_sweep([Toy(1), Toy(5)], fail_if_called, "toy_required", cache=reader, n_jobs=1, progress=False)
     assert "1 other" in str(info.value)  # a stale config is told apart from no results at all
+    assert "CPU-minutes (the committed runs' mean" in str(info.value)  # what computing the missing one costs
     with pytest.raises(ResultsMissing):
         reader.get_or_compute("toy_required", {"x": 7}, lambda: pytest.fail("computed in require mode"))
 

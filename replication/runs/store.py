@@ -146,10 +146,25 @@ class Store:
         why = (f"results/ holds {stored} other `{kind}` entries: the code, its version or the chapter's settings "
                "changed since they were computed" if stored else f"results/ holds no `{kind}` entries")  # fmt: skip
         raise ResultsMissing(
-            f"{len(missing)} of {needed or len(configs)} `{kind}` results this chapter needs are not committed ({why}). "
+            f"{len(missing)} of {needed or len(configs)} `{kind}` results this chapter needs are not committed ({why}); "
+            f"{self._cost(kind, len(missing))}. "
             f"The book build does not train: run `{cmd}` (scale {self.scale}) to compute and commit them, or "
             f"set {RESULTS_ENV}=auto to compute them here."
         )
+
+    def _cost(self, kind: str, runs: int) -> str:
+        """Roughly how long ``runs`` results of ``kind`` take, from the committed ones' recorded wall time."""
+        times = []
+        for c in self.committed():
+            table = c.root / f"{kind}.csv"
+            if table.exists():
+                col = pd.read_csv(table, usecols=lambda k: k == "prov_wall_seconds").squeeze("columns")
+                times += [float(t) for t in col.dropna()] if isinstance(col, pd.Series) else []
+        if not times:
+            return "no committed run of this kind records how long it took"
+        total = runs * sum(times) / len(times)
+        return (f"computing them takes roughly {total / 60:.0f} CPU-minutes (the committed runs' mean, "
+                f"{sum(times) / len(times):.0f} s each)")
 
     def save(self, kind: str, config: Any, result: Any, seconds: float | None = None, device: str = "cpu") -> Path:
         return self.target.save(kind, config, result, provenance(device, seconds, self.scale))
