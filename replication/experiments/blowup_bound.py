@@ -29,6 +29,7 @@ from scipy import stats
 from ..tasks import boolean
 from ..measures import sensitivity
 from ..report.claims import ALPHA, Claim, fmt
+from ..report.stats import linear_fit
 from ..models.encoder import EncoderConfig, HR24Encoder
 from ..runs.store import Store
 from ..runs.chapters import chapter, kind
@@ -182,9 +183,9 @@ def growth_test(df: pd.DataFrame, function: str = "parity", y: str = "blowup_sq"
     g = df[(df["function"] == function) & df["kept"].astype(bool)]
     if len(g) < 3 or g["n"].nunique() < 2:
         return {"runs": len(g), "slope": np.nan, "p": np.nan, "max_n": g["n"].max() if len(g) else np.nan}
-    r = stats.linregress(g["n"].astype(float), np.log(g[y].astype(float)))
-    return {"runs": len(g), "slope": r.slope, "p": r.pvalue, "r": r.rvalue, "max_n": int(g["n"].max()),
-            "ratio": float(np.exp(r.slope * (g["n"].max() - g["n"].min())))}  # fmt: skip
+    fit = linear_fit(g["n"], np.log(g[y].astype(float)))
+    return {"runs": len(g), "slope": fit["slope"], "p": fit["p"], "r": fit["r"], "max_n": int(g["n"].max()),
+            "ratio": float(np.exp(fit["slope"] * (g["n"].max() - g["n"].min())))}  # fmt: skip
 
 
 def growth_table(df: pd.DataFrame, y: str = "blowup_sq") -> pd.DataFrame:

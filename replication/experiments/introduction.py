@@ -16,7 +16,7 @@ from ..report.claims import Claim, fmt
 from ..runs.config import ChapterConfig
 from ..checks import check_choices, check_int, check_multiple
 from ..measures.sharpness import sharpness
-from ..plots import label
+from ..report.text import label
 from ..runs.store import Store
 from ..runs.chapters import chapter, kind
 from ..train import TrainConfig, train

@@ -4,6 +4,8 @@ One palette for the whole book: a function has the same colour in every figure.
 """
 from __future__ import annotations
 
+from ..report.text import LABELS, label  # display names: one copy, in the reporting layer
+
 #: Colour of each Boolean function, everywhere in the book.
 PALETTE = {
     "parity": "#d62728",
@@ -14,11 +16,7 @@ PALETTE = {
     "transformer": "#ff7f0e",
 }
 
-#: Display names.
-LABELS = {"parity": "PARITY", "majority": "MAJORITY", "first": "FIRST", "mean": "MEAN", "random": "random f"}
-
 #: Plotting order of the four functions.
 ORDER = ["parity", "majority", "first", "mean"]
 
-def label(name: str) -> str:
-    return LABELS.get(name, name)
+__all__ = ["LABELS", "ORDER", "PALETTE", "label"]

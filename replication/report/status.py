@@ -13,7 +13,7 @@ import pandas as pd
 from ..runs.cache import CacheError, _atomic_write, _dump_json, default_root
 from ..runs.provenance import machine
 from ..runs.store import ORIGINS
-from .text import _span
+from .text import span
 
 
 _STARTED = time.time()  # when this process imported the package (used where /proc is missing)
@@ -97,6 +97,11 @@ def write_status(chapter: str, scale: str, root: str | Path | None = None) -> di
     return rec
 
 
+def _dates(first: str | None, last: str | None) -> str:
+    """The days of ``first`` to ``last`` (ISO times), one day where they agree, "—" where nothing was computed."""
+    return span([first, last or first] if first else [], fmt=lambda t: t[:10], sep=" to ", empty="—")
+
+
 def status_table(scale: str, root: str | Path | None = None) -> pd.DataFrame:
     """One row per chapter that recorded a run at ``scale``, for the status page."""
     rows = [json.loads(p.read_text()) for p in sorted((status_dir(root) / scale).glob("*.json"))]
@@ -107,7 +112,7 @@ def status_table(scale: str, root: str | Path | None = None) -> pd.DataFrame:
         "chapter": [r["chapter"] for r in rows],
         "scale": [r["scale"] for r in rows],
         "results from": [", ".join(f"{n} {s}" for s, n in r["sources"].items()) or "none stored" for r in rows],
-        "computed": [_span(r["computed_first"], r["computed_last"]) for r in rows],
+        "computed": [_dates(r["computed_first"], r["computed_last"]) for r in rows],
         "run time (s)": [r["seconds"] for r in rows],
         "peak memory (MiB)": [r["peak_memory_mb"] for r in rows],
         "last ran": [r["finished_at"].replace("T", " ")[:16] + " UTC" for r in rows],

@@ -1,9 +1,56 @@
-"""Short text helpers shared by the chapters' prose and tables: one ``span``, one label."""
+"""Short text helpers shared by the chapters' prose and tables: one ``span``, one label, one machine list."""
 from __future__ import annotations
 
+from typing import Any, Callable, Iterable
 
-def _span(first: str | None, last: str | None) -> str:
-    if not first:
-        return "—"
-    a, b = first[:10], (last or first)[:10]
-    return a if a == b else f"{a} to {b}"
+import numpy as np
+import pandas as pd
+
+
+#: How a Boolean function or an architecture is written in prose, tables and figures.
+LABELS = {"parity": "PARITY", "majority": "MAJORITY", "first": "FIRST", "mean": "MEAN", "random": "random f",
+          "vit": "ViT", "cnn": "CNN", "mlp": "MLP"}  # fmt: skip
+
+
+def label(name: str, variant: str | None = None) -> str:
+    """``name`` as the book writes it (:data:`LABELS`, else as is); ``" + variant"`` appended unless
+    ``variant`` is None or ``"plain"`` (e.g. ``label("vit", "reg")`` is ``"ViT + reg"``)."""
+    base = LABELS.get(name, name)
+    return base if variant in (None, "plain") else f"{base} + {variant}"
+
+
+def _missing(x: Any) -> bool:
+    """None, an empty string, NaN / NA / NaT, or an infinite number."""
+    if x is None or (isinstance(x, str) and not x):
+        return True
+    if isinstance(x, (int, float, np.number)):
+        return not np.isfinite(x)
+    return bool(pd.isna(x))
+
+
+def span(values: Iterable, fmt: Callable[[Any], Any] | None = None, *, digits: int | None = None, sep: str = "–",
+         empty: str = "none") -> str:
+    """``"lo–hi"`` of the present values (missing and infinite ones left out), or one value where both ends
+    read alike; ``empty`` where there are none.
+
+    Each end is written by ``fmt`` (any callable; its result goes through ``str``), else with ``digits``
+    decimals and thousands separators (``digits=0``: ``"1,200"``), else by :func:`~replication.report.claims.fmt`.
+    ``sep`` joins the two ends (``" to "`` reads better between long numbers or dates).
+    """
+    v = [x for x in values if not _missing(x)]
+    if not v:
+        return empty
+    if fmt is None:
+        from .claims import fmt as number  # here, not above: claims imports status, which imports this module
+        fmt = number if digits is None else (lambda x: f"{x:,.{digits}f}")
+    lo, hi = str(fmt(min(v))), str(fmt(max(v)))
+    return lo if lo == hi else f"{lo}{sep}{hi}"
+
+
+def computed_on(machines: pd.Series | None) -> str:
+    """Which machines computed how many runs, most first: ``"2 runs on a; 1 run on b"`` (a missing machine
+    counts as ``unknown``; no column at all gives ``"unknown"``)."""
+    if machines is None:
+        return "unknown"
+    counts = machines.fillna("unknown").value_counts()
+    return "; ".join(f"{k} run{'s' * (k != 1)} on {m}" for m, k in counts.items())

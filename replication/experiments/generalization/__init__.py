@@ -27,7 +27,7 @@ claims, the notebook's prose). This package re-exports the names the notebook an
 """
 from __future__ import annotations
 
-from .analysis import (AGREE, MIN_RANK_CORR, bootstrap_ci, claims, compute_summary, describe, ratio_ci, ratio_table,
+from .analysis import (AGREE, MIN_RANK_CORR, claims, compute_summary, describe, ratio_ci, ratio_table,
                        sensitivity_summary, sharpness_summary, train_vs_cube)
 from .measure import fit_strings, learned_functions, measure_fit, measure_refit, read_off, refits
 from .runs import (CHAPTER, KIND_FIT, KIND_REFIT, MAX_N, MIN_N, PRESETS, TARGETS, FitRun, GeneralizationConfig,
@@ -35,7 +35,7 @@ from .runs import (CHAPTER, KIND_FIT, KIND_REFIT, MAX_N, MIN_N, PRESETS, TARGETS
 
 __all__ = [
     "AGREE", "CHAPTER", "KIND_FIT", "KIND_REFIT", "MAX_N", "MIN_N", "MIN_RANK_CORR", "PRESETS", "TARGETS", "FitRun",
-    "GeneralizationConfig", "RefitRun", "Training", "bootstrap_ci", "claims", "compute_summary", "describe",
+    "GeneralizationConfig", "RefitRun", "Training", "claims", "compute_summary", "describe",
     "fit_runs", "fit_strings", "hex_to_table", "learned_functions", "measure_fit", "measure_refit", "random_table",
     "ratio_ci", "ratio_table", "read_off", "refit_runs", "refits", "sensitivity_summary", "sharpness_summary",
     "table_to_hex", "train_indices", "train_vs_cube",

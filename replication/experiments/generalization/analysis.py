@@ -7,6 +7,7 @@ import pandas as pd
 from scipy import stats
 
 from ...report.claims import ALPHA, Claim, fmt
+from ...report.stats import bootstrap_ci, compute_cost
 from .runs import CHAPTER, GeneralizationConfig
 
 
@@ -33,14 +34,10 @@ def train_vs_cube(t1: pd.DataFrame, refit: pd.DataFrame) -> pd.DataFrame:
 # Tables and claims
 
 
-def bootstrap_ci(values, stat=np.mean, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval (95%) of ``stat`` over ``values``."""
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    draws = [stat(v[rng.integers(0, len(v), len(v))]) for _ in range(reps)]
-    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+def _log_ci(ratios) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the geometric mean of ``ratios`` (2000 resamples of the logs)."""
+    _, lo, hi = bootstrap_ci(np.log(ratios), alpha=0.05, reps=2000)
+    return float(np.exp(lo)), float(np.exp(hi))
 
 
 def ratio_ci(a, b, reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
@@ -172,7 +169,7 @@ def train_matches_cube(scale: str, tv: pd.DataFrame) -> Claim:
     cube_fits = tv[tv["model"] != "T1 model"]
     if len(cube_fits) > 2:
         gm = float(np.exp(np.log(cube_fits["ratio"]).mean()))
-        lo, hi = (float(np.exp(v)) for v in bootstrap_ci(np.log(cube_fits["ratio"])))
+        lo, hi = _log_ci(cube_fits["ratio"])
         rho, p = stats.spearmanr(cube_fits["sharpness_train"], cube_fits["sharpness_cube"])
     else:
         gm = lo = hi = rho = p = float("nan")
@@ -199,7 +196,7 @@ def ratio_table(tv: pd.DataFrame) -> pd.DataFrame:
     """Per model kind: pairs, geometric-mean train/cube ratio with its bootstrap interval, Spearman ρ."""
     rows = []
     for model, g in tv.groupby("model", sort=False):
-        lo, hi = (float(np.exp(v)) for v in bootstrap_ci(np.log(g["ratio"])))
+        lo, hi = _log_ci(g["ratio"])
         rho = stats.spearmanr(g["sharpness_train"], g["sharpness_cube"])[0] if len(g) > 2 else float("nan")
         rows.append({"model": model, "pairs": len(g), "ratio": float(np.exp(np.log(g["ratio"]).mean())),
                      "ratio_lo": lo, "ratio_hi": hi, "spearman": rho})  # fmt: skip
@@ -239,8 +236,5 @@ def describe(cfg: GeneralizationConfig, t1: pd.DataFrame, refit: pd.DataFrame) -
 
 def compute_summary(t1: pd.DataFrame, refit: pd.DataFrame) -> pd.DataFrame:
     """Runs and training seconds (total, per run, longest) of each stage, as recorded when computed."""
-    rows = [{"stage": name, "runs": len(t), "train_seconds": t["train_seconds"].sum(),
-             "per_run": t["train_seconds"].mean(), "longest": t["train_seconds"].max()}
-            for name, t in (("T1 runs", t1), ("refits to T1", refit[refit["target"] == "T1"]),
-                            ("refits to f", refit[refit["target"] == "f"]))]  # fmt: skip
-    return pd.DataFrame(rows).set_index("stage").round(1)
+    return compute_cost({"T1 runs": t1, "refits to T1": refit[refit["target"] == "T1"],
+                         "refits to f": refit[refit["target"] == "f"]}, "stage")

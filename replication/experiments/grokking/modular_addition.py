@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ...report.claims import fmt
+from ...report.stats import compute_cost
 from ...checks import check_choices, check_float, check_int
 from ...runs.config import ChapterConfig
 from ...models.grokking import GrokkingTransformer
@@ -269,7 +270,4 @@ def phases_display(phases: pd.DataFrame) -> pd.DataFrame:
 
 def compute_summary(phases: pd.DataFrame, parity: pd.DataFrame) -> pd.DataFrame:
     """Runs and training seconds (total, per run, longest) of each experiment, as recorded when computed."""
-    rows = [{"experiment": name, "runs": len(t), "train_seconds": t["train_seconds"].sum(),
-             "per_run": t["train_seconds"].mean(), "longest": t["train_seconds"].max()}
-            for name, t in (("modular addition", phases), ("sparse parity", parity))]  # fmt: skip
-    return pd.DataFrame(rows).set_index("experiment").round(1)
+    return compute_cost({"modular addition": phases, "sparse parity": parity}, "experiment")

@@ -11,14 +11,15 @@ accuracy and the Boolean sensitivity of the predictions (:func:`flip_sensitivity
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from ...tasks import boolean
 from ...report.claims import Claim, fmt
+from ...report.text import span as _span
 from ...checks import check_float, check_int
 from ...models.encoder import EncoderConfig, HR24Encoder
 from ...measures.phases import parity_phases
@@ -115,17 +116,10 @@ def measure_parity(run: ParityRun, device: str = "cpu") -> dict:
 
 
 
-def rng(values) -> str:
-    """``"lo–hi"`` of the finite values, formatted; one number when they agree, ``"nan"`` when there are none."""
-    v = [float(x) for x in values if x is not None and np.isfinite(x)]
-    lo, hi = (fmt(min(v)), fmt(max(v))) if v else ("nan", "nan")
-    return lo if lo == hi else f"{lo}–{hi}"
-
-
-def span(values) -> str:
-    """``"lo–hi"`` of the finite values (steps), ``"none"`` if there are none."""
-    v = [int(x) for x in values if x is not None and np.isfinite(x)]
-    return "none" if not v else (f"{min(v)}" if min(v) == max(v) else f"{min(v)}–{max(v)}")
+#: ``"lo–hi"`` of the finite values, formatted; one number when they agree, ``"nan"`` when there are none.
+rng = partial(_span, empty="nan")
+#: ``"lo–hi"`` of the finite values as whole steps, ``"none"`` if there are none.
+span = partial(_span, fmt=int)
 
 
 def parity_curves(runs: list[ParityRun], cache: Store | None = None, n_jobs: int = 2, progress=None) -> pd.DataFrame:

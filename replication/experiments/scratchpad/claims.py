@@ -8,7 +8,8 @@ from ...report.claims import ALPHA, Claim, fmt
 from ...runs.chapters import chapter
 from ..sharpness import sweep as encoder_sweep
 from .config import CONVERGED, ScratchpadConfig
-from .tables import slope_test, span
+from ...report.text import span
+from .tables import slope_test
 
 CHAPTER = chapter(__name__).stem
 

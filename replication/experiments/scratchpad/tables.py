@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ...report.claims import fmt
+from ...report.stats import linear_fit
+from ...report.text import span
 from ..sharpness import sweep as encoder_sweep
 from .config import CONVERGED, ScratchpadConfig
 
@@ -32,14 +33,8 @@ def curves(scratch: pd.DataFrame, parity: pd.DataFrame) -> pd.DataFrame:
 
 def slope_test(df: pd.DataFrame, y: str = "sharpness") -> dict:
     """Least-squares slope of ``y`` on ``n`` over kept runs: slope, 95% interval, two- and one-sided p-values."""
-    if df["n"].nunique() < 2 or len(df) < 3:
-        return {"slope": float("nan"), "lo": float("nan"), "hi": float("nan"), "p": float("nan"),
-                "p_up": float("nan"), "r": float("nan"), "runs": len(df)}  # fmt: skip
-    r = stats.linregress(df["n"].astype(float), df[y].astype(float))
-    t = stats.t.ppf(0.975, len(df) - 2)
-    p_up = r.pvalue / 2 if r.slope > 0 else 1 - r.pvalue / 2
-    return {"slope": r.slope, "lo": r.slope - t * r.stderr, "hi": r.slope + t * r.stderr, "p": r.pvalue,
-            "p_up": p_up, "r": r.rvalue, "runs": len(df)}  # fmt: skip
+    fit = linear_fit(df["n"], df[y], alpha=0.05)
+    return {k: fit[k] for k in ("slope", "lo", "hi", "p", "p_up", "r")} | {"runs": len(df)}
 
 
 def ratio_table(scratch: pd.DataFrame, parity: pd.DataFrame, resamples: int, seed: int = 0) -> pd.DataFrame:
@@ -87,14 +82,6 @@ def compute_summary(df: pd.DataFrame) -> pd.DataFrame:
                          "measure_s_mean": g["measure_seconds"].mean(),
                          "seconds_per_step": g["train_seconds"].sum() / g["steps_run"].sum(),
                          "total_min": (g["train_seconds"].sum() + g["measure_seconds"].sum()) / 60}).round(3)  # fmt: skip
-
-
-def span(values) -> str:
-    v = [x for x in values if pd.notna(x)]
-    if not v:
-        return "none"
-    lo, hi = min(v), max(v)
-    return fmt(lo) if lo == hi else f"{fmt(lo)}–{fmt(hi)}"
 
 
 def describe(cfg: ScratchpadConfig, scratch: pd.DataFrame, parity: pd.DataFrame, ratios: pd.DataFrame) -> str:

@@ -38,6 +38,7 @@ from ...measures.sharpness import sharpness_both
 from ...runs.chapters import kind
 from ...runs.store import Store
 from ...runs.sweep import as_store, load_results, resolve_device, run_key, run_sweep
+from ...report.text import computed_on
 from ...tasks import boolean
 from ...train import train, train_batched
 from .calibration import (CALIBRATION_NS, CALIBRATION_SEEDS, CALIBRATION_TRIALS, calibration_configs,
@@ -240,8 +241,7 @@ def compute_summary(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "sweep": name, "runs": len(df), "computed_now": int((df["source"] == "computed").sum()),
             "train_min": df["train_seconds"].sum() / 60, "measure_min": df["measure_seconds"].sum() / 60,
             "mean_run_s": total.mean(), "longest_run_s": total.max(),
-            "computed_on": "; ".join(f"{k} run{'s' * (k != 1)} on {m}" for m, k in df["machine"].fillna("unknown").value_counts().items())
-            if "machine" in df else "unknown",
+            "computed_on": computed_on(df["machine"] if "machine" in df else None),
         })  # fmt: skip
     return pd.DataFrame(rows).round(2)
 

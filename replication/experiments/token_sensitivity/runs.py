@@ -29,7 +29,7 @@ from ...train import fit
 from . import task as st
 from .task import REPLACEMENT, TIES
 from .claims import FLAT_ATTENTION, claims, other  # noqa: F401 (for the notebook)
-from .tables import (BOOTSTRAP, bootstrap_ci, compute_summary, derivation_text, describe, final_table,  # noqa: F401
+from .tables import (BOOTSTRAP, compute_summary, derivation_text, describe, final_table,  # noqa: F401
                      paper_comparison, summary_display, summary_table)
 
 KIND = kind("synthetic_task_run", __name__)

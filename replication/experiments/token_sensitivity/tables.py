@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...report.claims import ALPHA, fmt
+from ...report.claims import fmt
+from ...report.stats import bootstrap_ci, compute_cost
 from ...tasks.synthetic import Setting
 from . import task as st
 from .task import REPLACEMENT, TIES
@@ -45,11 +46,9 @@ def final_table(curves_: pd.DataFrame) -> pd.DataFrame:
     return out.assign(lower=lower)
 
 
-def bootstrap_ci(values, seed: int = 0) -> tuple[float, float, float]:
-    """Mean of ``values`` and the percentile bootstrap interval of the mean at level 1 - ALPHA."""
-    v = np.asarray(values, dtype=float)
-    means = np.random.default_rng(seed).choice(v, size=(BOOTSTRAP, len(v))).mean(1)
-    return float(v.mean()), float(np.quantile(means, ALPHA / 2)), float(np.quantile(means, 1 - ALPHA / 2))
+def _mean_ci(values) -> tuple[float, float, float]:
+    """Mean over seeds and its percentile bootstrap interval at level 1 - ALPHA (one seed: the value itself)."""
+    return bootstrap_ci(values, reps=BOOTSTRAP, min_size=1)
 
 
 def summary_table(final: pd.DataFrame) -> pd.DataFrame:
@@ -59,11 +58,11 @@ def summary_table(final: pd.DataFrame) -> pd.DataFrame:
     for setting, g in final.groupby("setting", sort=False):
         lower = g["lower"].iloc[0]
         higher = "frequent" if lower == "sparse" else "sparse"
-        ood = bootstrap_ci(g["ood_acc"])
-        gap_al = bootstrap_ci(g[f"align_{lower}"] - g[f"align_{higher}"])
+        ood = _mean_ci(g["ood_acc"])
+        gap_al = _mean_ci(g[f"align_{lower}"] - g[f"align_{higher}"])
         # attention per position of the kind, relative to uniform attention (1 = no preference)
         enrich = {k: g[f"attn_{k}"] / (g[f"n_{k[0]}"] / g["T"]) for k in ("sparse", "frequent")}
-        gap_at = bootstrap_ci(enrich[lower] - enrich[higher])
+        gap_at = _mean_ci(enrich[lower] - enrich[higher])
         rows.append({"setting": setting, "M": int(g["vocab"].iloc[0]), "seeds": len(g), "lower": lower,
                      "sparse_pred": g["sparse_predictor"].iloc[0], "frequent_pred": g["frequent_predictor"].iloc[0],
                      "sparse_first_pred": g["sparse_first_predictor"].iloc[0],
@@ -103,8 +102,7 @@ def describe(summary: pd.DataFrame) -> str:
 
 def compute_summary(final: pd.DataFrame) -> pd.DataFrame:
     """Runs and training seconds (total, per run, longest) per setting, as recorded when each run was computed."""
-    g = final.groupby("setting", sort=False)["train_seconds"]
-    out = pd.DataFrame({"runs": g.size(), "train_seconds": g.sum(), "per_run": g.mean(), "longest": g.max()})
+    out = compute_cost(final.groupby("setting", sort=False), digits=None)
     out.loc["all"] = [len(final), final["train_seconds"].sum(), final["train_seconds"].mean(), final["train_seconds"].max()]
     return out.round(1)
 

@@ -10,6 +10,8 @@ import pandas as pd
 from scipy import stats
 
 from ...report.claims import ALPHA, Claim, fmt
+from ...report.stats import compute_cost
+from ...report.text import label
 from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...tasks.corruptions import CATEGORY
@@ -20,15 +22,11 @@ def run_table(cfg: VisionConfig, cache: Store | None = None, progress=None) -> p
     """One row per run of ``cfg`` (config fields and scalar results), computed or read from the results."""
     cache = cache if cache is not None else Store(scale=cfg.scale)
     runs = run_sweep(vision_runs(cfg), measure_vision, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
-    return runs.assign(model=[_label(a, m) for a, m in zip(runs["arch"], runs["method"])])
+    return runs.assign(model=[label(a, m) for a, m in zip(runs["arch"], runs["method"])])
 
 
-#: How an architecture is written in tables and figures.
-NAMES = {"vit": "ViT", "cnn": "CNN", "mlp": "MLP"}
-
-
-def _label(arch: str, method: str) -> str:
-    return NAMES[arch] if method == "plain" else f"{NAMES[arch]} + {method}"
+#: How an architecture is written in tables and figures (a model: ``label(arch, method)``, e.g. "ViT + reg").
+NAMES = {a: label(a) for a in ("vit", "cnn", "mlp")}
 
 
 def curves(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
@@ -36,7 +34,7 @@ def curves(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None = None) ->
     frames, cache = [], cache if cache is not None else Store(scale=cfg.scale)
     for (_, row), res in zip(runs.iterrows(), load_results(KIND, vision_runs(cfg), cache=cache)):
         h = pd.DataFrame(res["history"])
-        frames.append(h.assign(model=_label(row["arch"], row["method"]), arch=row["arch"], method=row["method"],
+        frames.append(h.assign(model=label(row["arch"], row["method"]), arch=row["arch"], method=row["method"],
                                seed=row["seed"]))  # fmt: skip
     return pd.concat(frames, ignore_index=True)
 
@@ -45,7 +43,7 @@ def corruption_table(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None 
     """Accuracy under every corruption and severity, plus clean test accuracy (severity 0): one row per (run, corruption, severity)."""
     rows, cache = [], cache if cache is not None else Store(scale=cfg.scale)
     for (_, r), res in zip(runs.iterrows(), load_results(KIND, vision_runs(cfg), cache=cache)):
-        key = {"model": _label(r["arch"], r["method"]), "arch": r["arch"], "method": r["method"], "seed": r["seed"]}
+        key = {"model": label(r["arch"], r["method"]), "arch": r["arch"], "method": r["method"], "seed": r["seed"]}
         rows += [{**key, **c, "category": CATEGORY[c["corruption"]]} for c in res["corruption"]]
     return pd.DataFrame(rows)
 
@@ -156,8 +154,7 @@ def describe_methods(cfg: VisionConfig, runs: pd.DataFrame) -> str:
 
 def compute_summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs and training seconds (total, per run, longest) per model, as recorded when computed."""
-    g = runs.groupby("model", sort=False)["train_seconds"]
-    return pd.DataFrame({"runs": g.size(), "train_seconds": g.sum(), "per_run": g.mean(), "longest": g.max()}).round(1)
+    return compute_cost(runs.groupby("model", sort=False))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""Statistics the chapters share, one copy each: a percentile bootstrap interval, a least-squares slope with
+its tests, Spearman's rank correlation with its guards, and the compute-cost table of a chapter's runs."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .claims import ALPHA
+
+if TYPE_CHECKING:
+    from pandas.core.groupby import DataFrameGroupBy
+
+_NAN = float("nan")
+
+
+def bootstrap_ci(values, stat: Callable = np.mean, *, alpha: float = ALPHA, reps: int = 2000, seed: int = 0,
+                 min_size: int = 2) -> tuple[float, float, float]:
+    """``(estimate, lo, hi)``: ``stat(values)`` and its percentile bootstrap interval at level ``1 - alpha``.
+
+    ``reps`` resamples of ``values`` with replacement are drawn at once from ``default_rng(seed)`` (the same
+    draws as one resample at a time); ``stat`` must take ``axis`` (``np.mean``, ``np.median``, ...). The ends
+    are the ``alpha / 2`` and ``1 - alpha / 2`` quantiles of the resampled statistics (linear interpolation).
+    With fewer than ``min_size`` values the interval is NaN (and the estimate too when there are none).
+    The level is given as ``alpha`` rather than a level so that ``alpha / 2`` is exactly the tail probability.
+    """
+    v = np.asarray(values, dtype=float)
+    est = float(stat(v)) if len(v) else _NAN
+    if len(v) < max(min_size, 1):
+        return est, _NAN, _NAN
+    draws = stat(v[np.random.default_rng(seed).integers(0, len(v), (reps, len(v)))], axis=1)
+    return est, float(np.quantile(draws, alpha / 2)), float(np.quantile(draws, 1 - alpha / 2))
+
+
+def linear_fit(x, y, *, alpha: float = ALPHA) -> dict:
+    """Least-squares line of ``y`` on ``x`` (``scipy.stats.linregress``): ``slope``, its standard error ``se``
+    and ``1 - alpha`` interval ``lo``–``hi`` (t distribution, points − 2 degrees of freedom), ``intercept``,
+    Pearson ``r``, the two-sided p-value ``p`` for slope 0 and the one-sided ``p_up`` for a slope above 0, and
+    ``points``. Fewer than 3 points or a single ``x`` give NaN statistics."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    out = dict.fromkeys(["slope", "se", "lo", "hi", "intercept", "r", "p", "p_up"], _NAN) | {"points": len(x)}
+    if len(x) < 3 or len(np.unique(x)) < 2:
+        return out
+    r = stats.linregress(x, y)
+    t = stats.t.ppf(1 - alpha / 2, len(x) - 2)
+    p_up = r.pvalue / 2 if r.slope > 0 else 1 - r.pvalue / 2
+    return out | {"slope": r.slope, "se": r.stderr, "lo": r.slope - t * r.stderr, "hi": r.slope + t * r.stderr,
+                  "intercept": r.intercept, "r": r.rvalue, "p": r.pvalue, "p_up": p_up}  # fmt: skip
+
+
+def spearman(a, b, alternative: str = "two-sided") -> tuple[float, float]:
+    """Spearman's rank correlation and its p-value (``alternative`` as in scipy); NaN for both with fewer than
+    3 pairs or when either side is constant."""
+    a, b = pd.Series(a, dtype=float), pd.Series(b, dtype=float)
+    if len(a) < 3 or a.nunique() < 2 or b.nunique() < 2:
+        return _NAN, _NAN
+    r = stats.spearmanr(a, b, alternative=alternative)
+    return float(r[0]), float(r[1])
+
+
+def compute_cost(parts: Mapping[str, pd.DataFrame] | DataFrameGroupBy, index: str | None = None,
+                 seconds: str = "train_seconds", digits: int | None = 1) -> pd.DataFrame:
+    """The compute table of a chapter: per part, ``runs`` and the ``seconds`` column's total (``train_seconds``),
+    mean (``per_run``) and maximum (``longest``), as recorded when each run was computed, rounded to ``digits``
+    (None: not rounded).
+
+    ``parts`` is a mapping of names to frames (the index is then named ``index``) or a ``groupby`` of one frame
+    (indexed by its keys).
+    """
+    if isinstance(parts, Mapping):
+        rows = [{index: name, "runs": len(t), "train_seconds": t[seconds].sum(), "per_run": t[seconds].mean(),
+                 "longest": t[seconds].max()} for name, t in parts.items()]  # fmt: skip
+        out = pd.DataFrame(rows, columns=[index, "runs", "train_seconds", "per_run", "longest"]).set_index(index)
+    else:
+        g = parts[seconds]
+        out = pd.DataFrame({"runs": g.size(), "train_seconds": g.sum(), "per_run": g.mean(), "longest": g.max()})
+    return out if digits is None else out.round(digits)
