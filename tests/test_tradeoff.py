@@ -262,3 +262,35 @@ def test_pooled_interaction_recovers_a_planted_extra_slope_and_equivalence_bound
     assert not equivalence(rest, 0.001)["equivalent"].any()
     # without a second PARITY length there is nothing to test
     assert np.isnan(pooled_interaction(df[(df["function"] != "parity") | (df["n"] == 5)])["extra"])
+
+
+def test_offset_table_finds_a_planted_offset_and_the_reason_names_the_variant_that_removes_it():
+    """Base and 'width 64': PARITY 0.8 above MAJORITY at matched norm; 'width 128': no offset."""
+    import numpy as np
+    import pandas as pd
+
+    from replication.experiments.tradeoff import offset
+    from replication.experiments.tradeoff.claims import _offset_reason
+    from replication.experiments.tradeoff.config import PRESETS
+
+    rng = np.random.default_rng(1)
+
+    def runs(delta, variant=None):
+        rows = []
+        for f in ("parity", "majority"):
+            for _ in range(5):
+                norm = rng.uniform(5, 10)
+                rows.append({"function": f, "n": 5, "param_norm": norm, "kept": True, "variant": variant,
+                             "log_mean_blowup": 1 - 0.3 * norm + (delta if f == "parity" else 0) + rng.normal(0, 0.02)})
+        return pd.DataFrame(rows)
+
+    cfg = PRESETS["cpu"]
+    variants = pd.concat([runs(0.8, "width 64"), runs(0.0, "width 128 (HR24)")])
+    table = offset.offset_table(cfg, runs(0.8), variants)
+    assert list(table["setting"])[1:] == ["width 64", "width 128 (HR24)"]
+    assert table["offset"].iloc[0] == pytest.approx(0.8, abs=0.05) and table["p"].iloc[0] < 1e-6
+    assert abs(table["offset"].iloc[2]) < 0.05
+    off = pd.DataFrame({"n": [5, 8], "runs": [3, 3], "offset": [0.8, 1.6], "others_sd": [0.2, 0.2], "p": [1e-3, 1e-3]})
+    reason = _offset_reason(off, table)
+    assert reason.endswith("width 128 (HR24) moves PARITY onto MAJORITY's frontier")
+    assert "is not stored" in _offset_reason(off, None)

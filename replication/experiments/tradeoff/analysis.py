@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...report.claims import ALPHA, fmt
+from ...report.text import label
 from ...runs.store import ResultsMissing, Store
 from ...runs.chapters import kind
 from ...runs.sweep import run_sweep
@@ -109,13 +110,13 @@ def describe_tradeoff(runs: pd.DataFrame) -> str:
     lines = [f"{int(c['kept'].sum())} of {int(c['runs'].sum())} tradeoff runs converged and are kept."]
     drops = c[c["dropped"] > 0]
     if len(drops):
-        lines.append("Dropped: " + ", ".join(f"{label_of(r.function)} n = {r.n}: {r.dropped}/{r.runs}"
+        lines.append("Dropped: " + ", ".join(f"{label(r.function)} n = {r.n}: {r.dropped}/{r.runs}"
                                              for r in drops.itertuples()) + ".")  # fmt: skip
     eff = n_effect(runs)
     for r in eff.itertuples():
         if np.isfinite(r.coef_n):
             sig = "significant" if r.p_n < ALPHA else "not significant"
-            lines.append(f"{label_of(r.function)}: at matched norm, log blowup changes by {r.coef_n:+.3f} per unit of "
+            lines.append(f"{label(r.function)}: at matched norm, log blowup changes by {r.coef_n:+.3f} per unit of "
                          f"n (p = {fmt(r.p_n)}, {sig}); per unit of norm by {r.coef_norm:+.3f}.")  # fmt: skip
     kept = runs[runs["kept"].astype(bool)]
     if len(kept):
@@ -140,7 +141,3 @@ def compute_summary(runs: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
             {"experiment": "dynamics", "runs": len(events), "train_min": events["train_seconds"].sum() / 60,
              "measure_min": 0.0}]  # fmt: skip
     return pd.DataFrame(rows).set_index("experiment").round(2)
-
-
-def label_of(function: str) -> str:
-    return function.upper()

@@ -23,14 +23,15 @@ The claims on these events, and the sentences the chapter shows, are computed at
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from scipy import stats
-
 from ...tasks import boolean
 from ...report.claims import ALPHA, Claim, fmt
+from ...report.stats import spearman
+from ...report.text import span as _span
 from ...checks import check_float, check_int
 from ...measures.norms import blowup_moments, parameter_norm
 from ...measures.sharpness import sharpness
@@ -207,7 +208,8 @@ def describe_dynamics(cfg, ev: pd.DataFrame) -> str:
                      f"of training.")  # fmt: skip
     for wd, g in ev[ev["post_steps"] > 0].groupby("weight_decay"):
         lines.append(f"Weight decay {wd:g}: from convergence to the end the norm changed by "
-                     f"{pct_range(g['norm_change'])} and the log blowup by {span(g['log_blowup_change'], 2)}.")  # fmt: skip
+                     f"{pct_range(g['norm_change'])} and the log blowup by "
+                     f"{span(g['log_blowup_change'], digits=2)}.")  # fmt: skip
     return " ".join(lines)
 
 
@@ -242,7 +244,7 @@ def sharpness_peak(cfg, ev: pd.DataFrame) -> Claim:
     within = (left["gap"] <= cfg.coincide) if len(left) else pd.Series(dtype=bool)
     ok = bool(len(ev) and not never and within.all())
     late = left[left["gap"] > cfg.coincide]
-    rho, p = _spearman(left["exit_step"], left["peak_step"]) if len(left) >= 3 else (np.nan, np.nan)
+    rho, p = spearman(left["exit_step"], left["peak_step"]) if len(left) >= 3 else (np.nan, np.nan)
     return Claim(
         chapter=CHAPTER, scale=cfg.scale, claim="Sharpness peaks when the loss leaves its plateau",
         paper_ref="HR24 §7.2, Fig. 3, 13", paper_value="a spike at the loss drop, lower again later in training",
@@ -259,8 +261,8 @@ def norm_and_blowup(cfg, ev: pd.DataFrame) -> Claim:
     """After convergence weight decay lowers the norm and raises the blowup (HR24 Fig. 12-14)."""
     post = ev[ev["post_steps"] > 0]
     pos, zero = post[post["weight_decay"] > 0], post[post["weight_decay"] == 0]
-    rn = _spearman(post["weight_decay"], post["norm_change"])
-    rb = _spearman(post["weight_decay"], post["log_blowup_change"])
+    rn = spearman(post["weight_decay"], post["norm_change"])
+    rb = spearman(post["weight_decay"], post["log_blowup_change"])
     ok = bool(len(pos) and len(zero) and (pos["norm_change"] < 0).all() and (pos["log_blowup_change"] > 0).all()
               and (zero["norm_change"] > pos["norm_change"].max()).all() and rn[0] < 0 and rn[1] < ALPHA
               and rb[0] > 0 and rb[1] < ALPHA)  # fmt: skip
@@ -270,10 +272,10 @@ def norm_and_blowup(cfg, ev: pd.DataFrame) -> Claim:
               "not fall",
         paper_ref="HR24 §7.2, Fig. 12, 13, 14", paper_value="norm down and blowup up for weight decay > 0",
         measured=f"weight decay > 0: norm {pct_range(pos['norm_change'])}, log blowup "
-                 f"{span(pos['log_blowup_change'], 3)}; weight decay 0: norm {pct_range(zero['norm_change'])}, log "
-                 f"blowup {span(zero['log_blowup_change'], 3)}; Spearman with weight decay: norm {fmt(rn[0])} "
-                 f"(p = {fmt(rn[1])}), blowup {fmt(rb[0])} (p = {fmt(rb[1])}); {len(post)}/{len(ev)} runs converged "
-                 f"before the end",
+                 f"{span(pos['log_blowup_change'], digits=3)}; weight decay 0: norm "
+                 f"{pct_range(zero['norm_change'])}, log blowup {span(zero['log_blowup_change'], digits=3)}; Spearman "
+                 f"with weight decay: norm {fmt(rn[0])} (p = {fmt(rn[1])}), blowup {fmt(rb[0])} (p = {fmt(rb[1])}); "
+                 f"{len(post)}/{len(ev)} runs converged before the end",
         holds=ok,
         note=f"check: from the convergence step (3-evaluation mean MSE < 1e-3) to the end, every run with weight "
              f"decay > 0 lost norm and gained log blowup, every run without lost less norm than any of them, and the "
@@ -293,23 +295,8 @@ def _late_reason(late: pd.DataFrame) -> str:
     return text
 
 
-def _spearman(a, b) -> tuple[float, float]:
-    """Spearman's rank correlation and its two-sided p-value; NaN when either side is constant."""
-    a, b = pd.Series(a, dtype=float), pd.Series(b, dtype=float)
-    if len(a) < 3 or a.nunique() < 2 or b.nunique() < 2:
-        return float("nan"), float("nan")
-    r = stats.spearmanr(a, b)
-    return float(r[0]), float(r[1])
-
-
-def span(s, digits: int = 0) -> str:
-    """``"lo to hi"`` of a column (one value if they agree; "none" if empty), ``digits`` decimals."""
-    s = pd.Series(s).dropna()
-    if not len(s):
-        return "none"
-    lo, hi = s.min(), s.max()
-    f = (lambda v: f"{v:.{digits}f}") if digits else (lambda v: f"{v:,.0f}")
-    return f(lo) if lo == hi else f"{f(lo)} to {f(hi)}"
+#: ``"lo to hi"`` of a column (one value if they agree; "none" if empty), ``digits`` decimals (0: "1,200").
+span = partial(_span, digits=0, sep=" to ")
 
 
 def pct_range(s) -> str:
