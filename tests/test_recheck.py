@@ -35,7 +35,9 @@ def test_differences_are_judged_against_the_seed_spread(tmp_path):
     _plant(tmp_path / "far", shift=0.3)
     near = recheck.entry_differences(tmp_path / "old", tmp_path / "near")
     far = recheck.entry_differences(tmp_path / "old", tmp_path / "far")
-    assert set(near["quantity"]) == {"value", "steps"}  # timings are left out
+    assert set(near["quantity"]) == {"<all numbers>", "value", "steps"}  # timings are left out
+    whole = far[far["quantity"] == "<all numbers>"]
+    assert whole["within"].isna().all() and whole["rel_diff"].max() == pytest.approx(0.3 / 1.3)
     row = far[(far["quantity"] == "value") & (far["committed"] == 1.0)].iloc[0]
     assert row["seed_sd"] == pytest.approx(0.1) and row["tolerance"] == pytest.approx(0.1) and not row["within"]
     assert near["within"].all() and not far["within"].all()

@@ -52,6 +52,30 @@ def _untimed(obj):
     return obj
 
 
+def _numbers(obj, prefix: str = "") -> dict:
+    """Every number of an entry's result at any depth (histories, per-string arrays), ``{path: value}``, timings aside."""
+    out = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if not k.endswith("seconds"):
+                out.update(_numbers(v, f"{prefix}/{k}"))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out.update(_numbers(v, f"{prefix}/{i}"))
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        out[prefix] = float(obj)
+    return out
+
+
+def _largest_rel(a: dict, b: dict) -> float:
+    worst = 0.0
+    for k in a.keys() & b.keys():
+        x, y = a[k], b[k]
+        if x != y and not (math.isnan(x) and math.isnan(y)):
+            worst = max(worst, abs(x - y) / max(abs(x), abs(y), 1e-12))
+    return worst
+
+
 def _group_key(config) -> str:
     """The entry's config without any field naming a seed, as text: runs that differ only in their seed share it."""
     def strip(c):
@@ -86,7 +110,8 @@ def _load(folder: Path) -> dict[str, dict]:
 def entry_differences(committed: Path, fresh: Path, only: set[str] | None = None) -> pd.DataFrame:
     """One row per (recomputed entry, scalar quantity): committed and recomputed values, the relative
     difference, the seed-to-seed standard deviation, the tolerance and whether the difference is within it
-    (None: no seed spread to judge by). ``only``: the entries (paths relative to ``fresh``) to compare; an
+    (None: no seed spread to judge by), and one row ``"<all numbers>"`` per entry with the largest relative
+difference over every number it holds (histories and arrays too; not judged). ``only``: the entries (paths relative to ``fresh``) to compare; an
     entry missing from ``committed`` gives a row with quantity ``"<missing>"``."""
     old, new = _load(committed), _load(fresh)
     spread = seed_spread(list(old.values()))
@@ -99,6 +124,9 @@ def entry_differences(committed: Path, fresh: Path, only: set[str] | None = None
             rows.append({"entry": path, "quantity": "<missing>", "identical": False, "within": False})
             continue
         identical = json.dumps(_untimed(c["result"]), sort_keys=True) == json.dumps(_untimed(e["result"]), sort_keys=True)
+        # every number of the entry, histories and per-string arrays included: reported, not judged
+        rows.append({"entry": path, "quantity": "<all numbers>", "identical": identical,
+                     "rel_diff": _largest_rel(_numbers(c["result"]), _numbers(e["result"])), "within": None})
         a, b = _scalars(c["result"]), _scalars(e["result"])
         g = _group_key(c["config"])
         for q in sorted(a.keys() & b.keys()):
