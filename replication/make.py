@@ -97,12 +97,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return a
 
 
-def step_time(runs: list, batching: dict, device: str, k: int, steps: int = 10) -> float:
-    """Seconds per training step of ``k`` runs like ``runs[0]`` trained as one model, measured now: a short
+def step_time(run, device: str, k: int, steps: int = 10) -> float:
+    """Seconds per training step of ``k`` runs like ``run`` trained as one model, measured now: a short
     batched run after a warm-up, its evaluations included (so the figure errs on the long side)."""
     from .train import train_batched
 
-    cfg = runs[0].train_config(device)
+    cfg = run.train_config(device)
     few = [dataclasses.replace(cfg, seed=s, steps=steps, eval_every=steps) for s in range(k)]
     train_batched([dataclasses.replace(c, steps=1, eval_every=1) for c in few[:1]], progress=False)  # warm-up
     if device == "cuda":
@@ -114,7 +114,7 @@ def step_time(runs: list, batching: dict, device: str, k: int, steps: int = 10) 
     return (time.perf_counter() - t0) / steps
 
 
-def project(jobs: list[list], runs: list, batching: dict, device: str, batch_size: int) -> list[float]:
+def project(jobs: list[list], runs: list, device: str, batch_size: int) -> list[float]:
     """Projected seconds of each job: a step time measured at the shortest and the longest input length of
     the plan (at the largest batch), interpolated linearly in n, times each job's steps, plus a tenth for the
     measurements after training. :func:`main` rescales the rest by how long the finished jobs took."""
@@ -122,8 +122,8 @@ def project(jobs: list[list], runs: list, batching: dict, device: str, batch_siz
     k = min(batch_size, max(len(j) for j in jobs))
     lo_run = next(runs[j[0]] for j in jobs if runs[j[0]].n == ns[0])
     hi_run = next(runs[j[0]] for j in jobs if runs[j[0]].n == ns[-1])
-    t_lo = step_time([lo_run], batching, device, k)
-    t_hi = t_lo if ns[0] == ns[-1] else step_time([hi_run], batching, device, k)
+    t_lo = step_time(lo_run, device, k)
+    t_hi = t_lo if ns[0] == ns[-1] else step_time(hi_run, device, k)
 
     def per_step(n: int, size: int) -> float:
         t = t_lo if ns[0] == ns[-1] else t_lo + (t_hi - t_lo) * (n - ns[0]) / (ns[-1] - ns[0])
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(todo)} to compute in {len(jobs)} jobs (at most {a.batch_size} runs each)", flush=True)  # fmt: skip
     if not jobs:
         return _pack(a, store, kind, [])
-    times = project(jobs, runs, batching, device, a.batch_size)
+    times = project(jobs, runs, device, a.batch_size)
     for j, t in zip(jobs, times):
         r = runs[j[0]]
         print(f"  {r.function:8s} n={r.n:<4d} {len(j):3d} runs  ~{_time(t)}", flush=True)
@@ -156,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     slim = Slim(batching["measure_batch"], a.weights)
     single = Slim(measure, a.weights)
     start, done, written, ratio = time.perf_counter(), 0.0, [], 1.0
-    for j, t in zip(jobs, times):
+    for done_jobs, (j, t) in enumerate(zip(jobs, times)):
         elapsed = time.perf_counter() - start
         if a.max_minutes is not None and elapsed + ratio * t > 60 * a.max_minutes:
             print(f"stopping: the next job (~{_time(ratio * t)}) would end past {a.max_minutes:g} min "
-                  f"({_time(elapsed)} used); {len(jobs) - jobs.index(j)} jobs left for a rerun", flush=True)  # fmt: skip
+                  f"({_time(elapsed)} used); {len(jobs) - done_jobs} jobs left for a rerun", flush=True)  # fmt: skip
             break
         t0 = time.perf_counter()
         chosen = [runs[i] for i in j]

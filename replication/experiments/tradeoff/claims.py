@@ -14,7 +14,7 @@ import pandas as pd
 from ...report.claims import ALPHA, Claim, fmt
 from ...runs.chapters import chapter
 from .dynamics import dynamics_claims
-from .stats import equivalence, n_effect, parity_offset, pooled_interaction
+from .stats import EQUIVALENCE_SHARE, equivalence, n_effect, parity_bound, parity_offset, pooled_interaction
 
 if TYPE_CHECKING:
     from .config import TradeoffConfig
@@ -33,11 +33,6 @@ def claims(cfg: TradeoffConfig, runs: pd.DataFrame, events: pd.DataFrame, offset
 def _parity(eff: pd.DataFrame) -> pd.Series | None:
     """PARITY's row of :func:`.stats.n_effect` (indexed by function), or None without kept PARITY runs."""
     return eff.loc["parity"] if "parity" in eff.index else None
-
-
-#: The equivalence bound of the other functions' n-coefficient, as a share of PARITY's own: an effect of n
-#: under half of PARITY's cannot make a frontier move out as PARITY's does.
-EQUIVALENCE_SHARE = 0.5
 
 
 def parity_frontier(cfg: TradeoffConfig, eff: pd.DataFrame, pooled: dict) -> Claim:
@@ -66,10 +61,9 @@ def parity_frontier(cfg: TradeoffConfig, eff: pd.DataFrame, pooled: dict) -> Cla
 
 def others_flat(cfg: TradeoffConfig, eff: pd.DataFrame) -> Claim:
     """For MAJORITY, FIRST and MEAN, the effect of n at matched norm is within an equivalence bound (HR24 Fig. 9)."""
-    par = _parity(eff)
     rest = eff.drop(index="parity", errors="ignore")
-    bound = EQUIVALENCE_SHARE * abs(par["coef_n"]) if par is not None and np.isfinite(par["coef_n"]) else np.nan
-    tost = equivalence(rest, bound)  # as stats.equivalence_table(runs, EQUIVALENCE_SHARE)
+    bound = parity_bound(eff)
+    tost = equivalence(rest, bound)
     flat = bool(len(tost) and tost["equivalent"].all())
     out = [f for f, e in zip(tost["function"], tost["equivalent"]) if not e]
     return Claim(

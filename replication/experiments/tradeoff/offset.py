@@ -17,6 +17,7 @@ from scipy import stats as st
 
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
+from .analysis import KIND, _annotate, measure_tradeoff
 from .config import TradeoffConfig, tradeoff_runs
 from .stats import ols
 
@@ -41,8 +42,6 @@ def offset_runs(cfg: TradeoffConfig) -> list[tuple[str, object]]:
 
 def run_offset(cfg: TradeoffConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
     """Every variant's runs (computed or read, as the tradeoff runs), one row each, with ``variant`` and ``kept``."""
-    from .analysis import KIND, _annotate, measure_tradeoff
-
     pairs = offset_runs(cfg)
     df = _annotate(run_sweep([r for _, r in pairs], measure_tradeoff, KIND, cache=cache, n_jobs=cfg.n_jobs,
                              progress=progress))  # fmt: skip

@@ -106,8 +106,17 @@ def interaction_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([pooled_interaction(df)])
 
 
-def equivalence_table(df: pd.DataFrame, share: float = 0.5) -> pd.DataFrame:
-    """:func:`equivalence` of every function but PARITY, the bound ``share`` × PARITY's n-coefficient."""
+#: The equivalence bound of the other functions' n-coefficient, as a share of PARITY's own: an effect of n
+#: under half of PARITY's cannot make a frontier move out as PARITY's does.
+EQUIVALENCE_SHARE = 0.5
+
+
+def parity_bound(eff: pd.DataFrame, share: float = EQUIVALENCE_SHARE) -> float:
+    """``share`` × |PARITY's n-coefficient| in :func:`n_effect`'s table (indexed by function); NaN without it."""
+    return share * abs(eff.loc["parity", "coef_n"]) if "parity" in eff.index else np.nan
+
+
+def equivalence_table(df: pd.DataFrame, share: float = EQUIVALENCE_SHARE) -> pd.DataFrame:
+    """:func:`equivalence` of every function but PARITY, the bound :func:`parity_bound`."""
     eff = n_effect(df).set_index("function")
-    bound = share * abs(eff.loc["parity", "coef_n"]) if "parity" in eff.index else np.nan
-    return equivalence(eff.drop(index="parity", errors="ignore"), bound)
+    return equivalence(eff.drop(index="parity", errors="ignore"), parity_bound(eff, share))
