@@ -44,12 +44,14 @@ draws = None  # (learning rate, weight decay) draws per (function, n); None: the
 seeds = None  # dynamics: seeds per weight decay; None: the preset's
 steps = None  # dynamics: training steps of every run; None: the preset's
 weight_decays = None  # dynamics: e.g. [0.0, 0.3]; None: the preset's [0, 0.1, 0.2, 0.3]
+long_seeds = None  # long dynamics: seeds per weight decay (0 and 0.1); None: the preset's
+long_steps = None  # long dynamics: training steps of every run; None: the preset's (20,000)
 
 # %%
 from replication.report import status
 from replication.experiments.tradeoff.analysis import TradeoffConfig
 
-cfg = TradeoffConfig.from_params(scale=scale, functions=functions, n=n, draws=draws, seeds=seeds, steps=steps, weight_decays=weight_decays)
+cfg = TradeoffConfig.from_params(scale=scale, functions=functions, n=n, draws=draws, seeds=seeds, steps=steps, weight_decays=weight_decays, long_seeds=long_seeds, long_steps=long_steps)
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
@@ -233,6 +235,48 @@ Markdown(ch.describe_dynamics(cfg, events))
 ax = plots.norm_vs_blowup_along_training(curves, events)
 
 # %% [markdown]
+# ## Over many steps (HR24 Fig. 3, 12, 13)
+#
+# The runs above end a few thousand steps after convergence, while the sharpness of the runs with
+# weight decay is still rising with the blowup. HR24 follow PARITY much longer (10,000 steps in Fig. 3
+# and 12, 100,000 in Fig. 13) and see the spike pass: the sharpness comes down and levels off at a value
+# that stays well above that of the easy functions; the blowup keeps climbing as weight decay pulls the
+# norm down, without taking the sharpness with it; and without weight decay the sharpness ends lower.
+#
+# The long runs are the same model, learning rate and measures as the runs above, trained for
+# `long_steps` steps at weight decay 0 and 0.1, with the sharpness measured every 100 steps while the
+# spike happens (up to step 5,000) and every 500 steps after. The grey band spans the sharpness of the
+# converged MAJORITY, FIRST and MEAN tradeoff runs at the same length: the easy functions' floor.
+
+# %%
+long = ch.long_curves(cfg)
+long_events = ch.long_events(long)
+easy = ch.floor(runs, cfg.dynamics_n)
+axes = plots.long_dynamics_panels(long, easy)
+
+# %% [markdown]
+# Each run summarised (`peak`: the largest 3-evaluation mean of the sharpness; `level`: its median over
+# the last quarter of training; `fall`: $\log(\text{level}/\text{peak})$; `drift`: the change of log
+# sharpness over the last quarter, from a straight line through its evaluations; `elasticity`: the slope
+# of log sharpness on log blowup over the second half of training, where weight decay still moves both
+# the norm and the blowup; `blowup_change`, `norm_change`: over that half):
+
+# %%
+long_events.round(4)
+
+# %% [markdown]
+# The tests behind the claims. A level sharpness is an equivalence statement: the 90% interval of the
+# mean drift must lie within $\pm\log 1.25$ (less than a quarter up or down over the last 5,000 steps).
+# "Does not follow the blowup" is one too: a sharpness that grew in proportion to the blowup would have
+# elasticity 1, and the interval must lie within $\pm 0.5$.
+
+# %%
+ch.long_tests(long_events, easy).round(4)
+
+# %% tags=["remove-input"]
+Markdown(ch.describe_long(cfg, long_events, easy))
+
+# %% [markdown]
 # ## Compute spent
 #
 # Training and measuring time summed over runs (one thread each), as recorded when each run was computed;
@@ -240,7 +284,7 @@ ax = plots.norm_vs_blowup_along_training(curves, events)
 # computed on two cores shared with other jobs, so these wall times are several times the idle ones.
 
 # %%
-ch.compute_summary(runs, events)
+ch.compute_summary(runs, events, long_events)
 
 # %% [markdown]
 # ## Claims
@@ -249,5 +293,5 @@ ch.compute_summary(runs, events)
 # not hold at this scale, why.
 
 # %%
-claims = record(ch.claims(cfg, runs, events, offsets))
+claims = record(ch.claims(cfg, runs, events, offsets, long_events))
 display_table(claims)

@@ -87,15 +87,20 @@ def check(nb: Path, scale: str, committed: Path, tmp: Path, env: dict, sample: i
     for kind_dir in (p for p in src.iterdir() if p.is_dir()) if src.exists() else []:
         if kind_dir.name not in kinds or sample:   # others' results are read; in a sample, the chapter's too
             shutil.copytree(kind_dir, dst / kind_dir.name)
-    redo = recheck.sample_keys(src, kinds, sample) if sample else None
+    # First the chapter as the book builds it, from the committed results, logging every entry it reads: a
+    # sample is drawn from those (an entry the chapter no longer reads would not be recomputed).
+    read_log = root / "read.log"
+    old_env = {**env, "REPLICATION_RESULTS": "require", "REPLICATION_CACHE": str(root / "committed_cache"),
+               "REPLICATION_READ_LOG": str(read_log)}  # fmt: skip
+    print(f"  read from results/ in {execute(nb, scale, old_env):.0f} s")
+    read = set(read_log.read_text().split()) if read_log.exists() else set()
+    redo = recheck.sample_keys(src, kinds, sample, among=read) if sample else None
     for key in redo or []:
         (dst / key).unlink()
         (dst / key).with_suffix(".safetensors").unlink(missing_ok=True)
     fresh_env = {**env, "REPLICATION_RESULTS_DIR": str(root / "results"), "REPLICATION_CACHE": str(root / "cache")}
     took = execute(nb, scale, fresh_env)
     print(f"  recomputed in {took:.0f} s" + (f" ({len(redo)} sampled entries)" if sample else ""))
-    old_env = {**env, "REPLICATION_RESULTS": "require", "REPLICATION_CACHE": str(root / "committed_cache")}
-    print(f"  read back from results/ in {execute(nb, scale, old_env):.0f} s")
     only = set(redo) if sample else {str(p.relative_to(dst)) for k in kinds for p in (dst / k).glob("*.json")}
     diffs = recheck.entry_differences(src, dst, only=only)
     claims = lambda cache: json.loads((cache / "claims" / scale / f"{nb.stem}.json").read_text())  # noqa: E731

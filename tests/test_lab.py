@@ -71,7 +71,9 @@ def lab(tmp_path):
 
 #: JavaScript run in the page: the open notebook's cells as nbformat JSON, once its kernel is idle.
 STATE = """
-const app = window.jupyterapp, panel = app.shell.currentWidget;
+const app = window.jupyterapp;  // undefined until Lab has loaded (slow on a cold machine)
+if (!app || !app.shell) return null;
+const panel = app.shell.currentWidget;
 if (!panel || !panel.context || !panel.sessionContext || !panel.sessionContext.session) return null;
 const status = panel.sessionContext.session.kernel ? panel.sessionContext.session.kernel.status : 'none';
 return {status: status, busy: panel.content.widgets.some(c => c.model.type === 'code' && c.promptNode &&

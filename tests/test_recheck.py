@@ -79,6 +79,22 @@ def test_sample_takes_converged_runs_at_the_longest_inputs_first(tmp_path):
     picked = recheck.sample_keys(tmp_path, ["sharpness_run"], 2)
     cfgs = [json.loads((tmp_path / k).read_text())["config"]["config"] for k in picked]
     assert cfgs == [{"n": 16, "seed": 0}, {"n": 16, "seed": 1}]
+    # only among the entries the chapter reads: the n = 16 seed 0 run is not one of them
+    among = {k for k in (f"sharpness_run/{p.name}" for p in (tmp_path / "sharpness_run").glob("*.json"))
+             if k != picked[0]}
+    again = recheck.sample_keys(tmp_path, ["sharpness_run"], 2, among=among)
+    assert picked[0] not in again and again[0] == picked[1] and len(again) == 2
+
+
+def test_the_store_logs_every_committed_entry_it_reads(tmp_path, monkeypatch):
+    from replication.runs.store import READ_LOG_ENV, Store
+    Cache(tmp_path / "results" / "cpu").save("k", {"a": 1}, {"x": 1})
+    log = tmp_path / "read.log"
+    monkeypatch.setenv(READ_LOG_ENV, str(log))
+    store = Store(cache=tmp_path / "cache", results=tmp_path / "results", mode_="auto", scale="cpu")
+    assert store.load("k", {"a": 1}) == {"x": 1} and store.load("k", {"a": 2}) is None
+    [line] = log.read_text().split()
+    assert (tmp_path / "results" / "cpu" / line).exists() and line.startswith("k/")
 
 
 @pytest.mark.parametrize("flip, passes", [(False, True), (True, False)])

@@ -294,3 +294,80 @@ def test_offset_table_finds_a_planted_offset_and_the_reason_names_the_variant_th
     reason = _offset_reason(off, table)
     assert reason.endswith("width 128 (HR24) moves PARITY onto MAJORITY's frontier")
     assert "is not stored" in _offset_reason(off, None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Long dynamics (HR24 Fig. 3, 12, 13)
+
+from replication.experiments.tradeoff import long_dynamics as longd  # noqa: E402
+
+
+def test_a_sparse_schedule_measures_densely_then_every_k_steps_and_keeps_old_keys():
+    run = _tiny_run(steps=60, sparse_from=20, sparse_every=30)
+    out = dyn.measure_dynamics(run)["history"]
+    assert [r["step"] for r in out] == [0, 10, 20, 30, 40, 50, 60]  # the MSE at every evaluation
+    assert [r["step"] for r in out if "sharpness" in r] == [0, 10, 20, 30, 60]  # measures: dense, then every 30
+    # the committed runs' keys are pinned in tests/test_keys.py; the new fields are left out at their defaults
+    from replication.runs.cache import config_key
+    assert config_key("dynamics_run", _tiny_run()) == config_key("dynamics_run", _tiny_run(sparse_from=0))
+    assert config_key("dynamics_run", _tiny_run()) != config_key("dynamics_run", run)
+    with pytest.raises(ValueError, match="^sparse_every:"):
+        _tiny_run(sparse_every=15)
+
+
+def test_long_runs_are_off_at_cpu_until_committed_and_validated_by_name():
+    assert ch.TradeoffConfig.from_params(scale="cpu", long_seeds=0).long_seeds == 0
+    runs = ch.long_runs(ch.TradeoffConfig.from_params(scale="cpu", long_seeds=4))
+    assert len(runs) == 8 and {r.weight_decay for r in runs} == {0.0, 0.1} and {r.steps for r in runs} == {20_000}
+    assert {(r.sparse_from, r.sparse_every) for r in runs} == {(5_000, 500)}
+    for param, value in [("long_seeds", -1), ("long_steps", 0)]:
+        with pytest.raises(ValueError, match=rf"^{param}:"):
+            ch.TradeoffConfig.from_params(scale="cpu", **{param: value})
+
+
+def _long_curve(seed, wd, level, follow: float = 0.0):
+    """A synthetic long run: plateau to step 1000, sharpness spike at 1200 falling to ``level``; after step
+    3000 the log blowup rises with weight decay and the log sharpness moves ``follow`` times as much."""
+    rng = np.random.default_rng(seed)
+    steps = np.concatenate([np.arange(0, 5001, 100), np.arange(5500, 20001, 500)])
+    mse = np.where(steps < 1000, 0.25, 1e-4)
+    lb = 1.0 + wd * 10 * np.clip(steps - 3000, 0, None) / 17000
+    sharp = (level + 5 * level * np.exp(-((steps - 1200) / 300.0) ** 2)) * np.exp(follow * (lb - 1.0))
+    sharp = sharp * np.exp(rng.normal(0, 0.02, len(steps)))
+    norm = 20 * np.exp(-wd * np.clip(steps - 1000, 0, None) / 5000)
+    return pd.DataFrame({"step": steps, "loss": mse, "eval_mse": mse, "sharpness": sharp, "param_norm": norm,
+                         "blowup": np.exp(lb), "log_blowup": lb, "weight_decay": wd, "seed": seed, "n": 8,
+                         "train_seconds": 1.0})  # fmt: skip
+
+
+def test_long_claims_hold_on_a_run_that_falls_levels_and_ignores_the_blowup():
+    cfg = ch.TradeoffConfig.from_params(scale="cpu", long_seeds=4)
+    curves = pd.concat([_long_curve(s, wd, (0.02 if wd == 0 else 0.04) * (1 + 0.05 * s))
+                        for wd in (0.0, 0.1) for s in range(4)])  # fmt: skip
+    ev = longd.long_events(curves)
+    assert (ev["peak_step"] == 1200).all() and (ev["exit_step"] == 1000).all()
+    assert ev["fall"].to_numpy() == pytest.approx(-np.log(6), abs=0.1)
+    assert ev["drift"].abs().max() < 0.05 and ev.loc[ev["weight_decay"] > 0, "elasticity"].abs().max() < 0.1
+    easy = pd.Series([0.002, 0.003, 0.004])
+    assert [c.holds for c in longd.long_claims(cfg, ev, easy)] == [True, True, True]
+    # above the floor fails where the easy functions are as sharp; the zero-decay claim where levels are swapped
+    got = longd.long_claims(cfg, ev, pd.Series([0.05, 0.06, 0.07]))
+    assert not got[0].holds and "above" in got[0].note
+
+
+def test_long_claims_fail_where_the_sharpness_follows_the_blowup_or_keeps_moving():
+    cfg = ch.TradeoffConfig.from_params(scale="cpu", long_seeds=4)
+    follows = pd.concat([_long_curve(s, wd, 0.02, follow=1.0) for wd in (0.0, 0.1) for s in range(4)])
+    ev = longd.long_events(follows)
+    assert ev.loc[ev["weight_decay"] > 0, "elasticity"].to_numpy() == pytest.approx(1.0, abs=0.1)
+    got = longd.long_claims(cfg, ev, pd.Series([0.001]))
+    assert not got[1].holds and "interval" in got[1].note
+    assert not got[0].holds and "levelled" in got[0].note  # it keeps rising with the blowup: no level
+    assert longd.long_claims(cfg, ev.iloc[:0], pd.Series([0.001])) == []
+
+
+def test_mean_interval_is_the_t_interval():
+    v = [1.0, 2.0, 4.0, 7.0]
+    mean, lo, hi = longd.mean_interval(v)
+    half = stats.t.ppf(0.95, 3) * np.std(v, ddof=1) / 2
+    assert (mean, lo, hi) == pytest.approx((3.5, 3.5 - half, 3.5 + half))

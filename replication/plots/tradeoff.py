@@ -132,3 +132,40 @@ def norm_vs_blowup_along_training(curves: pd.DataFrame, events: pd.DataFrame, ax
     else:
         ax.text(0.5, 0.5, "no run converged", transform=ax.transAxes, ha="center")
     return ax
+
+
+#: The long-dynamics panels: column of the history, y-label, log scale.
+LONG_PANELS = [
+    ("sharpness", "sharpness (Eq. 15, ×4)", True),
+    ("log_blowup", "log E[Blowup]", False),
+    ("param_norm", "parameter norm", False),
+]
+
+
+def long_dynamics_panels(curves: pd.DataFrame, easy: pd.Series | None = None, axes=None):
+    """Sharpness, log blowup and norm of the long runs on one step axis (HR24 Fig. 3, 12, 13), one line per
+    run coloured by weight decay; the grey band on the sharpness panel spans the easy functions' sharpness
+    (``easy``: their converged tradeoff runs at the same length). Returns the array of Axes."""
+    if axes is None:
+        fig, axes = plt.subplots(len(LONG_PANELS), 1, figsize=(7, 7), sharex=True)
+    if not len(curves):
+        axes[0].text(0.5, 0.5, "no long runs at this scale", ha="center", va="center", transform=axes[0].transAxes)
+        return np.asarray(axes)
+    wds = sorted(set(curves["weight_decay"]))
+    colours = dict(zip(wds, sns.color_palette("mako_r", len(wds) + 1)[1:]))
+    for ax, (col, ylabel, logy) in zip(axes, LONG_PANELS):
+        for (wd, seed), h in curves.groupby(["weight_decay", "seed"], sort=True):
+            h = h[h[col].notna()]  # long runs measure these on a sparser schedule than the MSE
+            ax.plot(h["step"], h[col], color=colours[wd], lw=1, alpha=0.85,
+                    label=f"weight decay {wd:g}" if seed == min(curves["seed"]) else None)  # fmt: skip
+        ax.set_ylabel(ylabel)
+        if logy:
+            ax.set_yscale("log")
+    if easy is not None and len(easy):
+        axes[0].axhspan(float(easy.min()), float(easy.max()), color="0.85", zorder=0,
+                        label="easy functions (MAJORITY, FIRST, MEAN)")  # fmt: skip
+    axes[0].legend(fontsize=7, ncol=2)
+    axes[-1].set_xlabel("training step")
+    axes[0].figure.tight_layout()
+    return np.asarray(axes)
+

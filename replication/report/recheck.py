@@ -159,14 +159,16 @@ def verdict_changes(committed: list[dict], recomputed: list[dict]) -> pd.DataFra
                                        "changed"])  # fmt: skip
 
 
-def sample_keys(folder: Path, kinds: list[str], k: int) -> list[str]:
+def sample_keys(folder: Path, kinds: list[str], k: int, among: set[str] | None = None) -> list[str]:
     """``k`` entries per kind to recompute in a sampled check, those the claims lean on most: converged runs at
     the longest inputs first (larger ``n``, then lower seed), then the rest in key order. Paths relative to
-    ``folder``."""
+    ``folder``; ``among``: only these (the entries the chapter reads; None: every entry)."""
     out = []
     for kind in kinds:
         entries = []
         for p in sorted((folder / kind).glob("*.json")):
+            if among is not None and f"{kind}/{p.name}" not in among:
+                continue
             e = json.loads(p.read_text())
             cfg = e["config"].get("config", e["config"]) if isinstance(e["config"], dict) else {}
             cfg = cfg if isinstance(cfg, dict) else {}

@@ -48,6 +48,9 @@ RESULTS_ENV = "REPLICATION_RESULTS"
 
 
 RESULTS_DIR_ENV = "REPLICATION_RESULTS_DIR"
+#: If set, a file to which every committed entry a process reads is appended as ``<kind>/<key>.json`` (one
+#: line each): what ``make results-check`` samples from, so a sampled entry is one the chapter reads.
+READ_LOG_ENV = "REPLICATION_READ_LOG"
 
 
 MODES = ("auto", "require", "write", "off")
@@ -113,6 +116,9 @@ class Store:
             if c.contains(kind, config):
                 entry = c.load_entry(kind, config)
                 if entry is not None:
+                    if os.environ.get(READ_LOG_ENV):
+                        with open(os.environ[READ_LOG_ENV], "a") as f:
+                            f.write(f"{c.path(kind, config).relative_to(c.root)}\n")
                     return entry, "results"
         if self.mode in ("auto", "off"):
             entry = self.cache.load_entry(kind, config)

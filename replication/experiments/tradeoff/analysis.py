@@ -26,10 +26,12 @@ from ...runs.sweep import run_sweep
 from . import dynamics
 from .dynamics import DynamicsRun, dynamics_claims, span  # noqa: F401 (DynamicsRun, dynamics_claims: for the tests)
 from .dynamics import describe_dynamics, events_display  # noqa: F401 (for the notebook)
-from .config import (DRAW_SEED, PRESETS, TradeoffConfig, draw, dynamics_runs, tradeoff_runs)  # noqa: F401
+from .config import (DRAW_SEED, PRESETS, TradeoffConfig, draw, dynamics_runs, long_runs, tradeoff_runs)  # noqa: F401
 from .stats import (equivalence_table, interaction_table, n_effect, ols, parity_offset,  # noqa: F401 (notebook, tests)
                     pooled_interaction)
 from .claims import claims  # noqa: F401 (for the notebook)
+from .long_dynamics import describe_long, floor, long_curves, long_events  # noqa: F401 (for the notebook)
+from .long_dynamics import tests as long_tests  # noqa: F401 (for the notebook)
 from ..sharpness.sweep import EncoderRun, SweepConfig, convergence_counts, kept_runs, measure_run, run_main
 
 KIND = kind("tradeoff_run", __name__)
@@ -134,10 +136,14 @@ def describe_reference(reference: pd.DataFrame) -> str:
             f"{int(reference['steps'].iloc[0]):,} steps, lengths {span(reference['n'])}).")
 
 
-def compute_summary(runs: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """Runs and CPU minutes (as recorded when each run was computed) of the tradeoff and the dynamics."""
+def compute_summary(runs: pd.DataFrame, events: pd.DataFrame, long: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Runs and CPU minutes (as recorded when each run was computed) of the tradeoff, the dynamics and the long
+    dynamics (``long``: :func:`.long_dynamics.long_events`, left out when None or empty)."""
     rows = [{"experiment": "tradeoff", "runs": len(runs), "train_min": runs["train_seconds"].sum() / 60,
              "measure_min": runs["measure_seconds"].fillna(0).sum() / 60},
             {"experiment": "dynamics", "runs": len(events), "train_min": events["train_seconds"].sum() / 60,
              "measure_min": 0.0}]  # fmt: skip
+    if long is not None and len(long):
+        rows.append({"experiment": "long dynamics", "runs": len(long), "train_min": long["train_seconds"].sum() / 60,
+                     "measure_min": 0.0})  # fmt: skip
     return pd.DataFrame(rows).set_index("experiment").round(2)

@@ -14,6 +14,7 @@ import pandas as pd
 from ...report.claims import ALPHA, Claim, fmt
 from ...runs.chapters import chapter
 from .dynamics import dynamics_claims
+from .long_dynamics import floor, long_claims
 from .stats import EQUIVALENCE_SHARE, equivalence, n_effect, parity_bound, parity_offset, pooled_interaction
 
 if TYPE_CHECKING:
@@ -22,12 +23,15 @@ if TYPE_CHECKING:
 CHAPTER = chapter(__name__).stem
 
 
-def claims(cfg: TradeoffConfig, runs: pd.DataFrame, events: pd.DataFrame, offsets: pd.DataFrame | None = None) -> list[Claim]:
+def claims(cfg: TradeoffConfig, runs: pd.DataFrame, events: pd.DataFrame, offsets: pd.DataFrame | None = None,
+           long: pd.DataFrame | None = None) -> list[Claim]:
     """Chapter 06's claims, each computed from the tables above with the check stated in its note;
-    ``offsets``: :func:`.offset.offset_table`, the experiment that tests the short-PARITY claim's likely causes."""
+    ``offsets``: :func:`.offset.offset_table`, the experiment that tests the short-PARITY claim's likely causes;
+    ``long``: :func:`.long_dynamics.long_events` (None or empty: no long-run claims)."""
     eff = n_effect(runs).set_index("function")
+    extra = long_claims(cfg, long, floor(runs, cfg.dynamics_n)) if long is not None else []
     return ([parity_frontier(cfg, eff, pooled_interaction(runs)), others_flat(cfg, eff),
-             short_parity(cfg, runs, offsets)] + dynamics_claims(cfg, events))  # fmt: skip
+             short_parity(cfg, runs, offsets)] + dynamics_claims(cfg, events) + extra)  # fmt: skip
 
 
 def _parity(eff: pd.DataFrame) -> pd.Series | None:

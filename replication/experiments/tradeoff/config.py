@@ -50,6 +50,11 @@ class TradeoffConfig(ChapterConfig):
     rho: float = 0.02  # sharpness perturbation std (HR24 §7.1)
     window: int = 3  # dynamics: evaluations in the centred mean before the sharpness peak is read
     coincide: int = 500  # dynamics: the plateau exit and the sharpness peak coincide if within this many steps
+    long_seeds: int = 0  # long dynamics: seeds per weight decay (0: none at this scale)
+    long_weight_decays: tuple[float, ...] = (0.0, 0.1)  # long dynamics: weight decays (HR24 Fig. 13)
+    long_steps: int = 20_000  # long dynamics: step budget of every run
+    long_dense_until: int = 5_000  # long dynamics: sharpness at every evaluation up to this step ...
+    long_every: int = 500  # ... and every this many steps after it
     n_jobs: int = 2  # worker processes
 
     def __post_init__(self):
@@ -78,10 +83,19 @@ class TradeoffConfig(ChapterConfig):
         check_int("window", self.window, 1, 100)
         check_int("coincide", self.coincide, 0)
         check_int("n_jobs", self.n_jobs, 1, 256)
+        check_int("long_seeds", self.long_seeds, 0, 1000)
+        check_int("long_steps", self.long_steps, 1, 10**6)
+        check_int("long_dense_until", self.long_dense_until, 0, self.long_steps)
+        check_int("long_every", self.long_every, self.eval_every)
+        if not isinstance(self.long_weight_decays, tuple) or not self.long_weight_decays:
+            raise ValueError(f"long_weight_decays: must be a non-empty list of numbers in [0, 10], "
+                             f"got {self.long_weight_decays!r}")  # fmt: skip
+        for wd in self.long_weight_decays:
+            check_float("long_weight_decays", wd, 0.0, 10.0)
         if not self.parity_ns:
             raise ValueError(f"n: must be at least PARITY's shortest length {min(self.parity_lengths)}, "
                              f"got {self.max_n}")  # fmt: skip
-        tradeoff_runs(self)[:1], dynamics_runs(self)[:1]  # builds (and so checks) a run of each kind
+        tradeoff_runs(self)[:1], dynamics_runs(self)[:1], long_runs(self)[:1]  # builds (so checks) one of each kind
 
     @property
     def ns(self) -> tuple[int, ...]:
@@ -105,7 +119,9 @@ class TradeoffConfig(ChapterConfig):
     #: seeds: dynamics seeds per weight decay, >= 1.
     #: steps: dynamics step budget, >= 1.
     #: weight_decays: dynamics weight decays, a list of numbers in [0, 10].
-    PARAMS = ('functions', 'n', 'draws', 'seeds', 'steps', 'weight_decays')
+    #: long_seeds: long-dynamics seeds per weight decay, >= 0 (0: no long runs).
+    #: long_steps: long-dynamics step budget, >= 1.
+    PARAMS = ('functions', 'n', 'draws', 'seeds', 'steps', 'weight_decays', 'long_seeds', 'long_steps')
     ALIASES = {"n": "max_n"}
 
 
@@ -146,12 +162,24 @@ def dynamics_runs(cfg: TradeoffConfig) -> list[DynamicsRun]:
             for wd in cfg.weight_decays for s in range(cfg.seeds)]  # fmt: skip
 
 
+def long_runs(cfg: TradeoffConfig) -> list[DynamicsRun]:
+    """The long dynamics runs (HR24 Fig. 3, 12, 13 over many steps): the dynamics runs' model and learning
+    rate, :attr:`TradeoffConfig.long_steps` steps, sharpness every ``eval_every`` steps up to
+    ``long_dense_until`` and every ``long_every`` after; every long weight decay × ``long_seeds`` seeds."""
+    return [DynamicsRun(n=cfg.dynamics_n, seed=s, weight_decay=wd, lr=cfg.dynamics_lr, d=cfg.d, layers=cfg.layers,
+                        heads=cfg.heads, batch_size=cfg.batch_size, steps=cfg.long_steps, eval_every=cfg.eval_every,
+                        rho=cfg.rho, n_perturbations=cfg.dynamics_perturbations, n_inputs=cfg.dynamics_inputs,
+                        sparse_from=cfg.long_dense_until, sparse_every=cfg.long_every)
+            for wd in cfg.long_weight_decays for s in range(cfg.long_seeds)]  # fmt: skip
+
+
 PRESETS = {
     # Seconds: a tiny model, two lengths, one draw. The claims are computed but are not expected to hold.
     "ci": TradeoffConfig(scale="ci", max_n=5, lengths=(4,), parity_lengths=(4, 5), draws=1, lr_range=(2e-3, 5e-3),
                          d=8, batch_size=64, tradeoff_steps=60, n_inputs=256, n_perturbations=2,
                          weight_decays=(0.0, 0.3), seeds=1, steps=60, dynamics_lr=3e-3, eval_every=10,
-                         dynamics_perturbations=2, dynamics_inputs=64, coincide=20, n_jobs=1),  # fmt: skip
+                         dynamics_perturbations=2, dynamics_inputs=64, coincide=20, n_jobs=1,
+                         long_seeds=1, long_steps=80, long_dense_until=40, long_every=20),  # fmt: skip
     # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
     "cpu": TradeoffConfig(scale="cpu", max_n=12, lengths=(5, 8, 12), parity_lengths=(5, 6, 7, 8), draws=3,
                           lr_range=(3e-4, 1e-3), d=32, batch_size=128, tradeoff_steps=3000, n_inputs=2048,
@@ -159,5 +187,5 @@ PRESETS = {
                           dynamics_perturbations=16, dynamics_inputs=512),  # fmt: skip
     # HR24 App. E: lengths 4..25 (Fig. 9; Fig. 10 picks 5, 10, 15, 20), PARITY dynamics at n = 25.
     "paper": TradeoffConfig(scale="paper", max_n=25, lengths=tuple(range(4, 26)), parity_lengths=tuple(range(4, 26)),
-                            seeds=39),  # fmt: skip
+                            seeds=39, long_seeds=4, long_steps=100_000),  # fmt: skip
 }  # fmt: skip

@@ -22,7 +22,7 @@ The claims on these events, and the sentences the chapter shows, are computed at
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -32,7 +32,7 @@ from ...tasks import boolean
 from ...report.claims import ALPHA, Claim, fmt
 from ...report.stats import spearman
 from ...report.text import span as _span
-from ...checks import check_float, check_int
+from ...checks import KEY_OMIT_DEFAULT, check_float, check_int
 from ...measures.norms import blowup_moments, parameter_norm
 from ...measures.sharpness import sharpness
 from ...measures.phases import smooth
@@ -65,12 +65,26 @@ class DynamicsRun:
     rho: float  # sharpness: std of the Gaussian parameter perturbations
     n_perturbations: int  # sharpness: perturbations per evaluation (the same directions every time)
     n_inputs: int  # sharpness and blowup: fixed evaluation strings
+    # Long runs: after step `sparse_from`, sharpness, norm and blowup only every `sparse_every` steps (and at
+    # the end); the MSE is still evaluated every `eval_every` steps. 0, 0: at every evaluation (old keys kept).
+    sparse_from: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
+    sparse_every: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
 
     def __post_init__(self):
         self.train_config()  # validates every training field
         check_float("rho", self.rho, 0.0, 1.0, lo_open=True)
         check_int("n_perturbations", self.n_perturbations, 1)
         check_int("n_inputs", self.n_inputs, 1)
+        check_int("sparse_from", self.sparse_from, 0)
+        check_int("sparse_every", self.sparse_every, 0)
+        if self.sparse_every % self.eval_every:
+            raise ValueError(f"sparse_every: must be a multiple of eval_every={self.eval_every} (0: off), "
+                             f"got {self.sparse_every}")  # fmt: skip
+
+    def measured_at(self, step: int) -> bool:
+        """Whether the callback measures sharpness, norm and blowup at evaluation ``step``."""
+        sparse = self.sparse_every and step > self.sparse_from
+        return not sparse or step % self.sparse_every == 0 or step == self.steps
 
     def train_config(self, device: str = "cpu") -> TrainConfig:
         return TrainConfig(function="parity", n=self.n, d=self.d, layers=self.layers, heads=self.heads,
@@ -82,7 +96,9 @@ def logger(run: DynamicsRun, device: str = "cpu"):
     """The callback :func:`replication.train.train` calls at every evaluation: sharpness, norm, blowup."""
     x = boolean.eval_strings(run.n, run.n_inputs).to(device)
 
-    def log(step: int, model) -> dict:
+    def log(step: int, model) -> dict | None:
+        if not run.measured_at(step):
+            return None
         b = blowup_moments(model, x)
         sharp = sharpness(model, x, rho=run.rho, n_perturbations=run.n_perturbations, seed=run.seed)
         return {"sharpness": sharp, "param_norm": parameter_norm(model), "blowup": b["blowup"],
