@@ -63,6 +63,7 @@ from replication.report.claims import display_table, record
 from replication.experiments.sharpness import sweep
 from replication.experiments.sharpness import analysis as ch
 from replication.experiments.sharpness import paper
+from replication.experiments.sharpness import long_inputs
 from replication.plots import sharpness as plots
 
 # %% [markdown]
@@ -239,6 +240,35 @@ ch.rank_table(long_runs).merge(ch.regression_table(long_runs), on=["function", "
 
 # %% tags=["remove-input"]
 Markdown(ch.describe_long(cfg, long_runs))
+
+# %% [markdown]
+# ### Does the step budget move sharpness by itself?
+#
+# At width 4 MAJORITY converges less often as $n$ grows, so from `majority_long_from_n` on its runs train
+# for `majority_long_steps` steps instead of `long_steps`. If training longer by itself changed sharpness,
+# ranking those runs together with the shorter ones would credit $n$ with the budget's effect. Where both
+# budgets were trained at one length, the table compares them; the claims below therefore rank runs only
+# within a step budget and combine the budgets' correlations (Fisher's $z$, weighted by runs).
+
+# %%
+long_inputs.budget_effect(cfg)
+
+# %% [markdown]
+# ### Blowup in both conventions
+#
+# The book's Blowup is Eq. 5's factor $1/\sqrt{\mathrm{var}+\varepsilon}$ (what `nn.LayerNorm` divides
+# by); HR24's code divides by the unbiased standard deviation with no $\varepsilon$. Per LayerNorm the two
+# differ by about $\sqrt{d/(d-1)}$, so over the four applications the book's value is about $(d/(d-1))^2$
+# times the code's: 1.78 at width 4, where the difference matters, and 1.07 at width 32. Both are
+# recomputed here from the stored weights of every converged width-4 model (no training): medians per
+# length, `blowup_eq5` in the book's convention, `blowup_code` in the original code's.
+
+# %%
+blowups = long_inputs.blowup_conventions(cfg)
+long_inputs.per_length(long_runs, blowups)
+
+# %% tags=["remove-input"]
+Markdown(long_inputs.describe_conventions(blowups, cfg.long_d))
 
 # %% [markdown]
 # ## Compute spent

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from replication.report.claims import ALPHA
-from replication.report.stats import bootstrap_ci, compute_cost, linear_fit, spearman
+from replication.report.stats import bootstrap_ci, compute_cost, linear_fit, spearman, stratified_spearman
 
 
 def _chapter09(values, seed=0, reps=10_000):
@@ -79,6 +79,25 @@ def test_spearman_and_its_guards():
     assert spearman(a, b, "greater")[1] < spearman(a, b)[1]
     assert all(np.isnan(spearman(a[:2], b[:2])))
     assert all(np.isnan(spearman(a, [1] * 5)))
+
+
+def test_stratified_spearman_is_fisher_z_per_stratum_combined():
+    # One stratum: the Fisher z of its rho over its standard error sqrt(1.06 / (m - 3)), normal two-sided p.
+    a = pd.DataFrame({"n": [1, 2, 3, 4, 5, 6, 7], "y": [1, 3, 2, 5, 4, 7, 6], "s": 0})
+    rho = stats.spearmanr(a["n"], a["y"])[0]
+    one = stratified_spearman(a, "n", "y", "s")
+    assert one["rho"] == pytest.approx(rho) and one["strata"] == 1 and one["points"] == 7
+    assert one["p"] == pytest.approx(2 * stats.norm.sf(np.arctanh(rho) / np.sqrt(1.06 / 4)))
+    # Two copies of that stratum: the same rho, the statistic sqrt(2) times larger.
+    two = stratified_spearman(pd.concat([a, a.assign(s=1, y=a["y"] * 100)]), "n", "y", "s")
+    assert two["rho"] == pytest.approx(rho) and two["strata"] == 2
+    assert two["p"] == pytest.approx(2 * stats.norm.sf(np.sqrt(2) * np.arctanh(rho) / np.sqrt(1.06 / 4)))
+    # A shift between strata does not enter (the pooled rank correlation would see it); small strata drop out.
+    shifted = pd.concat([a, a.assign(s=1, n=a["n"] + 100, y=a["y"] - 100)])
+    assert stratified_spearman(shifted, "n", "y", "s")["rho"] == pytest.approx(rho)
+    assert stats.spearmanr(shifted["n"], shifted["y"])[0] < 0
+    assert stratified_spearman(a.head(3), "n", "y", "s")["strata"] == 0
+    assert np.isnan(stratified_spearman(a.head(3), "n", "y", "s")["p"])
 
 
 def test_compute_cost_from_parts_and_from_a_groupby():

@@ -190,6 +190,16 @@ def test_claims_hold_on_paper_like_data_and_fail_with_reasons():
     # Long-input claim: MAJORITY's rank correlation must be positive; a falling MAJORITY breaks it.
     falling = synthetic({"majority": -0.001, "first": 0.0, "mean": 0.0}, ns=(16, 32, 64, 128), noise=0.001)
     assert not _by_ref(sharpness.claims(cfg, good, falling))["long"].holds
+    # A longer step budget that raises sharpness at the longest lengths is not a trend in n: ranked within
+    # budgets the flat MAJORITY fails, although the pooled rank correlation is large and significant.
+    confound = synthetic({"majority": 0.0, "first": 0.0, "mean": 0.0}, ns=(16, 32, 64, 128), noise=0.001, seed=4)
+    confound["steps"] = np.where(confound["n"] >= 64, 10_000, 4000)
+    confound.loc[confound["steps"] == 10_000, "sharpness"] += 1.0
+    pooled = sharpness.rank_table(confound).set_index("function").loc["majority"]
+    assert pooled["rho"] > 0.7 and pooled["p"] < 1e-3 and pooled["budgets"] == 2
+    long_claim = _by_ref(sharpness.claims(cfg, good, confound))["long"]
+    assert not long_claim.holds and "within 2 step budgets" in long_claim.measured
+    assert "converged runs per length: 16: 5/5, 32: 5/5, 64: 5/5, 128: 5/5" in long_claim.note
     bad = synthetic({"parity": 0.0, "majority": -0.002, "first": -0.001, "mean": 0.01}, noise=0.001)
     cl = _by_ref(sharpness.claims(cfg, bad, None))
     assert not any(c.holds for c in cl.values())
@@ -338,3 +348,36 @@ def test_runs_needed_follows_the_standard_error():
     assert runs_needed(reg, 1e-4) == pytest.approx(40 * 1.96**2)
     assert runs_needed(reg, 5e-5) == pytest.approx(4 * 40 * 1.96**2)
     assert np.isnan(runs_needed({"runs": 40, "slope_se": float("nan")}, 1e-4))
+
+
+def test_blowup_conventions_from_stored_long_runs(tmp_path):
+    """Both Blowup conventions read back from the stored weights: the book's equals the sweep's own ``blowup``;
+    on an input whose spread dwarfs eps the book's factor is sqrt(d/(d-1)) times the code's, per LayerNorm."""
+    import dataclasses
+
+    from replication.experiments.sharpness import long_inputs
+    from replication.models.encoder import ln_factor
+
+    y = torch.tensor([[0.0, 1.0, 2.0, 3.0]])
+    assert float(ln_factor(y, 1e-5, "eq5") / ln_factor(y, 1e-5, "code")) == pytest.approx(np.sqrt(4 / 3), rel=1e-5)
+    assert long_inputs.convention_ratio(4) == pytest.approx(16 / 9) and long_inputs.convention_ratio(32) == pytest.approx((32 / 31) ** 2)
+    cfg = dataclasses.replace(SweepConfig.from_params(scale="ci"), long_functions=("majority",))
+    cache = Cache(tmp_path)
+    long_df = encoder_sweep.run_long(cfg, cache=cache, progress=False)
+    b = long_inputs.blowup_conventions(cfg, cache)
+    assert len(b) == int(long_df["kept"].sum())
+    runs = encoder_sweep.long_run_configs(cfg)
+    for run, res, stored in zip(runs, encoder_sweep.load_models(runs, cache), long_df["blowup"]):
+        both = long_inputs.run_blowup(run, res["state_dict"])  # converged or not: the same measurement
+        assert both["blowup_book"] == pytest.approx(stored, rel=1e-5) and both["blowup_code"] > 0
+    table = long_inputs.per_length(long_df, b)
+    assert {"median_blowup_eq5", "median_blowup_code", "converged"} <= set(table.columns)
+    assert "times the code's" in long_inputs.describe_conventions(b, 4) or not len(b)
+    # No longer budget: no budget table. A longer budget at n = 16: the shorter runs there (trained above) and
+    # the longer ones (trained here) side by side, with nothing else.
+    assert long_inputs.budget_effect(cfg, cache).empty
+    longer = dataclasses.replace(cfg, majority_long_from_n=16, majority_long_steps=cfg.long_steps + 20)
+    encoder_sweep.run_long(longer, cache=cache, progress=False)
+    t = long_inputs.budget_effect(longer, cache)
+    assert t["n"].tolist() == [16, 16] and t["steps"].tolist() == [cfg.long_steps, cfg.long_steps + 20]
+    assert t["runs"].tolist() == [1, 1]

@@ -197,7 +197,13 @@ def test_dynamics_claims_hold_and_fail_on_synthetic_events():
                   [0.0, -0.01, 0.1, 0.12, 0.3, 0.25, 0.5, 0.6])
     got = ch.dynamics_claims(cfg, bad)
     assert [c.holds for c in got] == [True, False, False]  # the jump is on time; one peak and one norm are not
-    assert "weight decay 0.1" in got[1].note
+    assert "weight decay 0.1" in got[1].note and "long runs" not in got[1].note
+    # Long runs that peak at the exit without weight decay and at the end with it: the note says so.
+    long = pd.DataFrame({"weight_decay": [0.0, 0.0, 0.1, 0.1], "exit_step": 1000, "steps": 20_000,
+                         "peak_step": [1200, 1300, 19_000, 20_000]})  # fmt: skip
+    note = ch.dynamics_claims(cfg, bad, long)[1].note
+    assert "the long runs (20,000 steps)" in note and "weight decay 0: peak within 500 steps of the exit in 2/2" in note
+    assert "weight decay 0.1: peak within 500 steps of the exit in 0/2 runs, peaks at steps 19,000 to 20,000" in note
     bad.loc[3, "rise_gap"] = 1500
     assert not ch.dynamics_claims(cfg, bad)[0].holds
 
@@ -352,7 +358,7 @@ def test_long_claims_hold_on_a_run_that_falls_levels_and_ignores_the_blowup():
     assert [c.holds for c in longd.long_claims(cfg, ev, easy)] == [True, True, True]
     # above the floor fails where the easy functions are as sharp; the zero-decay claim where levels are swapped
     got = longd.long_claims(cfg, ev, pd.Series([0.05, 0.06, 0.07]))
-    assert not got[0].holds and "above" in got[0].note
+    assert not got[0].holds and "do not exceed the easy functions" in got[0].note
 
 
 def test_long_claims_fail_where_the_sharpness_follows_the_blowup_or_keeps_moving():
@@ -362,7 +368,9 @@ def test_long_claims_fail_where_the_sharpness_follows_the_blowup_or_keeps_moving
     assert ev.loc[ev["weight_decay"] > 0, "elasticity"].to_numpy() == pytest.approx(1.0, abs=0.1)
     got = longd.long_claims(cfg, ev, pd.Series([0.001]))
     assert not got[1].holds and "interval" in got[1].note
-    assert not got[0].holds and "levelled" in got[0].note  # it keeps rising with the blowup: no level
+    assert not got[0].holds and "not levelled" in got[0].note  # it keeps rising with the blowup: no level
+    assert "still rising at weight decay 0.1" in got[0].note and "weight decay 0:" in got[0].note
+    assert "per log unit of blowup" in got[1].note
     assert longd.long_claims(cfg, ev.iloc[:0], pd.Series([0.001])) == []
 
 

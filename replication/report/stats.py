@@ -1,5 +1,5 @@
 """Statistics the chapters share, one copy each: a percentile bootstrap interval, a least-squares slope with
-its tests, Spearman's rank correlation with its guards, and the compute-cost table of a chapter's runs."""
+its tests, Spearman's rank correlation with its guards (and combined over strata), and the compute-cost table of a chapter's runs."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Mapping
@@ -59,6 +59,34 @@ def spearman(a, b, alternative: str = "two-sided") -> tuple[float, float]:
     r = stats.spearmanr(a, b, alternative=alternative)
     return float(r[0]), float(r[1])
 
+
+
+def stratified_spearman(df: pd.DataFrame, x: str, y: str, by: str) -> dict:
+    """Spearman's rank correlation of ``y`` with ``x`` within each stratum of ``by`` (runs of one protocol),
+    combined across strata without pooling them: ``rho`` and two-sided ``p`` of the combined test, ``strata``
+    used and ``points`` in them.
+
+    Each stratum's ρ is Fisher-transformed, ``z = atanh(ρ)``, whose standard error for Spearman's ρ is
+    ``sqrt(1.06 / (m - 3))`` over ``m`` points (Fieller, Hartley & Pearson 1957); the strata's z are averaged
+    with inverse-variance weights ``(m - 3) / 1.06``, and the mean divided by its standard error is the test
+    statistic (normal). ``rho`` is ``tanh`` of the weighted mean. A stratum with fewer than 4 points, or with a
+    constant ``x`` or ``y``, carries no information and is left out; with none left every statistic is NaN.
+    """
+    zs, ws, points = [], [], 0
+    for _, g in df.groupby(by, sort=True):
+        r, _p = spearman(g[x], g[y])
+        if len(g) < 4 or not np.isfinite(r):
+            continue
+        zs.append(np.arctanh(np.clip(r, -0.999999, 0.999999)))
+        ws.append((len(g) - 3) / 1.06)
+        points += len(g)
+    if not zs:
+        return {"rho": _NAN, "p": _NAN, "strata": 0, "points": 0}
+    zs, ws = np.asarray(zs), np.asarray(ws)
+    mean = float((ws * zs).sum() / ws.sum())
+    stat = mean * np.sqrt(ws.sum())
+    return {"rho": float(np.tanh(mean)), "p": float(2 * stats.norm.sf(abs(stat))), "strata": len(zs),
+            "points": points}  # fmt: skip
 
 def compute_cost(parts: Mapping[str, pd.DataFrame] | DataFrameGroupBy, index: str | None = None,
                  seconds: str = "train_seconds", digits: int | None = 1) -> pd.DataFrame:

@@ -86,13 +86,21 @@ def describe_long(cfg: SweepConfig, long_df: pd.DataFrame) -> str:
     kept = long_df[long_df["kept"].astype(bool)]
     spread = kept.groupby(["function", "n"])["sharpness"].agg(lambda v: v.max() / v.min() if v.min() > 0 else np.nan)
     rk = rank_table(long_df).set_index("function")
+    plan = long_df.groupby("function", sort=False).agg(seeds=("seed", "nunique"), lo=("steps", "min"),
+                                                       hi=("steps", "max"))  # fmt: skip
+    said = []
+    for f, r in plan.iterrows():
+        steps = (f"{r['lo']:,} steps" if r["lo"] == r["hi"] else
+                 f"{r['lo']:,} steps below n = {cfg.majority_long_from_n} and {r['hi']:,} from there on")  # fmt: skip
+        said.append(f"{f.upper()} {r['seeds']} seeds, {steps}")
     parts = [
-        f"This run trained {cfg.long_seeds} seeds per (function, n) at width {cfg.long_d} for {cfg.long_steps:,} steps "
-        f"on n ≤ {max(cfg.long_ns)} ({len(kept)} of {len(long_df)} runs converged). Between seeds at the same length "
-        f"the sharpness varies by a factor of up to {fmt(spread.max())}."
+        f"This run trained, at width {cfg.long_d} on n ≤ {max(cfg.long_ns)}: {'; '.join(said)} "
+        f"({len(kept)} of {len(long_df)} runs converged). Between seeds at the same length the sharpness varies "
+        f"by a factor of up to {fmt(spread.max())}."
     ]  # fmt: skip
-    if "majority" in rk.index and np.isfinite(rk.loc["majority", "rho"]):
-        sig = "significant" if rk.loc["majority", "p"] < ALPHA else "not significant"
-        parts.append(f"MAJORITY's Spearman correlation of sharpness with n is {fmt(rk.loc['majority', 'rho'])} "
-                     f"(p = {fmt(rk.loc['majority', 'p'])}, {sig}).")  # fmt: skip
+    if "majority" in rk.index and np.isfinite(rk.loc["majority", "rho_within"]):
+        sig = "significant" if rk.loc["majority", "p_within"] < ALPHA else "not significant"
+        parts.append(f"MAJORITY's Spearman correlation of sharpness with n, within step budgets, is "
+                     f"{fmt(rk.loc['majority', 'rho_within'])} (p = {fmt(rk.loc['majority', 'p_within'])}, {sig}); "
+                     f"pooled over budgets it would be {fmt(rk.loc['majority', 'rho'])}.")  # fmt: skip
     return " ".join(parts)

@@ -221,11 +221,12 @@ PRESETS = {
     # A 2-core laptop, computed once and committed (chapter 05's settings table gives the measurements behind
     # each choice): calibration trial E (batch 256, 12,000 steps at 3e-4), 5 seeds of every function where
     # PARITY converged in the calibration (n <= 16), 3 seeds of MAJORITY/FIRST/MEAN beyond, up to n = 30.
+    # Long inputs: 5 seeds of FIRST/MEAN, HR24's 10 of MAJORITY, which trains 10,000 steps from n = 64.
     "cpu": SweepConfig(
         scale="cpu", max_n=30, grid=(4, 6, 8, 10, 12, 14, 16, 20, 25, 30, 40, 50, 64), seeds=5, d=32, lr=3e-4,
         batch_size=256, steps=12_000, give_up_step=None, dense_max_n=16, seeds_beyond=3, n_perturbations=20,
         n_inputs=2048, n_thm4=512, n_sens=128, long_ns=(8, 16, 32, 64, 128), long_seeds=5, long_lr=1e-3,
-        long_steps=4000,
+        long_steps=4000, majority_long_seeds=10, majority_long_from_n=64,
     ),
     # HR24 App. E.1 and the original code.
     "paper": SweepConfig(scale="paper", max_n=30, grid=tuple(range(4, MAX_SWEEP_N + 1))),

@@ -77,8 +77,16 @@ SETTINGS = {
     "seeds": lambda c: c.seed_plan,
     "sharpness": lambda c: f"ρ = {c.rho}, {c.n_perturbations} perturbations × {c.n_inputs:,} strings",
     "long inputs": lambda c: (f"width {c.long_d}, batch {c.long_batch_size}, lr {c.long_lr:g}, {c.long_steps:,} steps, "
-                              f"{c.long_seeds} seeds, n = {_lengths(c.long_ns)}"),  # fmt: skip
+                              f"{c.long_seeds} seeds, n = {_lengths(c.long_ns)}" + _majority_long(c)),  # fmt: skip
 }
+
+
+def _majority_long(c: SweepConfig) -> str:
+    """The long sweep's MAJORITY plan where it differs from the other functions' ('' where it does not)."""
+    seeds = "" if c.majority_long_seeds in (None, c.long_seeds) else f"{c.majority_long_seeds} seeds"
+    longer = c.majority_long_from_n is not None and c.majority_long_steps != c.long_steps
+    steps = f"{c.majority_long_steps:,} steps from n = {c.majority_long_from_n}" if longer else ""
+    return f"; MAJORITY {', '.join(p for p in (seeds, steps) if p)}" if seeds or steps else ""
 
 
 def settings_table(cfg: SweepConfig) -> pd.DataFrame:

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ...report.stats import stratified_spearman
+
 
 #: HR24 Table 2 (App. E.2): slope, Pearson r, p-value of sharpness vs n over n = 4..30.
 PAPER_TABLE2 = pd.DataFrame(
@@ -138,13 +140,19 @@ def _paper(function: str) -> pd.Series:
 
 
 def rank_table(df: pd.DataFrame, y: str = "sharpness") -> pd.DataFrame:
-    """Spearman rank correlation of ``y`` with n per function over converged runs (two-sided p)."""
+    """Spearman rank correlation of ``y`` with n per function over converged runs (two-sided p): pooled over all
+    runs (``rho``, ``p``) and within step budgets (``rho_within``, ``p_within``, over ``budgets`` budgets;
+    :func:`~replication.report.stats.stratified_spearman`), which is the test to use when a function's longer
+    lengths trained for more steps."""
     rows = []
-    for f, g in df[df["kept"].astype(bool)].groupby("function", sort=False):
+    kept = df[df["kept"].astype(bool)]
+    kept = kept if "steps" in kept else kept.assign(steps=0)  # frames without a budget: one budget
+    for f, g in kept.groupby("function", sort=False):
+        within = stratified_spearman(g, "n", y, "steps")
+        row = {"function": f, "runs": len(g), "max_n": int(g["n"].max()) if len(g) else np.nan,
+               "rho_within": within["rho"], "p_within": within["p"], "budgets": g["steps"].nunique()}  # fmt: skip
         if len(g) >= 3 and g["n"].nunique() >= 2:
             r = stats.spearmanr(g["n"], g[y])
-            rows.append({"function": f, "rho": float(r.statistic), "p": float(r.pvalue), "runs": len(g),
-                         "max_n": int(g["n"].max())})  # fmt: skip
-        else:
-            rows.append({"function": f, "rho": np.nan, "p": np.nan, "runs": len(g), "max_n": np.nan})
-    return pd.DataFrame(rows, columns=["function", "rho", "p", "runs", "max_n"])
+            row |= {"rho": float(r.statistic), "p": float(r.pvalue)}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["function", "rho", "p", "rho_within", "p_within", "budgets", "runs", "max_n"])

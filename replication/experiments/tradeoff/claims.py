@@ -31,7 +31,7 @@ def claims(cfg: TradeoffConfig, runs: pd.DataFrame, events: pd.DataFrame, offset
     eff = n_effect(runs).set_index("function")
     extra = long_claims(cfg, long, floor(runs, cfg.dynamics_n)) if long is not None else []
     return ([parity_frontier(cfg, eff, pooled_interaction(runs)), others_flat(cfg, eff),
-             short_parity(cfg, runs, offsets)] + dynamics_claims(cfg, events) + extra)  # fmt: skip
+             short_parity(cfg, runs, offsets)] + dynamics_claims(cfg, events, long) + extra)  # fmt: skip
 
 
 def _parity(eff: pd.DataFrame) -> pd.Series | None:

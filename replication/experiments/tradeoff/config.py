@@ -184,7 +184,7 @@ PRESETS = {
     "cpu": TradeoffConfig(scale="cpu", max_n=12, lengths=(5, 8, 12), parity_lengths=(5, 6, 7, 8), draws=3,
                           lr_range=(3e-4, 1e-3), d=32, batch_size=128, tradeoff_steps=3000, n_inputs=2048,
                           n_perturbations=4, seeds=2, steps=3000, dynamics_lr=1e-3, eval_every=100,
-                          dynamics_perturbations=16, dynamics_inputs=512),  # fmt: skip
+                          dynamics_perturbations=16, dynamics_inputs=512, long_seeds=4),  # fmt: skip
     # HR24 App. E: lengths 4..25 (Fig. 9; Fig. 10 picks 5, 10, 15, 20), PARITY dynamics at n = 25.
     "paper": TradeoffConfig(scale="paper", max_n=25, lengths=tuple(range(4, 26)), parity_lengths=tuple(range(4, 26)),
                             seeds=39, long_seeds=4, long_steps=100_000),  # fmt: skip

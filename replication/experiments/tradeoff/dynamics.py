@@ -229,9 +229,10 @@ def describe_dynamics(cfg, ev: pd.DataFrame) -> str:
     return " ".join(lines)
 
 
-def dynamics_claims(cfg, ev: pd.DataFrame) -> list[Claim]:
-    """The dynamics claims (HR24 Fig. 3, 12-14), from :func:`events_table`."""
-    return [sharpness_jump(cfg, ev), sharpness_peak(cfg, ev), norm_and_blowup(cfg, ev)]
+def dynamics_claims(cfg, ev: pd.DataFrame, long: pd.DataFrame | None = None) -> list[Claim]:
+    """The dynamics claims (HR24 Fig. 3, 12-14), from :func:`events_table`; ``long``: the long runs' events
+    (:func:`.long_dynamics.long_events`), which test why a short run's peak came late (None: not run)."""
+    return [sharpness_jump(cfg, ev), sharpness_peak(cfg, ev, long), norm_and_blowup(cfg, ev)]
 
 
 def sharpness_jump(cfg, ev: pd.DataFrame) -> Claim:
@@ -253,7 +254,7 @@ def sharpness_jump(cfg, ev: pd.DataFrame) -> Claim:
     )  # fmt: skip
 
 
-def sharpness_peak(cfg, ev: pd.DataFrame) -> Claim:
+def sharpness_peak(cfg, ev: pd.DataFrame, long: pd.DataFrame | None = None) -> Claim:
     """The (smoothed) sharpness peaks where the loss leaves its plateau (HR24 Fig. 3, 13)."""
     left = ev[ev["exit_step"].notna()]
     never = len(left) < len(ev)
@@ -269,7 +270,7 @@ def sharpness_peak(cfg, ev: pd.DataFrame) -> Claim:
         holds=ok,
         note=f"check: in every run the sharpness peak ({cfg.window}-evaluation mean) is within {cfg.coincide} steps "
              f"of the plateau exit" + ("" if ok else "; fails: " + ("some run never left its plateau" if never else
-                                                                    _late_reason(late))),
+                                                                    _late_reason(late, long, cfg.coincide))),
     )  # fmt: skip
 
 
@@ -300,14 +301,23 @@ def norm_and_blowup(cfg, ev: pd.DataFrame) -> Claim:
     )  # fmt: skip
 
 
-def _late_reason(late: pd.DataFrame) -> str:
-    """Why the sharpness peaks of ``late`` runs came long after their plateau exits."""
+def _late_reason(late: pd.DataFrame, long: pd.DataFrame | None = None, coincide: int = 500) -> str:
+    """Why the sharpness peaks of ``late`` runs came long after their plateau exits; with the long runs'
+    events, what training 20,000 steps showed of it."""
     wds = sorted(set(late["weight_decay"]))
     text = (f"in {len(late)} runs (weight decay {', '.join(f'{w:g}' for w in wds)}) the sharpness kept rising after "
             f"the jump and peaked at steps {span(late['peak_step'])}")
     if min(wds) > 0:
-        text += (", as weight decay drove the blowup up (next claim); HR24 follow training for 10,000–100,000 "
-                 "steps, long enough to see it come down")
+        text += ", as weight decay drove the blowup up (next claim)"
+    left = long[long["exit_step"].notna()] if long is not None and len(long) else None
+    if left is not None and len(left):
+        parts = []
+        for wd, g in left.groupby("weight_decay"):
+            near = int(((g["peak_step"] - g["exit_step"]) <= coincide).sum())
+            parts.append(f"weight decay {wd:g}: peak within {coincide} steps of the exit in {near}/{len(g)} runs, "
+                         f"peaks at steps {span(g['peak_step'])}")
+        text += (f"; the long runs ({int(left['steps'].max()):,} steps) test whether a longer run brings it down: "
+                 + "; ".join(parts))
     return text
 
 
