@@ -219,6 +219,26 @@ def test_bad_parameters_name_themselves(name, value):
         ch.GrokkingConfig.from_params(scale="ci", **{name: value})
 
 
+@pytest.mark.parametrize("params,name", [({"dense_until": -1}, "dense_until"), ({"dense_until": 41}, "dense_until"),
+                                         ({"dense_every": 11}, "dense_every"), ({"dense_every": "x"}, "dense_every"),
+                                         ({"dense_until": 0}, "dense_until, dense_every"),
+                                         ({"dense_until": 10, "dense_every": 0}, "dense_until, dense_every")])
+def test_bad_schedules_name_themselves_before_training(params, name):
+    with pytest.raises(ValueError, match=rf"^{name}:"):
+        ch.GrokkingConfig.from_params(scale="ci", **params)
+
+
+def test_dense_schedule_evaluates_every_few_steps_early_then_as_before():
+    cfg = ch.GrokkingConfig.from_params(scale="ci", p=5, steps=35, seeds=1, dense_until=7, dense_every=3)
+    res = ch.measure_grokking(ch.grok_runs(cfg)[0])
+    assert [r["step"] for r in res["history"]] == [0, 3, 6, 10, 20, 30, 35]
+    cpu = ch.grok_runs(ch.PRESETS["cpu"])[0]
+    steps = [s for s in range(cpu.steps + 1) if cpu.evaluated_at(s)]
+    assert steps[:61] == list(range(0, 301, 5)) and steps[61:63] == [350, 400] and steps[-1] == 6000
+    off = ch.grok_runs(ch.GrokkingConfig.from_params(scale="ci", dense_until=0, dense_every=0))[0]
+    assert [s for s in range(41) if off.evaluated_at(s)] == [0, 10, 20, 30, 40]
+
+
 def test_papermill_strings_are_parsed():
     cfg = ch.GrokkingConfig.from_params(scale="ci", p="13", train_fraction="0.4", seeds="1")
     assert (cfg.p, cfg.train_fraction, cfg.seeds) == (13, 0.4, 1)
@@ -226,7 +246,8 @@ def test_papermill_strings_are_parsed():
 
 
 def test_measure_logs_every_evaluation_through_fit():
-    run = ch.grok_runs(ch.GrokkingConfig.from_params(scale="ci", p=5, steps=6, seeds=1))[0]
+    run = ch.grok_runs(ch.GrokkingConfig.from_params(scale="ci", p=5, steps=6, seeds=1, dense_until=0,
+                                                     dense_every=0))[0]
     res = ch.measure_grokking(run)
     assert [r["step"] for r in res["history"]] == [0, 6]  # eval_every 10 > steps: step 0 and the last step
     assert set(res["history"][0]) == {"step", "train_acc", "test_acc", "train_loss", "test_loss", "sensitivity", "weight_norm"}

@@ -86,6 +86,7 @@ def fit(
     steps: int,
     *,
     eval_every: int = 0,
+    eval_at: Callable[[int], bool] | None = None,
     evaluate: Callable[[int, torch.nn.Module], dict] | None = None,
     callback: Callable[[int, torch.nn.Module], dict | None] | None = None,
     stop: Callable[[dict], str | None] | None = None,
@@ -98,7 +99,8 @@ def fit(
     ``zero_grad``/``backward``/``optimizer.step()``. There is no hidden randomness: a run is
     deterministic whenever its batches, initialisation and ``evaluate``/``callback`` are (seed them).
 
-    Evaluations happen at step 0, every ``eval_every`` steps (0: none in between) and at the last step.
+    Evaluations happen at step 0, every ``eval_every`` steps (0: none in between) or where ``eval_at`` says,
+    and at the last step.
     Each appends a history row ``{"step", "loss", **evaluate(step, model), **callback(step, model)}``,
     with the model in eval mode (back in train mode afterwards); ``loss`` is the training loss of that
     step (NaN at step 0). ``stop(row)`` is then asked about the row: a returned string ends the run
@@ -118,6 +120,8 @@ def fit(
         optimizer: a torch optimiser over the model's parameters.
         steps: step budget (>= 0).
         eval_every: steps between evaluations (0: only at step 0 and the last step).
+        eval_at: ``eval_at(step)`` -> whether to evaluate after ``step``, in place of ``eval_every``
+            (an uneven schedule, e.g. dense early on); step 0 and the last step are always evaluated.
         evaluate: ``evaluate(step, model)`` -> dict of numbers for that step's history row.
         callback: ``callback(step, model)`` -> dict or None, called at every evaluation after
             ``evaluate``; its dict joins the row (for quantities logged along training).
@@ -128,14 +132,16 @@ def fit(
     steps = check_int("steps", steps, 0)
     eval_every = check_int("eval_every", eval_every, 0)
     next_batch = _batch_source(batches)
-    args = (model, next_batch, loss_fn, optimizer, steps, eval_every, evaluate, callback, stop, progress, desc)
+    if eval_at is None:
+        eval_at = (lambda step: step % eval_every == 0) if eval_every else (lambda step: False)  # noqa: E731
+    args = (model, next_batch, loss_fn, optimizer, steps, eval_at, evaluate, callback, stop, progress, desc)
     if _on_cpu(model):
         with single_thread():
             return _fit(*args)
     return _fit(*args)
 
 
-def _fit(model, next_batch, loss_fn, optimizer, steps, eval_every, evaluate, callback, stop, progress, desc):
+def _fit(model, next_batch, loss_fn, optimizer, steps, eval_at, evaluate, callback, stop, progress, desc):
     t0 = time.perf_counter()
     history: list[dict] = []
     show = (not quiet()) if progress is None else progress
@@ -184,7 +190,7 @@ def _fit(model, next_batch, loss_fn, optimizer, steps, eval_every, evaluate, cal
             optimizer.step()
             step_done = step
             bar.update(1)
-            if (eval_every and step % eval_every == 0) or step == steps:
+            if eval_at(step) or step == steps:
                 reason = log(step)
     finally:
         bar.close()

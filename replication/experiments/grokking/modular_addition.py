@@ -10,7 +10,7 @@ the chapter's config, its tables and prose numbers; the claims are in :mod:`.cla
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ...report.claims import fmt
 from ...report.stats import compute_cost
-from ...checks import check_choices, check_float, check_int
+from ...checks import KEY_OMIT_DEFAULT, check_choices, check_float, check_int
 from ...runs.config import ChapterConfig
 from ...models.grokking import GrokkingTransformer
 from ...tasks.modular import commutative_baseline, modular_addition_split
@@ -56,6 +56,10 @@ class GrokRun:
     sigma: float  # sensitivity: std of the noise on the number embeddings
     draws: int  # sensitivity: noise draws per training pair, averaged
     after_grok: int | None  # stop this many steps after test accuracy first reaches GROKKED (None: never)
+    # Dense early evaluations (memorisation happens in the first few hundred steps): every `dense_every` steps
+    # up to step `dense_until`, every `eval_every` steps after. 0, 0: off (the keys of older runs are kept).
+    dense_until: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
+    dense_every: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
 
     def __post_init__(self):
         check_int("p", self.p, 3, 1000)
@@ -77,6 +81,16 @@ class GrokRun:
         check_float("sigma", self.sigma, 0.0, 10.0, lo_open=True)
         if self.after_grok is not None:
             check_int("after_grok", self.after_grok, 0)
+        check_int("dense_until", self.dense_until, 0, self.steps)
+        check_int("dense_every", self.dense_every, 0, self.eval_every)
+        if (self.dense_until == 0) != (self.dense_every == 0):
+            raise ValueError(f"dense_until, dense_every: both 0 (no dense early evaluations) or both >= 1, got "
+                             f"dense_until={self.dense_until}, dense_every={self.dense_every}")  # fmt: skip
+
+    def evaluated_at(self, step: int) -> bool:
+        """Whether the run evaluates after ``step`` (step 0 and the last step always are)."""
+        dense = self.dense_every and step <= self.dense_until and step % self.dense_every == 0
+        return bool(dense or step % self.eval_every == 0)
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,8 @@ class GrokkingConfig(ChapterConfig):
     heads: int = 4  # attention heads
     d_ff: int = 512  # MLP width
     eval_every: int = 100  # steps between evaluations
+    dense_until: int = 0  # ... but every dense_every steps up to this step (0: off)
+    dense_every: int = 0  # ... steps between the dense early evaluations (0: off)
     sigma: float = 0.1  # sensitivity noise std (V25 §7.3)
     draws: int = 1  # noise draws per training pair
     after_grok: int | None = None  # stop a run this many steps after it groks (None: run every step)
@@ -126,13 +142,16 @@ class GrokkingConfig(ChapterConfig):
     #: steps: full-batch training steps of every modular-addition run, >= 1.
     #: seeds: modular-addition seeds, >= 1.
     #: weight_decay: AdamW weight decay, in [0, 10].
-    PARAMS = ('p', 'train_fraction', 'steps', 'seeds', 'weight_decay')
+    #: dense_until, dense_every: evaluate every dense_every steps (in [1, eval_every]) up to step dense_until
+    #: (in [1, steps]); both 0: every eval_every steps from the start.
+    PARAMS = ('p', 'train_fraction', 'steps', 'seeds', 'weight_decay', 'dense_until', 'dense_every')
 
 
 def grok_runs(cfg: GrokkingConfig) -> list[GrokRun]:
     return [GrokRun(p=cfg.p, train_fraction=cfg.train_fraction, seed=s, d=cfg.d, heads=cfg.heads, d_ff=cfg.d_ff,
                     lr=cfg.lr, weight_decay=cfg.weight_decay, steps=cfg.steps, eval_every=cfg.eval_every,
-                    sigma=cfg.sigma, draws=cfg.draws, after_grok=cfg.after_grok) for s in range(cfg.seeds)]  # fmt: skip
+                    sigma=cfg.sigma, draws=cfg.draws, after_grok=cfg.after_grok, dense_until=cfg.dense_until,
+                    dense_every=cfg.dense_every) for s in range(cfg.seeds)]  # fmt: skip
 
 
 def parity_runs(cfg: GrokkingConfig) -> list[ParityRun]:
@@ -146,13 +165,13 @@ def parity_runs(cfg: GrokkingConfig) -> list[ParityRun]:
 PRESETS = {
     # Seconds: a tiny modulus and model, a few steps. The claims are computed but are not expected to hold.
     "ci": GrokkingConfig(scale="ci", p=11, train_fraction=0.5, steps=40, seeds=2, lr=3e-3, d=16, d_ff=64,
-                         eval_every=10, parity_n=8, parity_k=2, parity_seeds=1, parity_n_train=256,
-                         parity_batch_size=64, parity_d=8, parity_steps=30, parity_eval_every=10,
+                         eval_every=10, dense_until=20, dense_every=2, parity_n=8, parity_k=2, parity_seeds=1,
+                         parity_n_train=256, parity_batch_size=64, parity_d=8, parity_steps=30, parity_eval_every=10,
                          parity_n_test=128, parity_n_sens=32),  # fmt: skip
     # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
-    "cpu": GrokkingConfig(scale="cpu", p=97, train_fraction=0.3, steps=6000, seeds=4, weight_decay=2.0, lr=3e-3,
-                          eval_every=50, draws=4, after_grok=500, parity_seeds=3, parity_n_train=20_000,
-                          parity_batch_size=128, parity_d=32, parity_lr=1e-3, parity_steps=10_000,
+    "cpu": GrokkingConfig(scale="cpu", p=97, train_fraction=0.3, steps=6000, seeds=8, weight_decay=2.0, lr=3e-3,
+                          eval_every=50, dense_until=300, dense_every=5, draws=4, after_grok=500, parity_seeds=3,
+                          parity_n_train=20_000, parity_batch_size=128, parity_d=32, parity_lr=1e-3, parity_steps=10_000,
                           parity_eval_every=250, parity_n_test=2048, parity_n_sens=256),  # fmt: skip
     # V25 §7.3 / App. A.5 and the released code; App. A.6 (sea-green setting) for sparse parity.
     "paper": GrokkingConfig(scale="paper"),
@@ -191,7 +210,7 @@ def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
             return f"stopped {run.after_grok} steps after grokking"
         return None
 
-    res = fit(model, lambda: (xtr, ytr), loss_fn, opt, run.steps, eval_every=run.eval_every, evaluate=evaluate,
+    res = fit(model, lambda: (xtr, ytr), loss_fn, opt, run.steps, eval_at=run.evaluated_at, evaluate=evaluate,
               stop=stop, progress=False)  # fmt: skip
     keep = ("step", "train_acc", "test_acc", "train_loss", "test_loss", "sensitivity", "weight_norm")
     return {
