@@ -125,3 +125,23 @@ def test_the_check_fails_on_a_planted_changed_verdict(tmp_path, monkeypatch, fli
     row = recheck.record_table(record).iloc[0]
     assert row["entries"] == 3 and row["identical"] == 2 and bool(row["passed"]) is passes  # seed 0 shifted
     assert row["verdicts_changed"] == (1 if flip else 0) and row["mode"] == "full"
+
+
+def test_expectation_is_read_from_the_newest_check_of_each_chapter():
+    import pandas as pd
+
+    rows = [  # an old failing check of chapter 10 is superseded by a newer one
+        ["2026-01-01", "10_vision", "cpu", "m1", "sampled 1 per kind", 2, 0, 0.9, 3, 8, 1, False],
+        ["2026-01-02", "03_average", "cpu", "m1", "full", 60, 60, 0.0, 0, 4, 0, True],
+        ["2026-01-03", "10_vision", "cpu", "m2", "sampled 1 per kind", 2, 1, 0.25, 1, 8, 0, False],
+    ]
+    text = recheck.expectation(pd.DataFrame(rows, columns=recheck.RECORD_COLUMNS))
+    assert "each of 2 chapters (1 in full, 1 sampled) ran on 2 machines (m1; m2)" in text
+    assert "Of their 62 recomputed entries, 61 came out bit-identical" in text
+    assert "0.25 (10_vision)" in text and "0.9" not in text  # the old check of chapter 10 is not read
+    assert "Of 12 claims judged on the recomputed results, 0 changed verdict." in text
+    assert "1 in 10_vision (sampled 1 per kind)" in text and "reproduce every verdict" in text
+    rows[2][10] = 2
+    text = recheck.expectation(pd.DataFrame(rows, columns=recheck.RECORD_COLUMNS))
+    assert "2 changed verdict (10_vision)" in text and "except those named" in text
+    assert "No check" in recheck.expectation(pd.DataFrame(columns=recheck.RECORD_COLUMNS))
