@@ -50,12 +50,15 @@ train_fraction = None  # share of the p² pairs used for training, in (0, 1) (No
 steps = None  # full-batch training steps of each modular-addition run (None: the preset's)
 seeds = None  # modular-addition seeds 0..seeds-1 (None: the preset's)
 weight_decay = None  # AdamW weight decay (None: 1.0, as in V25's code)
+dense_until = None  # evaluate every dense_every steps up to this step, 0..steps (None: the preset's, 300 at cpu)
+dense_every = None  # steps between those early evaluations, 1..eval_every (None: the preset's, 5 at cpu)
 
 # %%
 from replication.report import status
 from replication.experiments.grokking.modular_addition import GrokkingConfig
 
-cfg = GrokkingConfig.from_params(scale=scale, p=p, train_fraction=train_fraction, steps=steps, seeds=seeds, weight_decay=weight_decay)
+cfg = GrokkingConfig.from_params(scale=scale, p=p, train_fraction=train_fraction, steps=steps, seeds=seeds,
+                                 weight_decay=weight_decay, dense_until=dense_until, dense_every=dense_every)
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
@@ -82,8 +85,8 @@ from replication.plots import grokking as plots
 # | steps | ≈ 17,000–20,000 epochs | at most 6,000 full-batch steps, ending 500 steps after test accuracy first reaches 95% | the budget; a run that has not grokked by then is kept and reported as such |
 # | width, heads, MLP | 128, 4, 512 | 128, 4, 512 | the paper's model |
 # | attention query and MLP | every position | the `=` position only | same outputs (tested); 0.23 s instead of 0.58 s per step at $p = 97$ (2.5× faster) |
-# | evaluations | sensitivity every epoch (1 noise draw per pair), test every 100 epochs | every 50 steps, 4 noise draws per training pair | a smooth enough sensitivity curve at a fraction of the cost |
-# | seeds | 3 | 4 | to show the spread |
+# | evaluations | sensitivity every epoch (1 noise draw per pair), test every 100 epochs | every 5 steps up to step 300, then every 50 steps; 4 noise draws per training pair | memorisation is over within the first hundred steps or so, so it needs dense sampling; later a smooth enough sensitivity curve at a fraction of the cost |
+# | seeds | 3 | 8 | a rank correlation over seeds needs them: with 6, p < 0.05 (two-sided) takes $|\rho| \ge 0.89$ |
 # | sparse parity | a two-layer transformer (4 heads, width 32), Adam, 50,000 strings, batch 250, 1,000 epochs (200,000 steps); sensitivity on $10^5$ strings | the HR24 encoder (post-LN, 2 layers, 4 heads, width 32), AdamW lr 1e-3, a fixed set of 20,000 strings, batch 128, 10,000 steps, logistic loss; sensitivity on 256 strings × 40 bit flips, every 250 steps; 3 seeds | 0.04–0.08 s per step; seed 0 learnt the parity by step 5,000 (trial 4). The paper's 200,000 steps per seed are out of reach, and none of the changes we tried made the other seeds learn within 10,000–20,000 steps (trials 5–7), so the page shows the seeds that did not learn as they are |
 #
 # The trials behind these choices (test accuracy ≥ 95% is the first evaluation at or above it):
@@ -120,9 +123,11 @@ Markdown(status.origin_note())
 #
 # The phases are computed from each run's own curves, not drawn by eye:
 #
-# - **memorisation** ends at the first evaluation with training accuracy ≥ 99%;
-# - **circuit formation** lasts until the *sensitivity peak*: the largest sensitivity (a centred
-#   3-evaluation mean) among the evaluations where test accuracy is still low;
+# - **memorisation** ends at the first evaluation with training accuracy ≥ 99%; within it sensitivity
+#   may first climb to an *early peak* (its largest value up to then) and then fall to a *trough*;
+# - **circuit formation** lasts until the *sensitivity peak*: where sensitivity (a centred
+#   3-evaluation mean) stands highest above its lowest value since the early peak, among the
+#   evaluations where test accuracy is still low (the falling tail of the early peak is no peak);
 # - **clean-up** runs from the peak to the first evaluation with test accuracy ≥ 95%;
 # - then the run has **grokked**.
 #
@@ -139,17 +144,49 @@ axes = plots.grokking_curves(curves, phases)
 
 # %% [markdown]
 # One column per seed; the dotted line is the sensitivity peak, the dashed one the commutativity
-# baseline. The table gives the detected steps and the quantities the claims test: `lead` is the
-# number of steps from the sensitivity peak to the first evaluation where test accuracy is no longer
-# low, `lead_grok` to test accuracy ≥ 95%; `sens_fall` is the share of its peak that sensitivity lost
-# before test accuracy rose; `norm_rise` the largest rise of the weight norm above its running minimum
-# between training saturation and the test rise (0: it only fell).
+# baseline. The table gives the detected steps and the quantities the claims test: `t_early` and
+# `sens_early` are the early peak, `t_trough` and `sens_trough` the memorisation trough, `early_fall` the
+# share of the early peak lost by the trough; `lead` is the number of steps from the sensitivity peak to
+# the first evaluation where test accuracy is no longer low, `lead_grok` to test accuracy ≥ 95%;
+# `sens_fall` and `norm_fall_cleanup` are the shares of their values at the sensitivity peak that
+# sensitivity and the weight norm lost before test accuracy rose (the clean-up window); `t_sens_half` and
+# `t_norm_half` are explained below.
 
 # %%
 ch.phases_display(phases)
 
 # %% tags=["remove-input"]
 Markdown(ch.describe(cfg, phases))
+
+# %% [markdown]
+# ## Memorisation, sampled where it happens
+#
+# Memorisation is fast at this scale: training accuracy is near 100% within the first hundred steps or
+# so. Evaluating every 50 steps, as the rest of each run does, would see two or three points of it,
+# and then "sensitivity drops during memorisation" could only be measured from the untrained model at
+# step 0. V25's own script, run at this setting, logs sensitivity every epoch and shows something else
+# first: sensitivity *rises* while the training set is being fitted, and only then falls. So the runs
+# evaluate every 5 steps up to step 300, and the claim below measures the fall from the early peak.
+
+# %%
+axes = plots.early_curves(curves, phases, until=max(cfg.dense_until, 3 * cfg.eval_every))
+
+# %% [markdown]
+# ## Clean-up: sensitivity against the weight norm
+#
+# V25's second observation is that over clean-up, while test accuracy is still flat, the weight norm
+# stays flat too while sensitivity falls, so only sensitivity registers the hidden progress. Two checks
+# follow from it. The first compares how much each quantity changes over the clean-up window (from
+# the sensitivity peak to the last evaluation with test accuracy still low), relative to its value at
+# the peak. The second asks whether either one can tell, run by run, *when* grokking will come: for each
+# run we take the first step after the peak at which sensitivity has covered half of the typical
+# (median over runs) relative fall over clean-up (`t_sens_half`), and the same for the weight norm with
+# its own typical fall (`t_norm_half`), and rank-correlate each with the step at which test accuracy
+# reaches 95%. A progress measure should give a strong positive rank correlation; a quantity that only
+# drifts at a fixed rate should not.
+
+# %%
+axes = plots.grok_predictors(phases)
 
 # %% [markdown]
 # **Reading it.** In the book's `cpu` runs V25's phases show up in every seed. Sensitivity first drops as

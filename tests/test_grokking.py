@@ -14,7 +14,7 @@ from replication.models.grokking import GrokkingTransformer
 from replication.tasks.modular import commutative_baseline, modular_addition_split
 from replication.measures.token import embedding_noise_sensitivity
 from replication.measures.norms import weight_norm
-from replication.measures.phases import first_at_least, grokking_phases, largest_rise, parity_phases, smooth
+from replication.measures.phases import fall_step, first_at_least, grokking_phases, largest_rise, parity_phases, smooth
 
 
 # --------------------------------------------------------------------------------------------------
@@ -169,10 +169,27 @@ def test_grokking_phases_known_answer():
     assert ph["sens_peak"] == pytest.approx(smooth(sens)[30])
     assert ph["sens_fall"] == pytest.approx(1 - 0.01 / ph["sens_peak"])
     assert ph["sens_start"] == pytest.approx(0.05) and ph["sens_sat"] == pytest.approx(smooth(sens)[10])
-    assert ph["sens_trough"] == pytest.approx(0.005)  # the dip at step 100, before the rise to the peak
+    assert ph["t_early"] == 0 and ph["sens_early"] == pytest.approx(smooth(sens)[0])  # no early rise: step 0
+    assert ph["t_trough"] == 110 and ph["sens_trough"] == pytest.approx(smooth(sens)[11])  # smoothed, before the climb
+    assert ph["early_fall"] == pytest.approx(1 - smooth(sens)[11] / smooth(sens)[0])
     assert ph["norm_rise"] == 0.0
     assert ph["train_dip"] == 1.0 and ph["t_dip"] == 110  # never dips after saturating (first minimum after t_sat)
     assert ph["norm_fall_cleanup"] == pytest.approx(1 - (50 - 610 / 50) / (50 - 300 / 50))
+
+
+def test_the_early_peak_is_found_and_its_falling_tail_is_no_peak():
+    steps = np.arange(0, 1001, 5)
+    train = np.clip(steps / 50, 0, 1)  # 99% first at step 50, in the early peak's falling tail
+    test = np.where(steps < 600, 0.3, np.clip(0.3 + (steps - 600) / 100 * 0.7, 0, 1))
+    sens = np.interp(steps, [0, 30, 100, 300, 550, 1000], [0.04, 0.18, 0.03, 0.11, 0.01, 0.01])
+    ph = grokking_phases(steps, train, test, sens, 50 - steps / 50, baseline=0.3)
+    assert ph["t_sat"] == 50 and 30 <= ph["t_early"] <= 35 and 100 <= ph["t_trough"] <= 105  # (smoothed)
+    assert ph["t_peak"] == 300  # the tail at step 50 (0.13) is higher, but it is falling, not climbing
+    assert ph["sens_early"] == pytest.approx(0.18, rel=0.1) and ph["sens_trough"] == pytest.approx(0.03, rel=0.1)
+    assert ph["early_fall"] == pytest.approx(1 - ph["sens_trough"] / ph["sens_early"])
+    assert ph["sens_start"] == pytest.approx(0.04)
+    assert fall_step(steps, sens, 300, 0.5) == 440  # 0.11 → 0.055 at step 437.5 (falling 0.1 over 250 steps)
+    assert fall_step(steps, sens, 300, 0.95) is None and fall_step(steps, sens, None, 0.5) is None
 
 
 def test_grokking_phases_see_a_turning_norm_and_a_run_that_never_groks():
@@ -263,12 +280,23 @@ def test_parity_run_logs_sensitivity():
     assert all(0 <= r["sensitivity"] <= 1 for r in res["history"])
 
 
-def _phases(t_groks, norm_rise=0.0):
+def _phases(t_groks, norm_fall=0.05, early_fall=None, t_sens=None, t_norm=None):
+    """A planted phase table: one row per run, grokking at ``t_groks`` (None: never)."""
+    n = len(t_groks)
+    early = [0.18 + 0.001 * i for i in range(n)]
+    efall = early_fall if early_fall is not None else [1 - 0.03 / e for e in early]
+    t_sens = t_sens if t_sens is not None else [None if t is None else t - 300 for t in t_groks]
+    t_norm = t_norm if t_norm is not None else [500, 420, 480, 450, 410, 470, 430, 460][:n]
     return pd.DataFrame([{"seed": i, "grokked": t is not None, "t_sat": 100, "t_grok": t, "t_peak": 300, "lead": 300,
-                          "lead_grok": None if t is None else t - 300, "sens_start": 0.05, "sens_sat": 0.01, "sens_trough": 0.005,
-                          "sens_peak": 0.03, "sens_low_end": 0.01, "sens_fall": 2 / 3, "norm_rise": norm_rise,
-                          "norm_fall_cleanup": 0.1, "sens_count": 30_000, "baseline": 0.3,
-                          "train_dip": 1.0, "t_dip": 110} for i, t in enumerate(t_groks)])
+                          "lead_grok": None if t is None else t - 300, "sens_start": 0.05, "sens_sat": 0.01,
+                          "t_early": 30, "sens_early": early[i], "t_trough": 100, "sens_trough": early[i] * (1 - efall[i]),
+                          "early_fall": efall[i], "sens_peak": 0.11, "sens_low_end": 0.01, "sens_fall": 10 / 11,
+                          "norm_rise": 0.0, "norm_fall_cleanup": norm_fall, "sens_count": 30_000, "baseline": 0.3,
+                          "train_dip": 1.0, "t_dip": 110, "t_sens_half": t_sens[i], "t_norm_half": t_norm[i],
+                          "sens_share": 5 / 11, "norm_share": norm_fall / 2} for i, t in enumerate(t_groks)])  # fmt: skip
+
+
+EIGHT = [800, 900, 1000, 1100, 1200, 1300, 1400, 1500]
 
 
 def _parity(final=0.1, learned=True):
@@ -280,15 +308,52 @@ def _parity(final=0.1, learned=True):
 
 def test_claims_hold_on_curves_that_show_the_papers_pattern():
     cfg = ch.GrokkingConfig.from_params(scale="ci")
-    claims = ch.claims(cfg, _phases([800, 900]), _parity(final=cfg.parity_k / cfg.parity_n))
-    assert [c.holds for c in claims] == [True] * 6, [c.note for c in claims if not c.holds]
+    claims = ch.claims(cfg, _phases(EIGHT), _parity(final=cfg.parity_k / cfg.parity_n))
+    assert len(claims) == 7 and [c.holds for c in claims] == [True] * 7, [c.note for c in claims if not c.holds]
+    assert "Wilcoxon p = 0.0039" in claims[1].measured  # 8 positive differences: 1 / 2^8
+    assert "sensitivity 1 (p = " in claims[4].measured
 
 
 def test_claims_fail_and_say_why():
     cfg = ch.GrokkingConfig.from_params(scale="ci")
-    claims = ch.claims(cfg, _phases([800, None], norm_rise=0.05), _parity(learned=False))
-    by = {c.claim.split(":")[0][:30]: c for c in claims}
+    claims = ch.claims(cfg, _phases([800, None], norm_fall=0.05), _parity(learned=False))
     assert not claims[0].holds and "1 of 2 runs never grokked" in claims[0].note
-    assert not claims[3].holds and not claims[5].holds and "did not learn the parity within 1000 steps" in claims[5].note
-    assert "memorisation" in claims[4].note
-    assert len(by) == 6
+    assert not claims[3].holds and "1 of 2 runs never grokked" in claims[3].note
+    assert not claims[6].holds and "did not learn the parity within 1000 steps" in claims[6].note
+    assert "memorisation" in claims[5].note
+
+
+def test_memorisation_claim_fails_on_a_run_without_an_early_fall():
+    cfg = ch.GrokkingConfig.from_params(scale="ci")
+    c = ch.claims(cfg, _phases(EIGHT, early_fall=[0.8] * 7 + [0.1]), _parity())[1]
+    assert not c.holds and "1 of 8 runs fell less than 25% from their early peak" in c.note
+
+
+def test_norm_claim_fails_when_the_norm_falls_as_much_as_sensitivity():
+    cfg = ch.GrokkingConfig.from_params(scale="ci")
+    c = ch.claims(cfg, _phases(EIGHT, norm_fall=0.6), _parity())[3]
+    assert not c.holds and "in 8 of 8 runs the norm fell by at least 50% of sensitivity's relative fall" in c.note
+
+
+def test_predictor_claim_fails_without_correlation_or_when_the_norm_predicts_better():
+    cfg = ch.GrokkingConfig.from_params(scale="ci")
+    shuffled = [500, 420, 480, 450, 410, 470, 430, 460]
+    c = ch.claims(cfg, _phases(EIGHT, t_sens=shuffled, t_norm=[t - 300 for t in EIGHT]), _parity())[4]
+    assert not c.holds and "with 8 runs a one-sided p < 0.05 needs ρ ≥ 0.6" in c.note
+    both = ch.claims(cfg, _phases(EIGHT, t_norm=[t - 300 for t in EIGHT]), _parity())[4]
+    assert not both.holds and "the norm's ρ (1) is at least sensitivity's (1)" in both.note
+    assert ch.claims.__module__.endswith("claims") and ch.FLAT_SHARE == 0.5
+
+
+def test_fall_steps_use_half_the_median_fall_of_the_grokked_runs():
+    steps = np.arange(0, 1001, 10)
+    frames = []
+    for seed, rate in ((0, 1.0), (1, 2.0)):
+        sens = np.interp(steps, [0, 100, 300, 1000], [0.05, 0.01, 0.1, 0.1 - 0.09 * rate / 2])
+        frames.append(pd.DataFrame({"seed": seed, "step": steps, "sensitivity": sens, "weight_norm": 50 - steps / 100}))
+    phases = pd.DataFrame({"seed": [0, 1], "grokked": [True, True], "t_peak": [300, 300], "sens_fall": [0.4, 0.8],
+                           "norm_fall_cleanup": [0.1, 0.1]})
+    out = ch.fall_steps(pd.concat(frames), phases)
+    assert out["sens_share"].iloc[0] == pytest.approx(0.3) and out["norm_share"].iloc[0] == pytest.approx(0.05)
+    assert out["t_norm_half"].tolist() == [540, 540]  # 47 → 44.65 at step 535: the same in both runs
+    assert out["t_sens_half"].iloc[1] < out["t_sens_half"].iloc[0]  # the faster fall gets there sooner

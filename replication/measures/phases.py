@@ -4,9 +4,13 @@ Every detector takes the evaluation steps and the curves logged at them (1-D arr
 returns steps or numbers, ``None`` where the event never happens; nothing here trains or plots. The
 phases of a grokking run, in V25 App. A.5's names:
 
-- **memorisation** ``[0, t_sat]``: training accuracy reaches ``saturate`` (99%) at ``t_sat``;
-- **circuit formation** ``[t_sat, t_peak]``: sensitivity rises to its peak at ``t_peak``, the largest
-  smoothed sensitivity among the evaluations where test accuracy is *still low*;
+- **memorisation** ``[0, t_sat]``: training accuracy reaches ``saturate`` (99%) at ``t_sat``; sensitivity
+  may first rise to an *early peak* ``t_early`` (the largest smoothed sensitivity up to ``t_sat``) and then
+  falls to its *trough* ``t_trough`` (the smallest smoothed sensitivity between ``t_early`` and ``t_peak``);
+- **circuit formation** ``[t_sat, t_peak]``: sensitivity climbs to its peak at ``t_peak``, the evaluation
+  where the smoothed sensitivity stands highest above its running minimum since ``t_early``, among the
+  evaluations where test accuracy is *still low* (so the falling tail of the early peak, however high, is
+  no peak);
 - **clean-up** ``[t_peak, t_grok]``: sensitivity falls while test accuracy stays low, then rises;
 - **grokked** from ``t_grok``, the first evaluation with test accuracy ≥ ``grok`` (95%).
 
@@ -57,6 +61,32 @@ def largest_rise(steps, values, lo: float, hi: float) -> float:
     return float((v - np.minimum.accumulate(v)).max() / abs(v[0]))
 
 
+def climb_peak(steps, values, lo: float, hi: float, start: float, window: int = 3) -> tuple[int | None, float]:
+    """``(step, value)`` of the largest rise of the smoothed curve above its running minimum since ``start``,
+    among steps in ``[lo, hi]`` (the top of a climb, not a high point of a fall); ``(None, nan)`` if empty."""
+    steps = np.asarray(steps)
+    s = smooth(values, window)
+    since = steps >= start
+    rise = np.full(len(s), -np.inf)
+    rise[since] = s[since] - np.minimum.accumulate(s[since])
+    inside = (steps >= lo) & (steps <= hi) & since
+    if not inside.any():
+        return None, float("nan")
+    i = np.flatnonzero(inside)[rise[inside].argmax()]
+    return int(steps[i]), float(s[i])
+
+
+def fall_step(steps, values, start: float | None, share: float, window: int = 1) -> int | None:
+    """The first step from ``start`` on where the (smoothed) curve is at least ``share`` below its value at
+    ``start``; None if it never gets there (or ``start`` is None)."""
+    if start is None or not np.isfinite(share):
+        return None
+    steps, s = np.asarray(steps), smooth(values, window)
+    ref = s[int(np.flatnonzero(steps == start)[0])]
+    ok = (steps >= start) & (s <= (1 - share) * ref)
+    return int(steps[ok.argmax()]) if ok.any() else None
+
+
 def _at(steps, values, step, window: int = 3) -> float:
     """Smoothed value at ``step`` (nan for None)."""
     if step is None:
@@ -68,10 +98,11 @@ def grokking_phases(steps, train_acc, test_acc, sensitivity, weight_norm, baseli
                     grok: float = 0.95, margin: float = 0.1, window: int = 3) -> dict:  # fmt: skip
     """The phases of one run (module docstring) and what sensitivity and weight norm do between them.
 
-    Returns a dict: ``t_sat``, ``t_rise``, ``t_low_end``, ``t_grok``, ``t_peak`` (steps or None);
-    ``sens_start`` (at step 0), ``sens_sat``, ``sens_peak``, ``sens_low_end`` (smoothed sensitivity at those
-    steps), ``sens_trough`` (the lowest sensitivity logged after step 0 up to the peak: where memorisation
-    leaves it), ``sens_fall`` (relative fall from the peak to ``t_low_end``), ``lead`` (``t_rise - t_peak``:
+    Returns a dict: ``t_sat``, ``t_rise``, ``t_low_end``, ``t_grok``, ``t_peak``, ``t_early``, ``t_trough``
+    (steps or None); ``sens_start`` (at step 0), ``sens_sat``, ``sens_peak``, ``sens_low_end``,
+    ``sens_early``, ``sens_trough`` (smoothed sensitivity at those steps: the early peak while the training
+    set is fitted, and the trough where memorisation leaves it), ``early_fall`` (relative fall from the early
+    peak to the trough), ``sens_fall`` (relative fall from the peak to ``t_low_end``), ``lead`` (``t_rise - t_peak``:
     steps by which sensitivity's turn precedes test accuracy leaving its plateau), ``lead_grok``
     (``t_grok - t_peak``), ``norm_rise`` (:func:`largest_rise` of the weight norm over ``[t_sat, t_low_end]``),
     ``norm_fall_cleanup`` (relative fall of the weight norm from ``t_peak`` to ``t_low_end``), ``low_level``
@@ -85,18 +116,22 @@ def grokking_phases(steps, train_acc, test_acc, sensitivity, weight_norm, baseli
     t_rise = first_at_least(steps, test_acc, low, after=t_sat) if t_sat is not None else None
     before = steps[steps < t_rise] if t_rise is not None else steps[:0]
     t_low_end = int(before[-1]) if len(before) and t_sat is not None and before[-1] >= t_sat else None
-    t_peak, s_peak = (peak(steps, sensitivity, t_sat, t_low_end, window) if t_low_end is not None
+    t_early, s_early = peak(steps, sensitivity, 0, t_sat if t_sat is not None else steps.max(), window)
+    t_peak, s_peak = (climb_peak(steps, sensitivity, t_sat, t_low_end, t_early, window) if t_low_end is not None
                       else (None, float("nan")))  # fmt: skip
     s_low = _at(steps, sensitivity, t_low_end, window)
     sens = np.asarray(sensitivity, dtype=float)
-    dip = (steps > 0) & (steps <= (t_peak if t_peak is not None else steps.max()))
+    dip = (steps >= t_early) & (steps <= (t_peak if t_peak is not None else steps.max()))
+    i_trough = np.flatnonzero(dip)[smooth(sens, window)[dip].argmin()]
     after = steps > (t_sat if t_sat is not None else steps.max())
     train_after = np.asarray(train_acc, dtype=float)[after]
     n_peak, n_low = _at(steps, weight_norm, t_peak, 1), _at(steps, weight_norm, t_low_end, 1)
     return {
         "t_sat": t_sat, "t_rise": t_rise, "t_low_end": t_low_end, "t_grok": t_grok, "t_peak": t_peak,
         "sens_start": float(sens[0]), "sens_sat": _at(steps, sensitivity, t_sat, window),
-        "sens_trough": float(sens[dip].min()) if dip.any() else float("nan"),
+        "t_early": t_early, "sens_early": s_early, "t_trough": int(steps[i_trough]),
+        "sens_trough": float(smooth(sens, window)[i_trough]),
+        "early_fall": 1 - float(smooth(sens, window)[i_trough]) / s_early if s_early > 0 else float("nan"),
         "sens_peak": s_peak, "sens_low_end": s_low,
         "sens_fall": 1 - s_low / s_peak if s_peak > 0 else float("nan"),
         "lead": t_rise - t_peak if t_peak is not None else None,

@@ -42,8 +42,8 @@ def grokking_curves(curves: pd.DataFrame, phases: pd.DataFrame, axes=None):
     """
     seeds = sorted(curves["seed"].unique())
     if axes is None:
-        fig, axes = plt.subplots(len(ROWS), len(seeds), figsize=(3.3 * len(seeds) + 0.8, 8), sharex="col",
-                                 squeeze=False)  # fmt: skip
+        width = min(3.3, 20 / len(seeds)) * len(seeds) + 0.8
+        fig, axes = plt.subplots(len(ROWS), len(seeds), figsize=(width, 8), sharex="col", squeeze=False)
     for j, seed in enumerate(seeds):
         h = curves[curves["seed"] == seed].sort_values("step")
         ph = phases.set_index("seed").loc[seed]
@@ -72,6 +72,47 @@ def grokking_curves(curves: pd.DataFrame, phases: pd.DataFrame, axes=None):
     handles += axes[0, 0].get_legend_handles_labels()[0]
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return axes
+
+
+def early_curves(curves: pd.DataFrame, phases: pd.DataFrame, until: int, axes=None):
+    """The first ``until`` steps of every run: sensitivity (top) and training accuracy (bottom), one colour per
+    seed; the early peak (triangle) and the memorisation trough (circle) of each run are marked. Returns the Axes."""
+    if axes is None:
+        fig, axes = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
+    colours = plt.get_cmap("tab10")
+    ph = phases.set_index("seed")
+    for c, (seed, h) in enumerate(curves[curves["step"] <= until].groupby("seed", sort=True)):
+        axes[0].plot(h["step"], h["sensitivity"], color=colours(c % 10), lw=1.0, label=f"seed {seed}")
+        for t, v, m in (("t_early", "sens_early", "^"), ("t_trough", "sens_trough", "o")):
+            if ph.loc[seed, t] is not None and ph.loc[seed, t] <= until:
+                axes[0].plot(ph.loc[seed, t], ph.loc[seed, v], m, color=colours(c % 10), ms=6, mec="k", mew=0.6)
+        axes[1].plot(h["step"], h["train_acc"], color=colours(c % 10), lw=1.0)
+    axes[0].set_ylabel("sensitivity (train pairs)")
+    axes[0].set_title("▲ early peak (smoothed), ● memorisation trough (smoothed)", fontsize=9)
+    axes[0].legend(fontsize=7, ncol=4)
+    axes[1].set_ylabel("training accuracy")
+    axes[1].set_xlabel("step")
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def grok_predictors(phases: pd.DataFrame, axes=None):
+    """The grokking step of each run against the step at which sensitivity (left) and the weight norm (right)
+    had covered half their typical clean-up fall; one point per grokked run, labelled by seed. Returns the Axes."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), sharey=True)
+    g = phases[phases["grokked"].astype(bool)]
+    for ax, col, share, label in ((axes[0], "t_sens_half", "sens_share", "sensitivity"),
+                                  (axes[1], "t_norm_half", "norm_share", "weight norm")):
+        ok = g[g[col].notna()]
+        ax.scatter(ok[col], ok["t_grok"], color="#2ca02c" if label == "sensitivity" else "#9467bd", zorder=3)
+        for r in ok.itertuples():
+            ax.annotate(str(r.seed), (getattr(r, col), r.t_grok), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        share_txt = f"{100 * g[share].iloc[0]:.1f}%" if len(g) else ""
+        ax.set_xlabel(f"step at which {label} had lost {share_txt}")
+    axes[0].set_ylabel("step test accuracy ≥ 95%")
+    axes[0].figure.tight_layout()
     return axes
 
 

@@ -24,7 +24,7 @@ from ...models.grokking import GrokkingTransformer
 from ...tasks.modular import commutative_baseline, modular_addition_split
 from ...measures.token import embedding_noise_sensitivity
 from ...measures.norms import weight_norm
-from ...measures.phases import grokking_phases
+from ...measures.phases import fall_step, grokking_phases
 from ...runs.sweep import sweep_curves
 from ...runs.store import Store
 from ...runs.chapters import kind
@@ -32,7 +32,7 @@ from ...train import fit
 from . import sparse_parity
 from .sparse_parity import ParityRun, rng, span
 from .sparse_parity import parity_describe, parity_table  # noqa: F401 (for the notebook)
-from .claims import LATE, MIN_FALL, NORM_TURN, claims, fall_p_value  # noqa: F401 (for the notebook and the tests)
+from .claims import FLAT_SHARE, LATE, MIN_FALL, claims, fall_p_value  # noqa: F401 (for the notebook and the tests)
 
 KIND = kind("grokking_run", __name__)
 #: Test accuracy that counts as grokked (the jump, not a crossing of 50%: see the commutativity baseline).
@@ -249,7 +249,21 @@ def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
         rows.append({"seed": seed, "grokked": ph["t_grok"] is not None, **ph, "baseline": r["baseline"],
                      "sens_count": int(r["n_train"] * r["draws"] * 3), "steps_run": r["steps_run"],
                      "final_test_acc": r["final_test_acc"], "train_seconds": r["train_seconds"]})  # fmt: skip
-    return pd.DataFrame(rows)
+    return fall_steps(curves, pd.DataFrame(rows))
+
+
+def fall_steps(curves: pd.DataFrame, phases: pd.DataFrame) -> pd.DataFrame:
+    """``phases`` with, per run, the first step after the sensitivity peak at which sensitivity (smoothed) has
+    lost ``sens_share`` of its peak, ``t_sens_half``, and the weight norm ``norm_share`` of its value there,
+    ``t_norm_half``; each share is half the median relative fall over clean-up of the runs that grokked."""
+    g = phases[phases["grokked"].astype(bool)]
+    shares = {"sens_share": g["sens_fall"].median() / 2, "norm_share": g["norm_fall_cleanup"].median() / 2}
+    out = phases.assign(**shares)
+    for col, curve, share, window in (("t_sens_half", "sensitivity", "sens_share", 3),
+                                      ("t_norm_half", "weight_norm", "norm_share", 1)):
+        out[col] = [fall_step(h["step"], h[curve], t, shares[share], window) for (_, h), t
+                    in zip(curves.groupby("seed", sort=True), out["t_peak"])]  # fmt: skip
+    return out
 
 
 def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:
@@ -259,6 +273,11 @@ def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:
              f"baseline is {fmt(phases['baseline'].mean())}: that is where test accuracy sits after memorisation."]
     lines.append(f"Training accuracy reached 99% at steps {span(phases['t_sat'])}; {len(g)} of {len(phases)} runs "
                  f"grokked (test ≥ 95%), at steps {span(g['t_grok'])}.")  # fmt: skip
+    rose = phases[phases["t_early"] > 0]
+    lines.append(f"While the training set was being fitted, sensitivity went from {rng(phases['sens_start'])} at step 0 "
+                 f"to an early peak of {rng(phases['sens_early'])} at steps {span(phases['t_early'])} (above its "
+                 f"step-0 value in {len(rose)} of {len(phases)} runs), then fell to {rng(phases['sens_trough'])} at "
+                 f"steps {span(phases['t_trough'])}, {rng(100 * phases['early_fall'])}% below the early peak.")  # fmt: skip
     if len(g) < len(phases):
         lines.append(f"Seeds {', '.join(str(s) for s in phases.loc[~phases['grokked'], 'seed'])} never grokked "
                      f"within {cfg.steps} steps; they stay in every table and figure.")  # fmt: skip
@@ -277,9 +296,9 @@ def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:
 
 
 #: Columns of :func:`phases_display`.
-PHASE_COLUMNS = ["seed", "grokked", "baseline", "t_sat", "t_peak", "t_rise", "t_grok", "lead", "lead_grok",
-                 "sens_trough", "sens_peak", "sens_fall", "norm_rise", "norm_fall_cleanup", "steps_run",
-                 "train_seconds"]  # fmt: skip
+PHASE_COLUMNS = ["seed", "grokked", "baseline", "t_early", "t_sat", "t_trough", "t_peak", "t_rise", "t_grok", "lead",
+                 "lead_grok", "sens_start", "sens_early", "sens_trough", "early_fall", "sens_peak", "sens_fall",
+                 "norm_fall_cleanup", "t_sens_half", "t_norm_half", "steps_run", "train_seconds"]  # fmt: skip
 
 
 def phases_display(phases: pd.DataFrame) -> pd.DataFrame:
