@@ -345,6 +345,14 @@ def test_predictor_claim_fails_without_correlation_or_when_the_norm_predicts_bet
     assert ch.claims.__module__.endswith("claims") and ch.FLAT_SHARE == 0.5
 
 
+def test_rank_correlation_is_exact_for_few_runs():
+    from replication.experiments.grokking.claims import critical_rho, rank_correlation
+    assert rank_correlation([1, 2, 3, 4], [5, 6, 7, 9]) == (1.0, pytest.approx(1 / 24), 4)  # one permutation of 24
+    rho, p, n = rank_correlation([1, 2, 3, 4, 5, 6, None], [2, 1, 4, 3, 6, 5, 7])  # the None pair is dropped
+    assert n == 6 and rho == pytest.approx(29 / 35) and p == pytest.approx(21 / 720)
+    assert critical_rho(8) == pytest.approx(0.643, abs=1e-3) and critical_rho(6) == pytest.approx(0.829, abs=1e-3)
+
+
 def test_fall_steps_use_half_the_median_fall_of_the_grokked_runs():
     steps = np.arange(0, 1001, 10)
     frames = []

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import itertools
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -54,10 +56,44 @@ def paired_p(high, low) -> float:
     return float(stats.wilcoxon(d, alternative="greater").pvalue) if len(d) >= 2 and d.any() else float("nan")
 
 
+#: Up to this many runs the Spearman p-value is exact (every permutation); above it, scipy's t approximation.
+EXACT_RUNS = 9
+
+
+def _null_rhos(n: int) -> np.ndarray:
+    """Spearman's ρ of 0..n-1 against every permutation of it: the exact null distribution without ties."""
+    r = np.arange(n, dtype=float)
+    perms = np.array(list(itertools.permutations(range(n))), dtype=float)
+    return 1 - 6 * ((perms - r) ** 2).sum(axis=1) / (n * (n**2 - 1))
+
+
+def rank_correlation(a, b) -> tuple[float, float, int]:
+    """Spearman's ρ of the finite pairs of ``a`` and ``b``, its one-sided p-value for ρ > 0 (exact, over every
+    permutation of the ranks, up to :data:`EXACT_RUNS` runs) and the number of pairs."""
+    x, y = pd.Series(a, dtype=float).to_numpy(), pd.Series(b, dtype=float).to_numpy()
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y, n = x[ok], y[ok], int(ok.sum())
+    if n > EXACT_RUNS:
+        return (*spearman(x, y, alternative="greater"), n)
+    if n < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return float("nan"), float("nan"), n
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    rho = float(np.corrcoef(rx, ry)[0, 1])
+    perms = np.array(list(itertools.permutations(ry)))
+    null = ((perms - perms.mean(1, keepdims=True)) * (rx - rx.mean())).sum(1) / (
+        np.sqrt(((perms - perms.mean(1, keepdims=True)) ** 2).sum(1)) * np.sqrt(((rx - rx.mean()) ** 2).sum()))
+    return rho, float((null >= rho - 1e-12).mean()), n
+
+
 def critical_rho(n: int, alpha: float = ALPHA) -> float:
-    """The smallest Spearman ρ with one-sided p < ``alpha`` over ``n`` runs (scipy's t approximation)."""
+    """The smallest Spearman ρ (untied ranks) with one-sided p < ``alpha`` over ``n`` runs: exact up to
+    :data:`EXACT_RUNS` runs, scipy's t approximation above."""
     if n < 3:
         return float("nan")
+    if n <= EXACT_RUNS:
+        null = _null_rhos(n)
+        ok = [r for r in np.unique(null) if (null >= r - 1e-12).mean() < alpha]
+        return float(min(ok)) if ok else float("nan")
     t = stats.t.ppf(1 - alpha, n - 2)
     return float(t / np.sqrt(n - 2 + t**2))
 
@@ -163,9 +199,8 @@ def norm_flat(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
 def grok_step_predictor(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
     """Across seeds, the step at which sensitivity has fallen predicts the grokking step; the norm's does not."""
     g = _grokked(phases)
-    rs, ps = spearman(g["t_sens_half"], g["t_grok"], alternative="greater")
-    rn, pn = spearman(g["t_norm_half"], g["t_grok"], alternative="greater")
-    ns, nn = int(g["t_sens_half"].notna().sum()), int(g["t_norm_half"].notna().sum())
+    rs, ps, ns = rank_correlation(g["t_sens_half"], g["t_grok"])
+    rn, pn, nn = rank_correlation(g["t_norm_half"], g["t_grok"])
     ok = bool(ps < ALPHA and rs > 0 and not rn >= rs)
     share = lambda col: fmt(100 * g[col].iloc[0]) + "%" if len(g) else "nan"  # noqa: E731
     why = (f"with {ns} runs a one-sided p < {ALPHA} needs ρ ≥ {fmt(critical_rho(ns))}; sensitivity's ρ is "
@@ -180,8 +215,8 @@ def grok_step_predictor(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         note=f"check: for each run, the first step after the sensitivity peak at which the smoothed sensitivity has "
              f"lost {share('sens_share')} of its peak value, and the first at which the weight norm has lost "
              f"{share('norm_share')} of its value there (for each, half its median relative fall over clean-up); "
-             f"sensitivity's step is rank-correlated with the step test accuracy reaches 95% (one-sided Spearman "
-             f"p < {ALPHA}) and more strongly than the norm's (the norm's p is reported, not required to exceed "
+             f"sensitivity's step is rank-correlated with the step test accuracy reaches 95% (Spearman, one-sided "
+             f"p < {ALPHA}, exact over every permutation) and more strongly than the norm's (the norm's p is reported, not required to exceed "
              f"{ALPHA}: with {len(g)} runs a one-sided p < {ALPHA} needs ρ ≥ {fmt(critical_rho(len(g)))})"
              + ("" if ok else "; fails: " + why),
     )  # fmt: skip
