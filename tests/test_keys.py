@@ -75,6 +75,7 @@ PINNED = {
     "grokking_run/dense": (lambda: _sweep(grokking.grok_runs(grokking.PRESETS["cpu"])), "ee45ab664d1a5a293ce7"),
     "sparse_parity_run": (lambda: _sweep(grokking.parity_runs(grokking.PRESETS["cpu"])), "f0972e3eef4fb29cab44"),
     "vision_run": (lambda: _sweep(vision.vision_runs(vision.PRESETS["cpu"])), "b35e9a14c73cd9a7bbf9"),
+    "vision_binary_run": (lambda: _sweep(vision.binary_runs(vision.PRESETS["cpu"])), "9f8124cb0b474ae1f889"),
 }
 
 

@@ -143,15 +143,29 @@ class MLP(nn.Module):
         return self.net(images.flatten(1))  # (B, classes)
 
 
-def build_model(arch: str, image_shape: tuple[int, int, int], patch: int, classes: int = 10) -> nn.Module:
-    """One of :data:`ARCHITECTURES` with V25's Fashion-MNIST shape, initialised from torch's global RNG."""
+#: The model shapes of V25 App. D: "fashion_mnist" (the default above) and "mnist" (the binary MNIST task,
+#: App. A.1: a ViT of depth 2 with one head and feed-forward width 128, a one-hidden-layer MLP of 100
+#: LeakyReLU units). V25 do not state the ViT's width; one head of width 64 (``vit-pytorch``'s default
+#: ``dim_head``) over tokens of width 64, as in the Fashion-MNIST ViT.
+SHAPES = {
+    "fashion_mnist": {"vit": {}, "cnn": {}, "mlp": {}},
+    "mnist": {"vit": {"dim": 64, "depth": 2, "heads": 1, "dim_head": 64, "mlp_dim": 128}, "mlp": {"hidden": (100,)}},
+}
+
+
+def build_model(arch: str, image_shape: tuple[int, int, int], patch: int, classes: int = 10,
+                shape: str = "fashion_mnist") -> nn.Module:  # fmt: skip
+    """One of :data:`ARCHITECTURES` with one of V25's :data:`SHAPES`, initialised from torch's global RNG."""
+    if shape not in SHAPES:
+        raise ValueError(f"shape: must be one of {sorted(SHAPES)}, got {shape!r}")
+    if arch not in SHAPES[shape]:
+        raise ValueError(f"arch: must be one of {list(SHAPES[shape])} for shape {shape!r}, got {arch!r}")
+    kw = SHAPES[shape][arch]
     if arch == "vit":
-        return ViT(image_shape, patch, classes)
+        return ViT(image_shape, patch, classes, **kw)
     if arch == "cnn":
-        return CNN(image_shape, classes)
-    if arch == "mlp":
-        return MLP(image_shape, classes)
-    raise ValueError(f"arch: must be one of {list(ARCHITECTURES)}, got {arch!r}")
+        return CNN(image_shape, classes, **kw)
+    return MLP(image_shape, classes, **kw)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -107,3 +107,22 @@ def token_maps(tokens: pd.DataFrame, axes=None):
     bar = axes[0].figure.colorbar(axes[0].collections[0], ax=list(axes), fraction=0.02)
     bar.set_label("sensitivity of the patch")
     return axes
+
+
+def matched_sensitivity(checks: pd.DataFrame, levels: list[float], ax=None):
+    """V25 Fig. 13 as points: each model's full sensitivity at its first epoch at or above each matched training
+    accuracy (dots: seeds; line: mean over seeds), and at the end of the budget (the rightmost group)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.6))
+    df = checks[checks["level"].isin(levels) | (checks["name"] == "final")].copy()
+    df["checkpoint"] = [f"≥ {lv:g}" if n != "final" else "end" for n, lv in zip(df["name"], df["level"])]
+    order = [f"≥ {lv:g}" for lv in levels] + ["end"]
+    models = list(dict.fromkeys(df["model"]))
+    sns.pointplot(data=df, x="checkpoint", y="sensitivity", hue="model", order=order, hue_order=models,
+                  palette=_palette(models), errorbar=None, markers="_", ax=ax, dodge=0.3)  # fmt: skip
+    sns.stripplot(data=df, x="checkpoint", y="sensitivity", hue="model", order=order, hue_order=models,
+                  palette=_palette(models), dodge=True, size=5, ax=ax, legend=False)  # fmt: skip
+    ax.set_xlabel("training accuracy reached (first epoch), or the end of the budget")
+    ax.set_ylabel("sensitivity (full measure)")
+    ax.legend(title=None, fontsize=8)
+    return ax

@@ -87,6 +87,13 @@ class ImageData:
         return ImageData(self.name, self.x_train[tr], self.y_train[tr], self.x_test[te], self.y_test[te], self.classes)
 
 
+def digit_halves(y: torch.Tensor) -> torch.Tensor:
+    """V25 App. A.1's binary MNIST task: label 0 for digits 0-4, 1 for digits 5-9 (``(N,)`` int64)."""
+    if not torch.is_tensor(y) or y.dtype not in (torch.int64, torch.int32) or (y.numel() and (y.min() < 0 or y.max() > 9)):
+        raise ValueError(f"y: must be an integer tensor of digits 0..9, got {y!r}")
+    return (y >= 5).long()
+
+
 def _missing(name: str, files: list[str], folders: list[Path]) -> FileNotFoundError:
     where = " or ".join(str(f) for f in folders)
     return FileNotFoundError(

@@ -15,6 +15,10 @@ estimate every epoch; at the end it measures the sensitivity in full, the accura
 corruption (:mod:`replication.tasks.corruptions`) and the sharpness. Runs go through
 :func:`replication.runs.sweep.run_sweep`, each stored on its own.
 
+V25's own MNIST experiment (App. A.1, Fig. 13: digits 0-4 against 5-9, a ViT against an MLP, a fixed epoch
+budget, compared at matched training accuracy) is :mod:`.binary` (runs, training, stored checkpoints) and
+:mod:`.binary_analysis` (tables and claims).
+
 The code, by stage: :mod:`.runs` (settings, presets, the runs of a config), :mod:`.measure` (training
 and measuring one run), :mod:`.analysis` (the sweep and its tables, the notebook's prose, the
 claims). This package re-exports the names the notebook and tests use.
@@ -23,12 +27,18 @@ from __future__ import annotations
 
 from .analysis import (NAMES, PAPER, claims, compute_summary, corruption_table, curves, describe, describe_methods,
                        paired_less, paper_beside_ours, run_table, summary, token_table, welch_less)
+from .binary import BinaryRun, binary_runs, first_at_or_above, levelled, load_checkpoint, measure_binary
+from .binary_analysis import (binary_claims, binary_curves, binary_settings, binary_status, binary_table,
+                              checkpoint_table, describe_binary, matched_levels, matched_table, settle_table)
 from ...measures.output_sharpness import predict_in_chunks, shop_shpred
 from .measure import image_sensitivity, load_run_data, measure_vision, one_patch_noise, training_loss
 from .runs import (AUG_VARIANCE_RATIO, CHAPTER, KIND, METHODS, NOISE, PATCH, PRESETS, SIGMA, VisionConfig,
                    VisionRun, n_images, vision_runs)
 
 __all__ = [
+    "BinaryRun", "binary_claims", "binary_curves", "binary_runs", "binary_settings", "binary_status", "binary_table",
+    "checkpoint_table", "describe_binary", "first_at_or_above", "levelled", "load_checkpoint", "matched_levels",
+    "matched_table", "measure_binary", "settle_table",
     "AUG_VARIANCE_RATIO", "CHAPTER", "KIND", "METHODS", "NAMES", "NOISE", "PAPER", "PATCH", "PRESETS", "SIGMA",
     "VisionConfig", "VisionRun", "claims", "compute_summary", "corruption_table", "curves", "describe",
     "describe_methods", "image_sensitivity", "load_run_data", "measure_vision", "n_images", "one_patch_noise",

@@ -28,6 +28,16 @@ AUG_VARIANCE_RATIO = 0.1
 NOISE = tuple(c for c in CORRUPTIONS if CATEGORY[c] == "noise")
 
 
+def check_levels(name: str, levels) -> tuple[float, ...]:
+    """A non-empty increasing tuple of training accuracies in (0, 1]."""
+    if not isinstance(levels, (list, tuple)) or not levels:
+        raise ValueError(f"{name}: must be a non-empty list of training accuracies in (0, 1], got {levels!r}")
+    out = tuple(check_float(name, v, 0.0, 1.0, lo_open=True) for v in levels)
+    if any(b <= a for a, b in zip(out[:-1], out[1:])):
+        raise ValueError(f"{name}: must be strictly increasing, got {list(out)}")
+    return out
+
+
 @dataclass(frozen=True)
 class VisionRun:
     """One trained model: the cache key of :func:`measure_vision`."""
@@ -89,6 +99,17 @@ class VisionConfig(ChapterConfig):
     severities: tuple[int, ...] = (1, 2, 3, 4, 5)  # corruption severities
     n_corrupt: int = 1000  # test images per corruption
     n_jobs: int = 2  # worker processes
+    # V25's binary MNIST experiment (App. A.1, App. D, Fig. 13): ViT against MLP, digits 0-4 against 5-9.
+    binary_seeds: int = 5  # seeds per model (0: the experiment is not run)
+    binary_epochs: int = 200  # the fixed epoch budget of both models
+    binary_lr: float = 0.01  # V25 App. D: SGD learning rate of both MNIST models
+    binary_levels: tuple[float, ...] = (0.8, 0.85, 0.9, 0.95, 0.98)  # training accuracies the models are compared at
+    binary_sens_fraction: float = 0.3  # V25 App. D: share of the training images of the full sensitivity
+    binary_curve_sens: int = 200  # training images of the per-epoch estimate (one noise draw per patch)
+    binary_weights: str = "float16"  # how the stored checkpoints keep their weights ("float16" or "float32")
+    binary_window: int = 3  # epochs per window of the levelling-off test
+    binary_acc_bound: float = 0.005  # levelled off: training accuracy moved at most this between the last two windows
+    binary_sens_bound: float = 0.005  # ... and the per-epoch sensitivity estimate at most this
 
     def __post_init__(self):
         super().__post_init__()
@@ -123,6 +144,19 @@ class VisionConfig(ChapterConfig):
             raise ValueError(f"severities: must be a non-empty list of integers in [1, 5], got {self.severities!r}")
         check_int("n_corrupt", self.n_corrupt, 1)
         check_int("n_jobs", self.n_jobs, 1, 256)
+        check_int("binary_seeds", self.binary_seeds, 0, 100)
+        check_int("binary_epochs", self.binary_epochs, 1, 10_000)
+        check_float("binary_lr", self.binary_lr, 0.0, 10.0, lo_open=True)
+        check_levels("binary_levels", self.binary_levels)
+        check_float("binary_sens_fraction", self.binary_sens_fraction, 0.0, 1.0, lo_open=True)
+        check_int("binary_curve_sens", self.binary_curve_sens, 1)
+        check_choice("binary_weights", self.binary_weights, ("float16", "float32"))
+        check_int("binary_window", self.binary_window, 1, 100)
+        if 2 * self.binary_window > self.binary_epochs + 1:
+            raise ValueError(f"binary_window: two windows of {self.binary_window} epochs must fit in the "
+                             f"binary_epochs budget ({self.binary_epochs} epochs and initialisation), got {self.binary_window}")
+        check_float("binary_acc_bound", self.binary_acc_bound, 0.0, 1.0, lo_open=True)
+        check_float("binary_sens_bound", self.binary_sens_bound, 0.0, 1.0, lo_open=True)
 
     @property
     def noise_sigma(self) -> float:
@@ -141,7 +175,11 @@ class VisionConfig(ChapterConfig):
     #: architectures: list drawn from "vit", "cnn", "mlp".
     #: seeds: seeds per (architecture, method), >= 1.
     #: epochs: epoch budget of every run, >= 1.
-    PARAMS = ("dataset", "data_dir", "sigma", "architectures", "seeds", "epochs")
+    #: binary_seeds: seeds per model of V25's binary MNIST experiment, >= 0 (0: not run).
+    #: binary_epochs: its fixed epoch budget, >= 1.
+    #: binary_levels: increasing training accuracies in (0, 1] at which its models are compared.
+    PARAMS = ("dataset", "data_dir", "sigma", "architectures", "seeds", "epochs", "binary_seeds", "binary_epochs",
+              "binary_levels")
 
     @classmethod
     def from_params(cls, scale=None, **params):
@@ -154,7 +192,9 @@ class VisionConfig(ChapterConfig):
 PRESETS = {
     # Seconds: 300 MNIST images, one epoch, one seed. The claims are computed but are not expected to hold.
     "ci": VisionConfig(scale="ci", seeds=1, epochs=1, n_train=200, n_test=100, n_eval=100, curve_sens=10, repeats=2,
-                       sens_fraction=0.1, sharp_repeats=2, n_sharp=50, severities=(1, 5), n_corrupt=50, n_jobs=1),  # fmt: skip
+                       sens_fraction=0.1, sharp_repeats=2, n_sharp=50, severities=(1, 5), n_corrupt=50, n_jobs=1,
+                       binary_seeds=2, binary_epochs=2, binary_levels=(0.6, 0.7), binary_sens_fraction=0.1,
+                       binary_curve_sens=10, binary_window=1),  # fmt: skip
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
     "cpu": VisionConfig(scale="cpu", epochs=15, target_acc=0.97, lr_cnn=0.05, sens_fraction=0.125, severities=(1, 3, 5),
                         n_corrupt=500),  # fmt: skip

@@ -1,0 +1,219 @@
+"""Tables, prose and claims of V25's binary MNIST experiment (:mod:`.binary`): the runs, the per-epoch curves,
+the checkpoints (matched training accuracy and the end of the budget), the levelling-off test, the settings
+and cost table, and the two claims of V25 Fig. 13."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ...report.claims import ALPHA, Claim, fmt
+from ...runs.store import Store
+from ...runs.sweep import run_key, run_sweep
+from .analysis import NAMES, welch_less
+from .binary import KIND, BinaryRun, binary_runs, levelled, measure_binary
+from .runs import CHAPTER, VisionConfig
+
+#: Patch positions on the border of the 4x4 grid of 7x7 patches (12 of 16): mostly blank on MNIST digits.
+BORDER = tuple(t for t in range(16) if t // 4 in (0, 3) or t % 4 in (0, 3))
+
+
+def binary_table(cfg: VisionConfig, cache: Store | None = None) -> tuple[pd.DataFrame, list[dict]]:
+    """``(runs, results)``: one row per run of the binary experiment and its full result, computed or read.
+
+    In ``require`` mode (the book build) the runs not committed yet are left out instead of stopping the
+    build: the chapter counts them (:func:`binary_status`)."""
+    store = cache if cache is not None else Store(scale=cfg.scale)
+    configs = binary_runs(cfg)
+    if not configs:
+        return pd.DataFrame(), []
+    if store.mode == "require":
+        found = [(c, store.find(KIND, run_key(c, "cpu"))[0]) for c in configs]
+        present = [(c, e) for c, e in found if e is not None]
+        rows = [{**{k: getattr(c, k) for k in ("arch", "seed", "epochs")}, "source": "results",
+                 **{k: v for k, v in e["result"].items() if np.isscalar(v) or v is None}} for c, e in present]  # fmt: skip
+        return pd.DataFrame(rows), [e["result"] for _, e in present]
+    runs = run_sweep(configs, measure_binary, KIND, cache=store, n_jobs=1, progress=False)
+    results = [store.find(KIND, run_key(c, runs["device"].iloc[0]))[0]["result"] for c in configs]
+    return runs, results
+
+
+def binary_status(cfg: VisionConfig, runs: pd.DataFrame) -> str:
+    """One sentence: how many of the experiment's runs this page reads."""
+    n = 2 * cfg.binary_seeds
+    have = len(runs)
+    if have == n:
+        return f"All {n} runs of the binary experiment ({cfg.binary_seeds} seeds per model) are read below."
+    return (f"**Only {have} of the {n} runs of the binary experiment are committed at this scale**; the tables, "
+            "figures and claims below use those, and the claims cannot hold with fewer than 2 seeds per model.")
+
+
+def _model(arch: str) -> str:
+    return NAMES[arch]
+
+
+def binary_curves(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """Every epoch of every run: model, seed, epoch, train_acc, test_acc, train_loss, sensitivity (per-epoch estimate)."""
+    frames = [pd.DataFrame(res["history"]).assign(model=_model(r.arch), arch=r.arch, seed=r.seed)
+              for r, res in zip(runs.itertuples(), results)]  # fmt: skip
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def checkpoint_table(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """Every measured checkpoint of every run (matched-accuracy levels and ``final``), with the share of the
+    sensitivity on the 12 border patches (:data:`BORDER`)."""
+    rows = []
+    for r, res in zip(runs.itertuples(), results):
+        for c in res["checkpoints"]:
+            per = np.asarray(c["per_token"], float)
+            share = float(per[list(BORDER)].sum() / per.sum()) if per.sum() > 0 else float("nan")
+            rows.append({"model": _model(r.arch), "arch": r.arch, "seed": r.seed, **{k: v for k, v in c.items()
+                         if k != "per_token"}, "border_share": share})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def matched_levels(checks: pd.DataFrame) -> list[float]:
+    """The accuracy levels that every run of both models reached within the budget (V25 Fig. 13's comparison)."""
+    lv = checks[checks["name"] != "final"]
+    if lv.empty or set(lv["arch"]) != {"vit", "mlp"}:
+        return []
+    runs = checks.groupby(["arch", "seed"]).size().index
+    reached = lv.groupby("level").apply(lambda g: set(zip(g["arch"], g["seed"])), include_groups=False)
+    return sorted(float(level) for level, who in reached.items() if who >= set(runs))
+
+
+def matched_table(checks: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd over seeds of epoch, training accuracy and sensitivity per (checkpoint, model): each matched
+    level and the end of the budget."""
+    keep = checks[checks["level"].isin(matched_levels(checks)) | (checks["name"] == "final")].copy()
+    keep["checkpoint"] = [f"train acc ≥ {lv:g}" if n != "final" else "end of budget"
+                          for n, lv in zip(keep["name"], keep["level"])]  # fmt: skip
+    g = keep.groupby(["checkpoint", "model"], sort=False)[["epoch", "train_acc", "test_acc", "sensitivity", "border_share"]]
+    out = g.mean().round(4).astype(str) + " ± " + g.std(ddof=1).fillna(0).round(4).astype(str)
+    out.insert(0, "seeds", g.size())
+    return out
+
+
+def settle_table(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """The levelling-off test of every run: the change of training accuracy and of the per-epoch sensitivity
+    between the mean of the last ``binary_window`` epochs and of the window before, each against its bound."""
+    rows = []
+    for r, res in zip(runs.itertuples(), results):
+        da, oka = levelled(res["history"], "train_acc", cfg.binary_window, cfg.binary_acc_bound)
+        ds, oks = levelled(res["history"], "sensitivity", cfg.binary_window, cfg.binary_sens_bound)
+        rows.append({"model": _model(r.arch), "seed": r.seed, "epochs": int(res["epochs_run"]), "Δ train acc": da,
+                     "Δ sensitivity": ds, "levelled off": bool(oka and oks)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def binary_settings(cfg: VisionConfig, runs: pd.DataFrame) -> pd.DataFrame:
+    """V25's setting beside this scale's, with the measured training cost of the stored runs."""
+    r = binary_runs(cfg)[0] if cfg.binary_seeds else None
+    cost = {}
+    if len(runs):
+        g = runs.groupby("arch")
+        cost = {a: f"{g['train_seconds'].mean()[a]:.0f} s training + {g['measure_seconds'].mean()[a]:.0f} s measuring "
+                   f"per run (mean of {g.size()[a]})" for a in g.size().index}  # fmt: skip
+    rows = [
+        ("data", "MNIST, 60,000 training images", f"the bundled MNIST digits: {r.n_train} training, {r.n_test} test"
+         if r else "not run", "no download is possible here"),
+        ("task", "digit < 5 against ≥ 5", "the same", ""),
+        ("ViT", "ViT-small, depth 2, 1 head, MLP 128, 7×7 patches", "the same; width 64, head width 64",
+         "width not stated in V25; " + cost.get("vit", "no stored run")),
+        ("MLP", "one hidden layer, 100 units, LeakyReLU", "the same", cost.get("mlp", "no stored run")),
+        ("optimiser", "SGD, lr 0.01, batch 50", f"SGD, lr {fmt(cfg.binary_lr)}, batch {cfg.batch_size}", ""),
+        ("training length", "not stated", f"{cfg.binary_epochs} epochs, both models",
+         f"levelled-off test: the last {cfg.binary_window} epochs against the {cfg.binary_window} before"),
+        ("compared at", "the same training accuracy (Fig. 13)",
+         "each model's first epoch at or above " + ", ".join(f"{v:g}" for v in cfg.binary_levels) + "; and the end",
+         "training accuracy on all training images, every epoch"),
+        ("sensitivity", "about 30% of the training images, 5 draws per patch",
+         f"{r.n_sens} training images ({cfg.binary_sens_fraction:.0%}), {r.repeats} draws per patch" if r else "",
+         f"along training: {cfg.binary_curve_sens} images, 1 draw"),
+        ("noise", "not stated for MNIST", f"σ = {fmt(r.sigma) if r else ''} per pixel (the 10-class setting's)", ""),
+        ("seeds", "not stated", str(cfg.binary_seeds), "a test over seeds"),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["setting", "V25 (App. A.1, D)", cfg.scale, "note / measured cost"]).set_index("setting")
+
+
+def describe_binary(checks: pd.DataFrame, settle: pd.DataFrame) -> str:
+    """What the runs show, in words, for the notebook."""
+    if checks.empty:
+        return "No run of the binary experiment is stored at this scale."
+    fin = checks[checks["name"] == "final"].groupby("model")[["train_acc", "test_acc", "sensitivity", "border_share"]].mean()
+    lv = matched_levels(checks)
+    parts = ["At the end of the budget: " + "; ".join(
+        f"{m} training accuracy {fmt(r.train_acc)}, test {fmt(r.test_acc)}, sensitivity {fmt(r.sensitivity)}, "
+        f"{r.border_share:.0%} of it on the 12 border patches" for m, r in fin.iterrows()) + " (means over seeds)."]
+    parts.append(f"{int(settle['levelled off'].sum())} of {len(settle)} runs pass the levelling-off test.")
+    if lv:
+        m = checks[checks["level"].isin(lv)].groupby(["level", "model"])["sensitivity"].mean().unstack()
+        parts.append("At matched training accuracy the mean sensitivity was " + "; ".join(
+            f"{lvl:g}: " + ", ".join(f"{c} {fmt(m.loc[lvl, c])}" for c in m.columns) for lvl in m.index) + ".")
+    else:
+        parts.append("No accuracy level was reached by every run of both models.")
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Claims
+
+
+def _why(checks: pd.DataFrame, which: pd.DataFrame) -> str:
+    """The chapter's own numbers behind a failing ViT-below-MLP claim: where the ViT's flips sit, and accuracy."""
+    m = which.groupby("arch")[["border_share", "train_acc", "sensitivity"]].mean()
+    if not {"vit", "mlp"} <= set(m.index):
+        return ""
+    v, p = m.loc["vit"], m.loc["mlp"]
+    return (f"The ViT puts {v.border_share:.0%} of its flips on the 12 mostly blank border patches (MLP "
+            f"{p.border_share:.0%}), so its excess lives where a digit has no ink; training accuracy there: ViT "
+            f"{fmt(v.train_acc)}, MLP {fmt(p.train_acc)}")
+
+
+def matched_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
+    """V25 Fig. 13: at matched training accuracy the ViT is less sensitive than the MLP. Statistic: per seed, the
+    ViT's minus the MLP's sensitivity averaged over the matched levels; one-sided one-sample t-test < 0."""
+    lv = matched_levels(checks) if not checks.empty else []
+    base = dict(chapter=CHAPTER, claim="Binary MNIST: the ViT is less sensitive than the MLP at matched training accuracy",
+                paper_ref="V25 App. A.1, Fig. 13", paper_value="ViT below MLP at the same training accuracy",
+                scale=cfg.scale)  # fmt: skip
+    if not lv:
+        return Claim(**base, measured="no common level", holds=False, testable=False,
+                     note="no training-accuracy level was reached by every run of both models (or no runs are stored)")
+    sel = checks[checks["level"].isin(lv)]
+    s = sel.pivot_table(index=["seed", "level"], columns="arch", values="sensitivity")
+    d = (s["vit"] - s["mlp"]).groupby("seed").mean().dropna()
+    p = float(stats.ttest_1samp(d, 0.0, alternative="less").pvalue) if len(d) >= 2 and d.std() > 0 else float("nan")
+    holds = bool(len(d) >= 2 and p < ALPHA)
+    mean = sel.groupby("arch")["sensitivity"].mean()
+    note = (f"check: per seed, ViT minus MLP sensitivity averaged over the levels {', '.join(f'{x:g}' for x in lv)} "
+            f"(each model's first epoch at or above the level); one-sided t-test over {len(d)} seeds that the mean "
+            f"is below 0, p = {fmt(p)} (holds if < {ALPHA})")
+    if not holds:
+        note += "; fails. " + _why(checks, sel)
+    return Claim(**base, measured=f"ViT {fmt(mean['vit'])}, MLP {fmt(mean['mlp'])}; mean difference {fmt(d.mean())} "
+                 f"({len(d)} seeds)", holds=holds, note=note)  # fmt: skip
+
+
+def final_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
+    """At the end of the (equal) epoch budget the ViT is less sensitive than the MLP: one-sided Welch t-test."""
+    base = dict(chapter=CHAPTER, claim="Binary MNIST: the ViT is less sensitive than the MLP at the end of the budget",
+                paper_ref="V25 App. A.1, Fig. 13", paper_value="ViT below MLP at the end of training", scale=cfg.scale)  # fmt: skip
+    fin = checks[checks["name"] == "final"] if not checks.empty else checks
+    v = fin[fin["arch"] == "vit"]["sensitivity"] if len(fin) else pd.Series(dtype=float)
+    m = fin[fin["arch"] == "mlp"]["sensitivity"] if len(fin) else pd.Series(dtype=float)
+    if len(v) < 2 or len(m) < 2:
+        return Claim(**base, measured="fewer than 2 seeds per model", holds=False, testable=False,
+                     note="fewer than 2 stored runs per model at this scale")
+    p = welch_less(v, m)
+    holds = bool(p < ALPHA)
+    note = f"check: one-sided Welch t-test over seeds, ViT < MLP, p = {fmt(p)} (holds if < {ALPHA})"
+    if not holds:
+        note += "; fails. " + _why(checks, fin)
+    return Claim(**base, measured=f"ViT {fmt(v.mean())} ± {fmt(v.std())}, MLP {fmt(m.mean())} ± {fmt(m.std())} "
+                 f"({len(v)} and {len(m)} seeds)", holds=holds, note=note)  # fmt: skip
+
+
+def binary_claims(cfg: VisionConfig, checks: pd.DataFrame) -> list[Claim]:
+    """The binary experiment's claims (none when ``binary_seeds`` is 0)."""
+    return [matched_claim(cfg, checks), final_claim(cfg, checks)] if cfg.binary_seeds else []
