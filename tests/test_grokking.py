@@ -345,6 +345,12 @@ def test_predictor_claim_fails_without_correlation_or_when_the_norm_predicts_bet
     assert ch.claims.__module__.endswith("claims") and ch.FLAT_SHARE == 0.5
 
 
+def test_cleanup_description_reads_the_planted_numbers():
+    text = ch.describe_cleanup(_phases(EIGHT))
+    assert "Spearman ρ = 1 with the grokking step (one-sided exact p = 2.48e-05, 8 runs)" in text
+    assert "p < 0.05 needs ρ ≥ 0.643" in text and "too few" in ch.describe_cleanup(_phases([800, 900]))
+
+
 def test_rank_correlation_is_exact_for_few_runs():
     from replication.experiments.grokking.claims import critical_rho, rank_correlation
     assert rank_correlation([1, 2, 3, 4], [5, 6, 7, 9]) == (1.0, pytest.approx(1 / 24), 4)  # one permutation of 24

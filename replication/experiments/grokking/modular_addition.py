@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ...report.claims import fmt
+from ...report.claims import ALPHA, fmt
 from ...report.stats import compute_cost
 from ...checks import KEY_OMIT_DEFAULT, check_choices, check_float, check_int
 from ...runs.config import ChapterConfig
@@ -32,7 +32,7 @@ from ...train import fit
 from . import sparse_parity
 from .sparse_parity import ParityRun, rng, span
 from .sparse_parity import parity_describe, parity_table  # noqa: F401 (for the notebook)
-from .claims import FLAT_SHARE, LATE, MIN_FALL, claims, fall_p_value  # noqa: F401 (for the notebook and the tests)
+from .claims import FLAT_SHARE, LATE, MIN_FALL, claims, critical_rho, fall_p_value, rank_correlation  # noqa: F401 (for the notebook and the tests)
 
 KIND = kind("grokking_run", __name__)
 #: Test accuracy that counts as grokked (the jump, not a crossing of 50%: see the commutativity baseline).
@@ -293,6 +293,23 @@ def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:
                      f"the peak. Over the same stretch the weight norm fell by {rng(100 * g['norm_fall_cleanup'])}% of "
                      f"its value.")  # fmt: skip
     return " ".join(lines)
+
+
+def describe_cleanup(phases: pd.DataFrame) -> str:
+    """The clean-up comparison of sensitivity and weight norm (Markdown): relative falls and rank correlations."""
+    g = phases[phases["grokked"].astype(bool)]
+    if len(g) < 3:
+        return f"Only {len(g)} run(s) grokked: too few for a rank correlation over runs."
+    rs, ps, ns = rank_correlation(g["t_sens_half"], g["t_grok"])
+    rn, pn, nn = rank_correlation(g["t_norm_half"], g["t_grok"])
+    ratio = g["norm_fall_cleanup"] / g["sens_fall"]
+    return (f"Over clean-up the weight norm lost {rng(100 * g['norm_fall_cleanup'])}% of its value and sensitivity "
+            f"{rng(100 * g['sens_fall'])}% of its peak: the norm moved {rng(ratio)} times as much as sensitivity, in "
+            f"relative terms. Over the {len(g)} grokked runs, the step at which sensitivity had lost "
+            f"{fmt(100 * g['sens_share'].iloc[0])}% of its peak has Spearman ρ = {fmt(rs)} with the grokking step "
+            f"(one-sided exact p = {fmt(ps)}, {ns} runs); the step at which the norm had lost "
+            f"{fmt(100 * g['norm_share'].iloc[0])}% of its value has ρ = {fmt(rn)} (p = {fmt(pn)}, {nn} runs). With "
+            f"{len(g)} runs, p < {ALPHA} needs ρ ≥ {fmt(critical_rho(len(g)))}.")  # fmt: skip
 
 
 #: Columns of :func:`phases_display`.
