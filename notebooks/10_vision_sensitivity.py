@@ -219,15 +219,17 @@ axes = plots.sharpness(runs)
 # keeps the weights (stored with the run, in float16) and measures the sensitivity in full, on 30% of the
 # training images with 5 noise draws per patch (V25 App. D). The noise level is the one used above.
 #
-# **The budget.** It was chosen from one seed of each model trained for 300 epochs, logging the cheap
-# estimate only (trial 5 below). The test that it is long enough is stated beside the table of runs: the
+# **The budget.** It was chosen from one seed of each model trained with the cheap estimate only (trial 5
+# below): the MLP fits the training set within 60 epochs, the ViT at this learning rate needs about 160, and
+# the ViT's per-epoch sensitivity was still drifting down slowly at 165 epochs; the budget is 200 epochs for
+# both. The test that it is long enough is stated beside the table of runs: the
 # mean over the last 3 epochs differs from the mean over the 3 before by at most 0.005 in training accuracy
 # and at most 0.005 in the per-epoch sensitivity (whose standard error on 3,200 noisy copies is about
 # 0.003 at a sensitivity of 0.03).
 #
 # | trial | setting | result |
 # |---|---|---|
-# | 5 | one seed each, 300 epochs, 200 images for the per-epoch estimate | MLP: training accuracy 0.90 after 5 epochs, 0.975 after 20, 0.999 after 60, about 0.07 s an epoch; ViT: 0.74 after 10, 0.85 after 30, 0.92 after 60, about 2 s an epoch |
+# | 5 | seed 0 of each model, 200 images for the per-epoch estimate (one draw) | MLP (60 epochs): training accuracy 0.90 after 5 epochs, 0.975 after 20, 0.999 after 60, per-epoch sensitivity 0.034 → 0.009 → 0.0025, under 0.1 s an epoch; ViT (165 epochs, stopped): 0.74 after 10, 0.85 after 30, 0.92 after 60, 0.98 after 100, 0.999 after 160, sensitivity 0 at initialisation, 0.03–0.04 over epochs 10–120, 0.017–0.022 over epochs 140–165, 2–3.5 s an epoch |
 
 # %%
 bruns, bresults = ch.binary_table(cfg)
@@ -258,7 +260,15 @@ ax = plots.matched_sensitivity(checks, ch.matched_levels(checks)) if len(checks)
 ch.matched_table(checks) if len(checks) else None
 
 # %% tags=["remove-input"]
-Markdown(ch.describe_binary(checks, settle))
+Markdown(ch.describe_binary(checks, settle, bcurves))
+
+# %% [markdown]
+# **Reading it.** Matching the training accuracy compares the two models at the same point of fitting the
+# data, not after the same number of updates: the MLP fits the training images many times faster than the
+# ViT at V25's learning rate, so at any fixed epoch before the end the MLP is the better-fitted model. The end
+# of the budget compares both after they have fitted the training set. The claims table at the end of the
+# chapter tests both comparisons over seeds, and where the ViT is not the less sensitive model its note gives
+# where the flips sit (border or central patches) and how sensitivity moved along training.
 
 # %% [markdown]
 # ## Language (V25 §6) is not run
@@ -290,5 +300,5 @@ ch.compute_summary(runs)
 # claim does not hold at this scale, why.
 
 # %%
-claims = record(ch.claims(cfg, runs) + ch.binary_claims(cfg, checks))
+claims = record(ch.claims(cfg, runs) + ch.binary_claims(cfg, checks, bcurves))
 display_table(claims)

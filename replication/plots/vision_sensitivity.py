@@ -119,9 +119,9 @@ def matched_sensitivity(checks: pd.DataFrame, levels: list[float], ax=None):
     order = [f"≥ {lv:g}" for lv in levels] + ["end"]
     models = list(dict.fromkeys(df["model"]))
     sns.pointplot(data=df, x="checkpoint", y="sensitivity", hue="model", order=order, hue_order=models,
-                  palette=_palette(models), errorbar=None, markers="_", ax=ax, dodge=0.3)  # fmt: skip
+                  palette=_palette(models), errorbar=None, markers="_", ax=ax, dodge=0.3 if len(models) > 1 else False)  # fmt: skip
     sns.stripplot(data=df, x="checkpoint", y="sensitivity", hue="model", order=order, hue_order=models,
-                  palette=_palette(models), dodge=True, size=5, ax=ax, legend=False)  # fmt: skip
+                  palette=_palette(models), dodge=len(models) > 1, size=5, ax=ax, legend=False)  # fmt: skip
     ax.set_xlabel("training accuracy reached (first epoch), or the end of the budget")
     ax.set_ylabel("sensitivity (full measure)")
     ax.legend(title=None, fontsize=8)
