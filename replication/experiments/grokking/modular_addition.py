@@ -174,7 +174,7 @@ PRESETS = {
                           parity_n_train=20_000, parity_batch_size=128, parity_d=32, parity_lr=1e-3, parity_steps=10_000,
                           parity_eval_every=250, parity_n_test=2048, parity_n_sens=256),  # fmt: skip
     # V25 §7.3 / App. A.5 and the released code; App. A.6 (sea-green setting) for sparse parity.
-    "paper": GrokkingConfig(scale="paper"),
+    "paper": GrokkingConfig(scale="paper", dense_until=300, dense_every=5),
 }
 
 
