@@ -86,3 +86,18 @@ def test_make_stops_before_a_job_that_would_pass_the_budget(tmp_path):
 def test_make_refuses_bad_input_by_name(tmp_path, args, message):
     out = _make(tmp_path, *args)
     assert out.returncode != 0 and message in out.stderr, out.stderr[-2000:]
+
+
+def test_the_prepared_device_script_runs_on_the_cpu_at_ci_scale(tmp_path):
+    """``scripts/device_paper.sh`` (what a session lent a GPU runs) checks the batched trainer against separate
+    runs, then computes chapter 05's PARITY row and packs it; here on the CPU at `ci` scale."""
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "DEVICE": "cpu", "SCALE": "ci",
+           "OUT": str(tmp_path), "PY": sys.executable, "OMP_NUM_THREADS": "1"}  # fmt: skip
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "device_paper.sh")], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "batched against separate runs" in out.stdout
+    with tarfile.open(tmp_path / "paper05.tar.gz") as tar:
+        names = tar.getnames()
+    assert names and all(n.startswith("ci/sharpness_run") for n in names)
+    assert any(n.endswith(".json") for n in names)
