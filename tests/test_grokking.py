@@ -319,6 +319,7 @@ def test_claims_fail_and_say_why():
     claims = ch.claims(cfg, _phases([800, None], norm_fall=0.05), _parity(learned=False))
     assert not claims[0].holds and "1 of 2 runs never grokked" in claims[0].note
     assert not claims[3].holds and "1 of 2 runs never grokked" in claims[3].note
+    assert not claims[1].holds and "its smallest possible p is 1/2^2 = 0.25" in claims[1].note
     assert not claims[6].holds and "did not learn the parity within 1000 steps" in claims[6].note
     assert "memorisation" in claims[5].note
 

@@ -85,6 +85,11 @@ def rank_correlation(a, b) -> tuple[float, float, int]:
     return rho, float((null >= rho - 1e-12).mean()), n
 
 
+def _floor(n: int) -> str:
+    """Why a one-sided Wilcoxon signed-rank test over few runs cannot reach ALPHA: its smallest p is 1/2^n."""
+    return f" (over {n} runs its smallest possible p is 1/2^{n} = {fmt(0.5**n)})" if 0.5**n >= ALPHA else ""
+
+
 def critical_rho(n: int, alpha: float = ALPHA) -> float:
     """The smallest Spearman ρ (untied ranks) with one-sided p < ``alpha`` over ``n`` runs: exact up to
     :data:`EXACT_RUNS` runs, scipy's t approximation above."""
@@ -132,7 +137,8 @@ def memorisation_drop(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
     rose = int((phases["t_early"] > 0).sum())
     drop = bool(len(phases) and (fall >= MIN_FALL).all() and p < ALPHA)
     why = (f"{int((fall < MIN_FALL).sum())} of {len(phases)} runs fell less than {MIN_FALL:.0%} from their early "
-           f"peak" if (fall < MIN_FALL).any() else f"the paired test over {len(phases)} runs has p = {fmt(p)}")
+           f"peak" if (fall < MIN_FALL).any() else f"the paired test over {len(phases)} runs has p = {fmt(p)}"
+           + _floor(len(phases)))
     return Claim(
         chapter=CHAPTER, scale=cfg.scale, claim="Sensitivity drops while the training set is memorised",
         paper_ref="V25 App. A.5 (memorisation phase)",
@@ -179,7 +185,7 @@ def norm_flat(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
     flat = bool(len(g) == len(phases) and len(g) and (ratio < FLAT_SHARE).all() and p < ALPHA)
     why = _never(cfg, phases) or (f"in {int((ratio >= FLAT_SHARE).sum())} of {len(g)} runs the norm fell by at "
                                   f"least {FLAT_SHARE:.0%} of sensitivity's relative fall" if (ratio >= FLAT_SHARE).any()
-                                  else f"the test over {len(g)} runs has p = {fmt(p)}")
+                                  else f"the test over {len(g)} runs has p = {fmt(p)}" + _floor(len(g)))
     return Claim(
         chapter=CHAPTER, scale=cfg.scale,
         claim="Over clean-up the weight norm stays comparatively flat while sensitivity falls",
