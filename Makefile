@@ -22,9 +22,21 @@ CHECK_ARGS = --scale $(SCALE) $(foreach c,$(CHAPTER),--chapter $(c)) $(if $(SAMP
 # The cpu book reads committed results and never trains: a missing or stale one stops the build.
 RESULTS_MODE = $(if $(filter cpu,$(SCALE)),require,auto)
 
-.PHONY: setup book test bench clean distclean results results-check browser check-html lab
+.PHONY: setup corpus book test bench clean distclean results results-check browser check-html lab
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed corpus
+
+# WordNet 3.0, the text of chapter 11 (Debian's wordnet-base, about 6.5 MB; read from /usr/share/wordnet).
+# Skipped when it is there; apt-get (with sudo when not root) otherwise, and a clear error if that fails.
+WORDNET := /usr/share/wordnet/data.noun
+corpus:
+	@if [ -f $(WORDNET) ]; then exit 0; fi; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	echo "Installing WordNet 3.0 (Debian's wordnet-base) for chapter 11 with apt-get"; \
+	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+		wordnet-base; } || { echo "make corpus: could not install wordnet-base with apt-get; chapter 11 needs WordNet 3.0's"; \
+		echo "  data.* files in /usr/share/wordnet (sudo apt-get install wordnet-base), or a folder given as data_dir"; exit 1; }; \
+	[ -f $(WORDNET) ] || { echo "make corpus: wordnet-base is installed but $(WORDNET) is missing"; exit 1; }
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

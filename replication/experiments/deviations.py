@@ -70,6 +70,7 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "tradeoff": _presets("replication.experiments.tradeoff.config"),
     "synthetic": _presets("replication.experiments.token_sensitivity.runs"),
     "vision": _presets("replication.experiments.vision_sensitivity.runs"),
+    "language": _presets("replication.experiments.language_sensitivity.runs"),
     "scratchpad": _presets("replication.experiments.scratchpad"),
 }
 

@@ -1,0 +1,195 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Token-wise sensitivity on language: a transformer against an LSTM
+#
+# Chapters 09 and 10 measured *token-wise sensitivity* (V25 Def. 4.1): add Gaussian noise to one token of
+# the input and ask whether the predicted class changes, averaged over inputs, tokens and noise draws.
+# {cite:t}`vasudeva2025transformers` (V25 §6) carry it to sentences, where a token is a sub-word and
+# its "value" is its embedding vector. They train, from scratch, a RoBERTa-style transformer (with the usual
+# softmax attention, and with ReLU in its place, the closer relative of the linear attention of their
+# theory) and an LSTM of the same depth on two sentence-pair tasks, MRPC and QQP (is the second sentence
+# a paraphrase of the first?), and report:
+#
+# 1. **The transformer ends less sensitive than the LSTM** (MRPC: LSTM 0.15, softmax 0.002, ReLU 0.001;
+#    QQP: 0.09, 0.03, 0.02), and the LSTM is the more sensitive one **already at initialisation**.
+# 2. **ReLU attention ends below softmax attention.**
+# 3. **The LSTM is more sensitive to later tokens**, the transformer about uniform over positions
+#    (App. A.4: the same with noise variance 4, on the validation set, and at other depths).
+#
+# **How the noise is put on.** Each token's embedding (for the transformer: token plus learned position
+# embedding) goes through a LayerNorm first, so every token vector has zero mean and unit variance per
+# coordinate; then noise $\mathcal N(0, \sigma^2 I)$ with $\sigma^2 = 15$ (V25 §6; 4 in App. A.4) is added to
+# that one token. Without the LayerNorm the variance would have no scale; with it, $\sigma^2 = 15$ is far
+# larger than the token itself, so a perturbed token is close to a random vector. Only real tokens are
+# perturbed, never padding. Positions are counted from the end of each sequence, as V25 align sequences to
+# the right to plot sensitivity against position.
+#
+# **The data.** MRPC and QQP cannot be downloaded here, and no package ships them. The chapter builds a
+# sentence-pair task from a real English corpus that installs as a Debian package, WordNet 3.0
+# (`wordnet-base`, set up by `make setup`): each sense of a word has a definition (gloss) and, often,
+# usage examples. A pair is a definition and a usage example *of the same word*: label 1 if the example
+# illustrates that sense, 0 if it illustrates another sense of the word ("sloping land (especially the slope
+# beside a body of water)" with "they pulled the canoe up on the bank" against "he cashed a check at the
+# bank"). Every positive pair has a negative twin
+# with the same definition, so the labels are balanced and the definition alone says nothing. Words, not
+# pairs, are split into training and validation, so no definition or example is in both. Like MRPC and QQP
+# it asks whether two sentences fit together; unlike them the two sentences are of different kinds (a
+# definition and a usage), much shorter (about 13 words a pair), and the answer turns on word sense rather
+# than paraphrase (`replication.tasks.wordnet`). A reader with GLUE's MRPC or QQP files runs the same
+# chapter on them with one call:
+# `papermill notebooks/11_language_sensitivity.ipynb out.ipynb -p dataset mrpc -p data_dir /path/to/MRPC`
+# (`train.tsv` and `dev.tsv` in GLUE's layout, `replication.tasks.text.read_glue`).
+#
+# **Tokens** come from a byte-level BPE (RoBERTa's kind of tokeniser) trained on the training sentences with
+# the `tokenizers` package, and each pair is written RoBERTa's way, `<s> A </s></s> B </s>`.
+#
+# **The models** are written in plain torch (`replication.models.language`): the encoder is RoBERTa's
+# layout (post-LN blocks, GELU feed-forward, the classification head on `<s>`); with ReLU attention the
+# scores pass through a ReLU instead of the softmax and are divided by the number of real tokens. A test
+# checks the softmax encoder's blocks against `torch.nn.TransformerEncoderLayer` with copied weights. The
+# LSTM (`torch.nn.LSTM`, unidirectional, same depth and width) classifies at its last token, `</s>`.
+
+# %% tags=["parameters"]
+scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
+dataset = None  # "wordnet" (installed by make setup), "mrpc" or "qqp" (GLUE files in data_dir) (None: wordnet)
+data_dir = None  # folder with GLUE's train.tsv and dev.tsv for mrpc / qqp (None: WordNet at /usr/share/wordnet)
+models = None  # list from ["lstm", "softmax", "relu"] (None: all three)
+seeds = None  # seeds per model (None: the preset's, 3 at cpu)
+epochs = None  # training epochs (None: the preset's, 20 at cpu)
+n_train = None  # training pairs, a fixed random subset (None: the preset's, 2000 at cpu)
+n_val = None  # validation pairs (None: the preset's, 500 at cpu)
+
+# %%
+from replication.report import status
+from replication.experiments.language_sensitivity.runs import LanguageConfig
+
+cfg = LanguageConfig.from_params(scale=scale, dataset=dataset, data_dir=data_dir, models=models, seeds=seeds,
+                                 epochs=epochs, n_train=n_train, n_val=n_val)
+
+# %% tags=["hide-input"]
+from IPython.display import Markdown
+
+from replication.report.claims import display_table, record
+from replication.experiments.language_sensitivity import analysis as ch
+from replication.experiments.language_sensitivity import claims as cl
+from replication.plots import language_sensitivity as plots
+
+# %% [markdown]
+# ## The runs
+#
+# Each trained model is one stored run: its accuracies and sensitivities at every checkpoint (initialisation
+# and several epochs), and the sensitivity at each position from the end. The book reads them.
+
+# %%
+runs = ch.run_table(cfg)
+
+# %% tags=["remove-input"]
+Markdown(status.origin_note())
+
+# %% [markdown]
+# ## Settings at this scale
+#
+# V25's models are RoBERTa-base wide (768) and trained for about a GPU-day each. Here every run gets one CPU
+# thread, so the models are narrow, the data a subset, and the learning rate ten times V25's, so that the
+# models fit their training pairs within the budget. The last row is the time the stored runs took.
+
+# %%
+ch.settings_table(cfg, runs)
+
+# %% [markdown]
+# ## Accuracy and sensitivity along training
+#
+# Mean over seeds, band: the range. Epoch 0 is the model at initialisation.
+
+# %%
+curves = ch.curves(cfg, runs)
+axes = plots.along_training(curves)
+
+# %% [markdown]
+# The same numbers after the last epoch, mean ± standard deviation over seeds (`init_` columns: at
+# initialisation):
+
+# %%
+ch.summary(runs)
+
+# %% tags=["remove-input"]
+Markdown(ch.describe(runs))
+
+# %% [markdown]
+# ## Sensitivity per position
+#
+# The share of changed predictions when the token at a given position from the end is perturbed (0 is the
+# final `</s>`; the first token `<s>` sits at a different position in each pair), σ² = 15, training pairs,
+# mean over seeds, band: the range. The rank correlation of each run's curve with lateness (positions with
+# at least 20 perturbed evaluations) is the test of the position claim; `late` and `early` are the mean
+# sensitivities of the last five positions and of the others.
+
+# %%
+pos = ch.positions(cfg, runs)
+axes = plots.by_position(pos, (0, int(pos["epoch"].max())))
+trend = ch.position_trend(pos, cl.MIN_COUNT)
+trend
+
+# %% [markdown]
+# **Reading it.** A model that predicts one class for every input has sensitivity 0 however it is built,
+# so sensitivity compares models only where they actually separate the inputs: the accuracy curves above
+# say when that is. The LSTM reads the pair from left to right and classifies at the last token, so noise
+# on a late token has a short path to the output; the transformer's `<s>` attends to all tokens at once.
+
+# %% [markdown]
+# ## Where the noise goes
+#
+# V25 add the noise to the token's embedding *after* the LayerNorm. Each coordinate of a LayerNorm-ed token
+# has variance about 1, so with σ² = 15 the noise vector is about √15 ≈ 3.9 times as long as the token it
+# is added to, and the perturbed token is far outside the range of anything the model saw in training.
+# What a model does with such an outlier depends on its architecture: an LSTM's gates pass their inputs
+# through sigmoids and tanh, which saturate; an attention layer turns a long key into large scores, and
+# a long value into a large output. V25 do not say how they fed the noisy embeddings to RoBERTa. One reading
+# is that they passed them in as input embeddings, which RoBERTa's embedding module normalises again before
+# the first layer; then the perturbed token reaches the transformer at the scale of every other token.
+#
+# To see how much of the comparison rides on this, the same trained models (same seeds, same training: the
+# measurements draw their noise from their own generators, so training does not depend on them) are
+# measured again with the noise added *before* the LayerNorm, for both architectures alike: the perturbed
+# token is LayerNorm(embedding + noise), a random direction at the usual scale. `same_model` checks that
+# the final accuracies agree exactly with the runs above (in every seed). Mean over seeds, training pairs:
+
+# %%
+before = ch.before_norm_table(cfg, runs)
+ch.before_norm_summary(before) if len(before) else None
+
+# %% tags=["remove-input"]
+Markdown(ch.describe_before(before))
+
+# %% [markdown]
+# ## Compute spent
+#
+# Training time per model (total, per run, longest) and the time spent measuring at the checkpoints (total),
+# one thread each, as recorded when each run was computed; reading stored runs costs only the loading.
+
+# %%
+ch.compute_summary(runs, before)
+
+# %% [markdown]
+# ## Claims
+#
+# Each claim is tested over seeds with one-sided t-tests at the book's level; the note gives the p-values
+# and, where a claim does not hold at this scale, what this chapter's numbers show.
+
+# %%
+claims = record(cl.claims(cfg, runs, trend, curves, before, ch.label_share(cfg)))
+display_table(claims)

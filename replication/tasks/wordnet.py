@@ -1,0 +1,126 @@
+"""A sentence-pair task from WordNet 3.0: does this usage example belong to this gloss's sense of the word?
+
+WordNet's database files (``data.noun``, ``data.verb``, ``data.adj``, ``data.adv``; Debian's ``wordnet-base``
+installs them under ``/usr/share/wordnet``) hold one synset (one sense) a line, in WordNet's documented
+format (wndb(5WN))::
+
+    synset_offset lex_filenum ss_type w_cnt word lex_id [word lex_id...] p_cnt [ptr...] [frames...] | gloss
+
+``w_cnt`` is two hexadecimal digits; the gloss after ``|`` is the definition followed by usage examples in
+double quotes, separated by ``;``. Lines that start with two spaces are the licence header.
+
+The task (:func:`sense_pairs`): for a word with at least two senses that have usage examples, pair the
+definition of one sense with one of its own examples (label 1) and with an example of another sense of the
+same word (label 0), so each positive pair has a negative twin with the same definition. The split into
+training and validation pairs is by word, so that no definition or example is seen in both.
+"""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Where Debian's ``wordnet-base`` puts the database.
+WORDNET_DIR = Path("/usr/share/wordnet")
+#: The database files, one per part of speech.
+PARTS = ("noun", "verb", "adj", "adv")
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Synset:
+    """One sense: its part of speech, offset, words (lower case, spaces for underscores), definition, examples."""
+
+    pos: str
+    offset: int
+    words: tuple[str, ...]
+    definition: str
+    examples: tuple[str, ...]
+
+
+def check_available(folder: str | Path = WORDNET_DIR) -> Path:
+    """The folder, after checking that it holds ``data.noun``; a clear error saying how to install it if not."""
+    folder = Path(folder)
+    if not (folder / "data.noun").is_file():
+        raise FileNotFoundError(
+            f"wordnet_dir: no WordNet database at {folder} (data.noun missing). Install Debian's wordnet-base "
+            f"(`make corpus`, or `sudo apt-get install wordnet-base`), or point wordnet_dir at a folder holding "
+            f"WordNet 3.0's data.noun, data.verb, data.adj and data.adv")
+    return folder
+
+
+def parse_line(line: str, pos: str) -> Synset | None:
+    """One synset from a line of a ``data.*`` file; None for a header line or a malformed one."""
+    if line.startswith("  ") or "|" not in line:
+        return None
+    head, gloss = line.split("|", 1)
+    fields = head.split()
+    try:
+        offset, w_cnt = int(fields[0]), int(fields[3], 16)
+    except (IndexError, ValueError):
+        return None
+    raw = fields[4:4 + 2 * w_cnt:2]
+    words = tuple(re.sub(r"\(.*\)$", "", w).replace("_", " ").lower() for w in raw)
+    examples = tuple(e.strip() for e in _QUOTED.findall(gloss) if e.strip())
+    definition = _QUOTED.sub("", gloss).strip().strip(";").strip()
+    definition = re.sub(r"\s*;\s*(;\s*)*", "; ", definition).strip("; ").strip()
+    return Synset(pos=pos, offset=offset, words=words, definition=definition, examples=examples)
+
+
+def read_synsets(folder: str | Path = WORDNET_DIR, parts: tuple[str, ...] = PARTS) -> list[Synset]:
+    """Every synset of the ``data.*`` files of ``parts`` in ``folder`` (a part whose file is missing is skipped,
+    but ``data.noun`` must exist), in file order."""
+    folder = check_available(folder) if "noun" in parts else Path(folder)
+    out = []
+    for pos in parts:
+        path = folder / f"data.{pos}"
+        if not path.is_file():
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            out += [s for s in (parse_line(line.rstrip("\n"), pos) for line in f) if s is not None]
+    return out
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A (definition, example) pair of one word: label 1 if the example is of the definition's sense."""
+
+    word: str
+    first: str  # the definition
+    second: str  # the usage example
+    label: int
+
+
+def sense_pairs(synsets: list[Synset], seed: int = 0) -> list[Pair]:
+    """For every word with at least two senses that have examples: for each such sense, its definition with
+    its first example (label 1) and with the first example of another sense of the word, drawn at random
+    (label 0). Each synset is used by the first of its words that has two such senses, so that a definition
+    appears under one word only. Deterministic in ``seed``."""
+    by_word: dict[str, list[Synset]] = {}
+    for s in synsets:
+        if s.examples and s.definition:
+            for w in s.words:
+                by_word.setdefault(w, []).append(s)
+    rng = random.Random(seed)
+    used: set[tuple[str, int]] = set()
+    pairs = []
+    for word in sorted(by_word):
+        senses = [s for s in by_word[word] if (s.pos, s.offset) not in used]
+        if len(senses) < 2:
+            continue
+        used.update((s.pos, s.offset) for s in senses)
+        for i, s in enumerate(senses):
+            other = senses[rng.choice([j for j in range(len(senses)) if j != i])]
+            pairs.append(Pair(word, s.definition, s.examples[0], 1))
+            pairs.append(Pair(word, s.definition, other.examples[0], 0))
+    return pairs
+
+
+def split_by_word(pairs: list[Pair], val_fraction: float, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+    """Training and validation pairs: the words shuffled with ``seed``, the first ``val_fraction`` of them
+    (by count of words) to validation; the pairs of a word stay together."""
+    words = sorted({p.word for p in pairs})
+    random.Random(seed).shuffle(words)
+    val = set(words[:round(val_fraction * len(words))])
+    return [p for p in pairs if p.word not in val], [p for p in pairs if p.word in val]
