@@ -8,7 +8,7 @@ import pandas as pd
 from scipy import stats
 
 from ...report.claims import ALPHA, Claim, fmt
-from ...runs.store import Store
+from ...runs.store import Store, log_origin
 from ...runs.sweep import run_key, run_sweep
 from .analysis import NAMES, welch_less
 from .binary import KIND, BinaryRun, binary_runs, levelled, measure_binary
@@ -30,6 +30,8 @@ def binary_table(cfg: VisionConfig, cache: Store | None = None) -> tuple[pd.Data
     if store.mode == "require":
         found = [(c, store.find(KIND, run_key(c, "cpu"))[0]) for c in configs]
         present = [(c, e) for c, e in found if e is not None]
+        for _, e in present:
+            log_origin(KIND, "results", e.get("provenance", {}))
         rows = [{**{k: getattr(c, k) for k in ("arch", "seed", "epochs")}, "source": "results",
                  **{k: v for k, v in e["result"].items() if np.isscalar(v) or v is None}} for c, e in present]  # fmt: skip
         return pd.DataFrame(rows), [e["result"] for _, e in present]
