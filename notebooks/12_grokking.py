@@ -204,14 +204,18 @@ Markdown(ch.describe_cleanup(phases))
 # training loss and test accuracy do not show.
 #
 # The weight norm is the comparison. Weight decay shrinks it fastest during memorisation; over clean-up
-# it keeps sliding down slowly, by a small fraction of its value while sensitivity loses more than half
-# of its peak, which is what V25 mean by "flat". Small and steady is not the same as uninformative,
-# though: the cross-seed comparison above asks whether the step at which the norm has covered its (small)
-# typical fall tells when a run will grok, as well as sensitivity's does, and the claims table states
-# the answer with its p-value. With the larger learning rate and weight decay of this scale, a run can
-# also have a loss spike after grokking (training accuracy dips, sensitivity jumps; the summary above
-# names the seeds where it happened); V25's smaller "noise-reduction" bump of sensitivity after grokking
-# is not tested here, since each run stops 500 steps after it groks.
+# it keeps sliding down slowly, by a small fraction of its value while sensitivity loses about half of
+# its peak, which is what V25 mean by "flat", and that part of their statement holds here. Small and
+# steady is not the same as uninformative, though. Across seeds, the step at which the norm has covered
+# half of its (small) typical clean-up fall tells when a run will grok almost as well as sensitivity's
+# does (the scatter above and the last modular-addition claim): runs that grok late are late on both
+# counts. So on these runs sensitivity is a progress measure, but not the only one; the norm's slide
+# carries the same timing, just in a change too small to see on a plot of the whole run.
+#
+# With the larger learning rate and weight decay of this scale, a run can also have a loss spike after
+# grokking (training accuracy dips, sensitivity jumps; the summary above names the seeds where it
+# happened); V25's smaller "noise-reduction" bump of sensitivity after grokking is not tested here,
+# since each run stops 500 steps after it groks.
 
 # %% [markdown]
 # ## Sparse parity (V25 App. A.6)

@@ -311,7 +311,7 @@ def test_claims_hold_on_curves_that_show_the_papers_pattern():
     claims = ch.claims(cfg, _phases(EIGHT), _parity(final=cfg.parity_k / cfg.parity_n))
     assert len(claims) == 7 and [c.holds for c in claims] == [True] * 7, [c.note for c in claims if not c.holds]
     assert "Wilcoxon p = 0.0039" in claims[1].measured  # 8 positive differences: 1 / 2^8
-    assert "sensitivity 1 (p = " in claims[4].measured
+    assert "sensitivity 1 (p = 2.48e-05, 8 runs), weight norm -0.262 (p = 0.75, 8 runs)" in claims[4].measured
 
 
 def test_claims_fail_and_say_why():
@@ -342,7 +342,8 @@ def test_predictor_claim_fails_without_correlation_or_when_the_norm_predicts_bet
     c = ch.claims(cfg, _phases(EIGHT, t_sens=shuffled, t_norm=[t - 300 for t in EIGHT]), _parity())[4]
     assert not c.holds and "with 8 runs a one-sided p < 0.05 needs ρ ≥ 0.6" in c.note
     both = ch.claims(cfg, _phases(EIGHT, t_norm=[t - 300 for t in EIGHT]), _parity())[4]
-    assert not both.holds and "the norm's ρ (1) is at least sensitivity's (1)" in both.note
+    assert not both.holds and "the weight norm's fall predicts the grokking step too (ρ = 1, p = 2.48e-05)" in both.note
+    assert "sensitivity's ρ is larger by 0, but the bootstrap interval of the difference over runs, 0 to 0, includes 0" in both.note
     assert ch.claims.__module__.endswith("claims") and ch.FLAT_SHARE == 0.5
 
 
