@@ -142,7 +142,7 @@ def memorisation_drop(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
     return Claim(
         chapter=CHAPTER, scale=cfg.scale, claim="Sensitivity drops while the training set is memorised",
         paper_ref="V25 App. A.5 (memorisation phase)",
-        paper_value="drops from epoch 0 to 500; V25's code first rises (0.04 → 0.18 by epoch ~30), then falls",
+        paper_value="drops from epoch 0 to 500",
         measured=f"early peak {rng(phases['sens_early'])} at steps {span(phases['t_early'])} (above step 0 in {rose} "
                  f"of {len(phases)} runs; step 0: {rng(phases['sens_start'])}) → trough {rng(phases['sens_trough'])} "
                  f"at steps {span(phases['t_trough'])}: fell {rng(100 * fall)}% (median {100 * fall.median():.0f}%; "
