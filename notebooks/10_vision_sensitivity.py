@@ -271,17 +271,7 @@ Markdown(ch.describe_binary(checks, settle, bcurves))
 # where the flips sit (border or central patches) and how sensitivity moved along training.
 
 # %% [markdown]
-# ## Language (V25 §6) is not run
-#
-# V25 §6 train a RoBERTa-style transformer and an LSTM from scratch on two GLUE paraphrase tasks (MRPC and
-# QQP), perturb one layer-normalised token embedding at a time with Gaussian noise of variance 15 (and 4
-# in App. A.4), and find the transformers less sensitive than the LSTM, even at initialisation, and the
-# LSTM more sensitive to later tokens than to earlier ones. The measure is the one of chapter 09, applied
-# to token embeddings; what cannot be had here is the data. This machine reaches package registries only,
-# and no labelled text data set ships inside a package we found: searching the registry's package list
-# for MRPC, QQP and GLUE finds no package that ships them, and the libraries that provide them
-# (`datasets`, `torchtext`, `nltk`'s corpora, scikit-learn's `fetch_20newsgroups`) download the data at
-# run time. So §6 is described here and not replicated.
+# **Language (V25 §6)** is the subject of the next chapter, {doc}`11_language_sensitivity`.
 
 # %% [markdown]
 # ## Compute spent
