@@ -27,7 +27,7 @@ from ...models.vision import build_model
 from ...runs.chapters import kind
 from ...tasks import images as vision_data
 from ...train import fit
-from .measure import image_sensitivity
+from .measure import epoch_batches, image_sensitivity
 from .runs import PATCH, SIGMA, VisionConfig, check_levels
 
 KIND = kind("vision_binary_run", __name__)
@@ -117,13 +117,6 @@ def measure_binary(run: BinaryRun, device: str = "cpu") -> dict:
     curve_idx = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1))[: run.curve_sens]
     kept: dict[float, tuple[int, dict]] = {}
 
-    def batches():
-        while True:
-            perm = torch.randperm(len(ytr), generator=order)
-            for i in range(0, len(ytr), run.batch_size):
-                idx = perm[i : i + run.batch_size]
-                yield xtr[idx], ytr[idx]
-
     @torch.no_grad()
     def evaluate(step, m) -> dict:
         out = predict_in_chunks(m, xtr)
@@ -135,8 +128,8 @@ def measure_binary(run: BinaryRun, device: str = "cpu") -> dict:
                 "train_loss": float(F.cross_entropy(out, ytr)),
                 "sensitivity": image_sensitivity(m, xtr[curve_idx], run.patch, run.sigma, 1, curve_noise).fraction}  # fmt: skip
 
-    res = fit(model, batches(), lambda m, b: F.cross_entropy(m(b[0]), b[1]), opt, run.epochs * per_epoch,
-              eval_every=per_epoch, evaluate=evaluate, progress=False)  # fmt: skip
+    res = fit(model, epoch_batches(xtr, ytr, run.batch_size, order), lambda m, b: F.cross_entropy(m(b[0]), b[1]), opt,
+              run.epochs * per_epoch, eval_every=per_epoch, evaluate=evaluate, progress=False)  # fmt: skip
     t0 = time.perf_counter()
     sens_idx = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(2))[: run.n_sens]
     checkpoints = [(f"acc{i}", lv, *kept[lv]) for i, lv in enumerate(run.levels) if lv in kept]

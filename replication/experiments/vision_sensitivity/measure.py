@@ -52,6 +52,16 @@ def image_sensitivity(model, x: torch.Tensor, patch: int, sigma: float, repeats:
                              repeats=repeats, generator=generator, chunk=2000)  # fmt: skip
 
 
+def epoch_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, order: torch.Generator):
+    """Endless mini-batches of ``(x, y)``: each epoch a fresh permutation drawn from ``order``, cut into
+    ``batch_size`` pieces (the last one shorter)."""
+    while True:
+        perm = torch.randperm(len(y), generator=order)
+        for i in range(0, len(y), batch_size):
+            idx = perm[i : i + batch_size]
+            yield x[idx], y[idx]
+
+
 def load_run_data(run: VisionRun) -> vision_data.ImageData:
     return vision_data.load(run.dataset, run.data_dir or None).subset(run.n_train, run.n_test)
 
@@ -70,13 +80,6 @@ def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
     curve_idx = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1))[: run.curve_sens]
     ev_tr, ev_te = slice(0, run.n_eval), slice(0, run.n_eval)  # the subsets are already in a shuffled order
 
-    def batches():
-        while True:
-            perm = torch.randperm(len(ytr), generator=order)
-            for i in range(0, len(ytr), run.batch_size):
-                idx = perm[i : i + run.batch_size]
-                yield xtr[idx], ytr[idx]
-
     @torch.no_grad()
     def evaluate(step, m) -> dict:
         out_tr, out_te = predict_in_chunks(m, xtr[ev_tr]), predict_in_chunks(m, xte[ev_te])
@@ -88,8 +91,8 @@ def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
     def stop(row) -> str | None:
         return "reached target_acc" if row["train_acc"] >= run.target_acc else None
 
-    res = fit(model, batches(), lambda m, b: training_loss(m, b[0], b[1], run, noise), opt, run.epochs * per_epoch,
-              eval_every=per_epoch, evaluate=evaluate, stop=stop, progress=False)  # fmt: skip
+    res = fit(model, epoch_batches(xtr, ytr, run.batch_size, order), lambda m, b: training_loss(m, b[0], b[1], run, noise),
+              opt, run.epochs * per_epoch, eval_every=per_epoch, evaluate=evaluate, stop=stop, progress=False)  # fmt: skip
     model.eval()
     final = res.history[-1]
     full_train = float((predict_in_chunks(model, xtr).argmax(-1) == ytr).float().mean())
