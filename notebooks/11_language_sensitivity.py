@@ -111,6 +111,28 @@ Markdown(status.origin_note())
 ch.settings_table(cfg, runs)
 
 # %% [markdown]
+# ## Trials: does anything carry to held-out words?
+#
+# Sensitivity compares models that have learned something, so before the runs above were settled, single
+# runs (seed 0, one thread each) tried to get validation accuracy above chance at this budget. Trial 0 is
+# the chapter's setting itself. The levers: far more pairs (WordNet gives 34,150 training pairs of the
+# sense task) with fewer epochs; an easier pair task whose negatives are examples of *another* word, with the
+# word written before its definition (`"bank: sloping land ..."`), so that most positive examples share a
+# token with the first sentence (`word` task); a larger learning rate, and no dropout, for the LSTM; and a task
+# whose two sentences are the same in both classes, a definition and its example in either order (`order`
+# task), where a model must tell which sentence is the definition. Accuracies after the last epoch,
+# sensitivity at σ² = 15 on training pairs, training seconds on one thread:
+
+# %%
+from replication.experiments.language_sensitivity import trials as tr
+
+trials = tr.trial_table(cfg)
+trials
+
+# %% tags=["remove-input"]
+Markdown(tr.describe_trials(trials))
+
+# %% [markdown]
 # ## Accuracy and sensitivity along training
 #
 # Mean over seeds, band: the range. Epoch 0 is the model at initialisation.
@@ -191,5 +213,5 @@ ch.compute_summary(runs, before)
 # and, where a claim does not hold at this scale, what this chapter's numbers show.
 
 # %%
-claims = record(cl.claims(cfg, runs, trend, curves, before, ch.label_share(cfg)))
+claims = record(cl.claims(cfg, runs, trend, curves, before, ch.label_share(cfg), trials))
 display_table(claims)

@@ -60,6 +60,34 @@ def test_sense_pairs_and_split_by_word(tmp_path):
     assert wordnet.sense_pairs(syn, seed=3) == wordnet.sense_pairs(syn, seed=3)
 
 
+def test_word_pairs_draw_negatives_from_other_words_of_the_same_split(tmp_path):
+    write_wordnet(tmp_path)
+    syn = wordnet.read_synsets(tmp_path)
+    train, val = wordnet.word_pairs(syn, 0.25)
+    example = {f"{s.words[0]}: {s.definition}": s.examples[0] for s in syn if s.examples}
+    word_of = {s.examples[0]: s.words[0] for s in syn if s.examples}
+    assert len(train) + len(val) == 2 * (2 * len(WORDS) + 1)  # every synset with an example: two pairs
+    assert {p.word for p in train}.isdisjoint({p.word for p in val})
+    for split in (train, val):
+        assert sum(p.label for p in split) == len(split) // 2
+        own = {p.second for p in split if p.label}
+        for p in split:
+            assert p.first.startswith(f"{p.word}: ")
+            assert (p.second == example[p.first]) == bool(p.label)
+            assert p.second in own and (p.label or word_of[p.second] != p.word)  # another word of the same split
+    assert wordnet.word_pairs(syn, 0.25, seed=3) == wordnet.word_pairs(syn, 0.25, seed=3)
+
+
+def test_order_pairs_swap_the_same_two_sentences(tmp_path):
+    write_wordnet(tmp_path)
+    train, val = wordnet.order_pairs(wordnet.read_synsets(tmp_path), 0.25)
+    assert len(train) + len(val) == 2 * (2 * len(WORDS) + 1) and {p.word for p in train}.isdisjoint({p.word for p in val})
+    for split in (train, val):
+        pos = {(p.first, p.second) for p in split if p.label}
+        assert {(p.second, p.first) for p in split if not p.label} == pos
+        assert all(p.first.startswith("sense") == bool(p.label) for p in split if p.word != "lonely")
+
+
 def test_missing_corpus_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="wordnet-base"):
         wordnet.read_synsets(tmp_path)

@@ -13,6 +13,15 @@ The task (:func:`sense_pairs`): for a word with at least two senses that have us
 definition of one sense with one of its own examples (label 1) and with an example of another sense of the
 same word (label 0), so each positive pair has a negative twin with the same definition. The split into
 training and validation pairs is by word, so that no definition or example is seen in both.
+
+A second, easier task (:func:`word_pairs`): the first sentence is the word and its definition
+(``"bank: sloping land ..."``), the second an example of that sense (label 1) or an example of a sense of
+another word of the same split, drawn at random (label 0). The cue is the word itself, which most examples
+contain; the task asks whether the example uses the defined word.
+
+A third (:func:`order_pairs`): a definition and an example of the same sense, in that order (label 1) or the
+other way round (label 0). The two sentences of a pair are the same in both orders, so the words alone say
+nothing; a model must tell which of the two is the definition, and where it stands.
 """
 from __future__ import annotations
 
@@ -124,3 +133,38 @@ def split_by_word(pairs: list[Pair], val_fraction: float, seed: int = 0) -> tupl
     random.Random(seed).shuffle(words)
     val = set(words[:round(val_fraction * len(words))])
     return [p for p in pairs if p.word not in val], [p for p in pairs if p.word in val]
+
+
+def word_pairs(synsets: list[Synset], val_fraction: float, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+    """Training and validation pairs of the word task: for every synset with a definition and an example, under
+    its first word, ``"word: definition"`` with its first example (label 1) and with the first example of a
+    random synset of another word of the same split (label 0). Words are split as in :func:`split_by_word`
+    before the negatives are drawn, so no sentence is in both splits. Deterministic in ``seed``."""
+    senses = [s for s in synsets if s.examples and s.definition and s.words]
+    words = sorted({s.words[0] for s in senses})
+    random.Random(seed).shuffle(words)
+    val = set(words[:round(val_fraction * len(words))])
+    rng = random.Random(seed)
+    out = []
+    for part in ([s for s in senses if s.words[0] not in val], [s for s in senses if s.words[0] in val]):
+        pairs = []
+        for s in part:
+            others = [t for t in (part[rng.randrange(len(part))] for _ in range(100)) if t.words[0] != s.words[0]]
+            if not others:
+                raise ValueError(f"val_fraction: a split with only the word {s.words[0]!r} has no negatives")
+            other = others[0]
+            first = f"{s.words[0]}: {s.definition}"
+            pairs += [Pair(s.words[0], first, s.examples[0], 1), Pair(s.words[0], first, other.examples[0], 0)]
+        out.append(pairs)
+    return out[0], out[1]
+
+
+def order_pairs(synsets: list[Synset], val_fraction: float, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+    """Training and validation pairs of the order task: for every synset with a definition and an example, under
+    its first word, (definition, first example) with label 1 and (first example, definition) with label 0;
+    split by word as in :func:`split_by_word`."""
+    pairs = []
+    for s in synsets:
+        if s.examples and s.definition and s.words:
+            pairs += [Pair(s.words[0], s.definition, s.examples[0], 1), Pair(s.words[0], s.examples[0], s.definition, 0)]
+    return split_by_word(pairs, val_fraction, seed)

@@ -142,7 +142,7 @@ def before_norm_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def label_share(cfg: LanguageConfig) -> float:
     """The share of label 1 among the training pairs the runs use."""
-    train = load_pairs(cfg.dataset, cfg.data_dir)[0][:cfg.n_train or None]
+    train = load_pairs(cfg.dataset, cfg.data_dir, cfg.pairing)[0][:cfg.n_train or None]
     return sum(p.label for p in train) / len(train)
 
 

@@ -142,8 +142,10 @@ def later_positions(cfg: LanguageConfig, trend: pd.DataFrame) -> Claim:
 MIN_COUNT = 20
 
 
-def fits(cfg: LanguageConfig, runs: pd.DataFrame) -> Claim:
-    """The models learn the task: validation accuracy above chance (one-sided t-test over seeds, per model)."""
+def fits(cfg: LanguageConfig, runs: pd.DataFrame, trials: pd.DataFrame | None = None) -> Claim:
+    """The models learn the task: validation accuracy above chance (one-sided t-test over seeds, per model).
+    ``trials`` (:func:`.trials.trial_table`): where the claim fails, the note adds the best validation accuracy
+    each model reached in the trials."""
     ps = {}
     for m in runs["model"].unique():
         v = _of(runs, m, "val_acc")
@@ -153,7 +155,8 @@ def fits(cfg: LanguageConfig, runs: pd.DataFrame) -> Claim:
                          for m in ps)  # fmt: skip
     why = "" if holds else ("; fails: " + ", ".join(NAMES[m] for m, p in ps.items() if not p < ALPHA) +
                             " not above chance on validation pairs: the models fit their training pairs, but what "
-                            "they learn does not carry to the words held out (see accuracy along training)")  # fmt: skip
+                            "they learn does not carry to the words held out (see accuracy along training)"
+                            + _tried(trials))  # fmt: skip
     return Claim(
         chapter=CHAPTER, scale=cfg.scale,
         claim="Trained from scratch, the models learn the task beyond their training pairs",
@@ -164,16 +167,29 @@ def fits(cfg: LanguageConfig, runs: pd.DataFrame) -> Claim:
     )  # fmt: skip
 
 
+def _tried(trials: pd.DataFrame | None) -> str:
+    """The trials' best validation accuracy per model and the trial it came from, as a clause."""
+    if trials is None or not len(trials):
+        return ""
+    t = trials.reset_index()
+    best = t.loc[t.groupby("model", sort=False)["val_acc"].idxmax()]
+    return ("; in the trials (section \"Trials\": more pairs, easier pair tasks, other learning rates) the best "
+            "validation accuracy was " + ", ".join(f"{r.model} {fmt(r.val_acc)} (trial {r.trial})"
+                                                 for r in best.itertuples()))
+
+
 def claims(cfg: LanguageConfig, runs: pd.DataFrame, trend: pd.DataFrame, curves: pd.DataFrame | None = None,
-           before: pd.DataFrame | None = None, majority: float | None = None) -> list[Claim]:  # fmt: skip
+           before: pd.DataFrame | None = None, majority: float | None = None,
+           trials: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
     """Every claim of the chapter, in the order of the table; ``curves`` (:func:`.analysis.curves`) adds the
     training accuracy at initialisation (``init_train_acc``) that the notes quote, ``before``
     (:func:`.analysis.before_norm_table`) the sensitivity with the noise before the LayerNorm, ``majority``
-    (:func:`.analysis.label_share`) the share of label 1 in the training pairs."""
+    (:func:`.analysis.label_share`) the share of label 1 in the training pairs, ``trials``
+    (:func:`.trials.trial_table`) the trials the failing fit claim cites."""
     if curves is not None and (curves["epoch"] == 0).any():
         init = curves[curves["epoch"] == 0].set_index(["model", "seed"])["train_acc"]
         runs = runs.assign(init_train_acc=[init.get((m, s), float("nan")) for m, s in zip(runs["model"], runs["seed"])])
     kw = {"before": before, "majority": majority}
-    out = [fits(cfg, runs), below_lstm(cfg, runs, **kw), below_lstm(cfg, runs, prefix="init_", **kw)]
+    out = [fits(cfg, runs, trials), below_lstm(cfg, runs, **kw), below_lstm(cfg, runs, prefix="init_", **kw)]
     out += [below_lstm(cfg, runs, split=s, variance=v, **kw) for s, v in (("train", 4.0), ("val", 15.0))]
     return out + [relu_below_softmax(cfg, runs), later_positions(cfg, trend)]

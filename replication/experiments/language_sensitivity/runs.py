@@ -22,6 +22,10 @@ CHAPTER = chapter(__name__).stem
 DATASETS = ("wordnet", "mrpc", "qqp")
 #: Share of WordNet's words whose pairs go to validation.
 VAL_FRACTION = 0.2
+#: WordNet's tasks: an example against one of another sense of the same word ("sense"), against one of another
+#: word, with the word written before its definition ("word"), or a definition and its example in either order
+#: ("order"); see :mod:`replication.tasks.wordnet`.
+PAIRINGS = ("sense", "word", "order")
 #: Where the noise goes: on the LayerNorm-ed embedding (V25 §6), or on the embedding before the LayerNorm.
 NOISE_AT = ("after_norm", "before_norm")
 #: Where trained tokenizers are cached.
@@ -55,6 +59,8 @@ class LanguageRun:
     repeats: int  # noise draws per (pair, token)
     # "after_norm" (V25 §6: on the LayerNorm-ed embedding) or "before_norm" (on the embedding, then the LayerNorm)
     noise_at: str = field(default="after_norm", metadata={KEY_OMIT_DEFAULT: True})
+    # WordNet's task: "sense" (negatives: another sense of the same word), "word" (another word's example), "order"
+    pairing: str = field(default="sense", metadata={KEY_OMIT_DEFAULT: True})
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,13 @@ class LanguageConfig(ChapterConfig):
     n_sens: int = 1000  # pairs of each split in the sensitivity
     repeats: int = 1  # noise draws per (pair, token)
     n_jobs: int = 1  # worker processes
+    pairing: str = "sense"  # WordNet's task: "sense", "word" or "order" (see PAIRINGS)
     before_norm: bool = True  # also the same models with the noise put on before the LayerNorm (measured at 0 and the end)
 
     def __post_init__(self):
         super().__post_init__()
         check_choice("dataset", self.dataset, DATASETS)
+        check_choice("pairing", self.pairing, PAIRINGS)
         if not isinstance(self.data_dir, str):
             raise ValueError(f"data_dir: must be a folder path (a string), got {self.data_dir!r}")
         check_choices("models", self.models, LANGUAGE_MODELS)
@@ -171,7 +179,7 @@ def language_runs(cfg: LanguageConfig) -> list[LanguageRun]:
                         model=m, seed=s, d=cfg.d, layers=cfg.layers, heads=cfg.heads, ff=cfg.ff, dropout=cfg.dropout,
                         lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size, epochs=cfg.epochs,
                         checkpoints=tuple(cfg.checkpoints), variances=tuple(float(v) for v in cfg.variances),
-                        n_sens=cfg.n_sens, repeats=cfg.repeats)
+                        n_sens=cfg.n_sens, repeats=cfg.repeats, pairing=cfg.pairing)
             for m in cfg.models for s in range(cfg.seeds)]  # fmt: skip
 
 
@@ -183,11 +191,16 @@ def before_norm_runs(cfg: LanguageConfig) -> list[LanguageRun]:
 
 
 @functools.lru_cache(maxsize=4)
-def load_pairs(dataset: str, data_dir: str) -> tuple[list, list]:
-    """All training and validation pairs of the data set, the training ones shuffled once (seed 0)."""
+def load_pairs(dataset: str, data_dir: str, pairing: str = "sense") -> tuple[list, list]:
+    """All training and validation pairs of the data set (WordNet: of its task ``pairing``), the training ones
+    shuffled once (seed 0)."""
     import random
 
-    if dataset == "wordnet":
+    if dataset == "wordnet" and pairing == "word":
+        train, val = wordnet.word_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
+    elif dataset == "wordnet" and pairing == "order":
+        train, val = wordnet.order_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
+    elif dataset == "wordnet":
         train, val = wordnet.split_by_word(wordnet.sense_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR)),
                                            VAL_FRACTION)  # fmt: skip
     else:
@@ -201,7 +214,7 @@ def load_pairs(dataset: str, data_dir: str) -> tuple[list, list]:
 def load_data(run: LanguageRun) -> dict:
     """The run's pairs as token ids: ``{"train": (ids, lengths, labels), "val": ...}`` and the tokenizer,
     trained on the sentences of the run's training pairs."""
-    train, val = load_pairs(run.dataset, run.data_dir)
+    train, val = load_pairs(run.dataset, run.data_dir, run.pairing)
     train, val = train[:run.n_train or None], val[:run.n_val or None]
     texts = sorted({p.first for p in train} | {p.second for p in train})
     tok = text.train_tokenizer(texts, run.vocab_size, TOKENIZER_CACHE)
