@@ -80,6 +80,7 @@ PINNED = {
     "language_run/before_norm": (lambda: _sweep(language.before_norm_runs(language.PRESETS["cpu"])),
                                  "39c55c6a9d0543cb6524"),
     "vision_binary_run": (lambda: _sweep(vision.binary_runs(vision.PRESETS["cpu"])), "9f8124cb0b474ae1f889"),
+    "vision_posthoc": (lambda: _sweep(vision.posthoc_runs(vision.PRESETS["cpu"])), "1d31bf8389a333381cfe"),
 }
 
 

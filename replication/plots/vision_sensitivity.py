@@ -126,3 +126,33 @@ def matched_sensitivity(checks: pd.DataFrame, levels: list[float], ax=None):
     ax.set_ylabel("sensitivity (full measure)")
     ax.legend(title=None, fontsize=8)
     return ax
+
+
+def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=None):
+    """V25 Fig. 17 for the binary MNIST models: token-wise sensitivity against the noise level (thin lines: seeds),
+    and its part on blank and on informative patches; with ``whole``, the share of changes under whole-image noise
+    (dashed) on the same axes (x: the noise standard deviation, a multiple of the chapter's sigma)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    models = list(dict.fromkeys(levels["model"]))
+    pal = _palette(models)
+    for m in models:
+        d = levels[levels["model"] == m]
+        for _, s in d.groupby("seed"):
+            axes[0].plot(s["ratio"], s["sensitivity"], color=pal[m], alpha=0.3, lw=0.8)
+        mean = d.groupby("ratio")[["sensitivity", "sens_blank", "sens_informative"]].mean()
+        axes[0].plot(mean.index, mean["sensitivity"], color=pal[m], marker="o", label=f"{m}, token-wise")
+        axes[1].plot(mean.index, mean["sens_blank"], color=pal[m], marker="s", ls="--", label=f"{m}, blank patches")
+        axes[1].plot(mean.index, mean["sens_informative"], color=pal[m], marker="o", label=f"{m}, informative patches")
+        if whole is not None and len(whole):
+            w = whole[whole["model"] == m].groupby("ratio")["sensitivity"].mean()
+            axes[0].plot(w.index, w, color=pal[m], ls=":", marker=".", label=f"{m}, whole-image noise")
+    for ax, title in zip(axes, ("all patches", "per patch, blank against informative")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.axvline(1.0, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("noise standard deviation / the chapter's sigma")
+        ax.set_ylabel("sensitivity")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+    return axes

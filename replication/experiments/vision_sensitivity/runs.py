@@ -110,6 +110,12 @@ class VisionConfig(ChapterConfig):
     binary_window: int = 3  # epochs per window of the levelling-off test
     binary_acc_bound: float = 0.005  # levelled off: training accuracy moved at most this between the last two windows
     binary_sens_bound: float = 0.005  # ... and the per-epoch sensitivity estimate at most this
+    # Post-hoc measures on the stored final models of that experiment (V25 Fig. 17, Table 4, the blank patches).
+    posthoc_images: int = 1200  # training images measured (the first of the full measure's, all of them at cpu)
+    posthoc_repeats: int = 5  # noise draws per (image, patch), and per image under whole-image noise
+    posthoc_levels: tuple[float, ...] = (1 / 8, 1 / 4, 1 / 2, 1.0, 2.0, 4.0, 8.0)  # token noise levels, multiples of sigma
+    posthoc_whole: tuple[float, ...] = tuple(2.0**k for k in range(-14, 0))  # whole-image noise, multiples of sigma
+    posthoc_blank_tol: float = 0.0  # a patch is blank if its raw pixels (0-255) span at most this
 
     def __post_init__(self):
         super().__post_init__()
@@ -157,6 +163,15 @@ class VisionConfig(ChapterConfig):
                              f"binary_epochs budget ({self.binary_epochs} epochs and initialisation), got {self.binary_window}")
         check_float("binary_acc_bound", self.binary_acc_bound, 0.0, 1.0, lo_open=True)
         check_float("binary_sens_bound", self.binary_sens_bound, 0.0, 1.0, lo_open=True)
+        check_int("posthoc_images", self.posthoc_images, 1)
+        check_int("posthoc_repeats", self.posthoc_repeats, 1, 1000)
+        for name in ("posthoc_levels", "posthoc_whole"):
+            v = getattr(self, name)
+            if not isinstance(v, (list, tuple)) or not v or any(b <= a for a, b in zip(v[:-1], v[1:])):
+                raise ValueError(f"{name}: must be a non-empty strictly increasing list of positive multiples of sigma, got {v!r}")
+            for x in v:
+                check_float(name, x, 0.0, 1e3, lo_open=True)
+        check_float("posthoc_blank_tol", self.posthoc_blank_tol, 0.0, 255.0)
 
     @property
     def noise_sigma(self) -> float:
@@ -194,7 +209,7 @@ PRESETS = {
     "ci": VisionConfig(scale="ci", seeds=1, epochs=1, n_train=200, n_test=100, n_eval=100, curve_sens=10, repeats=2,
                        sens_fraction=0.1, sharp_repeats=2, n_sharp=50, severities=(1, 5), n_corrupt=50, n_jobs=1,
                        binary_seeds=2, binary_epochs=2, binary_levels=(0.6, 0.7), binary_sens_fraction=0.1,
-                       binary_curve_sens=10, binary_window=1),  # fmt: skip
+                       binary_curve_sens=10, binary_window=1, posthoc_images=12, posthoc_repeats=1),  # fmt: skip
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
     "cpu": VisionConfig(scale="cpu", epochs=15, target_acc=0.97, lr_cnn=0.05, sens_fraction=0.125, severities=(1, 3, 5),
                         n_corrupt=500),  # fmt: skip

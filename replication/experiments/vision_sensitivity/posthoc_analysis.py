@@ -1,0 +1,233 @@
+"""Tables and claims of the post-hoc measures on the binary experiment's stored models (:mod:`.posthoc`): the
+noise-level sweep (V25 Fig. 17), whole-image against token-wise noise (V25 App. A.2, Table 4) and the
+blank-patch split."""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ...report.claims import ALPHA, Claim, fmt
+from ...runs.store import Store, log_origin
+from ...runs.sweep import run_key, run_sweep
+from .analysis import NAMES
+from .posthoc import KIND, measure_posthoc, posthoc_runs
+from .runs import CHAPTER, VisionConfig
+
+
+def posthoc_table(cfg: VisionConfig, cache: Store | None = None) -> tuple[list, list[dict]]:
+    """``(runs, results)`` of the post-hoc measures, computed or read. In ``require`` mode (the book build) the
+    measures not committed yet are left out: the chapter counts them (:func:`posthoc_status`)."""
+    store = cache if cache is not None else Store(scale=cfg.scale)
+    configs = posthoc_runs(cfg)
+    if not configs:
+        return [], []
+    if store.mode == "require":
+        found = [(c, store.find(KIND, run_key(c, "cpu"))[0]) for c in configs]
+        present = [(c, e) for c, e in found if e is not None]
+        for _, e in present:
+            log_origin(KIND, "results", e.get("provenance", {}))
+        return [c for c, _ in present], [e["result"] for _, e in present]
+    run_sweep(configs, partial(measure_posthoc, store=store), KIND, cache=store, n_jobs=1, progress=False)
+    return configs, [store.find(KIND, run_key(c, "cpu"))[0]["result"] for c in configs]
+
+
+def posthoc_status(cfg: VisionConfig, runs: list) -> str:
+    """One sentence: how many of the stored models were measured post hoc."""
+    n = 2 * cfg.binary_seeds
+    if len(runs) == n:
+        return f"All {n} final models of the binary experiment ({cfg.binary_seeds} seeds per model) are measured below."
+    return (f"**Final models measured post hoc at this scale: {len(runs)} of {n}**; the tables and claims below use "
+            "those, and a claim is not tested with fewer than 2 seeds per model.")
+
+
+def posthoc_settings(cfg: VisionConfig, runs: list, results: list[dict]) -> pd.DataFrame:
+    """What the post-hoc measures did at this scale, beside V25's, with the measured cost of the stored ones."""
+    r = posthoc_runs(cfg)[0] if cfg.binary_seeds else None
+    if r is None:
+        return pd.DataFrame()
+    cost = "none stored"
+    if results:
+        sec = pd.Series([x["measure_seconds"] for x in results])
+        arch = pd.Series([c.binary.arch for c in runs])
+        cost = "; ".join(f"{NAMES[a]} {sec[arch == a].mean():.0f} s per model" for a in sorted(set(arch)))
+        cost += f" (mean of the stored ones, one thread); {np.mean([x['blank_fraction'] for x in results]):.0%} of the measured patches are blank"
+    ratios = ", ".join(f"{s / r.binary.sigma:g}" for s in r.sigmas)
+    rows = [
+        ("images", "about 30% of the training images (App. D)",
+         f"{r.n_images} training images, {r.repeats} draws per patch (and per image under whole-image noise)", cost),
+        ("token noise levels", "5 variances on CIFAR-10 (Fig. 17)", f"{ratios} × sigma", "log-spaced around the chapter's sigma"),
+        ("whole-image noise", "variance 0.025 on CIFAR-10 (Table 4)",
+         f"{len(r.whole_sigmas)} levels, {r.whole_sigmas[0] / r.binary.sigma:g} to {r.whole_sigmas[-1] / r.binary.sigma:g} × sigma",
+         "the level whose ViT sensitivity is closest to its token-wise one is compared"),
+        ("blank patch", "not in V25", f"raw pixels (0-255) spanning at most {r.blank_tol:g} grey levels", ""),
+        ("models", "ResNet-18, ViTs, ConvMixer on CIFAR-10", "the binary runs' final models", "the stored float16 weights"),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["setting", "V25", cfg.scale, "note / measured cost"]).set_index("setting")
+
+
+def level_table(runs: list, results: list[dict]) -> pd.DataFrame:
+    """One row per (model, seed, token noise level): sensitivity, its blank and informative parts (V25 Fig. 17)."""
+    rows = [{"model": NAMES[c.binary.arch], "arch": c.binary.arch, "seed": c.binary.seed,
+             "ratio": lv["sigma"] / res["chapter_sigma"], **{k: v for k, v in lv.items() if k != "per_token"}}
+            for c, res in zip(runs, results) for lv in res["levels"]]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def whole_table(runs: list, results: list[dict]) -> pd.DataFrame:
+    """One row per (model, seed, whole-image noise level): the share of changed predictions."""
+    rows = [{"model": NAMES[c.binary.arch], "arch": c.binary.arch, "seed": c.binary.seed,
+             "ratio": w["sigma"] / res["chapter_sigma"], "sigma": w["sigma"], "sensitivity": w["sensitivity"]}
+            for c, res in zip(runs, results) for w in res["whole"]]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _mean_sd(df: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFrame:
+    g = df.groupby(by, sort=True)[cols]
+    out = g.mean().map(lambda v: f"{v:.4g}") + " ± " + g.std(ddof=1).fillna(0).map(lambda v: f"{v:.2g}")
+    out.insert(0, "seeds", g.size())
+    return out
+
+
+def sweep_summary(levels: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd over seeds of the sensitivity and its blank / informative parts at each noise level, per model."""
+    return _mean_sd(levels, ["ratio", "model"], ["sigma", "sensitivity", "sens_blank", "sens_informative", "blank_share"])
+
+
+def calibrated(levels: pd.DataFrame, whole: pd.DataFrame) -> tuple[float, float, float]:
+    """V25 App. A.2's choice: ``(ratio, vit_whole, vit_token)``, the whole-image noise level (a multiple of the
+    chapter's sigma) at which the ViT's mean sensitivity is closest (in log) to its mean token-wise sensitivity at
+    the chapter's sigma, with both means."""
+    tok = float(levels[(levels["arch"] == "vit") & np.isclose(levels["ratio"], 1.0)]["sensitivity"].mean())
+    w = whole[whole["arch"] == "vit"].groupby("ratio")["sensitivity"].mean()
+    if w.empty or not np.isfinite(tok):
+        return float("nan"), float("nan"), tok
+    gap = (np.log(w.clip(lower=1e-6)) - np.log(max(tok, 1e-6))).abs()
+    best = float(gap.idxmin())
+    return best, float(w[best]), tok
+
+
+def table4(levels: pd.DataFrame, whole: pd.DataFrame) -> pd.DataFrame:
+    """V25 Table 4 for the binary MNIST models: mean ± sd over seeds under whole-image noise (at the calibrated
+    level) and under token-wise noise (at the chapter's sigma)."""
+    ratio, _, _ = calibrated(levels, whole)
+    tok = levels[np.isclose(levels["ratio"], 1.0)].groupby("model")["sensitivity"]
+    rnd = whole[np.isclose(whole["ratio"], ratio)].groupby("model")["sensitivity"]
+    f = lambda g: g.mean().map(lambda v: f"{v:.4g}") + " ± " + g.std(ddof=1).fillna(0).map(lambda v: f"{v:.2g}")  # noqa: E731
+    return pd.DataFrame({f"random noise (σ = {ratio:g}·sigma on every pixel)": f(rnd), "token-wise noise (sigma)": f(tok)})
+
+
+# --------------------------------------------------------------------------------------------------
+# Claims
+
+
+def _paired(df: pd.DataFrame, col: str = "sensitivity") -> pd.Series:
+    """Per seed, the ViT's minus the MLP's ``col`` (seeds with both models)."""
+    p = df.pivot_table(index="seed", columns="arch", values=col)
+    return (p["vit"] - p["mlp"]).dropna() if {"vit", "mlp"} <= set(p.columns) else pd.Series(dtype=float)
+
+
+def _p(d: pd.Series, alternative: str) -> float:
+    d = np.asarray(d, float)
+    if len(d) < 2:
+        return float("nan")
+    if d.std() == 0:
+        return 0.0 if (d.mean() < 0) == (alternative == "less") and d.mean() != 0 else 1.0
+    return float(stats.ttest_1samp(d, 0.0, alternative=alternative).pvalue)
+
+
+def _untestable(base: dict, why: str) -> Claim:
+    return Claim(**base, measured="not enough seeds", holds=False, testable=False, note=why)
+
+
+def ordering_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
+    """V25 Fig. 17: the ViT is less sensitive than the MLP at every noise level. Per level a paired one-sided t-test
+    over seeds (ViT − MLP < 0); holds if every level's p is below the level (an intersection-union test)."""
+    base = dict(chapter=CHAPTER, claim="Binary MNIST: the ViT is less sensitive than the MLP at every noise level",
+                paper_ref="V25 App. A.3, Fig. 17", paper_value="ViTs lower at every variance", scale=cfg.scale)  # fmt: skip
+    ds = {r: _paired(g) for r, g in levels.groupby("ratio")} if len(levels) else {}
+    if not ds or min(len(d) for d in ds.values()) < 2:
+        return _untestable(base, "fewer than 2 seeds with both models measured")
+    p = {r: _p(d, "less") for r, d in ds.items()}
+    above = [r for r, d in ds.items() if _p(d, "greater") < ALPHA]
+    holds = all(v < ALPHA for v in p.values())
+    note = ("check: per noise level (a multiple of sigma), a paired one-sided t-test over seeds that ViT − MLP < 0; "
+            f"holds if all {len(p)} p-values are below {ALPHA}; p = " + ", ".join(f"{fmt(v)} at {r:g}·sigma" for r, v in p.items()))
+    if not holds:
+        note += (f"; fails: the ViT is significantly above the MLP at {len(above)} of {len(ds)} levels "
+                 f"({', '.join(f'{r:g}' for r in above) or 'none'}·sigma). The blank-patch split below shows where.")
+    m = levels.groupby(["ratio", "arch"])["sensitivity"].mean().unstack()
+    return Claim(**base, measured="ViT/MLP: " + ", ".join(f"{fmt(m.loc[r, 'vit'])}/{fmt(m.loc[r, 'mlp'])}" for r in m.index)
+                 + f" at {', '.join(f'{r:g}' for r in m.index)}·sigma", holds=bool(holds), note=note)  # fmt: skip
+
+
+def random_noise_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFrame) -> Claim:
+    """V25 App. A.2, Table 4: under random whole-image noise (variance chosen so the ViT's sensitivity is about its
+    token-wise one) the ordering is the same as under token-wise noise but the gap is smaller. Statistic: per seed
+    ``log(ViT/MLP)`` under token-wise minus under random noise; paired one-sided t-test that it is below 0 (token-wise
+    noise favours the ViT more), and the sign of the random-noise difference against the token-wise one."""
+    base = dict(chapter=CHAPTER, claim="Binary MNIST: token-wise noise separates ViT and MLP more than random noise",
+                paper_ref="V25 App. A.2, Table 4", paper_value="ResNet / ViT: 2.1× under random noise, 16.5× token-wise",
+                scale=cfg.scale)  # fmt: skip
+    ratio, vit_w, vit_t = calibrated(levels, whole)
+    if not np.isfinite(ratio):
+        return _untestable(base, "no whole-image or token-wise measure stored")
+    tok = levels[np.isclose(levels["ratio"], 1.0)].pivot_table(index="seed", columns="arch", values="sensitivity")
+    rnd = whole[np.isclose(whole["ratio"], ratio)].pivot_table(index="seed", columns="arch", values="sensitivity")
+    eps = 1e-4  # below one change in the measure's evaluations: keeps a log ratio finite
+    d = (np.log(tok["vit"] + eps) - np.log(tok["mlp"] + eps) - np.log(rnd["vit"] + eps) + np.log(rnd["mlp"] + eps)).dropna()
+    if len(d) < 2:
+        return _untestable(base, "fewer than 2 seeds with both models measured")
+    p = _p(d, "less")
+    same = bool(np.sign(_paired(whole[np.isclose(whole["ratio"], ratio)]).mean()) == np.sign(_paired(levels[np.isclose(levels["ratio"], 1.0)]).mean()))
+    holds = bool(p < ALPHA)
+    note = (f"check: whole-image noise σ = {ratio:g}·sigma, where the ViT's mean sensitivity ({fmt(vit_w)}) is closest to "
+            f"its token-wise one ({fmt(vit_t)}); per seed log(ViT/MLP) token-wise minus under random noise, paired "
+            f"one-sided t-test < 0 over {len(d)} seeds, p = {fmt(p)} (holds if < {ALPHA}); the ordering is "
+            f"{'the same' if same else 'not the same'} under the two noises")
+    if not holds:
+        note += "; fails: " + _why_whole(vit_w, vit_t)
+    return Claim(**base, measured=f"ViT/MLP {fmt(float(np.exp(np.log(tok['vit'] + eps) - np.log(tok['mlp'] + eps)).mean()))}× "
+                 f"token-wise, {fmt(float(np.exp(np.log(rnd['vit'] + eps) - np.log(rnd['mlp'] + eps)).mean()))}× random",
+                 holds=holds, note=note)  # fmt: skip
+
+
+def _why_whole(vit_w: float, vit_t: float) -> str:
+    if vit_w > 2 * vit_t:
+        return (f"no whole-image level brings the ViT down to its token-wise sensitivity (closest {fmt(vit_w)}): whole-image "
+                "noise lands on every blank patch at once, and the ViT's patch LayerNorm rescales noise on a blank patch "
+                "to full size however small it is (the blank-patch sensitivity is the same at every noise level above)")
+    return "under token-wise noise the ViT is the more sensitive model (the blank-patch split)"
+
+
+def blank_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
+    """Diagnosis: at the chapter's sigma, the ViT's excess sensitivity over the MLP lives in blank patches. Statistic:
+    per seed, (ViT − MLP) of the changes on blank patches minus (ViT − MLP) on informative ones, both as shares of
+    all evaluations; paired one-sided t-test > 0."""
+    base = dict(chapter=CHAPTER, claim="Diagnosis: the ViT's excess sensitivity over the MLP lives in blank patches",
+                paper_ref="V25 App. A.1 (this chapter's test)", paper_value="not in V25", scale=cfg.scale)  # fmt: skip
+    at = levels[np.isclose(levels["ratio"], 1.0)] if len(levels) else levels
+    d = (_paired(at, "contrib_blank") - _paired(at, "contrib_informative")).dropna() if len(at) else pd.Series(dtype=float)
+    if len(d) < 2:
+        return _untestable(base, "fewer than 2 seeds with both models measured")
+    p = _p(d, "greater")
+    holds = bool(p < ALPHA)
+    m = at.groupby("arch")[["blank_share", "sens_blank", "sens_informative"]].mean()
+    flat = levels[levels["arch"] == "vit"].groupby("ratio")["sens_blank"].mean()
+    note = (f"check: per seed (ViT − MLP) on blank minus on informative patches (changes per evaluation), paired "
+            f"one-sided t-test > 0 over {len(d)} seeds, p = {fmt(p)} (holds if < {ALPHA}). The ViT's blank-patch "
+            f"sensitivity from {flat.index.min():g} to {flat.index.max():g}·sigma: {fmt(flat.min())} to {fmt(flat.max())}")
+    if not holds:
+        note += "; fails: the excess is on the informative patches"
+    return Claim(**base, measured=f"excess {fmt(d.mean())} ± {fmt(d.std())}; share of changes on blank patches ViT "
+                 f"{m.loc['vit', 'blank_share']:.0%}, MLP {m.loc['mlp', 'blank_share']:.0%}; per blank patch ViT "
+                 f"{fmt(m.loc['vit', 'sens_blank'])}, MLP {fmt(m.loc['mlp', 'sens_blank'])}", holds=holds, note=note)  # fmt: skip
+
+
+def posthoc_claims(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFrame) -> list[Claim]:
+    """The post-hoc measures' claims (none when the binary experiment is not run)."""
+    if not cfg.binary_seeds:
+        return []
+    return [ordering_claim(cfg, levels), random_noise_claim(cfg, levels, whole), blank_claim(cfg, levels)]
