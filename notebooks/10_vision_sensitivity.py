@@ -313,6 +313,20 @@ ch.sweep_summary(plevels) if len(plevels) else None
 # %%
 ch.table4(plevels, pwhole) if len(plevels) else None
 
+# %% tags=["remove-input"]
+Markdown(ch.describe_posthoc(plevels, pwhole))
+
+# %% [markdown]
+# **Reading it.** The two models answer the noise level in opposite ways. The MLP's sensitivity starts at
+# zero for small noise and climbs steeply: it is a smooth function of the pixels, so a patch must move far
+# before the prediction turns. The ViT's is already well above zero at the smallest level and grows slowly.
+# On blank patches it does not move at all: the patch LayerNorm turns any noise on a constant patch into a
+# unit-size random patch, so there the ViT responds to *whether* a blank patch was touched, not by how much.
+# This is why the comparison depends on where the noise level sits: at the chapter's sigma the ViT is the
+# more sensitive model, at the largest levels the MLP is. Whole-image noise makes the same point more
+# sharply: it touches every blank patch at once, and the ViT reaches its token-wise sensitivity already at
+# a per-pixel noise far below anything that moves the MLP. The claims table tests each statement over seeds.
+
 # %% [markdown]
 # **Language (V25 §6)** is the subject of the next chapter, {doc}`11_language_sensitivity`.
 

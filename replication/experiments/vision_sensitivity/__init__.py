@@ -32,7 +32,7 @@ from .binary_analysis import (binary_claims, binary_curves, binary_settings, bin
                               checkpoint_table, describe_binary, matched_levels, matched_table, settle_table)
 from ...measures.output_sharpness import predict_in_chunks, shop_shpred
 from .posthoc import PosthocRun, blank_patches, measure_posthoc, patch_flips, posthoc_runs, whole_image_sensitivity
-from .posthoc_analysis import (calibrated, level_table, posthoc_claims, posthoc_settings, posthoc_status,
+from .posthoc_analysis import (calibrated, describe_posthoc, level_table, posthoc_claims, posthoc_settings, posthoc_status,
                                posthoc_table, sweep_summary, table4, whole_table)
 from .measure import image_sensitivity, load_run_data, measure_vision, one_patch_noise, training_loss
 from .runs import (AUG_VARIANCE_RATIO, CHAPTER, KIND, METHODS, NOISE, PATCH, PRESETS, SIGMA, VisionConfig,
@@ -42,7 +42,7 @@ __all__ = [
     "BinaryRun", "binary_claims", "binary_curves", "binary_runs", "binary_settings", "binary_status", "binary_table",
     "checkpoint_table", "describe_binary", "first_at_or_above", "levelled", "load_checkpoint", "matched_levels",
     "matched_table", "measure_binary", "settle_table",
-    "PosthocRun", "blank_patches", "calibrated", "level_table", "measure_posthoc", "patch_flips", "posthoc_claims",
+    "PosthocRun", "blank_patches", "calibrated", "describe_posthoc", "level_table", "measure_posthoc", "patch_flips", "posthoc_claims",
     "posthoc_runs", "posthoc_settings", "posthoc_status", "posthoc_table", "sweep_summary", "table4",
     "whole_image_sensitivity", "whole_table",
     "AUG_VARIANCE_RATIO", "CHAPTER", "KIND", "METHODS", "NAMES", "NOISE", "PAPER", "PATCH", "PRESETS", "SIGMA",

@@ -152,12 +152,16 @@ def ordering_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
         return _untestable(base, "fewer than 2 seeds with both models measured")
     p = {r: _p(d, "less") for r, d in ds.items()}
     above = [r for r, d in ds.items() if _p(d, "greater") < ALPHA]
+    below = [r for r, v in p.items() if v < ALPHA]
     holds = all(v < ALPHA for v in p.values())
     note = ("check: per noise level (a multiple of sigma), a paired one-sided t-test over seeds that ViT − MLP < 0; "
             f"holds if all {len(p)} p-values are below {ALPHA}; p = " + ", ".join(f"{fmt(v)} at {r:g}·sigma" for r, v in p.items()))
     if not holds:
         note += (f"; fails: the ViT is significantly above the MLP at {len(above)} of {len(ds)} levels "
-                 f"({', '.join(f'{r:g}' for r in above) or 'none'}·sigma). The blank-patch split below shows where.")
+                 f"({', '.join(f'{r:g}' for r in above) or 'none'} × sigma) and below it at {len(below)} "
+                 f"({', '.join(f'{r:g}' for r in below) or 'none'} × sigma): the ordering turns with the noise level. "
+                 "The ViT's sensitivity on blank patches is the same at every level (its patch LayerNorm, the "
+                 "diagnosis claims), while the MLP's grows from nothing")
     m = levels.groupby(["ratio", "arch"])["sensitivity"].mean().unstack()
     return Claim(**base, measured="ViT/MLP: " + ", ".join(f"{fmt(m.loc[r, 'vit'])}/{fmt(m.loc[r, 'mlp'])}" for r in m.index)
                  + f" at {', '.join(f'{r:g}' for r in m.index)}·sigma", holds=bool(holds), note=note)  # fmt: skip
@@ -168,7 +172,7 @@ def random_noise_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFr
     token-wise one) the ordering is the same as under token-wise noise but the gap is smaller. Statistic: per seed
     ``log(ViT/MLP)`` under token-wise minus under random noise; paired one-sided t-test that it is below 0 (token-wise
     noise favours the ViT more), and the sign of the random-noise difference against the token-wise one."""
-    base = dict(chapter=CHAPTER, claim="Binary MNIST: token-wise noise separates ViT and MLP more than random noise",
+    base = dict(chapter=CHAPTER, claim="Binary MNIST: token-wise noise favours the ViT over the MLP more than whole-image noise does",
                 paper_ref="V25 App. A.2, Table 4", paper_value="ResNet / ViT: 2.1× under random noise, 16.5× token-wise",
                 scale=cfg.scale)  # fmt: skip
     ratio, vit_w, vit_t = calibrated(levels, whole)
@@ -187,6 +191,10 @@ def random_noise_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFr
             f"its token-wise one ({fmt(vit_t)}); per seed log(ViT/MLP) token-wise minus under random noise, paired "
             f"one-sided t-test < 0 over {len(d)} seeds, p = {fmt(p)} (holds if < {ALPHA}); the ordering is "
             f"{'the same' if same else 'not the same'} under the two noises")
+    mlp_w = float(rnd["mlp"].mean())
+    if mlp_w == 0:
+        note += (f"; at that level the MLP changes no prediction, so its ratio rests on the floor {eps:g} put under "
+                 "both sensitivities")
     if not holds:
         note += "; fails: " + _why_whole(vit_w, vit_t)
     return Claim(**base, measured=f"ViT/MLP {fmt(float(np.exp(np.log(tok['vit'] + eps) - np.log(tok['mlp'] + eps)).mean()))}× "
@@ -220,14 +228,67 @@ def blank_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
             f"one-sided t-test > 0 over {len(d)} seeds, p = {fmt(p)} (holds if < {ALPHA}). The ViT's blank-patch "
             f"sensitivity from {flat.index.min():g} to {flat.index.max():g}·sigma: {fmt(flat.min())} to {fmt(flat.max())}")
     if not holds:
-        note += "; fails: the excess is on the informative patches"
+        eb = float(_paired(at, "contrib_blank").mean())
+        ei = float(_paired(at, "contrib_informative").mean())
+        note += (f"; fails: of the ViT's excess over the MLP ({fmt(eb + ei)} changes per evaluation) {fmt(ei)} is on "
+                 f"informative patches and {fmt(eb)} on blank ones, although a blank patch changes the ViT's prediction "
+                 f"{fmt(m.loc['vit', 'sens_blank'] / max(m.loc['mlp', 'sens_blank'], 1e-9))} times as often as the MLP's")
     return Claim(**base, measured=f"excess {fmt(d.mean())} ± {fmt(d.std())}; share of changes on blank patches ViT "
                  f"{m.loc['vit', 'blank_share']:.0%}, MLP {m.loc['mlp', 'blank_share']:.0%}; per blank patch ViT "
                  f"{fmt(m.loc['vit', 'sens_blank'])}, MLP {fmt(m.loc['mlp', 'sens_blank'])}", holds=holds, note=note)  # fmt: skip
+
+
+def flat_blank_claim(cfg: VisionConfig, levels: pd.DataFrame, bound: float = 1.25) -> Claim:
+    """Diagnosis: the ViT's sensitivity on blank patches does not depend on the noise level (the patch LayerNorm
+    rescales noise on a constant patch to unit size). Statistic: per seed, log of its blank-patch sensitivity at the
+    highest over the lowest noise level; equivalence (two one-sided t-tests) within ±log(``bound``)."""
+    base = dict(chapter=CHAPTER, claim="Diagnosis: the ViT's sensitivity on blank patches is the same at every noise level",
+                paper_ref="this chapter's test (V25 App. D's patch LayerNorm)", paper_value="not in V25",
+                scale=cfg.scale)  # fmt: skip
+    v = levels[levels["arch"] == "vit"] if len(levels) else levels
+    if len(v) == 0 or v["seed"].nunique() < 2:
+        return _untestable(base, "fewer than 2 seeds of the ViT measured")
+    lo, hi = v["ratio"].min(), v["ratio"].max()
+    p_ = v.pivot_table(index="seed", columns="ratio", values="sens_blank")
+    d = np.log(p_[hi].clip(lower=1e-6)) - np.log(p_[lo].clip(lower=1e-6))
+    b = np.log(bound)
+    p = max(_p(d - b, "less"), _p(d + b, "greater"))
+    holds = bool(p < ALPHA)
+    m = levels[levels["arch"] == "mlp"].groupby("ratio")["sens_blank"].mean()
+    note = (f"check: per seed log(blank-patch sensitivity at {hi:g} over {lo:g} × sigma), equivalence within "
+            f"±log({bound:g}) by two one-sided t-tests over {len(d)} seeds, p = {fmt(p)} (holds if < {ALPHA}); the "
+            f"MLP's on blank patches goes from {fmt(m.get(lo, float('nan')))} to {fmt(m.get(hi, float('nan')))}")
+    if not holds:
+        note += "; fails: the ViT's blank-patch sensitivity moves with the noise level"
+    return Claim(**base, measured=f"ViT {fmt(p_[lo].mean())} at {lo:g} × sigma, {fmt(p_[hi].mean())} at {hi:g} × sigma "
+                 f"(ratio {fmt(float(np.exp(d.mean())))})", holds=holds, note=note)  # fmt: skip
+
+
+def describe_posthoc(levels: pd.DataFrame, whole: pd.DataFrame) -> str:
+    """What the post-hoc measures show, in words (means over seeds), for the notebook."""
+    if levels.empty:
+        return "No post-hoc measure is stored at this scale."
+    m = levels.groupby(["ratio", "arch"])["sensitivity"].mean().unstack()
+    above = [r for r in m.index if m.loc[r, "vit"] > m.loc[r, "mlp"]]
+    at = levels[np.isclose(levels["ratio"], 1.0)].groupby("arch")[["sens_blank", "sens_informative", "blank_share"]].mean()
+    parts = [f"The ViT is the more sensitive model at {', '.join(f'{r:g}' for r in above) or 'no'} × sigma and the "
+             f"less sensitive one at {', '.join(f'{r:g}' for r in m.index if r not in above) or 'no'} × sigma."]
+    if {"vit", "mlp"} <= set(at.index):
+        v, p = at.loc["vit"], at.loc["mlp"]
+        parts.append(f"At the chapter's sigma a blank patch changes the ViT's prediction in {fmt(v.sens_blank)} of the "
+                     f"draws and the MLP's in {fmt(p.sens_blank)}; an informative patch in {fmt(v.sens_informative)} and "
+                     f"{fmt(p.sens_informative)}; blank patches carry {v.blank_share:.0%} of the ViT's changes and "
+                     f"{p.blank_share:.0%} of the MLP's.")  # fmt: skip
+    ratio, vit_w, vit_t = calibrated(levels, whole)
+    if np.isfinite(ratio):
+        parts.append(f"Whole-image noise reaches the ViT's token-wise sensitivity ({fmt(vit_t)}) only at {ratio:g} × "
+                     f"sigma per pixel ({fmt(vit_w)} there).")
+    return " ".join(parts)
 
 
 def posthoc_claims(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFrame) -> list[Claim]:
     """The post-hoc measures' claims (none when the binary experiment is not run)."""
     if not cfg.binary_seeds:
         return []
-    return [ordering_claim(cfg, levels), random_noise_claim(cfg, levels, whole), blank_claim(cfg, levels)]
+    return [ordering_claim(cfg, levels), random_noise_claim(cfg, levels, whole), blank_claim(cfg, levels),
+            flat_blank_claim(cfg, levels)]
