@@ -282,7 +282,7 @@ Markdown(ch.describe_binary(checks, settle, bcurves))
 #   the chapter's sigma;
 # - **whole-image noise** (V25 App. A.2, Table 4): instead of one patch, Gaussian noise on every pixel,
 #   with the standard deviation chosen, as V25 do, so that the ViT's sensitivity under it is about its
-#   token-wise sensitivity (the closest on a grid of 14 levels, halving from sigma/2). V25 find the same
+#   token-wise sensitivity (the closest on a grid of levels halving from sigma/2). V25 find the same
 #   ordering under both noises, with a gap eight times smaller under whole-image noise;
 # - **blank patches**: each prediction change is put on a *blank* patch (all its raw pixels equal, in
 #   practice all zero: the empty margins of a digit) or on an informative one.
@@ -307,8 +307,9 @@ axes = plots.noise_levels(plevels, pwhole) if len(plevels) else None
 ch.sweep_summary(plevels) if len(plevels) else None
 
 # %% [markdown]
-# V25 Table 4 for the two MNIST models (mean ± sd over seeds; the random-noise level is the one chosen as
-# above).
+# V25 Table 4 for the two MNIST models (mean ± sd over seeds): whole-image noise at the level chosen as
+# above, and at sigma/4 per pixel, which carries the same total noise energy as sigma on one 7×7 patch
+# (784 pixels against 49).
 
 # %%
 ch.table4(plevels, pwhole) if len(plevels) else None
