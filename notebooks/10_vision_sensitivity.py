@@ -299,6 +299,12 @@ Markdown(ch.posthoc_status(cfg, pruns))
 # %%
 ch.posthoc_settings(cfg, pruns, presults)
 
+# %% [markdown]
+# V25 Fig. 17 for the two MNIST models. Left: token-wise sensitivity against the noise level (thick: mean
+# over seeds; thin: seeds), and the share of changed predictions under whole-image noise (dotted), both
+# against the noise standard deviation as a multiple of the chapter's sigma (vertical line). Right: the
+# token-wise sensitivity per blank patch (dashed) and per informative patch (solid).
+
 # %%
 plevels, pwhole = ch.level_table(pruns, presults), ch.whole_table(pruns, presults)
 axes = plots.noise_levels(plevels, pwhole) if len(plevels) else None

@@ -150,6 +150,7 @@ def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=N
     for ax, title in zip(axes, ("all patches", "per patch, blank against informative")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_ylim(0, 1)
         ax.axvline(1.0, color="grey", lw=0.8, ls=":")
         ax.set_xlabel("noise standard deviation / the chapter's sigma")
         ax.set_ylabel("sensitivity")
