@@ -38,18 +38,24 @@
 # perturbed, never padding. Positions are counted from the end of each sequence, as V25 align sequences to
 # the right to plot sensitivity against position.
 #
-# **The data.** MRPC and QQP cannot be downloaded here, and no package ships them. The chapter builds a
-# sentence-pair task from a real English corpus that installs as a Debian package, WordNet 3.0
+# **The data.** MRPC and QQP cannot be downloaded here, and no package ships them. The chapter builds
+# sentence-pair tasks from a real English corpus that installs as a Debian package, WordNet 3.0
 # (`wordnet-base`, set up by `make setup`): each sense of a word has a definition (gloss) and, often,
-# usage examples. A pair is a definition and a usage example *of the same word*: label 1 if the example
-# illustrates that sense, 0 if it illustrates another sense of the word ("sloping land (especially the slope
-# beside a body of water)" with "they pulled the canoe up on the bank" against "he cashed a check at the
-# bank"). Every positive pair has a negative twin
-# with the same definition, so the labels are balanced and the definition alone says nothing. Words, not
-# pairs, are split into training and validation, so no definition or example is in both. Like MRPC and QQP
-# it asks whether two sentences fit together; unlike them the two sentences are of different kinds (a
-# definition and a usage), much shorter (about 13 words a pair), and the answer turns on word sense rather
-# than paraphrase (`replication.tasks.wordnet`). A reader with GLUE's MRPC or QQP files runs the same
+# usage examples (`replication.tasks.wordnet`). Words, not pairs, are split into training and validation,
+# so no definition or example is in both. The task closest to MRPC and QQP pairs a definition with a usage
+# example *of the same word*: label 1 if the example illustrates that sense, 0 if it illustrates another
+# sense of the word ("sloping land (especially the slope beside a body of water)" with "they pulled the canoe
+# up on the bank" against "he cashed a check at the bank"); every positive pair has a negative twin with the
+# same definition, so the definition alone says nothing (`sense` task). At this budget no model learned it
+# beyond its training pairs, nor an easier variant (see the trials below). The runs of this chapter therefore
+# use the **`order` task**: a definition and an example of the same sense, in that order (label 1) or the
+# other way round (label 0). Both orders hold the same two sentences, so the words alone say nothing: a model
+# must tell which sentence is the definition (WordNet's definitions are noun phrases or bare verb phrases,
+# its examples mostly full sentences) and where each stands. Like MRPC and QQP it is a decision about a pair
+# of real sentences; unlike them it turns on the kind of sentence and its position rather than on meaning,
+# the sentences are much shorter (about 13 words a pair), and the two orders of a pair are always in the
+# same split. The parameter `pairing` chooses the task (`order`, `sense`, or `word`, the easier variant tried
+# below). A reader with GLUE's MRPC or QQP files runs the same
 # chapter on them with one call:
 # `papermill notebooks/11_language_sensitivity.ipynb out.ipynb -p dataset mrpc -p data_dir /path/to/MRPC`
 # (`train.tsv` and `dev.tsv` in GLUE's layout, `replication.tasks.text.read_glue`).
@@ -113,15 +119,16 @@ ch.settings_table(cfg, runs)
 # %% [markdown]
 # ## Trials: does anything carry to held-out words?
 #
-# Sensitivity compares models that have learned something, so before the runs above were settled, single
-# runs (seed 0, one thread each) tried to get validation accuracy above chance at this budget. Trial 0 is
-# the chapter's setting itself. The levers: far more pairs (WordNet gives 34,150 training pairs of the
-# sense task) with fewer epochs; an easier pair task whose negatives are examples of *another* word, with the
-# word written before its definition (`"bank: sloping land ..."`), so that most positive examples share a
-# token with the first sentence (`word` task); a larger learning rate, and no dropout, for the LSTM; and a task
-# whose two sentences are the same in both classes, a definition and its example in either order (`order`
-# task), where a model must tell which sentence is the definition. Accuracies after the last epoch,
-# sensitivity at σ² = 15 on training pairs, training seconds on one thread:
+# Sensitivity compares models that have learned something, so the setting was chosen by single runs (seed 0,
+# one thread each) that tried to get validation accuracy above chance at this budget. Trial 0 is the
+# chapter's first setting, the `sense` task on 2,000 training pairs for 20 epochs: every model fitted its
+# training pairs and stayed at chance on the validation pairs. The levers: far more pairs (WordNet gives
+# 34,150 training pairs of the sense task) with fewer epochs; an easier pair task whose negatives are
+# examples of *another* word, with the word written before its definition (`"bank: sloping land ..."`), so
+# that most positive examples share a token with the first sentence (`word` task); a larger learning rate,
+# and no dropout, for the LSTM; and the `order` task (trial 5), whose setting the chapter's runs use (its
+# three runs are their seed 0). Accuracies after the last epoch, sensitivity at σ² = 15 on training pairs,
+# training seconds on one thread:
 
 # %%
 from replication.experiments.language_sensitivity import trials as tr

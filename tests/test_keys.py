@@ -19,6 +19,7 @@ from replication.experiments.sharpness import sweep as encoder_sweep
 from replication.experiments.grokking import modular_addition as grokking
 from replication.experiments.token_sensitivity import runs as synthetic_runs
 from replication.experiments.language_sensitivity import runs as language
+from replication.experiments.language_sensitivity import trials as language_trials
 from replication.experiments.tradeoff import analysis as tradeoff
 
 # A learned function T1 (n = 10) of a committed refit run: its truth table as chapter 07 stores it.
@@ -76,9 +77,12 @@ PINNED = {
     "grokking_run/dense": (lambda: _sweep(grokking.grok_runs(grokking.PRESETS["cpu"])), "ee45ab664d1a5a293ce7"),
     "sparse_parity_run": (lambda: _sweep(grokking.parity_runs(grokking.PRESETS["cpu"])), "f0972e3eef4fb29cab44"),
     "vision_run": (lambda: _sweep(vision.vision_runs(vision.PRESETS["cpu"])), "b35e9a14c73cd9a7bbf9"),
-    "language_run": (lambda: _sweep(language.language_runs(language.PRESETS["cpu"])), "946d566b3d4df621a395"),
+    "language_run": (lambda: _sweep(language.language_runs(language.PRESETS["cpu"])), "39001e2b8161f244ce74"),
+    # The first cpu setting (the sense task) is trial 0 of the chapter's trials: its seed-0 runs keep their keys.
+    "language_run/trial_0": (lambda: _sweep(language.language_runs(language_trials.trial_configs()[0][1])),
+                             "946d566b3d4df621a395"),
     "language_run/before_norm": (lambda: _sweep(language.before_norm_runs(language.PRESETS["cpu"])),
-                                 "39c55c6a9d0543cb6524"),
+                                 "bba88d92a486d3e5ae87"),
     "vision_binary_run": (lambda: _sweep(vision.binary_runs(vision.PRESETS["cpu"])), "9f8124cb0b474ae1f889"),
     "vision_posthoc": (lambda: _sweep(vision.posthoc_runs(vision.PRESETS["cpu"])), "1d31bf8389a333381cfe"),
 }

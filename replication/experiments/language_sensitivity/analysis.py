@@ -91,7 +91,7 @@ def settings_table(cfg: LanguageConfig, runs: pd.DataFrame) -> pd.DataFrame:
     per = runs.assign(s=secs).groupby("model")["s"].mean()
     rows = [
         ("data", "MRPC (4,076 / 1,725 pairs), QQP (364k / 40k)",
-         f"{cfg.dataset}: {int(runs['n_train'].iloc[0]):,} training / {int(runs['n_val'].iloc[0]):,} validation pairs"),
+         f"{cfg.dataset}{f' ({cfg.pairing} task)' if cfg.dataset == 'wordnet' else ''}: {int(runs['n_train'].iloc[0]):,} training / {int(runs['n_val'].iloc[0]):,} validation pairs"),
         ("tokeniser", "RoBERTa's byte-level BPE (50,265 tokens)",
          f"byte-level BPE trained on the training sentences, {cfg.vocab_size:,} tokens, at most {cfg.max_len} a pair"),
         ("models", "RoBERTa (roberta-base shape), 4 layers, 8 heads; LSTM, 4 layers",
