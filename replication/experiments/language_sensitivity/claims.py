@@ -106,7 +106,7 @@ def relu_below_softmax(cfg: LanguageConfig, runs: pd.DataFrame, *, split: str = 
         claim="With ReLU in place of the softmax the transformer is less sensitive",
         paper_ref="V25 §6", paper_value="MRPC: 0.001 vs 0.002; QQP: 0.02 vs 0.03",
         measured=f"ReLU {_ms(relu)}; softmax {_ms(soft)} (σ² = {variance:g}, {split})", holds=holds,
-        note=f"check: one-sided Welch t-test over {_seeds(runs)} seeds per model, p = {fmt(p)} < {ALPHA}" + why,
+        note=f"check: one-sided Welch t-test over {_seeds(runs)} seeds per model, p = {fmt(p)}; holds when below {ALPHA}" + why,
     )  # fmt: skip
 
 
