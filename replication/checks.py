@@ -89,3 +89,13 @@ def check_shape(cfg, positive: tuple[str, ...]) -> None:
         raise ValueError(f"heads: must divide d={cfg.d}, got {cfg.heads}")
     if cfg.d_ff is not None and (isinstance(cfg.d_ff, bool) or not isinstance(cfg.d_ff, int) or cfg.d_ff < 1):
         raise ValueError(f"d_ff: must be a positive integer or None, got {cfg.d_ff!r}")
+
+
+def check_increasing(name: str, values: Any, hi: float, what: str) -> tuple[float, ...]:
+    """A non-empty, strictly increasing tuple of finite numbers in (0, ``hi``]; ``what`` names them in the error."""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{name}: must be a non-empty {what}, got {values!r}")
+    out = tuple(check_float(name, v, 0.0, hi, lo_open=True) for v in values)
+    if any(b <= a for a, b in zip(out[:-1], out[1:])):
+        raise ValueError(f"{name}: must be strictly increasing, got {list(out)}")
+    return out

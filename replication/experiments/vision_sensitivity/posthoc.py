@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...checks import check_choice, check_float, check_int
+from ...checks import check_choice, check_float, check_increasing, check_int
 from ...measures.output_sharpness import predict_in_chunks
 from ...measures.token import patchify
 from ...runs.chapters import kind
@@ -38,12 +38,7 @@ CHECKPOINTS = ("final",)
 
 def check_positive_grid(name: str, values) -> tuple[float, ...]:
     """A non-empty strictly increasing tuple of positive finite numbers."""
-    if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(f"{name}: must be a non-empty increasing list of positive numbers, got {values!r}")
-    out = tuple(check_float(name, v, 0.0, 1e6, lo_open=True) for v in values)
-    if any(b <= a for a, b in zip(out[:-1], out[1:])):
-        raise ValueError(f"{name}: must be strictly increasing, got {list(out)}")
-    return out
+    return check_increasing(name, values, 1e6, "increasing list of positive numbers")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ...checks import check_choice, check_choices, check_float, check_int
+from ...checks import check_choice, check_choices, check_float, check_increasing, check_int
 from ...models.vision import ARCHITECTURES
 from ...runs.chapters import chapter, kind
 from ...runs.config import ChapterConfig
@@ -30,12 +30,7 @@ NOISE = tuple(c for c in CORRUPTIONS if CATEGORY[c] == "noise")
 
 def check_levels(name: str, levels) -> tuple[float, ...]:
     """A non-empty increasing tuple of training accuracies in (0, 1]."""
-    if not isinstance(levels, (list, tuple)) or not levels:
-        raise ValueError(f"{name}: must be a non-empty list of training accuracies in (0, 1], got {levels!r}")
-    out = tuple(check_float(name, v, 0.0, 1.0, lo_open=True) for v in levels)
-    if any(b <= a for a, b in zip(out[:-1], out[1:])):
-        raise ValueError(f"{name}: must be strictly increasing, got {list(out)}")
-    return out
+    return check_increasing(name, levels, 1.0, "list of training accuracies in (0, 1]")
 
 
 @dataclass(frozen=True)
