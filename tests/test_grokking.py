@@ -1,4 +1,5 @@
 """Chapter 12: the modular-addition split, the grokking model, the two sensitivity measures, the phase detectors."""
+import dataclasses
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ from torch import nn
 
 from replication.tasks import boolean
 from replication.experiments.grokking import modular_addition as ch
+from replication.experiments.grokking import sparse_parity as sp
 from replication.experiments.grokking.sparse_parity import ParityRun, flip_sensitivity, measure_parity, parity_table
 from replication.models.grokking import GrokkingTransformer
 from replication.tasks.modular import commutative_baseline, modular_addition_split
@@ -320,7 +322,7 @@ def test_claims_fail_and_say_why():
     assert not claims[0].holds and "1 of 2 runs never grokked" in claims[0].note
     assert not claims[3].holds and "1 of 2 runs never grokked" in claims[3].note
     assert not claims[1].holds and "its smallest possible p is 1/2^2 = 0.25" in claims[1].note
-    assert not claims[6].holds and "did not learn the parity within 1000 steps" in claims[6].note
+    assert not claims[6].holds and "1 of 1 runs did not learn it within 1000 steps" in claims[6].note
     assert "memorisation" in claims[5].note
 
 
@@ -373,3 +375,50 @@ def test_fall_steps_use_half_the_median_fall_of_the_grokked_runs():
     assert out["sens_share"].iloc[0] == pytest.approx(0.3) and out["norm_share"].iloc[0] == pytest.approx(0.05)
     assert out["t_norm_half"].tolist() == [540, 540]  # 47 → 44.65 at step 535: the same in both runs
     assert out["t_sens_half"].iloc[1] < out["t_sens_half"].iloc[0]  # the faster fall gets there sooner
+
+
+# --------------------------------------------------------------------------------------------------
+# Sparse parity: stopping after learning, the trials, and the claims judged on the learnt seeds
+
+
+def test_a_parity_run_stops_after_learning_when_asked():
+    base = ParityRun(n=4, k=1, seed=0, n_train=256, batch_size=64, d=16, layers=1, heads=2, lr=1e-2, weight_decay=0.0,
+                     steps=400, eval_every=10, n_test=64, n_sens=8)
+    full = measure_parity(base)
+    learnt = next(r["step"] for r in full["history"] if r["test_acc"] >= 0.99)  # a 1-sparse parity of 4 bits
+    assert learnt < 350
+    short = measure_parity(dataclasses.replace(base, after_learn=30))
+    assert short["steps_run"] == learnt + 30 and short["history"] == full["history"][: len(short["history"])]
+    with pytest.raises(ValueError, match="^parity_after_learn:"):
+        dataclasses.replace(base, after_learn=-1)
+
+
+def test_trials_share_runs_with_the_chapter_and_bad_trials_name_themselves():
+    cpu = ch.PRESETS["cpu"]
+    assert set(ch.parity_runs(cpu)) <= set(ch.trial_runs(cpu))
+    assert ch.PRESETS["paper"].seeds == 5 and ch.PRESETS["paper"].parity_seeds == 5
+    for bad in [((20, 4, 100),), ((20, 4, 100, 10, 50, 0),), 3]:
+        with pytest.raises(ValueError, match="^parity_trials"):
+            ch.GrokkingConfig(scale="ci", parity_n=8, parity_k=2, parity_trials=bad)
+
+
+def test_trial_table_counts_the_seeds_that_learnt():
+    t = sp.ParityTrial(8, 2, 256, 64, 400, 3, 20)
+    rows = []
+    for seed, learn in ((0, 100), (1, None), (2, 300)):
+        for step in range(0, 401, 100):
+            acc = 1.0 if learn is not None and step >= learn else 0.5
+            rows.append({"seed": seed, "step": step, "n": 8, "k": 2, "n_train": 256, "batch_size": 64, "steps": 400,
+                         "after_learn": 20, "test_acc": acc, "train_acc": acc, "sensitivity": 0.25,
+                         "steps_run": 400, "train_seconds": 4.0})
+    table = sp.trial_table(pd.DataFrame(rows), [t, sp.ParityTrial(8, 2, 256, 64, 800, 3)])
+    assert table["learnt"].tolist() == ["2/3", "0/0"] and table["learnt_at"].iloc[0] == "100–300"
+    assert table["seconds_per_step"].iloc[0] == pytest.approx(0.01)
+
+
+def test_parity_claims_are_judged_on_the_learnt_seeds():
+    two = pd.concat([_parity(final=0.1), _parity(learned=False).assign(seed=1)], ignore_index=True)
+    rise, near = ch.sparse_parity.parity_claims(two, 40, 4, "ci")
+    assert rise.holds and near.holds and "1 of 2 runs that learnt" in near.note and "1 of 2 runs did not" in near.note
+    none = ch.sparse_parity.parity_claims(_parity(learned=False), 40, 4, "ci")
+    assert not any(c.holds for c in none) and "no run learnt the parity" in none[1].note

@@ -70,12 +70,18 @@ PINNED = {
                            "346456197c62d71b3d55"),
     "generalization_refit": (_refit, "0f4a6538847067850ad6"),
     "scratchpad_run": (lambda: _sweep(scratchpad.runs(scratchpad.PRESETS["cpu"])), "7271d9e5bf51c4f3079e"),
-    "synthetic_task_run": (lambda: _sweep(synthetic_runs.runs(synthetic_runs.PRESETS["cpu"])), "bb9fb8cb1dae4612a539"),
+    "synthetic_task_run": (lambda: _sweep(synthetic_runs.runs(synthetic_runs.PRESETS["cpu"])), "f54ead40954c4a666af7"),
+    "synthetic_task_run/protocol": (lambda: _sweep(synthetic_runs.protocol_runs(synthetic_runs.PRESETS["cpu"])),
+                                    "97df85c19d19c4cd8779"),
+    "synthetic_task_run/longer": (lambda: _sweep(synthetic_runs.check_runs(synthetic_runs.PRESETS["cpu"])),
+                                  "976d32fcede8494a693a"),
     # The runs evaluated every 50 steps from the start (before the dense early schedule existed) keep their keys.
     "grokking_run": (lambda: _sweep(grokking.grok_runs(dataclasses.replace(grokking.PRESETS["cpu"], dense_until=0,
                                                                            dense_every=0))), "819a1d89462c5c7ea9f0"),
     "grokking_run/dense": (lambda: _sweep(grokking.grok_runs(grokking.PRESETS["cpu"])), "ee45ab664d1a5a293ce7"),
-    "sparse_parity_run": (lambda: _sweep(grokking.parity_runs(grokking.PRESETS["cpu"])), "f0972e3eef4fb29cab44"),
+    "sparse_parity_run": (lambda: _sweep(grokking.parity_runs(grokking.PRESETS["cpu"])), "1fbac69dd5c94abb129e"),
+    # The first cpu setting (20,000 strings, 10,000 steps, n = 40) is the first of the trials: its runs keep their keys.
+    "sparse_parity_run/trial_0": (lambda: _sweep(grokking.trial_runs(grokking.PRESETS["cpu"])), "f0972e3eef4fb29cab44"),
     "vision_run": (lambda: _sweep(vision.vision_runs(vision.PRESETS["cpu"])), "b35e9a14c73cd9a7bbf9"),
     "language_run": (lambda: _sweep(language.language_runs(language.PRESETS["cpu"])), "39001e2b8161f244ce74"),
     # The first cpu setting (the sense task) is trial 0 of the chapter's trials: its seed-0 runs keep their keys.

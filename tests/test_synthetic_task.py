@@ -191,3 +191,89 @@ def test_claims_hold_on_models_that_follow_the_lower_set_and_fail_otherwise():
     assert len(relies) == 2 and all(good[k] for k in relies) and not any(bad[k] for k in relies)
     table = [k for k in good if "Table 1/3" in k]
     assert table and not good[table[0]]  # (1,32,7,36) is not reproduced
+
+
+# --------------------------------------------------------------------------------------------------
+# Training to convergence: the stop rule, the protocol sweep and the attention entropy
+
+
+@pytest.mark.parametrize("kw,name", [({"init": 0}, "init"), ({"init": "1/M"}, "init"), ({"stop_loss": 2}, "stop_loss"),
+                                     ({"stop_loss": "x"}, "stop_loss")])
+def test_bad_init_and_stop_rule_name_themselves(kw, name):
+    with pytest.raises(ValueError, match=rf"^{name}:"):
+        sr.SyntheticConfig.from_params(scale="ci", **kw)
+
+
+def test_bad_sweep_values_name_themselves():
+    for kw, name in [({"sweep_inits": (0.0,), "sweep_lrs": (0.1,)}, "sweep_inits"),
+                     ({"sweep_inits": (0.1,), "sweep_lrs": (-1,)}, "sweep_lrs"), ({"sweep_lrs": 0.1}, "sweep_lrs")]:
+        with pytest.raises(ValueError, match=rf"^{name}:"):
+            sr.SyntheticConfig(scale="ci", **kw)
+
+
+def test_init_sqrt_m_is_one_over_the_root_of_each_settings_vocabulary():
+    cfg = sr.SyntheticConfig.from_params(scale="cpu", init="1/sqrt(M)")
+    assert {r.vocab: r.init for r in sr.runs(cfg)} == {59: pytest.approx(59**-0.5), 69: pytest.approx(69**-0.5),
+                                                         75: pytest.approx(75**-0.5)}  # fmt: skip
+    sweep = sr.protocol_runs(sr.PRESETS["cpu"])
+    assert len(sweep) == 3 * 3 * 6 * 5 and {r.seed for r in sweep[:54]} == {0}  # seed 0 of every pair first
+    assert set(sr.runs(sr.PRESETS["cpu"])) <= set(sweep)  # the chapter's protocol is one of the sweep's
+
+
+def test_the_stop_rule_ends_a_run_once_the_training_loss_reaches_it():
+    run = sr.runs(sr.SyntheticConfig.from_params(scale="ci", epochs=30, lr=0.5, stop_loss=0.3))[0]
+    res = sr.measure_synthetic(run)
+    losses = [r["train_loss"] for r in res["history"]]
+    assert res["converged"] and losses[-1] <= 0.3 < min(losses[:-1])
+    assert res["steps_run"] < 30 * run.n_train // run.batch_size
+    never = sr.measure_synthetic(sr.runs(sr.SyntheticConfig.from_params(scale="ci", epochs=2))[0])
+    assert not never["converged"] and len(never["history"]) == 3
+
+
+def test_attention_entropy_is_one_when_uniform_and_zero_when_every_query_sees_one_key():
+    M, T = 8, 5
+    model = AttentionClassifier(M, T, M, 1e-6)
+    ids = torch.randint(0, M, (4, T))
+    assert st.attention_entropy(model, ids) == pytest.approx(1.0, abs=1e-6)
+    with torch.no_grad():  # token 0 scores 50 against every token, everything else 0
+        model.W_Q.zero_(), model.W_K.zero_()
+        model.W_Q[:, 0] = 1.0
+        model.W_K[0, 0] = 50.0
+    ids = torch.tensor([[0, 1, 2, 3, 4]])
+    assert st.attention_entropy(model, ids) < 1e-6
+
+
+def test_protocol_table_counts_convergence_and_the_rule_picks_the_fastest_that_always_converges():
+    import pandas as pd
+
+    rows = []
+    for init, lr, epochs in ((0.01, 0.1, (80, 120, None)), (0.01, 0.5, (20, 30, 40)), (59**-0.5, 0.5, (10, 15, 90))):
+        for s, e in zip(("(3,3,1,6)", "(1,7,7,10)", "(1,32,7,36)"), epochs):
+            rows.append({"setting": s, "init": init, "lr": lr, "vocab": 59, "epoch": e or 200, "converged": e is not None,
+                         "train_loss": 0.009 if e else 0.2, "train_seconds": 1.0})
+    table = sr.protocol_table(pd.DataFrame(rows))
+    assert list(table["init"]) == ["0.01", "0.01", "1/sqrt(M)"] and list(table["converged"]) == ["2/3", "3/3", "3/3"]
+    assert table["not_converged"].iloc[0] == "(1,32,7,36)" and table["worst_train_loss"].iloc[0] == 0.2
+    assert sr.choose_protocol(table) == ("0.01", 0.5)  # 40 epochs at worst against 90
+    assert sr.choose_protocol(table.iloc[:1]) is None
+
+
+def test_table_claim_states_the_fitted_evidence():
+    claim = sr.claims(sr.PRESETS["ci"], sr.paper_comparison(), sr.summary_table(_final(0.0, 0.97)))[0]
+    assert claim.measured.startswith("5/6 non-trivial cells") and "6 of the 12 are 0 under every rule" in claim.measured
+    assert "4 distinct printed values" in claim.measured and "M = 59 for" in claim.measured
+    assert "not matched: (1,32,7,36) sparse" in claim.measured and not claim.holds
+
+
+def test_only_converged_runs_are_judged_and_untrained_attention_is_named():
+    final = _final(0.0, 0.97).assign(converged=True, attn_entropy=0.999, initial_attn_entropy=1.0)
+    final = final.assign(attn_sparse=final["n_s"] / 50, attn_frequent=final["n_f"] / 50)  # uniform attention
+    final.loc[0, ["converged", "ood_acc"]] = (False, 0.99)  # a run that did not converge, and follows nothing
+    summary = sr.summary_table(final)
+    assert summary.loc["(3,5,1,16)", ["seeds", "runs", "converged"]].tolist() == [3, 4, 3]
+    assert summary.loc["(3,5,1,16)", "ood_acc"] == pytest.approx(0.02)  # seeds 1-3 only
+    claims = {c.claim: c for c in sr.claims(sr.PRESETS["ci"], sr.paper_comparison(), summary)}
+    attn = next(c for k, c in claims.items() if k.startswith("Attention prefers"))
+    assert not attn.holds and "never trained" in attn.note and "entropy −0.001" in attn.measured
+    sparse = next(c for k, c in claims.items() if k.startswith("Where the sparse"))
+    assert sparse.holds and "(3,5,1,16) 3/4" in sparse.note

@@ -127,6 +127,9 @@ class GrokkingConfig(ChapterConfig):
     parity_eval_every: int = 1000  # ... steps between evaluations
     parity_n_test: int = 4096  # ... fresh test strings
     parity_n_sens: int = 1024  # ... strings for the sensitivity
+    parity_after_learn: int = 0  # ... stop a run this many steps after it learns the parity (0: never)
+    parity_trials: tuple = ()  # trial settings (n, k, n_train, batch_size, steps, seeds[, after_learn]) for the
+    #                            settings table; the chapter's own parity setting may be one of them
     n_jobs: int = 2  # worker processes
 
     def __post_init__(self):
@@ -134,7 +137,10 @@ class GrokkingConfig(ChapterConfig):
         check_int("seeds", self.seeds, 1, 100)
         check_int("parity_seeds", self.parity_seeds, 1, 100)
         check_int("n_jobs", self.n_jobs, 1, 256)
-        grok_runs(self)[0], parity_runs(self)[0]  # builds (and so checks) one run of each kind
+        if not isinstance(self.parity_trials, (tuple, list)):
+            raise ValueError(f"parity_trials: must be a list of trials (empty for none), got {self.parity_trials!r}")
+        object.__setattr__(self, "parity_trials", tuple(sparse_parity.as_trial(t) for t in self.parity_trials))
+        grok_runs(self)[0], parity_runs(self)[0], trial_runs(self)  # builds (and so checks) the runs
 
     #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
     #: p: the modulus, an integer in [3, 1000].
@@ -159,7 +165,14 @@ def parity_runs(cfg: GrokkingConfig) -> list[ParityRun]:
                       batch_size=cfg.parity_batch_size, d=cfg.parity_d, layers=cfg.parity_layers,
                       heads=cfg.parity_heads, lr=cfg.parity_lr, weight_decay=cfg.parity_weight_decay,
                       steps=cfg.parity_steps, eval_every=cfg.parity_eval_every, n_test=cfg.parity_n_test,
-                      n_sens=cfg.parity_n_sens) for s in range(cfg.parity_seeds)]  # fmt: skip
+                      n_sens=cfg.parity_n_sens, after_learn=cfg.parity_after_learn)
+            for s in range(cfg.parity_seeds)]  # fmt: skip
+
+
+def trial_runs(cfg: GrokkingConfig) -> list[ParityRun]:
+    """Every run of the sparse-parity trials (:class:`~.sparse_parity.ParityTrial`), the chapter's run otherwise."""
+    base = parity_runs(cfg)[0]
+    return [r for t in cfg.parity_trials for r in t.runs(base)]
 
 
 PRESETS = {
@@ -170,11 +183,14 @@ PRESETS = {
                          parity_n_test=128, parity_n_sens=32),  # fmt: skip
     # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
     "cpu": GrokkingConfig(scale="cpu", p=97, train_fraction=0.3, steps=6000, seeds=8, weight_decay=2.0, lr=3e-3,
-                          eval_every=50, dense_until=300, dense_every=5, draws=4, after_grok=500, parity_seeds=3,
-                          parity_n_train=20_000, parity_batch_size=128, parity_d=32, parity_lr=1e-3, parity_steps=10_000,
-                          parity_eval_every=250, parity_n_test=2048, parity_n_sens=256),  # fmt: skip
+                          eval_every=50, dense_until=300, dense_every=5, draws=4, after_grok=500,
+                          parity_n=20, parity_k=4, parity_seeds=5, parity_n_train=50_000, parity_batch_size=128,
+                          parity_d=32, parity_lr=1e-3, parity_steps=10_000, parity_after_learn=2000,
+                          parity_eval_every=250, parity_n_test=2048, parity_n_sens=256,
+                          parity_trials=((40, 4, 20_000, 128, 10_000, 3), (40, 4, 50_000, 250, 20_000, 5, 2000),
+                                         (20, 4, 50_000, 128, 10_000, 5, 2000), (20, 3, 50_000, 128, 10_000, 5, 2000))),
     # V25 §7.3 / App. A.5 and the released code; App. A.6 (sea-green setting) for sparse parity.
-    "paper": GrokkingConfig(scale="paper", dense_until=300, dense_every=5),
+    "paper": GrokkingConfig(scale="paper", seeds=5, parity_seeds=5, dense_until=300, dense_every=5),
 }
 
 
@@ -234,6 +250,12 @@ def modular_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=Non
 def parity_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
     """Every evaluation of every sparse-parity run of ``cfg``: one row per (seed, step)."""
     return sparse_parity.parity_curves(parity_runs(cfg), cache, cfg.n_jobs, progress)
+
+
+def trial_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
+    """:func:`parity_curves` for the sparse-parity trials (:func:`trial_runs`); empty when there are none."""
+    todo = trial_runs(cfg)
+    return sparse_parity.parity_curves(todo, cache, cfg.n_jobs, progress) if todo else pd.DataFrame()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ...checks import check_choices, check_float, check_int
+from ...checks import KEY_OMIT_DEFAULT, check_choices, check_float, check_int
 from ...models.attention_classifier import AttentionClassifier
 from ...runs.config import ChapterConfig
 from ...runs.sweep import sweep_curves
@@ -28,11 +29,15 @@ from ...tasks.synthetic import Setting, as_setting, generate
 from ...train import fit
 from . import task as st
 from .task import REPLACEMENT, TIES
-from .claims import FLAT_ATTENTION, claims, other  # noqa: F401 (for the notebook)
-from .tables import (BOOTSTRAP, compute_summary, derivation_text, describe, final_table,  # noqa: F401
-                     paper_comparison, summary_display, summary_table)
+from .claims import FLAT_ATTENTION, claims, model_claims, other  # noqa: F401 (for the notebook)
+from .tables import (BOOTSTRAP, check_table, choose_protocol, compute_summary, derivation_text,  # noqa: F401
+                     describe, final_table, paper_comparison, protocol_outcomes, protocol_table, protocol_text,
+                     summary_display, summary_table)
 
 KIND = kind("synthetic_task_run", __name__)
+#: The initialisation scale that names ``1/sqrt(M)`` (each weight's standard deviation one over the root of the
+#: one-hot width) in a config, where the number depends on the setting's vocabulary.
+INIT_SQRT = "1/sqrt(M)"
 #: Vocabulary for a setting outside V25's Table 3: the one derived for Table 3's first row, or the
 #: smallest that holds the setting if that is larger.
 DEFAULT_VOCAB = 59
@@ -71,6 +76,8 @@ class SynthRun:
     epochs: int  # passes over the training set
     n_sens: int  # training sequences whose tokens are replaced: one random token per position each epoch,
     #              every token of the vocabulary at the end
+    stop_loss: float = field(default=0.0, metadata={KEY_OMIT_DEFAULT: True})  # stop once the training loss is
+    #              at or below this (converged); 0: train every epoch
 
     def __post_init__(self):
         s = self.setting
@@ -81,12 +88,22 @@ class SynthRun:
         check_int("epochs", self.epochs, 1, 100_000)
         check_float("lr", self.lr, 0.0, 100.0, lo_open=True)
         check_float("init", self.init, 0.0, 10.0, lo_open=True)
+        check_float("stop_loss", self.stop_loss, 0.0, 1.0)
         if self.n_train % self.batch_size:
             raise ValueError(f"batch_size: must divide n_train = {self.n_train} (whole epochs), got {self.batch_size}")
 
     @property
     def setting(self) -> Setting:
         return Setting(self.n_s, self.n_f, self.n_d, self.m)
+
+
+def init_value(init: float | str, M: int) -> float:
+    """The initialisation standard deviation: ``init`` itself, or ``1/sqrt(M)`` for :data:`INIT_SQRT`."""
+    return 1.0 / math.sqrt(M) if init == INIT_SQRT else float(init)
+
+
+def _check_init(name: str, init):
+    return init if init == INIT_SQRT else check_float(name, init, 0.0, 10.0, lo_open=True)
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,7 @@ class SyntheticConfig(ChapterConfig):
     seeds: int = 5  # seeds 0..seeds-1 of every setting
     epochs: int = 100  # SGD epochs of every run
     lr: float = 0.5  # SGD learning rate
-    init: float = 0.01  # initialisation standard deviation ("a small scale", V25 §4.1)
+    init: float | str = 0.01  # initialisation standard deviation ("a small scale", V25 §4.1), or "1/sqrt(M)"
     width: int | None = None  # d̃; None: the vocabulary size (square W_Q, W_K, W_V)
     vocab: int | None = None  # M for every setting; None: derived from V25's Table 3 (see the chapter)
     T: int = st.T_PAPER  # sequence length (V25 App. D)
@@ -107,6 +124,12 @@ class SyntheticConfig(ChapterConfig):
     batch_size: int = 100  # SGD minibatch (V25 App. D)
     n_sens: int = 100  # training sequences for the model's sensitivity
     n_jobs: int = 2  # worker processes
+    stop_loss: float = 0.0  # a run stops (converged) once its training loss is at or below this; 0: never
+    sweep_inits: tuple = ()  # the protocol sweep: initialisation scales (numbers or "1/sqrt(M)") ...
+    sweep_lrs: tuple = ()  # ... times learning rates, every setting; () for none
+    sweep_seeds: int = 1  # ... seeds 0..sweep_seeds-1 (the protocol is chosen on seed 0)
+    check_epochs: int = 0  # seed 0 of every setting trained this many epochs without the stop rule (0: none),
+    #                        to see whether attention moves once the loss is far below the rule's bound
 
     def __post_init__(self):
         check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
@@ -117,11 +140,23 @@ class SyntheticConfig(ChapterConfig):
             raise ValueError(f"settings: each setting once, got {list(self.settings)}")
         check_int("seeds", self.seeds, 1, 100)
         check_int("n_jobs", self.n_jobs, 1, 256)
+        check_int("sweep_seeds", self.sweep_seeds, 1, 100)
+        check_int("check_epochs", self.check_epochs, 0, 100_000)
         if self.width is not None:
             check_int("width", self.width, 1, 10_000)
         if self.vocab is not None:
             check_int("vocab", self.vocab, 3, 100_000)
-        runs(self)  # builds (and so checks) every run
+        _check_init("init", self.init)
+        check_float("stop_loss", self.stop_loss, 0.0, 1.0)
+        for name in ("sweep_inits", "sweep_lrs"):
+            if not isinstance(getattr(self, name), (tuple, list)):
+                raise ValueError(f"{name}: must be a list (empty for no sweep), got {getattr(self, name)!r}")
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for v in self.sweep_inits:
+            _check_init("sweep_inits", v)
+        for v in self.sweep_lrs:
+            check_float("sweep_lrs", v, 0.0, 100.0, lo_open=True)
+        runs(self), protocol_runs(self)  # builds (and so checks) every run
 
     #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
     #: settings: list of (n_s, n_f, n_d, m), each with 1 ≤ n_d ≤ n_f, n_s ≤ n_f and more frequent
@@ -130,28 +165,47 @@ class SyntheticConfig(ChapterConfig):
     #: epochs: SGD epochs per run, 1..100000.
     #: lr: SGD learning rate, in (0, 100].
     #: vocab: vocabulary size M for every setting, or None for the sizes derived from V25's Table 3.
-    PARAMS = ('settings', 'seeds', 'epochs', 'lr', 'vocab')
+    #: init: initialisation standard deviation in (0, 10], or "1/sqrt(M)".
+    #: stop_loss: stop a run once its training loss is at or below this, in [0, 1] (0: never).
+    PARAMS = ('settings', 'seeds', 'epochs', 'lr', 'vocab', 'init', 'stop_loss')
+
+
+def _run(cfg: SyntheticConfig, key, seed: int, lr: float, init: float | str) -> SynthRun:
+    s = as_setting(key)
+    M = vocab_for(s, cfg.vocab, cfg.T)
+    return SynthRun(n_s=s.n_s, n_f=s.n_f, n_d=s.n_d, m=s.m, vocab=M, T=cfg.T, width=cfg.width or M, seed=seed,
+                    n_train=cfg.n_train, n_test=cfg.n_test, batch_size=cfg.batch_size, lr=lr,
+                    init=init_value(init, M), epochs=cfg.epochs, n_sens=cfg.n_sens, stop_loss=cfg.stop_loss)  # fmt: skip
 
 
 def runs(cfg: SyntheticConfig) -> list[SynthRun]:
     """One run per (setting, seed), settings in the order given."""
-    out = []
-    for key in cfg.settings:
-        s = as_setting(key)
-        M = vocab_for(s, cfg.vocab, cfg.T)
-        for seed in range(cfg.seeds):
-            out.append(SynthRun(n_s=s.n_s, n_f=s.n_f, n_d=s.n_d, m=s.m, vocab=M, T=cfg.T, width=cfg.width or M,
-                                seed=seed, n_train=cfg.n_train, n_test=cfg.n_test, batch_size=cfg.batch_size,
-                                lr=cfg.lr, init=cfg.init, epochs=cfg.epochs, n_sens=cfg.n_sens))  # fmt: skip
-    return out
+    return [_run(cfg, key, seed, cfg.lr, cfg.init) for key in cfg.settings for seed in range(cfg.seeds)]
+
+
+def check_runs(cfg: SyntheticConfig) -> list[SynthRun]:
+    """Seed 0 of every setting at the chapter's protocol, trained ``check_epochs`` epochs with no stop rule."""
+    if not cfg.check_epochs:
+        return []
+    return [dataclasses.replace(r, stop_loss=0.0, epochs=cfg.check_epochs) for r in runs(cfg) if r.seed == 0]
+
+
+def protocol_runs(cfg: SyntheticConfig) -> list[SynthRun]:
+    """The protocol sweep: every setting at every (initialisation scale, learning rate) of the config, seed 0 of
+    every pair first (what the protocol is chosen on), then the other seeds."""
+    return [_run(cfg, key, seed, lr, init) for seed in range(cfg.sweep_seeds) for init in cfg.sweep_inits
+            for lr in cfg.sweep_lrs for key in cfg.settings]  # fmt: skip
 
 
 PRESETS = {
     # Seconds: two settings, short sequences, a few epochs. Claims are computed but not expected to hold.
     "ci": SyntheticConfig(scale="ci", settings=((3, 5, 1, 16), (1, 17, 7, 20)), seeds=2, epochs=2, n_train=200,
-                          n_test=100, n_sens=4, n_jobs=1),  # fmt: skip
+                          n_test=100, n_sens=4, n_jobs=1, stop_loss=0.01, sweep_inits=(0.01, INIT_SQRT),
+                          sweep_lrs=(0.5,), check_epochs=3),  # fmt: skip
     # A 2-core laptop: every Table 3 setting at V25's data sizes; the chapter's settings table says why.
-    "cpu": SyntheticConfig(scale="cpu", epochs=30, seeds=5, n_sens=20),
+    "cpu": SyntheticConfig(scale="cpu", epochs=200, seeds=5, n_sens=20, stop_loss=0.01, lr=0.5, init=INIT_SQRT,
+                           sweep_inits=(0.01, 0.1, INIT_SQRT), sweep_lrs=(0.1, 0.25, 0.5), sweep_seeds=5,
+                           check_epochs=400),  # fmt: skip
     # V25 App. D where stated (batch, T, data sizes); epochs, lr and initialisation are not stated.
     "paper": SyntheticConfig(scale="paper"),
 }
@@ -189,18 +243,27 @@ def measure_synthetic(run: SynthRun, device: str = "cpu") -> dict:
     @torch.no_grad()
     def evaluate(step, mdl) -> dict:
         acc = lambda x, y: float((torch.sign(mdl(x)) == y).float().mean())  # noqa: E731
-        return {"epoch": step // steps_per_epoch, "train_acc": acc(xtr, ytr), "test_acc": acc(xte, yte),
+        return {"epoch": step // steps_per_epoch, "train_loss": float(F.softplus(-ytr * mdl(xtr)).mean()),
+                "train_acc": acc(xtr, ytr), "test_acc": acc(xte, yte),
                 "ood_acc": acc(xood, yood), **st.alignment(mdl, s.m, M), **st.attention_mass(mdl, xte, s.m, M),
+                "attn_entropy": st.attention_entropy(mdl, xte),
                 "sensitivity": st.replacement_sensitivity(mdl, xs, M, 1, noise)}  # fmt: skip
 
+    def stop(row):
+        if run.stop_loss and row["train_loss"] <= run.stop_loss:
+            return f"converged: training loss {row['train_loss']:.4g} <= {run.stop_loss:g} at epoch {row['epoch']:.0f}"
+        return None
+
     res = fit(model, lambda: next(idx), loss_fn, opt, run.epochs * steps_per_epoch, eval_every=steps_per_epoch,
-              evaluate=evaluate, progress=False)  # fmt: skip
+              evaluate=evaluate, stop=stop, progress=False)  # fmt: skip
     final = res.history[-1]
     return {
         "history": [{k: float(v) for k, v in r.items()} for r in res.history],
-        **{f"final_{k}": float(final[k]) for k in ("train_acc", "test_acc", "ood_acc", "align_sparse",
+        **{f"final_{k}": float(final[k]) for k in ("train_loss", "train_acc", "test_acc", "ood_acc", "align_sparse",
                                                      "align_frequent", "align_irrelevant", "attn_sparse",
-                                                     "attn_frequent", "attn_irrelevant")},  # fmt: skip
+                                                     "attn_frequent", "attn_irrelevant", "attn_entropy")},  # fmt: skip
+        "initial_attn_entropy": float(res.history[0]["attn_entropy"]),
+        "converged": bool(run.stop_loss and final["train_loss"] <= run.stop_loss),
         "final_sensitivity": st.replacement_sensitivity(model, xs, M, None, noise),
         **{f"{w}_predictor": st.predictor_sensitivity(s, w, M, T, TIES, REPLACEMENT) for w in st.PREDICTORS},
         "steps_run": res.steps_run, "failed": res.failed, "train_seconds": res.seconds,
@@ -209,5 +272,19 @@ def measure_synthetic(run: SynthRun, device: str = "cpu") -> dict:
 
 def curves(cfg: SyntheticConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
     """Every epoch of every run: one row per (setting, seed, epoch), run fields and final values repeated."""
-    df = sweep_curves(runs(cfg), measure_synthetic, KIND, cache, cfg.n_jobs, progress)
+    return _curves(runs(cfg), cfg, cache, progress)
+
+
+def protocol_curves(cfg: SyntheticConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
+    """:func:`curves` for the protocol sweep (:func:`protocol_runs`); empty when the config has no sweep."""
+    return _curves(protocol_runs(cfg), cfg, cache, progress) if cfg.sweep_inits and cfg.sweep_lrs else pd.DataFrame()
+
+
+def check_curves(cfg: SyntheticConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
+    """:func:`curves` for the longer runs without the stop rule (:func:`check_runs`); empty when there are none."""
+    return _curves(check_runs(cfg), cfg, cache, progress) if cfg.check_epochs else pd.DataFrame()
+
+
+def _curves(todo: list[SynthRun], cfg: SyntheticConfig, cache, progress) -> pd.DataFrame:
+    df = sweep_curves(todo, measure_synthetic, KIND, cache, cfg.n_jobs, progress)
     return df.assign(setting=[Setting(*r).label for r in zip(df["n_s"], df["n_f"], df["n_d"], df["m"])])

@@ -16,6 +16,8 @@ mass on each token kind and its own token-wise sensitivity are measured at the e
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -169,6 +171,17 @@ def attention_mass(model: AttentionClassifier, ids: torch.Tensor, m: int, M: int
     kinds = {"sparse": torch.cat([c["sparse+"], c["sparse-"]]), "frequent": torch.cat([c["frequent+"], c["frequent-"]]),
              "irrelevant": c["irrelevant"]}  # fmt: skip
     return {f"attn_{k}": float((A * torch.isin(ids, v)).sum(1).mean()) for k, v in kinds.items()}
+
+
+@torch.no_grad()
+def attention_entropy(model: AttentionClassifier, ids: torch.Tensor) -> float:
+    """Mean entropy of the attention rows over query positions and inputs, over its uniform value ``log T``.
+
+    1 is uniform attention; 0 is every query on one key. ``1 -`` this is how far attention moved from uniform.
+    """
+    A = model.attention(ids)  # (B, T, T)
+    H = -(A * torch.log(A.clamp_min(1e-30))).sum(-1)  # (B, T)
+    return float(H.mean() / math.log(ids.shape[1]))
 
 
 @torch.no_grad()
