@@ -39,8 +39,10 @@ from .runs.store import Store
 from .runs.sweep import batch_jobs, resolve_device, run_key, run_sweep
 
 #: Chapters with a ``make_runs(scale, functions, seeds, steps)`` hook in their experiments module, which
-#: returns ``(kind, runs, measure, batching)`` with ``batching`` the keyword arguments of ``run_sweep``.
-CHAPTERS = {"05": "replication.experiments.sharpness.sweep"}
+#: returns ``(kind, runs, measure, batching)`` (or a list of them, one per kind, computed in that order) with
+#: ``batching`` the keyword arguments of ``run_sweep`` for runs trained as one model, or None for runs trained
+#: one at a time.
+CHAPTERS = {"05": "replication.experiments.sharpness.sweep", "12": "replication.experiments.grokking.modular_addition"}
 WEIGHTS = ("float16", "float32", "none")
 
 
@@ -132,62 +134,122 @@ def project(jobs: list[list], runs: list, device: str, batch_size: int) -> list[
     return [1.1 * runs[j[0]].steps * per_step(runs[j[0]].n, len(j)) for j in jobs]
 
 
+def run_seconds(run, measure, device: str, steps: int = 10) -> float:
+    """Projected seconds of one run trained alone: ``steps`` steps of it timed now (after a one-step warm-up),
+    its evaluations included, scaled to its whole budget (an upper bound for a run that may stop early)."""
+    measure(_shorter(run, 1), device)  # warm-up
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    measure(_shorter(run, steps), device)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / steps * run.steps
+
+
+def _shorter(run, steps: int):
+    """``run`` with a budget of ``steps`` (a dense early schedule, where the run has one, cut to fit)."""
+    if getattr(run, "dense_until", 0):
+        return dataclasses.replace(run, steps=steps, dense_until=min(run.dense_until, steps))
+    return dataclasses.replace(run, steps=steps)
+
+
+def label(run) -> str:
+    """How a job is named in the plan: the function and length of an encoder run, else the run's type and seed."""
+    if hasattr(run, "function"):
+        return f"{run.function:8s} n={run.n:<4d}"
+    return f"{type(run).__name__} seed={run.seed}"
+
+
+@dataclasses.dataclass
+class Plan:
+    """One kind's runs for :func:`main`: what to compute, as which jobs, and their projected seconds."""
+
+    kind: str
+    runs: list
+    measure: object
+    batching: dict | None
+    jobs: list[list[int]]
+    times: list[float] = dataclasses.field(default_factory=list)
+
+
+def plans(a: argparse.Namespace, module, store: Store, device: str) -> list[Plan]:
+    """The chapter's hook's runs at the scale, less those stored, grouped into jobs."""
+    out = module.make_runs(a.scale, functions=a.functions, seeds=a.seeds, steps=a.steps)
+    out = [out] if isinstance(out, tuple) else list(out)
+    result = []
+    for kind, runs, measure, batching in out:
+        todo = [i for i, r in enumerate(runs) if not store.contains(kind, run_key(r, device))]
+        jobs = batch_jobs(todo, runs, batching["batch_key"], a.batch_size) if batching else [[i] for i in todo]
+        result.append(Plan(kind, runs, measure, batching, jobs))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     module = importlib.import_module(CHAPTERS[a.chapter])
     device = resolve_device(a.device)
-    kind, runs, measure, batching = module.make_runs(a.scale, functions=a.functions, seeds=a.seeds, steps=a.steps)
     store = Store(results=a.results_dir, mode_="write", scale=a.scale)
-    todo = [i for i, r in enumerate(runs) if not store.contains(kind, run_key(r, device))]
-    jobs = batch_jobs(todo, runs, batching["batch_key"], a.batch_size)
-    print(f"chapter {a.chapter} at {a.scale} on {device}: {len(runs)} runs, {len(runs) - len(todo)} stored, "
-          f"{len(todo)} to compute in {len(jobs)} jobs (at most {a.batch_size} runs each)", flush=True)  # fmt: skip
-    if not jobs:
-        return _pack(a, store, kind, [])
-    times = project(jobs, runs, device, a.batch_size)
-    for j, t in zip(jobs, times):
-        r = runs[j[0]]
-        print(f"  {r.function:8s} n={r.n:<4d} {len(j):3d} runs  ~{_time(t)}", flush=True)
-    total = sum(times)
+    todo = plans(a, module, store, device)
+    n_runs, n_todo, n_jobs = (sum(len(p.runs) for p in todo), sum(len(j) for p in todo for j in p.jobs),
+                              sum(len(p.jobs) for p in todo))  # fmt: skip
+    print(f"chapter {a.chapter} at {a.scale} on {device}: {n_runs} runs, {n_runs - n_todo} stored, "
+          f"{n_todo} to compute in {n_jobs} jobs (at most {a.batch_size} runs each)", flush=True)  # fmt: skip
+    if not n_jobs:
+        return _pack(a, store, [])
+    for p in todo:
+        if not p.jobs:
+            continue
+        if p.batching:
+            p.times = project(p.jobs, p.runs, device, a.batch_size)
+        else:  # one run timed; the others of the kind scaled by their budgets
+            first = p.runs[p.jobs[0][0]]
+            each = run_seconds(first, p.measure, device) / first.steps
+            p.times = [each * p.runs[j[0]].steps for j in p.jobs]
+        for j, t in zip(p.jobs, p.times):
+            print(f"  {label(p.runs[j[0]])} {len(j):3d} runs  ~{_time(t)}", flush=True)
+    total = sum(t for p in todo for t in p.times)
     print(f"projected: {_time(total)} in all" + (f"; budget {a.max_minutes:g} min" if a.max_minutes else ""),
           flush=True)  # fmt: skip
     if a.dry_run:
         return 0
-    slim = Slim(batching["measure_batch"], a.weights)
-    single = Slim(measure, a.weights)
-    start, done, written, ratio = time.perf_counter(), 0.0, [], 1.0
-    for done_jobs, (j, t) in enumerate(zip(jobs, times)):
-        elapsed = time.perf_counter() - start
-        if a.max_minutes is not None and elapsed + ratio * t > 60 * a.max_minutes:
-            print(f"stopping: the next job (~{_time(ratio * t)}) would end past {a.max_minutes:g} min "
-                  f"({_time(elapsed)} used); {len(jobs) - done_jobs} jobs left for a rerun", flush=True)  # fmt: skip
-            break
-        t0 = time.perf_counter()
-        chosen = [runs[i] for i in j]
-        run_sweep(chosen, single, kind, cache=store, n_jobs=1, progress=False, device=device, batched=len(j) > 1,
-                  measure_batch=slim, batch_key=batching["batch_key"], batch_size=a.batch_size)  # fmt: skip
-        took = time.perf_counter() - t0
-        done += t
-        ratio = max((time.perf_counter() - start) / done, 0.1)
-        written += [run_key(r, device) for r in chosen]
-        print(f"done {chosen[0].function} n={chosen[0].n} ×{len(j)} in {_time(took)} (projected {_time(t)}); "
-              f"{len(written)} runs written", flush=True)  # fmt: skip
-    return _pack(a, store, kind, written)
+    start, done, written, ratio, left = time.perf_counter(), 0.0, [], 1.0, n_jobs
+    for p in todo:
+        single = Slim(p.measure, a.weights)
+        batch = dict(measure_batch=Slim(p.batching["measure_batch"], a.weights), batch_key=p.batching["batch_key"],
+                     batch_size=a.batch_size) if p.batching else {}  # fmt: skip
+        for j, t in zip(p.jobs, p.times):
+            elapsed = time.perf_counter() - start
+            if a.max_minutes is not None and elapsed + ratio * t > 60 * a.max_minutes:
+                print(f"stopping: the next job (~{_time(ratio * t)}) would end past {a.max_minutes:g} min "
+                      f"({_time(elapsed)} used); {left} jobs left for a rerun", flush=True)  # fmt: skip
+                return _pack(a, store, written)
+            t0 = time.perf_counter()
+            chosen = [p.runs[i] for i in j]
+            run_sweep(chosen, single, p.kind, cache=store, n_jobs=1, progress=False, device=device,
+                      batched=len(j) > 1, **batch)  # fmt: skip
+            took = time.perf_counter() - t0
+            done += t
+            ratio, left = max((time.perf_counter() - start) / done, 0.1), left - 1
+            written += [(p.kind, run_key(r, device)) for r in chosen]
+            print(f"done {' '.join(label(chosen[0]).split())} ×{len(j)} in {_time(took)} "
+                  f"(projected {_time(t)}); {len(written)} runs written", flush=True)  # fmt: skip
+    return _pack(a, store, written)
 
 
 def _time(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
-def _pack(a: argparse.Namespace, store: Store, kind: str, written: list) -> int:
-    """Write the computed entries (and the kind's table) into ``--archive``, paths relative to the results root."""
+def _pack(a: argparse.Namespace, store: Store, written: list[tuple[str, object]]) -> int:
+    """Write the computed entries (and their kinds' tables) into ``--archive``, paths relative to the results root."""
     if not a.archive:
         return 0
     root = store.results_root
-    files = [store.target.path(kind, k) for k in written]
+    files = [store.target.path(kind, k) for kind, k in written]
     files += [p.with_suffix(".safetensors") for p in files if p.with_suffix(".safetensors").exists()]
-    table = store.target.root / f"{kind}.csv"
-    files += [table] if table.exists() else []
+    tables = [store.target.root / f"{kind}.csv" for kind in dict.fromkeys(kind for kind, _ in written)]
+    files += [t for t in tables if t.exists()]
     Path(a.archive).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(str(a.archive) + ".tmp")
     with tarfile.open(tmp, "w:gz") as tar:

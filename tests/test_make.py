@@ -69,6 +69,24 @@ def test_make_runs_a_chapter_without_the_notebook_packages(tmp_path):
     assert again.returncode == 0 and "8 runs, 8 stored, 0 to compute in 0 jobs" in again.stdout
 
 
+def test_make_runs_chapter_12_one_run_at_a_time(tmp_path):
+    """Grokking and sparse parity (no batched trainer): each run timed, written and packed, both kinds."""
+    res, archive = tmp_path / "results", tmp_path / "out" / "paper12.tar.gz"
+    out = _make(tmp_path, "--scale", "ci", "--chapter", "12", "--seeds", "1", "--results-dir", str(res),
+                "--archive", str(archive))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert lines[0] == "chapter 12 at ci on cpu: 2 runs, 0 stored, 2 to compute in 2 jobs (at most 40 runs each)"
+    assert [line.split()[1] for line in lines if line.startswith("done")] == ["GrokRun", "ParityRun"]
+    with tarfile.open(archive) as tar:
+        names = sorted(tar.getnames())
+    assert sum(n.endswith(".json") for n in names) == 2
+    assert {n.split("/")[1] for n in names} == {"grokking_run", "grokking_run.csv", "sparse_parity_run",
+                                                "sparse_parity_run.csv"}  # fmt: skip
+    again = _make(tmp_path, "--scale", "ci", "--chapter", "12", "--seeds", "1", "--results-dir", str(res))
+    assert again.returncode == 0 and "2 runs, 2 stored, 0 to compute in 0 jobs" in again.stdout
+
+
 def test_make_stops_before_a_job_that_would_pass_the_budget(tmp_path):
     out = _make(tmp_path, "--scale", "ci", "--chapter", "05", "--functions", "mean", "--seeds", "1",
                 "--results-dir", str(tmp_path / "r"), "--max-minutes", "0.00001")  # fmt: skip
@@ -82,6 +100,7 @@ def test_make_stops_before_a_job_that_would_pass_the_budget(tmp_path):
     (["--chapter", "05", "--scale", "gpu"], "--scale: must be one of ['ci', 'cpu', 'paper'], got 'gpu'"),
     (["--chapter", "05", "--weights", "int8"], "--weights: must be one of"),
     (["--chapter", "05", "--scale", "ci", "--functions", "xor", "--dry-run"], "functions"),
+    (["--chapter", "12", "--scale", "ci", "--functions", "parity", "--dry-run"], "functions: chapter 12 has no"),
 ])  # fmt: skip
 def test_make_refuses_bad_input_by_name(tmp_path, args, message):
     out = _make(tmp_path, *args)

@@ -10,6 +10,8 @@ the chapter's config, its tables and prose numbers; the claims are in :mod:`.cla
 """
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -240,6 +242,22 @@ def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
 
 # --------------------------------------------------------------------------------------------------
 # Running the chapter's sweeps
+
+
+def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[tuple]:
+    """The chapter's runs at ``scale`` for ``python -m replication.make --chapter 12``, one at a time: the
+    modular-addition runs, then the sparse-parity runs. ``seeds`` and ``steps`` (both experiments) narrow them."""
+    if functions:
+        raise ValueError(f"functions: chapter 12 has no Boolean functions to choose, got {list(functions)}")
+    cfg = PRESETS[scale]
+    if seeds is not None:
+        cfg = dataclasses.replace(cfg, seeds=seeds, parity_seeds=seeds)
+    if steps is not None:
+        cfg = dataclasses.replace(cfg, steps=steps, parity_steps=steps,
+                                  dense_until=min(cfg.dense_until, steps)) if cfg.dense_until else \
+            dataclasses.replace(cfg, steps=steps, parity_steps=steps)  # fmt: skip
+    return [(KIND, grok_runs(cfg), measure_grokking, None),
+            (sparse_parity.PARITY_KIND, parity_runs(cfg), sparse_parity.measure_parity, None)]
 
 
 def modular_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
