@@ -83,3 +83,18 @@ def test_bad_names_are_rejected():
         ViT((1, 28, 28), 5)
     with pytest.raises(ValueError, match="activation"):
         MLP((1, 28, 28), activation="tanh")
+
+
+def test_without_the_patch_layernorm_noise_on_a_blank_patch_keeps_its_size():
+    """The patch LayerNorm scales noise on an all-zero patch to unit variance whatever its size; without it the
+    patch's embedding moves in proportion to the noise."""
+    torch.manual_seed(0)
+    with_pn = build_model("vit", (1, 28, 28), 7, 2, shape="mnist")
+    without = build_model("vit_nopn", (1, 28, 28), 7, 2, shape="mnist")
+    assert isinstance(without.embed[0], torch.nn.Identity) and set(without.state_dict()) == \
+        set(with_pn.state_dict()) - {"embed.0.weight", "embed.0.bias"}  # fmt: skip
+    eps = torch.randn(1, 1, 49)
+    small, large = with_pn.embed[0](0.1 * eps), with_pn.embed[0](eps)
+    assert torch.allclose(small, large, rtol=2e-3, atol=1e-4)  # normalised away (up to the LayerNorm eps)
+    lin = without.embed[1]
+    assert torch.allclose(lin(eps * 0.1) - lin.bias, 0.1 * (lin(eps) - lin.bias), atol=1e-6)  # linear in the noise

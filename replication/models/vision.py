@@ -73,10 +73,13 @@ class ViT(nn.Module):
         classes: number of classes.
         dim: token width. heads, dim_head: attention heads and their width. depth: blocks.
         mlp_dim: feed-forward width.
+        patch_norm: LayerNorm over each flat patch before its embedding (vit-pytorch's layout). Without it a
+            patch's pixels go straight into the linear embedding, so noise on a blank patch stays at its own
+            size instead of being normalised to unit variance.
     """
 
     def __init__(self, image_shape: tuple[int, int, int], patch: int, classes: int = 10, dim: int = 64,
-                 depth: int = 2, heads: int = 8, dim_head: int = 8, mlp_dim: int = 256):  # fmt: skip
+                 depth: int = 2, heads: int = 8, dim_head: int = 8, mlp_dim: int = 256, patch_norm: bool = True):  # fmt: skip
         super().__init__()
         C, H, W = image_shape
         if H % patch or W % patch:
@@ -84,7 +87,8 @@ class ViT(nn.Module):
         self.patch = patch
         self.tokens = (H // patch) * (W // patch)
         patch_dim = C * patch * patch
-        self.embed = nn.Sequential(nn.LayerNorm(patch_dim), nn.Linear(patch_dim, dim), nn.LayerNorm(dim))
+        first = nn.LayerNorm(patch_dim) if patch_norm else nn.Identity()  # index 0 either way: the same weight names
+        self.embed = nn.Sequential(first, nn.Linear(patch_dim, dim), nn.LayerNorm(dim))
         self.cls = nn.Parameter(torch.randn(1, 1, dim))
         self.pos = nn.Parameter(torch.randn(1, self.tokens + 1, dim))
         self.blocks = nn.ModuleList([Block(dim, heads, dim_head, mlp_dim) for _ in range(depth)])
@@ -149,7 +153,9 @@ class MLP(nn.Module):
 #: ``dim_head``) over tokens of width 64, as in the Fashion-MNIST ViT.
 SHAPES = {
     "fashion_mnist": {"vit": {}, "cnn": {}, "mlp": {}},
-    "mnist": {"vit": {"dim": 64, "depth": 2, "heads": 1, "dim_head": 64, "mlp_dim": 128}, "mlp": {"hidden": (100,)}},
+    "mnist": {"vit": {"dim": 64, "depth": 2, "heads": 1, "dim_head": 64, "mlp_dim": 128}, "mlp": {"hidden": (100,)},
+              # the same ViT without the LayerNorm over each flat patch (a test of where its sensitivity comes from)
+              "vit_nopn": {"dim": 64, "depth": 2, "heads": 1, "dim_head": 64, "mlp_dim": 128, "patch_norm": False}},
 }
 
 
@@ -161,7 +167,7 @@ def build_model(arch: str, image_shape: tuple[int, int, int], patch: int, classe
     if arch not in SHAPES[shape]:
         raise ValueError(f"arch: must be one of {list(SHAPES[shape])} for shape {shape!r}, got {arch!r}")
     kw = SHAPES[shape][arch]
-    if arch == "vit":
+    if arch.startswith("vit"):
         return ViT(image_shape, patch, classes, **kw)
     if arch == "cnn":
         return CNN(image_shape, classes, **kw)

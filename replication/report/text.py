@@ -9,7 +9,7 @@ import pandas as pd
 
 #: How a Boolean function or an architecture is written in prose, tables and figures.
 LABELS = {"parity": "PARITY", "majority": "MAJORITY", "first": "FIRST", "mean": "MEAN", "random": "random f",
-          "vit": "ViT", "cnn": "CNN", "mlp": "MLP"}  # fmt: skip
+          "vit": "ViT", "cnn": "CNN", "mlp": "MLP", "vit_nopn": "ViT without patch LayerNorm"}  # fmt: skip
 
 
 def label(name: str, variant: str | None = None) -> str:

@@ -26,7 +26,7 @@ def run_table(cfg: VisionConfig, cache: Store | None = None, progress=None) -> p
 
 
 #: How an architecture is written in tables and figures (a model: ``label(arch, method)``, e.g. "ViT + reg").
-NAMES = {a: label(a) for a in ("vit", "cnn", "mlp")}
+NAMES = {a: label(a) for a in ("vit", "cnn", "mlp", "vit_nopn")}
 
 
 def curves(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:

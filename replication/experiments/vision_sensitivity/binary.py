@@ -13,6 +13,8 @@ agree with float32 ones), so later measures need no retraining: :func:`load_chec
 """
 from __future__ import annotations
 
+import dataclasses
+
 import copy
 import math
 import time
@@ -31,8 +33,8 @@ from .measure import epoch_batches, image_sensitivity
 from .runs import PATCH, SIGMA, VisionConfig, check_levels
 
 KIND = kind("vision_binary_run", __name__)
-#: The architectures of V25's MNIST experiment.
-BINARY_ARCHITECTURES = ("vit", "mlp")
+#: The architectures of V25's MNIST experiment, and the same ViT without its patch LayerNorm (``vit_nopn``).
+BINARY_ARCHITECTURES = ("vit", "mlp", "vit_nopn")
 #: How stored weights are kept.
 WEIGHT_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
@@ -41,7 +43,7 @@ WEIGHT_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 class BinaryRun:
     """One model of V25's binary MNIST experiment: the cache key of :func:`measure_binary`."""
 
-    arch: str  # "vit" or "mlp" (V25 App. D's MNIST shapes)
+    arch: str  # "vit" or "mlp" (V25 App. D's MNIST shapes), or "vit_nopn" (the ViT without its patch LayerNorm)
     seed: int  # initialisation and batch order
     n_train: int  # training images of the bundled MNIST split
     n_test: int  # test images
@@ -169,3 +171,9 @@ def binary_runs(cfg: VisionConfig) -> list[BinaryRun]:
                       curve_sens=min(cfg.binary_curve_sens, n_train), levels=tuple(cfg.binary_levels),
                       weight_dtype=cfg.binary_weights)
             for s in range(cfg.binary_seeds) for a in ("mlp", "vit")]  # fmt: skip
+
+
+def no_patch_norm_runs(cfg: VisionConfig) -> list[BinaryRun]:
+    """The ViT runs of :func:`binary_runs` again without the patch LayerNorm (``cfg.binary_no_patch_norm`` seeds)."""
+    vit = [r for r in binary_runs(cfg) if r.arch == "vit" and r.seed < cfg.binary_no_patch_norm]
+    return [dataclasses.replace(r, arch="vit_nopn") for r in vit]

@@ -18,13 +18,15 @@ from .runs import CHAPTER, VisionConfig
 BORDER = tuple(t for t in range(16) if t // 4 in (0, 3) or t % 4 in (0, 3))
 
 
-def binary_table(cfg: VisionConfig, cache: Store | None = None) -> tuple[pd.DataFrame, list[dict]]:
-    """``(runs, results)``: one row per run of the binary experiment and its full result, computed or read.
+def binary_table(cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
+                 ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
+    """``(runs, results)``: one row per run of the binary experiment (or of ``configs``) and its full result,
+    computed or read.
 
     In ``require`` mode (the book build) the runs not committed yet are left out instead of stopping the
     build: the chapter counts them (:func:`binary_status`)."""
     store = cache if cache is not None else Store(scale=cfg.scale)
-    configs = binary_runs(cfg)
+    configs = binary_runs(cfg) if configs is None else configs
     if not configs:
         return pd.DataFrame(), []
     if store.mode == "require":
