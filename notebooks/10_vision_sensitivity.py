@@ -71,6 +71,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
 from replication.experiments import vision_sensitivity as ch
+from replication.experiments.vision_sensitivity import patch_norm
 from replication.plots import vision_sensitivity as plots
 
 # %% [markdown]
@@ -335,6 +336,19 @@ Markdown(ch.describe_posthoc(plevels, pwhole))
 # a per-pixel noise far below anything that moves the MLP. The claims table tests each statement over seeds.
 
 # %% [markdown]
+# ### The direct test: the same ViT without its patch LayerNorm
+#
+# If the blank patches are where the ViT's excess sensitivity comes from, removing the LayerNorm over each
+# flat patch should remove it: noise on a blank patch then enters the embedding at its own size. The ViT was
+# trained again with everything else the same (architecture, seeds, data, batch order, budget, measures)
+# but without that LayerNorm, and compared with the two models at the training accuracies all three reached
+# and at the end of the budget.
+
+# %%
+pn_checks = patch_norm.patch_norm_checks(cfg)
+patch_norm.patch_norm_table(pn_checks).round(4) if len(pn_checks) else None
+
+# %% [markdown]
 # **Language (V25 §6)** is the subject of the next chapter, {doc}`11_language_sensitivity`.
 
 # %% [markdown]
@@ -355,5 +369,6 @@ ch.compute_summary(runs)
 
 # %%
 claims = record(ch.claims(cfg, runs) + ch.binary_claims(cfg, checks, bcurves)
-                + (ch.posthoc_claims(cfg, plevels, pwhole) if len(plevels) else []))
+                + (ch.posthoc_claims(cfg, plevels, pwhole) if len(plevels) else [])
+                + ([patch_norm.patch_norm_claim(cfg, pn_checks)] if cfg.binary_no_patch_norm and cfg.binary_seeds else []))
 display_table(claims)

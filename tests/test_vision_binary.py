@@ -141,3 +141,33 @@ def test_float16_checkpoints_give_the_float32_measures():
         s16 = ch.image_sensitivity(m16, x, r16.patch, r16.sigma, 3, torch.Generator().manual_seed(0)).fraction
         s32 = ch.image_sensitivity(m32, x, r32.patch, r32.sigma, 3, torch.Generator().manual_seed(0)).fraction
         assert abs(s16 - s32) <= 0.01
+
+
+def _checks(nopn_shift: float) -> "pd.DataFrame":
+    """A planted checkpoint table: 4 seeds of the ViT, the ViT without patch LayerNorm and the MLP."""
+    import pandas as pd
+
+    rows = []
+    base = {"vit": 0.03, "mlp": 0.02, "vit_nopn": 0.03 + nopn_shift}
+    share = {"vit": 0.6, "mlp": 0.2, "vit_nopn": 0.25}
+    for seed in range(4):
+        for arch, s in base.items():
+            for name, level in (("0.9", 0.9), ("0.95", 0.95), ("final", float("nan"))):
+                rows.append({"model": arch, "arch": arch, "seed": seed, "name": name, "level": level, "epoch": 3,
+                             "train_acc": 0.99, "test_acc": 0.95, "sensitivity": s + 0.001 * seed,
+                             "border_share": share[arch]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_patch_norm_claim_pairs_seeds_and_compares_with_the_mlp():
+    from replication.experiments.vision_sensitivity import patch_norm as pn
+
+    cfg = ch.PRESETS["ci"]
+    lower = pn.patch_norm_claim(cfg, _checks(-0.015))
+    assert lower.holds and "below the MLP, as V25 found" in lower.note and "vit_nopn 25%" in lower.measured
+    same = pn.patch_norm_claim(cfg, _checks(0.0))
+    assert not same.holds and "does not lower" in same.note
+    table = pn.patch_norm_table(_checks(-0.015))
+    assert list(table.index) == ["vit", "vit_nopn", "mlp"]
+    assert table.loc["vit_nopn", "matched sensitivity"] == pytest.approx(0.015 + 0.0015)
+    assert not pn.patch_norm_claim(cfg, _checks(0.0).iloc[0:0]).testable

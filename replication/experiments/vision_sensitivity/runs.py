@@ -206,7 +206,7 @@ PRESETS = {
     "ci": VisionConfig(scale="ci", seeds=1, epochs=1, n_train=200, n_test=100, n_eval=100, curve_sens=10, repeats=2,
                        sens_fraction=0.1, sharp_repeats=2, n_sharp=50, severities=(1, 5), n_corrupt=50, n_jobs=1,
                        binary_seeds=2, binary_epochs=2, binary_levels=(0.6, 0.7), binary_sens_fraction=0.1,
-                       binary_curve_sens=10, binary_window=1, binary_no_patch_norm=1, posthoc_images=12,
+                       binary_curve_sens=10, binary_window=1, binary_no_patch_norm=2, posthoc_images=12,
                        posthoc_repeats=1),  # fmt: skip
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
     "cpu": VisionConfig(scale="cpu", epochs=15, target_acc=0.97, lr_cnn=0.05, sens_fraction=0.125, severities=(1, 3, 5),
