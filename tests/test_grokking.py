@@ -422,3 +422,23 @@ def test_parity_claims_are_judged_on_the_learnt_seeds():
     assert rise.holds and near.holds and "1 of 2 runs that learnt" in near.note and "1 of 2 runs did not" in near.note
     none = ch.sparse_parity.parity_claims(_parity(learned=False), 40, 4, "ci")
     assert not any(c.holds for c in none) and "no run learnt the parity" in none[1].note
+
+
+def test_grok_trials_share_the_presets_runs_and_bad_trials_name_themselves():
+    cpu = ch.PRESETS["cpu"]
+    assert set(ch.grok_runs(cpu)) <= set(ch.grok_trial_runs(cpu))
+    for bad in [((97, 0.3, 3e-3),), 5, ((97, 0.3, 3e-3, 2.0, 0),)]:
+        with pytest.raises(ValueError, match="^grok_trials"):
+            ch.GrokkingConfig(scale="ci", p=11, parity_n=8, parity_k=2, grok_trials=bad)
+
+
+def test_grok_trial_table_reads_the_grok_step_of_each_seed():
+    from replication.experiments.grokking import tables
+
+    t = ch.GrokTrial(11, 0.5, 3e-3, 1.0, 2)
+    rows = [{"p": 11, "train_fraction": 0.5, "lr": 3e-3, "weight_decay": 1.0, "seed": s, "step": step,
+             "test_acc": acc, "train_seconds": 2.0, "steps_run": 200}
+            for s, accs in ((0, (0.1, 0.5, 0.96)), (1, (0.1, 0.2, 0.3))) for step, acc in zip((0, 100, 200), accs)]
+    table = tables.grok_trial_table(pd.DataFrame(rows), [t])
+    assert table.iloc[0]["grokked"] == "1/2" and table.iloc[0]["grokked at step"] == "200"
+    assert table.iloc[0]["final test acc of the others"] == "0.3" and table.iloc[0]["seconds per step"] == 0.01

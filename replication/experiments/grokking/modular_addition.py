@@ -5,35 +5,33 @@ batch with AdamW through :func:`replication.train.fit`, logging at every evaluat
 accuracy and loss, the embedding-noise sensitivity on the training pairs and the weight norm. The phases
 are read off those curves afterwards (:func:`replication.measures.phases.grokking_phases`), so changing a
 detector never retrains anything. The sparse-parity runs are in :mod:`.sparse_parity`; this module holds
-the chapter's config, its tables and prose numbers; the claims are in :mod:`.claims`. Runs go through
+the chapter's config and runs; its tables and prose numbers are in :mod:`.tables`, the claims in :mod:`.claims`. Runs go through
 :func:`replication.runs.sweep.run_sweep`, each stored on its own.
 """
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ...report.claims import ALPHA, fmt
-from ...report.stats import compute_cost
 from ...checks import KEY_OMIT_DEFAULT, check_choices, check_float, check_int
 from ...runs.config import ChapterConfig
 from ...models.grokking import GrokkingTransformer
 from ...tasks.modular import commutative_baseline, modular_addition_split
 from ...measures.token import embedding_noise_sensitivity
 from ...measures.norms import weight_norm
-from ...measures.phases import fall_step, grokking_phases
 from ...runs.sweep import sweep_curves
 from ...runs.store import Store
 from ...runs.chapters import kind
 from ...train import fit
 from . import sparse_parity
-from .sparse_parity import ParityRun, rng, span
+from .sparse_parity import ParityRun
 from .sparse_parity import parity_describe, parity_table  # noqa: F401 (for the notebook)
+from .tables import (PHASE_COLUMNS, compute_summary, describe, describe_cleanup, fall_steps,  # noqa: F401
+                     phases_display, phases_table)
 from .claims import FLAT_SHARE, LATE, MIN_FALL, claims, critical_rho, fall_p_value, rank_correlation  # noqa: F401 (for the notebook and the tests)
 
 KIND = kind("grokking_run", __name__)
@@ -96,6 +94,28 @@ class GrokRun:
 
 
 @dataclass(frozen=True)
+class GrokTrial:
+    """One modular-addition setting tried before the `cpu` preset was chosen: what differs from the preset's runs."""
+
+    p: int  # modulus
+    train_fraction: float  # share of pairs used for training
+    lr: float  # AdamW learning rate
+    weight_decay: float  # AdamW weight decay
+    seeds: int  # seeds 0..seeds-1
+
+    def __post_init__(self):
+        check_int("grok_trials: seeds", self.seeds, 1, 100)
+
+    def runs(self, base: GrokRun) -> list[GrokRun]:
+        return [dataclasses.replace(base, p=self.p, train_fraction=self.train_fraction, lr=self.lr,
+                                    weight_decay=self.weight_decay, seed=s) for s in range(self.seeds)]  # fmt: skip
+
+    @property
+    def label(self) -> str:
+        return f"p = {self.p}, fraction {self.train_fraction:g}, lr {self.lr:g}, weight decay {self.weight_decay:g}"
+
+
+@dataclass(frozen=True)
 class GrokkingConfig(ChapterConfig):
     """Chapter 12's settings: the modular-addition runs and the sparse-parity runs."""
 
@@ -130,6 +150,8 @@ class GrokkingConfig(ChapterConfig):
     parity_n_test: int = 4096  # ... fresh test strings
     parity_n_sens: int = 1024  # ... strings for the sensitivity
     parity_after_learn: int = 0  # ... stop a run this many steps after it learns the parity (0: never)
+    grok_trials: tuple = ()  # modular-addition trial settings (p, train_fraction, lr, weight_decay, seeds), each
+    #                          run with the preset's other fields; the preset's own setting may be one of them
     parity_trials: tuple = ()  # trial settings (n, k, n_train, batch_size, steps, seeds[, after_learn]) for the
     #                            settings table; the chapter's own parity setting may be one of them
     n_jobs: int = 2  # worker processes
@@ -142,6 +164,13 @@ class GrokkingConfig(ChapterConfig):
         if not isinstance(self.parity_trials, (tuple, list)):
             raise ValueError(f"parity_trials: must be a list of trials (empty for none), got {self.parity_trials!r}")
         object.__setattr__(self, "parity_trials", tuple(sparse_parity.as_trial(t) for t in self.parity_trials))
+        if not isinstance(self.grok_trials, (tuple, list)) or not all(
+                isinstance(t, GrokTrial) or (isinstance(t, (tuple, list)) and len(t) == 5) for t in self.grok_trials):
+            raise ValueError(f"grok_trials: must be a list of (p, train_fraction, lr, weight_decay, seeds), got "
+                             f"{self.grok_trials!r}")  # fmt: skip
+        object.__setattr__(self, "grok_trials", tuple(t if isinstance(t, GrokTrial) else GrokTrial(*t)
+                                                      for t in self.grok_trials))  # fmt: skip
+        grok_trial_runs(self)
         grok_runs(self)[0], parity_runs(self)[0], trial_runs(self)  # builds (and so checks) the runs
 
     #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
@@ -171,6 +200,12 @@ def parity_runs(cfg: GrokkingConfig) -> list[ParityRun]:
             for s in range(cfg.parity_seeds)]  # fmt: skip
 
 
+def grok_trial_runs(cfg: GrokkingConfig) -> list[GrokRun]:
+    """Every run of the modular-addition trials (:class:`GrokTrial`), the preset's other fields otherwise."""
+    base = grok_runs(cfg)[0]
+    return [r for t in cfg.grok_trials for r in t.runs(base)]
+
+
 def trial_runs(cfg: GrokkingConfig) -> list[ParityRun]:
     """Every run of the sparse-parity trials (:class:`~.sparse_parity.ParityTrial`), the chapter's run otherwise."""
     base = parity_runs(cfg)[0]
@@ -189,6 +224,8 @@ PRESETS = {
                           parity_n=20, parity_k=4, parity_seeds=5, parity_n_train=50_000, parity_batch_size=128,
                           parity_d=32, parity_lr=1e-3, parity_steps=10_000, parity_after_learn=2000,
                           parity_eval_every=250, parity_n_test=2048, parity_n_sens=256,
+                          grok_trials=((59, 0.5, 1e-3, 1.0, 1), (59, 0.5, 3e-3, 1.0, 3), (97, 0.3, 3e-3, 1.0, 2),
+                                       (97, 0.3, 3e-3, 2.0, 8)),
                           parity_trials=((40, 4, 20_000, 128, 10_000, 3), (40, 4, 50_000, 250, 20_000, 5, 2000),
                                          (20, 4, 50_000, 128, 10_000, 5, 2000), (20, 3, 50_000, 128, 10_000, 5, 2000))),
     # V25 §7.3 / App. A.5 and the released code; App. A.6 (sea-green setting) for sparse parity.
@@ -270,99 +307,13 @@ def parity_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None
     return sparse_parity.parity_curves(parity_runs(cfg), cache, cfg.n_jobs, progress)
 
 
+def grok_trial_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
+    """:func:`modular_curves` for the modular-addition trials (:func:`grok_trial_runs`); empty when there are none."""
+    todo = grok_trial_runs(cfg)
+    return sweep_curves(todo, measure_grokking, KIND, cache, cfg.n_jobs, progress) if todo else pd.DataFrame()
+
+
 def trial_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
     """:func:`parity_curves` for the sparse-parity trials (:func:`trial_runs`); empty when there are none."""
     todo = trial_runs(cfg)
     return sparse_parity.parity_curves(todo, cache, cfg.n_jobs, progress) if todo else pd.DataFrame()
-
-
-# --------------------------------------------------------------------------------------------------
-# Phases and tables
-
-def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """One row per modular-addition run: :func:`~replication.measures.phases.grokking_phases` and the run's summary."""
-    rows = []
-    for seed, h in curves.groupby("seed", sort=True):
-        r = h.iloc[0]
-        ph = grokking_phases(h["step"], h["train_acc"], h["test_acc"], h["sensitivity"], h["weight_norm"],
-                             r["baseline"])
-        rows.append({"seed": seed, "grokked": ph["t_grok"] is not None, **ph, "baseline": r["baseline"],
-                     "sens_count": int(r["n_train"] * r["draws"] * 3), "steps_run": r["steps_run"],
-                     "final_test_acc": r["final_test_acc"], "train_seconds": r["train_seconds"]})  # fmt: skip
-    return fall_steps(curves, pd.DataFrame(rows))
-
-
-def fall_steps(curves: pd.DataFrame, phases: pd.DataFrame) -> pd.DataFrame:
-    """``phases`` with, per run, the first step after the sensitivity peak at which sensitivity (smoothed) has
-    lost ``sens_share`` of its peak, ``t_sens_half``, and the weight norm ``norm_share`` of its value there,
-    ``t_norm_half``; each share is half the median relative fall over clean-up of the runs that grokked."""
-    g = phases[phases["grokked"].astype(bool)]
-    shares = {"sens_share": g["sens_fall"].median() / 2, "norm_share": g["norm_fall_cleanup"].median() / 2}
-    out = phases.assign(**shares)
-    for col, curve, share, window in (("t_sens_half", "sensitivity", "sens_share", 3),
-                                      ("t_norm_half", "weight_norm", "norm_share", 1)):
-        out[col] = [fall_step(h["step"], h[curve], t, shares[share], window) for (_, h), t
-                    in zip(curves.groupby("seed", sort=True), out["t_peak"])]  # fmt: skip
-    return out
-
-
-def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:
-    """A few sentences (Markdown) with this run's numbers, for the notebook to display."""
-    g = phases[phases["grokked"].astype(bool)]
-    lines = [f"With p = {cfg.p} and {cfg.train_fraction:.0%} of the pairs for training, the commutativity "
-             f"baseline is {fmt(phases['baseline'].mean())}: that is where test accuracy sits after memorisation."]
-    lines.append(f"Training accuracy reached 99% at steps {span(phases['t_sat'])}; {len(g)} of {len(phases)} runs "
-                 f"grokked (test ≥ 95%), at steps {span(g['t_grok'])}.")  # fmt: skip
-    rose = phases[phases["t_early"] > 0]
-    lines.append(f"While the training set was being fitted, sensitivity went from {rng(phases['sens_start'])} at step 0 "
-                 f"to an early peak of {rng(phases['sens_early'])} at steps {span(phases['t_early'])} (above its "
-                 f"step-0 value in {len(rose)} of {len(phases)} runs), then fell to {rng(phases['sens_trough'])} at "
-                 f"steps {span(phases['t_trough'])}, {rng(100 * phases['early_fall'])}% below the early peak.")  # fmt: skip
-    if len(g) < len(phases):
-        lines.append(f"Seeds {', '.join(str(s) for s in phases.loc[~phases['grokked'], 'seed'])} never grokked "
-                     f"within {cfg.steps} steps; they stay in every table and figure.")  # fmt: skip
-    dips = phases[phases["train_dip"] < 0.99]
-    for r in dips.itertuples():
-        lines.append(f"In seed {r.seed} training accuracy fell back to {fmt(r.train_dip)} at step {r.t_dip} after "
-                     f"saturating (a loss spike), and sensitivity jumped with it.")  # fmt: skip
-    if len(g):
-        lines.append(f"Sensitivity peaked at steps {span(g['t_peak'])} (at {rng(g['sens_peak'])}) and had lost "
-                     f"{rng(100 * g['sens_fall'])}% "
-                     f"of its peak before test accuracy left its plateau, {span(g['lead'])} steps later "
-                     f"(mean {g['lead'].mean():.0f}); test accuracy reached 95% {span(g['lead_grok'])} steps after "
-                     f"the peak. Over the same stretch the weight norm fell by {rng(100 * g['norm_fall_cleanup'])}% of "
-                     f"its value.")  # fmt: skip
-    return " ".join(lines)
-
-
-def describe_cleanup(phases: pd.DataFrame) -> str:
-    """The clean-up comparison of sensitivity and weight norm (Markdown): relative falls and rank correlations."""
-    g = phases[phases["grokked"].astype(bool)]
-    if len(g) < 3:
-        return f"Only {len(g)} run(s) grokked: too few for a rank correlation over runs."
-    rs, ps, ns = rank_correlation(g["t_sens_half"], g["t_grok"])
-    rn, pn, nn = rank_correlation(g["t_norm_half"], g["t_grok"])
-    ratio = g["norm_fall_cleanup"] / g["sens_fall"]
-    return (f"Over clean-up the weight norm lost {rng(100 * g['norm_fall_cleanup'])}% of its value and sensitivity "
-            f"{rng(100 * g['sens_fall'])}% of its peak: the norm moved {rng(ratio)} times as much as sensitivity, in "
-            f"relative terms. Over the {len(g)} grokked runs, the step at which sensitivity had lost "
-            f"{fmt(100 * g['sens_share'].iloc[0])}% of its peak has Spearman ρ = {fmt(rs)} with the grokking step "
-            f"(one-sided exact p = {fmt(ps)}, {ns} runs); the step at which the norm had lost "
-            f"{fmt(100 * g['norm_share'].iloc[0])}% of its value has ρ = {fmt(rn)} (p = {fmt(pn)}, {nn} runs). With "
-            f"{len(g)} runs, p < {ALPHA} needs ρ ≥ {fmt(critical_rho(len(g)))}.")  # fmt: skip
-
-
-#: Columns of :func:`phases_display`.
-PHASE_COLUMNS = ["seed", "grokked", "baseline", "t_early", "t_sat", "t_trough", "t_peak", "t_rise", "t_grok", "lead",
-                 "lead_grok", "sens_start", "sens_early", "sens_trough", "early_fall", "sens_peak", "sens_fall",
-                 "norm_fall_cleanup", "t_sens_half", "t_norm_half", "steps_run", "train_seconds"]  # fmt: skip
-
-
-def phases_display(phases: pd.DataFrame) -> pd.DataFrame:
-    """The phase table with the columns a reader needs (:data:`PHASE_COLUMNS`), rounded, indexed by seed."""
-    return phases[PHASE_COLUMNS].set_index("seed").round(4)
-
-
-def compute_summary(phases: pd.DataFrame, parity: pd.DataFrame) -> pd.DataFrame:
-    """Runs and training seconds (total, per run, longest) of each experiment, as recorded when computed."""
-    return compute_cost({"modular addition": phases, "sparse parity": parity}, "experiment")

@@ -1,0 +1,20 @@
+"""Background sweep (V25 §7.3): chapter 12's modular-addition trials at the cpu preset (the settings tried before
+the preset was chosen; the preset's own runs are the last trial), one run at a time, written into results/cpu as
+each run finishes (resumable).
+Run: OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/grokking_trials_sweep.py &"""
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ["REPLICATION_RESULTS"] = "write"
+os.environ["REPLICATION_SCALE"] = "cpu"
+os.environ["REPLICATION_QUIET"] = "1"
+from replication.experiments.grokking import modular_addition as grokking  # noqa: E402 (after the environment)
+from replication.experiments.grokking import tables  # noqa: E402
+from replication.runs.store import Store  # noqa: E402
+
+cfg = dataclasses.replace(grokking.PRESETS["cpu"], n_jobs=1)
+curves = grokking.grok_trial_curves(cfg, cache=Store(scale="cpu"), progress=False)
+print(tables.grok_trial_table(curves, cfg.grok_trials).to_string())
