@@ -412,8 +412,8 @@ def test_trial_table_counts_the_seeds_that_learnt():
                          "after_learn": 20, "test_acc": acc, "train_acc": acc, "sensitivity": 0.25,
                          "steps_run": 400, "train_seconds": 4.0})
     table = sp.trial_table(pd.DataFrame(rows), [t, sp.ParityTrial(8, 2, 256, 64, 800, 3)])
-    assert table["learnt"].tolist() == ["2/3", "0/0"] and table["learnt_at"].iloc[0] == "100–300"
-    assert table["seconds_per_step"].iloc[0] == pytest.approx(0.01)
+    assert table["learnt"].tolist() == ["2/3", "0/0"] and table["learnt at step"].iloc[0] == "100–300"
+    assert table["seconds per step"].iloc[0] == pytest.approx(0.01)
 
 
 def test_parity_claims_are_judged_on_the_learnt_seeds():

@@ -31,7 +31,7 @@ from . import sparse_parity
 from .sparse_parity import ParityRun
 from .sparse_parity import parity_describe, parity_table  # noqa: F401 (for the notebook)
 from .tables import (PHASE_COLUMNS, compute_summary, describe, describe_cleanup, fall_steps,  # noqa: F401
-                     phases_display, phases_table)
+                     grok_trial_table, phases_display, phases_table)
 from .claims import FLAT_SHARE, LATE, MIN_FALL, claims, critical_rho, fall_p_value, rank_correlation  # noqa: F401 (for the notebook and the tests)
 
 KIND = kind("grokking_run", __name__)
@@ -206,6 +206,16 @@ def grok_trial_runs(cfg: GrokkingConfig) -> list[GrokRun]:
     return [r for t in cfg.grok_trials for r in t.runs(base)]
 
 
+def parity_setting_text(cfg: GrokkingConfig) -> str:
+    """The chapter's sparse-parity setting in a sentence (Markdown), naming the trial it is, if it is one."""
+    r = parity_runs(cfg)[0]
+    trial = next((t for t in cfg.parity_trials if set(parity_runs(cfg)) <= set(t.runs(r))), None)
+    stop = f", each run stopping {r.after_learn:,} steps after it learns the parity" if r.after_learn else ""
+    return (f"The chapter's sparse-parity runs: $n = {r.n}$, $k = {r.k}$ ($k/n = {r.k / r.n:g}$), a fixed set of "
+            f"{r.n_train:,} strings, batch {r.batch_size}, at most {r.steps:,} steps{stop}; {cfg.parity_seeds} seed{'s' * (cfg.parity_seeds != 1)}"
+            + (f" (the trial {trial.label})." if trial else "."))
+
+
 def trial_runs(cfg: GrokkingConfig) -> list[ParityRun]:
     """Every run of the sparse-parity trials (:class:`~.sparse_parity.ParityTrial`), the chapter's run otherwise."""
     base = parity_runs(cfg)[0]
@@ -217,7 +227,8 @@ PRESETS = {
     "ci": GrokkingConfig(scale="ci", p=11, train_fraction=0.5, steps=40, seeds=2, lr=3e-3, d=16, d_ff=64,
                          eval_every=10, dense_until=20, dense_every=2, parity_n=8, parity_k=2, parity_seeds=1,
                          parity_n_train=256, parity_batch_size=64, parity_d=8, parity_steps=30, parity_eval_every=10,
-                         parity_n_test=128, parity_n_sens=32),  # fmt: skip
+                         parity_n_test=128, parity_n_sens=32, grok_trials=((11, 0.5, 3e-3, 1.0, 2),),
+                         parity_trials=((8, 2, 256, 64, 30, 1),)),  # fmt: skip (the trials are the runs themselves)
     # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
     "cpu": GrokkingConfig(scale="cpu", p=97, train_fraction=0.3, steps=6000, seeds=8, weight_decay=2.0, lr=3e-3,
                           eval_every=50, dense_until=300, dense_every=5, draws=4, after_grok=500,

@@ -132,9 +132,9 @@ def trial_table(curves: pd.DataFrame, trials: list[ParityTrial]) -> pd.DataFrame
         tab = parity_table(c) if len(c) else pd.DataFrame(columns=["learned", "t_learn", "steps_run", "train_seconds"])
         learnt = tab[tab["learned"].astype(bool)]
         rows.append({"trial": t.label, "learnt": f"{len(learnt)}/{len(tab)}",
-                     "learnt_at": span(learnt["t_learn"]) if len(learnt) else "never",
-                     "seconds_per_step": (tab["train_seconds"] / tab["steps_run"]).median() if len(tab) else float("nan"),
-                     "train_seconds": tab["train_seconds"].sum()})  # fmt: skip
+                     "learnt at step": span(learnt["t_learn"]) if len(learnt) else "never",
+                     "seconds per step": (tab["train_seconds"] / tab["steps_run"]).median() if len(tab) else float("nan"),
+                     "train seconds": tab["train_seconds"].sum()})  # fmt: skip
     return pd.DataFrame(rows)
 
 
