@@ -108,3 +108,14 @@ def test_compute_cost_from_parts_and_from_a_groupby():
     by_group = compute_cost(df.groupby("model", sort=False), digits=None)
     assert by_group.index.name == "model" and by_group.loc["a", "train_seconds"] == 3.04
     assert by_group.loc["b"].tolist() == [1, 10.0, 10.0, 10.0]
+
+
+def test_exact_rank_correlation_and_its_critical_value():
+    from replication.report.stats import critical_rho, rank_correlation
+
+    rho, p, n = rank_correlation([1, 2, 3, 4], [10, 20, 30, 40])
+    assert (rho, n) == (1.0, 4) and p == pytest.approx(1 / 24)  # one permutation of 4! reaches ρ = 1
+    rho, p, n = rank_correlation([1, 2, 3, 4, float("nan")], [40, 30, 20, 10, 5])
+    assert rho == -1.0 and p == 1.0 and n == 4
+    assert critical_rho(8) == pytest.approx(0.643, abs=1e-3) and critical_rho(2) != critical_rho(2)  # nan
+    assert rank_correlation([1, 1, 2, 3], [1, 2, 3, 4])[1] < 1  # ties are ranked as mid-ranks, not dropped

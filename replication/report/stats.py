@@ -1,7 +1,8 @@
 """Statistics the chapters share, one copy each: a percentile bootstrap interval, a least-squares slope with
-its tests, Spearman's rank correlation with its guards (and combined over strata), and the compute-cost table of a chapter's runs."""
+its tests, Spearman's rank correlation with its guards (exact for few pairs, and combined over strata), and the compute-cost table of a chapter's runs."""
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
@@ -59,6 +60,47 @@ def spearman(a, b, alternative: str = "two-sided") -> tuple[float, float]:
     r = stats.spearmanr(a, b, alternative=alternative)
     return float(r[0]), float(r[1])
 
+
+
+#: Up to this many pairs :func:`rank_correlation` and :func:`critical_rho` enumerate every permutation (9! = 362,880).
+EXACT_RUNS = 9
+
+
+def _permutation_rhos(rx: np.ndarray, ry: np.ndarray) -> np.ndarray:
+    """Spearman's ρ of the ranks ``rx`` against every permutation of the ranks ``ry`` (ties kept, as mid-ranks):
+    the exact null distribution of ρ for these ranks."""
+    perms = np.array(list(itertools.permutations(ry)), dtype=float)
+    dp, dx = perms - perms.mean(1, keepdims=True), rx - rx.mean()
+    return (dp * dx).sum(1) / (np.sqrt((dp**2).sum(1)) * np.sqrt((dx**2).sum()))
+
+
+def rank_correlation(a, b) -> tuple[float, float, int]:
+    """Spearman's ρ of the finite pairs of ``a`` and ``b``, its one-sided p-value for ρ > 0 (exact, over every
+    permutation of the ranks, up to :data:`EXACT_RUNS` pairs; scipy's above) and the number of pairs."""
+    x, y = pd.Series(a, dtype=float).to_numpy(), pd.Series(b, dtype=float).to_numpy()
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y, n = x[ok], y[ok], int(ok.sum())
+    if n > EXACT_RUNS:
+        return (*spearman(x, y, alternative="greater"), n)
+    if n < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return _NAN, _NAN, n
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    rho = float(np.corrcoef(rx, ry)[0, 1])
+    return rho, float((_permutation_rhos(rx, ry) >= rho - 1e-12).mean()), n
+
+
+def critical_rho(n: int, alpha: float = ALPHA) -> float:
+    """The smallest Spearman ρ (untied ranks) with one-sided p < ``alpha`` over ``n`` pairs: exact up to
+    :data:`EXACT_RUNS` pairs (the same null as :func:`rank_correlation`), scipy's t approximation above."""
+    if n < 3:
+        return _NAN
+    if n <= EXACT_RUNS:
+        r = np.arange(n, dtype=float)
+        null = _permutation_rhos(r, r)
+        ok = [v for v in np.unique(null) if (null >= v - 1e-12).mean() < alpha]
+        return float(min(ok)) if ok else _NAN
+    t = stats.t.ppf(1 - alpha, n - 2)
+    return float(t / np.sqrt(n - 2 + t**2))
 
 
 def stratified_spearman(df: pd.DataFrame, x: str, y: str, by: str) -> dict:

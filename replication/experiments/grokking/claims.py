@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import itertools
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ...report.claims import ALPHA, Claim, fmt
-from ...report.stats import spearman
+from ...report.stats import EXACT_RUNS, critical_rho, rank_correlation  # noqa: F401 (EXACT_RUNS re-exported)
 from ...runs.chapters import chapter
 from .sparse_parity import parity_claims, rng, span
 
@@ -56,51 +54,9 @@ def paired_p(high, low) -> float:
     return float(stats.wilcoxon(d, alternative="greater").pvalue) if len(d) >= 2 and d.any() else float("nan")
 
 
-#: Up to this many runs the Spearman p-value is exact (every permutation); above it, scipy's t approximation.
-EXACT_RUNS = 9
-
-
-def _null_rhos(n: int) -> np.ndarray:
-    """Spearman's ρ of 0..n-1 against every permutation of it: the exact null distribution without ties."""
-    r = np.arange(n, dtype=float)
-    perms = np.array(list(itertools.permutations(range(n))), dtype=float)
-    return 1 - 6 * ((perms - r) ** 2).sum(axis=1) / (n * (n**2 - 1))
-
-
-def rank_correlation(a, b) -> tuple[float, float, int]:
-    """Spearman's ρ of the finite pairs of ``a`` and ``b``, its one-sided p-value for ρ > 0 (exact, over every
-    permutation of the ranks, up to :data:`EXACT_RUNS` runs) and the number of pairs."""
-    x, y = pd.Series(a, dtype=float).to_numpy(), pd.Series(b, dtype=float).to_numpy()
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y, n = x[ok], y[ok], int(ok.sum())
-    if n > EXACT_RUNS:
-        return (*spearman(x, y, alternative="greater"), n)
-    if n < 3 or len(set(x)) < 2 or len(set(y)) < 2:
-        return float("nan"), float("nan"), n
-    rx, ry = stats.rankdata(x), stats.rankdata(y)
-    rho = float(np.corrcoef(rx, ry)[0, 1])
-    perms = np.array(list(itertools.permutations(ry)))
-    null = ((perms - perms.mean(1, keepdims=True)) * (rx - rx.mean())).sum(1) / (
-        np.sqrt(((perms - perms.mean(1, keepdims=True)) ** 2).sum(1)) * np.sqrt(((rx - rx.mean()) ** 2).sum()))
-    return rho, float((null >= rho - 1e-12).mean()), n
-
-
 def _floor(n: int) -> str:
     """Why a one-sided Wilcoxon signed-rank test over few runs cannot reach ALPHA: its smallest p is 1/2^n."""
     return f" (over {n} runs its smallest possible p is 1/2^{n} = {fmt(0.5**n)})" if 0.5**n >= ALPHA else ""
-
-
-def critical_rho(n: int, alpha: float = ALPHA) -> float:
-    """The smallest Spearman ρ (untied ranks) with one-sided p < ``alpha`` over ``n`` runs: exact up to
-    :data:`EXACT_RUNS` runs, scipy's t approximation above."""
-    if n < 3:
-        return float("nan")
-    if n <= EXACT_RUNS:
-        null = _null_rhos(n)
-        ok = [r for r in np.unique(null) if (null >= r - 1e-12).mean() < alpha]
-        return float(min(ok)) if ok else float("nan")
-    t = stats.t.ppf(1 - alpha, n - 2)
-    return float(t / np.sqrt(n - 2 + t**2))
 
 
 def _grokked(phases: pd.DataFrame) -> pd.DataFrame:
