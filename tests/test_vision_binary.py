@@ -143,7 +143,7 @@ def test_float16_checkpoints_give_the_float32_measures():
         assert abs(s16 - s32) <= 0.01
 
 
-def _checks(nopn_shift: float) -> "pd.DataFrame":
+def _pn_checks(nopn_shift: float) -> "pd.DataFrame":
     """A planted checkpoint table: 4 seeds of the ViT, the ViT without patch LayerNorm and the MLP."""
     import pandas as pd
 
@@ -163,11 +163,38 @@ def test_patch_norm_claim_pairs_seeds_and_compares_with_the_mlp():
     from replication.experiments.vision_sensitivity import patch_norm as pn
 
     cfg = ch.PRESETS["ci"]
-    lower = pn.patch_norm_claim(cfg, _checks(-0.015))
+    lower = pn.patch_norm_claim(cfg, _pn_checks(-0.015))
     assert lower.holds and "below the MLP, as V25 found" in lower.note and "vit_nopn 25%" in lower.measured
-    same = pn.patch_norm_claim(cfg, _checks(0.0))
+    same = pn.patch_norm_claim(cfg, _pn_checks(0.0))
     assert not same.holds and "does not lower" in same.note
-    table = pn.patch_norm_table(_checks(-0.015))
+    table = pn.patch_norm_table(_pn_checks(-0.015))
     assert list(table.index) == ["vit", "vit_nopn", "mlp"]
     assert table.loc["vit_nopn", "matched sensitivity"] == pytest.approx(0.015 + 0.0015)
-    assert not pn.patch_norm_claim(cfg, _checks(0.0).iloc[0:0]).testable
+    assert not pn.patch_norm_claim(cfg, _pn_checks(0.0).iloc[0:0]).testable
+
+
+def test_adam_runs_keep_the_sgd_keys_and_the_claim_is_an_equivalence_test():
+    from replication.experiments.vision_sensitivity import adam
+    from replication.runs.cache import config_key
+    from replication.runs.sweep import run_key
+
+    cpu = ch.PRESETS["cpu"]
+    runs = binary.adam_runs(cpu)
+    assert len(runs) == 5 and {(r.optimizer, r.lr, r.halve_every) for r in runs} == {("adam", 0.002, 8)}
+    sgd = [r for r in ch.binary_runs(cpu) if r.arch == "vit"]
+    assert config_key("k", run_key(sgd[0], "cpu")) != config_key("k", run_key(runs[0], "cpu"))
+    with pytest.raises(ValueError, match="^optimizer:"):
+        binary.BinaryRun(**{**sgd[0].__dict__, "optimizer": "lbfgs"})
+
+    def planted(factor):
+        rows = []
+        for seed in range(5):
+            for opt, s in (("sgd", 0.03 + 0.002 * seed), ("adam", (0.03 + 0.002 * seed) * factor * (1 + 0.02 * (-1) ** seed))):
+                for name, level in (("acc0", 0.9), ("final", float("nan"))):
+                    rows.append({"model": opt, "arch": "vit_" + opt, "optimizer": opt, "seed": seed, "name": name,
+                                 "level": level, "epoch": 3, "train_acc": 0.99, "test_acc": 0.95, "sensitivity": s})
+        return pd.DataFrame(rows)
+
+    assert adam.adam_claim(cpu, planted(1.1)).holds  # within a factor 1.5
+    far = adam.adam_claim(cpu, planted(3.0))
+    assert not far.holds and "outside the bound" in far.note and "Adam / SGD 3" in far.measured

@@ -18,12 +18,12 @@ import dataclasses
 import copy
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-from ...checks import check_choice, check_float, check_int
+from ...checks import KEY_OMIT_DEFAULT, check_choice, check_float, check_int
 from ...measures.output_sharpness import predict_in_chunks
 from ...models.vision import build_model
 from ...runs.chapters import kind
@@ -35,6 +35,10 @@ from .runs import PATCH, SIGMA, VisionConfig, check_levels
 KIND = kind("vision_binary_run", __name__)
 #: The architectures of V25's MNIST experiment, and the same ViT without its patch LayerNorm (``vit_nopn``).
 BINARY_ARCHITECTURES = ("vit", "mlp", "vit_nopn")
+#: The optimisers a binary run may train with (no momentum, no weight decay for SGD; torch's defaults for Adam).
+OPTIMIZERS = ("sgd", "adam")
+#: V25 App. D's Adam schedule: initial learning rate, and the epochs after which it is halved.
+ADAM_LR, ADAM_HALVE_EVERY = 0.002, 8
 #: How stored weights are kept.
 WEIGHT_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
@@ -57,9 +61,14 @@ class BinaryRun:
     curve_sens: int  # training images of the per-epoch estimate (one draw each)
     levels: tuple[float, ...]  # training accuracies whose first epoch is kept and measured
     weight_dtype: str  # "float16" or "float32": how stored weights are kept
+    optimizer: str = field(default="sgd", metadata={KEY_OMIT_DEFAULT: True})  # "sgd" (V25's MNIST runs) or "adam"
+    halve_every: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})  # halve the lr every this many epochs
+    #                                                                         (0: constant; V25 App. D's Adam: 8)
 
     def __post_init__(self):
         check_choice("arch", self.arch, BINARY_ARCHITECTURES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_int("halve_every", self.halve_every, 0, 10_000)
         check_int("seed", self.seed, 0)
         check_int("epochs", self.epochs, 1, 10_000)
         check_levels("levels", self.levels)
@@ -112,7 +121,7 @@ def measure_binary(run: BinaryRun, device: str = "cpu") -> dict:
     """Train ``run`` for its epoch budget, keep its matched-accuracy checkpoints and final weights, measure each."""
     xtr, ytr, xte, yte, shape = binary_data(run)
     model = new_model(run, shape)
-    opt = torch.optim.SGD(model.parameters(), lr=run.lr)
+    opt = (torch.optim.SGD if run.optimizer == "sgd" else torch.optim.Adam)(model.parameters(), lr=run.lr)
     order = torch.Generator().manual_seed(run.seed)
     curve_noise = torch.Generator().manual_seed(10_007 + run.seed)
     per_epoch = math.ceil(len(ytr) / run.batch_size)
@@ -121,6 +130,9 @@ def measure_binary(run: BinaryRun, device: str = "cpu") -> dict:
 
     @torch.no_grad()
     def evaluate(step, m) -> dict:
+        if run.halve_every and step and (step // per_epoch) % run.halve_every == 0:  # after every halve_every epochs
+            for group in opt.param_groups:
+                group["lr"] = run.lr * 0.5 ** ((step // per_epoch) // run.halve_every)
         out = predict_in_chunks(m, xtr)
         acc = float((out.argmax(-1) == ytr).float().mean())
         for level in run.levels:
@@ -171,6 +183,13 @@ def binary_runs(cfg: VisionConfig) -> list[BinaryRun]:
                       curve_sens=min(cfg.binary_curve_sens, n_train), levels=tuple(cfg.binary_levels),
                       weight_dtype=cfg.binary_weights)
             for s in range(cfg.binary_seeds) for a in ("mlp", "vit")]  # fmt: skip
+
+
+def adam_runs(cfg: VisionConfig) -> list[BinaryRun]:
+    """The ViT runs of :func:`binary_runs` again with Adam, V25 App. D's schedule (lr 0.002, halved every 8 epochs),
+    for ``cfg.binary_adam`` seeds (V25 Fig. 14)."""
+    vit = [r for r in binary_runs(cfg) if r.arch == "vit" and r.seed < cfg.binary_adam]
+    return [dataclasses.replace(r, optimizer="adam", lr=ADAM_LR, halve_every=ADAM_HALVE_EVERY) for r in vit]
 
 
 def no_patch_norm_runs(cfg: VisionConfig) -> list[BinaryRun]:

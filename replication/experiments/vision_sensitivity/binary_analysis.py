@@ -34,7 +34,7 @@ def binary_table(cfg: VisionConfig, cache: Store | None = None, configs: list | 
         present = [(c, e) for c, e in found if e is not None]
         for _, e in present:
             log_origin(KIND, "results", e.get("provenance", {}))
-        rows = [{**{k: getattr(c, k) for k in ("arch", "seed", "epochs")}, "source": "results",
+        rows = [{**{k: getattr(c, k) for k in ("arch", "seed", "epochs", "optimizer")}, "source": "results",
                  **{k: v for k, v in e["result"].items() if np.isscalar(v) or v is None}} for c, e in present]  # fmt: skip
         return pd.DataFrame(rows), [e["result"] for _, e in present]
     runs = run_sweep(configs, measure_binary, KIND, cache=store, n_jobs=1, progress=False)
@@ -53,7 +53,7 @@ def binary_status(cfg: VisionConfig, runs: pd.DataFrame) -> str:
 
 
 def _model(arch: str) -> str:
-    return NAMES[arch]
+    return NAMES.get(arch, arch)
 
 
 def binary_curves(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:

@@ -106,6 +106,7 @@ class VisionConfig(ChapterConfig):
     binary_acc_bound: float = 0.005  # levelled off: training accuracy moved at most this between the last two windows
     binary_sens_bound: float = 0.005  # ... and the per-epoch sensitivity estimate at most this
     binary_no_patch_norm: int = 0  # seeds of the binary ViT trained again without its patch LayerNorm (0: none)
+    binary_adam: int = 0  # seeds of the binary ViT trained again with Adam, V25's schedule (Fig. 14; 0: none)
     # Post-hoc measures on the stored final models of that experiment (V25 Fig. 17, Table 4, the blank patches).
     posthoc_images: int = 1200  # training images measured (the first of the full measure's, all of them at cpu)
     posthoc_repeats: int = 5  # noise draws per (image, patch), and per image under whole-image noise
@@ -160,6 +161,7 @@ class VisionConfig(ChapterConfig):
         check_float("binary_acc_bound", self.binary_acc_bound, 0.0, 1.0, lo_open=True)
         check_float("binary_sens_bound", self.binary_sens_bound, 0.0, 1.0, lo_open=True)
         check_int("binary_no_patch_norm", self.binary_no_patch_norm, 0, 100)  # at most binary_seeds are run
+        check_int("binary_adam", self.binary_adam, 0, 100)  # the same
         check_int("posthoc_images", self.posthoc_images, 1)
         check_int("posthoc_repeats", self.posthoc_repeats, 1, 1000)
         for name in ("posthoc_levels", "posthoc_whole"):
@@ -206,11 +208,11 @@ PRESETS = {
     "ci": VisionConfig(scale="ci", seeds=1, epochs=1, n_train=200, n_test=100, n_eval=100, curve_sens=10, repeats=2,
                        sens_fraction=0.1, sharp_repeats=2, n_sharp=50, severities=(1, 5), n_corrupt=50, n_jobs=1,
                        binary_seeds=2, binary_epochs=2, binary_levels=(0.6, 0.7), binary_sens_fraction=0.1,
-                       binary_curve_sens=10, binary_window=1, binary_no_patch_norm=2, posthoc_images=12,
+                       binary_curve_sens=10, binary_window=1, binary_no_patch_norm=2, binary_adam=2, posthoc_images=12,
                        posthoc_repeats=1),  # fmt: skip
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
     "cpu": VisionConfig(scale="cpu", epochs=15, target_acc=0.97, lr_cnn=0.05, sens_fraction=0.125, severities=(1, 3, 5),
-                        n_corrupt=500, binary_no_patch_norm=5),  # fmt: skip
+                        n_corrupt=500, binary_no_patch_norm=5, binary_adam=5),  # fmt: skip
     # V25 App. D on Fashion-MNIST (files in data_dir): the whole data set, batch 100.
     "paper": VisionConfig(scale="paper", dataset="fashion_mnist", batch_size=100, epochs=100, n_sharp=10_000,
                           n_corrupt=10_000),  # fmt: skip
