@@ -213,6 +213,13 @@ Markdown(ch.describe(summary))
 # there is nearly as insensitive as the frequent-only predictor, yet fails the OOD set completely. Where
 # the runs above show this, the generated summary says so with the exact sensitivity of that mixed
 # predictor.
+#
+# A third remark concerns the attention. In Eq. 3 the read-out $U W_V^\top$ can separate every setting
+# on its own, with uniform attention: a position's output is then a vote over the tokens, and the logistic
+# loss falls as soon as that vote leans the right way. The entropy column says how far the attention rows
+# moved from uniform while the loss fell to the stop rule's bound. Where it hardly moved, "no preference"
+# means that attention was never needed, not that it weighed the two token sets and found them equal; the
+# longer runs below ask whether it moves once the loss is far smaller.
 
 # %% [markdown]
 # ## Does the protocol decide the outcome?

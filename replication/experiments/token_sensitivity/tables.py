@@ -103,11 +103,15 @@ def describe(summary: pd.DataFrame) -> str:
     for s, r in summary.iterrows():
         relies = "sparse" if r.ood_hi < 0.5 else ("frequent" if r.ood_lo > 0.5 else "neither clearly")
         agree = relies == r.lower
+        conv = (f"{int(r.converged)} of {int(r.runs)} runs converged; " if "converged" in r and pd.notna(r.converged)
+                else "")  # fmt: skip
+        moved = (f" Their attention's entropy fell by {fmt(r.entropy_drop)} of log T from initialisation."
+                 if "entropy_drop" in r and pd.notna(r.entropy_drop) else "")  # fmt: skip
         lines.append(f"- **{s}** (M = {r.M}): the {r.lower}-token predictor is less sensitive "
                      f"({fmt(min(r.sparse_pred, r.frequent_pred))} against {fmt(max(r.sparse_pred, r.frequent_pred))}); "
-                     f"the trained models reach test accuracy {fmt(r.test_acc)} and OOD accuracy {fmt(r.ood_acc)}, so "
-                     f"they rely on the {relies} tokens{'' if agree else ', not on the less sensitive set'}; their own "
-                     f"sensitivity is {fmt(r.model_sens)}.")  # fmt: skip
+                     f"{conv}the trained models reach test accuracy {fmt(r.test_acc)} and OOD accuracy {fmt(r.ood_acc)}, "
+                     f"so they rely on the {relies} tokens{'' if agree else ', not on the less sensitive set'}; their own "
+                     f"sensitivity is {fmt(r.model_sens)}.{moved}")  # fmt: skip
         if relies == "sparse" and r.lower == "frequent":
             lines.append(f"  Following the sparse token and letting the frequent tokens settle only a sparse "
                          f"tie has sensitivity {fmt(r.sparse_first_pred)} here (1/(T·M)), against the "
