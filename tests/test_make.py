@@ -120,3 +120,15 @@ def test_the_prepared_device_script_runs_on_the_cpu_at_ci_scale(tmp_path):
         names = tar.getnames()
     assert names and all(n.startswith("ci/sharpness_run") for n in names)
     assert any(n.endswith(".json") for n in names)
+
+
+def test_the_prepared_device_script_runs_chapter_12_at_ci_scale(tmp_path):
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "DEVICE": "cpu", "SCALE": "ci", "CHAPTER": "12",
+           "OUT": str(tmp_path), "PY": sys.executable, "OMP_NUM_THREADS": "1", "SEEDS": "1"}  # fmt: skip
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "device_paper.sh")], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    with tarfile.open(tmp_path / "paper12.tar.gz") as tar:
+        names = tar.getnames()
+    assert {n.split("/")[1] for n in names} == {"grokking_run", "grokking_run.csv", "sparse_parity_run",
+                                                "sparse_parity_run.csv"}  # fmt: skip
