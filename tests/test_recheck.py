@@ -145,3 +145,18 @@ def test_expectation_is_read_from_the_newest_check_of_each_chapter():
     text = recheck.expectation(pd.DataFrame(rows, columns=recheck.RECORD_COLUMNS))
     assert "2 changed verdict (10_vision)" in text and "except those named" in text
     assert "No check" in recheck.expectation(pd.DataFrame(columns=recheck.RECORD_COLUMNS))
+
+
+def test_a_share_over_few_evaluations_is_judged_by_its_counting_error_too(tmp_path):
+    """Three seeds whose sensitivities agree closely (seed SD 0.0001) but were each counted over only 400
+    evaluations: a recomputation 0.02 off is within the counting error sqrt(2 p (1 - p) / 400) ≈ 0.0224."""
+    for name, shift in (("old", 0.0), ("new", 0.02)):
+        c = Cache(tmp_path / name)
+        for s in range(3):
+            c.save("init_sensitivity", {"config": {"n": 8, "seed": s}, "device": "cpu"},
+                   {"sensitivity": 0.1 + 0.0001 * s + (shift if s == 0 else 0.0), "sens_evaluations": 400})
+    d = recheck.entry_differences(tmp_path / "old", tmp_path / "new")
+    row = d[(d["quantity"] == "sensitivity") & (d["committed"] == 0.1)].iloc[0]
+    assert row["tolerance"] == pytest.approx((2 * 0.1 * 0.9 / 400) ** 0.5) and row["within"]
+    assert recheck.counting_sd({"sensitivity": 0.5}, "sensitivity") is None  # no recorded count
+    assert recheck.counting_sd({"value": 0.5, "evaluations": 9}, "value") is None  # not a share the table names

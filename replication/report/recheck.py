@@ -8,8 +8,9 @@ check compares
 - every recomputed entry with the committed one (:func:`entry_differences`): bit-identical or not (timings
   aside; weights in safetensors files are not compared, the quantities measured on them are), and for
   each scalar result the difference against a **tolerance of one seed-to-seed standard deviation** of that
-  quantity among the committed runs that differ only in their seed (:data:`TOLERANCE_SDS`); a quantity
-  with no such runs is reported and not judged;
+  quantity among the committed runs that differ only in their seed (:data:`TOLERANCE_SDS`), and never below
+  the counting error of a share measured over a recorded number of evaluations (:data:`COUNTS`); a quantity
+  with neither is reported and not judged;
 - every claim's verdict and measured value from the recomputed results beside the committed ones
   (:func:`verdict_changes`).
 
@@ -31,6 +32,10 @@ from ..paths import REPO
 #: A recomputed quantity is within tolerance when it differs from the committed one by at most this many
 #: seed-to-seed standard deviations (over committed runs of the same config but the seed).
 TOLERANCE_SDS = 1.0
+#: A share measured over a count of evaluations: quantity -> the result field holding that count. Two independent
+#: recomputations of such a share differ by its counting error alone, sqrt(2 p (1 - p) / N) as one standard
+#: deviation, even on identical models; the tolerance is never below that (:func:`counting_sd`).
+COUNTS = {"sensitivity": ("sens_evaluations", "evaluations")}
 #: The committed record of checks.
 RECORD = REPO / "results" / "checks.csv"
 RECORD_COLUMNS = ["date", "chapter", "scale", "machine", "mode", "entries", "identical", "largest_rel_diff",
@@ -102,6 +107,16 @@ def seed_spread(entries: list[dict]) -> dict[tuple[str, str], float]:
     return out
 
 
+def counting_sd(result: dict, quantity: str) -> float | None:
+    """The standard deviation of the difference of two independent measurements of ``quantity``, a share over the
+    count of evaluations the result records (:data:`COUNTS`); None for other quantities."""
+    field = next((f for f in COUNTS.get(quantity, ()) if isinstance(result.get(f), (int, float))), None)
+    p = result.get(quantity)
+    if field is None or not isinstance(p, (int, float)) or not result[field] or not 0 <= p <= 1:
+        return None
+    return math.sqrt(2 * p * (1 - p) / result[field])
+
+
 def _load(folder: Path) -> dict[str, dict]:
     return {str(p.relative_to(folder)): json.loads(p.read_text()) for p in sorted(folder.rglob("*.json"))
             if p.parent != folder}  # fmt: skip
@@ -132,8 +147,9 @@ difference over every number it holds (histories and arrays too; not judged). ``
         for q in sorted(a.keys() & b.keys()):
             x, y = a[q], b[q]
             diff = 0.0 if (x == y or (math.isnan(x) and math.isnan(y))) else abs(x - y)
-            sd = spread.get((g, q))
-            tol = None if sd is None else TOLERANCE_SDS * sd
+            sd, count = spread.get((g, q)), counting_sd(c["result"], q)
+            floor = [v for v in (sd, count) if v is not None]
+            tol = TOLERANCE_SDS * max(floor) if floor else None
             rows.append({"entry": path, "quantity": q, "identical": identical, "committed": x, "recomputed": y,
                          "rel_diff": diff / max(abs(x), abs(y), 1e-12) if diff else 0.0, "seed_sd": sd,
                          "tolerance": tol, "within": None if tol is None else bool(diff <= tol)})  # fmt: skip
