@@ -79,7 +79,7 @@ PINNED = {
     "grokking_run": (lambda: _sweep(grokking.grok_runs(dataclasses.replace(grokking.PRESETS["cpu"], dense_until=0,
                                                                            dense_every=0))), "819a1d89462c5c7ea9f0"),
     "grokking_run/dense": (lambda: _sweep(grokking.grok_runs(grokking.PRESETS["cpu"])), "ee45ab664d1a5a293ce7"),
-    "sparse_parity_run": (lambda: _sweep(grokking.parity_runs(grokking.PRESETS["cpu"])), "1fbac69dd5c94abb129e"),
+    "sparse_parity_run": (lambda: _sweep(grokking.parity_runs(grokking.PRESETS["cpu"])), "41d87d6a9611b8e0dd70"),
     # The first cpu setting (20,000 strings, 10,000 steps, n = 40) is the first of the trials: its runs keep their keys.
     "sparse_parity_run/trial_0": (lambda: _sweep(grokking.trial_runs(grokking.PRESETS["cpu"])), "f0972e3eef4fb29cab44"),
     "vision_run": (lambda: _sweep(vision.vision_runs(vision.PRESETS["cpu"])), "b35e9a14c73cd9a7bbf9"),

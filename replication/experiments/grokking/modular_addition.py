@@ -232,8 +232,8 @@ PRESETS = {
     # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
     "cpu": GrokkingConfig(scale="cpu", p=97, train_fraction=0.3, steps=6000, seeds=8, weight_decay=2.0, lr=3e-3,
                           eval_every=50, dense_until=300, dense_every=5, draws=4, after_grok=500,
-                          parity_n=20, parity_k=4, parity_seeds=5, parity_n_train=50_000, parity_batch_size=128,
-                          parity_d=32, parity_lr=1e-3, parity_steps=10_000, parity_after_learn=2000,
+                          parity_n=40, parity_k=4, parity_seeds=5, parity_n_train=50_000, parity_batch_size=250,
+                          parity_d=32, parity_lr=1e-3, parity_steps=20_000, parity_after_learn=2000,
                           parity_eval_every=250, parity_n_test=2048, parity_n_sens=256,
                           grok_trials=((59, 0.5, 1e-3, 1.0, 1), (59, 0.5, 3e-3, 1.0, 3), (97, 0.3, 3e-3, 1.0, 2),
                                        (97, 0.3, 3e-3, 2.0, 8)),
