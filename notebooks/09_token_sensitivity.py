@@ -243,7 +243,11 @@ outcomes
 
 # %%
 longer = ch.check_curves(cfg)
-ch.check_table(ch.final_table(curves), ch.final_table(longer)).round(4) if len(longer) else None
+check = ch.check_table(ch.final_table(curves), ch.final_table(longer)) if len(longer) else None
+check.round(4) if check is not None else None
+
+# %% tags=["remove-input"]
+Markdown(ch.check_text(check, summary))
 
 # %% [markdown]
 # ## Compute spent

@@ -277,3 +277,18 @@ def test_only_converged_runs_are_judged_and_untrained_attention_is_named():
     assert not attn.holds and "never trained" in attn.note and "entropy −0.001" in attn.measured
     sparse = next(c for k, c in claims.items() if k.startswith("Where the sparse"))
     assert sparse.holds and "(3,5,1,16) 3/4" in sparse.note
+
+
+def test_check_table_puts_the_stop_rule_first_and_the_text_reads_both():
+    import pandas as pd
+
+    def final(epoch, attn_sparse, ood):
+        return pd.DataFrame([{"setting": "(1,17,7,20)", "seed": 0, "epoch": epoch, "train_loss": 0.01, "attn_entropy": 0.99,
+                              "attn_sparse": attn_sparse, "attn_frequent": 17 / 50, "n_s": 1, "n_f": 17, "T": 50,
+                              "ood_acc": ood}])
+    table = sr.check_table(final(19, 0.02, 1.0), final(400, 0.03, 1.0))
+    assert list(table.index.get_level_values("run")) == ["stop rule", "no stop"]
+    assert table["enrich_sparse"].tolist() == pytest.approx([1.0, 1.5])
+    summary = pd.DataFrame([{"lower": "frequent"}], index=["(1,17,7,20)"])
+    text = sr.check_text(table, summary)
+    assert "after 400 epochs" in text and "frequent 1 → 1, sparse 1 → 1.5 (OOD 1 → 1)" in text

@@ -30,7 +30,7 @@ from ...train import fit
 from . import task as st
 from .task import REPLACEMENT, TIES
 from .claims import FLAT_ATTENTION, claims, model_claims, other  # noqa: F401 (for the notebook)
-from .tables import (BOOTSTRAP, check_table, choose_protocol, compute_summary, derivation_text,  # noqa: F401
+from .tables import (BOOTSTRAP, check_table, check_text, choose_protocol, compute_summary, derivation_text,  # noqa: F401
                      describe, final_table, paper_comparison, protocol_outcomes, protocol_table, protocol_text,
                      summary_display, summary_table)
 

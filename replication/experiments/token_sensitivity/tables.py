@@ -11,6 +11,7 @@ from ...report.claims import fmt
 from ...report.stats import bootstrap_ci, compute_cost
 from ...tasks.synthetic import Setting
 from . import task as st
+from .claims import other
 from .task import REPLACEMENT, TIES
 
 #: Bootstrap resamples of the seed means.
@@ -243,6 +244,24 @@ def check_table(final: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
                          "entropy": r.attn_entropy, "enrich_sparse": r.attn_sparse / (r.n_s / r.T),
                          "enrich_frequent": r.attn_frequent / (r.n_f / r.T), "ood_acc": r.ood_acc})  # fmt: skip
     out = pd.DataFrame(rows)
-    order = list(dict.fromkeys(final["setting"]))
-    return out.sort_values(["setting", "run"], key=lambda c: c.map(order.index) if c.name == "setting" else c,
+    order = {"setting": list(dict.fromkeys(final["setting"])), "run": ["stop rule", "no stop"]}
+    return out.sort_values(["setting", "run"], key=lambda c: c.map(order[c.name].index),
                            kind="stable").set_index(["setting", "run"])
+
+
+def check_text(check: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """What training on without the stop rule changed (Markdown): per setting, the attention per position on the
+    less and on the more sensitive set's tokens at the rule and after the longer run, and the OOD accuracy."""
+    if check is None or not len(check):
+        return ""
+    lines = []
+    for s, r in summary.iterrows():
+        if s not in check.index.get_level_values(0):
+            continue
+        a, b = check.loc[(s, "stop rule")], check.loc[(s, "no stop")]
+        lo, hi = r.lower, other(r.lower)
+        lines.append(f"{s}: {lo} {fmt(a[f'enrich_{lo}'])} → {fmt(b[f'enrich_{lo}'])}, {hi} "
+                     f"{fmt(a[f'enrich_{hi}'])} → {fmt(b[f'enrich_{hi}'])} (OOD {fmt(a.ood_acc)} → {fmt(b.ood_acc)})")
+    epochs = int(check.xs("no stop", level="run")["epochs"].max())
+    return (f"Attention per position over uniform's, on the less sensitive set's tokens and then on the other set's, "
+            f"at the stop rule → after {epochs} epochs without it: " + "; ".join(lines) + ".")
