@@ -274,5 +274,5 @@ ch.compute_summary(ch.final_table(curves))
 # not hold at this scale, why.
 
 # %%
-claims = record(ch.claims(cfg, comparison, summary))
+claims = record(ch.claims(cfg, comparison, summary, check))
 display_table(claims)

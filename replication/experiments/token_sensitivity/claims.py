@@ -46,15 +46,17 @@ def _seeds(g: pd.DataFrame) -> str:
     return "the converged seeds: " + ", ".join(f"{s} {int(r.converged)}/{int(r.runs)}" for s, r in g.iterrows())
 
 
-def claims(cfg: SyntheticConfig, comparison: pd.DataFrame, summary: pd.DataFrame) -> list[Claim]:
-    """Chapter 09's claims about the synthetic task, each with the check in its note."""
-    return [predictor_table(cfg, comparison)] + model_claims(cfg, summary)
+def claims(cfg: SyntheticConfig, comparison: pd.DataFrame, summary: pd.DataFrame,
+           check: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
+    """Chapter 09's claims about the synthetic task, each with the check in its note; ``check`` (the longer runs,
+    :func:`.tables.check_table`) lets the attention claim say what training on changed."""
+    return [predictor_table(cfg, comparison)] + model_claims(cfg, summary, check)
 
 
-def model_claims(cfg: SyntheticConfig, summary: pd.DataFrame) -> list[Claim]:
+def model_claims(cfg: SyntheticConfig, summary: pd.DataFrame, check: pd.DataFrame | None = None) -> list[Claim]:
     """The claims about what the trained models rely on (OOD accuracy, head alignment, attention)."""
     out = [reliance(cfg, summary, lower) for lower in RELIANCE if (summary["lower"] == lower).any()]
-    return out + [head_alignment(cfg, summary), attention_preference(cfg, summary)]
+    return out + [head_alignment(cfg, summary), attention_preference(cfg, summary, check)]
 
 
 def predictor_table(cfg: SyntheticConfig, comparison: pd.DataFrame) -> Claim:
@@ -125,13 +127,14 @@ def head_alignment(cfg: SyntheticConfig, summary: pd.DataFrame) -> Claim:
     )  # fmt: skip
 
 
-def attention_preference(cfg: SyntheticConfig, summary: pd.DataFrame) -> Claim:
+def attention_preference(cfg: SyntheticConfig, summary: pd.DataFrame, check: pd.DataFrame | None = None) -> Claim:
     """Attention puts more mass per position on the less sensitive set's tokens than on the other set's.
 
     A preference is at least :data:`FLAT_ATTENTION` more mass per position than the other set's.
     """
     good = summary["attn_gap_lo"] > FLAT_ATTENTION
-    why = "" if good.all() else f"; fails in {_list(summary.index[~good])}: " + _attention_reason(summary[~good])
+    why = "" if good.all() else (f"; fails in {_list(summary.index[~good])}: " + _attention_reason(summary[~good])
+                                 + _longer(summary[~good], check))  # fmt: skip
     measured = "; ".join(f"{s}: {fmt(r[f'enrich_{r.lower}'])} vs {fmt(r[f'enrich_{other(r.lower)}'])}"
                          + (f" (entropy −{fmt(r.entropy_drop)})" if pd.notna(r.entropy_drop) else "")
                          for s, r in summary.iterrows())  # fmt: skip
@@ -162,6 +165,22 @@ def _attention_reason(bad: pd.DataFrame) -> str:
     if (~flat).any():
         parts.append(f"in {_list(bad.index[~flat])} attention seeks out the more sensitive set's tokens")
     return "; ".join(parts)
+
+
+def _longer(bad: pd.DataFrame, check: pd.DataFrame | None) -> str:
+    """What the longer runs without the stop rule show in the failing settings ("" without them)."""
+    if check is None or not len(check):
+        return ""
+    parts = []
+    for s, r in bad.iterrows():
+        if (s, "no stop") not in check.index:
+            continue
+        b = check.loc[(s, "no stop")]
+        parts.append(f"{s} {fmt(b[f'enrich_{r.lower}'])} vs {fmt(b[f'enrich_{other(r.lower)}'])}")
+    epochs = int(check.xs("no stop", level="run")["epochs"].max())
+    return (f"; trained {epochs} epochs without the stop rule (seed 0), attention per position over uniform's on the "
+            f"lower vs the higher set is " + "; ".join(parts) + ", so stopping early does not explain the failure"
+            if parts else "")  # fmt: skip
 
 
 def _mixed_reason(failed: pd.DataFrame) -> str:
