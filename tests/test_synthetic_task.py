@@ -292,3 +292,16 @@ def test_check_table_puts_the_stop_rule_first_and_the_text_reads_both():
     summary = pd.DataFrame([{"lower": "frequent"}], index=["(1,17,7,20)"])
     text = sr.check_text(table, summary)
     assert "after 400 epochs" in text and "frequent 1 → 1, sparse 1 → 1.5 (OOD 1 → 1)" in text
+
+
+def test_the_failing_attention_claim_cites_the_longer_runs():
+    import pandas as pd
+
+    final = _final(0.0, 0.97).assign(converged=True, attn_entropy=0.999, initial_attn_entropy=1.0)
+    final = final.assign(attn_sparse=final["n_s"] / 50, attn_frequent=final["n_f"] / 50)
+    summary = sr.summary_table(final)
+    idx = pd.MultiIndex.from_tuples([(s, r) for s in summary.index for r in ("stop rule", "no stop")], names=["setting", "run"])
+    check = pd.DataFrame({"epochs": [10, 400] * 2, "enrich_sparse": [1.0, 1.3] * 2, "enrich_frequent": [1.0, 1.1] * 2},
+                         index=idx)
+    note = sr.claims(sr.PRESETS["ci"], sr.paper_comparison(), summary, check)[-1].note
+    assert "trained 400 epochs without the stop rule" in note and "(1,17,7,20) 1.1 vs 1.3" in note
