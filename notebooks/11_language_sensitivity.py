@@ -92,6 +92,7 @@ from IPython.display import Markdown
 from replication.report.claims import display_table, record
 from replication.experiments.language_sensitivity import analysis as ch
 from replication.experiments.language_sensitivity import claims as cl
+from replication.experiments.language_sensitivity import depth
 from replication.plots import language_sensitivity as plots
 
 # %% [markdown]
@@ -205,6 +206,18 @@ ch.before_norm_summary(before) if len(before) else None
 Markdown(ch.describe_before(before))
 
 # %% [markdown]
+# ## Other depths (V25 App. A.4)
+#
+# V25 report that changing the number of layers moves every model's sensitivity up or down together but
+# keeps their order. The same runs were trained again with fewer and with more layers (both models, all
+# else the same): mean final sensitivity on training pairs at $\sigma^2 = 15$ per depth and model, with the
+# validation accuracy.
+
+# %%
+depths = depth.depth_table(cfg, runs)
+depths.round(4) if len(depths) else None
+
+# %% [markdown]
 # ## Compute spent
 #
 # Training time per model (total, per run, longest) and the time spent measuring at the checkpoints (total),
@@ -220,5 +233,6 @@ ch.compute_summary(runs, before)
 # and, where a claim does not hold at this scale, what this chapter's numbers show.
 
 # %%
-claims = record(cl.claims(cfg, runs, trend, curves, before, ch.label_share(cfg), trials))
+claims = record(cl.claims(cfg, runs, trend, curves, before, ch.label_share(cfg), trials)
+                + ([depth.depth_claim(cfg, depths)] if cfg.depths else []))
 display_table(claims)

@@ -272,3 +272,25 @@ def test_noise_before_the_layernorm_keeps_the_token_at_its_scale():
     before = sequence_sensitivity(BigLast(), ids, lengths, sigma=10.0, repeats=4, generator=torch.Generator().manual_seed(0),
                                   before_norm=True)  # fmt: skip
     assert after.changed[0] > 6 and before.changed[0] == 0  # a LayerNorm-ed 4-vector has entries below √3
+
+
+def test_depth_claim_compares_the_order_of_the_models_at_each_depth():
+    import pandas as pd
+
+    from replication.experiments.language_sensitivity import depth, runs as lr
+
+    cfg = lr.PRESETS["cpu"]
+    assert {r.layers for r in lr.depth_runs(cfg)} == {2, 6} and len(lr.depth_runs(cfg)) == 18
+    with pytest.raises(ValueError, match="^depths:"):
+        lr.LanguageConfig(scale="ci", layers=4, depths=(4,))
+
+    def table(order6):
+        rows = []
+        for d, order in ((4, ("LSTM", "RoBERTa (ReLU)", "RoBERTa (softmax)")), (6, order6)):
+            rows += [{"layers": d, "name": n, "seeds": 3, "sensitivity": 0.01 * (i + 1) * d} for i, n in enumerate(order)]
+        return pd.DataFrame(rows).set_index(["layers", "name"])
+
+    same = depth.depth_claim(cfg, table(("LSTM", "RoBERTa (ReLU)", "RoBERTa (softmax)")))
+    assert same.holds and "6 layers: LSTM < RoBERTa (ReLU) < RoBERTa (softmax)" in same.measured
+    swapped = depth.depth_claim(cfg, table(("RoBERTa (ReLU)", "LSTM", "RoBERTa (softmax)")))
+    assert not swapped.holds and "order changes with depth" in swapped.note

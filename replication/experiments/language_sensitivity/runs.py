@@ -92,6 +92,7 @@ class LanguageConfig(ChapterConfig):
     n_jobs: int = 1  # worker processes
     pairing: str = "sense"  # WordNet's task: "sense", "word" or "order" (see PAIRINGS)
     before_norm: bool = True  # also the same models with the noise put on before the LayerNorm (measured at 0 and the end)
+    depths: tuple[int, ...] = ()  # the runs again at these depths (V25 App. A.4: depth changes the level, not the order)
 
     def __post_init__(self):
         super().__post_init__()
@@ -127,6 +128,11 @@ class LanguageConfig(ChapterConfig):
         check_int("n_sens", self.n_sens, 1)
         check_int("repeats", self.repeats, 1, 100)
         check_int("n_jobs", self.n_jobs, 1, 256)
+        if not isinstance(self.depths, (tuple, list)) or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 48
+                                                             or v == self.layers for v in self.depths):
+            raise ValueError(f"depths: must be a list of layer counts in [1, 48] other than layers={self.layers}, got "
+                             f"{self.depths!r}")  # fmt: skip
+        object.__setattr__(self, "depths", tuple(self.depths))
         if not isinstance(self.before_norm, bool):
             raise ValueError(f"before_norm: must be True or False, got {self.before_norm!r}")
 
@@ -163,11 +169,12 @@ def check_data(dataset: str, data_dir: str) -> None:
 PRESETS = {
     # Seconds: 200 pairs, tiny models, one epoch, one seed. The claims are computed but are not expected to hold.
     "ci": LanguageConfig(scale="ci", seeds=1, pairing="order", n_train=200, n_val=100, vocab_size=400, max_len=32,
-                         d=16, layers=2, heads=2, ff=32, lr=1e-3, epochs=1, checkpoints=(0, 1), n_sens=20),  # fmt: skip
+                         d=16, layers=2, heads=2, ff=32, lr=1e-3, epochs=1, checkpoints=(0, 1), n_sens=20, depths=(1,)),  # fmt: skip
     # One CPU thread, about a quarter of an hour for all nine runs and their remeasurement: the chapter's settings
     # table. The order task: on the sense and word tasks no model got above chance at this budget (the trials).
     "cpu": LanguageConfig(scale="cpu", pairing="order", n_train=10000, n_val=2000, vocab_size=2000, max_len=48, d=32,
-                          layers=4, heads=4, ff=64, lr=1e-3, epochs=3, checkpoints=(0, 1, 2, 3), n_sens=100),  # fmt: skip
+                          layers=4, heads=4, ff=64, lr=1e-3, epochs=3, checkpoints=(0, 1, 2, 3), n_sens=100,
+                          depths=(2, 6)),  # fmt: skip
     # V25 App. D on GLUE's MRPC (train.tsv and dev.tsv in data_dir): RoBERTa-base's width, 4 layers, 8 heads.
     "paper": LanguageConfig(scale="paper", dataset="mrpc"),
 }
@@ -182,6 +189,11 @@ def language_runs(cfg: LanguageConfig) -> list[LanguageRun]:
                         checkpoints=tuple(cfg.checkpoints), variances=tuple(float(v) for v in cfg.variances),
                         n_sens=cfg.n_sens, repeats=cfg.repeats, pairing=cfg.pairing)
             for m in cfg.models for s in range(cfg.seeds)]  # fmt: skip
+
+
+def depth_runs(cfg: LanguageConfig) -> list[LanguageRun]:
+    """The runs of :func:`language_runs` again at each depth of ``cfg.depths`` (both models' layer count)."""
+    return [dataclasses.replace(r, layers=d) for d in cfg.depths for r in language_runs(cfg)]
 
 
 def before_norm_runs(cfg: LanguageConfig) -> list[LanguageRun]:
