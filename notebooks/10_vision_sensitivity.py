@@ -346,7 +346,11 @@ Markdown(ch.describe_posthoc(plevels, pwhole))
 
 # %%
 pn_checks = patch_norm.patch_norm_checks(cfg)
-patch_norm.patch_norm_table(pn_checks).round(4) if len(pn_checks) else None
+pn_table = patch_norm.patch_norm_table(pn_checks)
+pn_table.round(4) if len(pn_table) else None
+
+# %% tags=["remove-input"]
+Markdown(patch_norm.describe_patch_norm(pn_table))
 
 # %% [markdown]
 # ### SGD against Adam (V25 Fig. 14)

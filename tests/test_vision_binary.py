@@ -198,3 +198,11 @@ def test_adam_runs_keep_the_sgd_keys_and_the_claim_is_an_equivalence_test():
     assert adam.adam_claim(cpu, planted(1.1)).holds  # within a factor 1.5
     far = adam.adam_claim(cpu, planted(3.0))
     assert not far.holds and "outside the bound" in far.note and "Adam / SGD 3" in far.measured
+
+
+def test_patch_norm_description_reads_the_table():
+    from replication.experiments.vision_sensitivity import patch_norm as pn
+
+    text = pn.describe_patch_norm(pn.patch_norm_table(_pn_checks(-0.015)))
+    assert "lowers the ViT's sensitivity" in text and "border patches is 25%" in text
+    assert "does not lower" in pn.describe_patch_norm(pn.patch_norm_table(_pn_checks(0.01)))

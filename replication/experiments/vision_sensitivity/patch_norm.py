@@ -101,3 +101,20 @@ def patch_norm_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     if not holds:
         note += "; fails: removing the patch LayerNorm does not lower the ViT's sensitivity in these runs"
     return Claim(**base, measured=measured, holds=holds, note=note)
+
+
+def describe_patch_norm(table: pd.DataFrame) -> str:
+    """The test's outcome in two sentences (Markdown), from :func:`patch_norm_table`."""
+    if table.empty or len(table) < 3:
+        return "The ViT without its patch LayerNorm has no stored runs at this scale."
+    v, n, m = (table.iloc[i] for i in range(3))  # ORDER: vit, vit_nopn, mlp
+    lower = n["matched sensitivity"] < v["matched sensitivity"]
+    return (f"At matched training accuracy the ViT without its patch LayerNorm has sensitivity "
+            f"{fmt(n['matched sensitivity'])}, against {fmt(v['matched sensitivity'])} with it and "
+            f"{fmt(m['matched sensitivity'])} for the MLP; the share of its flips on the 12 border patches is "
+            f"{n['matched border share']:.0%} (with the LayerNorm {v['matched border share']:.0%}, MLP "
+            f"{m['matched border share']:.0%}). "
+            + ("Removing the LayerNorm lowers the ViT's sensitivity, as the diagnosis predicts; the claims table "
+               "says whether the drop is larger than the seed-to-seed spread." if lower else
+               "Removing the LayerNorm does not lower the ViT's sensitivity, so the blank patches' LayerNorm is not "
+               "what makes this ViT more sensitive than the MLP, whatever it does to the post-hoc noise sweep."))
