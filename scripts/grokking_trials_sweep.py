@@ -3,20 +3,16 @@ the preset was chosen; the preset's own runs are the last trial), one run at a t
 each run finishes (resumable).
 Run: OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/grokking_trials_sweep.py &"""
 import dataclasses
-import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ["REPLICATION_RESULTS"] = "write"
-os.environ["REPLICATION_SCALE"] = "cpu"
-os.environ["REPLICATION_QUIET"] = "1"
+from _background import cpu_store
+
+store = cpu_store()
 from replication.experiments.grokking import modular_addition as grokking  # noqa: E402 (after the environment)
 from replication.experiments.grokking import tables  # noqa: E402
-from replication.runs.store import Store  # noqa: E402
 
 cfg = grokking.PRESETS["cpu"]
 cheap_first = tuple(sorted(cfg.grok_trials, key=lambda t: t.p**2 * t.seeds))  # the cheapest trials land first
-curves = grokking.grok_trial_curves(dataclasses.replace(cfg, n_jobs=1, grok_trials=cheap_first), cache=Store(scale="cpu"),
+curves = grokking.grok_trial_curves(dataclasses.replace(cfg, n_jobs=1, grok_trials=cheap_first), cache=store,
                                     progress=False)  # fmt: skip
 print(tables.grok_trial_table(curves, cfg.grok_trials).to_string())

@@ -4,21 +4,17 @@ most its epochs), one run at a time, written into results/cpu as each finishes (
 The longer runs without the stop rule (check_epochs) come last.
 Run: OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/synthetic_protocol_sweep.py [sweep|runs|both] &"""
 import dataclasses
-import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ["REPLICATION_RESULTS"] = "write"
-os.environ["REPLICATION_SCALE"] = "cpu"
-os.environ["REPLICATION_QUIET"] = "1"
+from _background import cpu_store
+
+store = cpu_store()
 from replication.experiments.token_sensitivity import runs as synthetic  # noqa: E402 (after the environment)
-from replication.runs.store import Store  # noqa: E402
 
 what = sys.argv[1] if len(sys.argv) > 1 else "both"
 cfg = dataclasses.replace(synthetic.PRESETS["cpu"], n_jobs=1)
 if what in ("sweep", "both"):
-    print(synthetic.protocol_table(synthetic.protocol_curves(cfg, cache=Store(scale="cpu"), progress=False)).to_string())
+    print(synthetic.protocol_table(synthetic.protocol_curves(cfg, cache=store, progress=False)).to_string())
 if what in ("runs", "both"):
-    print(synthetic.summary_table(synthetic.final_table(synthetic.curves(cfg, cache=Store(scale="cpu"), progress=False))))
-    print(synthetic.final_table(synthetic.check_curves(cfg, cache=Store(scale="cpu"), progress=False)).to_string())
+    print(synthetic.summary_table(synthetic.final_table(synthetic.curves(cfg, cache=store, progress=False))))
+    print(synthetic.final_table(synthetic.check_curves(cfg, cache=store, progress=False)).to_string())

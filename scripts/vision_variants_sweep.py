@@ -3,23 +3,16 @@ diagnosis; binary_no_patch_norm seeds), then with Adam on V25's schedule (Fig. 1
 results/cpu as each run finishes (resumable). Run with one torch thread:
     OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/vision_variants_sweep.py [nopn|adam|both] &
 """
-import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ["REPLICATION_RESULTS"] = "write"
-os.environ["REPLICATION_SCALE"] = "cpu"
-os.environ["REPLICATION_QUIET"] = "1"
-import torch  # noqa: E402
+from _background import cpu_store
 
-torch.set_num_threads(1)
+store = cpu_store()
 from replication.experiments import vision_sensitivity as ch  # noqa: E402
 from replication.experiments.vision_sensitivity.binary import adam_runs, no_patch_norm_runs  # noqa: E402
-from replication.runs.store import Store  # noqa: E402
 
 what = sys.argv[1] if len(sys.argv) > 1 else "both"
 cfg = ch.VisionConfig.from_params(scale="cpu")
 todo = (no_patch_norm_runs(cfg) if what in ("nopn", "both") else []) + (adam_runs(cfg) if what in ("adam", "both") else [])
-runs, results = ch.binary_table(cfg, cache=Store(scale="cpu"), configs=todo)
+runs, results = ch.binary_table(cfg, cache=store, configs=todo)
 print(runs[["arch", "seed", "optimizer", "train_acc", "test_acc", "sensitivity", "epochs_run", "train_seconds"]].to_string())
