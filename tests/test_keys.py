@@ -16,6 +16,7 @@ from replication.runs.cache import config_key
 from replication.runs.sweep import run_key
 from replication.experiments import (average_sensitivity, blowup_bound as blowup, introduction as demo, generalization, transformer_model as model_anatomy, scratchpad, vision_sensitivity as vision)
 from replication.experiments.sharpness import sweep as encoder_sweep
+from replication.experiments.vision_sensitivity import binary as vision_binary
 from replication.experiments.grokking import modular_addition as grokking
 from replication.experiments.token_sensitivity import runs as synthetic_runs
 from replication.experiments.language_sensitivity import runs as language
@@ -91,6 +92,11 @@ PINNED = {
                                  "bba88d92a486d3e5ae87"),
     "vision_binary_run": (lambda: _sweep(vision.binary_runs(vision.PRESETS["cpu"])), "9f8124cb0b474ae1f889"),
     "vision_posthoc": (lambda: _sweep(vision.posthoc_runs(vision.PRESETS["cpu"])), "1d31bf8389a333381cfe"),
+    "vision_binary_run/no_patch_norm": (lambda: _sweep(vision_binary.no_patch_norm_runs(vision.PRESETS["cpu"])),
+                                        "6726c8edb6b5c537d80f"),
+    "vision_binary_run/adam": (lambda: _sweep(vision_binary.adam_runs(vision.PRESETS["cpu"])), "845d375293dd12425463"),
+    "grokking_run/trial_0": (lambda: _sweep(grokking.grok_trial_runs(grokking.PRESETS["cpu"])), "d18c248b377fd913d546"),
+    "language_run/depth": (lambda: _sweep(language.depth_runs(language.PRESETS["cpu"])), "14464cc9d556e26eadc6"),
 }
 
 
