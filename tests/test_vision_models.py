@@ -98,3 +98,25 @@ def test_without_the_patch_layernorm_noise_on_a_blank_patch_keeps_its_size():
     assert torch.allclose(small, large, rtol=2e-3, atol=1e-4)  # normalised away (up to the LayerNorm eps)
     lin = without.embed[1]
     assert torch.allclose(lin(eps * 0.1) - lin.bias, 0.1 * (lin(eps) - lin.bias), atol=1e-6)  # linear in the noise
+
+
+def test_dropout_keeps_the_weight_names_and_acts_only_in_train_mode():
+    """V25's released ViT has dropout 0.1: the same weights load into it, eval mode gives the same logits as
+    without dropout, train mode draws masks (and dropout on a CNN is refused by name)."""
+    torch.manual_seed(0)
+    plain = build_model("vit", (1, 28, 28), 7, 10)
+    dropped = build_model("vit", (1, 28, 28), 7, 10, dropout=0.1)
+    assert list(plain.state_dict()) == list(dropped.state_dict())
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.randn(4, 1, 28, 28)
+    plain.eval(), dropped.eval()
+    assert torch.equal(plain(x), dropped(x))
+    dropped.train()
+    torch.manual_seed(1)
+    a = dropped(x)
+    torch.manual_seed(2)
+    assert not torch.allclose(a, dropped(x))
+    n_dropout = sum(isinstance(m, nn.Dropout) for m in dropped.modules())
+    assert n_dropout == 1 + 2 * 3  # embedding; per block: attention (used twice), after the GELU, after the feed-forward
+    with pytest.raises(ValueError, match="dropout"):
+        build_model("cnn", (1, 28, 28), 7, 10, dropout=0.1)

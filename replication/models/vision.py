@@ -26,6 +26,11 @@ from torch import nn
 ARCHITECTURES = ("vit", "cnn", "mlp")
 
 
+def _dropout(p: float) -> nn.Module:
+    """``nn.Dropout(p)``, or the identity when ``p`` is 0 (so a model without dropout draws no random numbers)."""
+    return nn.Dropout(p) if p else nn.Identity()
+
+
 class Attention(nn.Module):
     """Multi-head self-attention of ``vit-pytorch``: one bias-free ``qkv`` projection, softmax, output projection.
 
@@ -33,31 +38,35 @@ class Attention(nn.Module):
     computes with ``in_proj_weight = to_qkv.weight`` and ``out_proj.weight = to_out.weight``.
     """
 
-    def __init__(self, dim: int, heads: int, dim_head: int):
+    def __init__(self, dim: int, heads: int, dim_head: int, dropout: float = 0.0):
         super().__init__()
         self.heads, self.dim_head = heads, dim_head
         self.scale = dim_head**-0.5
         self.to_qkv = nn.Linear(dim, 3 * heads * dim_head, bias=False)
         self.to_out = nn.Linear(heads * dim_head, dim, bias=False)
+        self.drop = _dropout(dropout)  # vit-pytorch: on the attention weights and on the output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, _ = x.shape  # (B, T, dim)
         qkv = self.to_qkv(x).reshape(B, T, 3, self.heads, self.dim_head).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]  # each (B, heads, T, dim_head)
-        att = torch.softmax(q @ k.transpose(-1, -2) * self.scale, dim=-1)  # (B, heads, T, T)
+        att = self.drop(torch.softmax(q @ k.transpose(-1, -2) * self.scale, dim=-1))  # (B, heads, T, T)
         out = (att @ v).transpose(1, 2).reshape(B, T, self.heads * self.dim_head)  # (B, T, heads * dim_head)
-        return self.to_out(out)  # (B, T, dim)
+        return self.drop(self.to_out(out))  # (B, T, dim)
 
 
 class Block(nn.Module):
     """Pre-LN transformer block: ``x + attn(LN(x))``, then ``x + ff(LN(x))`` with a GELU feed-forward."""
 
-    def __init__(self, dim: int, heads: int, dim_head: int, mlp_dim: int):
+    def __init__(self, dim: int, heads: int, dim_head: int, mlp_dim: int, dropout: float = 0.0):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads, dim_head)
+        self.attn = Attention(dim, heads, dim_head, dropout)
         self.norm2 = nn.LayerNorm(dim)
-        self.ff = nn.Sequential(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Linear(mlp_dim, dim))
+        # vit-pytorch's dropout after the GELU and after the second layer; the GELU and its dropout share index 1,
+        # so the weights keep their names (ff.0, ff.2) with or without dropout
+        act = nn.Sequential(nn.GELU(), nn.Dropout(dropout)) if dropout else nn.GELU()
+        self.ff = nn.Sequential(nn.Linear(dim, mlp_dim), act, nn.Linear(mlp_dim, dim), _dropout(dropout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
@@ -76,10 +85,12 @@ class ViT(nn.Module):
         patch_norm: LayerNorm over each flat patch before its embedding (vit-pytorch's layout). Without it a
             patch's pixels go straight into the linear embedding, so noise on a blank patch stays at its own
             size instead of being normalised to unit variance.
+        dropout: vit-pytorch's ``dropout`` and ``emb_dropout`` (V25's released code: 0.1 each; 0: none).
     """
 
     def __init__(self, image_shape: tuple[int, int, int], patch: int, classes: int = 10, dim: int = 64,
-                 depth: int = 2, heads: int = 8, dim_head: int = 8, mlp_dim: int = 256, patch_norm: bool = True):  # fmt: skip
+                 depth: int = 2, heads: int = 8, dim_head: int = 8, mlp_dim: int = 256, patch_norm: bool = True,
+                 dropout: float = 0.0):  # fmt: skip
         super().__init__()
         C, H, W = image_shape
         if H % patch or W % patch:
@@ -91,7 +102,8 @@ class ViT(nn.Module):
         self.embed = nn.Sequential(first, nn.Linear(patch_dim, dim), nn.LayerNorm(dim))
         self.cls = nn.Parameter(torch.randn(1, 1, dim))
         self.pos = nn.Parameter(torch.randn(1, self.tokens + 1, dim))
-        self.blocks = nn.ModuleList([Block(dim, heads, dim_head, mlp_dim) for _ in range(depth)])
+        self.emb_drop = _dropout(dropout)
+        self.blocks = nn.ModuleList([Block(dim, heads, dim_head, mlp_dim, dropout) for _ in range(depth)])
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, classes)
 
@@ -104,7 +116,7 @@ class ViT(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = self.embed(self.patches(images))  # (B, T, dim)
-        x = torch.cat([self.cls.expand(len(x), -1, -1), x], dim=1) + self.pos  # (B, T + 1, dim)
+        x = self.emb_drop(torch.cat([self.cls.expand(len(x), -1, -1), x], dim=1) + self.pos)  # (B, T + 1, dim)
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x)[:, 0])  # (B, classes)
@@ -160,15 +172,18 @@ SHAPES = {
 
 
 def build_model(arch: str, image_shape: tuple[int, int, int], patch: int, classes: int = 10,
-                shape: str = "fashion_mnist") -> nn.Module:  # fmt: skip
-    """One of :data:`ARCHITECTURES` with one of V25's :data:`SHAPES`, initialised from torch's global RNG."""
+                shape: str = "fashion_mnist", dropout: float = 0.0) -> nn.Module:  # fmt: skip
+    """One of :data:`ARCHITECTURES` with one of V25's :data:`SHAPES`, initialised from torch's global RNG
+    (``dropout``: the ViT's, see :class:`ViT`; the CNN and the MLP have none)."""
     if shape not in SHAPES:
         raise ValueError(f"shape: must be one of {sorted(SHAPES)}, got {shape!r}")
     if arch not in SHAPES[shape]:
         raise ValueError(f"arch: must be one of {list(SHAPES[shape])} for shape {shape!r}, got {arch!r}")
     kw = SHAPES[shape][arch]
+    if dropout and not arch.startswith("vit"):
+        raise ValueError(f"dropout: only the ViT has dropout, got dropout={dropout} for arch {arch!r}")
     if arch.startswith("vit"):
-        return ViT(image_shape, patch, classes, **kw)
+        return ViT(image_shape, patch, classes, **kw, dropout=dropout)
     if arch == "cnn":
         return CNN(image_shape, classes, **kw)
     return MLP(image_shape, classes, **kw)

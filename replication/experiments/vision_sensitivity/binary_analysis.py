@@ -18,28 +18,33 @@ from .runs import CHAPTER, VisionConfig
 BORDER = tuple(t for t in range(16) if t // 4 in (0, 3) or t % 4 in (0, 3))
 
 
-def binary_table(cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
-                 ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
-    """``(runs, results)``: one row per run of the binary experiment (or of ``configs``) and its full result,
-    computed or read.
-
-    In ``require`` mode (the book build) the runs not committed yet are left out instead of stopping the
-    build: the chapter counts them (:func:`binary_status`)."""
-    store = cache if cache is not None else Store(scale=cfg.scale)
-    configs = binary_runs(cfg) if configs is None else configs
+def stored_runs(configs: list, measure, kind: str, store: Store, cols: tuple[str, ...]
+                ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
+    """``(runs, results)`` of ``configs``: one row per run (its fields ``cols`` and scalar results) and its full
+    result, computed or read. In ``require`` mode (the book build) the runs not committed yet are left out instead
+    of stopping the build: the chapter counts them."""
     if not configs:
         return pd.DataFrame(), []
     if store.mode == "require":
-        found = [(c, store.find(KIND, run_key(c, "cpu"))[0]) for c in configs]
+        found = [(c, store.find(kind, run_key(c, "cpu"))[0]) for c in configs]
         present = [(c, e) for c, e in found if e is not None]
         for _, e in present:
-            log_origin(KIND, "results", e.get("provenance", {}))
-        rows = [{**{k: getattr(c, k) for k in ("arch", "seed", "epochs", "optimizer")}, "source": "results",
+            log_origin(kind, "results", e.get("provenance", {}))
+        rows = [{**{k: getattr(c, k) for k in cols}, "source": "results",
                  **{k: v for k, v in e["result"].items() if np.isscalar(v) or v is None}} for c, e in present]  # fmt: skip
         return pd.DataFrame(rows), [e["result"] for _, e in present]
-    runs = run_sweep(configs, measure_binary, KIND, cache=store, n_jobs=1, progress=False)
-    results = [store.find(KIND, run_key(c, runs["device"].iloc[0]))[0]["result"] for c in configs]
+    runs = run_sweep(configs, measure, kind, cache=store, n_jobs=1, progress=False)
+    results = [store.find(kind, run_key(c, runs["device"].iloc[0]))[0]["result"] for c in configs]
     return runs, results
+
+
+def binary_table(cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
+                 ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
+    """``(runs, results)``: one row per run of the binary experiment (or of ``configs``) and its full result,
+    computed or read (:func:`stored_runs`: the runs not committed yet are left out of the book build)."""
+    store = cache if cache is not None else Store(scale=cfg.scale)
+    configs = binary_runs(cfg) if configs is None else configs
+    return stored_runs(configs, measure_binary, KIND, store, ("arch", "seed", "epochs", "optimizer"))
 
 
 def binary_status(cfg: VisionConfig, runs: pd.DataFrame) -> str:

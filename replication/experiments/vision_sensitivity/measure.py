@@ -2,8 +2,10 @@
 token-wise sensitivity on images, ShOp / ShPred, and :func:`measure_vision`, the sweep's measure."""
 from __future__ import annotations
 
+import copy
 import math
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -72,24 +74,29 @@ def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
     xtr, ytr = data.standardise(data.x_train), data.y_train
     xte, yte = data.standardise(data.x_test), data.y_test
     torch.manual_seed(run.seed)
-    model = build_model(run.arch, data.shape, run.patch, data.classes)
+    model = build_model(run.arch, data.shape, run.patch, data.classes, dropout=run.dropout)
     opt = torch.optim.SGD(model.parameters(), lr=run.lr)
     order = torch.Generator().manual_seed(run.seed)
     noise = torch.Generator().manual_seed(10_007 + run.seed)
     per_epoch = math.ceil(len(ytr) / run.batch_size)
     curve_idx = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(1))[: run.curve_sens]
     ev_tr, ev_te = slice(0, run.n_eval), slice(0, run.n_eval)  # the subsets are already in a shuffled order
+    kept: dict[float, tuple[int, dict]] = {}  # level -> (epoch, weights) of the first epoch at or above it
 
     @torch.no_grad()
     def evaluate(step, m) -> dict:
         out_tr, out_te = predict_in_chunks(m, xtr[ev_tr]), predict_in_chunks(m, xte[ev_te])
         sens = image_sensitivity(m, xtr[curve_idx], run.patch, run.sigma, 1, noise)
-        return {"epoch": step // per_epoch, "train_acc": float((out_tr.argmax(-1) == ytr[ev_tr]).float().mean()),
+        acc = float((out_tr.argmax(-1) == ytr[ev_tr]).float().mean())
+        for level in run.levels:
+            if acc >= level and level not in kept:
+                kept[level] = (step // per_epoch, copy.deepcopy(m.state_dict()))
+        return {"epoch": step // per_epoch, "train_acc": acc,
                 "test_acc": float((out_te.argmax(-1) == yte[ev_te]).float().mean()),
                 "train_loss": float(F.cross_entropy(out_tr, ytr[ev_tr])), "sensitivity": sens.fraction}  # fmt: skip
 
     def stop(row) -> str | None:
-        return "reached target_acc" if row["train_acc"] >= run.target_acc else None
+        return "reached target_acc" if row["train_acc"] >= run.target_acc and not run.fixed_budget else None
 
     res = fit(model, epoch_batches(xtr, ytr, run.batch_size, order), lambda m, b: training_loss(m, b[0], b[1], run, noise),
               opt, run.epochs * per_epoch, eval_every=per_epoch, evaluate=evaluate, stop=stop, progress=False)  # fmt: skip
@@ -109,7 +116,8 @@ def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
             corruption.append({"corruption": name, "severity": sev, "accuracy": float((out.argmax(-1) == y_c).float().mean())})
     sharp = shop_shpred(model, xtr[: run.n_sharp], run.sharp_sigma, run.sharp_repeats, torch.Generator().manual_seed(4))
     acc = pd.DataFrame(corruption)
-    return {
+    extra = fixed_budget_measures(run, model, kept, int(final["epoch"]), xtr, ytr, sens_idx) if run.fixed_budget else {}
+    return {**extra,
         "history": [{k: (int(v) if k in ("step", "epoch") else float(v)) for k, v in r.items()} for r in res.history],
         "train_acc": full_train, "test_acc": full_test, "train_acc_eval": float(final["train_acc"]),
         "epochs_run": int(final["epoch"]), "reached_target": bool(final["train_acc"] >= run.target_acc),
@@ -119,3 +127,35 @@ def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
         "shop": sharp["shop"], "shpred": sharp["shpred"], "shop_draws": sharp["shop_draws"],
         "shpred_draws": sharp["shpred_draws"], "failed": res.failed, "train_seconds": res.seconds,
     }  # fmt: skip
+
+
+def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, ytr, sens_idx) -> dict:
+    """What a fixed-budget run adds: each level checkpoint's accuracy and full sensitivity (the matched-accuracy
+    comparison), its weights and the final ones (``run.weight_dtype``), and ShOp / ShPred at every
+    ``run.sharp_sigmas`` (eval mode; with dropout also in train mode, as V25's released code measures them)."""
+    states = [(f"acc{i}", lv, *kept[lv]) for i, lv in enumerate(run.levels) if lv in kept]
+    states.append(("final", None, epoch, copy.deepcopy(model.state_dict())))
+    rows, weights = [], {}
+    for name, level, ep, state in states:
+        m = copy.deepcopy(model)
+        m.load_state_dict(state)
+        m.eval()
+        sens = image_sensitivity(m, xtr[sens_idx], run.patch, run.sigma, run.repeats, torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            train_acc = float((predict_in_chunks(m, xtr).argmax(-1) == ytr).float().mean())
+        rows.append({"name": name, "level": level, "epoch": ep, "train_acc": train_acc, "sensitivity": sens.fraction,
+                     "evaluations": sens.n_evaluations})  # fmt: skip
+        if run.weight_dtype:
+            dtype = {"float16": torch.float16, "float32": torch.float32}[run.weight_dtype]
+            weights[name] = {k: v.to(dtype).contiguous() for k, v in state.items()}
+    sweep = []
+    for sigma in run.sharp_sigmas:
+        for mode in ("eval", "train") if run.dropout else ("eval",):
+            gen = torch.Generator().manual_seed(5)
+            torch.manual_seed(6)  # dropout's masks in train mode
+            r = shop_shpred(model, xtr[: run.n_sharp], sigma, run.sharp_repeats, gen, train_mode=mode == "train")
+            sweep.append({"sigma": sigma, "mode": mode, "shop": r["shop"], "shpred": r["shpred"],
+                          "shop_sd": float(np.std(r["shop_draws"], ddof=1)) if len(r["shop_draws"]) > 1 else 0.0,
+                          "shpred_sd": float(np.std(r["shpred_draws"], ddof=1)) if len(r["shpred_draws"]) > 1 else 0.0})
+    model.eval()
+    return {"checkpoints": rows, "sharp_sweep": sweep, **({"weights": weights} if weights else {})}

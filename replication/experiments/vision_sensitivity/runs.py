@@ -2,10 +2,11 @@
 :class:`VisionConfig` with its :data:`PRESETS`, and :func:`vision_runs`, every run of a config."""
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ...checks import check_choice, check_choices, check_float, check_increasing, check_int
+from ...checks import KEY_OMIT_DEFAULT, check_choice, check_choices, check_float, check_increasing, check_int
 from ...models.vision import ARCHITECTURES
 from ...runs.chapters import chapter, kind
 from ...runs.config import ChapterConfig
@@ -62,6 +63,16 @@ class VisionRun:
     n_sharp: int  # training images of ShOp / ShPred
     severities: tuple[int, ...]  # corruption severities measured
     n_corrupt: int  # test images under each corruption
+    # The fixed-budget protocol (:func:`fixed_runs`); each default leaves the key of a run trained to target_acc as it was.
+    fixed_budget: bool = field(default=False, metadata={KEY_OMIT_DEFAULT: True})  # train every epoch of the budget
+    #                                                                               (target_acc unused)
+    levels: tuple[float, ...] = field(default=(), metadata={KEY_OMIT_DEFAULT: True})  # training accuracies (n_eval
+    #                                                    images) whose first epoch is kept and its sensitivity measured
+    weight_dtype: str = field(default="", metadata={KEY_OMIT_DEFAULT: True})  # "float16" or "float32": store the
+    #                                                         final and level checkpoints' weights ("": store none)
+    dropout: float = field(default=0.0, metadata={KEY_OMIT_DEFAULT: True})  # the ViT's dropout (released code: 0.1)
+    sharp_sigmas: tuple[float, ...] = field(default=(), metadata={KEY_OMIT_DEFAULT: True})  # ShOp / ShPred again at
+    #                          each (eval mode; with dropout also train mode, as the released code measures them)
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,15 @@ class VisionConfig(ChapterConfig):
     posthoc_levels: tuple[float, ...] = (1 / 8, 1 / 4, 1 / 2, 1.0, 2.0, 4.0, 8.0)  # token noise levels, multiples of sigma
     posthoc_whole: tuple[float, ...] = tuple(2.0**k for k in range(-14, 0))  # whole-image noise, multiples of sigma
     posthoc_blank_tol: float = 0.0  # a patch is blank if its raw pixels (0-255) span at most this
+    # The 10-class comparison again under one fixed epoch budget (:func:`fixed_runs`), compared at its end and at
+    # matched training accuracy, with ShOp / ShPred over noise levels on all training images.
+    fixed_seeds: int = 0  # seeds per model (0: not run)
+    fixed_epochs: int = 60  # the epoch budget of every model
+    fixed_levels: tuple[float, ...] = (0.9, 0.95, 0.98)  # training accuracies (n_eval images) compared at
+    fixed_weights: tuple[str, ...] = ("vit",)  # architectures whose final and level weights are stored (float16)
+    fixed_sharp_sigmas: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05)  # ShOp / ShPred noise levels (regularised model)
+    fixed_sharp_repeats: int = 20  # parameter noise draws per level
+    released_seeds: int = 0  # seeds of the regularised model, plain and "reg", with dropout 0.1 as in V25's code
 
     def __post_init__(self):
         super().__post_init__()
@@ -171,6 +191,14 @@ class VisionConfig(ChapterConfig):
             for x in v:
                 check_float(name, x, 0.0, 1e3, lo_open=True)
         check_float("posthoc_blank_tol", self.posthoc_blank_tol, 0.0, 255.0)
+        check_int("fixed_seeds", self.fixed_seeds, 0, 100)
+        check_int("fixed_epochs", self.fixed_epochs, 1, 10_000)
+        check_levels("fixed_levels", self.fixed_levels)
+        if self.fixed_weights:  # empty: no weights stored
+            check_choices("fixed_weights", self.fixed_weights, ARCHITECTURES)
+        check_increasing("fixed_sharp_sigmas", self.fixed_sharp_sigmas, 10.0, "list of parameter noise levels in (0, 10]")
+        check_int("fixed_sharp_repeats", self.fixed_sharp_repeats, 2, 1000)
+        check_int("released_seeds", self.released_seeds, 0, 100)
 
     @property
     def noise_sigma(self) -> float:
@@ -192,8 +220,12 @@ class VisionConfig(ChapterConfig):
     #: binary_seeds: seeds per model of V25's binary MNIST experiment, >= 0 (0: not run).
     #: binary_epochs: its fixed epoch budget, >= 1.
     #: binary_levels: increasing training accuracies in (0, 1] at which its models are compared.
+    #: fixed_seeds: seeds per model of the 10-class comparison under a fixed budget, >= 0 (0: not run).
+    #: fixed_epochs: its epoch budget, >= 1.
+    #: fixed_levels: increasing training accuracies in (0, 1] at which its models are compared.
+    #: released_seeds: seeds of the ViT (plain and regularised) with V25's released dropout, >= 0.
     PARAMS = ("dataset", "data_dir", "sigma", "architectures", "seeds", "epochs", "binary_seeds", "binary_epochs",
-              "binary_levels")
+              "binary_levels", "fixed_seeds", "fixed_epochs", "fixed_levels", "released_seeds")
 
     @classmethod
     def from_params(cls, scale=None, **params):
@@ -209,10 +241,11 @@ PRESETS = {
                        sens_fraction=0.1, sharp_repeats=2, n_sharp=50, severities=(1, 5), n_corrupt=50, n_jobs=1,
                        binary_seeds=2, binary_epochs=2, binary_levels=(0.6, 0.7), binary_sens_fraction=0.1,
                        binary_curve_sens=10, binary_window=1, binary_no_patch_norm=2, binary_adam=2, posthoc_images=12,
-                       posthoc_repeats=1),  # fmt: skip
+                       posthoc_repeats=1, fixed_seeds=1, released_seeds=1, fixed_epochs=2, fixed_levels=(0.3, 0.5),
+                       fixed_sharp_sigmas=(0.01, 0.05), fixed_sharp_repeats=2),  # fmt: skip
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
     "cpu": VisionConfig(scale="cpu", epochs=15, target_acc=0.97, lr_cnn=0.05, sens_fraction=0.125, severities=(1, 3, 5),
-                        n_corrupt=500, binary_no_patch_norm=5, binary_adam=5),  # fmt: skip
+                        n_corrupt=500, binary_no_patch_norm=5, binary_adam=5, fixed_seeds=5, released_seeds=3),  # fmt: skip
     # V25 App. D on Fashion-MNIST (files in data_dir): the whole data set, batch 100.
     "paper": VisionConfig(scale="paper", dataset="fashion_mnist", batch_size=100, epochs=100, n_sharp=10_000,
                           n_corrupt=10_000),  # fmt: skip
@@ -243,3 +276,31 @@ def vision_runs(cfg: VisionConfig) -> list[VisionRun]:
                       n_sharp=min(cfg.n_sharp, n_train), severities=tuple(cfg.severities),
                       n_corrupt=min(cfg.n_corrupt, n_test))
             for a, m in pairs for s in range(cfg.seeds)]  # fmt: skip
+
+
+#: V25's released code trains its ViT with dropout 0.1 and measures ShOp / ShPred in train mode at this sigma.
+RELEASED_DROPOUT, RELEASED_SHARP_SIGMA = 0.1, 0.05
+
+
+def fixed_runs(cfg: VisionConfig) -> list[VisionRun]:
+    """The runs of :func:`vision_runs` for ``cfg.fixed_seeds`` seeds under the fixed-budget protocol: every model
+    trains ``fixed_epochs`` epochs, its sensitivity is measured in full at each of ``fixed_levels`` and at the end;
+    the regularised architecture's runs also measure ShOp / ShPred at every ``fixed_sharp_sigmas`` on all training
+    images (``fixed_sharp_repeats`` draws). Then, for ``cfg.released_seeds`` seeds, that architecture plain and
+    with the regulariser trained with dropout 0.1 (V25's released code), ShOp / ShPred also in train mode."""
+    if not max(cfg.fixed_seeds, cfg.released_seeds):
+        return []
+    out = []
+    for r in vision_runs(dataclasses.replace(cfg, seeds=max(cfg.fixed_seeds, cfg.released_seeds))):
+        sharp = r.arch == cfg.regularised
+        fixed = dataclasses.replace(r, epochs=cfg.fixed_epochs, fixed_budget=True, levels=tuple(cfg.fixed_levels),
+                                    weight_dtype="float16" if r.arch in cfg.fixed_weights else "",
+                                    sharp_sigmas=tuple(cfg.fixed_sharp_sigmas) if sharp else (),
+                                    n_sharp=r.n_train if sharp else r.n_sharp,
+                                    sharp_repeats=cfg.fixed_sharp_repeats if sharp else r.sharp_repeats)  # fmt: skip
+        if r.seed < cfg.fixed_seeds:
+            out.append(fixed)
+        if sharp and r.method in ("plain", "reg") and r.seed < cfg.released_seeds:
+            out.append(dataclasses.replace(fixed, dropout=RELEASED_DROPOUT,
+                                           sharp_sigmas=tuple(sorted({*fixed.sharp_sigmas, RELEASED_SHARP_SIGMA}))))
+    return out
