@@ -71,3 +71,65 @@ def test_a_fixed_budget_run_trains_every_epoch_and_stores_its_checkpoints():
     mlp = next(r for r in runs if r.arch == "mlp")
     out = ch.measure_vision(mlp)
     assert "weights" not in out and out["sharp_sweep"] == [] and len(out["checkpoints"]) >= 1
+
+
+def _planted_checks(vit: float, other: float, seeds: int = 4) -> "pd.DataFrame":
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for model, level in (("ViT", vit), ("CNN", other), ("MLP", other)):
+        for s in range(seeds):
+            for name, lv in (("acc0", 0.9), ("acc1", 0.95), ("final", None)):
+                rows.append({"model": model, "seed": s, "name": name, "level": lv, "epoch": 3,
+                             "train_acc": 0.97, "sensitivity": level * (1 + 0.05 * rng.standard_normal())})
+    return pd.DataFrame(rows)
+
+
+def _planted_sharp(plain: float, reg: float, seeds: int = 4) -> "pd.DataFrame":
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for dropout, modes in ((0.0, ("eval",)), (RELEASED_DROPOUT, ("eval", "train"))):
+        for method, v in (("plain", plain), ("reg", reg)):
+            for s in range(seeds):
+                for sigma in (0.005, 0.01, 0.05):
+                    for mode in modes:
+                        x = v * sigma / 0.01 * (1 + 0.05 * rng.standard_normal())
+                        rows.append({"model": method, "arch": "vit", "method": method, "dropout": dropout, "seed": s,
+                                     "sigma": sigma, "mode": mode, "shop": 10 * x, "shpred": x})
+    return pd.DataFrame(rows)
+
+
+def test_fixed_claims_hold_and_fail_on_planted_data():
+    from replication.experiments.vision_sensitivity import fixed, fixed_claims as fc
+
+    cfg = ch.PRESETS["cpu"]
+    good = fc.fixed_claims(cfg, _planted_checks(0.01, 0.03), _planted_sharp(0.06, 0.03))
+    assert [c.holds for c in good] == [True] * 5
+    assert "sigma = 0.01" in good[2].note  # the smallest level with plain ShPred >= 0.05 (0.06 at 0.01)
+    bad = fc.fixed_claims(cfg, _planted_checks(0.03, 0.01), _planted_sharp(0.03, 0.06))
+    assert [c.holds for c in bad] == [False] * 5 and all(c.testable for c in bad)
+    assert "fails" in bad[0].note and "3.0" in bad[0].note.replace("2.9", "3.0")
+    assert fixed.reached_levels(_planted_checks(0.01, 0.03), fixed.PLAIN) == [0.9, 0.95]
+    empty = fc.fixed_claims(cfg, _planted_checks(0.01, 0.03).iloc[:0], _planted_sharp(0.06, 0.03).iloc[:0])
+    assert not any(c.testable for c in empty)
+
+
+def test_fixed_tables_on_a_ci_run(tmp_path):
+    from replication.experiments.vision_sensitivity import fixed, fixed_claims as fc
+    from replication.runs.store import Store
+
+    cfg = ch.VisionConfig.from_params(scale="ci", architectures='["vit", "mlp"]', fixed_levels="[0.05]")
+    store = Store(cache=tmp_path, mode_="off", scale="ci")
+    runs, results = fixed.fixed_table(cfg, cache=store)
+    assert len(runs) == len(fixed_runs(cfg)) == 4 + 2  # vit plain, mlp, vit reg, vit aug; the dropout pair
+    checks = fixed.fixed_checkpoints(runs, results)
+    assert set(checks["name"]) == {"acc0", "final"}
+    assert len(fixed.fixed_matched_table(checks)) > 0 and len(fixed.fixed_settle(cfg, runs, results)) == 6
+    sharp = fixed.sharp_long(runs, results)
+    assert set(sharp["mode"]) == {"eval", "train"} and len(fixed.sharp_table(sharp)) > 0
+    assert "6 of" in fixed.fixed_status(dataclasses.replace(cfg, fixed_seeds=2), runs)
+    claims = fc.fixed_claims(cfg, checks, sharp)
+    assert len(claims) == 5 and not any(c.holds for c in claims)  # one seed: nothing is testable

@@ -157,3 +157,26 @@ def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=N
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)
     return axes
+
+
+def sharpness_levels(sharp: pd.DataFrame, axes=None):
+    """V25 Table 2 over parameter-noise levels: ShOp and ShPred against sigma (log-log; thick: mean over seeds,
+    thin: seeds), one line per model and measuring mode (dashed: train mode, as V25's released code measures)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    models = list(dict.fromkeys(sharp["model"]))
+    for ax, col, name in zip(axes, ("shop", "shpred"), ("ShOp: mean |Δ logit|", "ShPred: changed share")):
+        for (m, mode), d in sharp.groupby(["model", "mode"], sort=False):
+            colour = MODEL_COLOURS.get(m.split(" (")[0], "#333333")
+            style = "--" if mode == "train" else "-"
+            dashed = " (dropout)" if "dropout" in m else ""
+            for _, s in d.groupby("seed"):
+                ax.plot(s["sigma"], s[col].clip(lower=1e-5), color=colour, ls=style, alpha=0.25, lw=0.8)
+            mean = d.groupby("sigma")[col].mean().clip(lower=1e-5)
+            ax.plot(mean.index, mean.values, color=colour, ls=style, lw=2, marker="o" if dashed else "s", markersize=4,
+                    label=f"{m.split(' (')[0]}{dashed}, {mode} mode")  # fmt: skip
+        ax.set_xscale("log"), ax.set_yscale("log")
+        ax.set_xlabel("parameter noise σ")
+        ax.set_ylabel(name)
+    axes[1].legend(fontsize=7, title=None) if len(models) else None
+    return axes

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...report.text import label
 from ...runs.store import Store
+from .binary import levelled
 from .binary_analysis import stored_runs
 from .measure import measure_vision
 from .runs import KIND, VisionConfig, fixed_runs
@@ -19,3 +21,149 @@ def fixed_table(cfg: VisionConfig, cache: Store | None = None, configs: list | N
     store = cache if cache is not None else Store(scale=cfg.scale)
     configs = fixed_runs(cfg) if configs is None else configs
     return stored_runs(configs, measure_vision, KIND, store, ("arch", "method", "seed", "dropout", "epochs"))
+
+
+def _model(arch: str, method: str, dropout: float) -> str:
+    return label(arch, method) + (f" (dropout {dropout:g})" if dropout else "")
+
+
+def fixed_status(cfg: VisionConfig, runs: pd.DataFrame) -> str:
+    """One sentence: how many of the protocol's runs this page reads."""
+    n, have = len(fixed_runs(cfg)), len(runs)
+    if have == n:
+        return f"All {n} runs of the fixed-budget protocol are read below."
+    return (f"**Runs of the fixed-budget protocol stored at this scale: {have} of {n}**; the tables and claims below "
+            "use those, and a claim is not tested with fewer than 2 seeds per model.")
+
+
+def fixed_checkpoints(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """Every measured checkpoint of every run: the first epoch at or above each level, and ``final``."""
+    rows = []
+    for r, res in zip(runs.itertuples(), results):
+        key = {"model": _model(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method,
+               "dropout": r.dropout, "seed": r.seed}  # fmt: skip
+        rows += [{**key, **c} for c in res["checkpoints"]]
+    return pd.DataFrame(rows)
+
+
+def reached_levels(checks: pd.DataFrame, models: list[str]) -> list[float]:
+    """The levels that every stored run of every one of ``models`` reached within the budget."""
+    df = checks[checks["model"].isin(models)]
+    if df.empty or set(df["model"]) != set(models):
+        return []
+    runs = set(zip(df["model"], df["seed"]))
+    lv = df[df["name"] != "final"]
+    return sorted(float(level) for level, g in lv.groupby("level") if set(zip(g["model"], g["seed"])) >= runs)
+
+
+#: The models of the ordering: the three architectures trained plainly, without dropout.
+PLAIN = [label(a, "plain") for a in ("vit", "cnn", "mlp")]
+
+
+def fixed_matched_table(checks: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
+    """Mean ± sd over seeds of epoch, training accuracy and sensitivity per (checkpoint, model) for ``models``
+    (default: every model without dropout): each level all of them reached, and the end of the budget."""
+    models = models or [m for m in dict.fromkeys(checks["model"]) if "dropout" not in m] if len(checks) else []
+    levels = reached_levels(checks, models)
+    keep = checks[checks["model"].isin(models) & (checks["level"].isin(levels) | (checks["name"] == "final"))].copy()
+    if keep.empty:
+        return pd.DataFrame()
+    keep["checkpoint"] = [f"train acc ≥ {lv:g}" if n != "final" else "end of budget"
+                          for n, lv in zip(keep["name"], keep["level"])]  # fmt: skip
+    g = keep.groupby(["checkpoint", "model"], sort=False)[["epoch", "train_acc", "sensitivity"]]
+    out = g.mean().round(4).astype(str) + " ± " + g.std(ddof=1).fillna(0).round(4).astype(str)
+    out.insert(0, "seeds", g.size())
+    return out
+
+
+def fixed_settle(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """The levelling-off test of every run (the binary experiment's: the change between the mean of the last
+    ``binary_window`` epochs and of the window before, of the training accuracy on ``n_eval`` images and of the
+    per-epoch sensitivity estimate, against ``binary_acc_bound`` and ``binary_sens_bound``)."""
+    rows = []
+    for r, res in zip(runs.itertuples(), results):
+        da, oka = levelled(res["history"], "train_acc", cfg.binary_window, cfg.binary_acc_bound)
+        ds, oks = levelled(res["history"], "sensitivity", cfg.binary_window, cfg.binary_sens_bound)
+        rows.append({"model": _model(r.arch, r.method, r.dropout), "seed": r.seed, "epochs": int(res["epochs_run"]),
+                     "Δ train acc": da, "Δ sensitivity": ds, "levelled off": bool(oka and oks)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def sharp_long(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """ShOp and ShPred of every run that measured them: one row per (run, sigma, mode)."""
+    rows = []
+    for r, res in zip(runs.itertuples(), results):
+        rows += [{"model": _model(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method,
+                  "dropout": r.dropout, "seed": r.seed, **s} for s in res.get("sharp_sweep", [])]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def sharp_table(sharp: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd over seeds of ShOp and ShPred per (mode, sigma, model): V25 Table 2 over noise levels."""
+    if sharp.empty:
+        return pd.DataFrame()
+    g = sharp.groupby(["mode", "sigma", "model"], sort=False)[["shop", "shpred"]]
+    out = g.mean().map(lambda v: f"{v:.4g}") + " ± " + g.std(ddof=1).fillna(0).map(lambda v: f"{v:.2g}")
+    out.insert(0, "seeds", g.size())
+    return out
+
+
+def fixed_curves(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """Every epoch of every run without dropout: model, seed, epoch, train_acc, test_acc, sensitivity (estimate)."""
+    frames = [pd.DataFrame(res["history"]).assign(model=_model(r.arch, r.method, r.dropout), seed=r.seed)
+              for r, res in zip(runs.itertuples(), results) if not r.dropout]  # fmt: skip
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def fixed_settings(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """The protocol's choices beside V25's, with what each cost in the stored runs (one thread per run)."""
+    r = fixed_runs(cfg)[0] if fixed_runs(cfg) else None
+    cost, size = "", ""
+    if len(runs):
+        g = runs.assign(model=[_model(a, m, d) for a, m, d in zip(runs["arch"], runs["method"], runs["dropout"])]
+                        ).groupby("model", sort=False)["train_seconds"]  # fmt: skip
+        cost = "; ".join(f"{m} {s:.0f} s" for m, s in g.mean().items())
+        n = sum(v.numel() * v.element_size() for res in results for ck in res.get("weights", {}).values()
+                for v in ck.values())  # fmt: skip
+        size = f"{n / 1e6:.1f} MB in all (float16)"
+    rows = [
+        ("budget", "100 epochs (Fashion-MNIST), compared at the same training accuracy (Fig. 13)",
+         f"{cfg.fixed_epochs} epochs for every model; sensitivity in full at the first epoch with training accuracy "
+         f"(on {r.n_eval if r else '–'} images) ≥ {', '.join(f'{x:g}' for x in cfg.fixed_levels)}, and at the end",
+         f"training and per-epoch evaluation per run, mean: {cost}" if cost else "no run stored"),
+        ("levelling-off test", "not stated", f"the change between the last two windows of {cfg.binary_window} epochs, "
+         f"at most {cfg.binary_acc_bound:g} (accuracy) and {cfg.binary_sens_bound:g} (sensitivity estimate)", ""),
+        ("ShOp / ShPred", "σ = 0.005, training images (Table 2: CIFAR-10)",
+         f"σ ∈ {{{', '.join(f'{s:g}' for s in cfg.fixed_sharp_sigmas)}}}, all {r.n_train if r else '–'} training "
+         f"images, {cfg.fixed_sharp_repeats} draws, eval mode; the regularised architecture's runs", ""),
+        ("released code's variant", "dropout 0.1 in the ViT, train mode, σ = 0.05",
+         f"the same, {cfg.released_seeds} seeds of the ViT plain and regularised", ""),
+        ("stored weights", "–", f"final and level checkpoints of {', '.join(cfg.fixed_weights) or 'no'} runs", size),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["setting", "V25", "this book", "measured cost"]).set_index("setting")
+
+
+def describe_fixed(checks: pd.DataFrame, sharp: pd.DataFrame) -> str:
+    """What the protocol's numbers show, in words: the order at matched accuracy and at the end, how far each
+    model's sensitivity moved after its last matched checkpoint, and where ShPred has power."""
+    models = [m for m in PLAIN if m in set(checks.get("model", []))]
+    if len(models) < 2:
+        return "Too few runs of the fixed-budget protocol are stored to describe."
+    levels = reached_levels(checks, models)
+    at = checks[checks["model"].isin(models)]
+    final = at[at["name"] == "final"].groupby("model")["sensitivity"].mean()
+    parts = [f"At the end of the budget the mean sensitivity is {', '.join(f'{m} {final[m]:.4f}' for m in models)}."]
+    if levels:
+        top = at[at["level"] == levels[-1]].groupby("model")[["sensitivity", "epoch"]].mean()
+        epochs = ", ".join(f"{m} {top.loc[m, 'epoch']:.1f}" for m in models)
+        sens = ", ".join(f"{m} {top.loc[m, 'sensitivity']:.4f}" for m in models)
+        moved = ", ".join(f"{m} {final[m] / top.loc[m, 'sensitivity']:.2f}" for m in models
+                          if top.loc[m, "sensitivity"] > 0)  # fmt: skip
+        parts.append(f"At the first epoch with training accuracy ≥ {levels[-1]:g} (mean epoch {epochs}) it is {sens}; "
+                     f"from there to the end of the budget it changes by a factor {moved}.")
+    order = " < ".join(final.sort_values().index)
+    parts.append(f"Order at the end: {order}.")
+    if len(sharp):
+        d = sharp[(sharp["mode"] == "eval") & (sharp["dropout"] == 0)].groupby(["sigma", "method"])["shpred"].mean()
+        parts.append("Plain ViT's ShPred by σ: " + ", ".join(f"{s:g}: {v:.4f}" for (s, m), v in d.items() if m == "plain") + ".")
+    return " ".join(parts)
