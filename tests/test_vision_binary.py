@@ -121,6 +121,13 @@ def test_claims_hold_on_planted_data_and_fail_with_the_reason():
     assert "ViT 0 at initialisation, peak 0.04, 0.03 at the end" in matched.note
     none = ch.binary_claims(cfg, pd.DataFrame())
     assert [c.testable for c in none] == [False, False]
+    sweep = pd.DataFrame([{"arch": a, "seed": s, "ratio": r, "sensitivity": v}
+                          for s in range(2) for r, (vv, mm) in zip((1.0, 4.0), ((0.03, 0.01), (0.04, 0.09)))
+                          for a, v in (("vit", vv), ("mlp", mm))])  # fmt: skip
+    matched, _ = ch.binary_claims(cfg, bad, curves, sweep)
+    assert "below the MLP at 4 × sigma and at or above it at 1 × sigma" in matched.note
+    good_claims = ch.binary_claims(cfg, good, None, sweep)
+    assert "noise-level sweep" not in good_claims[0].note  # only a failing claim cites it
 
 
 def test_float16_checkpoints_give_the_float32_measures():
@@ -198,6 +205,20 @@ def test_adam_runs_keep_the_sgd_keys_and_the_claim_is_an_equivalence_test():
     assert adam.adam_claim(cpu, planted(1.1)).holds  # within a factor 1.5
     far = adam.adam_claim(cpu, planted(3.0))
     assert not far.holds and "outside the bound" in far.note and "Adam / SGD 3" in far.measured
+    noisy = planted(1.2)
+    spread = noisy["optimizer"] == "adam"
+    shift = noisy.loc[spread, "seed"].map({0: 1.0, 1: -1.0, 2: 0.6, 3: -0.4, 4: -0.2})  # log ratios of mean ~0.2
+    noisy.loc[spread, "sensitivity"] *= np.exp(0.5 * shift)
+    wide = adam.adam_claim(cpu, noisy)
+    assert not wide.holds and "vary too much" in wide.note and "seeds would bound it" in wide.note
+
+
+def test_seeds_needed_grows_with_the_spread():
+    from replication.experiments.vision_sensitivity.adam import _seeds_needed
+
+    n = [int(_seeds_needed(pd.Series(np.array([0.1, -0.1, 0.3, -0.2, 0.05]) * k), np.log(1.5)).split("about ")[1].split()[0])
+         for k in (1, 2, 3)]  # fmt: skip
+    assert n[0] < n[1] < n[2]
 
 
 def test_patch_norm_description_reads_the_table():

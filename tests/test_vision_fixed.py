@@ -102,16 +102,29 @@ def _planted_sharp(plain: float, reg: float, seeds: int = 4) -> "pd.DataFrame":
     return pd.DataFrame(rows)
 
 
+def _planted_levels(vit_over_others: dict, seeds: int = 4) -> "pd.DataFrame":
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    return pd.DataFrame([{"model": m, "seed": s, "ratio": r, "sensitivity": 0.02 * r * (f if m == "ViT" else 1)
+                          * (1 + 0.05 * rng.standard_normal())}
+                         for r, f in vit_over_others.items() for m in ("ViT", "CNN", "MLP") for s in range(seeds)])
+
+
 def test_fixed_claims_hold_and_fail_on_planted_data():
     from replication.experiments.vision_sensitivity import fixed, fixed_claims as fc
 
     cfg = ch.PRESETS["cpu"]
-    good = fc.fixed_claims(cfg, _planted_checks(0.01, 0.03), _planted_sharp(0.06, 0.03))
-    assert [c.holds for c in good] == [True] * 5
-    assert "sigma = 0.01" in good[2].note  # the smallest level with plain ShPred >= 0.05 (0.06 at 0.01)
-    bad = fc.fixed_claims(cfg, _planted_checks(0.03, 0.01), _planted_sharp(0.03, 0.06))
-    assert [c.holds for c in bad] == [False] * 5 and all(c.testable for c in bad)
+    good = fc.fixed_claims(cfg, _planted_checks(0.01, 0.03), _planted_sharp(0.06, 0.03), None,
+                           _planted_levels({0.5: 0.3, 1.0: 0.3, 4.0: 0.5}))  # fmt: skip
+    assert [c.holds for c in good] == [True] * 6
+    assert "sigma = 0.01" in good[3].note  # the smallest level with plain ShPred >= 0.05 (0.06 at 0.01)
+    turn = _planted_levels({0.5: 3.0, 1.0: 2.0, 4.0: 0.5})
+    bad = fc.fixed_claims(cfg, _planted_checks(0.03, 0.01), _planted_sharp(0.03, 0.06), None, turn)
+    assert [c.holds for c in bad] == [False] * 6 and all(c.testable for c in bad)
     assert "fails" in bad[0].note and "3.0" in bad[0].note.replace("2.9", "3.0")
+    assert "below both at 4 × sigma and not at 0.5, 1 × sigma" in bad[1].note and "sweep" not in bad[0].note
+    assert "fails at 2 of 3 levels" in bad[2].note
     assert fixed.reached_levels(_planted_checks(0.01, 0.03), fixed.PLAIN) == [0.9, 0.95]
     empty = fc.fixed_claims(cfg, _planted_checks(0.01, 0.03).iloc[:0], _planted_sharp(0.06, 0.03).iloc[:0])
     assert not any(c.testable for c in empty)
@@ -131,5 +144,26 @@ def test_fixed_tables_on_a_ci_run(tmp_path):
     sharp = fixed.sharp_long(runs, results)
     assert set(sharp["mode"]) == {"eval", "train"} and len(fixed.sharp_table(sharp)) > 0
     assert "6 of" in fixed.fixed_status(dataclasses.replace(cfg, fixed_seeds=2), runs)
-    claims = fc.fixed_claims(cfg, checks, sharp)
-    assert len(claims) == 5 and not any(c.holds for c in claims)  # one seed: nothing is testable
+    levels = fixed.fixed_noise_levels(runs, results)
+    assert len(levels) == 4 * len(cfg.posthoc_levels) and levels["sensitivity"].between(0, 1).all()
+    one = levels[levels["ratio"] == 1.0].set_index("model")["sensitivity"]
+    final = checks[checks["name"] == "final"]
+    assert one["ViT"] == final[final["model"] == "ViT"]["sensitivity"].iloc[0]  # sigma itself: the full measure
+    claims = fc.fixed_claims(cfg, checks, sharp, None, levels)
+    assert len(claims) == 6 and not any(c.holds for c in claims)  # one seed: nothing is testable
+
+
+def test_the_fixed_budget_figures_draw_what_they_are_given():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from replication.plots import vision_sensitivity as plots
+
+    sharp = _planted_sharp(0.06, 0.03)
+    sharp["model"] = [("ViT" if m == "plain" else "ViT + reg") + (" (dropout 0.1)" if d else "")
+                      for m, d in zip(sharp["method"], sharp["dropout"])]  # fmt: skip
+    axes = plots.sharpness_levels(sharp)
+    assert len(axes[1].get_legend().get_texts()) == 2 + 2 * 2  # no dropout: eval; dropout: eval and train
+    assert axes[0].get_xscale() == "log"
+    ax = plots.noise_levels(_planted_levels({0.5: 2.0, 4.0: 0.5}))  # no blank / informative parts: one panel
+    assert len(ax.get_lines()) == 3 * (4 + 1) + 1  # per model 4 seeds and the mean, and sigma's vertical line

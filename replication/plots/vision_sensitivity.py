@@ -11,7 +11,7 @@ import seaborn as sns
 
 #: One colour per model label (architecture, or architecture + training method).
 MODEL_COLOURS = {"ViT": "#1f77b4", "CNN": "#d62728", "MLP": "#ff7f0e", "ViT + reg": "#2ca02c", "ViT + aug": "#9467bd",
-                 "CNN + reg": "#8c564b", "CNN + aug": "#e377c2", "MLP + reg": "#7f7f7f", "MLP + aug": "#bcbd22"}  # fmt: skip
+                 "CNN + reg": "#8c564b", "ViT, SGD": "#1f77b4", "ViT, Adam": "#17becf", "CNN + aug": "#e377c2", "MLP + reg": "#7f7f7f", "MLP + aug": "#bcbd22"}  # fmt: skip
 
 
 def _palette(models) -> dict:
@@ -129,21 +129,25 @@ def matched_sensitivity(checks: pd.DataFrame, levels: list[float], ax=None):
 
 
 def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=None):
-    """V25 Fig. 17 for the binary MNIST models: token-wise sensitivity against the noise level (thin lines: seeds),
-    and its part on blank and on informative patches; with ``whole``, the share of changes under whole-image noise
-    (dashed) on the same axes (x: the noise standard deviation, a multiple of the chapter's sigma)."""
+    """V25 Fig. 17: token-wise sensitivity against the noise level (thin lines: seeds), and, where ``levels`` has
+    them (the binary MNIST models), its part on blank and on informative patches in a second panel; with
+    ``whole``, the share of changes under whole-image noise (dotted) on the same axes (x: the noise standard
+    deviation, a multiple of the chapter's sigma)."""
+    parts = "sens_blank" in levels.columns
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.6)) if parts else plt.subplots(figsize=(6, 3.6))
+    axes = list(axes) if parts else [axes]
     models = list(dict.fromkeys(levels["model"]))
     pal = _palette(models)
     for m in models:
         d = levels[levels["model"] == m]
         for _, s in d.groupby("seed"):
             axes[0].plot(s["ratio"], s["sensitivity"], color=pal[m], alpha=0.3, lw=0.8)
-        mean = d.groupby("ratio")[["sensitivity", "sens_blank", "sens_informative"]].mean()
+        mean = d.groupby("ratio")[["sensitivity", "sens_blank", "sens_informative"] if parts else ["sensitivity"]].mean()
         axes[0].plot(mean.index, mean["sensitivity"], color=pal[m], marker="o", label=f"{m}, token-wise")
-        axes[1].plot(mean.index, mean["sens_blank"], color=pal[m], marker="s", ls="--", label=f"{m}, blank patches")
-        axes[1].plot(mean.index, mean["sens_informative"], color=pal[m], marker="o", label=f"{m}, informative patches")
+        if parts:
+            axes[1].plot(mean.index, mean["sens_blank"], color=pal[m], marker="s", ls="--", label=f"{m}, blank patches")
+            axes[1].plot(mean.index, mean["sens_informative"], color=pal[m], marker="o", label=f"{m}, informative patches")
         if whole is not None and len(whole):
             w = whole[whole["model"] == m].groupby("ratio")["sensitivity"].mean()
             axes[0].plot(w.index, w, color=pal[m], ls=":", marker=".", label=f"{m}, whole-image noise")
@@ -156,7 +160,7 @@ def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=N
         ax.set_ylabel("sensitivity")
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)
-    return axes
+    return axes if parts else axes[0]
 
 
 def sharpness_levels(sharp: pd.DataFrame, axes=None):
@@ -164,19 +168,19 @@ def sharpness_levels(sharp: pd.DataFrame, axes=None):
     thin: seeds), one line per model and measuring mode (dashed: train mode, as V25's released code measures)."""
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    models = list(dict.fromkeys(sharp["model"]))
     for ax, col, name in zip(axes, ("shop", "shpred"), ("ShOp: mean |Δ logit|", "ShPred: changed share")):
         for (m, mode), d in sharp.groupby(["model", "mode"], sort=False):
             colour = MODEL_COLOURS.get(m.split(" (")[0], "#333333")
             style = "--" if mode == "train" else "-"
-            dashed = " (dropout)" if "dropout" in m else ""
+            dropout = " (dropout)" if "dropout" in m else ""
             for _, s in d.groupby("seed"):
                 ax.plot(s["sigma"], s[col].clip(lower=1e-5), color=colour, ls=style, alpha=0.25, lw=0.8)
             mean = d.groupby("sigma")[col].mean().clip(lower=1e-5)
-            ax.plot(mean.index, mean.values, color=colour, ls=style, lw=2, marker="o" if dashed else "s", markersize=4,
-                    label=f"{m.split(' (')[0]}{dashed}, {mode} mode")  # fmt: skip
-        ax.set_xscale("log"), ax.set_yscale("log")
+            ax.plot(mean.index, mean.values, color=colour, ls=style, lw=2, marker="o" if dropout else "s", markersize=4,
+                    label=f"{m.split(' (')[0]}{dropout}, {mode} mode")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.set_xlabel("parameter noise σ")
         ax.set_ylabel(name)
-    axes[1].legend(fontsize=7, title=None) if len(models) else None
+    axes[1].legend(fontsize=7, title=None)
     return axes

@@ -14,7 +14,7 @@ from scipy import stats
 from ...report.claims import ALPHA, Claim, fmt
 from ...runs.store import Store
 from .binary import adam_runs, binary_runs
-from .binary_analysis import binary_table, checkpoint_table
+from .binary_analysis import binary_curves, binary_table, checkpoint_table
 from .patch_norm import common_levels
 from .runs import CHAPTER, VisionConfig
 
@@ -24,21 +24,39 @@ NAMES = {"sgd": "SGD", "adam": "Adam"}
 SIMILAR = 1.5
 
 
-def adam_checks(cfg: VisionConfig, cache: Store | None = None) -> pd.DataFrame:
-    """Every checkpoint of the binary ViT's SGD runs and of its Adam runs, for the seeds with an Adam run; a column
-    ``optimizer`` tells them apart. Empty when there are no Adam runs."""
+def _adam_runs(cfg: VisionConfig, cache: Store | None = None) -> tuple[pd.DataFrame, list[dict]]:
+    """The binary ViT's SGD runs and its Adam runs, for the seeds with an Adam run, with ``arch`` set to
+    ``vit_sgd`` / ``vit_adam`` (one "model" per optimiser); empty when there are no Adam runs."""
     extra = adam_runs(cfg)
     if not extra:
-        return pd.DataFrame()
+        return pd.DataFrame(), []
     seeds = {r.seed for r in extra}
     configs = [r for r in binary_runs(cfg) if r.arch == "vit" and r.seed in seeds] + extra
     runs, results = binary_table(cfg, cache, configs=configs)
     if not len(runs):
+        return pd.DataFrame(), []
+    return runs.assign(arch=[f"vit_{o}" for o in runs["optimizer"].fillna("sgd")]), results
+
+
+def adam_checks(cfg: VisionConfig, cache: Store | None = None) -> pd.DataFrame:
+    """Every checkpoint of the binary ViT's SGD runs and of its Adam runs, for the seeds with an Adam run; a column
+    ``optimizer`` tells them apart. Empty when there are no Adam runs."""
+    runs, results = _adam_runs(cfg, cache)
+    if not len(runs):
         return pd.DataFrame()
-    opt = runs["optimizer"].fillna("sgd").tolist()
-    checks = checkpoint_table(runs.assign(arch=[f"vit_{o}" for o in opt]), results)  # one "model" per optimiser
+    checks = checkpoint_table(runs, results)
     optimizer = checks["arch"].str.removeprefix("vit_")
     return checks.assign(optimizer=optimizer, model=["ViT, " + NAMES[o] for o in optimizer])
+
+
+def adam_curves(cfg: VisionConfig, cache: Store | None = None) -> pd.DataFrame:
+    """V25 Fig. 14's curves: training accuracy and the per-epoch sensitivity estimate of the binary ViT, every epoch
+    of every SGD and Adam run (``model``: "ViT, SGD" or "ViT, Adam")."""
+    runs, results = _adam_runs(cfg, cache)
+    if not len(runs):
+        return pd.DataFrame()
+    curves = binary_curves(runs, results)
+    return curves.assign(model=["ViT, " + NAMES[a.removeprefix("vit_")] for a in curves["arch"]])
 
 
 def adam_table(checks: pd.DataFrame) -> pd.DataFrame:
@@ -79,6 +97,17 @@ def adam_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
             f"{len(d)} seeds")  # fmt: skip
     if not holds:
         note += "; fails: " + ("the ratio lies outside the bound" if abs(d.mean()) > bound else
-                               "the seeds vary too much to bound the ratio")
+                               "the seeds vary too much to bound the ratio" + _seeds_needed(d, bound))
     return Claim(**base, measured=f"SGD {fmt(s['sgd'].mean())}, Adam {fmt(s['adam'].mean())}; Adam / SGD {fmt(ratio)} "
                  f"(geometric mean over {len(d)} seeds)", holds=holds, note=note)  # fmt: skip
+
+
+def _seeds_needed(d: pd.Series, bound: float, most: int = 1000) -> str:
+    """How many seeds the equivalence test would need, at this spread and mean of ``d``, for its larger one-sided
+    p-value to fall below ``ALPHA`` (the expected t statistic reaching the critical value)."""
+    if len(d) < 2 or d.std(ddof=1) == 0 or abs(d.mean()) >= bound:
+        return ""
+    sd, margin = float(d.std(ddof=1)), bound - abs(float(d.mean()))
+    n = next((n for n in range(3, most + 1) if margin * np.sqrt(n) / sd > stats.t.ppf(1 - ALPHA, n - 1)), None)
+    return (f" (at this spread, sd {sd:.2f} of the log ratio, about {n} seeds would bound it)" if n
+            else f" (more than {most} seeds would be needed)")

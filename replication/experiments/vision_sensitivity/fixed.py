@@ -89,6 +89,16 @@ def fixed_settle(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> 
     return pd.DataFrame(rows)
 
 
+def fixed_noise_levels(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """The final models' sensitivity at each noise level (V25 Fig. 17): one row per (run without dropout, level)."""
+    rows = []
+    for r, res in zip(runs.itertuples(), results):
+        if not r.dropout:
+            rows += [{"model": _model(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method, "seed": r.seed,
+                      **lv} for lv in res.get("level_sweep", [])]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def sharp_long(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     """ShOp and ShPred of every run that measured them: one row per (run, sigma, mode)."""
     rows = []

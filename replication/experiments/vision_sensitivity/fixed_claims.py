@@ -34,7 +34,47 @@ def _per_run(checks: pd.DataFrame, at: str) -> tuple[pd.DataFrame, list[float]]:
     return keep.groupby(["model", "seed"], as_index=False)["sensitivity"].mean(), levels
 
 
-def order_claim(cfg: VisionConfig, checks: pd.DataFrame, at: str, target_runs: pd.DataFrame | None = None) -> Claim:
+def turning(levels: pd.DataFrame | None) -> str:
+    """From the final models' noise-level sweep: the multiples of sigma at which the plain ViT's mean sensitivity is
+    below both the CNN's and the MLP's, and those at which it is not; "" without a sweep."""
+    if levels is None or levels.empty:
+        return ""
+    m = levels[levels["model"].isin(PLAIN)].groupby(["ratio", "model"])["sensitivity"].mean().unstack()
+    if set(m.columns) != set(PLAIN):
+        return ""
+    below = [r for r, row in m.iterrows() if row[PLAIN[0]] < min(row[PLAIN[1]], row[PLAIN[2]])]
+    rest = [r for r in m.index if r not in below]
+    say = lambda rs: ", ".join(f"{r:g}" for r in rs) or "no level"  # noqa: E731
+    return (f" The final models' noise-level sweep puts the ViT below both at {say(below)} × sigma and not at "
+            f"{say(rest)} × sigma.")
+
+
+def levels_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
+    """V25 Fig. 17: the ViT is less sensitive than the CNN and the MLP at every noise level (Welch one-sided t-tests
+    over seeds per level and model; holds if every p-value is below ``ALPHA``)."""
+    base = dict(chapter=CHAPTER, claim=f"10-class MNIST after {cfg.fixed_epochs} epochs: the ViT is less sensitive "
+                "than the CNN and the MLP at every noise level", paper_ref="V25 App. A.3, Fig. 17 (CIFAR-10 there)",
+                paper_value="ViTs lower at any variance, the gap growing with it", scale=cfg.scale)  # fmt: skip
+    d = levels[levels["model"].isin(PLAIN)] if len(levels) else levels
+    if d.empty or d.groupby("model")["seed"].nunique().reindex(PLAIN).fillna(0).min() < 2:
+        return Claim(**base, measured="not testable", holds=False, testable=False,
+                     note="not testable: fewer than 2 stored runs of a model with the noise-level sweep")
+    ps, means = {}, []
+    for r, g in d.groupby("ratio"):
+        v = {m: g.loc[g["model"] == m, "sensitivity"].to_numpy() for m in PLAIN}
+        ps[r] = max(welch_less(v[PLAIN[0]], v[m]) for m in PLAIN[1:])
+        means.append(f"{r:g}×: " + "/".join(fmt(v[m].mean()) for m in PLAIN))
+    holds = all(p < ALPHA for p in ps.values())
+    note = (f"check: per noise level, one-sided Welch t-tests over seeds that the ViT is below the CNN and below the "
+            f"MLP; the larger p per level: {', '.join(f'{fmt(p)} at {r:g} × sigma' for r, p in ps.items())} (holds if "
+            f"all < {ALPHA})")  # fmt: skip
+    if not holds:
+        note += f"; fails at {sum(p >= ALPHA for p in ps.values())} of {len(ps)} levels." + turning(levels)
+    return Claim(**base, measured="ViT/CNN/MLP at " + "; ".join(means), holds=holds, note=note)
+
+
+def order_claim(cfg: VisionConfig, checks: pd.DataFrame, at: str, target_runs: pd.DataFrame | None = None,
+                noise: pd.DataFrame | None = None) -> Claim:
     """The plain ViT is less sensitive than the CNN and than the MLP (Welch one-sided t-tests over seeds, both
     below ``ALPHA``), at matched training accuracy (``at="matched"``) or at the end of the budget (``"final"``)."""
     per, levels = _per_run(checks, at)
@@ -62,8 +102,8 @@ def order_claim(cfg: VisionConfig, checks: pd.DataFrame, at: str, target_runs: p
                 same = t["vit"] > min(t["cnn"], t["mlp"])
                 note += (f". The runs stopped at {cfg.target_acc:.0%} training accuracy order the ViT "
                          f"{'above' if same else 'below'} the lower of the other two as well, so the stopping rule "
-                         f"{'is not' if same else 'may be'} the cause; the binary experiment's noise-level sweep "
-                         "shows where the order turns")  # fmt: skip
+                         f"{'is not' if same else 'may be'} the cause")  # fmt: skip
+        note += turning(noise) if at == "final" else ""
     return Claim(**base, measured=f"{over}{lv}", holds=holds, note=note)
 
 
@@ -131,11 +171,13 @@ def released_claim(cfg: VisionConfig, sharp: pd.DataFrame) -> Claim:
                  f"({len(plain)} seeds)", holds=holds, note=note)
 
 
-def fixed_claims(cfg: VisionConfig, checks: pd.DataFrame, sharp: pd.DataFrame,
-                 target_runs: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
-    """The protocol's claims (none when ``cfg.fixed_seeds`` is 0)."""
+def fixed_claims(cfg: VisionConfig, checks: pd.DataFrame, sharp: pd.DataFrame, target_runs: pd.DataFrame | None = None,
+                 levels: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
+    """The protocol's claims (none when ``cfg.fixed_seeds`` is 0); ``levels`` (:func:`.fixed.fixed_noise_levels`)
+    adds V25 Fig. 17's claim and, to a failing end-of-budget ordering, where the order turns."""
     if not cfg.fixed_seeds:
         return []
-    out = [order_claim(cfg, checks, "matched", target_runs), order_claim(cfg, checks, "final", target_runs),
-           sharp_claim(cfg, sharp, "shop"), sharp_claim(cfg, sharp, "shpred")]
+    levels = levels if levels is not None else pd.DataFrame()
+    out = [order_claim(cfg, checks, "matched", target_runs), order_claim(cfg, checks, "final", target_runs, levels),
+           levels_claim(cfg, levels), sharp_claim(cfg, sharp, "shop"), sharp_claim(cfg, sharp, "shpred")]
     return out + ([released_claim(cfg, sharp)] if cfg.released_seeds else [])

@@ -158,4 +158,7 @@ def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, yt
                           "shop_sd": float(np.std(r["shop_draws"], ddof=1)) if len(r["shop_draws"]) > 1 else 0.0,
                           "shpred_sd": float(np.std(r["shpred_draws"], ddof=1)) if len(r["shpred_draws"]) > 1 else 0.0})
     model.eval()
-    return {"checkpoints": rows, "sharp_sweep": sweep, **({"weights": weights} if weights else {})}
+    levels = [{"ratio": k, "sigma": k * run.sigma, "sensitivity": rows[-1]["sensitivity"] if k == 1 else
+               image_sensitivity(model, xtr[sens_idx], run.patch, k * run.sigma, run.repeats,
+                                 torch.Generator().manual_seed(3)).fraction} for k in run.noise_levels]  # fmt: skip
+    return {"checkpoints": rows, "sharp_sweep": sweep, "level_sweep": levels, **({"weights": weights} if weights else {})}

@@ -73,6 +73,8 @@ class VisionRun:
     dropout: float = field(default=0.0, metadata={KEY_OMIT_DEFAULT: True})  # the ViT's dropout (released code: 0.1)
     sharp_sigmas: tuple[float, ...] = field(default=(), metadata={KEY_OMIT_DEFAULT: True})  # ShOp / ShPred again at
     #                          each (eval mode; with dropout also train mode, as the released code measures them)
+    noise_levels: tuple[float, ...] = field(default=(), metadata={KEY_OMIT_DEFAULT: True})  # the final model's
+    #                          sensitivity again at each multiple of sigma (V25 Fig. 17; n_sens images, repeats draws)
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,7 @@ RELEASED_DROPOUT, RELEASED_SHARP_SIGMA = 0.1, 0.05
 def fixed_runs(cfg: VisionConfig) -> list[VisionRun]:
     """The runs of :func:`vision_runs` for ``cfg.fixed_seeds`` seeds under the fixed-budget protocol: every model
     trains ``fixed_epochs`` epochs, its sensitivity is measured in full at each of ``fixed_levels`` and at the end;
+    the final model's sensitivity is measured again at every multiple ``posthoc_levels`` of sigma (V25 Fig. 17);
     the regularised architecture's runs also measure ShOp / ShPred at every ``fixed_sharp_sigmas`` on all training
     images (``fixed_sharp_repeats`` draws). Then, for ``cfg.released_seeds`` seeds, that architecture plain and
     with the regulariser trained with dropout 0.1 (V25's released code), ShOp / ShPred also in train mode."""
@@ -294,6 +297,7 @@ def fixed_runs(cfg: VisionConfig) -> list[VisionRun]:
     for r in vision_runs(dataclasses.replace(cfg, seeds=max(cfg.fixed_seeds, cfg.released_seeds))):
         sharp = r.arch == cfg.regularised
         fixed = dataclasses.replace(r, epochs=cfg.fixed_epochs, fixed_budget=True, levels=tuple(cfg.fixed_levels),
+                                    noise_levels=tuple(cfg.posthoc_levels),
                                     weight_dtype="float16" if r.arch in cfg.fixed_weights else "",
                                     sharp_sigmas=tuple(cfg.fixed_sharp_sigmas) if sharp else (),
                                     n_sharp=r.n_train if sharp else r.n_sharp,
