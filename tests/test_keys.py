@@ -95,6 +95,9 @@ PINNED = {
     "vision_binary_run/no_patch_norm": (lambda: _sweep(vision_binary.no_patch_norm_runs(vision.PRESETS["cpu"])),
                                         "6726c8edb6b5c537d80f"),
     "vision_binary_run/adam": (lambda: _sweep(vision_binary.adam_runs(vision.PRESETS["cpu"])), "845d375293dd12425463"),
+    "vision_run/fixed": (lambda: _sweep(vision.fixed_runs(vision.PRESETS["cpu"])), "d2e5864f2e657fe450da"),
+    "vision_run/released": (lambda: _sweep([r for r in vision.fixed_runs(vision.PRESETS["cpu"]) if r.dropout]),
+                            "f1356197dceaeb4ce02b"),
     "grokking_run/trial_0": (lambda: _sweep(grokking.grok_trial_runs(grokking.PRESETS["cpu"])), "d18c248b377fd913d546"),
     "language_run/depth": (lambda: _sweep(language.depth_runs(language.PRESETS["cpu"])), "14464cc9d556e26eadc6"),
 }

@@ -36,7 +36,7 @@ from .posthoc_analysis import (calibrated, describe_posthoc, level_table, postho
                                posthoc_table, sweep_summary, table4, whole_table)
 from .measure import image_sensitivity, load_run_data, measure_vision, one_patch_noise, training_loss
 from .runs import (AUG_VARIANCE_RATIO, CHAPTER, KIND, METHODS, NOISE, PATCH, PRESETS, SIGMA, VisionConfig,
-                   VisionRun, n_images, vision_runs)
+                   VisionRun, fixed_runs, n_images, vision_runs)
 
 __all__ = [
     "BinaryRun", "binary_claims", "binary_curves", "binary_runs", "binary_settings", "binary_status", "binary_table",
@@ -47,7 +47,7 @@ __all__ = [
     "whole_image_sensitivity", "whole_table",
     "AUG_VARIANCE_RATIO", "CHAPTER", "KIND", "METHODS", "NAMES", "NOISE", "PAPER", "PATCH", "PRESETS", "SIGMA",
     "VisionConfig", "VisionRun", "claims", "compute_summary", "corruption_table", "curves", "describe",
-    "describe_methods", "image_sensitivity", "load_run_data", "measure_vision", "n_images", "one_patch_noise",
+    "describe_methods", "fixed_runs", "image_sensitivity", "load_run_data", "measure_vision", "n_images", "one_patch_noise",
     "paired_less", "paper_beside_ours", "predict_in_chunks", "run_table", "shop_shpred", "summary", "token_table",
     "training_loss", "vision_runs", "welch_less",
 ]  # fmt: skip
