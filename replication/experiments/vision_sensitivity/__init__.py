@@ -19,6 +19,11 @@ V25's own MNIST experiment (App. A.1, Fig. 13: digits 0-4 against 5-9, a ViT aga
 budget, compared at matched training accuracy) is :mod:`.binary` (runs, training, stored checkpoints) and
 :mod:`.binary_analysis` (tables and claims).
 
+The ten-class comparison again under one fixed epoch budget, compared at matched training accuracy and at the
+end, with each final model measured over noise levels and the regularised ViT's ShOp / ShPred over parameter-noise
+levels (and in the released code's dropout variant), is :mod:`.fixed` (tables) and :mod:`.fixed_claims`.
+The binary ViT without its patch LayerNorm and with Adam are :mod:`.patch_norm` and :mod:`.adam`.
+
 The code, by stage: :mod:`.runs` (settings, presets, the runs of a config), :mod:`.measure` (training
 and measuring one run), :mod:`.analysis` (the sweep and its tables, the notebook's prose, the
 claims). This package re-exports the names the notebook and tests use.
