@@ -148,7 +148,8 @@ def fixed_settings(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -
          f"images, {cfg.fixed_sharp_repeats} draws, eval mode; the regularised architecture's runs", ""),
         ("released code's variant", "dropout 0.1 in the ViT, train mode, σ = 0.05",
          f"the same, {cfg.released_seeds} seeds of the ViT plain and regularised", ""),
-        ("stored weights", "–", f"final and level checkpoints of {', '.join(cfg.fixed_weights) or 'no'} runs", size),
+        ("stored weights", "–", f"the final models of the {', '.join(cfg.fixed_weights) or 'no'} runs (the level "
+         "checkpoints are measured during the run and not kept)", size),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["setting", "V25", "this book", "measured cost"]).set_index("setting")
 

@@ -131,7 +131,8 @@ def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
 
 def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, ytr, sens_idx) -> dict:
     """What a fixed-budget run adds: each level checkpoint's accuracy and full sensitivity (the matched-accuracy
-    comparison), its weights and the final ones (``run.weight_dtype``), and ShOp / ShPred at every
+    comparison), the final weights (``run.weight_dtype``; the level checkpoints' are not kept, so that the stored
+    runs stay small enough for the repository to travel to a device), and ShOp / ShPred at every
     ``run.sharp_sigmas`` (eval mode; with dropout also in train mode, as V25's released code measures them)."""
     states = [(f"acc{i}", lv, *kept[lv]) for i, lv in enumerate(run.levels) if lv in kept]
     states.append(("final", None, epoch, copy.deepcopy(model.state_dict())))
@@ -145,7 +146,7 @@ def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, yt
             train_acc = float((predict_in_chunks(m, xtr).argmax(-1) == ytr).float().mean())
         rows.append({"name": name, "level": level, "epoch": ep, "train_acc": train_acc, "sensitivity": sens.fraction,
                      "evaluations": sens.n_evaluations})  # fmt: skip
-        if run.weight_dtype:
+        if run.weight_dtype and name == "final":  # the level checkpoints are measured here; their weights are not
             dtype = {"float16": torch.float16, "float32": torch.float32}[run.weight_dtype]
             weights[name] = {k: v.to(dtype).contiguous() for k, v in state.items()}
     sweep = []

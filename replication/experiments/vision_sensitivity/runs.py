@@ -69,7 +69,7 @@ class VisionRun:
     levels: tuple[float, ...] = field(default=(), metadata={KEY_OMIT_DEFAULT: True})  # training accuracies (n_eval
     #                                                    images) whose first epoch is kept and its sensitivity measured
     weight_dtype: str = field(default="", metadata={KEY_OMIT_DEFAULT: True})  # "float16" or "float32": store the
-    #                                                         final and level checkpoints' weights ("": store none)
+    #                                                         final weights ("": store none)
     dropout: float = field(default=0.0, metadata={KEY_OMIT_DEFAULT: True})  # the ViT's dropout (released code: 0.1)
     sharp_sigmas: tuple[float, ...] = field(default=(), metadata={KEY_OMIT_DEFAULT: True})  # ShOp / ShPred again at
     #                          each (eval mode; with dropout also train mode, as the released code measures them)
@@ -131,7 +131,7 @@ class VisionConfig(ChapterConfig):
     fixed_seeds: int = 0  # seeds per model (0: not run)
     fixed_epochs: int = 60  # the epoch budget of every model
     fixed_levels: tuple[float, ...] = (0.9, 0.95, 0.98)  # training accuracies (n_eval images) compared at
-    fixed_weights: tuple[str, ...] = ("vit",)  # architectures whose final and level weights are stored (float16)
+    fixed_weights: tuple[str, ...] = ("vit",)  # architectures whose final weights are stored (float16)
     fixed_sharp_sigmas: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05)  # ShOp / ShPred noise levels (regularised model)
     fixed_sharp_repeats: int = 20  # parameter noise draws per level
     released_seeds: int = 0  # seeds of the regularised model, plain and "reg", with dropout 0.1 as in V25's code
