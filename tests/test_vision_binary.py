@@ -124,8 +124,9 @@ def test_claims_hold_on_planted_data_and_fail_with_the_reason():
     sweep = pd.DataFrame([{"arch": a, "seed": s, "ratio": r, "sensitivity": v}
                           for s in range(2) for r, (vv, mm) in zip((1.0, 4.0), ((0.03, 0.01), (0.04, 0.09)))
                           for a, v in (("vit", vv), ("mlp", mm))])  # fmt: skip
-    matched, _ = ch.binary_claims(cfg, bad, curves, sweep)
-    assert "below the MLP at 4 × sigma and at or above it at 1 × sigma" in matched.note
+    matched, final = ch.binary_claims(cfg, bad, curves, sweep)
+    assert "below the MLP at 4 × sigma and at or above it at 1 × sigma" in final.note
+    assert "noise-level sweep" not in matched.note  # the sweep measured the final models only
     good_claims = ch.binary_claims(cfg, good, None, sweep)
     assert "noise-level sweep" not in good_claims[0].note  # only a failing claim cites it
 

@@ -22,8 +22,7 @@ def test_fixed_runs_keep_the_old_keys_apart_and_cover_the_protocol():
     assert all(not r.sharp_sigmas and r.weight_dtype == "" for r in runs if r.arch != "vit")
     dropped = [r for r in runs if r.dropout]
     assert {(r.method, r.dropout) for r in dropped} == {("plain", RELEASED_DROPOUT), ("reg", RELEASED_DROPOUT)}
-    old = {r for r in ch.vision_runs(cfg)}
-    assert not old & set(runs)  # new keys; the runs trained to target_acc keep theirs (tests/test_keys.py)
+    # the runs trained to target_acc keep their keys: tests/test_keys.py pins both
     assert fixed_runs(dataclasses.replace(cfg, fixed_seeds=0, released_seeds=0)) == []
 
 
@@ -122,7 +121,7 @@ def test_fixed_claims_hold_and_fail_on_planted_data():
     turn = _planted_levels({0.5: 3.0, 1.0: 2.0, 4.0: 0.5})
     bad = fc.fixed_claims(cfg, _planted_checks(0.03, 0.01), _planted_sharp(0.03, 0.06), None, turn)
     assert [c.holds for c in bad] == [False] * 6 and all(c.testable for c in bad)
-    assert "fails" in bad[0].note and "3.0" in bad[0].note.replace("2.9", "3.0")
+    assert "fails" in bad[0].note and "× the CNN's" in bad[0].note
     assert "below both at 4 × sigma and not at 0.5, 1 × sigma" in bad[1].note and "sweep" not in bad[0].note
     assert "fails at 2 of 3 levels" in bad[2].note
     assert fixed.reached_levels(_planted_checks(0.01, 0.03), fixed.PLAIN) == [0.9, 0.95]
@@ -167,3 +166,36 @@ def test_the_fixed_budget_figures_draw_what_they_are_given():
     assert axes[0].get_xscale() == "log"
     ax = plots.noise_levels(_planted_levels({0.5: 2.0, 4.0: 0.5}))  # no blank / informative parts: one panel
     assert len(ax.get_lines()) == 3 * (4 + 1) + 1  # per model 4 seeds and the mean, and sigma's vertical line
+
+
+def test_a_level_without_a_test_fails_and_an_unreached_power_level_is_said():
+    from replication.experiments.vision_sensitivity import fixed_claims as fc
+
+    cfg = ch.PRESETS["cpu"]
+    levels = _planted_levels({0.5: 0.3, 1.0: 0.3})
+    flat = (levels["ratio"] == 0.5) & levels["model"].isin(["ViT", "MLP"])
+    levels.loc[flat, "sensitivity"] = 0.0  # ViT and MLP both all zero: no test possible at that level
+    claim = fc.levels_claim(cfg, levels)
+    assert not claim.holds and "fails at 1 of 2 levels" in claim.note
+    weak = _planted_sharp(0.001, 0.0005)  # ShPred far below 0.05 at every sigma
+    c = fc.sharp_claim(cfg, weak, "shpred")
+    assert "the largest of 0.005, 0.01, 0.05: at none does" in c.note and "sigma = 0.05" in c.note
+    assert "the smallest of" in fc.sharp_claim(cfg, _planted_sharp(0.06, 0.03), "shpred").note
+
+
+def test_a_run_that_misses_a_level_takes_the_level_out_of_the_comparison():
+    from replication.experiments.vision_sensitivity import fixed
+
+    checks = _planted_checks(0.01, 0.03)
+    missed = (checks["model"] == "CNN") & (checks["seed"] == 1) & (checks["name"] == "acc1")
+    assert fixed.reached_levels(checks[~missed], fixed.PLAIN) == [0.9]
+    table = fixed.fixed_matched_table(checks[~missed])
+    assert {c for c, _ in table.index} == {"train acc ≥ 0.9", "end of budget"}
+
+
+def test_only_the_released_claim_without_the_fixed_seeds():
+    from replication.experiments.vision_sensitivity import fixed_claims as fc
+
+    cfg = dataclasses.replace(ch.PRESETS["cpu"], fixed_seeds=0)
+    claims = fc.fixed_claims(cfg, _planted_checks(0.01, 0.03), _planted_sharp(0.06, 0.03))
+    assert len(claims) == 1 and claims[0].holds and "train mode exceeds eval mode" in claims[0].note

@@ -104,10 +104,10 @@ def adam_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
 
 def _seeds_needed(d: pd.Series, bound: float, most: int = 1000) -> str:
     """How many seeds the equivalence test would need, at this spread and mean of ``d``, for its larger one-sided
-    p-value to fall below ``ALPHA`` (the expected t statistic reaching the critical value)."""
+    p-value to fall below ``ALPHA`` about half the time (the expected t statistic reaching the critical value)."""
     if len(d) < 2 or d.std(ddof=1) == 0 or abs(d.mean()) >= bound:
         return ""
     sd, margin = float(d.std(ddof=1)), bound - abs(float(d.mean()))
     n = next((n for n in range(3, most + 1) if margin * np.sqrt(n) / sd > stats.t.ppf(1 - ALPHA, n - 1)), None)
-    return (f" (at this spread, sd {sd:.2f} of the log ratio, about {n} seeds would bound it)" if n
+    return (f" (at this spread, sd {sd:.2f} of the log ratio, about {n} seeds would bound it with even odds)" if n
             else f" (more than {most} seeds would be needed)")

@@ -266,9 +266,11 @@ def crossing(levels: pd.DataFrame | None) -> str:
 def binary_claims(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | None = None,
                   levels: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
     """The binary experiment's claims (none when ``binary_seeds`` is 0); ``curves`` (:func:`binary_curves`) adds
-    the along-training trend to a failing claim's note, ``levels`` (the noise-level sweep) where the order turns."""
+    the along-training trend to a failing claim's note, ``levels`` (the final models' noise-level sweep) where the
+    order turns to a failing end-of-budget claim's."""
     if not cfg.binary_seeds:
         return []
-    out = [matched_claim(cfg, checks, curves), final_claim(cfg, checks, curves)]
-    turn = crossing(levels)
-    return [dataclasses.replace(c, note=c.note + turn) if not c.holds and c.testable else c for c in out]
+    matched, final = matched_claim(cfg, checks, curves), final_claim(cfg, checks, curves)
+    if not final.holds and final.testable:  # the sweep measured the final models, so it speaks to this claim
+        final = dataclasses.replace(final, note=final.note + crossing(levels))
+    return [matched, final]
