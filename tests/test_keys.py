@@ -16,7 +16,7 @@ from replication.runs.cache import config_key
 from replication.runs.sweep import run_key
 from replication.experiments import (average_sensitivity, blowup_bound as blowup, introduction as demo, generalization, transformer_model as model_anatomy, scratchpad, vision_sensitivity as vision)
 from replication.experiments.sharpness import sweep as encoder_sweep
-from replication.experiments.vision_sensitivity import binary as vision_binary
+from replication.experiments.vision_sensitivity import binary as vision_binary, posthoc as vision_posthoc
 from replication.experiments.grokking import modular_addition as grokking
 from replication.experiments.token_sensitivity import runs as synthetic_runs
 from replication.experiments.language_sensitivity import runs as language
@@ -95,6 +95,8 @@ PINNED = {
     "vision_binary_run/no_patch_norm": (lambda: _sweep(vision_binary.no_patch_norm_runs(vision.PRESETS["cpu"])),
                                         "6726c8edb6b5c537d80f"),
     "vision_binary_run/adam": (lambda: _sweep(vision_binary.adam_runs(vision.PRESETS["cpu"])), "845d375293dd12425463"),
+    "vision_posthoc/matched": (lambda: _sweep(vision_posthoc.matched_posthoc_runs(vision.PRESETS["cpu"])),
+                               "b43e86f817c73685ff26"),
     "vision_run/fixed": (lambda: _sweep(vision.fixed_runs(vision.PRESETS["cpu"])), "d2e5864f2e657fe450da"),
     "vision_run/released": (lambda: _sweep([r for r in vision.fixed_runs(vision.PRESETS["cpu"]) if r.dropout]),
                             "f1356197dceaeb4ce02b"),

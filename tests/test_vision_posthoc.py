@@ -90,6 +90,14 @@ def test_bad_posthoc_parameters_are_named():
     runs = ch.posthoc_runs(cfg)
     assert len(runs) == 2 * cfg.binary_seeds and len(runs[0].sigmas) >= 5
     assert min(runs[0].sigmas) < runs[0].binary.sigma < max(runs[0].sigmas)
+    from replication.experiments.vision_sensitivity.posthoc import matched_posthoc_runs
+
+    matched = matched_posthoc_runs(cfg)
+    k = len(cfg.binary_levels) - 1  # the highest level
+    assert [r.checkpoint for r in matched] == [f"acc{k}"] * len(runs) and [r.binary for r in matched] == [r.binary for r in runs]
+    assert matched_posthoc_runs(dataclasses.replace(cfg, posthoc_matched=False)) == []
+    with pytest.raises(ValueError, match="posthoc_matched"):
+        dataclasses.replace(cfg, posthoc_matched="yes")
 
 
 def _planted(vit_extra_blank: float, seeds=5, vit_scale=1.0):
@@ -143,3 +151,11 @@ def test_ci_scale_runs_on_the_binary_runs_of_its_own_cache(tmp_path):
     assert len(pa.posthoc_claims(cfg, lv, wh)) == 5 and ch.describe_posthoc(lv, wh) and len(ch.table4(lv, wh)) == 2
     again = ch.posthoc_table(cfg, Store(cache=tmp_path, mode_="off", scale="ci"))[1]
     assert again[0]["levels"] == results[0]["levels"]  # read back from the cache
+    from replication.experiments.vision_sensitivity.posthoc import matched_posthoc_runs
+
+    mruns, mres = ch.posthoc_table(cfg, store, configs=matched_posthoc_runs(cfg))
+    assert len(mres) == len(results)
+    for c, r in zip(mruns, mres):  # a run that never reached the level is kept, with nothing measured
+        stored = store.find("vision_binary_run", __import__("replication.runs.sweep", fromlist=["run_key"]).run_key(c.binary, "cpu"))[0]
+        assert r["reached"] == (c.checkpoint in stored["result"]["weights"])
+        assert (len(r["levels"]) == len(cfg.posthoc_levels)) == r["reached"]

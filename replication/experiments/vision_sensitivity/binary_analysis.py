@@ -248,29 +248,34 @@ def final_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | 
                  f"({len(v)} and {len(m)} seeds)", holds=holds, note=note)  # fmt: skip
 
 
-def crossing(levels: pd.DataFrame | None) -> str:
-    """From the noise-level sweep of the final models (:func:`.posthoc_analysis.level_table`): at which multiples of
-    the chapter's sigma the ViT's mean sensitivity is below the MLP's and at which above; "" without a sweep."""
+def crossing(levels: pd.DataFrame | None, which: str = "of the final models") -> str:
+    """From a noise-level sweep (:func:`.posthoc_analysis.level_table`; ``which`` models it measured, in words): at
+    which multiples of the chapter's sigma the ViT's mean sensitivity is below the MLP's and at which above; ""
+    without a sweep."""
     if levels is None or levels.empty or not {"vit", "mlp"} <= set(levels["arch"]):
         return ""
     m = levels.groupby(["ratio", "arch"])["sensitivity"].mean().unstack()
     below = [f"{r:g}" for r, row in m.iterrows() if row["vit"] < row["mlp"]]
     above = [f"{r:g}" for r, row in m.iterrows() if row["vit"] >= row["mlp"]]
     if not below:
-        return " The noise-level sweep of the final models puts the ViT at or above the MLP at every level measured."
-    return (f" The noise-level sweep of the final models (V25 Fig. 17, below) puts the ViT below the MLP at "
+        return f" The noise-level sweep {which} puts the ViT at or above the MLP at every level measured."
+    return (f" The noise-level sweep {which} (V25 Fig. 17, below) puts the ViT below the MLP at "
             f"{', '.join(below)} × sigma and at or above it at {', '.join(above) or 'no level'} × sigma: the order "
             "turns with the noise level, which V25 do not state for MNIST.")
 
 
 def binary_claims(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | None = None,
-                  levels: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
+                  levels: pd.DataFrame | None = None, matched_levels_: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
     """The binary experiment's claims (none when ``binary_seeds`` is 0); ``curves`` (:func:`binary_curves`) adds
     the along-training trend to a failing claim's note, ``levels`` (the final models' noise-level sweep) where the
-    order turns to a failing end-of-budget claim's."""
+    order turns to a failing end-of-budget claim's, and ``matched_levels_`` (the same sweep at the checkpoints at
+    the highest of ``cfg.binary_levels``) to a failing matched-accuracy claim's."""
     if not cfg.binary_seeds:
         return []
     matched, final = matched_claim(cfg, checks, curves), final_claim(cfg, checks, curves)
     if not final.holds and final.testable:  # the sweep measured the final models, so it speaks to this claim
         final = dataclasses.replace(final, note=final.note + crossing(levels))
+    if not matched.holds and matched.testable:
+        which = f"at each model's first epoch with training accuracy ≥ {cfg.binary_levels[-1]:g}"
+        matched = dataclasses.replace(matched, note=matched.note + crossing(matched_levels_, which))
     return [matched, final]

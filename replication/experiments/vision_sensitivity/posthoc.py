@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...checks import check_choice, check_float, check_increasing, check_int
+from ...checks import check_float, check_increasing, check_int
 from ...measures.output_sharpness import predict_in_chunks
 from ...measures.token import patchify
 from ...runs.chapters import kind
@@ -32,8 +32,13 @@ from .measure import image_sensitivity
 from .runs import VisionConfig
 
 KIND = kind("vision_posthoc", __name__)
-#: Stored checkpoints a post-hoc measure may read.
-CHECKPOINTS = ("final",)
+def check_checkpoint(name: str, checkpoint: str, levels: tuple[float, ...]) -> str:
+    """A stored checkpoint of a binary run: "final" (the end of the budget) or "acc<k>", its first epoch at or above
+    the k-th of its ``levels``."""
+    allowed = ["final"] + [f"acc{k}" for k in range(len(levels))]
+    if checkpoint not in allowed:
+        raise ValueError(f"{name}: must be one of {allowed} (the run's stored checkpoints), got {checkpoint!r}")
+    return checkpoint
 
 
 def check_positive_grid(name: str, values) -> tuple[float, ...]:
@@ -46,7 +51,7 @@ class PosthocRun:
     """One stored model measured post hoc: the cache key of :func:`measure_posthoc`."""
 
     binary: BinaryRun  # the stored run whose weights are read
-    checkpoint: str  # which stored checkpoint ("final": the end of the budget)
+    checkpoint: str  # which stored checkpoint ("final": the end of the budget; "acc<k>": at the k-th level)
     n_images: int  # training images measured (the first of the full measure's fixed shuffle)
     repeats: int  # noise draws per (image, patch) and per image under whole-image noise
     sigmas: tuple[float, ...]  # token noise standard deviations (V25 Fig. 17)
@@ -54,7 +59,7 @@ class PosthocRun:
     blank_tol: float  # a patch is blank if its raw pixels span at most this many grey levels
 
     def __post_init__(self):
-        check_choice("checkpoint", self.checkpoint, CHECKPOINTS)
+        check_checkpoint("checkpoint", self.checkpoint, self.binary.levels)
         check_int("n_images", self.n_images, 1, self.binary.n_train)
         check_int("repeats", self.repeats, 1, 1000)
         check_positive_grid("sigmas", self.sigmas)
@@ -62,13 +67,22 @@ class PosthocRun:
         check_float("blank_tol", self.blank_tol, 0.0, 255.0)
 
 
-def posthoc_runs(cfg: VisionConfig) -> list[PosthocRun]:
-    """One post-hoc measure per stored binary run of ``cfg`` (its final model), in :func:`binary_runs`'s order."""
+def posthoc_runs(cfg: VisionConfig, checkpoint: str = "final") -> list[PosthocRun]:
+    """One post-hoc measure per stored binary run of ``cfg`` (its ``checkpoint``), in :func:`binary_runs`'s order."""
     sigma = binary_runs(cfg)[0].sigma if cfg.binary_seeds else 0.0
-    return [PosthocRun(binary=b, checkpoint="final", n_images=min(cfg.posthoc_images, b.n_train),
+    return [PosthocRun(binary=b, checkpoint=checkpoint, n_images=min(cfg.posthoc_images, b.n_train),
                        repeats=cfg.posthoc_repeats, sigmas=tuple(sigma * f for f in cfg.posthoc_levels),
                        whole_sigmas=tuple(sigma * f for f in cfg.posthoc_whole), blank_tol=cfg.posthoc_blank_tol)
             for b in binary_runs(cfg)]  # fmt: skip
+
+
+def matched_posthoc_runs(cfg: VisionConfig) -> list[PosthocRun]:
+    """With ``cfg.posthoc_matched``, the same measures at each binary run's checkpoint at the highest of
+    ``cfg.binary_levels`` (its first epoch at or above that training accuracy: the models compared as V25 Fig. 13
+    compares them)."""
+    if not cfg.posthoc_matched or not cfg.binary_seeds:
+        return []
+    return posthoc_runs(cfg, f"acc{len(cfg.binary_levels) - 1}")
 
 
 def blank_patches(raw: torch.Tensor, patch: int, tol: float) -> torch.Tensor:
@@ -114,6 +128,9 @@ def measure_posthoc(run: PosthocRun, device: str = "cpu", store: Store | None = 
     entry, _ = store.find(BINARY_KIND, run_key(b, "cpu"))
     if entry is None:
         raise ValueError(f"binary: no stored {BINARY_KIND} result for {b} (compute the binary runs first)")
+    if run.checkpoint not in entry["result"]["weights"]:  # the run never reached that level within its budget
+        return {"levels": [], "whole": [], "reached": False, "blank_fraction": float("nan"), "measure_seconds": 0.0,
+                "chapter_sigma": b.sigma, "evaluations": 0}  # fmt: skip
     model = load_checkpoint(b, entry["result"]["weights"][run.checkpoint])
     xtr, _, _, _, _ = binary_data(b)
     raw = vision_data.load_mnist().subset(b.n_train, b.n_test).x_train
@@ -128,7 +145,7 @@ def measure_posthoc(run: PosthocRun, device: str = "cpu", store: Store | None = 
     whole = [{"sigma": s, "sensitivity": whole_image_sensitivity(model, x, s, run.repeats,
                                                                  torch.Generator().manual_seed(6))}
              for s in run.whole_sigmas]  # fmt: skip
-    return {"levels": levels, "whole": whole, "blank_fraction": float(blank.mean()),
+    return {"levels": levels, "whole": whole, "reached": True, "blank_fraction": float(blank.mean()),
             "measure_seconds": time.perf_counter() - t0, "chapter_sigma": b.sigma, "evaluations": int(blank.size * run.repeats * len(run.sigmas)
                                                                             + len(x) * run.repeats * len(run.whole_sigmas))}  # fmt: skip
 

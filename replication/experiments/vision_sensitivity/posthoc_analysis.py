@@ -20,11 +20,12 @@ from .runs import CHAPTER, VisionConfig
 ENERGY = 0.25
 
 
-def posthoc_table(cfg: VisionConfig, cache: Store | None = None) -> tuple[list, list[dict]]:
-    """``(runs, results)`` of the post-hoc measures, computed or read. In ``require`` mode (the book build) the
-    measures not committed yet are left out: the chapter counts them (:func:`posthoc_status`)."""
+def posthoc_table(cfg: VisionConfig, cache: Store | None = None, configs: list | None = None) -> tuple[list, list[dict]]:
+    """``(runs, results)`` of the post-hoc measures (of the final models, or of ``configs``), computed or read. In
+    ``require`` mode (the book build) the measures not committed yet are left out: the chapter counts them
+    (:func:`posthoc_status`)."""
     store = cache if cache is not None else Store(scale=cfg.scale)
-    configs = posthoc_runs(cfg)
+    configs = posthoc_runs(cfg) if configs is None else configs
     if not configs:
         return [], []
     if store.mode == "require":

@@ -126,6 +126,7 @@ class VisionConfig(ChapterConfig):
     posthoc_levels: tuple[float, ...] = (1 / 8, 1 / 4, 1 / 2, 1.0, 2.0, 4.0, 8.0)  # token noise levels, multiples of sigma
     posthoc_whole: tuple[float, ...] = tuple(2.0**k for k in range(-14, 0))  # whole-image noise, multiples of sigma
     posthoc_blank_tol: float = 0.0  # a patch is blank if its raw pixels (0-255) span at most this
+    posthoc_matched: bool = False  # measure the same at each run's checkpoint at the highest of binary_levels too
     # The 10-class comparison again under one fixed epoch budget (:func:`fixed_runs`), compared at its end and at
     # matched training accuracy, with ShOp / ShPred over noise levels on all training images.
     fixed_seeds: int = 0  # seeds per model (0: not run)
@@ -193,6 +194,8 @@ class VisionConfig(ChapterConfig):
             for x in v:
                 check_float(name, x, 0.0, 1e3, lo_open=True)
         check_float("posthoc_blank_tol", self.posthoc_blank_tol, 0.0, 255.0)
+        if not isinstance(self.posthoc_matched, bool):
+            raise ValueError(f"posthoc_matched: must be True or False, got {self.posthoc_matched!r}")
         check_int("fixed_seeds", self.fixed_seeds, 0, 100)
         check_int("fixed_epochs", self.fixed_epochs, 1, 10_000)
         check_levels("fixed_levels", self.fixed_levels)
@@ -243,11 +246,12 @@ PRESETS = {
                        sens_fraction=0.1, sharp_repeats=2, n_sharp=50, severities=(1, 5), n_corrupt=50, n_jobs=1,
                        binary_seeds=2, binary_epochs=2, binary_levels=(0.6, 0.7), binary_sens_fraction=0.1,
                        binary_curve_sens=10, binary_window=1, binary_no_patch_norm=2, binary_adam=2, posthoc_images=12,
-                       posthoc_repeats=1, fixed_seeds=1, released_seeds=1, fixed_epochs=2, fixed_levels=(0.3, 0.5),
+                       posthoc_repeats=1, posthoc_matched=True, fixed_seeds=1, released_seeds=1, fixed_epochs=2, fixed_levels=(0.3, 0.5),
                        fixed_sharp_sigmas=(0.01, 0.05), fixed_sharp_repeats=2),  # fmt: skip
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
     "cpu": VisionConfig(scale="cpu", epochs=15, target_acc=0.97, lr_cnn=0.05, sens_fraction=0.125, severities=(1, 3, 5),
-                        n_corrupt=500, binary_no_patch_norm=5, binary_adam=5, fixed_seeds=5, released_seeds=3),  # fmt: skip
+                        n_corrupt=500, binary_no_patch_norm=5, binary_adam=5, posthoc_matched=True, fixed_seeds=5,
+                        released_seeds=3),  # fmt: skip
     # V25 App. D on Fashion-MNIST (files in data_dir): the whole data set, batch 100.
     "paper": VisionConfig(scale="paper", dataset="fashion_mnist", batch_size=100, epochs=100, n_sharp=10_000,
                           n_corrupt=10_000),  # fmt: skip
