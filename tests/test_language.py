@@ -294,3 +294,26 @@ def test_depth_claim_compares_the_order_of_the_models_at_each_depth():
     assert same.holds and "6 layers: LSTM < RoBERTa (ReLU) < RoBERTa (softmax)" in same.measured
     swapped = depth.depth_claim(cfg, table(("RoBERTa (ReLU)", "LSTM", "RoBERTa (softmax)")))
     assert not swapped.holds and "order changes with depth" in swapped.note
+
+
+def test_the_lexical_rule_reads_the_word_in_the_example():
+    from replication.tasks.wordnet import Pair, lexical_rule
+
+    pairs = [Pair("bank", "bank: sloping land", "we sat on the bank", 1), Pair("bank", "bank: sloping land", "he ran", 0),
+             Pair("river_bank", "river bank: land", "by the river bank", 1), Pair("cat", "cat: a feline", "dogs bark", 1)]
+    assert lexical_rule(pairs) == 0.75  # the last positive has no "cat" in its example
+    with pytest.raises(ValueError, match="pairs"):
+        lexical_rule([])
+
+
+def test_describe_trials_names_the_best_word_task_run_and_the_rule():
+    import pandas as pd
+
+    from replication.experiments.language_sensitivity import trials as tr
+
+    word = next(i for i, (_, c) in enumerate(tr.TRIALS) if c.get("pairing") == "word")
+    table = pd.DataFrame([{"trial": 0, "setting": "a", "model": "LSTM", "val_acc": 0.5},
+                          {"trial": word, "setting": "b", "model": "RoBERTa (softmax)", "val_acc": 0.61}]
+                         ).set_index(["trial", "setting", "model"])  # fmt: skip
+    text = tr.describe_trials(table)
+    assert f"0.610 (RoBERTa (softmax), trial {word})" in text and "of the training pairs" in text

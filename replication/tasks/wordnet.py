@@ -168,3 +168,13 @@ def order_pairs(synsets: list[Synset], val_fraction: float, seed: int = 0) -> tu
         if s.examples and s.definition and s.words:
             pairs += [Pair(s.words[0], s.definition, s.examples[0], 1), Pair(s.words[0], s.examples[0], s.definition, 0)]
     return split_by_word(pairs, val_fraction, seed)
+
+
+def lexical_rule(pairs: list[Pair], letters: int = 5) -> float:
+    """Accuracy on ``pairs`` of the rule "label 1 if the first ``letters`` letters of the pair's word occur in the
+    second sentence" (case-folded; underscores of multi-word entries read as spaces): how much of the word task a
+    model could solve by matching tokens alone."""
+    if not pairs:
+        raise ValueError("pairs: must not be empty")
+    hit = [(p.word.replace("_", " ").lower()[:letters] in p.second.lower()) == bool(p.label) for p in pairs]
+    return sum(hit) / len(hit)

@@ -10,7 +10,8 @@ from ...runs.store import Store
 from ...runs.sweep import run_sweep
 from .analysis import NAMES
 from .measure import measure_language
-from .runs import KIND, LanguageConfig, language_runs
+from ...tasks import wordnet
+from .runs import KIND, LanguageConfig, language_runs, load_pairs
 
 #: The chapter's first cpu setting, from which the trials change one thing or a few: the sense task on 2,000
 #: training pairs for 20 epochs.
@@ -31,6 +32,8 @@ TRIALS = (
           dropout=0.0)),
     ("order task (a definition and its example, in either order), 10,000 training pairs, 2,000 validation, 3 epochs",
      dict(pairing="order", n_train=10000, n_val=2000, epochs=3, checkpoints=(0, 1, 2, 3))),
+    ("word task, 20,000 training pairs, 15 epochs, the softmax transformer only",
+     dict(models=("softmax",), pairing="word", n_train=20000, n_val=2000, epochs=15, checkpoints=(0, 5, 10, 15))),
 )
 
 
@@ -58,12 +61,21 @@ def trial_table(cfg: LanguageConfig, trials=TRIALS, cache: Store | None = None, 
     return pd.DataFrame(rows).set_index(["trial", "setting", "model"])
 
 
-def describe_trials(table: pd.DataFrame) -> str:
-    """Generated: each trial's final validation accuracy per model."""
+def describe_trials(table: pd.DataFrame, data_dir: str = "", trials=TRIALS) -> str:
+    """Generated: each trial's final validation accuracy per model, and what matching tokens alone would score on
+    the word task (:func:`replication.tasks.wordnet.lexical_rule` on its training and validation pairs)."""
     if not len(table):
         return "The trials were run at the cpu scale only."
     parts = []
     for (i, label), g in table.groupby(level=["trial", "setting"], sort=True):
         accs = ", ".join(f"{m} {r['val_acc']:.3f}" for (_, _, m), r in g.iterrows())
         parts.append(f"trial {i} ({label}): {accs}")
-    return "Validation accuracy after the last epoch (chance: 0.5), " + "; ".join(parts) + "."
+    train, val = load_pairs("wordnet", data_dir, "word")
+    word = table[[trials[i][1].get("pairing") == "word" for i in table.index.get_level_values("trial")]]
+    best = word["val_acc"].idxmax() if len(word) else None
+    found = (f"the best validation accuracy of a model on it is {word.loc[best, 'val_acc']:.3f} ({best[2]}, trial "
+             f"{best[0]})" if best is not None else "no trial ran it")  # fmt: skip
+    rule = (f" On the word task a rule that only looks for the word's first five letters in the example is right on "
+            f"{wordnet.lexical_rule(train):.1%} of the training pairs and {wordnet.lexical_rule(val):.1%} of the "
+            f"validation pairs, so matching tokens alone would solve most of it; {found}.")
+    return "Validation accuracy after the last epoch (chance: 0.5), " + "; ".join(parts) + "." + rule
