@@ -5,6 +5,7 @@ regularised ViT's ShOp / ShPred over parameter-noise levels (V25 Table 2) on all
 released code's variant (dropout 0.1, measured in train mode)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ...report.text import label
@@ -179,3 +180,29 @@ def describe_fixed(checks: pd.DataFrame, sharp: pd.DataFrame) -> str:
         d = sharp[(sharp["mode"] == "eval") & (sharp["dropout"] == 0)].groupby(["sigma", "method"])["shpred"].mean()
         parts.append("Plain ViT's ShPred by σ: " + ", ".join(f"{s:g}: {v:.4f}" for (s, m), v in d.items() if m == "plain") + ".")
     return " ".join(parts)
+
+
+def noise_units(cfg: VisionConfig, levels: pd.DataFrame | None = None) -> str:
+    """The chapter's noise in other units, computed from the data: what sigma is in units of raw pixels scaled to
+    [0, 1] (torchvision's ``ToTensor`` without normalisation, which V25's variances may refer to), and which multiple
+    of the chapter's sigma V25's own variances (:data:`.runs.SIGMA`) would be if they did; with ``levels``, the
+    order of the models at the multiple nearest each."""
+    from ...tasks import images as vision_data
+
+    raw = vision_data.load(cfg.dataset, cfg.data_dir or None).x_train  # pixels in [0, 1]
+    std = float(raw.std())
+    sigma = cfg.noise_sigma
+    mult = {f"the same sigma ({sigma:.3f}) on [0, 1] pixels": 1 / std,
+            "V25's Fashion-MNIST variance, 5, on [0, 1] pixels": 5**0.5 / (std * sigma)}
+    text = (f"The models read standardised pixels: one unit is the training set's pixel standard deviation, "
+            f"{std:.3f} of the range of a [0, 1] pixel. The chapter's sigma, {sigma:.3f} standardised units, is "
+            f"{sigma * std:.3f} on [0, 1] pixels. V25 state their variances without saying which scale they refer "
+            "to. If they meant [0, 1] pixels, " + "; ".join(f"{k} would be {v:.2f} × the chapter's sigma here" for k, v in
+                                                           mult.items()) + ".")  # fmt: skip
+    if levels is not None and len(levels) and set(PLAIN) <= set(levels["model"]):
+        m = levels[levels["model"].isin(PLAIN)].groupby(["ratio", "model"])["sensitivity"].mean().unstack()
+        for k, v in mult.items():
+            r = min(m.index, key=lambda x: abs(np.log(x / v)))
+            order = " < ".join(m.loc[r].sort_values().index)
+            text += f" At {r:g} × sigma, the measured level nearest {k}, the order is {order}."
+    return text
