@@ -148,7 +148,9 @@ def test_fixed_tables_on_a_ci_run(tmp_path):
     one = levels[levels["ratio"] == 1.0].set_index("model")["sensitivity"]
     final = checks[checks["name"] == "final"]
     assert one["ViT"] == final[final["model"] == "ViT"]["sensitivity"].iloc[0]  # sigma itself: the full measure
-    claims = fc.fixed_claims(cfg, checks, sharp, None, levels)
+    scales = fixed.logit_scales(cfg, runs, results)
+    assert len(scales) == 5 and (scales["mean_abs_logit"] > 0).all()  # the ViTs: plain, reg, aug; with dropout plain, reg
+    claims = fc.fixed_claims(cfg, checks, sharp, None, levels, scales)
     assert len(claims) == 6 and not any(c.holds for c in claims)  # one seed: nothing is testable
 
 
@@ -211,3 +213,18 @@ def test_noise_units_convert_through_the_pixel_spread():
     assert f"{1 / std:.2f} × the chapter's sigma" in text
     assert f"{5 ** 0.5 / (std * cfg.noise_sigma):.2f} × the chapter's sigma" in text
     assert "At 4 × sigma, the measured level nearest V25's Fashion-MNIST variance" in text and "order is ViT <" in text
+
+
+def test_the_shop_note_reads_shop_against_the_logits_size():
+    import pandas as pd
+
+    from replication.experiments.vision_sensitivity import fixed_claims as fc
+
+    cfg = ch.PRESETS["cpu"]
+    sharp = _planted_sharp(0.06, 0.03)  # ShOp halves with the regulariser
+    scales = pd.DataFrame([{"method": m, "dropout": 0.0, "seed": s, "mean_abs_logit": v}
+                           for s in range(4) for m, v in (("plain", 4.0), ("reg", 1.0))])  # logits 4x smaller
+    note = fc.sharp_claim(cfg, sharp, "shop", scales).note
+    assert "(0.25×)" in note and "comes from the logits' smaller scale" in note
+    scales.loc[scales["method"] == "reg", "mean_abs_logit"] = 3.9  # logits about as large: ShOp's fall is real
+    assert "falls by more than the logits' scale does" in fc.sharp_claim(cfg, sharp, "shop", scales).note

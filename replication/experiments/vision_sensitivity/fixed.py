@@ -8,11 +8,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import torch
+
+from ...measures.output_sharpness import predict_in_chunks
+from ...models.vision import build_model
 from ...report.text import label
 from ...runs.store import Store
 from .binary import levelled
 from .binary_analysis import stored_runs
-from .measure import measure_vision
+from .measure import load_run_data, measure_vision
 from .runs import KIND, VisionConfig, fixed_runs
 
 
@@ -206,3 +210,24 @@ def noise_units(cfg: VisionConfig, levels: pd.DataFrame | None = None) -> str:
             order = " < ".join(m.loc[r].sort_values().index)
             text += f" At {r:g} × sigma, the measured level nearest {k}, the order is {order}."
     return text
+
+
+@torch.no_grad()
+def logit_scales(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """From the stored final weights (no retraining): each ViT's mean absolute logit and median top-two margin on
+    the images ShOp / ShPred perturb, so that ShOp, a change of logits, can be read against the logits' own size."""
+    by_key = {(r.arch, r.method, r.seed, r.dropout): r for r in fixed_runs(cfg)}
+    rows, loaded = [], {}
+    for r, res in zip(runs.itertuples(), results):
+        if "weights" not in res or "final" not in res["weights"]:
+            continue
+        run = by_key[(r.arch, r.method, r.seed, r.dropout)]
+        data = loaded.setdefault((run.dataset, run.data_dir, run.n_train, run.n_test), load_run_data(run))
+        model = build_model(run.arch, data.shape, run.patch, data.classes, dropout=run.dropout)
+        model.load_state_dict({k: v.float() for k, v in res["weights"]["final"].items()})
+        logits = predict_in_chunks(model.eval(), data.standardise(data.x_train)[: run.n_sharp])
+        top = logits.topk(2, dim=-1).values
+        rows.append({"model": _model(r.arch, r.method, r.dropout), "method": r.method, "dropout": r.dropout,
+                     "seed": r.seed, "mean_abs_logit": float(logits.abs().mean()),
+                     "median_margin": float((top[:, 0] - top[:, 1]).median())})  # fmt: skip
+    return pd.DataFrame(rows)

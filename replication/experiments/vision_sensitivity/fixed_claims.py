@@ -129,8 +129,28 @@ def _pair(sharp: pd.DataFrame, sigma: float, mode: str, dropout: float, col: str
     return tuple(d[d["method"] == m].set_index("seed")[col].astype(float).sort_index() for m in ("plain", "reg"))
 
 
-def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str) -> Claim:
-    """The regularised ViT's ``col`` (ShOp or ShPred) is below the plain one's at :func:`power_sigma` (paired by seed)."""
+def _scale_note(scales: pd.DataFrame | None, sharp: pd.DataFrame, sigma: float) -> str:
+    """The logits' own size beside ShOp (:func:`.fixed.logit_scales`): their mean |logit|, and ShOp over it."""
+    if scales is None or scales.empty:
+        return ""
+    sc = scales[scales["dropout"] == 0].groupby("method")["mean_abs_logit"].mean()
+    if not {"plain", "reg"} <= set(sc.index):
+        return ""
+    shop = sharp[(sharp["sigma"] == sigma) & (sharp["mode"] == "eval") & (sharp["dropout"] == 0)].groupby("method")["shop"].mean()
+    rel = {m: shop[m] / sc[m] for m in ("plain", "reg") if m in shop.index}
+    text = (f". The regularised ViT's logits are smaller: mean |logit| {sc['plain']:.3g} plain, {sc['reg']:.3g} with "
+            f"the regulariser ({sc['reg'] / sc['plain']:.2f}×)")
+    if len(rel) == 2:
+        text += (f"; ShOp as a share of the mean |logit| is {rel['plain']:.3g} plain and {rel['reg']:.3g} with the "
+                 "regulariser, so " + ("ShOp falls by more than the logits' scale does" if rel["reg"] < rel["plain"]
+                                       else "the fall of ShOp comes from the logits' smaller scale: for their size, the "
+                                       "regularised ViT's logits move as much or more"))  # fmt: skip
+    return text
+
+
+def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str, scales: pd.DataFrame | None = None) -> Claim:
+    """The regularised ViT's ``col`` (ShOp or ShPred) is below the plain one's at :func:`power_sigma` (paired by seed);
+    ``scales`` (:func:`.fixed.logit_scales`) adds the logits' own size to the note."""
     name = {"shop": "ShOp", "shpred": "ShPred"}[col]
     sigma, reached = power_sigma(sharp)
     base = dict(chapter=CHAPTER, claim=f"The regularised ViT sits in a flatter minimum: lower {name} at a parameter "
@@ -154,6 +174,7 @@ def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str) -> Claim:
             f"{len(both)} seeds, p = {fmt(p)} (holds if < {ALPHA})")  # fmt: skip
     if not holds:
         note += f"; fails: the mean moves {plain.mean():.4g} → {reg.mean():.4g} with the regulariser"
+    note += _scale_note(scales, sharp, sigma)
     return Claim(**base, measured=f"σ = {sigma:g}: ViT {_ms(plain)} → + reg {_ms(reg)} ({len(both)} seeds)",
                  holds=holds, note=note)
 
@@ -183,11 +204,12 @@ def released_claim(cfg: VisionConfig, sharp: pd.DataFrame) -> Claim:
 
 
 def fixed_claims(cfg: VisionConfig, checks: pd.DataFrame, sharp: pd.DataFrame, target_runs: pd.DataFrame | None = None,
-                 levels: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
+                 levels: pd.DataFrame | None = None, scales: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
     """The protocol's claims (the first five need ``cfg.fixed_seeds``, the released variant's ``cfg.released_seeds``);
     ``levels`` (:func:`.fixed.fixed_noise_levels`) adds V25 Fig. 17's claim and, to a failing end-of-budget
-    ordering, where the order turns."""
+    ordering, where the order turns; ``scales`` (:func:`.fixed.logit_scales`) the logits' size to the ShOp / ShPred
+    notes."""
     levels = levels if levels is not None else pd.DataFrame()
     out = [order_claim(cfg, checks, "matched", target_runs), order_claim(cfg, checks, "final", target_runs, levels),
-           levels_claim(cfg, levels), sharp_claim(cfg, sharp, "shop"), sharp_claim(cfg, sharp, "shpred")]
+           levels_claim(cfg, levels), sharp_claim(cfg, sharp, "shop", scales), sharp_claim(cfg, sharp, "shpred", scales)]
     return (out if cfg.fixed_seeds else []) + ([released_claim(cfg, sharp)] if cfg.released_seeds else [])
