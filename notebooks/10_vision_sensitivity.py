@@ -516,5 +516,5 @@ claims = record(ch.claims(cfg, runs) + ch.binary_claims(cfg, checks, bcurves, pl
                 + (ch.posthoc_claims(cfg, plevels, pwhole) if len(plevels) else [])
                 + ([patch_norm.patch_norm_claim(cfg, pn_checks)] if cfg.binary_no_patch_norm and cfg.binary_seeds else [])
                 + ([adam.adam_claim(cfg, adam_checks)] if cfg.binary_adam and cfg.binary_seeds else [])
-                + fixed_claims.fixed_claims(cfg, fchecks, fsharp, runs, flevels, fscales))
+                + fixed_claims.fixed_claims(cfg, fchecks, fsharp, runs, flevels, fscales, mlevels))
 display_table(claims)

@@ -228,3 +228,17 @@ def test_the_shop_note_reads_shop_against_the_logits_size():
     assert "(0.25×)" in note and "comes from the logits' smaller scale" in note
     scales.loc[scales["method"] == "reg", "mean_abs_logit"] = 3.9  # logits about as large: ShOp's fall is real
     assert "falls by more than the logits' scale does" in fc.sharp_claim(cfg, sharp, "shop", scales).note
+
+
+def test_a_failing_matched_ordering_cites_the_binary_sweep_at_matched_accuracy():
+    import pandas as pd
+
+    from replication.experiments.vision_sensitivity import fixed_claims as fc
+
+    sweep = pd.DataFrame([{"arch": a, "seed": s, "ratio": r, "sensitivity": v}
+                          for s in range(2) for r, (vv, mm) in zip((1.0, 4.0), ((0.03, 0.01), (0.04, 0.09)))
+                          for a, v in (("vit", vv), ("mlp", mm))])  # fmt: skip
+    bad = fc.fixed_claims(ch.PRESETS["cpu"], _planted_checks(0.03, 0.01), _planted_sharp(0.06, 0.03), None, None,
+                          None, sweep)  # fmt: skip
+    assert "binary models at their matched-accuracy checkpoints" in bad[0].note and "the MLP's." in bad[0].note
+    assert "binary models" not in bad[1].note

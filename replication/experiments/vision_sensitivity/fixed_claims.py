@@ -8,6 +8,7 @@ import pandas as pd
 
 from ...report.claims import ALPHA, Claim, fmt
 from .analysis import paired_less, welch_less
+from .binary_analysis import crossing
 from .fixed import PLAIN, reached_levels
 from .runs import CHAPTER, RELEASED_DROPOUT, RELEASED_SHARP_SIGMA, VisionConfig
 
@@ -100,15 +101,18 @@ def order_claim(cfg: VisionConfig, checks: pd.DataFrame, at: str, target_runs: p
             f"p = {fmt(ps[PLAIN[2]])} (holds if both < {ALPHA})")
     if not holds:
         ratios = ", ".join(f"{v[PLAIN[0]].mean() / v[m].mean():.2f}× the {m}'s" for m in PLAIN[1:] if v[m].mean() > 0)
-        note += f"; fails: the ViT's mean is {ratios}"
+        note += f"; fails: the ViT's mean is {ratios}."
         if target_runs is not None and len(target_runs):
             t = target_runs[target_runs["method"] == "plain"].groupby("arch")["sensitivity"].mean()
             if {"vit", "cnn", "mlp"} <= set(t.index):
                 same = t["vit"] > min(t["cnn"], t["mlp"])
-                note += (f". The runs stopped at {cfg.target_acc:.0%} training accuracy order the ViT "
+                note += (f" The runs stopped at {cfg.target_acc:.0%} training accuracy order the ViT "
                          f"{'above' if same else 'below'} the lower of the other two as well, so the stopping rule "
-                         f"{'is not' if same else 'may be'} the cause")  # fmt: skip
-        note += turning(noise) if at == "final" else ""
+                         f"{'is not' if same else 'may be'} the cause.")  # fmt: skip
+        if at == "final":
+            note += turning(noise)
+        elif noise is not None and len(noise):  # at matched accuracy: the binary models' sweep at matched accuracy
+            note += crossing(noise, "of the binary models at their matched-accuracy checkpoints")
     return Claim(**base, measured=f"{over}{lv}", holds=holds, note=note)
 
 
@@ -129,14 +133,16 @@ def _pair(sharp: pd.DataFrame, sigma: float, mode: str, dropout: float, col: str
     return tuple(d[d["method"] == m].set_index("seed")[col].astype(float).sort_index() for m in ("plain", "reg"))
 
 
-def _scale_note(scales: pd.DataFrame | None, sharp: pd.DataFrame, sigma: float) -> str:
+def _scale_note(scales: pd.DataFrame | None, sharp: pd.DataFrame, sigma: float, dropout: float = 0.0,
+                mode: str = "eval") -> str:  # fmt: skip
     """The logits' own size beside ShOp (:func:`.fixed.logit_scales`): their mean |logit|, and ShOp over it."""
     if scales is None or scales.empty:
         return ""
-    sc = scales[scales["dropout"] == 0].groupby("method")["mean_abs_logit"].mean()
+    sc = scales[scales["dropout"] == dropout].groupby("method")["mean_abs_logit"].mean()
     if not {"plain", "reg"} <= set(sc.index):
         return ""
-    shop = sharp[(sharp["sigma"] == sigma) & (sharp["mode"] == "eval") & (sharp["dropout"] == 0)].groupby("method")["shop"].mean()
+    shop = sharp[(sharp["sigma"] == sigma) & (sharp["mode"] == mode) & (sharp["dropout"] == dropout)
+                 ].groupby("method")["shop"].mean()  # fmt: skip
     rel = {m: shop[m] / sc[m] for m in ("plain", "reg") if m in shop.index}
     text = (f". The regularised ViT's logits are smaller: mean |logit| {sc['plain']:.3g} plain, {sc['reg']:.3g} with "
             f"the regulariser ({sc['reg'] / sc['plain']:.2f}×)")
@@ -179,7 +185,7 @@ def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str, scales: pd.Dat
                  holds=holds, note=note)
 
 
-def released_claim(cfg: VisionConfig, sharp: pd.DataFrame) -> Claim:
+def released_claim(cfg: VisionConfig, sharp: pd.DataFrame, scales: pd.DataFrame | None = None) -> Claim:
     """In V25's released code's setting (ViT with dropout 0.1, ShPred in train mode at sigma 0.05) the regulariser
     lowers ShPred (paired by seed)."""
     base = dict(chapter=CHAPTER, claim="With the released code's dropout and measurement (train mode, σ = 0.05) the "
@@ -199,17 +205,21 @@ def released_claim(cfg: VisionConfig, sharp: pd.DataFrame) -> Claim:
             f"{plain.mean() - ev_plain.mean():.3g} for the plain ViT (dropout's masks change predictions too)")  # fmt: skip
     if not holds:
         note += f"; fails: the mean moves {plain.mean():.4g} → {reg.mean():.4g}"
+    note += _scale_note(scales, sharp, RELEASED_SHARP_SIGMA, RELEASED_DROPOUT, "train")
     return Claim(**base, measured=f"ViT (dropout {RELEASED_DROPOUT:g}) {_ms(plain)} → + reg {_ms(reg)} "
                  f"({len(both)} seeds)", holds=holds, note=note)
 
 
 def fixed_claims(cfg: VisionConfig, checks: pd.DataFrame, sharp: pd.DataFrame, target_runs: pd.DataFrame | None = None,
-                 levels: pd.DataFrame | None = None, scales: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
+                 levels: pd.DataFrame | None = None, scales: pd.DataFrame | None = None,
+                 binary_matched: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
     """The protocol's claims (the first five need ``cfg.fixed_seeds``, the released variant's ``cfg.released_seeds``);
     ``levels`` (:func:`.fixed.fixed_noise_levels`) adds V25 Fig. 17's claim and, to a failing end-of-budget
     ordering, where the order turns; ``scales`` (:func:`.fixed.logit_scales`) the logits' size to the ShOp / ShPred
-    notes."""
+    notes; ``binary_matched`` (the binary models' noise-level sweep at matched accuracy) to a failing
+    matched-accuracy ordering."""
     levels = levels if levels is not None else pd.DataFrame()
-    out = [order_claim(cfg, checks, "matched", target_runs), order_claim(cfg, checks, "final", target_runs, levels),
+    out = [order_claim(cfg, checks, "matched", target_runs, binary_matched),
+           order_claim(cfg, checks, "final", target_runs, levels),
            levels_claim(cfg, levels), sharp_claim(cfg, sharp, "shop", scales), sharp_claim(cfg, sharp, "shpred", scales)]
-    return (out if cfg.fixed_seeds else []) + ([released_claim(cfg, sharp)] if cfg.released_seeds else [])
+    return (out if cfg.fixed_seeds else []) + ([released_claim(cfg, sharp, scales)] if cfg.released_seeds else [])
