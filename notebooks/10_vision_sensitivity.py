@@ -398,9 +398,9 @@ axes = plots.training_curves(acurves) if len(acurves) else None
 # ## The ten-class comparison again, under one fixed budget
 #
 # The first sections stopped each ten-class model at the first epoch with 97 % training accuracy. That rule
-# compares the models at one point of fitting the data, but it stops them early and at different times: the
-# CNN and the MLP after 4–6 epochs, the ViT after 9–12, while the ViT's per-epoch sensitivity was still
-# falling. Here the same models (same data, learning rates, batch order and initialisation per seed) all
+# compares the models at one point of fitting the data, but it stops them early and at different times (the
+# ViT after about twice as many epochs as the CNN and the MLP, the `epochs_run` of the summary table), while the
+# ViT's per-epoch sensitivity was still falling. Here the same models (same data, learning rates, batch order and initialisation per seed) all
 # train for one fixed budget, long enough for training accuracy and the sensitivity estimate to level off
 # (the test of the binary experiment above). They are compared twice, as V25 compare their MNIST models: at
 # matched training accuracy (each model's first epoch at or above common levels) and at the end of the budget.
