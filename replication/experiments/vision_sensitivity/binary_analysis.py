@@ -259,7 +259,7 @@ def crossing(levels: pd.DataFrame | None, which: str = "of the final models") ->
     above = [f"{r:g}" for r, row in m.iterrows() if row["vit"] >= row["mlp"]]
     if not below:
         return f" The noise-level sweep {which} puts the ViT at or above the MLP at every level measured."
-    return (f" The noise-level sweep {which} (V25 Fig. 17, below) puts the ViT below the MLP at "
+    return (f" The noise-level sweep {which} (V25 Fig. 17, in the post-hoc section) puts the ViT below the MLP at "
             f"{', '.join(below)} × sigma and at or above it at {', '.join(above) or 'no level'} × sigma: the order "
             "turns with the noise level, which V25 do not state for MNIST.")
 
