@@ -66,6 +66,7 @@ fixed_seeds = None  # seeds per model of the ten-class comparison under one fixe
 fixed_epochs = None  # its epoch budget, every model (None: the preset's, 60 at cpu)
 fixed_levels = None  # increasing training accuracies its models are compared at (None: the preset's)
 released_seeds = None  # seeds of the ViT with the released code's dropout 0.1, plain and regularised, 0 to skip (None: 3 at cpu)
+pixel_seeds = None  # seeds of the plain models trained again and measured at V25's noise read on [0, 1] pixels, 0 to skip (None: 5 at cpu)
 
 # %%
 from replication.report import status
@@ -73,14 +74,15 @@ from replication.experiments.vision_sensitivity import VisionConfig
 
 cfg = VisionConfig.from_params(scale=scale, dataset=dataset, data_dir=data_dir, sigma=sigma, architectures=architectures, seeds=seeds, epochs=epochs,
                                binary_seeds=binary_seeds, binary_epochs=binary_epochs, binary_levels=binary_levels,
-                               fixed_seeds=fixed_seeds, fixed_epochs=fixed_epochs, fixed_levels=fixed_levels, released_seeds=released_seeds)
+                               fixed_seeds=fixed_seeds, fixed_epochs=fixed_epochs, fixed_levels=fixed_levels, released_seeds=released_seeds,
+                               pixel_seeds=pixel_seeds)
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
 from replication.experiments import vision_sensitivity as ch
-from replication.experiments.vision_sensitivity import adam, fixed, fixed_claims, patch_norm
+from replication.experiments.vision_sensitivity import adam, fixed, fixed_claims, patch_norm, pixel
 from replication.plots import vision_sensitivity as plots
 
 # %% [markdown]
@@ -447,13 +449,26 @@ fixed.fixed_matched_table(fchecks) if len(fchecks) else None
 # scaled from an eighth of the chapter's sigma to eight times it (thin lines: seeds). The noise is in units of
 # standardised pixels, where a blank pixel sits at about −0.42 and full ink at about 2.8, so the chapter's sigma
 # already moves a pixel by about a third of that range; V25 do not state the scale of their MNIST pixels.
+# The sweep's grid is powers of two; the figure adds the two levels at which V25's own noise would lie if their
+# variances refer to pixels in [0, 1] (computed below). Those two come from the plain models trained again with
+# the same seeds (reruns) and measured there, since the CNN's and the MLP's weights are not stored.
 
 # %%
-flevels = fixed.fixed_noise_levels(fruns, fresults)
+pruns, presults = pixel.pixel_table(cfg)
+flevels = pixel.all_levels(fruns, fresults, pruns, presults)
 ax = plots.noise_levels(flevels[flevels["model"].isin(fixed.PLAIN)]) if len(flevels) else None
 
 # %%
-Markdown(fixed.noise_units(cfg, flevels))
+Markdown(pixel.noise_units(cfg, flevels))
+
+# %% [markdown]
+# A rerun is only an extension of the first run's sweep if it trains the same model. Each rerun is compared with
+# the first run of its model and seed, number by number: every epoch's training and test accuracy, loss and
+# sensitivity estimate, and the sensitivity at every matched-accuracy checkpoint.
+
+# %%
+freruns = pixel.reproduced(fruns, fresults, pruns, presults)
+Markdown(pixel.describe_reproduced(cfg, freruns, len(pruns)))
 
 # %% [markdown]
 # ShOp and ShPred of the ViT trained plainly, with the regulariser and with augmentation, against the
@@ -516,5 +531,6 @@ claims = record(ch.claims(cfg, runs) + ch.binary_claims(cfg, checks, bcurves, pl
                 + (ch.posthoc_claims(cfg, plevels, pwhole) if len(plevels) else [])
                 + ([patch_norm.patch_norm_claim(cfg, pn_checks)] if cfg.binary_no_patch_norm and cfg.binary_seeds else [])
                 + ([adam.adam_claim(cfg, adam_checks)] if cfg.binary_adam and cfg.binary_seeds else [])
-                + fixed_claims.fixed_claims(cfg, fchecks, fsharp, runs, flevels, fscales, mlevels))
+                + fixed_claims.fixed_claims(cfg, fchecks, fsharp, runs, flevels, fscales, mlevels)
+                + ([pixel.pixel_claim(cfg, flevels, pixel.pixel_multiples(cfg))] if cfg.pixel_seeds else []))
 display_table(claims)

@@ -16,7 +16,7 @@ from replication.runs.cache import config_key
 from replication.runs.sweep import run_key
 from replication.experiments import (average_sensitivity, blowup_bound as blowup, introduction as demo, generalization, transformer_model as model_anatomy, scratchpad, vision_sensitivity as vision)
 from replication.experiments.sharpness import sweep as encoder_sweep
-from replication.experiments.vision_sensitivity import binary as vision_binary, posthoc as vision_posthoc
+from replication.experiments.vision_sensitivity import binary as vision_binary, pixel as vision_pixel, posthoc as vision_posthoc
 from replication.experiments.grokking import modular_addition as grokking
 from replication.experiments.token_sensitivity import runs as synthetic_runs
 from replication.experiments.language_sensitivity import runs as language
@@ -100,6 +100,7 @@ PINNED = {
     "vision_run/fixed": (lambda: _sweep(vision.fixed_runs(vision.PRESETS["cpu"])), "d2e5864f2e657fe450da"),
     "vision_run/released": (lambda: _sweep([r for r in vision.fixed_runs(vision.PRESETS["cpu"]) if r.dropout]),
                             "f1356197dceaeb4ce02b"),
+    "vision_run/pixel": (lambda: _sweep(vision_pixel.pixel_runs(vision.PRESETS["cpu"])), "92bb4c4f8625cddc2ad0"),
     "grokking_run/trial_0": (lambda: _sweep(grokking.grok_trial_runs(grokking.PRESETS["cpu"])), "d18c248b377fd913d546"),
     "language_run/depth": (lambda: _sweep(language.depth_runs(language.PRESETS["cpu"])), "14464cc9d556e26eadc6"),
 }

@@ -203,18 +203,6 @@ def test_only_the_released_claim_without_the_fixed_seeds():
     assert len(claims) == 1 and claims[0].holds and "train mode exceeds eval mode" in claims[0].note
 
 
-def test_noise_units_convert_through_the_pixel_spread():
-    from replication.experiments.vision_sensitivity import fixed
-    from replication.tasks import images as vision_data
-
-    cfg = ch.PRESETS["cpu"]
-    std = float(vision_data.load_mnist().x_train.std())
-    text = fixed.noise_units(cfg, _planted_levels({2.0: 2.0, 4.0: 0.5}))
-    assert f"{1 / std:.2f} × the chapter's sigma" in text
-    assert f"{5 ** 0.5 / (std * cfg.noise_sigma):.2f} × the chapter's sigma" in text
-    assert "At 4 × sigma, the measured level nearest V25's Fashion-MNIST variance" in text and "order is ViT <" in text
-
-
 def test_the_shop_note_reads_shop_against_the_logits_size():
     import pandas as pd
 

@@ -186,32 +186,6 @@ def describe_fixed(checks: pd.DataFrame, sharp: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
-def noise_units(cfg: VisionConfig, levels: pd.DataFrame | None = None) -> str:
-    """The chapter's noise in other units, computed from the data: what sigma is in units of raw pixels scaled to
-    [0, 1] (torchvision's ``ToTensor`` without normalisation, which V25's variances may refer to), and which multiple
-    of the chapter's sigma V25's own variances (:data:`.runs.SIGMA`) would be if they did; with ``levels``, the
-    order of the models at the multiple nearest each."""
-    from ...tasks import images as vision_data
-
-    raw = vision_data.load(cfg.dataset, cfg.data_dir or None).x_train  # pixels in [0, 1]
-    std = float(raw.std())
-    sigma = cfg.noise_sigma
-    mult = {f"the same sigma ({sigma:.3f}) on [0, 1] pixels": 1 / std,
-            "V25's Fashion-MNIST variance, 5, on [0, 1] pixels": 5**0.5 / (std * sigma)}
-    text = (f"The models read standardised pixels: one unit is the training set's pixel standard deviation, "
-            f"{std:.3f} of the range of a [0, 1] pixel. The chapter's sigma, {sigma:.3f} standardised units, is "
-            f"{sigma * std:.3f} on [0, 1] pixels. V25 state their variances without saying which scale they refer "
-            "to. If they meant [0, 1] pixels, " + "; ".join(f"{k} would be {v:.2f} × the chapter's sigma here" for k, v in
-                                                           mult.items()) + ".")  # fmt: skip
-    if levels is not None and len(levels) and set(PLAIN) <= set(levels["model"]):
-        m = levels[levels["model"].isin(PLAIN)].groupby(["ratio", "model"])["sensitivity"].mean().unstack()
-        for k, v in mult.items():
-            r = min(m.index, key=lambda x: abs(np.log(x / v)))
-            order = " < ".join(m.loc[r].sort_values().index)
-            text += f" At {r:g} × sigma, the measured level nearest {k}, the order is {order}."
-    return text
-
-
 @torch.no_grad()
 def logit_scales(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     """From the stored final weights (no retraining): each ViT's mean absolute logit and median top-two margin on

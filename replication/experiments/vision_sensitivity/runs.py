@@ -136,6 +136,7 @@ class VisionConfig(ChapterConfig):
     fixed_sharp_sigmas: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05)  # ShOp / ShPred noise levels (regularised model)
     fixed_sharp_repeats: int = 20  # parameter noise draws per level
     released_seeds: int = 0  # seeds of the regularised model, plain and "reg", with dropout 0.1 as in V25's code
+    pixel_seeds: int = 0  # seeds of the plain models trained again and measured at V25's noise on [0, 1] pixels
 
     def __post_init__(self):
         super().__post_init__()
@@ -204,6 +205,7 @@ class VisionConfig(ChapterConfig):
         check_increasing("fixed_sharp_sigmas", self.fixed_sharp_sigmas, 10.0, "list of parameter noise levels in (0, 10]")
         check_int("fixed_sharp_repeats", self.fixed_sharp_repeats, 2, 1000)
         check_int("released_seeds", self.released_seeds, 0, 100)
+        check_int("pixel_seeds", self.pixel_seeds, 0, 100)
 
     @property
     def noise_sigma(self) -> float:
@@ -229,8 +231,9 @@ class VisionConfig(ChapterConfig):
     #: fixed_epochs: its epoch budget, >= 1.
     #: fixed_levels: increasing training accuracies in (0, 1] at which its models are compared.
     #: released_seeds: seeds of the ViT (plain and regularised) with V25's released dropout, >= 0.
+    #: pixel_seeds: seeds of the plain models trained again, measured at V25's noise read on [0, 1] pixels, >= 0.
     PARAMS = ("dataset", "data_dir", "sigma", "architectures", "seeds", "epochs", "binary_seeds", "binary_epochs",
-              "binary_levels", "fixed_seeds", "fixed_epochs", "fixed_levels", "released_seeds")
+              "binary_levels", "fixed_seeds", "fixed_epochs", "fixed_levels", "released_seeds", "pixel_seeds")
 
     @classmethod
     def from_params(cls, scale=None, **params):
@@ -247,11 +250,11 @@ PRESETS = {
                        binary_seeds=2, binary_epochs=2, binary_levels=(0.6, 0.7), binary_sens_fraction=0.1,
                        binary_curve_sens=10, binary_window=1, binary_no_patch_norm=2, binary_adam=2, posthoc_images=12,
                        posthoc_repeats=1, posthoc_matched=True, fixed_seeds=1, released_seeds=1, fixed_epochs=2, fixed_levels=(0.3, 0.5),
-                       fixed_sharp_sigmas=(0.01, 0.05), fixed_sharp_repeats=2),  # fmt: skip
+                       fixed_sharp_sigmas=(0.01, 0.05), fixed_sharp_repeats=2, pixel_seeds=1),  # fmt: skip
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
     "cpu": VisionConfig(scale="cpu", epochs=15, target_acc=0.97, lr_cnn=0.05, sens_fraction=0.125, severities=(1, 3, 5),
                         n_corrupt=500, binary_no_patch_norm=5, binary_adam=5, posthoc_matched=True, fixed_seeds=5,
-                        released_seeds=3),  # fmt: skip
+                        released_seeds=3, pixel_seeds=5),  # fmt: skip
     # V25 App. D on Fashion-MNIST (files in data_dir): the whole data set, batch 100.
     "paper": VisionConfig(scale="paper", dataset="fashion_mnist", batch_size=100, epochs=100, n_sharp=10_000,
                           n_corrupt=10_000),  # fmt: skip

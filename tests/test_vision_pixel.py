@@ -1,0 +1,83 @@
+"""Chapter 10's pixel-scale reruns: which multiples of sigma V25's variances are on [0, 1] pixels, the runs that
+measure there, the check that a rerun gives its first run's numbers, and the diagnosis claim (on ci-sized runs and
+planted data)."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from replication.experiments import vision_sensitivity as ch
+from replication.experiments.vision_sensitivity import fixed, pixel
+from replication.experiments.vision_sensitivity.runs import fixed_runs
+from replication.tasks import images as vision_data
+
+
+def _planted_levels(vit_over_others: dict, seeds: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    return pd.DataFrame([{"model": m, "seed": s, "ratio": r, "sensitivity": 0.02 * r * (f if m == "ViT" else 1)
+                          * (1 + 0.05 * rng.standard_normal())}
+                         for r, f in vit_over_others.items() for m in ("ViT", "CNN", "MLP") for s in range(seeds)])
+
+
+def test_the_multiples_are_the_pixel_spread_read_back():
+    cfg = ch.PRESETS["cpu"]
+    std = float(vision_data.load_mnist().x_train.std())
+    same, v25 = pixel.pixel_multiples(cfg).values()
+    assert same == pytest.approx(1 / std, abs=5e-4) and v25 == pytest.approx(5**0.5 / (std * cfg.noise_sigma), abs=5e-4)
+    # a sigma s on [0, 1] pixels is s / std standardised units: the chapter's sigma on [0, 1] is `same` x sigma
+    assert (cfg.noise_sigma * same) * std == pytest.approx(cfg.noise_sigma, rel=1e-3)
+    text = pixel.noise_units(cfg, _planted_levels({2.0: 2.0, 4.0: 0.5}))
+    assert f"{same:.2f} × the chapter's sigma" in text and f"{v25:.2f} × the chapter's sigma" in text
+    assert "At 4 × sigma, the measured level nearest V25's Fashion-MNIST variance" in text and "order is ViT <" in text
+
+
+def test_pixel_runs_train_the_fixed_budget_models_and_only_measure_elsewhere():
+    cfg = ch.PRESETS["cpu"]
+    runs = pixel.pixel_runs(cfg)
+    assert len(runs) == 3 * cfg.pixel_seeds and {r.method for r in runs} == {"plain"}
+    first = {(r.arch, r.seed): r for r in fixed_runs(cfg) if r.method == "plain" and not r.dropout}
+    training = ("dataset", "n_train", "arch", "seed", "lr", "batch_size", "epochs", "fixed_budget", "levels", "sigma",
+                "repeats", "n_sens", "curve_sens", "n_eval", "dropout")  # what the model and its measures depend on
+    for r in runs:
+        f = first[(r.arch, r.seed)]
+        assert all(getattr(r, k) == getattr(f, k) for k in training)
+        assert r.noise_levels == tuple(sorted(pixel.pixel_multiples(cfg).values())) and not r.weight_dtype
+    assert pixel.pixel_runs(dataclasses.replace(cfg, pixel_seeds=0)) == []
+    with pytest.raises(ValueError, match="pixel_seeds"):
+        ch.VisionConfig.from_params(scale="ci", pixel_seeds=-1)
+
+
+def test_a_rerun_gives_the_first_runs_numbers(tmp_path):
+    from replication.runs.store import Store
+
+    cfg = ch.VisionConfig.from_params(scale="ci", architectures='["vit", "mlp"]', fixed_levels="[0.05]",
+                                      released_seeds=0)  # fmt: skip
+    store = Store(cache=tmp_path, mode_="off", scale="ci")
+    fruns, fresults = fixed.fixed_table(cfg, cache=store, configs=[r for r in fixed_runs(cfg) if r.method == "plain"])
+    pruns, presults = pixel.pixel_table(cfg, cache=store)
+    table = pixel.reproduced(fruns, fresults, pruns, presults)
+    assert len(table) == 2 and (table["max |Δ| per epoch"] == 0).all() and (table["max |Δ| at checkpoints"] == 0).all()
+    assert (table["final sensitivity (first run)"] == table["final sensitivity (rerun)"]).all()
+    assert "exactly" in pixel.describe_reproduced(cfg, table, len(pruns))
+    assert "stored at this scale: 1 of 2" in pixel.describe_reproduced(cfg, table, 1)
+    levels = pixel.all_levels(fruns, fresults, pruns, presults)
+    extra = sorted(pixel.pixel_multiples(cfg).values())
+    assert sorted(set(levels["ratio"])) == sorted({*cfg.posthoc_levels, *extra})
+    assert len(levels) == 2 * (len(cfg.posthoc_levels) + len(extra))
+    moved = [dict(res, history=[{**h, "train_acc": h["train_acc"] + 0.01} for h in res["history"]]) for res in presults]
+    worse = pixel.reproduced(fruns, fresults, pruns, moved)
+    assert worse["max |Δ| per epoch"].min() == pytest.approx(0.01) and "bit-identical" in pixel.describe_reproduced(cfg, worse, 2)
+
+
+def test_the_pixel_claim_holds_fails_and_says_when_it_cannot_be_tested():
+    cfg = ch.PRESETS["cpu"]
+    mult = {"a": 3.245, "b": 5.679}
+    good = pixel.pixel_claim(cfg, _planted_levels({3.245: 0.5, 5.679: 0.4}), mult)
+    assert good.holds and good.testable and "explains" in good.note and "3.245 × sigma" in good.note
+    bad = pixel.pixel_claim(cfg, _planted_levels({3.245: 1.5, 5.679: 0.4}), mult)
+    assert not bad.holds and bad.testable and "explains" not in bad.note
+    one = pixel.pixel_claim(cfg, _planted_levels({3.245: 0.5, 5.679: 0.4}, seeds=1), mult)
+    assert not one.testable
+    zeros = _planted_levels({3.245: 0.5, 5.679: 0.4}).assign(sensitivity=0.0)
+    assert not pixel.pixel_claim(cfg, zeros, mult).holds  # no test possible: the claim cannot rest on it
