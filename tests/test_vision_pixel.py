@@ -81,3 +81,21 @@ def test_the_pixel_claim_holds_fails_and_says_when_it_cannot_be_tested():
     assert not one.testable
     zeros = _planted_levels({3.245: 0.5, 5.679: 0.4}).assign(sensitivity=0.0)
     assert not pixel.pixel_claim(cfg, zeros, mult).holds  # no test possible: the claim cannot rest on it
+
+
+def test_the_book_build_reads_what_is_committed_and_leaves_the_rest_out(tmp_path):
+    from replication.experiments.vision_sensitivity.binary_analysis import stored_results
+    from replication.experiments.vision_sensitivity.measure import measure_vision
+    from replication.experiments.vision_sensitivity.runs import KIND
+    from replication.runs.store import Store
+
+    cfg = ch.VisionConfig.from_params(scale="ci", architectures='["mlp"]', fixed_levels="[0.05]", pixel_seeds=2)
+    first, second = pixel.pixel_runs(cfg)
+    writer = Store(cache=tmp_path / "w", results=tmp_path / "results", mode_="write", scale="cpu")
+    wruns, wresults = pixel.pixel_table(cfg, cache=writer, configs=[first])
+    reader = Store(cache=tmp_path / "r", results=tmp_path / "results", mode_="require", scale="cpu")
+    runs, results = pixel.pixel_table(cfg, cache=reader)  # the second is not committed: left out, nothing trains
+    assert len(runs) == 1 and list(runs["source"]) == ["results"] and results == wresults
+    assert runs["sensitivity"].iloc[0] == wruns["sensitivity"].iloc[0]
+    kept, res, table = stored_results([second, first], measure_vision, KIND, reader)
+    assert kept == [first] and table is None and res == wresults

@@ -29,7 +29,7 @@ from ...models.vision import build_model
 from ...runs.chapters import kind
 from ...tasks import images as vision_data
 from ...train import fit
-from .measure import epoch_batches, image_sensitivity
+from .measure import WEIGHT_DTYPES, epoch_batches, image_sensitivity
 from .runs import PATCH, SIGMA, VisionConfig, check_levels
 
 KIND = kind("vision_binary_run", __name__)
@@ -39,8 +39,6 @@ BINARY_ARCHITECTURES = ("vit", "mlp", "vit_nopn")
 OPTIMIZERS = ("sgd", "adam")
 #: V25 App. D's Adam schedule: initial learning rate, and the epochs after which it is halved.
 ADAM_LR, ADAM_HALVE_EVERY = 0.002, 8
-#: How stored weights are kept.
-WEIGHT_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
 
 @dataclass(frozen=True)

@@ -20,24 +20,32 @@ from .runs import CHAPTER, VisionConfig
 BORDER = tuple(t for t in range(16) if t // 4 in (0, 3) or t % 4 in (0, 3))
 
 
-def stored_runs(configs: list, measure, kind: str, store: Store, cols: tuple[str, ...]
-                ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
-    """``(runs, results)`` of ``configs``: one row per run (its fields ``cols`` and scalar results) and its full
-    result, computed or read. In ``require`` mode (the book build) the runs not committed yet are left out instead
-    of stopping the build: the chapter counts them."""
-    if not configs:
-        return pd.DataFrame(), []
+def stored_results(configs: list, measure, kind: str, store: Store) -> tuple[list, list[dict], pd.DataFrame | None]:
+    """``(configs, results, table)``: the configs whose results this page has, those results, and the sweep's table
+    of them (None when read). In ``require`` mode (the book build) the runs not committed yet are left out instead
+    of stopping the build: the chapter counts them; otherwise every config is computed or read from the cache."""
     if store.mode == "require":
-        found = [(c, store.find(kind, run_key(c, "cpu"))[0]) for c in configs]
-        present = [(c, e) for c, e in found if e is not None]
+        present = [(c, e) for c in configs if (e := store.find(kind, run_key(c, "cpu"))[0]) is not None]
         for _, e in present:
             log_origin(kind, "results", e.get("provenance", {}))
-        rows = [{**{k: getattr(c, k) for k in cols}, "source": "results",
-                 **{k: v for k, v in e["result"].items() if np.isscalar(v) or v is None}} for c, e in present]  # fmt: skip
-        return pd.DataFrame(rows), [e["result"] for _, e in present]
-    runs = run_sweep(configs, measure, kind, cache=store, n_jobs=1, progress=False)
-    results = [store.find(kind, run_key(c, runs["device"].iloc[0]))[0]["result"] for c in configs]
-    return runs, results
+        return [c for c, _ in present], [e["result"] for _, e in present], None
+    table = run_sweep(configs, measure, kind, cache=store, n_jobs=1, progress=False)
+    device = table["device"].iloc[0] if "device" in table else "cpu"
+    return configs, [store.find(kind, run_key(c, device))[0]["result"] for c in configs], table
+
+
+def stored_runs(configs: list, measure, kind: str, store: Store, cols: tuple[str, ...]
+                ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
+    """``(runs, results)`` of ``configs`` (:func:`stored_results`): one row per run (its fields ``cols`` and scalar
+    results) and its full result."""
+    if not configs:
+        return pd.DataFrame(), []
+    kept, results, table = stored_results(configs, measure, kind, store)
+    if table is None:
+        table = pd.DataFrame([{**{k: getattr(c, k) for k in cols}, "source": "results",
+                               **{k: v for k, v in res.items() if np.isscalar(v) or v is None}}
+                              for c, res in zip(kept, results)])  # fmt: skip
+    return table, results
 
 
 def binary_table(cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
@@ -105,14 +113,16 @@ def matched_table(checks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def settle_table(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+def settle_table(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict], name=None) -> pd.DataFrame:
     """The levelling-off test of every run: the change of training accuracy and of the per-epoch sensitivity
-    between the mean of the last ``binary_window`` epochs and of the window before, each against its bound."""
+    between the mean of the last ``binary_window`` epochs and of the window before, each against its bound.
+    ``name(row)`` labels a run's model (default: its architecture's label)."""
+    name = name or (lambda r: _model(r.arch))
     rows = []
     for r, res in zip(runs.itertuples(), results):
         da, oka = levelled(res["history"], "train_acc", cfg.binary_window, cfg.binary_acc_bound)
         ds, oks = levelled(res["history"], "sensitivity", cfg.binary_window, cfg.binary_sens_bound)
-        rows.append({"model": _model(r.arch), "seed": r.seed, "epochs": int(res["epochs_run"]), "Δ train acc": da,
+        rows.append({"model": name(r), "seed": r.seed, "epochs": int(res["epochs_run"]), "Δ train acc": da,
                      "Δ sensitivity": ds, "levelled off": bool(oka and oks)})  # fmt: skip
     return pd.DataFrame(rows)
 

@@ -14,8 +14,7 @@ from ...measures.output_sharpness import predict_in_chunks
 from ...models.vision import build_model
 from ...report.text import label
 from ...runs.store import Store
-from .binary import levelled
-from .binary_analysis import stored_runs
+from .binary_analysis import settle_table, stored_runs
 from .measure import load_run_data, measure_vision
 from .runs import KIND, VisionConfig, fixed_runs
 
@@ -83,16 +82,11 @@ def fixed_matched_table(checks: pd.DataFrame, models: list[str] | None = None) -
 
 
 def fixed_settle(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
-    """The levelling-off test of every run (the binary experiment's: the change between the mean of the last
-    ``binary_window`` epochs and of the window before, of the training accuracy on ``n_eval`` images and of the
-    per-epoch sensitivity estimate, against ``binary_acc_bound`` and ``binary_sens_bound``)."""
-    rows = []
-    for r, res in zip(runs.itertuples(), results):
-        da, oka = levelled(res["history"], "train_acc", cfg.binary_window, cfg.binary_acc_bound)
-        ds, oks = levelled(res["history"], "sensitivity", cfg.binary_window, cfg.binary_sens_bound)
-        rows.append({"model": _model(r.arch, r.method, r.dropout), "seed": r.seed, "epochs": int(res["epochs_run"]),
-                     "Δ train acc": da, "Δ sensitivity": ds, "levelled off": bool(oka and oks)})  # fmt: skip
-    return pd.DataFrame(rows)
+    """The levelling-off test of every run (:func:`.binary_analysis.settle_table`, the binary experiment's: the
+    change between the mean of the last ``binary_window`` epochs and of the window before, of the training accuracy
+    on ``n_eval`` images and of the per-epoch sensitivity estimate, against ``binary_acc_bound`` and
+    ``binary_sens_bound``), each model labelled with its method and dropout."""
+    return settle_table(cfg, runs, results, lambda r: _model(r.arch, r.method, r.dropout))
 
 
 def fixed_noise_levels(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:

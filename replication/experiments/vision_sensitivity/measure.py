@@ -18,6 +18,10 @@ from ...tasks.corruptions import CORRUPTIONS, corrupt
 from ...train import fit
 from .runs import METHODS, NOISE, VisionRun
 
+#: How stored weights are kept (a run's ``weight_dtype``).
+WEIGHT_DTYPES = {"float16": torch.float16, "float32": torch.float32}
+
+
 def one_patch_noise(x: torch.Tensor, patch: int, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """``x`` (B, C, H, W) with N(0, sigma²) added to one patch per image, chosen uniformly (V25 §7.1's regulariser)."""
     tokens = patchify(x, patch)  # (B, T, D)
@@ -147,8 +151,7 @@ def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, yt
         rows.append({"name": name, "level": level, "epoch": ep, "train_acc": train_acc, "sensitivity": sens.fraction,
                      "evaluations": sens.n_evaluations})  # fmt: skip
         if run.weight_dtype and name == "final":  # the level checkpoints are measured here; their weights are not
-            dtype = {"float16": torch.float16, "float32": torch.float32}[run.weight_dtype]
-            weights[name] = {k: v.to(dtype).contiguous() for k, v in state.items()}
+            weights[name] = {k: v.to(WEIGHT_DTYPES[run.weight_dtype]).contiguous() for k, v in state.items()}
     sweep = []
     for sigma in run.sharp_sigmas:
         for mode in ("eval", "train") if run.dropout else ("eval",):

@@ -10,9 +10,9 @@ import pandas as pd
 from scipy import stats
 
 from ...report.claims import ALPHA, Claim, fmt
-from ...runs.store import Store, log_origin
-from ...runs.sweep import run_key, run_sweep
+from ...runs.store import Store
 from .analysis import NAMES
+from .binary_analysis import stored_results
 from .posthoc import KIND, measure_posthoc, posthoc_runs
 from .runs import CHAPTER, VisionConfig
 
@@ -28,14 +28,8 @@ def posthoc_table(cfg: VisionConfig, cache: Store | None = None, configs: list |
     configs = posthoc_runs(cfg) if configs is None else configs
     if not configs:
         return [], []
-    if store.mode == "require":
-        found = [(c, store.find(KIND, run_key(c, "cpu"))[0]) for c in configs]
-        present = [(c, e) for c, e in found if e is not None]
-        for _, e in present:
-            log_origin(KIND, "results", e.get("provenance", {}))
-        return [c for c, _ in present], [e["result"] for _, e in present]
-    run_sweep(configs, partial(measure_posthoc, store=store), KIND, cache=store, n_jobs=1, progress=False)
-    return configs, [store.find(KIND, run_key(c, "cpu"))[0]["result"] for c in configs]
+    kept, results, _ = stored_results(configs, partial(measure_posthoc, store=store), KIND, store)
+    return kept, results
 
 
 def posthoc_status(cfg: VisionConfig, runs: list) -> str:
