@@ -338,6 +338,17 @@ axes = plots.noise_levels(mlevels) if len(mlevels) else None
 ch.sweep_summary(mlevels) if len(mlevels) else None
 
 # %% [markdown]
+# Both sweeps once more, at exactly the two noise levels where V25's own noise would lie if their variances refer
+# to pixels in [0, 1] rather than to the standardised pixels the models read (the ten-class section below computes
+# them from the training images). The stored models are measured there with the same noise draws as the sweeps
+# above (mean ± sd over seeds; `final`: the end of the budget, `acc…`: matched training accuracy).
+
+# %%
+xruns, xresults = ch.posthoc_table(cfg, configs=pixel.pixel_posthoc_runs(cfg))
+blevels = pixel.posthoc_levels(xruns, xresults)
+pixel.pixel_summary(blevels) if len(blevels) else None
+
+# %% [markdown]
 # V25 Table 4 for the two MNIST models (mean ± sd over seeds): whole-image noise at the level chosen as
 # above, and at sigma/4 per pixel, which carries the same total noise energy as sigma on one 7×7 patch
 # (784 pixels against 49).
@@ -454,8 +465,8 @@ fixed.fixed_matched_table(fchecks) if len(fchecks) else None
 # the same seeds (reruns) and measured there, since the CNN's and the MLP's weights are not stored.
 
 # %%
-pruns, presults = pixel.pixel_table(cfg)
-flevels = pixel.all_levels(fruns, fresults, pruns, presults)
+reruns, rerun_results = pixel.pixel_table(cfg)
+flevels = pixel.all_levels(fruns, fresults, reruns, rerun_results)
 ax = plots.noise_levels(flevels[flevels["model"].isin(fixed.PLAIN)]) if len(flevels) else None
 
 # %%
@@ -467,8 +478,8 @@ Markdown(pixel.noise_units(cfg, flevels))
 # sensitivity estimate, and the sensitivity at every matched-accuracy checkpoint.
 
 # %%
-freruns = pixel.reproduced(fruns, fresults, pruns, presults)
-Markdown(pixel.describe_reproduced(cfg, freruns, len(pruns)))
+same = pixel.reproduced(fruns, fresults, reruns, rerun_results)
+Markdown(pixel.describe_reproduced(cfg, same, len(reruns)))
 
 # %% [markdown]
 # ShOp and ShPred of the ViT trained plainly, with the regulariser and with augmentation, against the
@@ -532,5 +543,5 @@ claims = record(ch.claims(cfg, runs) + ch.binary_claims(cfg, checks, bcurves, pl
                 + ([patch_norm.patch_norm_claim(cfg, pn_checks)] if cfg.binary_no_patch_norm and cfg.binary_seeds else [])
                 + ([adam.adam_claim(cfg, adam_checks)] if cfg.binary_adam and cfg.binary_seeds else [])
                 + fixed_claims.fixed_claims(cfg, fchecks, fsharp, runs, flevels, fscales, mlevels)
-                + ([pixel.pixel_claim(cfg, flevels, pixel.pixel_multiples(cfg))] if cfg.pixel_seeds else []))
+                + pixel.pixel_claims(cfg, flevels, blevels))
 display_table(claims)

@@ -101,6 +101,8 @@ PINNED = {
     "vision_run/released": (lambda: _sweep([r for r in vision.fixed_runs(vision.PRESETS["cpu"]) if r.dropout]),
                             "f1356197dceaeb4ce02b"),
     "vision_run/pixel": (lambda: _sweep(vision_pixel.pixel_runs(vision.PRESETS["cpu"])), "92bb4c4f8625cddc2ad0"),
+    "vision_posthoc/pixel": (lambda: _sweep(vision_pixel.pixel_posthoc_runs(vision.PRESETS["cpu"])),
+                             "5d0cb7ff5ae43a018869"),
     "grokking_run/trial_0": (lambda: _sweep(grokking.grok_trial_runs(grokking.PRESETS["cpu"])), "d18c248b377fd913d546"),
     "language_run/depth": (lambda: _sweep(language.depth_runs(language.PRESETS["cpu"])), "14464cc9d556e26eadc6"),
 }

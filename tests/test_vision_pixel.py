@@ -99,3 +99,49 @@ def test_the_book_build_reads_what_is_committed_and_leaves_the_rest_out(tmp_path
     assert runs["sensitivity"].iloc[0] == wruns["sensitivity"].iloc[0]
     kept, res, table = stored_results([second, first], measure_vision, KIND, reader)
     assert kept == [first] and table is None and res == wresults
+
+
+def test_the_binary_models_are_read_at_the_pixel_scale_from_their_stored_weights(tmp_path):
+    from replication.experiments.vision_sensitivity import posthoc
+    from replication.runs.store import Store
+
+    cpu = ch.PRESETS["cpu"]
+    runs = pixel.pixel_posthoc_runs(cpu)
+    first = posthoc.posthoc_runs(cpu) + posthoc.matched_posthoc_runs(cpu)
+    mult = sorted(pixel.pixel_multiples(cpu).values())
+    assert [(r.binary, r.checkpoint) for r in runs] == [(r.binary, r.checkpoint) for r in first]
+    assert all(r.whole_sigmas == () and np.allclose(np.array(r.sigmas) / r.binary.sigma, mult) for r in runs)
+    assert pixel.pixel_posthoc_runs(dataclasses.replace(cpu, pixel_seeds=0)) == []
+
+    cfg = ch.PRESETS["ci"]
+    store = Store(cache=tmp_path, mode_="off", scale="ci")
+    ch.binary_table(cfg, store)
+    pruns, presults = ch.posthoc_table(cfg, store, configs=pixel.pixel_posthoc_runs(cfg))
+    levels = pixel.posthoc_levels(pruns, presults)
+    assert set(levels["checkpoint"]) <= {"final", f"acc{len(cfg.binary_levels) - 1}"} and "final" in set(levels["checkpoint"])
+    assert np.allclose(sorted(set(levels["ratio"].round(6))), mult, atol=1e-6) and all(not r["whole"] for r in presults)
+    # the same draws as the full post-hoc sweep: at a shared level the two measures agree
+    grid = dataclasses.replace(pruns[0], sigmas=(pruns[0].sigmas[0],))
+    assert ch.measure_posthoc(grid, store=store)["levels"][0]["sensitivity"] == presults[0]["levels"][0]["sensitivity"]
+
+
+def test_the_pixel_claims_cover_both_experiments():
+    cfg = ch.PRESETS["cpu"]
+    mult = pixel.pixel_multiples(cfg)
+    ten = _planted_levels({v: 0.5 for v in mult.values()})
+    rows = []
+    for point in ("final", "acc4"):
+        b = _planted_levels({v: 0.5 if point == "final" else 1.5 for v in mult.values()})
+        rows.append(b[b["model"] != "CNN"].assign(checkpoint=point))
+    claims = pixel.pixel_claims(cfg, ten, pd.concat(rows, ignore_index=True))
+    assert [c.holds for c in claims] == [True, True, False] and all(c.testable for c in claims)
+    assert "than the MLP" in claims[1].claim and "matched training accuracy" in claims[2].claim
+    assert pixel.pixel_claims(dataclasses.replace(cfg, pixel_seeds=0), ten, ten) == []
+
+
+def test_the_pixel_summary_gives_mean_and_spread_per_checkpoint():
+    rows = [{"checkpoint": c, "ratio": 3.2450001, "model": m, "seed": s, "sensitivity": 0.1 * (s + 1)}
+            for c in ("final", "acc4") for m in ("ViT", "MLP") for s in range(3)]
+    out = pixel.pixel_summary(pd.DataFrame(rows))
+    assert len(out) == 4 and (out["seeds"] == 3).all()
+    assert out.loc[("final", 3.245, "ViT"), "sensitivity"] == "0.2 ± 0.1"

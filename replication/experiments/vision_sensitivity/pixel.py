@@ -12,11 +12,13 @@ import pandas as pd
 
 from ...report.claims import ALPHA, Claim, fmt
 from ...runs.store import Store
-from .analysis import welch_less
+from .analysis import NAMES, welch_less
 from .fixed_claims import _or_one
 from .binary_analysis import stored_runs
 from .fixed import PLAIN, _model, fixed_noise_levels
 from .measure import measure_vision
+from .posthoc import PosthocRun, matched_posthoc_runs, posthoc_runs
+from .posthoc_analysis import level_table
 from .runs import CHAPTER, KIND, VisionConfig, vision_runs
 
 
@@ -122,31 +124,74 @@ def describe_reproduced(cfg: VisionConfig, table: pd.DataFrame, stored: int) -> 
             "bit-identical training here; the reruns are further runs of the same settings.")
 
 
-def pixel_claim(cfg: VisionConfig, plevels: pd.DataFrame, multiples: dict[str, float]) -> Claim:
-    """The diagnosis of the failing 10-class orderings: at the multiples of sigma where V25's variances land if they
-    refer to [0, 1] pixels, the ViT is below the CNN and the MLP (Welch one-sided t-tests over seeds at each
+#: The binary experiment's models (V25 App. A.1): the ViT against the MLP.
+BINARY = [NAMES["vit"], NAMES["mlp"]]
+
+
+def pixel_posthoc_runs(cfg: VisionConfig) -> list[PosthocRun]:
+    """With ``cfg.pixel_seeds``, the binary experiment's post-hoc measures (:func:`.posthoc.posthoc_runs`, and at
+    matched accuracy with ``posthoc_matched``) at the :func:`pixel_multiples` alone, from the stored weights."""
+    if not cfg.pixel_seeds or not cfg.binary_seeds:
+        return []
+    levels = tuple(sorted(set(pixel_multiples(cfg).values())))
+    return [dataclasses.replace(p, sigmas=tuple(p.binary.sigma * m for m in levels), whole_sigmas=())
+            for p in posthoc_runs(cfg) + matched_posthoc_runs(cfg)]  # fmt: skip
+
+
+def posthoc_levels(runs: list, results: list[dict]) -> pd.DataFrame:
+    """:func:`.posthoc_analysis.level_table` of post-hoc measures, with each measure's checkpoint."""
+    return pd.concat([level_table([c], [res]).assign(checkpoint=c.checkpoint) for c, res in zip(runs, results)],
+                     ignore_index=True) if runs else pd.DataFrame()  # fmt: skip
+
+
+def pixel_summary(levels: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd over seeds of the sensitivity per (checkpoint, multiple of sigma, model)."""
+    g = levels.assign(ratio=levels["ratio"].round(3)).groupby(["checkpoint", "ratio", "model"])["sensitivity"]
+    out = g.mean().map(lambda v: f"{v:.4g}") + " ± " + g.std(ddof=1).fillna(0).map(lambda v: f"{v:.2g}")
+    return pd.DataFrame({"seeds": g.size(), "sensitivity": out})
+
+
+def pixel_claim(cfg: VisionConfig, levels: pd.DataFrame, multiples: dict[str, float], models: list[str] = PLAIN,
+                where: str = "10-class MNIST, fixed budget") -> Claim:  # fmt: skip
+    """A diagnosis of the failing orderings: at the multiples of sigma where V25's variances land if they refer to
+    [0, 1] pixels, the ViT (``models[0]``) is below each other model (Welch one-sided t-tests over seeds at each
     multiple; holds if every p-value is below ``ALPHA``)."""
-    base = dict(chapter=CHAPTER, claim="Diagnosis (10-class MNIST, fixed budget): at the noise V25's variances give "
-                "on [0, 1] pixels, the ViT is less sensitive than the CNN and the MLP",
-                paper_ref="V25 §5, App. D (variances given; their pixel scale is not stated)",
+    others = " and the ".join(models[1:])
+    base = dict(chapter=CHAPTER, claim=f"Diagnosis ({where}): at the noise V25's variances give on [0, 1] pixels, "
+                f"the ViT is less sensitive than the {others}",
+                paper_ref="V25 §5, App. A.1, App. D (variances given; their pixel scale is not stated)",
                 paper_value="ViT least sensitive", scale=cfg.scale)  # fmt: skip
-    d = plevels[plevels["model"].isin(PLAIN)] if len(plevels) else plevels
-    if d.empty or d.groupby("model")["seed"].nunique().reindex(PLAIN).fillna(0).min() < 2:
+    d = levels[levels["model"].isin(models)] if len(levels) else levels
+    if d.empty or d.groupby("model")["seed"].nunique().reindex(models).fillna(0).min() < 2:
         return Claim(**base, measured="not testable", holds=False, testable=False,
-                     note="not testable: fewer than 2 stored reruns of a model at the pixel-scale noise levels")
+                     note="not testable: fewer than 2 stored models of each kind measured at the pixel-scale levels")
     ps, means = {}, []
-    for k, ratio in multiples.items():
+    for ratio in multiples.values():
         g = d[np.isclose(d["ratio"], ratio)]
-        v = {m: g.loc[g["model"] == m, "sensitivity"].to_numpy() for m in PLAIN}
-        ps[ratio] = max(_or_one(welch_less(v[PLAIN[0]], v[m])) for m in PLAIN[1:])  # no test (nan) fails
-        means.append(f"{ratio:g}×: " + "/".join(fmt(v[m].mean()) for m in PLAIN))
+        v = {m: g.loc[g["model"] == m, "sensitivity"].to_numpy() for m in models}
+        ps[ratio] = max(_or_one(welch_less(v[models[0]], v[m])) for m in models[1:])  # no test (nan) fails
+        means.append(f"{ratio:g}×: " + "/".join(fmt(v[m].mean()) for m in models))
     holds = all(p < ALPHA for p in ps.values())
     n = int(d.groupby("model")["seed"].nunique().min())
-    note = (f"check: {n} seeds per model; at each multiple one-sided Welch t-tests that the ViT is below the CNN and "
-            f"below the MLP, the larger p: {', '.join(f'{fmt(p)} at {r:g} × sigma' for r, p in ps.items())} (holds if "
+    note = (f"check: {n} seeds per model; at each multiple one-sided Welch t-tests that the ViT is below the "
+            f"{others}, the larger p: {', '.join(f'{fmt(p)} at {r:g} × sigma' for r, p in ps.items())} (holds if "
             f"all < {ALPHA}). The multiples are {'; '.join(f'{k}: {v:g} × sigma' for k, v in multiples.items())}, "
             "computed from the training images.")  # fmt: skip
     if holds:
-        note += (" So the 10-class orderings that fail at the chapter's sigma hold at V25's noise if their variances "
-                 "refer to [0, 1] pixels: the noise scale explains the failing orderings.")
-    return Claim(**base, measured="ViT/CNN/MLP at " + "; ".join(means), holds=holds, note=note)
+        note += (" So the orderings that fail at the chapter's sigma hold at V25's noise if their variances refer to "
+                 "[0, 1] pixels: the noise scale explains them.")
+    return Claim(**base, measured="/".join(models) + " at " + "; ".join(means), holds=holds, note=note)
+
+
+def pixel_claims(cfg: VisionConfig, flevels: pd.DataFrame, blevels: pd.DataFrame) -> list[Claim]:
+    """The pixel-scale diagnosis for the 10-class models (``flevels``: :func:`all_levels`) and for the binary
+    experiment's at the end of its budget and at matched accuracy (``blevels``: :func:`posthoc_levels`)."""
+    if not cfg.pixel_seeds:
+        return []
+    mult = pixel_multiples(cfg)
+    out = [pixel_claim(cfg, flevels, mult)]
+    if cfg.binary_seeds:
+        for point, where in (("final", "end of the budget"), ("acc", "matched training accuracy")):
+            b = blevels[blevels["checkpoint"].str.startswith(point)] if len(blevels) else blevels
+            out.append(pixel_claim(cfg, b, mult, BINARY, f"binary MNIST, {where}"))
+    return out

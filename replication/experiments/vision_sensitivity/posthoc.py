@@ -55,7 +55,7 @@ class PosthocRun:
     n_images: int  # training images measured (the first of the full measure's fixed shuffle)
     repeats: int  # noise draws per (image, patch) and per image under whole-image noise
     sigmas: tuple[float, ...]  # token noise standard deviations (V25 Fig. 17)
-    whole_sigmas: tuple[float, ...]  # whole-image noise standard deviations (V25 Table 4)
+    whole_sigmas: tuple[float, ...]  # whole-image noise standard deviations (V25 Table 4; may be empty)
     blank_tol: float  # a patch is blank if its raw pixels span at most this many grey levels
 
     def __post_init__(self):
@@ -63,7 +63,8 @@ class PosthocRun:
         check_int("n_images", self.n_images, 1, self.binary.n_train)
         check_int("repeats", self.repeats, 1, 1000)
         check_positive_grid("sigmas", self.sigmas)
-        check_positive_grid("whole_sigmas", self.whole_sigmas)
+        if self.whole_sigmas:  # none: the token-wise sweep alone
+            check_positive_grid("whole_sigmas", self.whole_sigmas)
         check_float("blank_tol", self.blank_tol, 0.0, 255.0)
 
 
