@@ -15,8 +15,8 @@ from replication.experiments.vision_sensitivity.pixel import pixel_runs  # noqa:
 from replication.experiments.vision_sensitivity.runs import fixed_runs  # noqa: E402
 
 cfg = ch.VisionConfig.from_params(scale="cpu")
-runs = pixel_runs(cfg) if "pixel" in sys.argv[1:] else fixed_runs(cfg)
-todo = sorted(runs, key=lambda r: (r.dropout > 0, r.seed))  # seed by seed, the dropout variant last
+configs = pixel_runs(cfg) if "pixel" in sys.argv[1:] else fixed_runs(cfg)
+todo = sorted(configs, key=lambda r: (r.dropout > 0, r.seed))  # seed by seed, the dropout variant last
 for run in reversed(todo) if "reverse" in sys.argv[1:] else todo:
     runs, _ = fixed_table(cfg, cache=store, configs=[run])  # one at a time: a run the other process stored is read
     print(run.arch, run.method, run.seed, run.dropout, f"{float(runs['sensitivity'].iloc[0]):.4f}", flush=True)

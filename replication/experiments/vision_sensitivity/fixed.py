@@ -27,7 +27,7 @@ def fixed_table(cfg: VisionConfig, cache: Store | None = None, configs: list | N
     return stored_runs(configs, measure_vision, KIND, store, ("arch", "method", "seed", "dropout", "epochs"))
 
 
-def _model(arch: str, method: str, dropout: float) -> str:
+def model_label(arch: str, method: str, dropout: float) -> str:
     return label(arch, method) + (f" (dropout {dropout:g})" if dropout else "")
 
 
@@ -44,7 +44,7 @@ def fixed_checkpoints(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     """Every measured checkpoint of every run: the first epoch at or above each level, and ``final``."""
     rows = []
     for r, res in zip(runs.itertuples(), results):
-        key = {"model": _model(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method,
+        key = {"model": model_label(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method,
                "dropout": r.dropout, "seed": r.seed}  # fmt: skip
         rows += [{**key, **c} for c in res["checkpoints"]]
     return pd.DataFrame(rows)
@@ -86,7 +86,7 @@ def fixed_settle(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> 
     change between the mean of the last ``binary_window`` epochs and of the window before, of the training accuracy
     on ``n_eval`` images and of the per-epoch sensitivity estimate, against ``binary_acc_bound`` and
     ``binary_sens_bound``), each model labelled with its method and dropout."""
-    return settle_table(cfg, runs, results, lambda r: _model(r.arch, r.method, r.dropout))
+    return settle_table(cfg, runs, results, lambda r: model_label(r.arch, r.method, r.dropout))
 
 
 def fixed_noise_levels(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
@@ -94,7 +94,7 @@ def fixed_noise_levels(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     rows = []
     for r, res in zip(runs.itertuples(), results):
         if not r.dropout:
-            rows += [{"model": _model(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method, "seed": r.seed,
+            rows += [{"model": model_label(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method, "seed": r.seed,
                       **lv} for lv in res.get("level_sweep", [])]  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -103,7 +103,7 @@ def sharp_long(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     """ShOp and ShPred of every run that measured them: one row per (run, sigma, mode)."""
     rows = []
     for r, res in zip(runs.itertuples(), results):
-        rows += [{"model": _model(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method,
+        rows += [{"model": model_label(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method,
                   "dropout": r.dropout, "seed": r.seed, **s} for s in res.get("sharp_sweep", [])]  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -120,7 +120,7 @@ def sharp_table(sharp: pd.DataFrame) -> pd.DataFrame:
 
 def fixed_curves(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     """Every epoch of every run without dropout: model, seed, epoch, train_acc, test_acc, sensitivity (estimate)."""
-    frames = [pd.DataFrame(res["history"]).assign(model=_model(r.arch, r.method, r.dropout), seed=r.seed)
+    frames = [pd.DataFrame(res["history"]).assign(model=model_label(r.arch, r.method, r.dropout), seed=r.seed)
               for r, res in zip(runs.itertuples(), results) if not r.dropout]  # fmt: skip
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -130,7 +130,7 @@ def fixed_settings(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -
     r = fixed_runs(cfg)[0] if fixed_runs(cfg) else None
     cost, size = "", ""
     if len(runs):
-        g = runs.assign(model=[_model(a, m, d) for a, m, d in zip(runs["arch"], runs["method"], runs["dropout"])]
+        g = runs.assign(model=[model_label(a, m, d) for a, m, d in zip(runs["arch"], runs["method"], runs["dropout"])]
                         ).groupby("model", sort=False)["train_seconds"]  # fmt: skip
         cost = "; ".join(f"{m} {s:.0f} s" for m, s in g.mean().items())
         n = sum(v.numel() * v.element_size() for res in results for ck in res.get("weights", {}).values()
@@ -195,7 +195,7 @@ def logit_scales(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> 
         model.load_state_dict({k: v.float() for k, v in res["weights"]["final"].items()})
         logits = predict_in_chunks(model.eval(), data.standardise(data.x_train)[: run.n_sharp])
         top = logits.topk(2, dim=-1).values
-        rows.append({"model": _model(r.arch, r.method, r.dropout), "method": r.method, "dropout": r.dropout,
+        rows.append({"model": model_label(r.arch, r.method, r.dropout), "method": r.method, "dropout": r.dropout,
                      "seed": r.seed, "mean_abs_logit": float(logits.abs().mean()),
                      "median_margin": float((top[:, 0] - top[:, 1]).median())})  # fmt: skip
     return pd.DataFrame(rows)

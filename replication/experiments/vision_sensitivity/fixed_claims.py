@@ -17,9 +17,17 @@ from .runs import CHAPTER, RELEASED_DROPOUT, RELEASED_SHARP_SIGMA, VisionConfig
 POWER_SHPRED = 0.05
 
 
-def _or_one(p: float) -> float:
+def or_one(p: float) -> float:
     """A p-value, with nan (no test possible, e.g. both groups all zero) read as 1: the claim cannot rest on it."""
     return 1.0 if np.isnan(p) else float(p)
+
+
+def below_others(g: pd.DataFrame, models: list[str] = PLAIN) -> tuple[float, list[float]]:
+    """At one noise level (rows ``model``, ``sensitivity``): the larger p-value of the one-sided Welch t-tests over
+    seeds that ``models[0]`` is below each other model (no test possible: 1), and each model's mean."""
+    v = {m: g.loc[g["model"] == m, "sensitivity"].to_numpy(dtype=float) for m in models}
+    p = max(or_one(welch_less(v[models[0]], v[m])) for m in models[1:])
+    return p, [float(v[m].mean()) if len(v[m]) else float("nan") for m in models]
 
 
 def _ms(s) -> str:
@@ -67,9 +75,8 @@ def levels_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
                      note="not testable: fewer than 2 stored runs of a model with the noise-level sweep")
     ps, means = {}, []
     for r, g in d.groupby("ratio"):
-        v = {m: g.loc[g["model"] == m, "sensitivity"].to_numpy() for m in PLAIN}
-        ps[r] = max(_or_one(welch_less(v[PLAIN[0]], v[m])) for m in PLAIN[1:])  # no test (nan) fails the level
-        means.append(f"{r:g}×: " + "/".join(fmt(v[m].mean()) for m in PLAIN))
+        ps[r], mean = below_others(g)  # no test (nan) fails the level
+        means.append(f"{r:g}×: " + "/".join(fmt(x) for x in mean))
     holds = all(p < ALPHA for p in ps.values())
     note = (f"check: per noise level, one-sided Welch t-tests over seeds that the ViT is below the CNN and below the "
             f"MLP; the larger p per level: {', '.join(f'{fmt(p)} at {r:g} × sigma' for r, p in ps.items())} (holds if "
@@ -93,7 +100,7 @@ def order_claim(cfg: VisionConfig, checks: pd.DataFrame, at: str, target_runs: p
     if min(len(x) for x in v.values()) < 2 or (at == "matched" and not levels):
         why = "fewer than 2 stored runs of a model" if levels or at == "final" else "no level that every run reached"
         return Claim(**base, measured="not testable", holds=False, testable=False, note=f"not testable: {why}")
-    ps = {m: _or_one(welch_less(v[PLAIN[0]], v[m])) for m in PLAIN[1:]}
+    ps = {m: or_one(welch_less(v[PLAIN[0]], v[m])) for m in PLAIN[1:]}
     holds = all(p < ALPHA for p in ps.values())
     over = "; ".join(f"{m} {_ms(v[m])}" for m in PLAIN)
     lv = f" (mean over training accuracy ≥ {', '.join(f'{x:g}' for x in levels)})" if levels else ""
@@ -173,7 +180,7 @@ def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str, scales: pd.Dat
     if len(plain) < 2:
         return Claim(**base, measured="not testable", holds=False, testable=False,
                      note="not testable: fewer than 2 seeds with both the plain and the regularised ViT")
-    p = _or_one(paired_less(reg, plain))
+    p = or_one(paired_less(reg, plain))
     holds = bool(p < ALPHA)
     levels = ", ".join(f"{x:g}" for x in sorted(set(sharp["sigma"])))
     chosen = (f"the smallest of {levels} at which the plain ViT's mean ShPred reaches {POWER_SHPRED:g}" if reached else
@@ -198,7 +205,7 @@ def released_claim(cfg: VisionConfig, sharp: pd.DataFrame, scales: pd.DataFrame 
     if len(plain) < 2:
         return Claim(**base, measured="not testable", holds=False, testable=False,
                      note="not testable: fewer than 2 seeds with both dropout runs stored")
-    p = _or_one(paired_less(reg, plain))
+    p = or_one(paired_less(reg, plain))
     holds = bool(p < ALPHA)
     ev_plain, ev_reg = (x[x.index.isin(plain.index)] for x in _pair(sharp, RELEASED_SHARP_SIGMA, "eval", RELEASED_DROPOUT, "shpred"))
     note = (f"check: one-sided paired t-test over {len(plain)} seeds, p = {fmt(p)} (holds if < {ALPHA}); the same models "

@@ -82,7 +82,7 @@ def whole_table(runs: list, results: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _mean_sd(df: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFrame:
+def mean_sd(df: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFrame:
     g = df.groupby(by, sort=True)[cols]
     out = g.mean().map(lambda v: f"{v:.4g}") + " ± " + g.std(ddof=1).fillna(0).map(lambda v: f"{v:.2g}")
     out.insert(0, "seeds", g.size())
@@ -91,7 +91,7 @@ def _mean_sd(df: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFrame:
 
 def sweep_summary(levels: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of the sensitivity and its blank / informative parts at each noise level, per model."""
-    return _mean_sd(levels, ["ratio", "model"], ["sigma", "sensitivity", "sens_blank", "sens_informative", "blank_share"])
+    return mean_sd(levels, ["ratio", "model"], ["sigma", "sensitivity", "sens_blank", "sens_informative", "blank_share"])
 
 
 def calibrated(levels: pd.DataFrame, whole: pd.DataFrame) -> tuple[float, float, float]:

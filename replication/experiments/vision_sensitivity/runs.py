@@ -137,6 +137,8 @@ class VisionConfig(ChapterConfig):
     fixed_sharp_repeats: int = 20  # parameter noise draws per level
     released_seeds: int = 0  # seeds of the regularised model, plain and "reg", with dropout 0.1 as in V25's code
     pixel_seeds: int = 0  # seeds of the plain models trained again and measured at V25's noise on [0, 1] pixels
+    #                       (the first of the fixed_seeds, each checked against its first run); > 0 also measures
+    #                       the binary experiment's stored models there
 
     def __post_init__(self):
         super().__post_init__()
