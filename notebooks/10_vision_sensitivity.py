@@ -469,7 +469,7 @@ fixed.fixed_matched_table(fchecks) if len(fchecks) else None
 reruns, rerun_results = pixel.pixel_table(cfg)
 flevels = fixed.fixed_noise_levels(fruns, fresults)  # the grid (V25 Fig. 17's claim)
 xlevels = pixel.all_levels(fruns, fresults, reruns, rerun_results)  # with the pixel-scale levels
-ax = plots.noise_levels(xlevels[xlevels["model"].isin(fixed.PLAIN)]) if len(xlevels) else None
+ax = plots.noise_levels(xlevels[xlevels["model"].isin(fixed.PLAIN)], marks=pixel.pixel_multiples(cfg)) if len(xlevels) else None
 
 # %%
 Markdown(pixel.noise_units(cfg, xlevels))

@@ -168,6 +168,9 @@ def test_the_fixed_budget_figures_draw_what_they_are_given():
     assert axes[0].get_xscale() == "log"
     ax = plots.noise_levels(_planted_levels({0.5: 2.0, 4.0: 0.5}))  # no blank / informative parts: one panel
     assert len(ax.get_lines()) == 3 * (4 + 1) + 1  # per model 4 seeds and the mean, and sigma's vertical line
+    marked = plots.noise_levels(_planted_levels({0.5: 2.0, 4.0: 0.5}), marks={"a": 3.2, "b": 5.7})
+    assert len(marked.get_lines()) == 3 * 5 + 1 + 2 and "V25's noise on [0, 1] pixels" in [
+        t.get_text() for t in marked.get_legend().get_texts()]  # one legend entry for both marks
 
 
 def test_a_level_without_a_test_fails_and_an_unreached_power_level_is_said():

@@ -128,11 +128,11 @@ def matched_sensitivity(checks: pd.DataFrame, levels: list[float], ax=None):
     return ax
 
 
-def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=None):
+def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=None, marks: dict | None = None):
     """V25 Fig. 17: token-wise sensitivity against the noise level (thin lines: seeds), and, where ``levels`` has
     them (the binary MNIST models), its part on blank and on informative patches in a second panel; with
     ``whole``, the share of changes under whole-image noise (dotted) on the same axes (x: the noise standard
-    deviation, a multiple of the chapter's sigma)."""
+    deviation, a multiple of the chapter's sigma); ``marks`` (name -> multiple) as dashed vertical lines."""
     parts = "sens_blank" in levels.columns
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.6)) if parts else plt.subplots(figsize=(6, 3.6))
@@ -156,6 +156,8 @@ def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=N
         ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_ylim(0, 1)
         ax.axvline(1.0, color="grey", lw=0.8, ls=":")
+        for i, x in enumerate((marks or {}).values()):
+            ax.axvline(x, color="black", lw=0.8, ls="--", label="V25's noise on [0, 1] pixels" if i == 0 else None)
         ax.set_xlabel("noise standard deviation / the chapter's sigma")
         ax.set_ylabel("sensitivity")
         ax.set_title(title, fontsize=9)
