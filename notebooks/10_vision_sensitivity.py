@@ -481,7 +481,7 @@ Markdown(pixel.noise_units(cfg, xlevels))
 
 # %%
 same = pixel.reproduced(fruns, fresults, reruns, rerun_results)
-Markdown(pixel.describe_reproduced(cfg, same, len(reruns)))
+Markdown(pixel.describe_reproduced(cfg, same, reruns))
 
 # %% [markdown]
 # ShOp and ShPred of the ViT trained plainly, with the regulariser and with augmentation, against the

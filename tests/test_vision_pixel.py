@@ -60,15 +60,16 @@ def test_a_rerun_gives_the_first_runs_numbers(tmp_path):
     table = pixel.reproduced(fruns, fresults, pruns, presults)
     assert len(table) == 2 and (table["max |Δ| per epoch"] == 0).all() and (table["max |Δ| at checkpoints"] == 0).all()
     assert (table["final sensitivity (first run)"] == table["final sensitivity (rerun)"]).all()
-    assert (table[pixel.DIFFS] == 0).all(axis=None) and "exactly" in pixel.describe_reproduced(cfg, table, len(pruns))
-    assert "stored at this scale: 1 of 2" in pixel.describe_reproduced(cfg, table, 1)
+    assert (table[pixel.DIFFS] == 0).all(axis=None) and "exactly" in pixel.describe_reproduced(cfg, table, pruns)
+    assert "stored at this scale: 1 of 2" in pixel.describe_reproduced(cfg, table, pruns.iloc[:1])
+    assert "CPU-minutes" in pixel.describe_reproduced(cfg, table, pruns)
     levels = pixel.all_levels(fruns, fresults, pruns, presults)
     extra = sorted(pixel.pixel_multiples(cfg).values())
     assert sorted(set(levels["ratio"])) == sorted({*cfg.posthoc_levels, *extra})
     assert len(levels) == 2 * (len(cfg.posthoc_levels) + len(extra))
     moved = [dict(res, history=[{**h, "train_acc": h["train_acc"] + 0.01} for h in res["history"]]) for res in presults]
     worse = pixel.reproduced(fruns, fresults, pruns, moved)
-    assert worse["max |Δ| per epoch"].min() == pytest.approx(0.01) and "2 of 2 reruns differ" in pixel.describe_reproduced(cfg, worse, 2)
+    assert worse["max |Δ| per epoch"].min() == pytest.approx(0.01) and "2 of 2 reruns differ" in pixel.describe_reproduced(cfg, worse, pruns)
 
 
 def test_the_pixel_claim_holds_fails_and_says_when_it_cannot_be_tested():
@@ -112,12 +113,12 @@ def test_reproduced_counts_every_kind_of_difference():
     t = pixel.reproduced(runs, [first], runs, [moved])
     assert t[pixel.DIFFS[1]].iloc[0] == pytest.approx(0.05) and t[pixel.DIFFS[0]].iloc[0] == 0
     cfg = ch.PRESETS["cpu"]
-    assert "1 of 1 reruns differ" in pixel.describe_reproduced(cfg, t, 1)
+    assert "1 of 1 reruns differ" in pixel.describe_reproduced(cfg, t, runs)
     nan = dict(first, history=[dict(hist[0], sensitivity=float("nan"))] + hist[1:])
     assert pixel.reproduced(runs, [first], runs, [nan])[pixel.DIFFS[0]].iloc[0] == np.inf
     shorter = dict(first, history=hist[:2])
     assert pixel.reproduced(runs, [first], runs, [shorter])[pixel.DIFFS[0]].iloc[0] == np.inf
-    assert "None of the 15 reruns" in pixel.describe_reproduced(cfg, t.iloc[:0], 0)
+    assert "None of the 15 reruns" in pixel.describe_reproduced(cfg, t.iloc[:0], runs.iloc[:0])
     other = runs.assign(seed=1)  # no first run of that seed: not compared
     assert pixel.reproduced(runs, [first], other, [first]).empty
 

@@ -128,13 +128,18 @@ def all_levels(fruns: pd.DataFrame, fresults: list[dict], pruns: pd.DataFrame, p
     return pd.concat([fixed_noise_levels(fruns, fresults), fixed_noise_levels(pruns, presults)], ignore_index=True)
 
 
-def describe_reproduced(cfg: VisionConfig, table: pd.DataFrame, stored: int) -> str:
-    """How many reruns are stored, and whether they gave the first runs' numbers."""
-    n = len(pixel_runs(cfg))
+def describe_reproduced(cfg: VisionConfig, table: pd.DataFrame, runs: pd.DataFrame) -> str:
+    """How many reruns (``runs``: :func:`pixel_table`'s) are stored, what they cost, and whether they gave the first
+    runs' numbers (``table``: :func:`reproduced`)."""
+    n, stored = len(pixel_runs(cfg)), len(runs)
     if not stored:
         return f"**None of the {n} reruns at the pixel-scale noise is stored at this scale.**"
-    head = (f"All {n} reruns are stored. " if stored >= n else f"**Reruns at the pixel-scale noise stored at this "
-            f"scale: {stored} of {n}**; the figure and the diagnosis claims use those. ")  # fmt: skip
+    head = (f"All {n} reruns are stored" if stored >= n else f"**Reruns at the pixel-scale noise stored at this "
+            f"scale: {stored} of {n}** (the figure and the diagnosis claims use those)")  # fmt: skip
+    if "train_seconds" in runs:
+        head += (f"; they cost {runs['train_seconds'].sum() / 60:.0f} CPU-minutes of training and per-epoch evaluation, "
+                 "one thread each")
+    head += ". "
     if table.empty:
         return head + "None of them has a first run of the same model and seed stored at this scale to compare with."
     worst = table[DIFFS].max(axis=1)
