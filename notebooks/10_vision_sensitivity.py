@@ -345,7 +345,7 @@ ch.sweep_summary(mlevels) if len(mlevels) else None
 
 # %%
 xruns, xresults = ch.posthoc_table(cfg, configs=pixel.pixel_posthoc_runs(cfg))
-blevels = pixel.posthoc_levels(xruns, xresults)
+blevels = ch.level_table(xruns, xresults)
 pixel.pixel_summary(blevels) if len(blevels) else None
 
 # %% [markdown]
@@ -462,8 +462,8 @@ fixed.fixed_matched_table(fchecks) if len(fchecks) else None
 # already moves a pixel by about a third of that range; V25 do not state the scale of their MNIST pixels.
 # The sweep's grid is powers of two; the figure adds the two levels at which V25's own noise would lie if their
 # variances refer to pixels in [0, 1] (computed below). Those two come from the plain models trained again with
-# the same seeds (reruns) and measured there, since the CNN's and the MLP's weights are not stored (a CNN's final
-# weights are 1.2 MB even in float16; the repository is kept small enough to travel to a GPU machine).
+# the same seeds (reruns) and measured there, since the CNN's and the MLP's weights are not stored (they would not
+# leave room in the repository for it to travel to a GPU machine).
 
 # %%
 reruns, rerun_results = pixel.pixel_table(cfg)

@@ -158,7 +158,7 @@ def test_the_binary_models_are_read_at_the_pixel_scale_from_their_stored_weights
     store = Store(cache=tmp_path, mode_="off", scale="ci")
     ch.binary_table(cfg, store)
     pruns, presults = ch.posthoc_table(cfg, store, configs=pixel.pixel_posthoc_runs(cfg))
-    levels = pixel.posthoc_levels(pruns, presults)
+    levels = ch.level_table(pruns, presults)
     assert set(levels["checkpoint"]) <= {"final", f"acc{len(cfg.binary_levels) - 1}"} and "final" in set(levels["checkpoint"])
     ci_mult = sorted(pixel.pixel_multiples(cfg, binary=True).values())  # from the ci binary runs' own images
     assert np.allclose(sorted(set(levels["ratio"].round(6))), ci_mult, atol=1e-6) and all(not r["whole"] for r in presults)

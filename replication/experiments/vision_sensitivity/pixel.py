@@ -6,6 +6,7 @@ the fixed-budget runs of the same seed, so they also test that a run is reproduc
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
@@ -14,19 +15,18 @@ from ...report.claims import ALPHA, Claim, fmt
 from ...runs.store import Store
 from .analysis import NAMES
 from .fixed_claims import below_others
-from .binary_analysis import stored_runs
-from .fixed import PLAIN, fixed_noise_levels, model_label
-from .measure import measure_vision
+from .fixed import PLAIN, fixed_noise_levels, fixed_table, model_label
 from .posthoc import PosthocRun, matched_posthoc_runs, posthoc_runs
-from .posthoc_analysis import level_table, mean_sd
+from .posthoc_analysis import mean_sd
 from .binary import binary_runs
-from .runs import CHAPTER, KIND, VisionConfig, n_images, vision_runs
+from .runs import CHAPTER, VisionConfig, fixed_budget, n_images, vision_runs
 
 
 #: V25's variance per data set (§5, App. D); MNIST has none and takes Fashion-MNIST's (:data:`.runs.SIGMA`).
 V25_VARIANCE = {"mnist": ("Fashion-MNIST", 5.0), "fashion_mnist": ("Fashion-MNIST", 5.0), "cifar10": ("CIFAR-10", 1.0)}
 
 
+@functools.lru_cache(maxsize=8)
 def pixel_std(dataset: str, data_dir: str, n_train: int | None, n_test: int | None) -> float:
     """The standard deviation, on [0, 1] pixels, of the training images the models are standardised with (the mean
     over channels): one standardised unit in units of a [0, 1] pixel."""
@@ -80,16 +80,13 @@ def pixel_runs(cfg: VisionConfig) -> list:
         return []
     levels = tuple(sorted(set(pixel_multiples(cfg).values())))
     plain = dataclasses.replace(cfg, seeds=seeds, methods=("plain",))
-    return [dataclasses.replace(r, epochs=cfg.fixed_epochs, fixed_budget=True, levels=tuple(cfg.fixed_levels),
-                                noise_levels=levels) for r in vision_runs(plain)]  # fmt: skip
+    return [fixed_budget(r, cfg, noise_levels=levels) for r in vision_runs(plain)]
 
 
 def pixel_table(cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
                 ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
-    """``(runs, results)`` of :func:`pixel_runs` (or of ``configs``), computed or read."""
-    store = cache if cache is not None else Store(scale=cfg.scale)
-    configs = pixel_runs(cfg) if configs is None else configs
-    return stored_runs(configs, measure_vision, KIND, store, ("arch", "method", "seed", "dropout", "epochs"))
+    """``(runs, results)`` of :func:`pixel_runs` (or of ``configs``), computed or read (:func:`.fixed.fixed_table`)."""
+    return fixed_table(cfg, cache, pixel_runs(cfg) if configs is None else configs)
 
 
 #: The columns of :func:`reproduced` whose zero means "the same numbers".
@@ -166,12 +163,6 @@ def pixel_posthoc_runs(cfg: VisionConfig) -> list[PosthocRun]:
             for p in posthoc_runs(cfg) + matched_posthoc_runs(cfg)]  # fmt: skip
 
 
-def posthoc_levels(runs: list, results: list[dict]) -> pd.DataFrame:
-    """:func:`.posthoc_analysis.level_table` of post-hoc measures, with each measure's checkpoint."""
-    return pd.concat([level_table([c], [res]).assign(checkpoint=c.checkpoint) for c, res in zip(runs, results)],
-                     ignore_index=True) if runs else pd.DataFrame()  # fmt: skip
-
-
 def pixel_summary(levels: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of the sensitivity per (checkpoint, multiple of sigma, model)."""
     return mean_sd(levels.assign(ratio=levels["ratio"].round(3)), ["checkpoint", "ratio", "model"], ["sensitivity"])
@@ -218,7 +209,7 @@ def pixel_claims(cfg: VisionConfig, flevels: pd.DataFrame, blevels: pd.DataFrame
                  matched_grid: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
     """The pixel-scale diagnosis for the 10-class models (``flevels``: :func:`all_levels`) and for the binary
     experiment's at the end of its budget and, with ``posthoc_matched``, at matched accuracy (``blevels``:
-    :func:`posthoc_levels`; ``grid`` and ``matched_grid``, their full sweeps, for the chapter's sigma)."""
+    :func:`.posthoc_analysis.level_table`; ``grid`` and ``matched_grid``, their full sweeps, for the chapter's sigma)."""
     if not cfg.pixel_seeds:
         return []
     out = [pixel_claim(cfg, flevels, pixel_multiples(cfg))] if cfg.fixed_seeds else []

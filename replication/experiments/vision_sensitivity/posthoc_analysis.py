@@ -67,8 +67,9 @@ def posthoc_settings(cfg: VisionConfig, runs: list, results: list[dict]) -> pd.D
 
 
 def level_table(runs: list, results: list[dict]) -> pd.DataFrame:
-    """One row per (model, seed, token noise level): sensitivity, its blank and informative parts (V25 Fig. 17)."""
-    rows = [{"model": NAMES[c.binary.arch], "arch": c.binary.arch, "seed": c.binary.seed,
+    """One row per (model, seed, token noise level): sensitivity, its blank and informative parts (V25 Fig. 17),
+    and the checkpoint measured ("final", or "acc<k>" at the k-th matched level)."""
+    rows = [{"model": NAMES[c.binary.arch], "arch": c.binary.arch, "seed": c.binary.seed, "checkpoint": c.checkpoint,
              "ratio": lv["sigma"] / res["chapter_sigma"], **{k: v for k, v in lv.items() if k != "per_token"}}
             for c, res in zip(runs, results) for lv in res["levels"]]  # fmt: skip
     return pd.DataFrame(rows)

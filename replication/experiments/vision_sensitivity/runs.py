@@ -293,6 +293,12 @@ def vision_runs(cfg: VisionConfig) -> list[VisionRun]:
 RELEASED_DROPOUT, RELEASED_SHARP_SIGMA = 0.1, 0.05
 
 
+def fixed_budget(run: VisionRun, cfg: VisionConfig, **changes) -> VisionRun:
+    """``run`` under the fixed-budget protocol: ``cfg.fixed_epochs`` epochs, all trained, each of ``cfg.fixed_levels``
+    kept and measured; ``changes`` set further fields."""
+    return dataclasses.replace(run, epochs=cfg.fixed_epochs, fixed_budget=True, levels=tuple(cfg.fixed_levels), **changes)
+
+
 def fixed_runs(cfg: VisionConfig) -> list[VisionRun]:
     """The runs of :func:`vision_runs` for ``cfg.fixed_seeds`` seeds under the fixed-budget protocol: every model
     trains ``fixed_epochs`` epochs, its sensitivity is measured in full at each of ``fixed_levels`` and at the end;
@@ -305,12 +311,11 @@ def fixed_runs(cfg: VisionConfig) -> list[VisionRun]:
     out = []
     for r in vision_runs(dataclasses.replace(cfg, seeds=max(cfg.fixed_seeds, cfg.released_seeds))):
         sharp = r.arch == cfg.regularised
-        fixed = dataclasses.replace(r, epochs=cfg.fixed_epochs, fixed_budget=True, levels=tuple(cfg.fixed_levels),
-                                    noise_levels=tuple(cfg.posthoc_levels),
-                                    weight_dtype="float16" if r.arch in cfg.fixed_weights else "",
-                                    sharp_sigmas=tuple(cfg.fixed_sharp_sigmas) if sharp else (),
-                                    n_sharp=r.n_train if sharp else r.n_sharp,
-                                    sharp_repeats=cfg.fixed_sharp_repeats if sharp else r.sharp_repeats)  # fmt: skip
+        fixed = fixed_budget(r, cfg, noise_levels=tuple(cfg.posthoc_levels),
+                             weight_dtype="float16" if r.arch in cfg.fixed_weights else "",
+                             sharp_sigmas=tuple(cfg.fixed_sharp_sigmas) if sharp else (),
+                             n_sharp=r.n_train if sharp else r.n_sharp,
+                             sharp_repeats=cfg.fixed_sharp_repeats if sharp else r.sharp_repeats)  # fmt: skip
         if r.seed < cfg.fixed_seeds:
             out.append(fixed)
         if sharp and r.method in ("plain", "reg") and r.seed < cfg.released_seeds:
