@@ -73,6 +73,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scale", default="paper", help=f"one of {list(SCALES)}")
     p.add_argument("--functions", default=None, help="comma-separated functions, in the order to run them")
     p.add_argument("--seeds", type=int, default=None, help="seeds per (function, n) (default: the scale's)")
+    p.add_argument("--part", default=None, help="comma-separated result kinds of the chapter to compute (default: all)")
     p.add_argument("--steps", type=int, default=None, help="training steps per run (default: the scale's)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop before a job would end past this")
     p.add_argument("--batch-size", type=int, default=40, help="most runs trained as one model")
@@ -177,6 +178,12 @@ def plans(a: argparse.Namespace, module, store: Store, device: str) -> list[Plan
     """The chapter's hook's runs at the scale, less those stored, grouped into jobs."""
     out = module.make_runs(a.scale, functions=a.functions, seeds=a.seeds, steps=a.steps)
     out = [out] if isinstance(out, tuple) else list(out)
+    if a.part:
+        kinds = [k for k, *_ in out]
+        wrong = [k for k in a.part.split(",") if k not in kinds]
+        if wrong:
+            raise SystemExit(f"--part: chapter {a.chapter} computes the result kinds {kinds}, got {wrong}")
+        out = [o for o in out if o[0] in a.part.split(",")]
     result = []
     for kind, runs, measure, batching in out:
         todo = [i for i, r in enumerate(runs) if not store.contains(kind, run_key(r, device))]

@@ -258,6 +258,38 @@ def test_dense_schedule_evaluates_every_few_steps_early_then_as_before():
     assert [s for s in range(41) if off.evaluated_at(s)] == [0, 10, 20, 30, 40]
 
 
+def test_a_several_draw_sensitivity_is_logged_beside_the_one_draw_one_at_its_own_interval():
+    cfg = dataclasses.replace(ch.GrokkingConfig.from_params(scale="ci", p=5, steps=25, seeds=1, dense_until=0,
+                                                            dense_every=0), eval_every=5)
+    one = ch.measure_grokking(ch.grok_runs(cfg)[0])
+    both = ch.measure_grokking(ch.grok_runs(dataclasses.replace(cfg, multi_draws=3, multi_every=10))[0])
+    at = {r["step"]: r["sensitivity_multi"] for r in both["history"]}
+    assert sorted(s for s, v in at.items() if v is not None) == [0, 10, 20, 25]  # multiples and the last step
+    assert all(0 <= v <= 1 for v in at.values() if v is not None)
+    # the second measure has its own noise stream: the one-draw curve and training are unchanged
+    assert [r["sensitivity"] for r in one["history"]] == [r["sensitivity"] for r in both["history"]]
+    assert [r["train_loss"] for r in one["history"]] == [r["train_loss"] for r in both["history"]]
+
+
+@pytest.mark.parametrize("changes,name", [({"multi_draws": 2}, "multi_draws, multi_every"),
+                                          ({"multi_draws": 2, "multi_every": 15}, "multi_every"),
+                                          ({"first_seed": -1}, "first_seed")])
+def test_bad_second_measure_and_seeds_name_themselves(changes, name):
+    with pytest.raises(ValueError, match=rf"^{name}:"):
+        dataclasses.replace(ch.PRESETS["ci"], **changes)
+
+
+def test_the_paper_preset_is_v25s_script():
+    runs = ch.grok_runs(ch.PRESETS["paper"])
+    assert [r.seed for r in runs] == [42, 43, 44, 45, 46]
+    r = runs[0]
+    assert (r.p, r.train_fraction, r.lr, r.weight_decay, r.steps, r.draws, r.sigma, r.after_grok) == (
+        113, 0.3, 1e-3, 1.0, 20_000, 1, 0.1, None)
+    steps = [s for s in range(r.steps + 1) if r.evaluated_at(s)]
+    assert steps[:151] == list(range(0, 301, 2)) and steps[151] == 310 and steps[-1] == 20_000
+    assert [s for s in steps if r.multi_at(s)][:3] == [0, 50, 100]
+
+
 def test_papermill_strings_are_parsed():
     cfg = ch.GrokkingConfig.from_params(scale="ci", p="13", train_fraction="0.4", seeds="1")
     assert (cfg.p, cfg.train_fraction, cfg.seeds) == (13, 0.4, 1)

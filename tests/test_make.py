@@ -85,6 +85,9 @@ def test_make_runs_chapter_12_one_run_at_a_time(tmp_path):
                                                 "sparse_parity_run.csv"}  # fmt: skip
     again = _make(tmp_path, "--scale", "ci", "--chapter", "12", "--seeds", "1", "--results-dir", str(res))
     assert again.returncode == 0 and "2 runs, 2 stored, 0 to compute in 0 jobs" in again.stdout
+    part = _make(tmp_path, "--scale", "ci", "--chapter", "12", "--seeds", "2", "--part", "grokking_run",
+                 "--results-dir", str(res))  # fmt: skip
+    assert part.returncode == 0 and "2 runs, 1 stored, 1 to compute in 1 jobs" in part.stdout, part.stderr[-2000:]
 
 
 def test_make_stops_before_a_job_that_would_pass_the_budget(tmp_path):
@@ -101,6 +104,7 @@ def test_make_stops_before_a_job_that_would_pass_the_budget(tmp_path):
     (["--chapter", "05", "--weights", "int8"], "--weights: must be one of"),
     (["--chapter", "05", "--scale", "ci", "--functions", "xor", "--dry-run"], "functions"),
     (["--chapter", "12", "--scale", "ci", "--functions", "parity", "--dry-run"], "functions: chapter 12 has no"),
+    (["--chapter", "12", "--scale", "ci", "--part", "vision_run", "--dry-run"], "--part: chapter 12 computes"),
 ])  # fmt: skip
 def test_make_refuses_bad_input_by_name(tmp_path, args, message):
     out = _make(tmp_path, *args)

@@ -60,6 +60,10 @@ class GrokRun:
     # up to step `dense_until`, every `eval_every` steps after. 0, 0: off (the keys of older runs are kept).
     dense_until: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
     dense_every: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
+    # A second sensitivity with `multi_draws` draws (its own noise stream), logged as `sensitivity_multi` at every
+    # evaluated multiple of `multi_every` and at the last step, beside the `draws`-draw one. 0, 0: off.
+    multi_draws: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
+    multi_every: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
 
     def __post_init__(self):
         check_int("p", self.p, 3, 1000)
@@ -86,6 +90,18 @@ class GrokRun:
         if (self.dense_until == 0) != (self.dense_every == 0):
             raise ValueError(f"dense_until, dense_every: both 0 (no dense early evaluations) or both >= 1, got "
                              f"dense_until={self.dense_until}, dense_every={self.dense_every}")  # fmt: skip
+        check_int("multi_draws", self.multi_draws, 0, 1000)
+        check_int("multi_every", self.multi_every, 0, 10**6)
+        if (self.multi_draws == 0) != (self.multi_every == 0):
+            raise ValueError(f"multi_draws, multi_every: both 0 (no second sensitivity) or both >= 1, got "
+                             f"multi_draws={self.multi_draws}, multi_every={self.multi_every}")  # fmt: skip
+        if self.multi_every and self.multi_every % self.eval_every:
+            raise ValueError(f"multi_every: must be a multiple of eval_every = {self.eval_every} (the second "
+                             f"sensitivity is measured at evaluations), got {self.multi_every}")  # fmt: skip
+
+    def multi_at(self, step: int) -> bool:
+        """Whether the run measures the several-draw sensitivity after ``step`` (always at step 0 and the last)."""
+        return bool(self.multi_every) and (step % self.multi_every == 0 or step == self.steps)
 
     def evaluated_at(self, step: int) -> bool:
         """Whether the run evaluates after ``step`` (step 0 and the last step always are)."""
@@ -123,7 +139,8 @@ class GrokkingConfig(ChapterConfig):
     p: int = 113  # modulus (V25 §7.3)
     train_fraction: float = 0.3  # share of pairs used for training
     steps: int = 20_000  # full-batch steps of every run
-    seeds: int = 3  # modular-addition seeds 0..seeds-1
+    seeds: int = 3  # modular-addition seeds first_seed..first_seed+seeds-1
+    first_seed: int = 0  # ... (V25's script: 42)
     weight_decay: float = 1.0  # AdamW weight decay
     lr: float = 1e-3  # AdamW learning rate
     d: int = 128  # width
@@ -134,6 +151,8 @@ class GrokkingConfig(ChapterConfig):
     dense_every: int = 0  # ... steps between the dense early evaluations (0: off)
     sigma: float = 0.1  # sensitivity noise std (V25 §7.3)
     draws: int = 1  # noise draws per training pair
+    multi_draws: int = 0  # a second sensitivity with this many draws (0: none) ...
+    multi_every: int = 0  # ... every this many steps (a multiple of eval_every)
     after_grok: int | None = None  # stop a run this many steps after it groks (None: run every step)
     parity_n: int = 40  # sparse parity: bits (V25 App. A.6: d = 40)
     parity_k: int = 4  # ... and support size (k = 4)
@@ -159,6 +178,7 @@ class GrokkingConfig(ChapterConfig):
     def __post_init__(self):
         check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
         check_int("seeds", self.seeds, 1, 100)
+        check_int("first_seed", self.first_seed, 0, 10**6)
         check_int("parity_seeds", self.parity_seeds, 1, 100)
         check_int("n_jobs", self.n_jobs, 1, 256)
         if not isinstance(self.parity_trials, (tuple, list)):
@@ -188,7 +208,8 @@ def grok_runs(cfg: GrokkingConfig) -> list[GrokRun]:
     return [GrokRun(p=cfg.p, train_fraction=cfg.train_fraction, seed=s, d=cfg.d, heads=cfg.heads, d_ff=cfg.d_ff,
                     lr=cfg.lr, weight_decay=cfg.weight_decay, steps=cfg.steps, eval_every=cfg.eval_every,
                     sigma=cfg.sigma, draws=cfg.draws, after_grok=cfg.after_grok, dense_until=cfg.dense_until,
-                    dense_every=cfg.dense_every) for s in range(cfg.seeds)]  # fmt: skip
+                    dense_every=cfg.dense_every, multi_draws=cfg.multi_draws, multi_every=cfg.multi_every)
+            for s in range(cfg.first_seed, cfg.first_seed + cfg.seeds)]  # fmt: skip
 
 
 def parity_runs(cfg: GrokkingConfig) -> list[ParityRun]:
@@ -239,8 +260,11 @@ PRESETS = {
                                        (97, 0.3, 3e-3, 2.0, 8)),
                           parity_trials=((40, 4, 20_000, 128, 10_000, 3), (40, 4, 50_000, 250, 20_000, 5, 2000),
                                          (20, 4, 50_000, 128, 10_000, 5, 2000), (20, 3, 50_000, 128, 10_000, 5, 2000))),
-    # V25 §7.3 / App. A.5 and the released code; App. A.6 (sea-green setting) for sparse parity.
-    "paper": GrokkingConfig(scale="paper", seeds=5, parity_seeds=5, dense_until=300, dense_every=5),
+    # V25 §7.3 / App. A.5 and the released code (seeds 42-46, one noise draw per evaluation), evaluated every 10
+    # steps and every 2 up to step 300, with the 4-draw sensitivity of the cpu preset every 50 steps beside it;
+    # App. A.6 (sea-green setting) for sparse parity.
+    "paper": GrokkingConfig(scale="paper", seeds=5, first_seed=42, eval_every=10, dense_until=300, dense_every=2,
+                            multi_draws=4, multi_every=50, parity_seeds=5),
 }
 
 
@@ -255,6 +279,7 @@ def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
     model = GrokkingTransformer(run.p, run.d, run.heads, run.d_ff).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=run.lr, weight_decay=run.weight_decay)
     noise = torch.Generator().manual_seed(10_007 + run.seed)
+    multi_noise = torch.Generator().manual_seed(20_011 + run.seed)
     grokked_at: list[int] = []
 
     def loss_fn(m, batch):
@@ -263,7 +288,11 @@ def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
     @torch.no_grad()
     def evaluate(step, m) -> dict:
         out_tr, out_te = m(xtr), m(xte)
-        return {"train_acc": float((out_tr.argmax(-1) == ytr).float().mean()),
+        multi = {}
+        if run.multi_draws:
+            multi["sensitivity_multi"] = (embedding_noise_sensitivity(m, xtr, run.sigma, run.multi_draws, multi_noise)
+                                          if run.multi_at(step) else None)  # fmt: skip
+        return multi | {"train_acc": float((out_tr.argmax(-1) == ytr).float().mean()),
                 "test_acc": float((out_te.argmax(-1) == yte).float().mean()),
                 "train_loss": float(F.cross_entropy(out_tr, ytr)), "test_loss": float(F.cross_entropy(out_te, yte)),
                 "sensitivity": embedding_noise_sensitivity(m, xtr, run.sigma, run.draws, noise),
@@ -279,8 +308,13 @@ def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
     res = fit(model, lambda: (xtr, ytr), loss_fn, opt, run.steps, eval_at=run.evaluated_at, evaluate=evaluate,
               stop=stop, progress=False)  # fmt: skip
     keep = ("step", "train_acc", "test_acc", "train_loss", "test_loss", "sensitivity", "weight_norm")
+    keep += ("sensitivity_multi",) * bool(run.multi_draws)
+
+    def value(k, v):
+        return None if v is None else int(v) if k == "step" else float(v)
+
     return {
-        "history": [{k: (int if k == "step" else float)(r[k]) for k in keep} for r in res.history],
+        "history": [{k: value(k, r[k]) for k in keep} for r in res.history],
         "baseline": commutative_baseline(xtr.cpu(), xte.cpu(), run.p), "n_train": len(ytr), "n_test": len(yte),
         "grok_step": grokked_at[0] if grokked_at else None, "final_test_acc": float(res.history[-1]["test_acc"]),
         "steps_run": res.steps_run, "failed": res.failed, "stopped_reason": res.stopped_reason,
