@@ -22,7 +22,7 @@ CHECK_ARGS = --scale $(SCALE) $(foreach c,$(CHAPTER),--chapter $(c)) $(if $(SAMP
 # The cpu book reads committed results and never trains: a missing or stale one stops the build.
 RESULTS_MODE = $(if $(filter cpu,$(SCALE)),require,auto)
 
-.PHONY: setup corpus book test bench clean distclean results results-check browser check-html lab
+.PHONY: lint format setup corpus book test bench clean distclean results results-check browser check-html lab
 
 setup: $(VENV)/.installed corpus
 
@@ -73,6 +73,16 @@ results: setup
 # against the seed-to-seed spread (nothing is rewritten but the record, with RECORD=1).
 results-check: setup
 	$(PY) scripts/make_results.py --check $(CHECK_ARGS)
+
+# Lint and format check (ruff, configured in pyproject.toml); `make format` rewrites the files.
+LINTED = replication tests scripts benchmarks
+lint: setup
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
+format: setup
+	$(VENV)/bin/ruff format $(LINTED)
+	$(VENV)/bin/ruff check --fix $(LINTED)
 
 test: setup
 	REPLICATION_SCALE=ci OMP_NUM_THREADS=1 $(PY) -m pytest --nbval --nbval-current-env $(PYTEST_ARGS)

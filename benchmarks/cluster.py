@@ -9,6 +9,7 @@ scheduler's address instead of a scheduler file and the results cache on a share
 
 Used by ``benchmarks/run.py`` (runs per second through the cluster) and ``tests/test_dask_cluster.py``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -59,13 +60,19 @@ def cli_cluster(workers: int = 2, env: dict | None = None, timeout: float = 60.0
 
     def start(args: list[str], name: str, env_: dict) -> None:
         out = open(logs / f"{name}.log", "w")
-        procs.append(subprocess.Popen([DASK, *args], stdout=out, stderr=subprocess.STDOUT, env=env_,
-                                      cwd=tmp.name, process_group=0))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [DASK, *args], stdout=out, stderr=subprocess.STDOUT, env=env_, cwd=tmp.name, process_group=0
+            )
+        )
         out.close()
 
     try:
-        start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
-               str(sched_file)], "scheduler", dict(os.environ))  # fmt: skip
+        start(
+            ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(sched_file)],
+            "scheduler",
+            dict(os.environ),
+        )
         deadline = time.time() + timeout
         while not sched_file.exists():
             if time.time() > deadline or procs[0].poll() is not None:
@@ -73,9 +80,26 @@ def cli_cluster(workers: int = 2, env: dict | None = None, timeout: float = 60.0
             time.sleep(0.1)
         address = json.loads(sched_file.read_text())["address"]
         for i in range(workers):
-            start(["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                   "--name", f"worker-{i}", "--local-directory", tmp.name, "--death-timeout", "30"],
-                  f"worker-{i}", worker_env)  # fmt: skip
+            start(
+                [
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--name",
+                    f"worker-{i}",
+                    "--local-directory",
+                    tmp.name,
+                    "--death-timeout",
+                    "30",
+                ],
+                f"worker-{i}",
+                worker_env,
+            )
         with Client(address, timeout=max(1.0, deadline - time.time())) as client:
             client.wait_for_workers(workers, timeout=max(1.0, deadline - time.time()))
         yield address

@@ -14,6 +14,7 @@ checks each pair), only more slowly.
 
 This file is not part of the package; the benchmark (``benchmarks/run.py``) and the tests import it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -64,8 +65,9 @@ class OriginalModel(nn.Module):
         return out.train(self.training)
 
 
-def train_steps(model: nn.Module, params, n: int, batch: int, steps: int, seed: int = 0, lr: float = 3e-4,
-                weight_decay: float = 0.1) -> list[float]:  # fmt: skip
+def train_steps(
+    model: nn.Module, params, n: int, batch: int, steps: int, seed: int = 0, lr: float = 3e-4, weight_decay: float = 0.1
+) -> list[float]:
     """``steps`` AdamW steps on PARITY with fresh strings (HR24 §7.1, as :func:`replication.train.train` does);
     returns the training losses. The same ``seed`` gives the same batches, whichever model."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
@@ -83,9 +85,16 @@ def train_steps(model: nn.Module, params, n: int, batch: int, steps: int, seed: 
 
 
 @torch.no_grad()
-def copy_and_perturb(model: HR24Encoder, x: torch.Tensor, y: torch.Tensor | None = None, rescale: float = 4.0,
-                     rho: float = 0.02, n_perturbations: int = 20, seed: int = 0,
-                     exclude=HR24_EXCLUDE) -> dict[str, float]:  # fmt: skip
+def copy_and_perturb(
+    model: HR24Encoder,
+    x: torch.Tensor,
+    y: torch.Tensor | None = None,
+    rescale: float = 4.0,
+    rho: float = 0.02,
+    n_perturbations: int = 20,
+    seed: int = 0,
+    exclude=HR24_EXCLUDE,
+) -> dict[str, float]:
     """HR24 Eq. 15 (and the original code's ΔMSE when ``y`` is given) the original code's way.
 
     For each perturbation the original code's model is deep-copied, every parameter not excluded gets
@@ -110,7 +119,9 @@ def copy_and_perturb(model: HR24Encoder, x: torch.Tensor, y: torch.Tensor | None
             mse.append(float(((out - y.to(out.dtype)) ** 2).mean()))
     sq = np.array(sq)
     se = float(sq.std(ddof=1) / np.sqrt(len(sq))) if len(sq) > 1 else float("nan")
-    delta = float("nan") if y is None else rescale * (float(np.mean(mse)) - float(((base - y.to(base.dtype)) ** 2).mean()))
+    delta = (
+        float("nan") if y is None else rescale * (float(np.mean(mse)) - float(((base - y.to(base.dtype)) ** 2).mean()))
+    )
     return {"sharpness": float(sq.mean()), "sharpness_se": se, "delta_mse": delta}
 
 
@@ -124,8 +135,12 @@ def flip_sensitivity(model, n: int, batch: int = 1024, start: int = 0, stop: int
     """Per-string sensitivity ``s(T, x)`` of strings ``start..stop-1`` of the cube (all by default), each
     evaluated with its ``n`` neighbours (:func:`replication.measures.sensitivity.model_sensitivity`), ``(stop - start,)``."""
     stop = 2**n if stop is None else stop
-    return torch.cat([sensitivity.model_sensitivity(model, sensitivity.cube_strings(n, i, min(i + batch, stop))).double()
-                      for i in range(start, stop, batch)])  # fmt: skip
+    return torch.cat(
+        [
+            sensitivity.model_sensitivity(model, sensitivity.cube_strings(n, i, min(i + batch, stop))).double()
+            for i in range(start, stop, batch)
+        ]
+    )
 
 
 @contextlib.contextmanager
@@ -137,7 +152,11 @@ def reference_way(original_training: bool = True):
     from replication.train import hr24 as train_module
     from replication.experiments.sharpness import sweep as encoder_sweep
 
-    fast_sharpness, fast_train, model_class = encoder_sweep.sharpness_both, encoder_sweep.train, train_module.HR24Encoder
+    fast_sharpness, fast_train, model_class = (
+        encoder_sweep.sharpness_both,
+        encoder_sweep.train,
+        train_module.HR24Encoder,
+    )
 
     def original_train(cfg, callback=None, progress=None):
         train_module.HR24Encoder = lambda c: OriginalModel(model_class(c))  # noqa: E731

@@ -29,6 +29,7 @@ Run: ``make bench`` (the full suite, about 10 minutes on 2 cores) or
 ``.venv/bin/python benchmarks/run.py [--quick] [--json] [--only train,sharpness]``. ``--quick`` runs in
 under a minute; ``--json`` prints one JSON object as the last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -104,7 +105,7 @@ def timed(fns: dict, repeats: int) -> dict:
     times: dict = {k: [] for k in names}
     values: dict = {}
     for r in range(repeats):
-        for k in names[r % len(names):] + names[: r % len(names)]:
+        for k in names[r % len(names) :] + names[: r % len(names)]:
             t = time.perf_counter()
             values[k] = fns[k]()
             times[k].append(time.perf_counter() - t)
@@ -218,8 +219,10 @@ def bench_train(quick: bool) -> dict:
         peak1 = matmul_peak(1)
     peak_all = matmul_peak(torch.get_num_threads())
     out["peak_flops_1thread"], out["peak_flops_all_threads"] = peak1, peak_all
-    say(f"  matmul peak (1024x1024 torch.mm): {peak1 / 1e9:.1f} GFLOP/s on 1 thread, "
-        f"{peak_all / 1e9:.1f} on {torch.get_num_threads()}")  # fmt: skip
+    say(
+        f"  matmul peak (1024x1024 torch.mm): {peak1 / 1e9:.1f} GFLOP/s on 1 thread, "
+        f"{peak_all / 1e9:.1f} on {torch.get_num_threads()}"
+    )
     for shape, (n, d, batch) in SHAPES.items():
         steps = setting("train_steps", quick)[shape]
         with single_thread():
@@ -241,19 +244,32 @@ def bench_train(quick: bool) -> dict:
         flops = step_flops(n, d, batch)
         if not quick:
             counted = counted_flops(n, d, 8) * batch / 8
-            check(f"FLOPs {shape}", abs(counted - flops) <= 1e-9 * flops, f"{flops:.4g} by formula, {counted:.4g} counted by torch")
+            check(
+                f"FLOPs {shape}",
+                abs(counted - flops) <= 1e-9 * flops,
+                f"{flops:.4g} by formula, {counted:.4g} counted by torch",
+            )
         sps = steps / p["ours_s"]["median"]
         res = {
-            "n": n, "d": d, "batch": batch, "steps_per_repeat": steps,
-            "ours_step_ms": 1e3 * p["ours_s"]["median"] / steps, "ref_step_ms": 1e3 * p["ref_s"]["median"] / steps,
-            "ratio": p["ratio"], "flops_per_step": flops, "achieved_flops": flops * sps,
-            "peak_fraction": flops * sps / peak1, "check": c,
-        }  # fmt: skip
+            "n": n,
+            "d": d,
+            "batch": batch,
+            "steps_per_repeat": steps,
+            "ours_step_ms": 1e3 * p["ours_s"]["median"] / steps,
+            "ref_step_ms": 1e3 * p["ref_s"]["median"] / steps,
+            "ratio": p["ratio"],
+            "flops_per_step": flops,
+            "achieved_flops": flops * sps,
+            "peak_fraction": flops * sps / peak1,
+            "check": c,
+        }
         out[shape] = res
-        say(f"  {shape:6s} n={n} d={d} batch={batch}: ours {res['ours_step_ms']:.1f} ms/step, "
+        say(
+            f"  {shape:6s} n={n} d={d} batch={batch}: ours {res['ours_step_ms']:.1f} ms/step, "
             f"nn.TransformerEncoder {res['ref_step_ms']:.1f} ms/step, steps/s ratio {fmt_ratio(p['ratio'])}; "
             f"{flops / 1e9:.3f} GFLOP/step -> {res['achieved_flops'] / 1e9:.2f} GFLOP/s = "
-            f"{100 * res['peak_fraction']:.0f}% of the 1-thread peak")  # fmt: skip
+            f"{100 * res['peak_fraction']:.0f}% of the 1-thread peak"
+        )
     out["profile"] = profile_step(*SHAPES["cpu" if quick else "paper"], steps=2 if quick else 3)
     return out
 
@@ -271,8 +287,10 @@ def profile_step(n: int, d: int, batch: int, steps: int) -> dict:
     ev = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
     total = sum(e.self_cpu_time_total for e in ev)
     top = [{"op": e.key, "share": e.self_cpu_time_total / total, "calls_per_step": e.count / steps} for e in ev[:5]]
-    say(f"  profile (n={n} d={d} batch={batch}), largest self-time costs: "
-        + ", ".join(f"{t['op']} {100 * t['share']:.0f}%" for t in top))  # fmt: skip
+    say(
+        f"  profile (n={n} d={d} batch={batch}), largest self-time costs: "
+        + ", ".join(f"{t['op']} {100 * t['share']:.0f}%" for t in top)
+    )
     return {"n": n, "d": d, "batch": batch, "top": top, "largest": top[0]["op"], "largest_share": top[0]["share"]}
 
 
@@ -353,15 +371,21 @@ def bench_batched_seeds(quick: bool) -> dict:
         # The package's trainer (replication.train.train_batched), evaluations included, against train() in turn.
         k = setting("batched_steps", quick)
         cfgs = [TrainConfig("parity", 16, d=d, batch_size=batch, steps=k, eval_every=k, seed=s) for s in range(seeds)]
-        p = paired(lambda: train_batched(cfgs, progress=False), lambda: [train(c, progress=False) for c in cfgs], repeats)
+        p = paired(
+            lambda: train_batched(cfgs, progress=False), lambda: [train(c, progress=False) for c in cfgs], repeats
+        )
         out["train_batched"] = {"n": 16, "steps": k, "ratio": p["ratio"]}
-        say(f"  replication.train.train_batched, {seeds} seeds at n=16 ({k} steps, evaluations included) vs "
-            f"train() in turn: {fmt_ratio(p['ratio'])}")  # fmt: skip
+        say(
+            f"  replication.train.train_batched, {seeds} seeds at n=16 ({k} steps, evaluations included) vs "
+            f"train() in turn: {fmt_ratio(p['ratio'])}"
+        )
     # Over the chapter's runs: each length weighted by the time its runs take one after another.
     w = {n: v["ref_seed_step_ms"] for n, v in out["by_n"].items()}
     out["sweep_weighted_ratio"] = sum(w.values()) / sum(w[n] / v["ratio"]["median"] for n, v in out["by_n"].items())
-    say(f"  weighted over these lengths by their step time: {out['sweep_weighted_ratio']:.2f}x "
-        f"(adopted only above 1.3x)")  # fmt: skip
+    say(
+        f"  weighted over these lengths by their step time: {out['sweep_weighted_ratio']:.2f}x "
+        f"(adopted only above 1.3x)"
+    )
     return out
 
 
@@ -384,37 +408,51 @@ def bench_sharpness(quick: bool) -> dict:
     kw = dict(rho=cpu.rho, n_perturbations=P, seed=0)
     with single_thread():
         worst = 0.0
-        for n, m, x, y in cases:
+        for _n, m, x, y in cases:
             got, want = sharpness_mod.sharpness_both(m, x, y, **kw), reference.copy_and_perturb(m, x, y, **kw)
             worst = max(worst, abs(got["sharpness"] - want["sharpness"]) / want["sharpness"])
         out["check"] = check("sharpness", worst < 2e-5, f"Eq. 15 agrees to {worst:.1e} relative at n = {list(ns)}")
         per_n = {}
         sides = ("ours", "ref") if quick else ("ours", "ref", "loop")  # the plain loop only in the full run
         for n, m, x, y in cases:
-            per_n[n] = timed({k: v for k, v in {
-                "ours": lambda: sharpness_mod.sharpness_both(m, x, y, **kw),
-                "ref": lambda: reference.copy_and_perturb(m, x, y, **kw),
-                "loop": lambda: sharpness_mod.sharpness_both(m, x, y, chunk=1, dedup=False, **kw),
-            }.items() if k in sides}, repeats)  # fmt: skip
+            per_n[n] = timed(
+                {
+                    k: v
+                    for k, v in {
+                        "ours": lambda: sharpness_mod.sharpness_both(m, x, y, **kw),
+                        "ref": lambda: reference.copy_and_perturb(m, x, y, **kw),
+                        "loop": lambda: sharpness_mod.sharpness_both(m, x, y, chunk=1, dedup=False, **kw),
+                    }.items()
+                    if k in sides
+                },
+                repeats,
+            )
             t = per_n[n]
             rows = sharpness_mod._unique_rows(x)[0]
             is_folded = folded.foldable(m, rows) and sharpness_mod.perturbation_chunk(m, rows, P) == 1
-            out["by_n"][n] = {"ratio": stats([b / a for a, b in zip(t["ours"], t["ref"])]),
-                              "ours_evals_per_s": P * len(x) / statistics.median(t["ours"]),
-                              "distinct_strings": len(rows), "path": "folded" if is_folded else "vmap"}  # fmt: skip
+            out["by_n"][n] = {
+                "ratio": stats([b / a for a, b in zip(t["ours"], t["ref"])]),
+                "ours_evals_per_s": P * len(x) / statistics.median(t["ours"]),
+                "distinct_strings": len(rows),
+                "path": "folded" if is_folded else "vmap",
+            }
             if "loop" in t:
                 out["by_n"][n]["ratio_vs_plain_loop"] = stats([b / a for a, b in zip(t["ours"], t["loop"])])
     total = {k: [sum(per_n[n][k][r] for n in ns) for r in range(repeats)] for k in sides}
     evals = P * cpu.n_inputs * len(ns)
     nan = {"median": float("nan"), "min": float("nan"), "max": float("nan"), "repeats": 0}
-    out.update(ratio=stats([b / a for a, b in zip(total["ours"], total["ref"])]),
-               ratio_vs_plain_loop=stats([b / a for a, b in zip(total["ours"], total["loop"])]) if "loop" in total else nan,
-               ours_evals_per_s=evals / statistics.median(total["ours"]),
-               ref_evals_per_s=evals / statistics.median(total["ref"]))  # fmt: skip
+    out.update(
+        ratio=stats([b / a for a, b in zip(total["ours"], total["ref"])]),
+        ratio_vs_plain_loop=stats([b / a for a, b in zip(total["ours"], total["loop"])]) if "loop" in total else nan,
+        ours_evals_per_s=evals / statistics.median(total["ours"]),
+        ref_evals_per_s=evals / statistics.median(total["ref"]),
+    )
     p, q = {"ratio": out["ratio"]}, {"ratio": out["ratio_vs_plain_loop"]}
-    say(f"  over n = {list(ns)} (d={cpu.d}, {cpu.n_inputs} strings, {P} perturbations): "
+    say(
+        f"  over n = {list(ns)} (d={cpu.d}, {cpu.n_inputs} strings, {P} perturbations): "
         f"{out['ours_evals_per_s']:.3g} vs {out['ref_evals_per_s']:.3g} (perturbation x input)/s, ratio {fmt_ratio(p['ratio'])}"
-        + ("" if quick else f"; against the plain per-perturbation loop {fmt_ratio(q['ratio'])}"))  # fmt: skip
+        + ("" if quick else f"; against the plain per-perturbation loop {fmt_ratio(q['ratio'])}")
+    )
     say("  per n: " + ", ".join(f"{n}: {fmt_ratio(v['ratio'])} ({v['path']})" for n, v in out["by_n"].items()))
     return out
 
@@ -429,7 +467,9 @@ def trained_model(n: int = 16):
     from replication.runs.store import Store
     from replication.runs.sweep import load_results
 
-    runs = [r for r in run_configs(dataclasses.replace(PRESETS["cpu"], functions=("majority",))) if r.n == n and r.seed == 0]
+    runs = [
+        r for r in run_configs(dataclasses.replace(PRESETS["cpu"], functions=("majority",))) if r.n == n and r.seed == 0
+    ]
     if runs:
         stored = load_results(KIND, runs, cache=Store(mode_="auto", scale="cpu"), device="cpu")[0]
         if stored is not None and "state_dict" in stored:
@@ -448,21 +488,33 @@ def bench_cube(quick: bool, n: int = 16) -> dict:
     k = setting("cube_flip_strings", quick)
     with single_thread():
         # ours: sensitivity.model_average_sensitivity (table, then sensitivity_from_table), per string for the check
-        p = paired(lambda: sensitivity.sensitivity_from_table(sensitivity.model_table(model, n)),
-                   lambda: reference.flip_sensitivity(model, n, stop=k), repeats)  # fmt: skip
+        p = paired(
+            lambda: sensitivity.sensitivity_from_table(sensitivity.model_table(model, n)),
+            lambda: reference.flip_sensitivity(model, n, stop=k),
+            repeats,
+        )
     fast, per_string = p["values"]["ours"], p["values"]["ref"]
     rel = float(((fast[:k] - per_string).abs() / per_string.abs().clamp_min(1e-12)).max())
     c = check("cube", rel < 1e-4, f"per-string sensitivity of the first {k} strings agrees to {rel:.1e} relative")
     p["values"]["ours"] = float(fast.mean())
     ours_rate, ref_rate = 2**n / p["ours_s"]["median"], k / p["ref_s"]["median"]
     out = {
-        "n": n, "model": origin, "batch": sensitivity.cube_batch(n, model), "as_n": p["values"]["ours"],
-        "inputs_per_s": ours_rate, "seconds": p["ours_s"], "ref_inputs_per_s": ref_rate, "ratio": ours_rate / ref_rate,
-        "ref_strings_timed": k, "check": c,
-    }  # fmt: skip
-    say(f"  n={n}, {origin}: exact as_n = {out['as_n']:.4f} over 2^{n} strings in {fmt_s(p['ours_s'])} "
+        "n": n,
+        "model": origin,
+        "batch": sensitivity.cube_batch(n, model),
+        "as_n": p["values"]["ours"],
+        "inputs_per_s": ours_rate,
+        "seconds": p["ours_s"],
+        "ref_inputs_per_s": ref_rate,
+        "ratio": ours_rate / ref_rate,
+        "ref_strings_timed": k,
+        "check": c,
+    }
+    say(
+        f"  n={n}, {origin}: exact as_n = {out['as_n']:.4f} over 2^{n} strings in {fmt_s(p['ours_s'])} "
         f"(batches of {out['batch']}): {ours_rate:.3g} inputs/s; each string with its {n} neighbours: "
-        f"{ref_rate:.3g} inputs/s (timed on {k} strings); ratio {out['ratio']:.1f}x")  # fmt: skip
+        f"{ref_rate:.3g} inputs/s (timed on {k} strings); ratio {out['ratio']:.1f}x"
+    )
     return out
 
 
@@ -470,7 +522,7 @@ def bench_cube(quick: bool, n: int = 16) -> dict:
 # The sweep runner, and chapter 05's sweep
 
 
-def sweep_once(runs, measure, kind, **kw) -> tuple[float, "pd.DataFrame"]:  # noqa: F821
+def sweep_once(runs, measure, kind, **kw) -> tuple[float, pd.DataFrame]:  # noqa: F821
     from replication.runs.sweep import run_sweep
 
     with tempfile.TemporaryDirectory(prefix="replication-bench-") as tmp:
@@ -480,8 +532,14 @@ def sweep_once(runs, measure, kind, **kw) -> tuple[float, "pd.DataFrame"]:  # no
 
 
 def same_frames(a, b, cols, rtol: float = 2e-5) -> tuple[bool, str]:
-    diffs = {c: float(np.max(np.abs(a[c].to_numpy(float) - b[c].to_numpy(float)) / np.maximum(np.abs(b[c].to_numpy(float)), 1e-12)))
-             for c in cols}  # fmt: skip
+    diffs = {
+        c: float(
+            np.max(
+                np.abs(a[c].to_numpy(float) - b[c].to_numpy(float)) / np.maximum(np.abs(b[c].to_numpy(float)), 1e-12)
+            )
+        )
+        for c in cols
+    }
     return max(diffs.values()) < rtol, ", ".join(f"{c} {v:.1e}" for c, v in diffs.items())
 
 
@@ -518,8 +576,10 @@ def parallel_ceiling(repeats: int, reps: int) -> dict:
             return [_spin(reps) for _ in range(2)]
 
     p = paired(par, seq, repeats)
-    say(f"  parallel ceiling: 2 workers do 2 units of fixed single-thread work {fmt_ratio(p['ratio'])} faster than "
-        f"one process (load average {os.getloadavg()[0]:.2f}; workers started in {cold:.1f} s)")  # fmt: skip
+    say(
+        f"  parallel ceiling: 2 workers do 2 units of fixed single-thread work {fmt_ratio(p['ratio'])} faster than "
+        f"one process (load average {os.getloadavg()[0]:.2f}; workers started in {cold:.1f} s)"
+    )
     return {"ratio": p["ratio"], "cold_start_s": cold}
 
 
@@ -538,8 +598,10 @@ def bench_sweep(quick: bool) -> dict:
     repeats = setting("repeats", quick)
     ceiling = parallel_ceiling(repeats, setting("ceiling_reps", quick))
     steps = setting("sweep_steps", quick)
-    runs = [dataclasses.replace(r, steps=steps)
-            for r in run_configs(SweepConfig.from_params(scale="ci", seeds=4))[: setting("sweep_runs", quick)]]  # fmt: skip
+    runs = [
+        dataclasses.replace(r, steps=steps)
+        for r in run_configs(SweepConfig.from_params(scale="ci", seeds=4))[: setting("sweep_runs", quick)]
+    ]
     cold = warm_workers()
     cols = ["eval_mse", "sharpness", "delta_mse_sharpness", "param_norm", "blowup", "model_as"]
     frames: dict = {}
@@ -551,13 +613,22 @@ def bench_sweep(quick: bool) -> dict:
     p = paired(lambda: go("joblib"), lambda: go("seq"), repeats)
     ok, detail = same_frames(frames["joblib"], frames["seq"], cols)
     c = check("sweep", ok, f"largest relative difference per column: {detail}")
-    out = {"runs": len(runs), "run": f"ci-scale encoder runs (measure_run), {steps} steps", "workers": 2,
-           "cold_start_s": ceiling["cold_start_s"] + cold, "parallel_ceiling": ceiling["ratio"],
-           "joblib_runs_per_s": len(runs) / p["ours_s"]["median"],
-           "sequential_runs_per_s": len(runs) / p["ref_s"]["median"], "ratio": p["ratio"], "check": c}  # fmt: skip
-    say(f"  {len(runs)} ci-scale runs of {steps} steps: 2 loky workers {out['joblib_runs_per_s']:.2f} runs/s, one "
+    out = {
+        "runs": len(runs),
+        "run": f"ci-scale encoder runs (measure_run), {steps} steps",
+        "workers": 2,
+        "cold_start_s": ceiling["cold_start_s"] + cold,
+        "parallel_ceiling": ceiling["ratio"],
+        "joblib_runs_per_s": len(runs) / p["ours_s"]["median"],
+        "sequential_runs_per_s": len(runs) / p["ref_s"]["median"],
+        "ratio": p["ratio"],
+        "check": c,
+    }
+    say(
+        f"  {len(runs)} ci-scale runs of {steps} steps: 2 loky workers {out['joblib_runs_per_s']:.2f} runs/s, one "
         f"process {out['sequential_runs_per_s']:.2f} runs/s, ratio {fmt_ratio(p['ratio'])} (workers started and "
-        f"warmed beforehand in {out['cold_start_s']:.1f} s)")  # fmt: skip
+        f"warmed beforehand in {out['cold_start_s']:.1f} s)"
+    )
     if setting("dask", quick):
         out["dask"] = bench_dask(runs, frames["seq"], cols, repeats)
     return out
@@ -578,8 +649,10 @@ def bench_dask(runs, local, cols, repeats) -> dict:
     ok, detail = same_frames(df, local, cols)
     c = check("dask", ok, detail)
     rate = len(runs) / statistics.median(times)
-    say(f"  the same runs through a dask scheduler + 2 workers (command-line tools, loopback): {rate:.2f} runs/s "
-        f"[{len(runs) / max(times):.2f}-{len(runs) / min(times):.2f}] (cluster up in {start:.1f} s)")  # fmt: skip
+    say(
+        f"  the same runs through a dask scheduler + 2 workers (command-line tools, loopback): {rate:.2f} runs/s "
+        f"[{len(runs) / max(times):.2f}-{len(runs) / min(times):.2f}] (cluster up in {start:.1f} s)"
+    )
     return {"runs_per_s": rate, "seconds": stats(times), "startup_s": start, "check": c}
 
 
@@ -608,6 +681,7 @@ def bench_chapter05(quick: bool) -> dict:
     def ours(n_jobs):
         def go():
             _, frames[n_jobs] = sweep_once(runs, measure_run, KIND, n_jobs=n_jobs)
+
         return go
 
     def original_way():
@@ -624,8 +698,12 @@ def bench_chapter05(quick: bool) -> dict:
     ref_df = pd.DataFrame(frames["ref"])
     # Two implementations trained for hundreds of steps: float32 rounding differences grow along training
     # (tests/test_fast_paths.py checks the same run measured with identical training: equal numbers).
-    ok, detail = same_frames(frames[cfg.n_jobs], ref_df, ["eval_mse", "sharpness", "sharpness_se", "param_norm", "blowup", "model_as"],
-                             rtol=1e-2)  # fmt: skip
+    ok, detail = same_frames(
+        frames[cfg.n_jobs],
+        ref_df,
+        ["eval_mse", "sharpness", "sharpness_se", "param_norm", "blowup", "model_as"],
+        rtol=1e-2,
+    )
     c = check("chapter 05", ok, f"largest relative difference after {runs[0].steps} training steps: {detail}")
     ratio = stats([b / a for a, b in zip(t["ours"], t["ref"])])
     nan = {"median": float("nan"), "min": float("nan"), "max": float("nan"), "repeats": 0}
@@ -634,21 +712,39 @@ def bench_chapter05(quick: bool) -> dict:
     parallel = stats([b / a for a, b in zip(t["ours"], one_process)]) if one_process else nan
     per_min = lambda ts: 60 * len(runs) / statistics.median(ts) if ts else float("nan")  # noqa: E731
     one = frames.get(1, frames[cfg.n_jobs])
-    split = {"ours_train_s": float(one["train_seconds"].sum()), "ours_measure_s": float(one["measure_seconds"].sum()),
-             "ref_train_s": float(ref_df["train_seconds"].sum()), "ref_measure_s": float(ref_df["measure_seconds"].sum())}  # fmt: skip
-    out = {"runs": [f"{r.function} n={r.n}" for r in runs], "steps": runs[0].steps, "n_jobs": cfg.n_jobs,
-           "n_perturbations": runs[0].n_perturbations, "n_inputs": runs[0].n_inputs,
-           "ours_runs_per_min": per_min(t["ours"]), "ours_one_process_runs_per_min": per_min(one_process),
-           "ref_runs_per_min": per_min(t["ref"]), "ratio": ratio, "ratio_one_process": per_run,
-           "parallel_gain": parallel, "last_repeat_seconds": split, "check": c}  # fmt: skip
-    say(f"  {len(runs)} runs of the cpu sweep ({', '.join(out['runs'])}) at {out['steps']} steps: "
+    split = {
+        "ours_train_s": float(one["train_seconds"].sum()),
+        "ours_measure_s": float(one["measure_seconds"].sum()),
+        "ref_train_s": float(ref_df["train_seconds"].sum()),
+        "ref_measure_s": float(ref_df["measure_seconds"].sum()),
+    }
+    out = {
+        "runs": [f"{r.function} n={r.n}" for r in runs],
+        "steps": runs[0].steps,
+        "n_jobs": cfg.n_jobs,
+        "n_perturbations": runs[0].n_perturbations,
+        "n_inputs": runs[0].n_inputs,
+        "ours_runs_per_min": per_min(t["ours"]),
+        "ours_one_process_runs_per_min": per_min(one_process),
+        "ref_runs_per_min": per_min(t["ref"]),
+        "ratio": ratio,
+        "ratio_one_process": per_run,
+        "parallel_gain": parallel,
+        "last_repeat_seconds": split,
+        "check": c,
+    }
+    say(
+        f"  {len(runs)} runs of the cpu sweep ({', '.join(out['runs'])}) at {out['steps']} steps: "
         f"{out['ours_runs_per_min']:.1f} runs/min through the sweep runner ({cfg.n_jobs} workers), "
-        f"{out['ref_runs_per_min']:.1f} the original code's way: ratio {fmt_ratio(ratio)}")  # fmt: skip
+        f"{out['ref_runs_per_min']:.1f} the original code's way: ratio {fmt_ratio(ratio)}"
+    )
     if one_process:
-        say(f"  = per run {fmt_ratio(per_run)} ({out['ours_one_process_runs_per_min']:.1f} runs/min in one process) "
+        say(
+            f"  = per run {fmt_ratio(per_run)} ({out['ours_one_process_runs_per_min']:.1f} runs/min in one process) "
             f"x workers {fmt_ratio(parallel)}; one repeat in one process, summed over the runs: training "
             f"{split['ours_train_s']:.1f} s vs {split['ref_train_s']:.1f} s (nn.TransformerEncoder), measuring "
-            f"{split['ours_measure_s']:.1f} s vs {split['ref_measure_s']:.1f} s (copy-and-perturb)")  # fmt: skip
+            f"{split['ours_measure_s']:.1f} s vs {split['ref_measure_s']:.1f} s (copy-and-perturb)"
+        )
     return out
 
 
@@ -668,12 +764,18 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     load0 = os.getloadavg()
     env = {
-        "machine": machine(), "python": platform.python_version(), "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "mode": "quick" if args.quick else "full",
+        "machine": machine(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "mode": "quick" if args.quick else "full",
         "load_average_start": load0[0],
-    }  # fmt: skip
-    say(f"machine: {env['machine']}; torch {env['torch']} ({env['torch_threads']} threads; the timed paths "
-        f"run on 1 thread each, as in the book); load average {load0[0]:.2f} at the start")  # fmt: skip
+    }
+    say(
+        f"machine: {env['machine']}; torch {env['torch']} ({env['torch_threads']} threads; the timed paths "
+        f"run on 1 thread each, as in the book); load average {load0[0]:.2f} at the start"
+    )
     results: dict = {"env": env}
     for name in only:
         say(f"== {name}")
@@ -698,7 +800,9 @@ def headline(r: dict) -> dict:
     g = lambda *path: _get(r, path, nan)  # noqa: E731
     cpu_ratio, paper_ratio = g("train", "cpu", "ratio", "median"), g("train", "paper", "ratio", "median")
     return {
-        "train_step_ratio": min(cpu_ratio, paper_ratio) if not (math.isnan(cpu_ratio) or math.isnan(paper_ratio)) else nan,
+        "train_step_ratio": min(cpu_ratio, paper_ratio)
+        if not (math.isnan(cpu_ratio) or math.isnan(paper_ratio))
+        else nan,
         "train_step_ratio_cpu": cpu_ratio,
         "train_step_ratio_paper": paper_ratio,
         "sharpness_ratio": g("sharpness", "ratio", "median"),

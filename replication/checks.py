@@ -3,10 +3,12 @@
 Each takes the parameter's name, its value and what is allowed, and raises a ValueError that names all
 three before any long work starts. Strings (as papermill passes them) are parsed first.
 """
+
 from __future__ import annotations
 
 import ast
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 #: Field metadata of a config field added after results were stored: while it holds its default it is
 #: left out of the key, so every entry stored before the field existed keeps its key.

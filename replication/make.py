@@ -20,6 +20,7 @@ chapters that reload a model), ``float32`` or ``none``. Every other measurement 
 knows are those whose module has a ``make_runs`` hook (:data:`CHAPTERS`); ``make results SCALE=paper
 CHAPTER=05`` calls this module.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -198,10 +199,16 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(a.device)
     store = Store(results=a.results_dir, mode_="write", scale=a.scale)
     todo = plans(a, module, store, device)
-    n_runs, n_todo, n_jobs = (sum(len(p.runs) for p in todo), sum(len(j) for p in todo for j in p.jobs),
-                              sum(len(p.jobs) for p in todo))  # fmt: skip
-    print(f"chapter {a.chapter} at {a.scale} on {device}: {n_runs} runs, {n_runs - n_todo} stored, "
-          f"{n_todo} to compute in {n_jobs} jobs (at most {a.batch_size} runs each)", flush=True)  # fmt: skip
+    n_runs, n_todo, n_jobs = (
+        sum(len(p.runs) for p in todo),
+        sum(len(j) for p in todo for j in p.jobs),
+        sum(len(p.jobs) for p in todo),
+    )
+    print(
+        f"chapter {a.chapter} at {a.scale} on {device}: {n_runs} runs, {n_runs - n_todo} stored, "
+        f"{n_todo} to compute in {n_jobs} jobs (at most {a.batch_size} runs each)",
+        flush=True,
+    )
     if not n_jobs:
         return _pack(a, store, [])
     for p in todo:
@@ -216,31 +223,54 @@ def main(argv: list[str] | None = None) -> int:
         for j, t in zip(p.jobs, p.times):
             print(f"  {label(p.runs[j[0]])} {len(j):3d} runs  ~{_time(t)}", flush=True)
     total = sum(t for p in todo for t in p.times)
-    print(f"projected: {_time(total)} in all" + (f"; budget {a.max_minutes:g} min" if a.max_minutes else ""),
-          flush=True)  # fmt: skip
+    print(
+        f"projected: {_time(total)} in all" + (f"; budget {a.max_minutes:g} min" if a.max_minutes else ""), flush=True
+    )
     if a.dry_run:
         return 0
     start, done, written, ratio, left = time.perf_counter(), 0.0, [], 1.0, n_jobs
     for p in todo:
         single = Slim(p.measure, a.weights)
-        batch = dict(measure_batch=Slim(p.batching["measure_batch"], a.weights), batch_key=p.batching["batch_key"],
-                     batch_size=a.batch_size) if p.batching else {}  # fmt: skip
+        batch = (
+            dict(
+                measure_batch=Slim(p.batching["measure_batch"], a.weights),
+                batch_key=p.batching["batch_key"],
+                batch_size=a.batch_size,
+            )
+            if p.batching
+            else {}
+        )
         for j, t in zip(p.jobs, p.times):
             elapsed = time.perf_counter() - start
             if a.max_minutes is not None and elapsed + ratio * t > 60 * a.max_minutes:
-                print(f"stopping: the next job (~{_time(ratio * t)}) would end past {a.max_minutes:g} min "
-                      f"({_time(elapsed)} used); {left} jobs left for a rerun", flush=True)  # fmt: skip
+                print(
+                    f"stopping: the next job (~{_time(ratio * t)}) would end past {a.max_minutes:g} min "
+                    f"({_time(elapsed)} used); {left} jobs left for a rerun",
+                    flush=True,
+                )
                 return _pack(a, store, written)
             t0 = time.perf_counter()
             chosen = [p.runs[i] for i in j]
-            run_sweep(chosen, single, p.kind, cache=store, n_jobs=1, progress=False, device=device,
-                      batched=len(j) > 1, **batch)  # fmt: skip
+            run_sweep(
+                chosen,
+                single,
+                p.kind,
+                cache=store,
+                n_jobs=1,
+                progress=False,
+                device=device,
+                batched=len(j) > 1,
+                **batch,
+            )
             took = time.perf_counter() - t0
             done += t
             ratio, left = max((time.perf_counter() - start) / done, 0.1), left - 1
             written += [(p.kind, run_key(r, device)) for r in chosen]
-            print(f"done {' '.join(label(chosen[0]).split())} ×{len(j)} in {_time(took)} "
-                  f"(projected {_time(t)}); {len(written)} runs written", flush=True)  # fmt: skip
+            print(
+                f"done {' '.join(label(chosen[0]).split())} ×{len(j)} in {_time(took)} "
+                f"(projected {_time(t)}); {len(written)} runs written",
+                flush=True,
+            )
     return _pack(a, store, written)
 
 

@@ -1,6 +1,7 @@
 """What every background sweep script sets before importing the package: the repository on the path, results
 written into ``results/cpu`` (``REPLICATION_RESULTS=write``), the cpu scale, no progress bars, one torch thread.
 A sweep script calls :func:`cpu_store` first and imports the chapter after it."""
+
 import os
 import sys
 from pathlib import Path

@@ -47,9 +47,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-WIDTH = 1280          # CSS pixels: the window width of the screenshots and of the layout checks
+WIDTH = 1280  # CSS pixels: the window width of the screenshots and of the layout checks
 HEIGHT = 900
-PAGE_TIMEOUT_S = 60   # page load, and waiting for images and MathJax
+PAGE_TIMEOUT_S = 60  # page load, and waiting for images and MathJax
 
 # Chromium flags: headless as root needs --no-sandbox; the rest keep it off the (closed) network and
 # out of the user's profile.
@@ -73,13 +73,14 @@ CHROMIUM_FLAGS = [
 # Links and fragments (no browser)
 # ---------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Page:
     """What the link check needs from one HTML file: the links it makes and the ids it defines."""
 
     links: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
-    redirect: str | None = None    # the target of a <meta http-equiv="refresh">, also one of the links
+    redirect: str | None = None  # the target of a <meta http-equiv="refresh">, also one of the links
 
 
 class _PageParser(HTMLParser):
@@ -92,7 +93,7 @@ class _PageParser(HTMLParser):
         if a.get("id"):
             self.page.ids.add(a["id"])
         if tag == "a" and a.get("name"):
-            self.page.ids.add(a["name"])       # old-style anchors are fragment targets too
+            self.page.ids.add(a["name"])  # old-style anchors are fragment targets too
         if tag == "a" and "href" in a:
             self.page.links.append(a["href"].strip())
         if tag == "meta" and a.get("http-equiv", "").lower() == "refresh":
@@ -156,19 +157,21 @@ def check_links(root: Path, pages: list[Path] | None = None) -> list[str]:
                 continue
             target, fragment = resolved
             if urlsplit(href).path.startswith("/"):
-                problems.append(f"{name}: link {href!r} is an absolute path, which breaks when the book is "
-                                "opened from its files")
+                problems.append(
+                    f"{name}: link {href!r} is an absolute path, which breaks when the book is opened from its files"
+                )
                 continue
-            target = Path(os.path.normpath(target))   # fold "..", without following symbolic links
+            target = Path(os.path.normpath(target))  # fold "..", without following symbolic links
             if not target.is_relative_to(root):
                 problems.append(f"{name}: link {href!r} points outside the book")
             elif not target.is_file():
-                problems.append(f"{name}: link {href!r} points to a missing file "
-                                f"({target.relative_to(root).as_posix()})")
-            elif fragment and fragment.lower() != "top" and target.suffix == ".html" \
-                    and fragment not in load(target).ids:
-                problems.append(f"{name}: link {href!r}: no id {fragment!r} on "
-                                f"{target.relative_to(root).as_posix()}")
+                problems.append(
+                    f"{name}: link {href!r} points to a missing file ({target.relative_to(root).as_posix()})"
+                )
+            elif (
+                fragment and fragment.lower() != "top" and target.suffix == ".html" and fragment not in load(target).ids
+            ):
+                problems.append(f"{name}: link {href!r}: no id {fragment!r} on {target.relative_to(root).as_posix()}")
     return problems
 
 
@@ -258,8 +261,9 @@ def _table_label(name: str) -> str:
     return "the scorecard" if name == "scorecard" else f"the claims table {name!r}"
 
 
-def sideways_problems(page: str, overflow: list[dict], tables: list[dict],
-                      window_width: int = WIDTH) -> tuple[list[str], list[str]]:
+def sideways_problems(
+    page: str, overflow: list[dict], tables: list[dict], window_width: int = WIDTH
+) -> tuple[list[str], list[str]]:
     """Which sideways scrolling on ``page`` fails the check, and which is only a note.
 
     ``overflow``: the elements wider than their box, each ``{"what", "needed", "width", "table", "text"}``
@@ -272,17 +276,22 @@ def sideways_problems(page: str, overflow: list[dict], tables: list[dict],
     problems: dict[str, str] = {}
 
     def fail(name: str, needed: float, width: float, why: str) -> None:
-        problems.setdefault(name, f"{page}: {_table_label(name)} scrolls sideways ({round(needed)} px in "
-                                  f"{round(width)} px{why}): claims tables and the scorecard must fit a "
-                                  f"{window_width}-px window, scale and holds columns in view")
+        problems.setdefault(
+            name,
+            f"{page}: {_table_label(name)} scrolls sideways ({round(needed)} px in "
+            f"{round(width)} px{why}): claims tables and the scorecard must fit a "
+            f"{window_width}-px window, scale and holds columns in view",
+        )
 
     notes = []
     for o in overflow:
         if o.get("table"):
             fail(o["table"], o["needed"], o["width"], f", {o.get('what', 'its box')}")
         else:
-            notes.append(f"{page}: scrolls sideways: {o.get('what', '?')} ({o['needed']} px in {o['width']} px): "
-                         f"{o.get('text', '')}")
+            notes.append(
+                f"{page}: scrolls sideways: {o.get('what', '?')} ({o['needed']} px in {o['width']} px): "
+                f"{o.get('text', '')}"
+            )
     for t in tables:
         if t["needed"] > t["width"] + 2:
             fail(t["table"], t["needed"], t["width"], "")
@@ -305,8 +314,10 @@ def make_driver(chromedriver: str, chromium: str, profile: str):
     driver.set_page_load_timeout(PAGE_TIMEOUT_S)
     driver.set_script_timeout(PAGE_TIMEOUT_S + 10)
     # The layout width, whatever the window manager (there is none) makes of --window-size.
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
+    )
     return driver
 
 
@@ -331,15 +342,18 @@ def full_page_screenshot(driver, path: Path) -> None:
 def check_page(driver, root: Path, page: Path, screenshots: Path | None) -> tuple[list[str], list[str]]:
     """Load one page; return its problems and its notes (other sideways scrolling), and save its screenshot."""
     name = page.relative_to(root).as_posix()
-    driver.get_log("browser")                              # drop what earlier pages left behind
+    driver.get_log("browser")  # drop what earlier pages left behind
     driver.get(page.as_uri())
     probe = driver.execute_async_script(PAGE_PROBE_JS, PAGE_TIMEOUT_S * 1000)
     if screenshots is not None:
         full_page_screenshot(driver, screenshots / Path(name).with_suffix(".png"))
     # Scripts that run late (observers, timers) log their errors after the load: give them a moment.
     driver.execute_async_script("setTimeout(arguments[0], 300)")
-    problems = [f"{name}: console error: {entry.get('message', '').strip()}"
-                for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+    problems = [
+        f"{name}: console error: {entry.get('message', '').strip()}"
+        for entry in driver.get_log("browser")
+        if entry.get("level") == "SEVERE"
+    ]
     if "error" in probe:
         return problems + [f"{name}: the page check failed in the browser: {probe['error']}"], []
     if probe["timedOut"]:
@@ -348,14 +362,17 @@ def check_page(driver, root: Path, page: Path, screenshots: Path | None) -> tupl
     problems += [f"{name}: math not typeset by MathJax: {tex!r}" for tex in probe["math"]]
     problems += [f"{name}: raw TeX in the text: {text!r}" for text in probe["rawTex"]]
     if probe["pageWidth"] > probe["windowWidth"] + 1:
-        problems.append(f"{name}: the page is wider than the window ({probe['pageWidth']} px in "
-                        f"{probe['windowWidth']} px): the whole page scrolls sideways")
+        problems.append(
+            f"{name}: the page is wider than the window ({probe['pageWidth']} px in "
+            f"{probe['windowWidth']} px): the whole page scrolls sideways"
+        )
     wide, notes = sideways_problems(name, probe["overflow"], probe.get("tables", []), probe["windowWidth"])
     return problems + wide, notes
 
 
-def check_in_browser(root: Path, pages: list[Path], screenshots: Path | None,
-                     chromedriver: str, chromium: str) -> tuple[list[str], list[str]]:
+def check_in_browser(
+    root: Path, pages: list[Path], screenshots: Path | None, chromedriver: str, chromium: str
+) -> tuple[list[str], list[str]]:
     """Run ``check_page`` on every page in one browser session."""
     problems, notes = [], []
     with tempfile.TemporaryDirectory(prefix="check-html-profile-") as profile:
@@ -364,19 +381,26 @@ def check_in_browser(root: Path, pages: list[Path], screenshots: Path | None,
             for page in pages:
                 start = time.monotonic()
                 redirect = parse_page(page.read_text(encoding="utf-8", errors="replace")).redirect
-                if redirect:   # the browser would leave it at once; its target is a page of its own
+                if redirect:  # the browser would leave it at once; its target is a page of its own
                     print(f"  {page.relative_to(root).as_posix():<45} redirects to {redirect}")
                     continue
                 try:
                     p, n = check_page(driver, root, page, screenshots)
                 except Exception as exc:  # a page that hangs or crashes the tab is a problem of that page
-                    p, n = [f"{page.relative_to(root).as_posix()}: could not be checked: "
-                            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"], []
+                    p, n = (
+                        [
+                            f"{page.relative_to(root).as_posix()}: could not be checked: "
+                            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                        ],
+                        [],
+                    )
                 problems += p
                 notes += n
                 status = "ok" if not p else f"{len(p)} problem(s)"
-                print(f"  {page.relative_to(root).as_posix():<45} {status:<14} {time.monotonic() - start:5.1f} s",
-                      flush=True)
+                print(
+                    f"  {page.relative_to(root).as_posix():<45} {status:<14} {time.monotonic() - start:5.1f} s",
+                    flush=True,
+                )
         finally:
             driver.quit()
     return problems, notes
@@ -385,14 +409,20 @@ def check_in_browser(root: Path, pages: list[Path], screenshots: Path | None,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html", help="the built book")
-    parser.add_argument("--screenshots", type=Path, default=ROOT / "_build" / "screenshots",
-                        help="where the full-page PNGs go")
+    parser.add_argument(
+        "--screenshots", type=Path, default=ROOT / "_build" / "screenshots", help="where the full-page PNGs go"
+    )
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--links-only", action="store_true", help="check the links only (no browser)")
     parser.add_argument("--quiet-notes", action="store_true", help="do not list the other outputs that scroll sideways")
-    parser.add_argument("--ignore-console", metavar="REGEX", action="append", default=[],
-                        help="do not fail on console errors matching REGEX (a known upstream bug); repeatable")
+    parser.add_argument(
+        "--ignore-console",
+        metavar="REGEX",
+        action="append",
+        default=[],
+        help="do not fail on console errors matching REGEX (a known upstream bug); repeatable",
+    )
     parser.add_argument("pages", nargs="*", help="pages to check, relative to --html (default: all)")
     args = parser.parse_args(argv)
 
@@ -413,11 +443,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.links_only:
         for exe in (args.chromedriver, args.chromium):
             if not shutil.which(exe):
-                print(f"check-html: {exe} not found: run `make browser` (apt-get install chromium "
-                      "chromium-driver).", file=sys.stderr)
+                print(
+                    f"check-html: {exe} not found: run `make browser` (apt-get install chromium chromium-driver).",
+                    file=sys.stderr,
+                )
                 return 2
         if args.screenshots.exists() and not args.pages:
-            shutil.rmtree(args.screenshots)             # no screenshots left from pages that are gone
+            shutil.rmtree(args.screenshots)  # no screenshots left from pages that are gone
         p, notes = check_in_browser(root, pages, args.screenshots, args.chromedriver, args.chromium)
         ignored = [q for q in p if " console error: " in q and any(re.search(r, q) for r in args.ignore_console)]
         problems += [q for q in p if q not in ignored]

@@ -1,6 +1,7 @@
 """Background sweep (V25 §7.3, App. A.5): chapter 12's modular-addition runs at the cpu preset, evaluated every
 5 steps over the first 300 steps, one run at a time, written into results/cpu as each run finishes (resumable).
 Run: OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/grokking_dense_sweep.py [seeds] &"""
+
 import dataclasses
 import os
 import sys

@@ -2,8 +2,8 @@
 the preset was chosen; the preset's own runs are the last trial), one run at a time, written into results/cpu as
 each run finishes (resumable).
 Run: OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/grokking_trials_sweep.py &"""
+
 import dataclasses
-import sys
 
 from _background import cpu_store
 
@@ -13,6 +13,7 @@ from replication.experiments.grokking import tables  # noqa: E402
 
 cfg = grokking.PRESETS["cpu"]
 cheap_first = tuple(sorted(cfg.grok_trials, key=lambda t: t.p**2 * t.seeds))  # the cheapest trials land first
-curves = grokking.grok_trial_curves(dataclasses.replace(cfg, n_jobs=1, grok_trials=cheap_first), cache=store,
-                                    progress=False)  # fmt: skip
+curves = grokking.grok_trial_curves(
+    dataclasses.replace(cfg, n_jobs=1, grok_trials=cheap_first), cache=store, progress=False
+)
 print(tables.grok_trial_table(curves, cfg.grok_trials).to_string())

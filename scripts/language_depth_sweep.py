@@ -1,7 +1,6 @@
 """Background sweep (V25 App. A.4): chapter 11's runs again at the other depths of the cpu preset, one run at a
 time, written into results/cpu as each run finishes (resumable).
 Run: OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/language_depth_sweep.py &"""
-import sys
 
 from _background import cpu_store
 

@@ -2,6 +2,7 @@
 0.1, 4 seeds each, 20,000 steps, written into results/cpu as each run finishes (resumable).
 Run: setsid nohup .venv/bin/python scripts/long_dynamics_sweep.py &
 When every run is committed, set the cpu preset's long_seeds=4."""
+
 import dataclasses
 import os
 import sys

@@ -20,6 +20,7 @@ recomputed results beside the verdict from the committed ones (the notebook exec
 ``--sample K`` recomputes only K entries per result kind (converged runs at the longest inputs first) and
 reads the rest; ``--record`` appends the outcome to ``results/checks.csv``, which the status page shows.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,20 @@ def clear(chapter: str, root: Path) -> None:
 def execute(nb: Path, scale: str, env: dict) -> float:
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "papermill", str(nb), str(Path(tmp) / nb.name), "-p", "scale", scale,
-               "--cwd", str(nb.parent), "--log-level", "WARNING"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(nb),
+            str(Path(tmp) / nb.name),
+            "-p",
+            "scale",
+            scale,
+            "--cwd",
+            str(nb.parent),
+            "--log-level",
+            "WARNING",
+        ]
         subprocess.run(cmd, check=True, env=env, cwd=ROOT)
     return time.time() - t0
 
@@ -85,13 +98,17 @@ def check(nb: Path, scale: str, committed: Path, tmp: Path, env: dict, sample: i
     src, dst = committed / scale, root / "results" / scale
     dst.mkdir(parents=True)
     for kind_dir in (p for p in src.iterdir() if p.is_dir()) if src.exists() else []:
-        if kind_dir.name not in kinds or sample:   # others' results are read; in a sample, the chapter's too
+        if kind_dir.name not in kinds or sample:  # others' results are read; in a sample, the chapter's too
             shutil.copytree(kind_dir, dst / kind_dir.name)
     # First the chapter as the book builds it, from the committed results, logging every entry it reads: a
     # sample is drawn from those (an entry the chapter no longer reads would not be recomputed).
     read_log = root / "read.log"
-    old_env = {**env, "REPLICATION_RESULTS": "require", "REPLICATION_CACHE": str(root / "committed_cache"),
-               "REPLICATION_READ_LOG": str(read_log)}  # fmt: skip
+    old_env = {
+        **env,
+        "REPLICATION_RESULTS": "require",
+        "REPLICATION_CACHE": str(root / "committed_cache"),
+        "REPLICATION_READ_LOG": str(read_log),
+    }
     print(f"  read from results/ in {execute(nb, scale, old_env):.0f} s")
     read = set(read_log.read_text().split()) if read_log.exists() else set()
     redo = recheck.sample_keys(src, kinds, sample, among=read) if sample else None
@@ -107,15 +124,21 @@ def check(nb: Path, scale: str, committed: Path, tmp: Path, env: dict, sample: i
     verdicts = recheck.verdict_changes(claims(root / "committed_cache"), claims(root / "cache"))
     mode = f"sampled {sample} per kind" if sample else "full"
     row = recheck.summarise(nb.stem, scale, machine(), mode, diffs, verdicts)
-    print(f"  {row['entries']} entries recomputed, {row['identical']} bit-identical; largest relative difference "
-          f"{row['largest_rel_diff']:.3g}; {row['beyond_tolerance']} quantities beyond one seed-to-seed standard "
-          f"deviation; {row['verdicts_changed']} of {row['claims']} verdicts changed")  # fmt: skip
+    print(
+        f"  {row['entries']} entries recomputed, {row['identical']} bit-identical; largest relative difference "
+        f"{row['largest_rel_diff']:.3g}; {row['beyond_tolerance']} quantities beyond one seed-to-seed standard "
+        f"deviation; {row['verdicts_changed']} of {row['claims']} verdicts changed"
+    )
     for r in diffs[diffs["within"] == False].head(10).itertuples():  # noqa: E712 (None: not judged)
-        print(f"    beyond tolerance: {r.entry} {r.quantity}: committed {r.committed:.6g}, recomputed "
-              f"{r.recomputed:.6g}, tolerance {r.tolerance:.3g}")  # fmt: skip
+        print(
+            f"    beyond tolerance: {r.entry} {r.quantity}: committed {r.committed:.6g}, recomputed "
+            f"{r.recomputed:.6g}, tolerance {r.tolerance:.3g}"
+        )
     for r in verdicts.itertuples():
-        print(f"    {'CHANGED ' if r.changed else ''}{r.committed} -> {r.recomputed}: {r.claim[:70]}"
-              + (f" [{r.committed_measured} -> {r.recomputed_measured}]" if r.changed else ""))
+        print(
+            f"    {'CHANGED ' if r.changed else ''}{r.committed} -> {r.recomputed}: {r.claim[:70]}"
+            + (f" [{r.committed_measured} -> {r.recomputed_measured}]" if r.changed else "")
+        )
     if record:
         print(f"  recorded in {recheck.append_record(row)}")
     return bool(row["passed"])
@@ -152,8 +175,12 @@ def main(argv=None) -> int:
         if args.scale == "paper" and ch in NOTEBOOK_FREE:
             # the chapter's sweep first, batched on the GPU (python -m replication.make); the notebook then
             # reads it and computes whatever else it needs
-            subprocess.run([sys.executable, "-m", "replication.make", "--scale", "paper", "--chapter", ch],
-                           cwd=ROOT, env=env, check=True)  # fmt: skip
+            subprocess.run(
+                [sys.executable, "-m", "replication.make", "--scale", "paper", "--chapter", ch],
+                cwd=ROOT,
+                env=env,
+                check=True,
+            )
         print(f"  executed in {execute(nb, args.scale, env):.0f} s")
     return 0
 

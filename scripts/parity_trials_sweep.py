@@ -1,6 +1,7 @@
 """Background sweep (V25 App. A.6): chapter 12's sparse-parity trials at the cpu preset (the chapter's own setting
 is one of them), one run at a time, written into results/cpu as each run finishes (resumable).
 Run: OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/parity_trials_sweep.py [first trial index] &"""
+
 import dataclasses
 import sys
 

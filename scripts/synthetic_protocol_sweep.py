@@ -3,6 +3,7 @@ setting) and then the cpu preset's runs, each trained until its training loss re
 most its epochs), one run at a time, written into results/cpu as each finishes (resumable).
 The longer runs without the stop rule (check_epochs) come last.
 Run: OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/synthetic_protocol_sweep.py [sweep|runs|both] &"""
+
 import dataclasses
 import sys
 

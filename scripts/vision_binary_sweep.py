@@ -3,6 +3,7 @@ MLP at every seed of the preset, written into results/cpu as each run finishes (
 finished runs). Run with one torch thread:
     OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/vision_binary_sweep.py &
 """
+
 import os
 import sys
 from pathlib import Path

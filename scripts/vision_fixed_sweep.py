@@ -4,6 +4,7 @@ sweep is balanced; written into results/cpu as each run finishes (resumable). Ru
     OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/vision_fixed_sweep.py [reverse] &
 (two processes, one with ``reverse``, share the work from both ends; each skips what the other stored).
 With ``pixel``: the plain models trained again and measured at V25's noise on [0, 1] pixels (:mod:`.pixel`)."""
+
 import sys
 
 from _background import cpu_store

@@ -4,6 +4,7 @@ accuracy, one model at a time, written into results/cpu as each finishes (resuma
     OMP_NUM_THREADS=1 setsid nohup .venv/bin/python scripts/vision_posthoc_sweep.py [pixel] &
 With ``pixel``: the same models measured at V25's noise read on [0, 1] pixels alone (:mod:`.pixel`).
 """
+
 import sys
 
 from _background import cpu_store

@@ -4,6 +4,7 @@ They compute at ``ci`` scale in a results cache of their own (a fresh temporary 
 unless ``$REPLICATION_CACHE`` is set), so a stale or missing committed result can never make a test
 pass or fail. Notebook executions (nbval) inherit these variables.
 """
+
 import os
 import tempfile
 

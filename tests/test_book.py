@@ -47,8 +47,17 @@ def _jupyter_book() -> str:
 def built_book(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("book")
     cmd = [
-        _jupyter_book(), "build", str(ROOT), "--config", str(ROOT / "_config.yml"), "--toc", str(TOC),
-        "--path-output", str(out), "--warningiserror", "--keep-going",
+        _jupyter_book(),
+        "build",
+        str(ROOT),
+        "--config",
+        str(ROOT / "_config.yml"),
+        "--toc",
+        str(TOC),
+        "--path-output",
+        str(out),
+        "--warningiserror",
+        "--keep-going",
     ]
     env = {**os.environ, "REPLICATION_SCALE": "ci", "REPLICATION_QUIET": "1"}
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
@@ -96,8 +105,15 @@ def test_every_page_passes_the_browser_check(built_book, tmp_path):
     """`make check-html` on the ci-scale book: console errors, images, typeset math, internal links."""
     if not (Path("/usr/bin/chromedriver").exists() and Path("/usr/bin/chromium").exists()):
         pytest.skip("headless Chromium is not installed (`make browser` installs it)")
-    cmd = [sys.executable, str(ROOT / "scripts" / "check_html.py"), "--html", str(built_book),
-           "--screenshots", str(tmp_path / "shots"), "--quiet-notes"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(ROOT / "scripts" / "check_html.py"),
+        "--html",
+        str(built_book),
+        "--screenshots",
+        str(tmp_path / "shots"),
+        "--quiet-notes",
+    ]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"browser check failed:\n{(result.stdout + result.stderr)[-4000:]}"
     assert len(list((tmp_path / "shots").rglob("*.png"))) >= len(_toc_files())

@@ -1,4 +1,5 @@
 """Exact sensitivities and Fourier identities (HR24 §3, Eq. 17)."""
+
 import itertools
 import math
 

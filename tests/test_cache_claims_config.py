@@ -1,4 +1,5 @@
 """Cache round trip and corruption; claims records; scale and parameter validation."""
+
 import dataclasses
 import json
 
@@ -47,8 +48,10 @@ def test_corrupted_entry_is_reported_and_recomputed(tmp_path):
 
 
 def test_claims_record_and_scorecard(tmp_path):
-    cl = [Claim("03_x", "a claim", "HR24 Fig. 1", "1", "0.9", True, "ci"),
-          Claim("03_x", "another", "HR24 Eq. 17", "2", "3", False, "ci", note="why")]
+    cl = [
+        Claim("03_x", "a claim", "HR24 Fig. 1", "1", "0.9", True, "ci"),
+        Claim("03_x", "another", "HR24 Eq. 17", "2", "3", False, "ci", note="why"),
+    ]
     df = record(cl, root=tmp_path)
     assert list(df["holds"]) == [True, False]
     stored = json.loads((tmp_path / "claims" / "ci" / "03_x.json").read_text())
@@ -94,8 +97,12 @@ def test_demo_claims_carry_the_scale():
     from replication.experiments import introduction as demo
 
     cfg = demo.DemoConfig.from_params(scale="ci")
-    df = pd.DataFrame([{"function": "parity", "sharpness": 1.0, "converged": True, "eval_mse": 1e-4},
-                       {"function": "majority", "sharpness": 0.1, "converged": True, "eval_mse": 1e-6}])
+    df = pd.DataFrame(
+        [
+            {"function": "parity", "sharpness": 1.0, "converged": True, "eval_mse": 1e-4},
+            {"function": "majority", "sharpness": 0.1, "converged": True, "eval_mse": 1e-6},
+        ]
+    )
     (c,) = demo.claims(cfg, df)
     assert c.scale == "ci" and c.holds
 
@@ -106,8 +113,12 @@ def test_demo_claim_needs_every_model_to_fit():
     from replication.experiments import introduction as demo
 
     cfg = demo.DemoConfig.from_params(scale="ci")
-    df = pd.DataFrame([{"function": "parity", "n": 4, "sharpness": 1.0, "converged": True, "eval_mse": 1e-4},
-                       {"function": "majority", "n": 4, "sharpness": 0.1, "converged": False, "eval_mse": 0.05}])
+    df = pd.DataFrame(
+        [
+            {"function": "parity", "n": 4, "sharpness": 1.0, "converged": True, "eval_mse": 1e-4},
+            {"function": "majority", "n": 4, "sharpness": 0.1, "converged": False, "eval_mse": 0.05},
+        ]
+    )
     (c,) = demo.claims(cfg, df)
     assert not c.holds and "MAJORITY did not fit" in c.note
     assert "MAJORITY did not fit" in demo.describe(cfg, df.assign(as_n=[4.0, 1.5]))
@@ -120,8 +131,11 @@ def test_demo_claim_needs_every_model_to_fit():
 def _chapter_configs():
     from replication.experiments import average_sensitivity, introduction as demo, transformer_model as model_anatomy
 
-    return {"demo": demo.DemoConfig, "anatomy": model_anatomy.AnatomyConfig,
-            "sensitivity": average_sensitivity.SensitivityConfig}
+    return {
+        "demo": demo.DemoConfig,
+        "anatomy": model_anatomy.AnatomyConfig,
+        "sensitivity": average_sensitivity.SensitivityConfig,
+    }
 
 
 @pytest.mark.parametrize(

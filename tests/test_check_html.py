@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("check_html", ROOT / "scripts" / "check_html.py")
 check_html = importlib.util.module_from_spec(_spec)
-sys.modules["check_html"] = check_html    # dataclasses look their module up there
+sys.modules["check_html"] = check_html  # dataclasses look their module up there
 _spec.loader.exec_module(check_html)
 
 
@@ -32,37 +32,43 @@ def _html(body: str, head: str = "") -> str:
 @pytest.fixture
 def book(tmp_path) -> Path:
     """index.html redirects to book/intro.html, which links to a chapter and elsewhere."""
-    return _write(tmp_path / "html", {
-        "index.html": _html("", head='<meta http-equiv="Refresh" content="0; url=book/intro.html" />'),
-        "book/intro.html": _html(
-            '<h1 id="intro">Intro</h1><a name="old-anchor"></a>'
-            '<a href="../notebooks/ch1.html">ch1</a>'
-            '<a href="../notebooks/ch1.html#the-result">result</a>'
-            '<a href="#intro">top of page</a>'
-            '<a href="#old-anchor">old</a>'
-            '<a href="#">nothing</a>'
-            '<a href="">self</a>'
-            '<a href="../notebooks/">folder</a>'
-            '<a href="../notebooks/ch1.html?x=1#a%20b">encoded fragment</a>'
-            '<a href="../_sources/ch1.ipynb">download</a>'
-            '<a href="https://example.org/missing.html#nowhere">external</a>'
-            '<a href="mailto:someone@example.org">mail</a>'
-            '<a href="javascript:void(0)">js</a>'
-            '<a href="//cdn.example.org/x.js">protocol-relative</a>'
-        ),
-        "notebooks/index.html": _html("<p>folder index</p>"),
-        "notebooks/ch1.html": _html('<section id="the-result"><h2 id="a b">x</h2></section>'
-                                    '<a href="../book/intro.html#intro">back</a>'),
-        "_sources/ch1.ipynb": "{}",
-        "_static/theme.html": _html('<a href="missing.html">not a page of the book</a>'),
-    })
+    return _write(
+        tmp_path / "html",
+        {
+            "index.html": _html("", head='<meta http-equiv="Refresh" content="0; url=book/intro.html" />'),
+            "book/intro.html": _html(
+                '<h1 id="intro">Intro</h1><a name="old-anchor"></a>'
+                '<a href="../notebooks/ch1.html">ch1</a>'
+                '<a href="../notebooks/ch1.html#the-result">result</a>'
+                '<a href="#intro">top of page</a>'
+                '<a href="#old-anchor">old</a>'
+                '<a href="#">nothing</a>'
+                '<a href="">self</a>'
+                '<a href="../notebooks/">folder</a>'
+                '<a href="../notebooks/ch1.html?x=1#a%20b">encoded fragment</a>'
+                '<a href="../_sources/ch1.ipynb">download</a>'
+                '<a href="https://example.org/missing.html#nowhere">external</a>'
+                '<a href="mailto:someone@example.org">mail</a>'
+                '<a href="javascript:void(0)">js</a>'
+                '<a href="//cdn.example.org/x.js">protocol-relative</a>'
+            ),
+            "notebooks/index.html": _html("<p>folder index</p>"),
+            "notebooks/ch1.html": _html(
+                '<section id="the-result"><h2 id="a b">x</h2></section><a href="../book/intro.html#intro">back</a>'
+            ),
+            "_sources/ch1.ipynb": "{}",
+            "_static/theme.html": _html('<a href="missing.html">not a page of the book</a>'),
+        },
+    )
 
 
 def test_parse_page_finds_links_ids_and_a_meta_refresh():
-    page = check_html.parse_page(_html(
-        '<div id="a"><a href="x.html#b" id="c">x</a><a name="d"></a><img id="e" src="f.png"/></div>',
-        head='<meta http-equiv="refresh" content="0; URL=\'y.html\'">',
-    ))
+    page = check_html.parse_page(
+        _html(
+            '<div id="a"><a href="x.html#b" id="c">x</a><a name="d"></a><img id="e" src="f.png"/></div>',
+            head='<meta http-equiv="refresh" content="0; URL=\'y.html\'">',
+        )
+    )
     assert page.links == ["y.html", "x.html#b"]
     assert page.ids == {"a", "c", "d", "e"}
     assert page.redirect == "y.html"
@@ -81,22 +87,27 @@ def test_resolve_href(tmp_path):
 
 
 def test_a_sound_book_has_no_link_problems(book):
-    assert check_html.book_pages(book) == sorted([
-        book / "index.html", book / "book/intro.html", book / "notebooks/index.html", book / "notebooks/ch1.html",
-    ])
+    assert check_html.book_pages(book) == sorted(
+        [book / "index.html", book / "book/intro.html", book / "notebooks/index.html", book / "notebooks/ch1.html"]
+    )
     assert check_html.check_links(book) == []
 
 
 def test_broken_links_are_named_with_their_page(book):
-    _write(book, {"notebooks/ch2.html": _html(
-        '<a href="ch1.html#no-such-id">a</a>'
-        '<a href="ch3.html">b</a>'
-        '<a href="#missing-here">c</a>'
-        '<a href="../../outside.html">d</a>'
-        '<a href="/book/intro.html">e</a>'
-        '<a href="#top">the top of the page is always there</a>'
-        '<a href="ch1.html#the-result">fine</a>'
-    )})
+    _write(
+        book,
+        {
+            "notebooks/ch2.html": _html(
+                '<a href="ch1.html#no-such-id">a</a>'
+                '<a href="ch3.html">b</a>'
+                '<a href="#missing-here">c</a>'
+                '<a href="../../outside.html">d</a>'
+                '<a href="/book/intro.html">e</a>'
+                '<a href="#top">the top of the page is always there</a>'
+                '<a href="ch1.html#the-result">fine</a>'
+            )
+        },
+    )
     problems = check_html.check_links(book)
     assert len(problems) == 5, problems
     assert all(p.startswith("notebooks/ch2.html: ") for p in problems)
@@ -133,22 +144,27 @@ def test_a_claims_table_that_scrolls_sideways_fails_and_other_wide_outputs_are_n
         {"what": "pre", "needed": 900, "width": 780, "table": None, "text": "SweepConfig(scale='cpu', ...)"},
     ]
     tables = [
-        {"table": "claims 05_sharpness", "needed": 1400, "width": 780, "right": 1700},   # reported once
-        {"table": "scorecard", "needed": 780, "width": 780, "right": 1020},              # fits
+        {"table": "claims 05_sharpness", "needed": 1400, "width": 780, "right": 1700},  # reported once
+        {"table": "scorecard", "needed": 780, "width": 780, "right": 1020},  # fits
     ]
     problems, notes = check_html.sideways_problems("notebooks/05_sharpness.html", overflow, tables)
     assert len(problems) == 1, problems
-    assert problems[0].startswith("notebooks/05_sharpness.html: the claims table 'claims 05_sharpness' scrolls "
-                                  "sideways (1400 px in 780 px")
+    assert problems[0].startswith(
+        "notebooks/05_sharpness.html: the claims table 'claims 05_sharpness' scrolls sideways (1400 px in 780 px"
+    )
     assert "must fit a 1280-px window" in problems[0]
-    assert notes == ["notebooks/05_sharpness.html: scrolls sideways: pre (900 px in 780 px): "
-                     "SweepConfig(scale='cpu', ...)"]
+    assert notes == [
+        "notebooks/05_sharpness.html: scrolls sideways: pre (900 px in 780 px): SweepConfig(scale='cpu', ...)"
+    ]
 
     # A scorecard wider than its box, or one that runs past the window, fails too; tables that fit pass.
     wide = [{"table": "scorecard", "needed": 990, "width": 780, "right": 1100}]
     problems, notes = check_html.sideways_problems("notebooks/99_scorecard.html", [], wide)
-    assert problems and problems[0].startswith("notebooks/99_scorecard.html: the scorecard scrolls sideways "
-                                               "(990 px in 780 px") and notes == []
+    assert (
+        problems
+        and problems[0].startswith("notebooks/99_scorecard.html: the scorecard scrolls sideways (990 px in 780 px")
+        and notes == []
+    )
     past = [{"table": "scorecard", "needed": 780, "width": 780, "right": 1400}]
     problems, _ = check_html.sideways_problems("p.html", [], past, window_width=1280)
     assert problems and "right edge past the window" in problems[0]
@@ -160,12 +176,14 @@ def test_the_book_draws_claims_tables_that_the_check_recognises():
     column wider than the table, and the note beneath its row."""
     from replication.report.claims import Claim, claims_table, display_table, scorecard_table
 
-    claims = [Claim("05_x", "a claim < b", "HR24 Fig. 1", "1", "2", True, "cpu", "check: " + "long note " * 40),
-              Claim("05_x", "c", "HR24", "1", "n ≤ 8", False, "cpu", "too short", testable=False)]
+    claims = [
+        Claim("05_x", "a claim < b", "HR24 Fig. 1", "1", "2", True, "cpu", "check: " + "long note " * 40),
+        Claim("05_x", "c", "HR24", "1", "n ≤ 8", False, "cpu", "too short", testable=False),
+    ]
     html = display_table(claims_table(claims))._repr_html_()
     assert 'class="claims-table" data-table="claims 05_x"' in html and "table-layout: fixed" in html
     assert "a claim &lt; b" in html and 'class="claims-note' in html and "– not testable" in html
-    assert [h in html for h in ("<th title=\"scale\">scale</th>", "<th title=\"holds\">holds</th>")] == [True, True]
+    assert [h in html for h in ('<th title="scale">scale</th>', '<th title="holds">holds</th>')] == [True, True]
     card = claims_table(claims)
     html = scorecard_table(card)._repr_html_()
     assert 'data-table="scorecard"' in html and '<tr class="claims-group"><th colspan="6">05_x</th></tr>' in html
@@ -173,22 +191,31 @@ def test_the_book_draws_claims_tables_that_the_check_recognises():
 
 def _png(width: int, height: int) -> bytes:
     """A white RGB PNG of the given size."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     rows = b"".join(b"\x00" + b"\xff" * 3 * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/usr/bin/chromedriver").exists() or not shutil.which("chromium"),
-                    reason="no system chromium/chromedriver (make browser)")
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromedriver").exists() or not shutil.which("chromium"),
+    reason="no system chromium/chromedriver (make browser)",
+)
 def test_browser_finds_broken_image_console_error_and_raw_tex(tmp_path, capsys):
-    good = _html('<h1 id="t">Fine</h1><figure><img src="fig.png" alt="a figure"></figure>'
-                 '<a href="bad.html#t">link</a>')
-    bad = _html('<h1 id="t">Broken</h1><img src="missing.png" alt="gone">'
-                '<p>The formula \\(x^2\\) was never typeset.</p>'
-                '<script>undefinedFunction();</script>')
+    good = _html('<h1 id="t">Fine</h1><figure><img src="fig.png" alt="a figure"></figure><a href="bad.html#t">link</a>')
+    bad = _html(
+        '<h1 id="t">Broken</h1><img src="missing.png" alt="gone">'
+        "<p>The formula \\(x^2\\) was never typeset.</p>"
+        "<script>undefinedFunction();</script>"
+    )
     html = _write(tmp_path / "html", {"index.html": good, "bad.html": bad})
     (html / "fig.png").write_bytes(_png(40, 30))
     shots = tmp_path / "shots"
@@ -212,19 +239,23 @@ def test_browser_finds_broken_image_console_error_and_raw_tex(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/usr/bin/chromedriver").exists() or not shutil.which("chromium"),
-                    reason="no system chromium/chromedriver (make browser)")
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromedriver").exists() or not shutil.which("chromium"),
+    reason="no system chromium/chromedriver (make browser)",
+)
 def test_browser_fails_a_claims_table_that_scrolls_sideways(tmp_path, capsys):
     cells = "".join(f"<td>{'x' * 60}</td>" for _ in range(8))
-    wide = _html('<div class="cell_output"><div class="output text_html" style="overflow-x: auto">'
-                 '<table class="claims-table" data-table="claims 05_x"><thead><tr><th>claim</th><th>holds</th>'
-                 f'</tr></thead><tbody><tr>{cells}</tr></tbody></table></div></div>'
-                 f'<div class="cell_output"><div class="output" style="overflow-x: auto"><pre>{"y" * 400}</pre>'
-                 '</div></div>')
+    wide = _html(
+        '<div class="cell_output"><div class="output text_html" style="overflow-x: auto">'
+        '<table class="claims-table" data-table="claims 05_x"><thead><tr><th>claim</th><th>holds</th>'
+        f"</tr></thead><tbody><tr>{cells}</tr></tbody></table></div></div>"
+        f'<div class="cell_output"><div class="output" style="overflow-x: auto"><pre>{"y" * 400}</pre>'
+        "</div></div>"
+    )
     html = _write(tmp_path / "html", {"index.html": _html("<p>fine</p>"), "wide.html": wide})
     assert check_html.main(["--html", str(html), "--screenshots", str(tmp_path / "shots")]) == 1
     out = capsys.readouterr().out
     failed = out.split("FAILED")[1]
     assert "wide.html: the claims table 'claims 05_x' scrolls sideways" in failed
-    assert failed.count("wide.html: ") == 1           # the long <pre> is a note, not a failure
+    assert failed.count("wide.html: ") == 1  # the long <pre> is a note, not a failure
     assert "wide.html: scrolls sideways: " in out.split("FAILED")[0]

@@ -1,4 +1,5 @@
 """config.from_params: one way for every chapter to take its notebook's parameters."""
+
 import pytest
 
 from replication.runs.config import from_params

@@ -1,4 +1,5 @@
 """Chapter 10's corruptions: shapes, ranges, severities ordered, and what each one does on simple images."""
+
 import pytest
 import torch
 

@@ -1,5 +1,6 @@
 """A sweep through a real Dask cluster: a scheduler and two workers started as separate processes with
 Dask's own command-line tools (loopback only), writing into one cache folder; the frame equals the local one."""
+
 import sys
 import time
 from pathlib import Path
@@ -24,8 +25,12 @@ def test_cli_cluster_sweep_equals_the_local_one(tmp_path):
     shared = tmp_path / "shared-cache"  # the folder every worker writes to (here: the same disk)
     local = run_sweep(runs, measure_run, KIND, cache=Cache(tmp_path / "local"), n_jobs=1, progress=False)
     t0 = time.time()
-    with cli_cluster(workers=2, env={"REPLICATION_RESULTS": "off", "REPLICATION_CACHE": str(shared)},
-                     timeout=60, log_dir=str(tmp_path)) as address:  # fmt: skip
+    with cli_cluster(
+        workers=2,
+        env={"REPLICATION_RESULTS": "off", "REPLICATION_CACHE": str(shared)},
+        timeout=60,
+        log_dir=str(tmp_path),
+    ) as address:
         assert address.startswith("tcp://127.0.0.1:")
         remote = run_sweep(runs, measure_run, KIND, cache=Cache(shared), scheduler=address, progress=False)
         logs = sorted(p.name for p in tmp_path.glob("worker-*.log"))

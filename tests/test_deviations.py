@@ -1,4 +1,5 @@
 """The deviations table: every row names a chapter that exists, says why, and reads its settings from the presets."""
+
 from pathlib import Path
 
 import pytest

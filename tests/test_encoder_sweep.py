@@ -1,4 +1,5 @@
 """The shared encoder sweep: failed (non-finite) runs are counted and never averaged in."""
+
 import dataclasses
 
 import numpy as np
@@ -46,8 +47,9 @@ def test_a_run_that_goes_non_finite_is_counted_failed_and_left_out(tmp_path, mon
 
 
 def test_kept_needs_convergence_too():
-    frame = pd.DataFrame({"function": ["parity"] * 3, "n": [4] * 3, "converged": [True, False, True],
-                          "failed": [False, False, True]})  # fmt: skip
+    frame = pd.DataFrame(
+        {"function": ["parity"] * 3, "n": [4] * 3, "converged": [True, False, True], "failed": [False, False, True]}
+    )
     df = sweep._annotate(frame)
     assert list(df["kept"]) == [True, False, False]
 
@@ -85,12 +87,20 @@ def test_calibration_trials_and_table():
     two_phase = [r for r in runs if r.lr_first is not None]
     assert two_phase and all(r.first_max_steps and r.give_up_step is None for r in two_phase)
     assert "until the plateau exit" in sweep.describe_protocol(two_phase[0])
-    df = pd.DataFrame({
-        "trial": ["A", "A", "B", "B"], "protocol": ["p", "p", "q", "q"], "n": [12, 14, 12, 14],
-        "kept": [True, False, True, True], "eval_mse": [1e-4, 0.2, 2e-4, 5e-4], "sharpness": [0.9, 9.0, 1.1, 2.5],
-        "train_seconds": [60.0, 60.0, 120.0, 120.0], "measure_seconds": [0.0, 0.0, 0.0, 0.0],
-        "batch_size": [128, 128, 256, 256], "steps_run": [3000, 2000, 8000, 8000],
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "trial": ["A", "A", "B", "B"],
+            "protocol": ["p", "p", "q", "q"],
+            "n": [12, 14, 12, 14],
+            "kept": [True, False, True, True],
+            "eval_mse": [1e-4, 0.2, 2e-4, 5e-4],
+            "sharpness": [0.9, 9.0, 1.1, 2.5],
+            "train_seconds": [60.0, 60.0, 120.0, 120.0],
+            "measure_seconds": [0.0, 0.0, 0.0, 0.0],
+            "batch_size": [128, 128, 256, 256],
+            "steps_run": [3000, 2000, 8000, 8000],
+        }
+    )
     t = sweep.calibration_table(df).set_index("trial")
     assert t.loc["A", "converged at n"] == "12" and t.loc["B", "converged at n"] == "12, 14"
     assert pd.isna(t.loc["A", "sharpness n=14"]) and t.loc["B", "sharpness n=14"] == 2.5
@@ -107,8 +117,15 @@ def test_chosen_trial_and_settings_table():
     for name, trial in sweep.CALIBRATION_TRIALS.items():
         cfg = dataclasses.replace(cpu, **{"give_up_step": None, "lr_first": None, "first_max_steps": None, **trial})
         assert sweep.chosen_trial(cfg) == name
-        df = pd.DataFrame({"trial": [name, name], "n": [12, 14], "kept": [True, False], "batch_size": [100, 100],
-                           "steps_run": [1000, 3000]})  # fmt: skip
+        df = pd.DataFrame(
+            {
+                "trial": [name, name],
+                "n": [12, 14],
+                "kept": [True, False],
+                "batch_size": [100, 100],
+                "steps_run": [1000, 3000],
+            }
+        )
         text = sweep.describe_choice(cfg, df)
         assert f"trial {name}" in text and "0.20 million training strings" in text and "up to n = 12" in text
         assert "none of the stored" in sweep.describe_choice(cfg, df.assign(trial="Z"))
@@ -141,8 +158,14 @@ def test_seed_plan_in_words():
 
 
 def test_compute_summary_names_the_machines():
-    df = pd.DataFrame({"train_seconds": [60.0, 120.0, 30.0], "measure_seconds": [0.0, None, 0.0],
-                       "source": ["results", "results", "computed"], "machine": ["a", "b", "a"]})  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "train_seconds": [60.0, 120.0, 30.0],
+            "measure_seconds": [0.0, None, 0.0],
+            "source": ["results", "results", "computed"],
+            "machine": ["a", "b", "a"],
+        }
+    )
     row = sweep.compute_summary({"main": df}).iloc[0]
     assert row["runs"] == 3 and row["computed_now"] == 1 and row["train_min"] == 3.5
     assert row["computed_on"] == "2 runs on a; 1 run on b"

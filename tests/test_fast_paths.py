@@ -4,6 +4,7 @@ The references are written the way the original code does it (benchmarks/referen
 ``nn.TransformerEncoder`` model, copy-and-perturb sharpness, a model's sensitivity from every string and
 its neighbours. The sweep runner's worker processes against one process are checked in test_sweep.py.
 """
+
 import sys
 from pathlib import Path
 
@@ -99,9 +100,15 @@ def folded_outputs(m, x, params=None, chunk_bytes=2**16):  # several passes
         return folded.folded_forward(params, m.cfg, folded.fold_plans(m.cfg, x, chunk_bytes=chunk_bytes))
 
 
-@pytest.mark.parametrize("cfg", [
-    dict(n=30, d=32), dict(n=5, d=16), dict(n=7, d=24, heads=3, layers=3, d_ff=40), dict(n=9, d=16, layers=4, heads=4),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dict(n=30, d=32),
+        dict(n=5, d=16),
+        dict(n=7, d=24, heads=3, layers=3, d_ff=40),
+        dict(n=9, d=16, layers=4, heads=4),
+    ],
+)
 def test_folded_forward_equals_the_module_and_nn_transformer_encoder(cfg):
     """The folded forward (layer 1 from (token, position) tables, the last layer's keys and values never
     projected) against the module and against nn.TransformerEncoder with copied weights, also with every
@@ -114,7 +121,9 @@ def test_folded_forward_equals_the_module_and_nn_transformer_encoder(cfg):
         np.testing.assert_allclose(folded_outputs(m, x), reference.OriginalModel(m).eval()(x), rtol=1e-5, atol=1e-6)
         g = torch.Generator().manual_seed(1)
         noisy = {k: p + 0.3 * torch.randn(p.shape, generator=g) for k, p in m.named_parameters()}
-        np.testing.assert_allclose(folded_outputs(m, x, noisy), torch.func.functional_call(m, noisy, (x,)), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            folded_outputs(m, x, noisy), torch.func.functional_call(m, noisy, (x,)), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_folded_forward_in_passes_equals_one_pass():
@@ -171,7 +180,9 @@ def test_folded_and_batched_paths_agree(n):
     np.testing.assert_allclose(folded, other, rtol=2e-5)
 
 
-@pytest.mark.parametrize("shape,high", [((500, 6), 2), ((400, 5), 3), ((300, 70), 2), ((200, 2, 3), 2), ((50, 40), 4000)])
+@pytest.mark.parametrize(
+    "shape,high", [((500, 6), 2), ((400, 5), 3), ((300, 70), 2), ((200, 2, 3), 2), ((50, 40), 4000)]
+)
 def test_distinct_rows_as_torch_unique_gives_them(shape, high):
     """Rows packed into one integer each (or, when they do not fit, torch.unique over rows): the same
     distinct rows, in the same order, and the same inverse."""
@@ -227,9 +238,13 @@ def test_model_over_the_cube_equals_flipping_each_bit(batch):
     m = encoder(n, seed=5)
     with torch.no_grad():
         table = sensitivity.model_table(m, n, batch=batch)
-        np.testing.assert_allclose(table.numpy(), m(boolean.all_strings(n).long()).double().numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(
+            table.numpy(), m(boolean.all_strings(n).long()).double().numpy(), rtol=1e-6, atol=1e-7
+        )
     per_string = reference.flip_sensitivity(m, n)
-    np.testing.assert_allclose(sensitivity.sensitivity_from_table(table).numpy(), per_string.numpy(), rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(
+        sensitivity.sensitivity_from_table(table).numpy(), per_string.numpy(), rtol=1e-4, atol=1e-9
+    )
     assert sensitivity.model_average_sensitivity(m, n, batch=batch) == pytest.approx(float(per_string.mean()), rel=1e-5)
 
 

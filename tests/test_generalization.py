@@ -1,4 +1,5 @@
 """Chapter 07: truth tables and training sets, the read-off of T1, fitting, the config, the claims."""
+
 import dataclasses
 
 import numpy as np
@@ -100,8 +101,23 @@ def test_read_off_an_encoder_computing_the_first_bit():
 
 
 def _run(**kw):
-    base = dict(n=5, function=0, size=12, train_set=0, d=8, layers=2, heads=2, lr=1e-2, weight_decay=0.1,
-                batch_size=64, max_steps=400, eval_every=20, fit_mse=0.01, rho=0.02, n_perturbations=4)
+    base = dict(
+        n=5,
+        function=0,
+        size=12,
+        train_set=0,
+        d=8,
+        layers=2,
+        heads=2,
+        lr=1e-2,
+        weight_decay=0.1,
+        batch_size=64,
+        max_steps=400,
+        eval_every=20,
+        fit_mse=0.01,
+        rho=0.02,
+        n_perturbations=4,
+    )
     base.update(kw)
     return ch.FitRun(**base)
 
@@ -120,8 +136,9 @@ def test_fit_strings_stops_when_the_set_is_fitted():
 
 
 def test_a_set_not_fitted_in_the_budget_is_marked():
-    model, s = ch.fit_strings(_run(max_steps=3, eval_every=1), sensitivity.cube_strings(5, 0, 32),
-                              ch.random_table(5, 1), seed=0)
+    model, s = ch.fit_strings(
+        _run(max_steps=3, eval_every=1), sensitivity.cube_strings(5, 0, 32), ch.random_table(5, 1), seed=0
+    )
     assert not s["fitted"] and s["steps_run"] == 3
 
 
@@ -133,10 +150,19 @@ def test_measure_fit_and_refit():
     assert r["as_T1"] == sensitivity.average_sensitivity(t1)
     assert r["as_f"] == sensitivity.average_sensitivity(ch.random_table(5, 0))
     assert r["ones_T1"] == float(t1.mean())
-    fields = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)
-              if f.name not in ("function", "size", "train_set")}
-    refit = ch.RefitRun(target="T1", function=0, size=12, train_set=0, table=r["table_T1"], sets=((12, 0), (32 - 1, 0)),
-                        seed=1000, **fields)
+    fields = {
+        f.name: getattr(run, f.name) for f in dataclasses.fields(run) if f.name not in ("function", "size", "train_set")
+    }
+    refit = ch.RefitRun(
+        target="T1",
+        function=0,
+        size=12,
+        train_set=0,
+        table=r["table_T1"],
+        sets=((12, 0), (32 - 1, 0)),
+        seed=1000,
+        **fields,
+    )
     out = ch.measure_refit(refit)
     assert out["as_target"] == r["as_T1"] and len(out["sharpness_sets"]) == 2
     if out["fitted"]:
@@ -179,9 +205,19 @@ def test_from_params_applies_overrides():
 def test_refit_runs_follow_the_fitted_t1_runs():
     cfg = ch.GeneralizationConfig.from_params(scale="cpu", functions=2, train_sets=2, train_sizes=[128, 256])
     cfg = dataclasses.replace(cfg, seeds=2)
-    t1 = pd.DataFrame([{"function": fn, "size": size, "train_set": s, "fitted": not (fn == 1 and size == 256),
-                        "table_T1": ch.table_to_hex(torch.zeros(1024))}
-                       for fn in range(2) for size, s in cfg.sets])
+    t1 = pd.DataFrame(
+        [
+            {
+                "function": fn,
+                "size": size,
+                "train_set": s,
+                "fitted": not (fn == 1 and size == 256),
+                "table_T1": ch.table_to_hex(torch.zeros(1024)),
+            }
+            for fn in range(2)
+            for size, s in cfg.sets
+        ]
+    )
     runs = ch.refit_runs(cfg, t1)
     t1_runs = [r for r in runs if r.target == "T1"]
     # refit_sets = 1 at cpu: only training set 0 of each size, and not the T1 that did not fit
@@ -219,22 +255,60 @@ def test_ci_pipeline(ci_tables):
 def _frames(as_gap, sharp_ratio, sizes=(128, 256, 512)):
     """Synthetic tables: as(T1) = 5 + as_gap + a rise with size; fits to T1 sharper than fits to f by sharp_ratio."""
     rng = np.random.default_rng(0)
-    t1 = pd.DataFrame([{"function": fn, "size": size, "train_set": s, "fitted": True, "as_f": 5.0,
-                        "as_T1": 5.0 + as_gap + size / 512 + 0.05 * rng.standard_normal(), "held_out_agreement": 0.5,
-                        "sharpness_train": 1.0, "sharpness_cube": 1.0}
-                       for fn in range(4) for size in sizes for s in range(2)])  # fmt: skip
+    t1 = pd.DataFrame(
+        [
+            {
+                "function": fn,
+                "size": size,
+                "train_set": s,
+                "fitted": True,
+                "as_f": 5.0,
+                "as_T1": 5.0 + as_gap + size / 512 + 0.05 * rng.standard_normal(),
+                "held_out_agreement": 0.5,
+                "sharpness_train": 1.0,
+                "sharpness_cube": 1.0,
+            }
+            for fn in range(4)
+            for size in sizes
+            for s in range(2)
+        ]
+    )
     cube = {("T1", r.function, r.size, r.train_set): sharp_ratio * (1 + rng.random()) for r in t1.itertuples()}
     cube.update({("f", fn, None, None): 1 + rng.random() for fn in range(4)})
     near = lambda v: v * (1 + 0.02 * rng.standard_normal())  # noqa: E731 (a set's sharpness: about the cube's)
-    refit = pd.DataFrame([{"target": "T1", "function": r.function, "size": r.size, "train_set": r.train_set,
-                           "fitted": True, "seed": 0, "sharpness_cube": v, "sets": ((r.size, r.train_set),),
-                           "sharpness_sets": [near(v)], "steps_run": 100}
-                          for r in t1.itertuples() for v in [cube[("T1", r.function, r.size, r.train_set)]]]
-                         + [{"target": "f", "function": fn, "size": np.nan, "train_set": np.nan, "fitted": True,
-                             "seed": 0, "sharpness_cube": cube[("f", fn, None, None)],
-                             "sets": tuple((size, s) for size in sizes for s in range(2)),
-                             "sharpness_sets": [near(cube[("f", fn, None, None)]) for _ in range(6)], "steps_run": 200}
-                            for fn in range(4)])  # fmt: skip
+    refit = pd.DataFrame(
+        [
+            {
+                "target": "T1",
+                "function": r.function,
+                "size": r.size,
+                "train_set": r.train_set,
+                "fitted": True,
+                "seed": 0,
+                "sharpness_cube": v,
+                "sets": ((r.size, r.train_set),),
+                "sharpness_sets": [near(v)],
+                "steps_run": 100,
+            }
+            for r in t1.itertuples()
+            for v in [cube[("T1", r.function, r.size, r.train_set)]]
+        ]
+        + [
+            {
+                "target": "f",
+                "function": fn,
+                "size": np.nan,
+                "train_set": np.nan,
+                "fitted": True,
+                "seed": 0,
+                "sharpness_cube": cube[("f", fn, None, None)],
+                "sets": tuple((size, s) for size in sizes for s in range(2)),
+                "sharpness_sets": [near(cube[("f", fn, None, None)]) for _ in range(6)],
+                "steps_run": 200,
+            }
+            for fn in range(4)
+        ]
+    )
     return t1, refit, ch.train_vs_cube(t1, refit)
 
 

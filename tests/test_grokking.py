@@ -1,4 +1,5 @@
 """Chapter 12: the modular-addition split, the grokking model, the two sensitivity measures, the phase detectors."""
+
 import dataclasses
 import math
 
@@ -11,7 +12,7 @@ from torch import nn
 from replication.tasks import boolean
 from replication.experiments.grokking import modular_addition as ch
 from replication.experiments.grokking import sparse_parity as sp
-from replication.experiments.grokking.sparse_parity import ParityRun, flip_sensitivity, measure_parity, parity_table
+from replication.experiments.grokking.sparse_parity import ParityRun, flip_sensitivity, measure_parity
 from replication.models.grokking import GrokkingTransformer
 from replication.tasks.modular import commutative_baseline, modular_addition_split
 from replication.measures.token import embedding_noise_sensitivity
@@ -85,8 +86,14 @@ def test_model_matches_the_released_code_layout():
     """Same logits as torch's nn.MultiheadAttention on every position, MLP, read-out at "=" (no residuals)."""
     m = _model()
     ref = nn.MultiheadAttention(16, 4, batch_first=True)
-    ref.load_state_dict({"in_proj_weight": m.attn.in_proj_weight, "in_proj_bias": m.attn.in_proj_bias,
-                         "out_proj.weight": m.attn.out_proj.weight, "out_proj.bias": m.attn.out_proj.bias})
+    ref.load_state_dict(
+        {
+            "in_proj_weight": m.attn.in_proj_weight,
+            "in_proj_bias": m.attn.in_proj_bias,
+            "out_proj.weight": m.attn.out_proj.weight,
+            "out_proj.bias": m.attn.out_proj.bias,
+        }
+    )
     x = torch.randint(0, 7, (50, 3))
     x[:, 2] = 7
     with torch.no_grad():
@@ -153,7 +160,11 @@ def test_flip_sensitivity_of_an_exact_sparse_parity_is_k_over_n():
 def _synthetic(norm_turns=False, groks=True):
     steps = np.arange(0, 1001, 10)
     train = np.clip(steps / 100, 0, 1)  # 99% first at step 100
-    test = np.where(steps < 600, 0.3, np.clip(0.3 + (steps - 600) / 100 * 0.7, 0, 1)) if groks else np.full(len(steps), 0.3)
+    test = (
+        np.where(steps < 600, 0.3, np.clip(0.3 + (steps - 600) / 100 * 0.7, 0, 1))
+        if groks
+        else np.full(len(steps), 0.3)
+    )
     sens = np.interp(steps, [0, 100, 300, 550, 1000], [0.05, 0.005, 0.03, 0.01, 0.01])
     norm = 50 - steps / 50 + (np.where(steps > 400, (steps - 400) / 20, 0) if norm_turns else 0)
     return steps, train, test, sens, norm
@@ -231,17 +242,35 @@ def test_parity_phases_known_answer():
 # Config, runs and claims
 
 
-@pytest.mark.parametrize("name,value", [("p", 1), ("p", "abc"), ("train_fraction", 1.5), ("train_fraction", 1.0),
-                                        ("train_fraction", 0), ("steps", 0), ("seeds", 0), ("weight_decay", -1)])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("p", 1),
+        ("p", "abc"),
+        ("train_fraction", 1.5),
+        ("train_fraction", 1.0),
+        ("train_fraction", 0),
+        ("steps", 0),
+        ("seeds", 0),
+        ("weight_decay", -1),
+    ],
+)
 def test_bad_parameters_name_themselves(name, value):
     with pytest.raises(ValueError, match=rf"^{name}:"):
         ch.GrokkingConfig.from_params(scale="ci", **{name: value})
 
 
-@pytest.mark.parametrize("params,name", [({"dense_until": -1}, "dense_until"), ({"dense_until": 41}, "dense_until"),
-                                         ({"dense_every": 11}, "dense_every"), ({"dense_every": "x"}, "dense_every"),
-                                         ({"dense_until": 0}, "dense_until, dense_every"),
-                                         ({"dense_until": 10, "dense_every": 0}, "dense_until, dense_every")])
+@pytest.mark.parametrize(
+    "params,name",
+    [
+        ({"dense_until": -1}, "dense_until"),
+        ({"dense_until": 41}, "dense_until"),
+        ({"dense_every": 11}, "dense_every"),
+        ({"dense_every": "x"}, "dense_every"),
+        ({"dense_until": 0}, "dense_until, dense_every"),
+        ({"dense_until": 10, "dense_every": 0}, "dense_until, dense_every"),
+    ],
+)
 def test_bad_schedules_name_themselves_before_training(params, name):
     with pytest.raises(ValueError, match=rf"^{name}:"):
         ch.GrokkingConfig.from_params(scale="ci", **params)
@@ -259,8 +288,9 @@ def test_dense_schedule_evaluates_every_few_steps_early_then_as_before():
 
 
 def test_a_several_draw_sensitivity_is_logged_beside_the_one_draw_one_at_its_own_interval():
-    cfg = dataclasses.replace(ch.GrokkingConfig.from_params(scale="ci", p=5, steps=25, seeds=1, dense_until=0,
-                                                            dense_every=0), eval_every=5)
+    cfg = dataclasses.replace(
+        ch.GrokkingConfig.from_params(scale="ci", p=5, steps=25, seeds=1, dense_until=0, dense_every=0), eval_every=5
+    )
     one = ch.measure_grokking(ch.grok_runs(cfg)[0])
     both = ch.measure_grokking(ch.grok_runs(dataclasses.replace(cfg, multi_draws=3, multi_every=10))[0])
     at = {r["step"]: r["sensitivity_multi"] for r in both["history"]}
@@ -271,9 +301,14 @@ def test_a_several_draw_sensitivity_is_logged_beside_the_one_draw_one_at_its_own
     assert [r["train_loss"] for r in one["history"]] == [r["train_loss"] for r in both["history"]]
 
 
-@pytest.mark.parametrize("changes,name", [({"multi_draws": 2}, "multi_draws, multi_every"),
-                                          ({"multi_draws": 2, "multi_every": 15}, "multi_every"),
-                                          ({"first_seed": -1}, "first_seed")])
+@pytest.mark.parametrize(
+    "changes,name",
+    [
+        ({"multi_draws": 2}, "multi_draws, multi_every"),
+        ({"multi_draws": 2, "multi_every": 15}, "multi_every"),
+        ({"first_seed": -1}, "first_seed"),
+    ],
+)
 def test_bad_second_measure_and_seeds_name_themselves(changes, name):
     with pytest.raises(ValueError, match=rf"^{name}:"):
         dataclasses.replace(ch.PRESETS["ci"], **changes)
@@ -284,7 +319,15 @@ def test_the_paper_preset_is_v25s_script():
     assert [r.seed for r in runs] == [42, 43, 44, 45, 46]
     r = runs[0]
     assert (r.p, r.train_fraction, r.lr, r.weight_decay, r.steps, r.draws, r.sigma, r.after_grok) == (
-        113, 0.3, 1e-3, 1.0, 20_000, 1, 0.1, None)
+        113,
+        0.3,
+        1e-3,
+        1.0,
+        20_000,
+        1,
+        0.1,
+        None,
+    )
     steps = [s for s in range(r.steps + 1) if r.evaluated_at(s)]
     assert steps[:151] == list(range(0, 301, 2)) and steps[151] == 310 and steps[-1] == 20_000
     assert [s for s in steps if r.multi_at(s)][:3] == [0, 50, 100]
@@ -297,18 +340,41 @@ def test_papermill_strings_are_parsed():
 
 
 def test_measure_logs_every_evaluation_through_fit():
-    run = ch.grok_runs(ch.GrokkingConfig.from_params(scale="ci", p=5, steps=6, seeds=1, dense_until=0,
-                                                     dense_every=0))[0]
+    run = ch.grok_runs(ch.GrokkingConfig.from_params(scale="ci", p=5, steps=6, seeds=1, dense_until=0, dense_every=0))[
+        0
+    ]
     res = ch.measure_grokking(run)
     assert [r["step"] for r in res["history"]] == [0, 6]  # eval_every 10 > steps: step 0 and the last step
-    assert set(res["history"][0]) == {"step", "train_acc", "test_acc", "train_loss", "test_loss", "sensitivity", "weight_norm"}
+    assert set(res["history"][0]) == {
+        "step",
+        "train_acc",
+        "test_acc",
+        "train_loss",
+        "test_loss",
+        "sensitivity",
+        "weight_norm",
+    }
     assert res["n_train"] + res["n_test"] == 25 and res["steps_run"] == 6 and not res["failed"]
     assert 0 <= res["baseline"] <= 1
 
 
 def test_parity_run_logs_sensitivity():
-    run = ParityRun(n=6, k=2, seed=0, n_train=64, batch_size=16, d=8, layers=1, heads=2, lr=1e-3, weight_decay=0.0,
-                    steps=4, eval_every=2, n_test=32, n_sens=8)
+    run = ParityRun(
+        n=6,
+        k=2,
+        seed=0,
+        n_train=64,
+        batch_size=16,
+        d=8,
+        layers=1,
+        heads=2,
+        lr=1e-3,
+        weight_decay=0.0,
+        steps=4,
+        eval_every=2,
+        n_test=32,
+        n_sens=8,
+    )
     res = measure_parity(run)
     assert [r["step"] for r in res["history"]] == [0, 2, 4] and len(res["support"]) == 2
     assert all(0 <= r["sensitivity"] <= 1 for r in res["history"])
@@ -321,23 +387,62 @@ def _phases(t_groks, norm_fall=0.05, early_fall=None, t_sens=None, t_norm=None):
     efall = early_fall if early_fall is not None else [1 - 0.03 / e for e in early]
     t_sens = t_sens if t_sens is not None else [None if t is None else t - 300 for t in t_groks]
     t_norm = t_norm if t_norm is not None else [500, 420, 480, 450, 410, 470, 430, 460][:n]
-    return pd.DataFrame([{"seed": i, "grokked": t is not None, "t_sat": 100, "t_grok": t, "t_peak": 300, "lead": 300,
-                          "lead_grok": None if t is None else t - 300, "sens_start": 0.05, "sens_sat": 0.01,
-                          "t_early": 30, "sens_early": early[i], "t_trough": 100, "sens_trough": early[i] * (1 - efall[i]),
-                          "early_fall": efall[i], "sens_peak": 0.11, "sens_low_end": 0.01, "sens_fall": 10 / 11,
-                          "norm_rise": 0.0, "norm_fall_cleanup": norm_fall, "sens_count": 30_000, "baseline": 0.3,
-                          "train_dip": 1.0, "t_dip": 110, "t_sens_half": t_sens[i], "t_norm_half": t_norm[i],
-                          "sens_share": 5 / 11, "norm_share": norm_fall / 2} for i, t in enumerate(t_groks)])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "seed": i,
+                "grokked": t is not None,
+                "t_sat": 100,
+                "t_grok": t,
+                "t_peak": 300,
+                "lead": 300,
+                "lead_grok": None if t is None else t - 300,
+                "sens_start": 0.05,
+                "sens_sat": 0.01,
+                "t_early": 30,
+                "sens_early": early[i],
+                "t_trough": 100,
+                "sens_trough": early[i] * (1 - efall[i]),
+                "early_fall": efall[i],
+                "sens_peak": 0.11,
+                "sens_low_end": 0.01,
+                "sens_fall": 10 / 11,
+                "norm_rise": 0.0,
+                "norm_fall_cleanup": norm_fall,
+                "sens_count": 30_000,
+                "baseline": 0.3,
+                "train_dip": 1.0,
+                "t_dip": 110,
+                "t_sens_half": t_sens[i],
+                "t_norm_half": t_norm[i],
+                "sens_share": 5 / 11,
+                "norm_share": norm_fall / 2,
+            }
+            for i, t in enumerate(t_groks)
+        ]
+    )
 
 
 EIGHT = [800, 900, 1000, 1100, 1200, 1300, 1400, 1500]
 
 
 def _parity(final=0.1, learned=True):
-    return pd.DataFrame([{"seed": 0, "learned": learned, "t_learn": 600 if learned else None, "sens_start": 0.01,
-                          "sens_plateau_max": 0.2, "sens_plateau_end": 0.15, "sens_final": final if learned else float("nan"),
-                          "steps_run": 1000, "final_train_acc": 1.0 if learned else 0.6,
-                          "final_test_acc": 1.0 if learned else 0.5}])
+    return pd.DataFrame(
+        [
+            {
+                "seed": 0,
+                "learned": learned,
+                "t_learn": 600 if learned else None,
+                "sens_start": 0.01,
+                "sens_plateau_max": 0.2,
+                "sens_plateau_end": 0.15,
+                "sens_final": final if learned else float("nan"),
+                "steps_run": 1000,
+                "final_train_acc": 1.0 if learned else 0.6,
+                "final_test_acc": 1.0 if learned else 0.5,
+            }
+        ]
+    )
 
 
 def test_claims_hold_on_curves_that_show_the_papers_pattern():
@@ -377,7 +482,10 @@ def test_predictor_claim_fails_without_correlation_or_when_the_norm_predicts_bet
     assert not c.holds and "with 8 runs a one-sided p < 0.05 needs ρ ≥ 0.6" in c.note
     both = ch.claims(cfg, _phases(EIGHT, t_norm=[t - 300 for t in EIGHT]), _parity())[4]
     assert not both.holds and "the weight norm's fall predicts the grokking step too (ρ = 1, p = 2.48e-05)" in both.note
-    assert "sensitivity's ρ is larger by 0, but the bootstrap interval of the difference over runs, 0 to 0, includes 0" in both.note
+    assert (
+        "sensitivity's ρ is larger by 0, but the bootstrap interval of the difference over runs, 0 to 0, includes 0"
+        in both.note
+    )
     assert ch.claims.__module__.endswith("claims") and ch.FLAT_SHARE == 0.5
 
 
@@ -389,6 +497,7 @@ def test_cleanup_description_reads_the_planted_numbers():
 
 def test_rank_correlation_is_exact_for_few_runs():
     from replication.experiments.grokking.claims import critical_rho, rank_correlation
+
     assert rank_correlation([1, 2, 3, 4], [5, 6, 7, 9]) == (1.0, pytest.approx(1 / 24), 4)  # one permutation of 24
     rho, p, n = rank_correlation([1, 2, 3, 4, 5, 6, None], [2, 1, 4, 3, 6, 5, 7])  # the None pair is dropped
     assert n == 6 and rho == pytest.approx(29 / 35) and p == pytest.approx(21 / 720)
@@ -401,8 +510,15 @@ def test_fall_steps_use_half_the_median_fall_of_the_grokked_runs():
     for seed, rate in ((0, 1.0), (1, 2.0)):
         sens = np.interp(steps, [0, 100, 300, 1000], [0.05, 0.01, 0.1, 0.1 - 0.09 * rate / 2])
         frames.append(pd.DataFrame({"seed": seed, "step": steps, "sensitivity": sens, "weight_norm": 50 - steps / 100}))
-    phases = pd.DataFrame({"seed": [0, 1], "grokked": [True, True], "t_peak": [300, 300], "sens_fall": [0.4, 0.8],
-                           "norm_fall_cleanup": [0.1, 0.1]})
+    phases = pd.DataFrame(
+        {
+            "seed": [0, 1],
+            "grokked": [True, True],
+            "t_peak": [300, 300],
+            "sens_fall": [0.4, 0.8],
+            "norm_fall_cleanup": [0.1, 0.1],
+        }
+    )
     out = ch.fall_steps(pd.concat(frames), phases)
     assert out["sens_share"].iloc[0] == pytest.approx(0.3) and out["norm_share"].iloc[0] == pytest.approx(0.05)
     assert out["t_norm_half"].tolist() == [540, 540]  # 47 → 44.65 at step 535: the same in both runs
@@ -414,8 +530,22 @@ def test_fall_steps_use_half_the_median_fall_of_the_grokked_runs():
 
 
 def test_a_parity_run_stops_after_learning_when_asked():
-    base = ParityRun(n=4, k=1, seed=0, n_train=256, batch_size=64, d=16, layers=1, heads=2, lr=1e-2, weight_decay=0.0,
-                     steps=400, eval_every=10, n_test=64, n_sens=8)
+    base = ParityRun(
+        n=4,
+        k=1,
+        seed=0,
+        n_train=256,
+        batch_size=64,
+        d=16,
+        layers=1,
+        heads=2,
+        lr=1e-2,
+        weight_decay=0.0,
+        steps=400,
+        eval_every=10,
+        n_test=64,
+        n_sens=8,
+    )
     full = measure_parity(base)
     learnt = next(r["step"] for r in full["history"] if r["test_acc"] >= 0.99)  # a 1-sparse parity of 4 bits
     assert learnt < 350
@@ -440,9 +570,23 @@ def test_trial_table_counts_the_seeds_that_learnt():
     for seed, learn in ((0, 100), (1, None), (2, 300)):
         for step in range(0, 401, 100):
             acc = 1.0 if learn is not None and step >= learn else 0.5
-            rows.append({"seed": seed, "step": step, "n": 8, "k": 2, "n_train": 256, "batch_size": 64, "steps": 400,
-                         "after_learn": 20, "test_acc": acc, "train_acc": acc, "sensitivity": 0.25,
-                         "steps_run": 400, "train_seconds": 4.0})
+            rows.append(
+                {
+                    "seed": seed,
+                    "step": step,
+                    "n": 8,
+                    "k": 2,
+                    "n_train": 256,
+                    "batch_size": 64,
+                    "steps": 400,
+                    "after_learn": 20,
+                    "test_acc": acc,
+                    "train_acc": acc,
+                    "sensitivity": 0.25,
+                    "steps_run": 400,
+                    "train_seconds": 4.0,
+                }
+            )
     table = sp.trial_table(pd.DataFrame(rows), [t, sp.ParityTrial(8, 2, 256, 64, 800, 3)])
     assert table["learnt"].tolist() == ["2/3", "0/0"] and table["learnt at step"].iloc[0] == "100–300"
     assert table["seconds per step"].iloc[0] == pytest.approx(0.01)
@@ -468,9 +612,21 @@ def test_grok_trial_table_reads_the_grok_step_of_each_seed():
     from replication.experiments.grokking import tables
 
     t = ch.GrokTrial(11, 0.5, 3e-3, 1.0, 2)
-    rows = [{"p": 11, "train_fraction": 0.5, "lr": 3e-3, "weight_decay": 1.0, "seed": s, "step": step,
-             "test_acc": acc, "train_seconds": 2.0, "steps_run": 200}
-            for s, accs in ((0, (0.1, 0.5, 0.96)), (1, (0.1, 0.2, 0.3))) for step, acc in zip((0, 100, 200), accs)]
+    rows = [
+        {
+            "p": 11,
+            "train_fraction": 0.5,
+            "lr": 3e-3,
+            "weight_decay": 1.0,
+            "seed": s,
+            "step": step,
+            "test_acc": acc,
+            "train_seconds": 2.0,
+            "steps_run": 200,
+        }
+        for s, accs in ((0, (0.1, 0.5, 0.96)), (1, (0.1, 0.2, 0.3)))
+        for step, acc in zip((0, 100, 200), accs)
+    ]
     table = tables.grok_trial_table(pd.DataFrame(rows), [t])
     assert table.iloc[0]["grokked"] == "1/2" and table.iloc[0]["grokked at step"] == "200"
     assert table.iloc[0]["final test acc of the others"] == "0.3" and table.iloc[0]["seconds per step"] == 0.01

@@ -5,18 +5,30 @@ config (with their defaults) and ``CODE_VERSION``. A change that moves, renames 
 field would silently orphan the committed results; these keys (each copied from a committed entry at
 ``cpu`` scale) catch it. The tests build the configs from the presets, never read ``results/``.
 """
+
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
 
-from replication.runs import chapters
 from replication.runs.cache import config_key
 from replication.runs.sweep import run_key
-from replication.experiments import (average_sensitivity, blowup_bound as blowup, introduction as demo, generalization, transformer_model as model_anatomy, scratchpad, vision_sensitivity as vision)
+from replication.experiments import (
+    average_sensitivity,
+    blowup_bound as blowup,
+    introduction as demo,
+    generalization,
+    transformer_model as model_anatomy,
+    scratchpad,
+    vision_sensitivity as vision,
+)
 from replication.experiments.sharpness import sweep as encoder_sweep
-from replication.experiments.vision_sensitivity import binary as vision_binary, pixel as vision_pixel, posthoc as vision_posthoc
+from replication.experiments.vision_sensitivity import (
+    binary as vision_binary,
+    pixel as vision_pixel,
+    posthoc as vision_posthoc,
+)
 from replication.experiments.grokking import modular_addition as grokking
 from replication.experiments.token_sensitivity import runs as synthetic_runs
 from replication.experiments.language_sensitivity import runs as language
@@ -51,10 +63,30 @@ def _thm4():
 
 
 def _refit():
-    return run_key(generalization.RefitRun(
-        n=10, target="T1", function=1, size=512, train_set=0, table=T1_TABLE, sets=((512, 0),), seed=1000, d=32,
-        layers=2, heads=2, lr=0.003, weight_decay=0.1, batch_size=1024, max_steps=6000, eval_every=50,
-        fit_mse=0.01, rho=0.02, n_perturbations=20), "cpu")  # fmt: skip
+    return run_key(
+        generalization.RefitRun(
+            n=10,
+            target="T1",
+            function=1,
+            size=512,
+            train_set=0,
+            table=T1_TABLE,
+            sets=((512, 0),),
+            seed=1000,
+            d=32,
+            layers=2,
+            heads=2,
+            lr=0.003,
+            weight_decay=0.1,
+            batch_size=1024,
+            max_steps=6000,
+            eval_every=50,
+            fit_mse=0.01,
+            rho=0.02,
+            n_perturbations=20,
+        ),
+        "cpu",
+    )
 
 
 PINNED = {
@@ -63,22 +95,32 @@ PINNED = {
     "init_sensitivity": (_init, "7be7ae9b6386226cb049"),
     "thm4_inputs": (_thm4, "3241470b529f7477ae78"),
     "sharpness_run": (lambda: _sweep(encoder_sweep.run_configs(encoder_sweep.PRESETS["cpu"])), "77566b94625bbf777d6c"),
-    "sharpness_run/long": (lambda: _sweep(encoder_sweep.long_run_configs(encoder_sweep.PRESETS["cpu"])),
-                           "e01f3ee4a50a9e770b8e"),
+    "sharpness_run/long": (
+        lambda: _sweep(encoder_sweep.long_run_configs(encoder_sweep.PRESETS["cpu"])),
+        "e01f3ee4a50a9e770b8e",
+    ),
     "tradeoff_run": (lambda: _sweep(tradeoff.tradeoff_runs(tradeoff.PRESETS["cpu"])), "535b5e78e4a33b69827a"),
     "dynamics_run": (lambda: _sweep(tradeoff.dynamics_runs(tradeoff.PRESETS["cpu"])), "813b250bc15b8acc37b7"),
-    "generalization_fit": (lambda: _sweep(generalization.fit_runs(generalization.PRESETS["cpu"])),
-                           "346456197c62d71b3d55"),
+    "generalization_fit": (
+        lambda: _sweep(generalization.fit_runs(generalization.PRESETS["cpu"])),
+        "346456197c62d71b3d55",
+    ),
     "generalization_refit": (_refit, "0f4a6538847067850ad6"),
     "scratchpad_run": (lambda: _sweep(scratchpad.runs(scratchpad.PRESETS["cpu"])), "7271d9e5bf51c4f3079e"),
     "synthetic_task_run": (lambda: _sweep(synthetic_runs.runs(synthetic_runs.PRESETS["cpu"])), "f54ead40954c4a666af7"),
-    "synthetic_task_run/protocol": (lambda: _sweep(synthetic_runs.protocol_runs(synthetic_runs.PRESETS["cpu"])),
-                                    "97df85c19d19c4cd8779"),
-    "synthetic_task_run/longer": (lambda: _sweep(synthetic_runs.check_runs(synthetic_runs.PRESETS["cpu"])),
-                                  "976d32fcede8494a693a"),
+    "synthetic_task_run/protocol": (
+        lambda: _sweep(synthetic_runs.protocol_runs(synthetic_runs.PRESETS["cpu"])),
+        "97df85c19d19c4cd8779",
+    ),
+    "synthetic_task_run/longer": (
+        lambda: _sweep(synthetic_runs.check_runs(synthetic_runs.PRESETS["cpu"])),
+        "976d32fcede8494a693a",
+    ),
     # The runs evaluated every 50 steps from the start (before the dense early schedule existed) keep their keys.
-    "grokking_run": (lambda: _sweep(grokking.grok_runs(dataclasses.replace(grokking.PRESETS["cpu"], dense_until=0,
-                                                                           dense_every=0))), "819a1d89462c5c7ea9f0"),
+    "grokking_run": (
+        lambda: _sweep(grokking.grok_runs(dataclasses.replace(grokking.PRESETS["cpu"], dense_until=0, dense_every=0))),
+        "819a1d89462c5c7ea9f0",
+    ),
     "grokking_run/dense": (lambda: _sweep(grokking.grok_runs(grokking.PRESETS["cpu"])), "ee45ab664d1a5a293ce7"),
     "sparse_parity_run": (lambda: _sweep(grokking.parity_runs(grokking.PRESETS["cpu"])), "41d87d6a9611b8e0dd70"),
     # The first cpu setting (20,000 strings, 10,000 steps, n = 40) is the first of the trials: its runs keep their keys.
@@ -86,23 +128,35 @@ PINNED = {
     "vision_run": (lambda: _sweep(vision.vision_runs(vision.PRESETS["cpu"])), "b35e9a14c73cd9a7bbf9"),
     "language_run": (lambda: _sweep(language.language_runs(language.PRESETS["cpu"])), "39001e2b8161f244ce74"),
     # The first cpu setting (the sense task) is trial 0 of the chapter's trials: its seed-0 runs keep their keys.
-    "language_run/trial_0": (lambda: _sweep(language.language_runs(language_trials.trial_configs()[0][1])),
-                             "946d566b3d4df621a395"),
-    "language_run/before_norm": (lambda: _sweep(language.before_norm_runs(language.PRESETS["cpu"])),
-                                 "bba88d92a486d3e5ae87"),
+    "language_run/trial_0": (
+        lambda: _sweep(language.language_runs(language_trials.trial_configs()[0][1])),
+        "946d566b3d4df621a395",
+    ),
+    "language_run/before_norm": (
+        lambda: _sweep(language.before_norm_runs(language.PRESETS["cpu"])),
+        "bba88d92a486d3e5ae87",
+    ),
     "vision_binary_run": (lambda: _sweep(vision.binary_runs(vision.PRESETS["cpu"])), "9f8124cb0b474ae1f889"),
     "vision_posthoc": (lambda: _sweep(vision.posthoc_runs(vision.PRESETS["cpu"])), "1d31bf8389a333381cfe"),
-    "vision_binary_run/no_patch_norm": (lambda: _sweep(vision_binary.no_patch_norm_runs(vision.PRESETS["cpu"])),
-                                        "6726c8edb6b5c537d80f"),
+    "vision_binary_run/no_patch_norm": (
+        lambda: _sweep(vision_binary.no_patch_norm_runs(vision.PRESETS["cpu"])),
+        "6726c8edb6b5c537d80f",
+    ),
     "vision_binary_run/adam": (lambda: _sweep(vision_binary.adam_runs(vision.PRESETS["cpu"])), "845d375293dd12425463"),
-    "vision_posthoc/matched": (lambda: _sweep(vision_posthoc.matched_posthoc_runs(vision.PRESETS["cpu"])),
-                               "b43e86f817c73685ff26"),
+    "vision_posthoc/matched": (
+        lambda: _sweep(vision_posthoc.matched_posthoc_runs(vision.PRESETS["cpu"])),
+        "b43e86f817c73685ff26",
+    ),
     "vision_run/fixed": (lambda: _sweep(vision.fixed_runs(vision.PRESETS["cpu"])), "d2e5864f2e657fe450da"),
-    "vision_run/released": (lambda: _sweep([r for r in vision.fixed_runs(vision.PRESETS["cpu"]) if r.dropout]),
-                            "f1356197dceaeb4ce02b"),
+    "vision_run/released": (
+        lambda: _sweep([r for r in vision.fixed_runs(vision.PRESETS["cpu"]) if r.dropout]),
+        "f1356197dceaeb4ce02b",
+    ),
     "vision_run/pixel": (lambda: _sweep(vision_pixel.pixel_runs(vision.PRESETS["cpu"])), "92bb4c4f8625cddc2ad0"),
-    "vision_posthoc/pixel": (lambda: _sweep(vision_pixel.pixel_posthoc_runs(vision.PRESETS["cpu"])),
-                             "5d0cb7ff5ae43a018869"),
+    "vision_posthoc/pixel": (
+        lambda: _sweep(vision_pixel.pixel_posthoc_runs(vision.PRESETS["cpu"])),
+        "5d0cb7ff5ae43a018869",
+    ),
     "grokking_run/trial_0": (lambda: _sweep(grokking.grok_trial_runs(grokking.PRESETS["cpu"])), "d18c248b377fd913d546"),
     "language_run/depth": (lambda: _sweep(language.depth_runs(language.PRESETS["cpu"])), "14464cc9d556e26eadc6"),
 }

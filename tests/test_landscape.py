@@ -1,4 +1,5 @@
 """Sharpness against closed forms; parameter norm; blowup moments."""
+
 import copy
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Chapter 11's pieces: the WordNet reader and its task, GLUE's files, the tokenizer, the models, the
 sensitivity measure, the config and the claims. The real corpus is used only by the one test that says so."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +14,7 @@ from replication.experiments.language_sensitivity import claims as cl
 from replication.experiments.language_sensitivity import measure as lm
 from replication.experiments.language_sensitivity import runs as lr
 from replication.measures.sequence import sequence_sensitivity
-from replication.models.language import Encoder, LSTMClassifier, build
+from replication.models.language import Encoder, build
 from replication.tasks import text, wordnet
 
 WORDS = ["bank", "plant", "bark", "spring", "match", "light", "pitch", "seal", "bat", "crane", "fair", "lead"]
@@ -39,7 +40,9 @@ def write_wordnet(folder, senses: int = 2) -> None:
 
 
 def test_parse_line_reads_words_definition_and_examples():
-    s = wordnet.parse_line(_synset_line(123, ["river_bank", "bank(a)"], 'sloping land; "he sat on the bank"; "x y"'), "noun")
+    s = wordnet.parse_line(
+        _synset_line(123, ["river_bank", "bank(a)"], 'sloping land; "he sat on the bank"; "x y"'), "noun"
+    )
     assert s.offset == 123 and s.words == ("river bank", "bank")
     assert s.definition == "sloping land" and s.examples == ("he sat on the bank", "x y")
     assert wordnet.parse_line("  1 header", "noun") is None and wordnet.parse_line("garbage", "noun") is None
@@ -81,7 +84,9 @@ def test_word_pairs_draw_negatives_from_other_words_of_the_same_split(tmp_path):
 def test_order_pairs_swap_the_same_two_sentences(tmp_path):
     write_wordnet(tmp_path)
     train, val = wordnet.order_pairs(wordnet.read_synsets(tmp_path), 0.25)
-    assert len(train) + len(val) == 2 * (2 * len(WORDS) + 1) and {p.word for p in train}.isdisjoint({p.word for p in val})
+    assert len(train) + len(val) == 2 * (2 * len(WORDS) + 1) and {p.word for p in train}.isdisjoint(
+        {p.word for p in val}
+    )
     for split in (train, val):
         pos = {(p.first, p.second) for p in split if p.label}
         assert {(p.second, p.first) for p in split if not p.label} == pos
@@ -100,14 +105,17 @@ def test_real_wordnet_gives_many_pairs():
 
 
 def test_glue_files(tmp_path):
-    mrpc = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tA cat sat.\tThe cat sat.\n0\t3\t4\tRain.\tSun \"x\".\n"
+    mrpc = 'Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tA cat sat.\tThe cat sat.\n0\t3\t4\tRain.\tSun "x".\n'
     qqp = "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n0\t1\t2\tWhy?\tHow?\t0\n1\t3\t4\tWho?\t\t1\n2\t5\t6\tA?\tB?\t1\n"
     for name, body in (("mrpc", mrpc), ("qqp", qqp)):
         (tmp_path / name).mkdir()
         for f in ("train.tsv", "dev.tsv"):
             (tmp_path / name / f).write_text(body)
     train, dev = text.read_glue("mrpc", tmp_path / "mrpc")
-    assert [(p.first, p.second, p.label) for p in train] == [("A cat sat.", "The cat sat.", 1), ("Rain.", 'Sun "x".', 0)]
+    assert [(p.first, p.second, p.label) for p in train] == [
+        ("A cat sat.", "The cat sat.", 1),
+        ("Rain.", 'Sun "x".', 0),
+    ]
     train, _ = text.read_glue("qqp", tmp_path / "qqp")
     assert [(p.first, p.label) for p in train] == [("Why?", 0), ("A?", 1)]  # the row with an empty question is skipped
     with pytest.raises(FileNotFoundError, match="dev.tsv"):
@@ -121,7 +129,7 @@ def test_tokenizer_is_cached_and_deterministic(tmp_path):
     texts = [f"the {w} example {i} of a sentence" for i in range(20) for w in WORDS]
     a = text.train_tokenizer(texts, 300, tmp_path / "a")
     b = text.train_tokenizer(texts, 300, tmp_path / "b")
-    assert (list((tmp_path / "a").iterdir())[0].read_text() == list((tmp_path / "b").iterdir())[0].read_text())
+    assert list((tmp_path / "a").iterdir())[0].read_text() == list((tmp_path / "b").iterdir())[0].read_text()
     c = text.train_tokenizer(texts, 300, tmp_path / "a")  # read back
     pairs = [wordnet.Pair("w", "the bank example", "another sentence of the plant example", 1)]
     ids, lengths, labels = text.encode_pairs(a, pairs, 64)
@@ -129,7 +137,7 @@ def test_tokenizer_is_cached_and_deterministic(tmp_path):
     row = ids[0].tolist()
     assert row[0] == text.BOS and row[-1] == text.EOS and row.count(text.EOS) == 3 and labels.tolist() == [1]
     short, slen, _ = text.encode_pairs(a, pairs + [wordnet.Pair("w", "a", "b", 0)], 8)
-    assert slen.max() <= 8 and short[1, slen[1]:].eq(text.PAD).all()
+    assert slen.max() <= 8 and short[1, slen[1] :].eq(text.PAD).all()
 
 
 def _tokens(B=3, L=7, vocab=50):
@@ -223,7 +231,9 @@ def test_a_tiny_run_is_reproducible(tmp_path, monkeypatch):
     timeless = lambda r: {k: v for k, v in r.items() if not k.endswith("_seconds")}  # noqa: E731
     a, b = lm.measure_language(run), lm.measure_language(run)
     assert timeless(a) == timeless(b) and [h["epoch"] for h in a["history"]] == [0, 2]
-    assert {(p["split"], p["variance"]) for p in a["positions"]} == {(s, v) for s in ("train", "val") for v in (15.0, 4.0)}
+    assert {(p["split"], p["variance"]) for p in a["positions"]} == {
+        (s, v) for s in ("train", "val") for v in (15.0, 4.0)
+    }
     assert 0 <= a["sens_train_15"] <= 1 and "init_sens_val_4" in a
 
 
@@ -232,15 +242,30 @@ def _runs(lstm: float, soft: float, relu: float) -> pd.DataFrame:
     for m, base in (("lstm", lstm), ("softmax", soft), ("relu", relu)):
         for s in range(3):
             v = base + 0.001 * s
-            rows.append({"model": m, "seed": s, "train_acc": 0.9, "val_acc": 0.6 + 0.01 * s, "sens_train_15": v,
-                         "init_sens_train_15": v, "sens_train_4": v, "sens_val_15": v})
+            rows.append(
+                {
+                    "model": m,
+                    "seed": s,
+                    "train_acc": 0.9,
+                    "val_acc": 0.6 + 0.01 * s,
+                    "sens_train_15": v,
+                    "init_sens_train_15": v,
+                    "sens_train_4": v,
+                    "sens_val_15": v,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_claims_hold_and_fail_on_the_numbers():
     cfg = lr.PRESETS["ci"]
-    trend = pd.DataFrame([{"model": m, "seed": s, "rho": r + 0.01 * s}
-                          for m, r in (("lstm", 0.8), ("softmax", 0.0), ("relu", 0.05)) for s in range(3)])
+    trend = pd.DataFrame(
+        [
+            {"model": m, "seed": s, "rho": r + 0.01 * s}
+            for m, r in (("lstm", 0.8), ("softmax", 0.0), ("relu", 0.05))
+            for s in range(3)
+        ]
+    )
     good = cl.claims(cfg, _runs(0.15, 0.01, 0.005), trend)
     assert all(c.holds for c in good), [c.note for c in good if not c.holds]
     bad = cl.claims(cfg, _runs(0.01, 0.15, 0.2), trend.assign(rho=0.0))
@@ -268,9 +293,12 @@ class BigLast(nn.Module):
 
 def test_noise_before_the_layernorm_keeps_the_token_at_its_scale():
     ids, lengths = _tokens()
-    after = sequence_sensitivity(BigLast(), ids, lengths, sigma=10.0, repeats=4, generator=torch.Generator().manual_seed(0))
-    before = sequence_sensitivity(BigLast(), ids, lengths, sigma=10.0, repeats=4, generator=torch.Generator().manual_seed(0),
-                                  before_norm=True)  # fmt: skip
+    after = sequence_sensitivity(
+        BigLast(), ids, lengths, sigma=10.0, repeats=4, generator=torch.Generator().manual_seed(0)
+    )
+    before = sequence_sensitivity(
+        BigLast(), ids, lengths, sigma=10.0, repeats=4, generator=torch.Generator().manual_seed(0), before_norm=True
+    )
     assert after.changed[0] > 6 and before.changed[0] == 0  # a LayerNorm-ed 4-vector has entries below √3
 
 
@@ -287,7 +315,9 @@ def test_depth_claim_compares_the_order_of_the_models_at_each_depth():
     def table(order6):
         rows = []
         for d, order in ((4, ("LSTM", "RoBERTa (ReLU)", "RoBERTa (softmax)")), (6, order6)):
-            rows += [{"layers": d, "name": n, "seeds": 3, "sensitivity": 0.01 * (i + 1) * d} for i, n in enumerate(order)]
+            rows += [
+                {"layers": d, "name": n, "seeds": 3, "sensitivity": 0.01 * (i + 1) * d} for i, n in enumerate(order)
+            ]
         return pd.DataFrame(rows).set_index(["layers", "name"])
 
     same = depth.depth_claim(cfg, table(("LSTM", "RoBERTa (ReLU)", "RoBERTa (softmax)")))
@@ -299,8 +329,12 @@ def test_depth_claim_compares_the_order_of_the_models_at_each_depth():
 def test_the_lexical_rule_reads_the_word_in_the_example():
     from replication.tasks.wordnet import Pair, lexical_rule
 
-    pairs = [Pair("bank", "bank: sloping land", "we sat on the bank", 1), Pair("bank", "bank: sloping land", "he ran", 0),
-             Pair("river_bank", "river bank: land", "by the river bank", 1), Pair("cat", "cat: a feline", "dogs bark", 1)]
+    pairs = [
+        Pair("bank", "bank: sloping land", "we sat on the bank", 1),
+        Pair("bank", "bank: sloping land", "he ran", 0),
+        Pair("river_bank", "river bank: land", "by the river bank", 1),
+        Pair("cat", "cat: a feline", "dogs bark", 1),
+    ]
     assert lexical_rule(pairs) == 0.75  # the last positive has no "cat" in its example
     with pytest.raises(ValueError, match="pairs"):
         lexical_rule([])
@@ -312,8 +346,11 @@ def test_describe_trials_names_the_best_word_task_run_and_the_rule():
     from replication.experiments.language_sensitivity import trials as tr
 
     word = next(i for i, (_, c) in enumerate(tr.TRIALS) if c.get("pairing") == "word")
-    table = pd.DataFrame([{"trial": 0, "setting": "a", "model": "LSTM", "val_acc": 0.5},
-                          {"trial": word, "setting": "b", "model": "RoBERTa (softmax)", "val_acc": 0.61}]
-                         ).set_index(["trial", "setting", "model"])  # fmt: skip
+    table = pd.DataFrame(
+        [
+            {"trial": 0, "setting": "a", "model": "LSTM", "val_acc": 0.5},
+            {"trial": word, "setting": "b", "model": "RoBERTa (softmax)", "val_acc": 0.61},
+        ]
+    ).set_index(["trial", "setting", "model"])
     text = tr.describe_trials(table)
     assert f"0.610 (RoBERTa (softmax), trial {word})" in text and "of the training pairs" in text

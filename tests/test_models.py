@@ -1,7 +1,7 @@
 """The HR24 encoder equals torch.nn.TransformerEncoder; LayerNorm factors match a hand computation."""
+
 import pytest
 import torch
-from torch import nn
 
 from replication.models.encoder import EncoderConfig, HR24Encoder, ln_factor, to_torch_encoder
 

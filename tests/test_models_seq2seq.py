@@ -1,9 +1,17 @@
 """The scratchpad encoder–decoder equals torch.nn.Transformer; teacher forcing and autoregressive decoding agree."""
+
 import pytest
 import torch
 from torch import nn
 
-from replication.models.seq2seq import (START, ScratchpadTransformer, Seq2SeqConfig, decoder_input, prefix_parities, to_torch_transformer)
+from replication.models.seq2seq import (
+    START,
+    ScratchpadTransformer,
+    Seq2SeqConfig,
+    decoder_input,
+    prefix_parities,
+    to_torch_transformer,
+)
 
 
 def make(n=7, d=16, enc_layers=2, dec_layers=2, heads=2, seed=0):
@@ -101,9 +109,25 @@ def test_trained_model_decodes_autoregressively_as_teacher_forced():
     """A small model trained to be right on every string of length 5 gives the same scratchpad both ways."""
     from replication.experiments.scratchpad import ScratchpadRun, measure_scratchpad
 
-    run = ScratchpadRun(n=5, seed=0, d=16, enc_layers=2, dec_layers=2, heads=2, lr=3e-3, weight_decay=0.0,
-                        batch_size=64, steps=1500, eval_every=100, after_converged=200, n_eval=128, n_ar=256, rho=0.02,
-                        n_perturbations=2, n_inputs=32)  # fmt: skip
+    run = ScratchpadRun(
+        n=5,
+        seed=0,
+        d=16,
+        enc_layers=2,
+        dec_layers=2,
+        heads=2,
+        lr=3e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        steps=1500,
+        eval_every=100,
+        after_converged=200,
+        n_eval=128,
+        n_ar=256,
+        rho=0.02,
+        n_perturbations=2,
+        n_inputs=32,
+    )
     res = measure_scratchpad(run)
     assert res["converged"], res["ar_acc"]
     m = ScratchpadTransformer(run.model_config())
@@ -116,8 +140,16 @@ def test_trained_model_decodes_autoregressively_as_teacher_forced():
         assert torch.equal(m.generate(x), tf)
 
 
-@pytest.mark.parametrize("kwargs,match", [(dict(n=0), "n"), (dict(n=4, d=7), "d"), (dict(n=4, d=8, heads=3), "heads"),
-                                          (dict(n=4, d_ff=0), "d_ff"), (dict(n=4, dec_layers=0), "dec_layers")])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(n=0), "n"),
+        (dict(n=4, d=7), "d"),
+        (dict(n=4, d=8, heads=3), "heads"),
+        (dict(n=4, d_ff=0), "d_ff"),
+        (dict(n=4, dec_layers=0), "dec_layers"),
+    ],
+)
 def test_config_rejects_bad_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Seq2SeqConfig(**kwargs)

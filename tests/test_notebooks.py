@@ -70,8 +70,7 @@ def test_pair_in_sync(source):
 def test_parameters_cell_is_literal(path):
     cells = _parameter_cells(jupytext.read(path))
     assert len(cells) == 1, (
-        f"{path.name} needs exactly one cell tagged `parameters` (`# %% tags=[\"parameters\"]`), "
-        f"found {len(cells)}"
+        f'{path.name} needs exactly one cell tagged `parameters` (`# %% tags=["parameters"]`), found {len(cells)}'
     )
     tree = ast.parse(cells[0].source)
     names = []
@@ -79,8 +78,7 @@ def test_parameters_cell_is_literal(path):
         target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
         target = stmt.target if isinstance(stmt, ast.AnnAssign) else target
         assert isinstance(target, ast.Name) and stmt.value is not None, (
-            f"{path.name}: the parameters cell may hold only `name = literal` lines, "
-            f"not `{ast.unparse(stmt)}`"
+            f"{path.name}: the parameters cell may hold only `name = literal` lines, not `{ast.unparse(stmt)}`"
         )
         assert _is_literal(stmt.value), (
             f"{path.name}: parameter `{target.id}` must be a literal (number, string, None, or a "

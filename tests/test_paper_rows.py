@@ -1,5 +1,6 @@
 """Paper rows in the book: a planted, partial ``results/paper/`` in a temporary folder is read without training,
 counted against the paper's grid, tested (Thm 6 included) and shown in the scorecard beside `cpu` rows."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,21 +15,36 @@ def _fake_result(run) -> dict:
     """What measure_run stores, with planted values: PARITY's sharpness 0.04·n (≈ 1.2 at n = 30), the others flat."""
     slope = {"parity": 0.04, "majority": 0.002, "first": 0.0, "mean": 0.0}[run.function]
     wiggle = 1e-3 * ((run.seed * 7 + run.n) % 5)
-    return {"eval_mse": 1e-5, "converged": True, "steps_run": run.steps, "gave_up": False, "failed": False,
-            "train_seconds": 1.0, "switch_step": None, "sharpness": slope * run.n + 0.05 + wiggle,
-            "sharpness_se": 0.01, "delta_mse_sharpness": slope * run.n + 0.05, "param_norm": 10.0,
-            "measure_seconds": 0.5}  # fmt: skip
+    return {
+        "eval_mse": 1e-5,
+        "converged": True,
+        "steps_run": run.steps,
+        "gave_up": False,
+        "failed": False,
+        "train_seconds": 1.0,
+        "switch_step": None,
+        "sharpness": slope * run.n + 0.05 + wiggle,
+        "sharpness_se": 0.01,
+        "delta_mse_sharpness": slope * run.n + 0.05,
+        "param_norm": 10.0,
+        "measure_seconds": 0.5,
+    }
 
 
 @pytest.fixture
 def planted(tmp_path):
     """results/paper/ holding PARITY at every length with 3 seeds and MAJORITY at 3 lengths: a partial sweep."""
     runs = sweep.run_configs(sweep.PRESETS["paper"])
-    chosen = [r for r in runs if (r.function == "parity" and r.seed < 3)
-              or (r.function == "majority" and r.n in (4, 16, 30) and r.seed < 3)]  # fmt: skip
+    chosen = [
+        r
+        for r in runs
+        if (r.function == "parity" and r.seed < 3) or (r.function == "majority" and r.n in (4, 16, 30) and r.seed < 3)
+    ]
     target = Cache(tmp_path / "results" / "paper")
     for r in chosen:
-        target.save("sharpness_run", {"config": r, "device": "cuda"}, _fake_result(r), {"scale": "paper", "machine": "gpu-box"})
+        target.save(
+            "sharpness_run", {"config": r, "device": "cuda"}, _fake_result(r), {"scale": "paper", "machine": "gpu-box"}
+        )
     # a run computed on the CPU at paper settings does not stand in for a GPU one
     target.save("sharpness_run", {"config": runs[-1], "device": "cpu"}, _fake_result(runs[-1]), {})
     store = Store(cache=tmp_path / "cache", results=tmp_path / "results", mode_="require", scale="cpu")

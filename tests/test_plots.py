@@ -1,4 +1,5 @@
 """Figures: the options that change what an axis shows."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,8 +10,12 @@ from replication.plots import sharpness as plots  # noqa: E402
 
 
 def _runs() -> pd.DataFrame:
-    rows = [{"function": f, "n": n, "seed": s, "sharpness": 0.1 * n + s, "kept": True}
-            for f in ("majority", "mean") for n in (8, 16, 32, 64) for s in range(2)]  # fmt: skip
+    rows = [
+        {"function": f, "n": n, "seed": s, "sharpness": 0.1 * n + s, "kept": True}
+        for f in ("majority", "mean")
+        for n in (8, 16, 32, 64)
+        for s in range(2)
+    ]
     return pd.DataFrame(rows)
 
 

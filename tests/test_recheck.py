@@ -1,5 +1,6 @@
 """results-check judges a recomputation by the claims: planted results that change a verdict, or move a quantity
 beyond the seed-to-seed spread, fail the check; float-level differences within it pass."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,13 +26,16 @@ def _plant(folder: Path, shift: float = 0.0, seeds=(0, 1, 2)) -> None:
     """Three seeds of one run config under kind ``init_sensitivity``: value 1.0, 1.1, 1.2 (+ ``shift`` on seed 0)."""
     c = Cache(folder)
     for s in seeds:
-        c.save("init_sensitivity", {"config": {"n": 8, "seed": s}, "device": "cpu"},
-               {"value": 1.0 + 0.1 * s + (shift if s == 0 else 0.0), "steps": 5, "train_seconds": 3.0 * s + shift})
+        c.save(
+            "init_sensitivity",
+            {"config": {"n": 8, "seed": s}, "device": "cpu"},
+            {"value": 1.0 + 0.1 * s + (shift if s == 0 else 0.0), "steps": 5, "train_seconds": 3.0 * s + shift},
+        )
 
 
 def test_differences_are_judged_against_the_seed_spread(tmp_path):
     _plant(tmp_path / "old")
-    _plant(tmp_path / "near", shift=0.05)   # half a seed-to-seed standard deviation (0.1)
+    _plant(tmp_path / "near", shift=0.05)  # half a seed-to-seed standard deviation (0.1)
     _plant(tmp_path / "far", shift=0.3)
     near = recheck.entry_differences(tmp_path / "old", tmp_path / "near")
     far = recheck.entry_differences(tmp_path / "old", tmp_path / "far")
@@ -55,10 +59,14 @@ def test_an_entry_without_seed_peers_is_reported_not_judged(tmp_path):
 
 
 def test_verdict_changes_and_the_record(tmp_path):
-    a = [{"claim": "c1", "holds": True, "measured": "1", "testable": True},
-         {"claim": "c2", "holds": False, "measured": "2", "testable": False}]
-    b = [{"claim": "c1", "holds": False, "measured": "0.5", "testable": True},
-         {"claim": "c2", "holds": False, "measured": "3", "testable": False}]
+    a = [
+        {"claim": "c1", "holds": True, "measured": "1", "testable": True},
+        {"claim": "c2", "holds": False, "measured": "2", "testable": False},
+    ]
+    b = [
+        {"claim": "c1", "holds": False, "measured": "0.5", "testable": True},
+        {"claim": "c2", "holds": False, "measured": "3", "testable": False},
+    ]
     v = recheck.verdict_changes(a, b)
     assert list(v["changed"]) == [True, False] and list(v["committed"]) == ["holds", "not testable"]
     assert not recheck.verdict_changes(a, a)["changed"].any()
@@ -80,14 +88,16 @@ def test_sample_takes_converged_runs_at_the_longest_inputs_first(tmp_path):
     cfgs = [json.loads((tmp_path / k).read_text())["config"]["config"] for k in picked]
     assert cfgs == [{"n": 16, "seed": 0}, {"n": 16, "seed": 1}]
     # only among the entries the chapter reads: the n = 16 seed 0 run is not one of them
-    among = {k for k in (f"sharpness_run/{p.name}" for p in (tmp_path / "sharpness_run").glob("*.json"))
-             if k != picked[0]}
+    among = {
+        k for k in (f"sharpness_run/{p.name}" for p in (tmp_path / "sharpness_run").glob("*.json")) if k != picked[0]
+    }
     again = recheck.sample_keys(tmp_path, ["sharpness_run"], 2, among=among)
     assert picked[0] not in again and again[0] == picked[1] and len(again) == 2
 
 
 def test_the_store_logs_every_committed_entry_it_reads(tmp_path, monkeypatch):
     from replication.runs.store import READ_LOG_ENV, Store
+
     Cache(tmp_path / "results" / "cpu").save("k", {"a": 1}, {"x": 1})
     log = tmp_path / "read.log"
     monkeypatch.setenv(READ_LOG_ENV, str(log))
@@ -153,8 +163,11 @@ def test_a_share_over_few_evaluations_is_judged_by_its_counting_error_too(tmp_pa
     for name, shift in (("old", 0.0), ("new", 0.02)):
         c = Cache(tmp_path / name)
         for s in range(3):
-            c.save("init_sensitivity", {"config": {"n": 8, "seed": s}, "device": "cpu"},
-                   {"sensitivity": 0.1 + 0.0001 * s + (shift if s == 0 else 0.0), "sens_evaluations": 400})
+            c.save(
+                "init_sensitivity",
+                {"config": {"n": 8, "seed": s}, "device": "cpu"},
+                {"sensitivity": 0.1 + 0.0001 * s + (shift if s == 0 else 0.0), "sens_evaluations": 400},
+            )
     d = recheck.entry_differences(tmp_path / "old", tmp_path / "new")
     row = d[(d["quantity"] == "sensitivity") & (d["committed"] == 0.1)].iloc[0]
     assert row["tolerance"] == pytest.approx((2 * 0.1 * 0.9 / 400) ** 0.5) and row["within"]

@@ -4,6 +4,7 @@ The two bootstrap formulas the chapters used before there was one copy (chapter 
 level 1 - ALPHA from one matrix of resamples; chapter 07: a resample at a time, 2.5 and 97.5 percentiles) are
 written out here, so the shared function is checked to reproduce both bit for bit.
 """
+
 from __future__ import annotations
 
 import numpy as np

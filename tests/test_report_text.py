@@ -1,4 +1,5 @@
 """The shared text helpers of ``replication.report.text``: one ``span``, one label, one machine list."""
+
 from __future__ import annotations
 
 import numpy as np

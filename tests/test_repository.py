@@ -1,4 +1,5 @@
 """Repository hygiene: no tracked file points at notes that are not part of the repository."""
+
 import re
 import subprocess
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The results store: safe entries, modes (auto / require / write / off), provenance, clear errors."""
+
 import errno
 import json
 import os
@@ -188,8 +189,15 @@ def test_provenance_tells_machines_apart_and_old_entries_still_load(tmp_path):
     from replication.runs.provenance import provenance
 
     prov = provenance(scale="ci")
-    for field in ("cpu_vendor", "cpu_model", "cpu_family", "cpu_model_number", "cpu_capability", "blas",
-                  "torch_threads"):
+    for field in (
+        "cpu_vendor",
+        "cpu_model",
+        "cpu_family",
+        "cpu_model_number",
+        "cpu_capability",
+        "blas",
+        "torch_threads",
+    ):
         assert field in prov, field
     assert prov["cpu_capability"] and prov["torch_threads"] >= 1
     store = Store(cache=tmp_path / "c", results=tmp_path / "results", mode_="write", scale="ci")

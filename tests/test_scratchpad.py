@@ -1,4 +1,5 @@
 """Chapter 08: the scratchpad step's exact sensitivity, the chapter's config, its statistics and one tiny run."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,8 +63,17 @@ def test_presets_build_and_lengths():
     assert ch.ScratchpadConfig.from_params(scale="cpu", n=18).ns == (4, 6, 8, 10, 12, 16, 18)
 
 
-@pytest.mark.parametrize("params,match", [(dict(n=1), "n"), (dict(n=2000), "n"), (dict(n="abc"), "n"),
-                                          (dict(seeds=0), "seeds"), (dict(steps=0), "steps"), (dict(steps=1.5), "steps")])
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        (dict(n=1), "n"),
+        (dict(n=2000), "n"),
+        (dict(n="abc"), "n"),
+        (dict(seeds=0), "seeds"),
+        (dict(steps=0), "steps"),
+        (dict(steps=1.5), "steps"),
+    ],
+)
 def test_bad_parameters_name_themselves(params, match):
     with pytest.raises(ValueError, match=match):
         ch.ScratchpadConfig.from_params(scale="ci", **params)
@@ -78,10 +88,20 @@ def test_papermill_strings_are_parsed():
 
 
 def _frames(scratch_sh, parity_sh):
-    a = pd.DataFrame([{"n": n, "seed": s, "sharpness": v, "kept": True} for n, vals in scratch_sh.items()
-                      for s, v in enumerate(vals)])  # fmt: skip
-    b = pd.DataFrame([{"n": n, "seed": s, "sharpness": v, "kept": True, "function": "parity"}
-                      for n, vals in parity_sh.items() for s, v in enumerate(vals)])  # fmt: skip
+    a = pd.DataFrame(
+        [
+            {"n": n, "seed": s, "sharpness": v, "kept": True}
+            for n, vals in scratch_sh.items()
+            for s, v in enumerate(vals)
+        ]
+    )
+    b = pd.DataFrame(
+        [
+            {"n": n, "seed": s, "sharpness": v, "kept": True, "function": "parity"}
+            for n, vals in parity_sh.items()
+            for s, v in enumerate(vals)
+        ]
+    )
     return a, b
 
 
@@ -97,7 +117,9 @@ def test_ratio_table_by_hand():
 
 def test_ratio_interval_covers_the_estimate_and_is_empty_without_common_lengths():
     rng = np.random.default_rng(0)
-    a, b = _frames({n: list(0.1 + 0.02 * rng.random(3)) for n in (4, 8)}, {n: list(0.5 + 0.2 * rng.random(3)) for n in (4, 8)})
+    a, b = _frames(
+        {n: list(0.1 + 0.02 * rng.random(3)) for n in (4, 8)}, {n: list(0.5 + 0.2 * rng.random(3)) for n in (4, 8)}
+    )
     r = ch.ratio_table(a, b, resamples=1000).iloc[-1]
     assert r["lo"] < r["ratio"] < r["hi"] < 1
     a, b = _frames({64: [0.1]}, {4: [1.0]})
@@ -120,8 +142,15 @@ def test_claims_can_fail():
     theory = ch.theory_table(cfg)
     ns = np.repeat([4, 8, 16, 32], 3)
     scratch = pd.DataFrame({"n": ns, "seed": np.tile([0, 1, 2], 4), "kept": True, "sharpness": 0.2 * ns})
-    parity = pd.DataFrame({"n": ns, "seed": np.tile([0, 1, 2], 4), "kept": True, "function": "parity",
-                           "sharpness": 0.01 * ns + 0.001 * np.tile([0, 1, 2], 4)})
+    parity = pd.DataFrame(
+        {
+            "n": ns,
+            "seed": np.tile([0, 1, 2], 4),
+            "kept": True,
+            "function": "parity",
+            "sharpness": 0.01 * ns + 0.001 * np.tile([0, 1, 2], 4),
+        }
+    )
     out = {c.claim: c for c in ch.claims(cfg, theory, scratch, parity, ch.ratio_table(scratch, parity, 200))}
     assert [c.holds for c in out.values()] == [True, True, False, False]
     flat = scratch.assign(sharpness=0.01 + 0.001 * np.tile([0, 1, 2], 4))

@@ -1,4 +1,5 @@
 """Chapter 04/05 engine: config validation, sampling, regression and claims on synthetic frames, a ci run."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,7 +121,9 @@ def test_sharpness_both_equals_the_two_functions():
     y = x.float().mean(-1)
     both = sharpness_mod.sharpness_both(m, x, y, n_perturbations=5, seed=2)
     assert both["sharpness"] == pytest.approx(sharpness_mod.sharpness(m, x, n_perturbations=5, seed=2), rel=1e-6)
-    assert both["delta_mse"] == pytest.approx(sharpness_mod.delta_mse_sharpness(m, x, y, n_perturbations=5, seed=2), rel=1e-5)
+    assert both["delta_mse"] == pytest.approx(
+        sharpness_mod.delta_mse_sharpness(m, x, y, n_perturbations=5, seed=2), rel=1e-5
+    )
 
 
 # ---- analysis on synthetic frames ---------------------------------------------------------------
@@ -132,9 +135,19 @@ def synthetic(slopes, ns=(4, 8, 12, 16, 20), seeds=5, noise=0.01, seed=0):
     for f, s in slopes.items():
         for n in ns:
             for k in range(seeds):
-                rows.append({"function": f, "n": n, "seed": k, "sharpness": 0.1 + s * n + noise * rng.standard_normal(),
-                             "converged": True, "kept": True, "gave_up": False, "failed": False,
-                         "eval_mse": 1e-4})  # fmt: skip
+                rows.append(
+                    {
+                        "function": f,
+                        "n": n,
+                        "seed": k,
+                        "sharpness": 0.1 + s * n + noise * rng.standard_normal(),
+                        "converged": True,
+                        "kept": True,
+                        "gave_up": False,
+                        "failed": False,
+                        "eval_mse": 1e-4,
+                    }
+                )
     df = pd.DataFrame(rows)
     df["delta_mse_sharpness"] = df["sharpness"]
     return df
@@ -225,7 +238,9 @@ def test_slope_ratios_and_ranges():
     r = sharpness.slope_ratios(exact, n_boot=200).set_index("function")
     for f, true in (("majority", 10.0), ("first", 50.0), ("mean", -25.0)):
         assert r.loc[f, "ratio"] == pytest.approx(true, rel=1e-3)
-        assert r.loc[f, "ci_low"] == pytest.approx(true, rel=1e-2) and r.loc[f, "ci_high"] == pytest.approx(true, rel=1e-2)
+        assert r.loc[f, "ci_low"] == pytest.approx(true, rel=1e-2) and r.loc[f, "ci_high"] == pytest.approx(
+            true, rel=1e-2
+        )
     t = sharpness.table2_ranges(df)
     like = t[t["range"].str.startswith("n ≤ 16")].set_index("function")
     full = t[t["range"] == "all lengths run"].set_index("function")
@@ -274,7 +289,9 @@ def test_ci_end_to_end(tmp_path):
         assert not cl[0].holds and "too few converged PARITY runs" in cl[0].note
     # ci runs are far shorter than n = 20: Thm 6 is reported as not testable, with the reason.
     assert not cl[4].testable and not cl[4].holds
-    assert cl[4].measured == (f"PARITY converged only up to n = {par['n'].max()}" if len(par) else "no PARITY run converged")
+    assert cl[4].measured == (
+        f"PARITY converged only up to n = {par['n'].max()}" if len(par) else "no PARITY run converged"
+    )
 
 
 def test_blowup_growth_and_balance_tests():
@@ -360,7 +377,9 @@ def test_blowup_conventions_from_stored_long_runs(tmp_path):
 
     y = torch.tensor([[0.0, 1.0, 2.0, 3.0]])
     assert float(ln_factor(y, 1e-5, "eq5") / ln_factor(y, 1e-5, "code")) == pytest.approx(np.sqrt(4 / 3), rel=1e-5)
-    assert long_inputs.convention_ratio(4) == pytest.approx(16 / 9) and long_inputs.convention_ratio(32) == pytest.approx((32 / 31) ** 2)
+    assert long_inputs.convention_ratio(4) == pytest.approx(16 / 9) and long_inputs.convention_ratio(
+        32
+    ) == pytest.approx((32 / 31) ** 2)
     cfg = dataclasses.replace(SweepConfig.from_params(scale="ci"), long_functions=("majority",))
     cache = Cache(tmp_path)
     long_df = encoder_sweep.run_long(cfg, cache=cache, progress=False)

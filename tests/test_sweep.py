@@ -1,4 +1,5 @@
 """The sweep runner: caching per run, resumption after an interruption, joblib and dask agree."""
+
 import os
 import signal
 import subprocess
@@ -117,13 +118,27 @@ def test_device_is_part_of_the_key(tmp_path):
 def test_gpu_runs_go_to_worker_processes(tmp_path, monkeypatch):
     """On a GPU, n_jobs > 1 shares the card between worker processes (checked here with a CPU-only measure)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    df = run_sweep([Toy(a, calls=str(tmp_path)) for a in range(4)], toy_measure, "toy", cache=Cache(tmp_path / "c"),
-                   n_jobs=2, device="cuda", progress=False)  # fmt: skip
+    df = run_sweep(
+        [Toy(a, calls=str(tmp_path)) for a in range(4)],
+        toy_measure,
+        "toy",
+        cache=Cache(tmp_path / "c"),
+        n_jobs=2,
+        device="cuda",
+        progress=False,
+    )
     assert set(df["device"]) == {"cuda"} and len(df) == 4
     pids = {p.name.split("-")[2] for p in tmp_path.iterdir() if p.is_file()}
     assert len(pids) >= 1 and str(os.getpid()) not in pids  # computed in workers, not in this process
-    shares = run_sweep([Toy(a) for a in range(3)], share_measure, "share", cache=Cache(tmp_path / "s"), n_jobs=2,
-                       device="cuda", progress=False)  # fmt: skip
+    shares = run_sweep(
+        [Toy(a) for a in range(3)],
+        share_measure,
+        "share",
+        cache=Cache(tmp_path / "s"),
+        n_jobs=2,
+        device="cuda",
+        progress=False,
+    )
     assert set(shares["share"]) == {2}  # each worker sizes its GPU batches to half of the free memory
 
 
@@ -154,7 +169,9 @@ def test_dask_local_cluster_gives_the_same_frame(tmp_path):
         with Client(cluster) as client:
             got = run_sweep(cfgs, toy_measure, "toy", cache=Cache(tmp_path / "dask"), scheduler=client)
             assert len(list((tmp_path / "dask" / "toy").glob("*.json"))) == 6
-            by_address = run_sweep(cfgs, toy_measure, "toy", cache=Cache(tmp_path / "dask"), scheduler=cluster.scheduler_address)
+            by_address = run_sweep(
+                cfgs, toy_measure, "toy", cache=Cache(tmp_path / "dask"), scheduler=cluster.scheduler_address
+            )
     cols = ["a", "b", "value", "device"]
     pd.testing.assert_frame_equal(ref[cols], got[cols])
     assert by_address["cached"].all()

@@ -1,4 +1,5 @@
 """The synthetic task of V25 §4.1: the generator, the exact predictor sensitivities, the model of Eq. 3."""
+
 import itertools
 
 import pytest
@@ -41,8 +42,13 @@ def test_generator_token_counts_and_labels(setting, ood):
     assert 0.35 < (y > 0).float().mean() < 0.65
     assert ids.min() >= 0 and ids.max() < M
     a = (s.n_f + s.n_d) // 2
-    want = {"sparse_y": 0 if ood else s.n_s, "sparse_other": s.n_s if ood else 0, "frequent_y": a,
-            "frequent_other": s.n_f - a, "irrelevant": T - s.n_f - s.n_s}
+    want = {
+        "sparse_y": 0 if ood else s.n_s,
+        "sparse_other": s.n_s if ood else 0,
+        "frequent_y": a,
+        "frequent_other": s.n_f - a,
+        "irrelevant": T - s.n_f - s.n_s,
+    }
     assert all(c == want for c in class_counts(ids, y, s.m))
     # the sparse tokens sit at random positions, not in a fixed slot
     assert len(set((ids < 2).float().argmax(1).tolist())) > T // 3
@@ -67,7 +73,11 @@ def brute_sensitivity(setting, which, M, T, ties, replacement, n=6):
             options = [tok for tok in range(M) if replacement == "with_self" or tok != row[pos]]
             for tok in options:
                 new = score(row[:pos] + [tok] + row[pos + 1 :], label)
-                change = 1.0 if new < -1e-12 else ({"change": 1.0, "keep": 0.0, "half": 0.5}[ties] if abs(new) < 1e-12 else 0.0)
+                change = (
+                    1.0
+                    if new < -1e-12
+                    else ({"change": 1.0, "keep": 0.0, "half": 0.5}[ties] if abs(new) < 1e-12 else 0.0)
+                )
                 total += change / len(options)
             count += 1
     return total / count
@@ -93,7 +103,8 @@ def test_closed_forms_worked_out_by_hand():
     for (n_f, m), a in zip([(3, 6), (5, 16), (7, 28)], [2, 3, 4]):
         M = 59
         assert st.predictor_sensitivity((3, n_f, 1, m), "frequent", M, T) == pytest.approx(
-            (a * (M - m) + (T - n_f) * m) / (M * T))
+            (a * (M - m) + (T - n_f) * m) / (M * T)
+        )
         assert st.predictor_sensitivity((3, n_f, 1, m), "sparse", M, T) == 0
     assert st.predictor_sensitivity((1, 17, 7, 20), "sparse_first", 69, T) == pytest.approx(1 / (T * 69))
 
@@ -141,10 +152,17 @@ def test_alignment_and_attention_mass_of_a_hand_set_model():
     assert (mass["attn_sparse"], mass["attn_frequent"], mass["attn_irrelevant"]) == pytest.approx((1 / 6, 2 / 6, 3 / 6))
 
 
-@pytest.mark.parametrize("settings,match", [
-    ("[(3, 2, 1, 6)]", "n_s"), ("[(1, 4, 1, 6)]", "settings"), ("[(1, 3, 7, 6)]", "n_d"), ("[(1, 2)]", "settings"),
-    ("[(1, 50, 7, 60)]", "settings: .*T = 50"), ("[]", "settings"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "settings,match",
+    [
+        ("[(3, 2, 1, 6)]", "n_s"),
+        ("[(1, 4, 1, 6)]", "settings"),
+        ("[(1, 3, 7, 6)]", "n_d"),
+        ("[(1, 2)]", "settings"),
+        ("[(1, 50, 7, 60)]", "settings: .*T = 50"),
+        ("[]", "settings"),
+    ],
+)
 def test_bad_settings_stop_with_a_message_naming_the_parameter(settings, match):
     with pytest.raises(ValueError, match=match):
         sr.SyntheticConfig.from_params(scale="ci", settings=settings)
@@ -159,23 +177,46 @@ def test_bad_values_of_the_other_parameters_name_them():
 def test_cpu_preset_uses_the_derived_vocabularies():
     cfg = sr.SyntheticConfig.from_params(scale="cpu")
     vocab = {r.setting.label: r.vocab for r in sr.runs(cfg)}
-    assert vocab == {"(3,3,1,6)": 59, "(3,5,1,16)": 59, "(3,7,1,28)": 59, "(1,7,7,10)": 69, "(1,17,7,20)": 69,
-                     "(1,32,7,36)": 75}
+    assert vocab == {
+        "(3,3,1,6)": 59,
+        "(3,5,1,16)": 59,
+        "(3,7,1,28)": 59,
+        "(1,7,7,10)": 69,
+        "(1,17,7,20)": 69,
+        "(1,32,7,36)": 75,
+    }
 
 
 def _final(ood_top, ood_bottom, seeds=4):
     """A hand-made final table: one sparse-lower and one frequent-lower setting, given OOD accuracies."""
     rows = []
-    for setting, n_s, n_f, sp, fr, ood in (("(3,5,1,16)", 3, 5, 0.0, 0.2878, ood_top),
-                                           ("(1,17,7,20)", 1, 17, 0.0339, 0.0, ood_bottom)):
+    for setting, n_s, n_f, sp, fr, ood in (
+        ("(3,5,1,16)", 3, 5, 0.0, 0.2878, ood_top),
+        ("(1,17,7,20)", 1, 17, 0.0339, 0.0, ood_bottom),
+    ):
         for seed in range(seeds):
             lower_sparse = sp < fr
-            rows.append({"setting": setting, "seed": seed, "n_s": n_s, "n_f": n_f, "T": 50, "vocab": 59,
-                         "sparse_predictor": sp, "frequent_predictor": fr, "sparse_first_predictor": 0.0,
-                         "final_sensitivity": 0.0, "test_acc": 1.0, "ood_acc": ood + 0.01 * seed,
-                         "align_sparse": 0.9 if lower_sparse else 0.1, "align_frequent": 0.1 if lower_sparse else 0.9,
-                         "attn_sparse": 0.2 if lower_sparse else 0.02, "attn_frequent": 0.1,
-                         "lower": "sparse" if lower_sparse else "frequent"})
+            rows.append(
+                {
+                    "setting": setting,
+                    "seed": seed,
+                    "n_s": n_s,
+                    "n_f": n_f,
+                    "T": 50,
+                    "vocab": 59,
+                    "sparse_predictor": sp,
+                    "frequent_predictor": fr,
+                    "sparse_first_predictor": 0.0,
+                    "final_sensitivity": 0.0,
+                    "test_acc": 1.0,
+                    "ood_acc": ood + 0.01 * seed,
+                    "align_sparse": 0.9 if lower_sparse else 0.1,
+                    "align_frequent": 0.1 if lower_sparse else 0.9,
+                    "attn_sparse": 0.2 if lower_sparse else 0.02,
+                    "attn_frequent": 0.1,
+                    "lower": "sparse" if lower_sparse else "frequent",
+                }
+            )
     import pandas as pd
 
     return pd.DataFrame(rows)
@@ -197,24 +238,37 @@ def test_claims_hold_on_models_that_follow_the_lower_set_and_fail_otherwise():
 # Training to convergence: the stop rule, the protocol sweep and the attention entropy
 
 
-@pytest.mark.parametrize("kw,name", [({"init": 0}, "init"), ({"init": "1/M"}, "init"), ({"stop_loss": 2}, "stop_loss"),
-                                     ({"stop_loss": "x"}, "stop_loss")])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        ({"init": 0}, "init"),
+        ({"init": "1/M"}, "init"),
+        ({"stop_loss": 2}, "stop_loss"),
+        ({"stop_loss": "x"}, "stop_loss"),
+    ],
+)
 def test_bad_init_and_stop_rule_name_themselves(kw, name):
     with pytest.raises(ValueError, match=rf"^{name}:"):
         sr.SyntheticConfig.from_params(scale="ci", **kw)
 
 
 def test_bad_sweep_values_name_themselves():
-    for kw, name in [({"sweep_inits": (0.0,), "sweep_lrs": (0.1,)}, "sweep_inits"),
-                     ({"sweep_inits": (0.1,), "sweep_lrs": (-1,)}, "sweep_lrs"), ({"sweep_lrs": 0.1}, "sweep_lrs")]:
+    for kw, name in [
+        ({"sweep_inits": (0.0,), "sweep_lrs": (0.1,)}, "sweep_inits"),
+        ({"sweep_inits": (0.1,), "sweep_lrs": (-1,)}, "sweep_lrs"),
+        ({"sweep_lrs": 0.1}, "sweep_lrs"),
+    ]:
         with pytest.raises(ValueError, match=rf"^{name}:"):
             sr.SyntheticConfig(scale="ci", **kw)
 
 
 def test_init_sqrt_m_is_one_over_the_root_of_each_settings_vocabulary():
     cfg = sr.SyntheticConfig.from_params(scale="cpu", init="1/sqrt(M)")
-    assert {r.vocab: r.init for r in sr.runs(cfg)} == {59: pytest.approx(59**-0.5), 69: pytest.approx(69**-0.5),
-                                                         75: pytest.approx(75**-0.5)}  # fmt: skip
+    assert {r.vocab: r.init for r in sr.runs(cfg)} == {
+        59: pytest.approx(59**-0.5),
+        69: pytest.approx(69**-0.5),
+        75: pytest.approx(75**-0.5),
+    }
     sweep = sr.protocol_runs(sr.PRESETS["cpu"])
     assert len(sweep) == 3 * 3 * 6 * 5 and {r.seed for r in sweep[:54]} == {0}  # seed 0 of every pair first
     assert set(sr.runs(sr.PRESETS["cpu"])) <= set(sweep)  # the chapter's protocol is one of the sweep's
@@ -249,8 +303,18 @@ def test_protocol_table_counts_convergence_and_the_rule_picks_the_fastest_that_a
     rows = []
     for init, lr, epochs in ((0.01, 0.1, (80, 120, None)), (0.01, 0.5, (20, 30, 40)), (59**-0.5, 0.5, (10, 15, 90))):
         for s, e in zip(("(3,3,1,6)", "(1,7,7,10)", "(1,32,7,36)"), epochs):
-            rows.append({"setting": s, "init": init, "lr": lr, "vocab": 59, "epoch": e or 200, "converged": e is not None,
-                         "train_loss": 0.009 if e else 0.2, "train_seconds": 1.0})
+            rows.append(
+                {
+                    "setting": s,
+                    "init": init,
+                    "lr": lr,
+                    "vocab": 59,
+                    "epoch": e or 200,
+                    "converged": e is not None,
+                    "train_loss": 0.009 if e else 0.2,
+                    "train_seconds": 1.0,
+                }
+            )
     table = sr.protocol_table(pd.DataFrame(rows))
     assert list(table["init"]) == ["0.01", "0.01", "1/sqrt(M)"] and list(table["converged"]) == ["2/3", "3/3", "3/3"]
     assert table["not_converged"].iloc[0] == "(1,32,7,36)" and table["worst_train_loss"].iloc[0] == 0.2
@@ -283,9 +347,24 @@ def test_check_table_puts_the_stop_rule_first_and_the_text_reads_both():
     import pandas as pd
 
     def final(epoch, attn_sparse, ood):
-        return pd.DataFrame([{"setting": "(1,17,7,20)", "seed": 0, "epoch": epoch, "train_loss": 0.01, "attn_entropy": 0.99,
-                              "attn_sparse": attn_sparse, "attn_frequent": 17 / 50, "n_s": 1, "n_f": 17, "T": 50,
-                              "ood_acc": ood}])
+        return pd.DataFrame(
+            [
+                {
+                    "setting": "(1,17,7,20)",
+                    "seed": 0,
+                    "epoch": epoch,
+                    "train_loss": 0.01,
+                    "attn_entropy": 0.99,
+                    "attn_sparse": attn_sparse,
+                    "attn_frequent": 17 / 50,
+                    "n_s": 1,
+                    "n_f": 17,
+                    "T": 50,
+                    "ood_acc": ood,
+                }
+            ]
+        )
+
     table = sr.check_table(final(19, 0.02, 1.0), final(400, 0.03, 1.0))
     assert list(table.index.get_level_values("run")) == ["stop rule", "no stop"]
     assert table["enrich_sparse"].tolist() == pytest.approx([1.0, 1.5])
@@ -300,8 +379,11 @@ def test_the_failing_attention_claim_cites_the_longer_runs():
     final = _final(0.0, 0.97).assign(converged=True, attn_entropy=0.999, initial_attn_entropy=1.0)
     final = final.assign(attn_sparse=final["n_s"] / 50, attn_frequent=final["n_f"] / 50)
     summary = sr.summary_table(final)
-    idx = pd.MultiIndex.from_tuples([(s, r) for s in summary.index for r in ("stop rule", "no stop")], names=["setting", "run"])
-    check = pd.DataFrame({"epochs": [10, 400] * 2, "enrich_sparse": [1.0, 1.3] * 2, "enrich_frequent": [1.0, 1.1] * 2},
-                         index=idx)
+    idx = pd.MultiIndex.from_tuples(
+        [(s, r) for s in summary.index for r in ("stop rule", "no stop")], names=["setting", "run"]
+    )
+    check = pd.DataFrame(
+        {"epochs": [10, 400] * 2, "enrich_sparse": [1.0, 1.3] * 2, "enrich_frequent": [1.0, 1.1] * 2}, index=idx
+    )
     note = sr.claims(sr.PRESETS["ci"], sr.paper_comparison(), summary, check)[-1].note
     assert "trained 400 epochs without the stop rule" in note and "(1,17,7,20) 1.1 vs 1.3" in note

@@ -1,4 +1,5 @@
 """Token-wise sensitivity (V25 Def. 4.1) of hand-built classifiers whose answer is known in advance."""
+
 import math
 
 import pytest

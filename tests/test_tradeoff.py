@@ -1,4 +1,5 @@
 """Chapter 06: the draws, the regression statistic, the dynamics detectors and the callback hook."""
+
 import dataclasses
 
 import numpy as np
@@ -17,8 +18,18 @@ from replication.train import train
 # Config and draws
 
 
-@pytest.mark.parametrize("param,value", [("seeds", 0), ("weight_decays", "[-1]"), ("functions", '["parityy"]'),
-                                         ("n", 3), ("steps", 0), ("draws", 0), ("weight_decays", "[]")])
+@pytest.mark.parametrize(
+    "param,value",
+    [
+        ("seeds", 0),
+        ("weight_decays", "[-1]"),
+        ("functions", '["parityy"]'),
+        ("n", 3),
+        ("steps", 0),
+        ("draws", 0),
+        ("weight_decays", "[]"),
+    ],
+)
 def test_bad_parameters_stop_naming_the_parameter(param, value):
     with pytest.raises(ValueError, match=rf"^{param}:"):
         ch.TradeoffConfig.from_params(scale="cpu", **{param: value})
@@ -79,8 +90,15 @@ def _synthetic_runs(coef_n: float, seed: int = 0, per: int = 6) -> pd.DataFrame:
     for n in (5, 6, 8, 10):
         for _ in range(per):
             norm = rng.uniform(8, 16)
-            rows.append({"function": "parity", "n": n, "param_norm": norm, "kept": True,
-                         "log_mean_blowup": 3 - 0.2 * norm + coef_n * n + rng.normal(scale=0.1)})
+            rows.append(
+                {
+                    "function": "parity",
+                    "n": n,
+                    "param_norm": norm,
+                    "kept": True,
+                    "log_mean_blowup": 3 - 0.2 * norm + coef_n * n + rng.normal(scale=0.1),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -120,13 +138,27 @@ def test_parity_offset_short_with_others_long_above():
     for f in ("majority", "first", "mean"):
         for _ in range(15):
             norm = rng.uniform(8, 16)
-            rows.append({"function": f, "n": 8, "param_norm": norm, "kept": True,
-                         "log_mean_blowup": 3 - 0.2 * norm + rng.normal(scale=0.1)})
+            rows.append(
+                {
+                    "function": f,
+                    "n": 8,
+                    "param_norm": norm,
+                    "kept": True,
+                    "log_mean_blowup": 3 - 0.2 * norm + rng.normal(scale=0.1),
+                }
+            )
     for n, lift in ((5, 0.0), (10, 1.0)):
         for _ in range(6):
             norm = rng.uniform(8, 16)
-            rows.append({"function": "parity", "n": n, "param_norm": norm, "kept": True,
-                         "log_mean_blowup": 3 - 0.2 * norm + lift + rng.normal(scale=0.1)})
+            rows.append(
+                {
+                    "function": "parity",
+                    "n": n,
+                    "param_norm": norm,
+                    "kept": True,
+                    "log_mean_blowup": 3 - 0.2 * norm + lift + rng.normal(scale=0.1),
+                }
+            )
     off = ch.parity_offset(pd.DataFrame(rows)).set_index("n")
     assert off.loc[5, "p"] > 0.05 and abs(off.loc[5, "offset"]) < 0.1
     assert off.loc[10, "p"] < 0.01 and off.loc[10, "offset"] == pytest.approx(1.0, abs=0.1)
@@ -154,7 +186,7 @@ def test_plateau_exit_is_the_first_evaluation_below_half_the_variance():
 
 
 def test_peak_step_finds_a_broad_peak_not_a_single_spike_when_smoothed():
-    s = 0.1 + np.exp(-((STEPS - 2000) / 300.0) ** 2)  # broad peak at 2000
+    s = 0.1 + np.exp(-(((STEPS - 2000) / 300.0) ** 2))  # broad peak at 2000
     s[5] = 1.5  # one noisy evaluation at step 500
     assert dyn.peak_step(STEPS, s, window=1) == 500
     assert dyn.peak_step(STEPS, s, window=3) == 2000
@@ -168,7 +200,7 @@ def test_steepest_rise_of_a_step_that_stays_high():
 
 def test_run_events_on_a_synthetic_run():
     loss = _loss(1500)
-    sharp = 0.1 + np.exp(-((STEPS - 1500) / 200.0) ** 2)
+    sharp = 0.1 + np.exp(-(((STEPS - 1500) / 200.0) ** 2))
     conv = dyn.first_below(STEPS, dyn.smooth(loss, 3), 1e-3)
     norm = np.where(STEPS <= conv, 20.0, 20.0 * np.exp(-(STEPS - conv) / 10_000))  # decays after convergence
     lb = np.where(STEPS <= conv, 1.0, 1.0 + (STEPS - conv) / 1000)
@@ -182,25 +214,49 @@ def test_run_events_on_a_synthetic_run():
 
 
 def _events(gaps, wds, norm_changes, blowup_changes):
-    return pd.DataFrame({"weight_decay": wds, "seed": range(len(wds)), "exit_step": 1000,
-                         "peak_step": [1000 + g for g in gaps], "gap": np.abs(gaps), "rise_gap": 100, "post_steps": 2000,
-                         "norm_change": norm_changes, "log_blowup_change": blowup_changes})
+    return pd.DataFrame(
+        {
+            "weight_decay": wds,
+            "seed": range(len(wds)),
+            "exit_step": 1000,
+            "peak_step": [1000 + g for g in gaps],
+            "gap": np.abs(gaps),
+            "rise_gap": 100,
+            "post_steps": 2000,
+            "norm_change": norm_changes,
+            "log_blowup_change": blowup_changes,
+        }
+    )
 
 
 def test_dynamics_claims_hold_and_fail_on_synthetic_events():
     cfg = ch.TradeoffConfig.from_params(scale="cpu")
     wds = [0.0, 0.0, 0.1, 0.1, 0.2, 0.2, 0.3, 0.3]
-    good = _events([0, 100, -100, 0, 200, 0, 100, -200], wds, [0.02, 0.01, -0.05, -0.06, -0.1, -0.12, -0.2, -0.18],
-                   [0.0, -0.01, 0.1, 0.12, 0.3, 0.25, 0.5, 0.6])
+    good = _events(
+        [0, 100, -100, 0, 200, 0, 100, -200],
+        wds,
+        [0.02, 0.01, -0.05, -0.06, -0.1, -0.12, -0.2, -0.18],
+        [0.0, -0.01, 0.1, 0.12, 0.3, 0.25, 0.5, 0.6],
+    )
     assert [c.holds for c in ch.dynamics_claims(cfg, good)] == [True, True, True]
-    bad = _events([0, 100, 2000, 0, 200, 0, 100, -200], wds, [0.02, 0.01, 0.05, -0.06, -0.1, -0.12, -0.2, -0.18],
-                  [0.0, -0.01, 0.1, 0.12, 0.3, 0.25, 0.5, 0.6])
+    bad = _events(
+        [0, 100, 2000, 0, 200, 0, 100, -200],
+        wds,
+        [0.02, 0.01, 0.05, -0.06, -0.1, -0.12, -0.2, -0.18],
+        [0.0, -0.01, 0.1, 0.12, 0.3, 0.25, 0.5, 0.6],
+    )
     got = ch.dynamics_claims(cfg, bad)
     assert [c.holds for c in got] == [True, False, False]  # the jump is on time; one peak and one norm are not
     assert "weight decay 0.1" in got[1].note and "long runs" not in got[1].note
     # Long runs that peak at the exit without weight decay and at the end with it: the note says so.
-    long = pd.DataFrame({"weight_decay": [0.0, 0.0, 0.1, 0.1], "exit_step": 1000, "steps": 20_000,
-                         "peak_step": [1200, 1300, 19_000, 20_000]})  # fmt: skip
+    long = pd.DataFrame(
+        {
+            "weight_decay": [0.0, 0.0, 0.1, 0.1],
+            "exit_step": 1000,
+            "steps": 20_000,
+            "peak_step": [1200, 1300, 19_000, 20_000],
+        }
+    )
     note = ch.dynamics_claims(cfg, bad, long)[1].note
     assert "the long runs (20,000 steps)" in note and "weight decay 0: peak within 500 steps of the exit in 2/2" in note
     assert "weight decay 0.1: peak within 500 steps of the exit in 0/2 runs, peaks at steps 19,000 to 20,000" in note
@@ -213,8 +269,21 @@ def test_dynamics_claims_hold_and_fail_on_synthetic_events():
 
 
 def _tiny_run(**kw) -> dyn.DynamicsRun:
-    base = dict(n=5, seed=1, weight_decay=0.1, lr=3e-3, d=8, layers=2, heads=2, batch_size=32, steps=25,
-                eval_every=10, rho=0.02, n_perturbations=2, n_inputs=32)
+    base = dict(
+        n=5,
+        seed=1,
+        weight_decay=0.1,
+        lr=3e-3,
+        d=8,
+        layers=2,
+        heads=2,
+        batch_size=32,
+        steps=25,
+        eval_every=10,
+        rho=0.02,
+        n_perturbations=2,
+        n_inputs=32,
+    )
     return dyn.DynamicsRun(**{**base, **kw})
 
 
@@ -286,8 +355,16 @@ def test_offset_table_finds_a_planted_offset_and_the_reason_names_the_variant_th
         for f in ("parity", "majority"):
             for _ in range(5):
                 norm = rng.uniform(5, 10)
-                rows.append({"function": f, "n": 5, "param_norm": norm, "kept": True, "variant": variant,
-                             "log_mean_blowup": 1 - 0.3 * norm + (delta if f == "parity" else 0) + rng.normal(0, 0.02)})
+                rows.append(
+                    {
+                        "function": f,
+                        "n": 5,
+                        "param_norm": norm,
+                        "kept": True,
+                        "variant": variant,
+                        "log_mean_blowup": 1 - 0.3 * norm + (delta if f == "parity" else 0) + rng.normal(0, 0.02),
+                    }
+                )
         return pd.DataFrame(rows)
 
     cfg = PRESETS["cpu"]
@@ -315,6 +392,7 @@ def test_a_sparse_schedule_measures_densely_then_every_k_steps_and_keeps_old_key
     assert [r["step"] for r in out if "sharpness" in r] == [0, 10, 20, 30, 60]  # measures: dense, then every 30
     # the committed runs' keys are pinned in tests/test_keys.py; the new fields are left out at their defaults
     from replication.runs.cache import config_key
+
     assert config_key("dynamics_run", _tiny_run()) == config_key("dynamics_run", _tiny_run(sparse_from=0))
     assert config_key("dynamics_run", _tiny_run()) != config_key("dynamics_run", run)
     with pytest.raises(ValueError, match="^sparse_every:"):
@@ -338,18 +416,31 @@ def _long_curve(seed, wd, level, follow: float = 0.0):
     steps = np.concatenate([np.arange(0, 5001, 100), np.arange(5500, 20001, 500)])
     mse = np.where(steps < 1000, 0.25, 1e-4)
     lb = 1.0 + wd * 10 * np.clip(steps - 3000, 0, None) / 17000
-    sharp = (level + 5 * level * np.exp(-((steps - 1200) / 300.0) ** 2)) * np.exp(follow * (lb - 1.0))
+    sharp = (level + 5 * level * np.exp(-(((steps - 1200) / 300.0) ** 2))) * np.exp(follow * (lb - 1.0))
     sharp = sharp * np.exp(rng.normal(0, 0.02, len(steps)))
     norm = 20 * np.exp(-wd * np.clip(steps - 1000, 0, None) / 5000)
-    return pd.DataFrame({"step": steps, "loss": mse, "eval_mse": mse, "sharpness": sharp, "param_norm": norm,
-                         "blowup": np.exp(lb), "log_blowup": lb, "weight_decay": wd, "seed": seed, "n": 8,
-                         "train_seconds": 1.0})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "step": steps,
+            "loss": mse,
+            "eval_mse": mse,
+            "sharpness": sharp,
+            "param_norm": norm,
+            "blowup": np.exp(lb),
+            "log_blowup": lb,
+            "weight_decay": wd,
+            "seed": seed,
+            "n": 8,
+            "train_seconds": 1.0,
+        }
+    )
 
 
 def test_long_claims_hold_on_a_run_that_falls_levels_and_ignores_the_blowup():
     cfg = ch.TradeoffConfig.from_params(scale="cpu", long_seeds=4)
-    curves = pd.concat([_long_curve(s, wd, (0.02 if wd == 0 else 0.04) * (1 + 0.05 * s))
-                        for wd in (0.0, 0.1) for s in range(4)])  # fmt: skip
+    curves = pd.concat(
+        [_long_curve(s, wd, (0.02 if wd == 0 else 0.04) * (1 + 0.05 * s)) for wd in (0.0, 0.1) for s in range(4)]
+    )
     ev = longd.long_events(curves)
     assert (ev["peak_step"] == 1200).all() and (ev["exit_step"] == 1000).all()
     assert ev["fall"].to_numpy() == pytest.approx(-np.log(6), abs=0.1)

@@ -3,6 +3,7 @@
 Training is deterministic by seed, learns easy functions, logs at every evaluation, stops on request,
 stops and marks the run failed on a non-finite loss, and validates its config.
 """
+
 import itertools
 import math
 
@@ -74,8 +75,16 @@ def test_fit_callback_at_every_evaluation_and_rows_joined():
         assert not m.training  # evaluations see the model in eval mode
         return {"norm": float(m.weight.detach().norm()), "step_seen": step}
 
-    res = fit(model, itertools.repeat((x, y)), mse, torch.optim.SGD(model.parameters(), lr=0.05), 50,
-              eval_every=20, evaluate=lambda s, m: {"e": s}, callback=callback)  # fmt: skip
+    res = fit(
+        model,
+        itertools.repeat((x, y)),
+        mse,
+        torch.optim.SGD(model.parameters(), lr=0.05),
+        50,
+        eval_every=20,
+        evaluate=lambda s, m: {"e": s},
+        callback=callback,
+    )
     assert seen == [0, 20, 40, 50]
     assert [r["step"] for r in res.history] == [0, 20, 40, 50]
     assert [r["step_seen"] for r in res.history] == [0, 20, 40, 50]
@@ -99,8 +108,15 @@ def test_fit_nan_loss_stops_at_once_and_fails():
         return loss * float("nan") if len(calls) == 5 else loss
 
     logged = []
-    res = fit(model, lambda: (x, y), loss_fn, torch.optim.SGD(model.parameters(), lr=0.01), 100, eval_every=2,
-              callback=lambda s, m: logged.append(s))  # fmt: skip
+    res = fit(
+        model,
+        lambda: (x, y),
+        loss_fn,
+        torch.optim.SGD(model.parameters(), lr=0.01),
+        100,
+        eval_every=2,
+        callback=lambda s, m: logged.append(s),
+    )
     assert res.failed and res.failed_step == 5 and res.steps_run == 4
     assert len(calls) == 5  # never continued past the bad step
     assert "non-finite" in res.stopped_reason and "step 5" in res.stopped_reason
@@ -183,23 +199,49 @@ def test_same_seed_same_numbers():
 REGRESSION = {
     "plain": (
         dict(function="parity", n=4, d=8, steps=60, batch_size=32, eval_every=20, eval_size=256),
-        0.25698521733283997, 60, False, False,
-        [(0, math.nan, 0.2627060115337372), (20, 0.24469536542892456, 0.2568316161632538),
-         (40, 0.22764764726161957, 0.25460508465766907), (60, 0.25039365887641907, 0.24991543591022491)],
+        0.25698521733283997,
+        60,
+        False,
+        False,
+        [
+            (0, math.nan, 0.2627060115337372),
+            (20, 0.24469536542892456, 0.2568316161632538),
+            (40, 0.22764764726161957, 0.25460508465766907),
+            (60, 0.25039365887641907, 0.24991543591022491),
+        ],
     ),
     "give_up": (
         dict(function="parity", n=8, d=8, steps=200, batch_size=32, eval_every=20, eval_size=256, give_up_step=30),
-        0.39162594079971313, 40, True, False,
-        [(0, math.nan, 0.7607337236404419), (20, 0.5120511054992676, 0.5296047925949097),
-         (40, 0.41230353713035583, 0.40707191824913025)],
+        0.39162594079971313,
+        40,
+        True,
+        False,
+        [
+            (0, math.nan, 0.7607337236404419),
+            (20, 0.5120511054992676, 0.5296047925949097),
+            (40, 0.41230353713035583, 0.40707191824913025),
+        ],
     ),
     "early_stop": (
-        dict(function="first", n=4, d=8, steps=400, lr=1e-2, batch_size=32, eval_every=20, eval_size=256,
-             early_stop=True, converge_mse=2e-2),
-        0.003694448620080948, 20, False, True,
+        dict(
+            function="first",
+            n=4,
+            d=8,
+            steps=400,
+            lr=1e-2,
+            batch_size=32,
+            eval_every=20,
+            eval_size=256,
+            early_stop=True,
+            converge_mse=2e-2,
+        ),
+        0.003694448620080948,
+        20,
+        False,
+        True,
         [(0, math.nan, 0.22712469100952148), (20, 0.0021850864868611097, 0.00393134169280529)],
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", list(REGRESSION))
@@ -209,7 +251,7 @@ def test_numbers_unchanged(name):
     assert (r.steps_run, r.gave_up, r.converged, r.failed) == (steps_run, gave_up, converged, False)
     assert r.eval_mse == pytest.approx(eval_mse, rel=1e-5)
     assert [row["step"] for row in r.history] == [s for s, _, _ in rows]
-    assert [row["loss"] for row in r.history] == pytest.approx([l for _, l, _ in rows], rel=1e-5, nan_ok=True)
+    assert [row["loss"] for row in r.history] == pytest.approx([loss for _, loss, _ in rows], rel=1e-5, nan_ok=True)
     assert [row["eval_mse"] for row in r.history] == pytest.approx([e for _, _, e in rows], rel=1e-5)
     assert r.stopped_reason == {"plain": None, "give_up": GAVE_UP, "early_stop": EARLY_STOP}[name]
 
@@ -278,8 +320,15 @@ def test_failed_run_is_never_converged(monkeypatch):
 
 def test_summary_fields():
     r = train(TrainConfig("first", n=4, steps=4, **TINY))
-    assert set(r.summary()) == {"eval_mse", "converged", "steps_run", "gave_up", "failed", "train_seconds",
-                                "switch_step"}  # fmt: skip
+    assert set(r.summary()) == {
+        "eval_mse",
+        "converged",
+        "steps_run",
+        "gave_up",
+        "failed",
+        "train_seconds",
+        "switch_step",
+    }
     assert r.summary()["failed"] is False
     assert r.summary()["switch_step"] is None  # one phase
 
@@ -292,8 +341,7 @@ def test_two_phase_switches_at_the_plateau_exit_and_then_takes_exactly_steps():
         seen.append(step)
         return {}
 
-    cfg = TrainConfig("first", n=4, lr=1e-4, lr_first=1e-2, first_max_steps=200, steps=40,
-                      **{**TINY, "eval_every": 10})  # fmt: skip
+    cfg = TrainConfig("first", n=4, lr=1e-4, lr_first=1e-2, first_max_steps=200, steps=40, **{**TINY, "eval_every": 10})
     r = train(cfg, callback=lr_now)
     rows = {h["step"]: h for h in r.history}
     chance = train_module.target_variance("first", 4)
@@ -316,16 +364,18 @@ def test_two_phase_learning_rates_as_stated(monkeypatch):
         return real(self, *a, **k)
 
     monkeypatch.setattr(torch.optim.AdamW, "step", spy)
-    r = train(TrainConfig("first", n=4, lr=1e-4, lr_first=1e-2, first_max_steps=200, steps=30,
-                          **{**TINY, "eval_every": 10}))  # fmt: skip
+    r = train(
+        TrainConfig("first", n=4, lr=1e-4, lr_first=1e-2, first_max_steps=200, steps=30, **{**TINY, "eval_every": 10})
+    )
     assert lrs[: r.switch_step] == [1e-2] * r.switch_step
     assert lrs[r.switch_step :] == [1e-4] * 30
 
 
 def test_two_phase_gives_up_without_a_plateau_exit():
     """A run that cannot leave its plateau (a learning rate far too small) stops at first_max_steps."""
-    r = train(TrainConfig("parity", n=6, lr=1e-4, lr_first=1e-9, first_max_steps=30, steps=50,
-                          **{**TINY, "eval_every": 10}))  # fmt: skip
+    r = train(
+        TrainConfig("parity", n=6, lr=1e-4, lr_first=1e-9, first_max_steps=30, steps=50, **{**TINY, "eval_every": 10})
+    )
     assert r.gave_up and not r.converged and r.switch_step is None
     assert r.steps_run == 30 and r.stopped_reason == train_module.NO_PLATEAU_EXIT
 

@@ -1,4 +1,5 @@
 """The batched trainer against separate runs: K models of one shape trained as one give what K runs give."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,7 +38,7 @@ def _assert_same_run(single, batch, d: int = 16):
     for name in a:
         if name.endswith(ZERO_GRADIENT):  # queries and values must agree; keys are noise (see above)
             torch.testing.assert_close(a[name][:d], b[name][:d], rtol=1e-4, atol=1e-6)
-            torch.testing.assert_close(a[name][2 * d:], b[name][2 * d:], rtol=1e-4, atol=1e-6)
+            torch.testing.assert_close(a[name][2 * d :], b[name][2 * d :], rtol=1e-4, atol=1e-6)
         else:
             torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-6, msg=name)
 
@@ -78,11 +79,14 @@ def test_a_model_whose_loss_goes_non_finite_stops_alone(monkeypatch):
         _assert_same_run(train(cfgs[k], progress=False), out[k])
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(give_up_step=50), "give_up_step"),
-    (dict(early_stop=True), "early_stop"),
-    (dict(lr_first=1e-3, first_max_steps=50, steps=50), "lr_first"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(give_up_step=50), "give_up_step"),
+        (dict(early_stop=True), "early_stop"),
+        (dict(lr_first=1e-3, first_max_steps=50, steps=50), "lr_first"),
+    ],
+)
 def test_runs_with_a_stopping_rule_are_not_batched(change, message):
     with pytest.raises(ValueError, match=message):
         check_batch([dataclasses.replace(c, **change) for c in _cfgs("parity", eval_every=25, steps=50)])
@@ -112,15 +116,40 @@ def test_the_sweep_stores_batched_runs_as_it_would_store_them_alone(tmp_path):
     runs = [r for r in sweep.run_configs(cfg) if r.function == "first" and r.n == 4][:1]
     runs = [dataclasses.replace(runs[0], seed=s, steps=40) for s in range(3)]
     together = Cache(tmp_path / "batched")
-    df = run_sweep(runs, sweep.measure_run, "sharpness_run", cache=together, n_jobs=1, progress=False,
-                   device="cpu", batched=True, **sweep.BATCHING)  # fmt: skip
-    alone = run_sweep(runs, sweep.measure_run, "sharpness_run", cache=Cache(tmp_path / "single"), n_jobs=1,
-                      progress=False, device="cpu")  # fmt: skip
+    df = run_sweep(
+        runs,
+        sweep.measure_run,
+        "sharpness_run",
+        cache=together,
+        n_jobs=1,
+        progress=False,
+        device="cpu",
+        batched=True,
+        **sweep.BATCHING,
+    )
+    alone = run_sweep(
+        runs,
+        sweep.measure_run,
+        "sharpness_run",
+        cache=Cache(tmp_path / "single"),
+        n_jobs=1,
+        progress=False,
+        device="cpu",
+    )
     assert list(df["source"]) == ["computed"] * 3
     for col in ("eval_mse", "param_norm", "model_as", "sharpness"):
         assert df[col].tolist() == pytest.approx(alone[col].tolist(), rel=1e-3), col
     entry = together.load_entry("sharpness_run", {"config": runs[0], "device": "cpu"})
     assert entry["provenance"]["batch"] == 3
-    again = run_sweep(runs, sweep.measure_run, "sharpness_run", cache=together, n_jobs=1, progress=False,
-                      device="cpu", batched=True, **sweep.BATCHING)  # fmt: skip
+    again = run_sweep(
+        runs,
+        sweep.measure_run,
+        "sharpness_run",
+        cache=together,
+        n_jobs=1,
+        progress=False,
+        device="cpu",
+        batched=True,
+        **sweep.BATCHING,
+    )
     assert list(again["source"]) == ["cache"] * 3

@@ -1,5 +1,6 @@
 """Chapter 10: config checks, the regulariser's one-patch noise, image sensitivity of hand-built models with
 known answers, sharpness, the claims' statistics, and a whole ci-scale run."""
+
 import math
 
 import numpy as np
@@ -20,18 +21,30 @@ def test_presets_build_and_derive_their_runs():
     cfg = ch.VisionConfig.from_params(scale="cpu")
     runs = ch.vision_runs(cfg)
     assert len(runs) == (3 + 2) * cfg.seeds  # 3 architectures plain; the ViT also with reg and aug
-    assert {(r.arch, r.method) for r in runs} == {("vit", "plain"), ("cnn", "plain"), ("mlp", "plain"),
-                                                  ("vit", "reg"), ("vit", "aug")}
+    assert {(r.arch, r.method) for r in runs} == {
+        ("vit", "plain"),
+        ("cnn", "plain"),
+        ("mlp", "plain"),
+        ("vit", "reg"),
+        ("vit", "aug"),
+    }
     r = runs[0]
     assert r.patch == 7 and (28 // r.patch) ** 2 == 16
     assert r.sigma == pytest.approx(math.sqrt(80 / 49)) and r.reg_sigma == r.sigma
-    assert r.aug_sigma ** 2 == pytest.approx(0.1 * r.sigma**2)
+    assert r.aug_sigma**2 == pytest.approx(0.1 * r.sigma**2)
 
 
-@pytest.mark.parametrize("param,value,needle", [
-    ("dataset", "cifar100", "dataset"), ("sigma", -1, "sigma"), ("sigma", "-1", "sigma"),
-    ("architectures", '["vit", "rnn"]', "architectures"), ("seeds", 0, "seeds"), ("epochs", "many", "epochs"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "param,value,needle",
+    [
+        ("dataset", "cifar100", "dataset"),
+        ("sigma", -1, "sigma"),
+        ("sigma", "-1", "sigma"),
+        ("architectures", '["vit", "rnn"]', "architectures"),
+        ("seeds", 0, "seeds"),
+        ("epochs", "many", "epochs"),
+    ],
+)
 def test_bad_parameters_stop_naming_the_parameter(param, value, needle):
     with pytest.raises(ValueError, match=needle):
         ch.VisionConfig.from_params(scale="ci", **{param: value})
@@ -142,11 +155,26 @@ def test_tests_reject_and_accept():
 def _fake_runs(vit_sens, cnn_sens):
     rows = []
     for s in range(3):
-        for arch, method, sens in (("vit", "plain", vit_sens[s]), ("cnn", "plain", cnn_sens[s]), ("mlp", "plain", 0.2),
-                                   ("vit", "reg", vit_sens[s] / 2), ("vit", "aug", vit_sens[s] * 2)):
-            rows.append({"arch": arch, "method": method, "seed": s, "sensitivity": sens + 0.001 * s,
-                         "noise_acc": 0.5 + (0.1 if method == "reg" else 0), "shop": 1.0 - (0.5 if method == "reg" else 0),
-                         "shpred": 0.1, "train_acc": 0.98, "n_train": 4000})
+        for arch, method, sens in (
+            ("vit", "plain", vit_sens[s]),
+            ("cnn", "plain", cnn_sens[s]),
+            ("mlp", "plain", 0.2),
+            ("vit", "reg", vit_sens[s] / 2),
+            ("vit", "aug", vit_sens[s] * 2),
+        ):
+            rows.append(
+                {
+                    "arch": arch,
+                    "method": method,
+                    "seed": s,
+                    "sensitivity": sens + 0.001 * s,
+                    "noise_acc": 0.5 + (0.1 if method == "reg" else 0),
+                    "shop": 1.0 - (0.5 if method == "reg" else 0),
+                    "shpred": 0.1,
+                    "train_acc": 0.98,
+                    "n_train": 4000,
+                }
+            )
     return pd.DataFrame(rows)
 
 

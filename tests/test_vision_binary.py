@@ -1,6 +1,7 @@
 """Chapter 10, V25's binary MNIST experiment: the models' shapes, the task's labels, the parameters, the
 matched-accuracy selection, the levelling-off test, float16 weights against float32, and the claims on
 planted data."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +19,10 @@ def test_mnist_models_have_v25_app_d_shapes_and_two_logits():
     assert isinstance(vit, ViT) and vit.tokens == 16 and len(vit.blocks) == 2
     assert vit.blocks[0].attn.heads == 1 and vit.blocks[0].ff[0].out_features == 128
     mlp = build_model("mlp", (1, 28, 28), 7, 2, shape="mnist")
-    assert isinstance(mlp, MLP) and [l.out_features for l in mlp.net if isinstance(l, nn.Linear)] == [100, 2]
+    assert isinstance(mlp, MLP) and [layer.out_features for layer in mlp.net if isinstance(layer, nn.Linear)] == [
+        100,
+        2,
+    ]
     assert isinstance(mlp.net[1], nn.LeakyReLU)
     assert count_parameters(mlp) == 784 * 100 + 100 + 100 * 2 + 2
     x = torch.rand(5, 1, 28, 28)
@@ -55,8 +59,13 @@ def test_presets_and_bad_binary_parameters():
     assert {r.arch for r in runs} == {"vit", "mlp"} and {r.lr for r in runs} == {0.01}
     assert {r.batch_size for r in runs} == {50} and {r.epochs for r in runs} == {cfg.binary_epochs}
     assert runs[0].n_sens >= 0.3 * runs[0].n_train and runs[0].repeats == 5
-    for param, value in (("binary_seeds", -1), ("binary_epochs", 0), ("binary_levels", "[0.9, 0.8]"),
-                         ("binary_levels", "[0.5, 1.5]"), ("binary_levels", "[]")):
+    for param, value in (
+        ("binary_seeds", -1),
+        ("binary_epochs", 0),
+        ("binary_levels", "[0.9, 0.8]"),
+        ("binary_levels", "[0.5, 1.5]"),
+        ("binary_levels", "[]"),
+    ):
         with pytest.raises(ValueError, match=param):
             ch.VisionConfig.from_params(scale="ci", **{param: value})
     with pytest.raises(ValueError, match="binary_window"):
@@ -87,10 +96,32 @@ def _checks(vit, mlp, vit_final, mlp_final, levels=(0.8, 0.9), border=(0.9, 0.3)
     for arch, by_seed, fin, b in (("vit", vit, vit_final, border[0]), ("mlp", mlp, mlp_final, border[1])):
         for seed, vals in enumerate(by_seed):
             for lv, v in zip(levels, vals):
-                rows.append({"model": arch, "arch": arch, "seed": seed, "name": f"acc{lv}", "level": lv, "epoch": 1,
-                             "train_acc": lv, "sensitivity": v, "border_share": b})
-            rows.append({"model": arch, "arch": arch, "seed": seed, "name": "final", "level": None, "epoch": 9,
-                         "train_acc": 1.0, "sensitivity": fin[seed], "border_share": b})
+                rows.append(
+                    {
+                        "model": arch,
+                        "arch": arch,
+                        "seed": seed,
+                        "name": f"acc{lv}",
+                        "level": lv,
+                        "epoch": 1,
+                        "train_acc": lv,
+                        "sensitivity": v,
+                        "border_share": b,
+                    }
+                )
+            rows.append(
+                {
+                    "model": arch,
+                    "arch": arch,
+                    "seed": seed,
+                    "name": "final",
+                    "level": None,
+                    "epoch": 9,
+                    "train_acc": 1.0,
+                    "sensitivity": fin[seed],
+                    "border_share": b,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -114,16 +145,25 @@ def test_claims_hold_on_planted_data_and_fail_with_the_reason():
     assert not matched.holds and not final.holds
     for c in (matched, final):
         assert "fails" in c.note and "90%" in c.note and "excess lies mostly on the blank border patches" in c.note
-    curves = pd.DataFrame([{"arch": a, "seed": 0, "epoch": e, "sensitivity": v}
-                           for a, vals in (("vit", (0.0, 0.04, 0.03)), ("mlp", (0.1, 0.02, 0.01)))
-                           for e, v in enumerate(vals)])
+    curves = pd.DataFrame(
+        [
+            {"arch": a, "seed": 0, "epoch": e, "sensitivity": v}
+            for a, vals in (("vit", (0.0, 0.04, 0.03)), ("mlp", (0.1, 0.02, 0.01)))
+            for e, v in enumerate(vals)
+        ]
+    )
     matched, _ = ch.binary_claims(cfg, bad, curves)
     assert "ViT 0 at initialisation, peak 0.04, 0.03 at the end" in matched.note
     none = ch.binary_claims(cfg, pd.DataFrame())
     assert [c.testable for c in none] == [False, False]
-    sweep = pd.DataFrame([{"arch": a, "seed": s, "ratio": r, "sensitivity": v}
-                          for s in range(2) for r, (vv, mm) in zip((1.0, 4.0), ((0.03, 0.01), (0.04, 0.09)))
-                          for a, v in (("vit", vv), ("mlp", mm))])  # fmt: skip
+    sweep = pd.DataFrame(
+        [
+            {"arch": a, "seed": s, "ratio": r, "sensitivity": v}
+            for s in range(2)
+            for r, (vv, mm) in zip((1.0, 4.0), ((0.03, 0.01), (0.04, 0.09)))
+            for a, v in (("vit", vv), ("mlp", mm))
+        ]
+    )
     matched, final = ch.binary_claims(cfg, bad, curves, sweep)
     assert "below the MLP at 4 × sigma and at or above it at 1 × sigma" in final.note
     assert "noise-level sweep" not in matched.note  # the sweep measured the final models only
@@ -138,12 +178,17 @@ def test_float16_checkpoints_give_the_float32_measures():
     for arch in (0, 1):
         r16, r32 = ch.binary_runs(cfg)[arch], ch.binary_runs(cfg32)[arch]
         res16, res32 = ch.measure_binary(r16), ch.measure_binary(r32)
-        assert pd.DataFrame(res16["history"]).equals(pd.DataFrame(res32["history"])) and res16["stored_agreement"] >= 0.99
+        assert (
+            pd.DataFrame(res16["history"]).equals(pd.DataFrame(res32["history"])) and res16["stored_agreement"] >= 0.99
+        )
         assert all(v.dtype == torch.float16 for v in res16["weights"]["final"].values())
         assert all(v.dtype == torch.float32 for v in res32["weights"]["final"].values())
         assert res16["checkpoints"][-1]["name"] == "final" and res16["sensitivity"] == res32["sensitivity"]
         x = binary.binary_data(r16)[0]
-        m16, m32 = ch.load_checkpoint(r16, res16["weights"]["final"]), ch.load_checkpoint(r32, res32["weights"]["final"])
+        m16, m32 = (
+            ch.load_checkpoint(r16, res16["weights"]["final"]),
+            ch.load_checkpoint(r32, res32["weights"]["final"]),
+        )
         with torch.no_grad():
             assert (m16(x).argmax(-1) == m32(x).argmax(-1)).float().mean() >= 0.99
         s16 = ch.image_sensitivity(m16, x, r16.patch, r16.sigma, 3, torch.Generator().manual_seed(0)).fraction
@@ -161,9 +206,20 @@ def _pn_checks(nopn_shift: float) -> "pd.DataFrame":
     for seed in range(4):
         for arch, s in base.items():
             for name, level in (("0.9", 0.9), ("0.95", 0.95), ("final", float("nan"))):
-                rows.append({"model": arch, "arch": arch, "seed": seed, "name": name, "level": level, "epoch": 3,
-                             "train_acc": 0.99, "test_acc": 0.95, "sensitivity": s + 0.001 * seed,
-                             "border_share": share[arch]})  # fmt: skip
+                rows.append(
+                    {
+                        "model": arch,
+                        "arch": arch,
+                        "seed": seed,
+                        "name": name,
+                        "level": level,
+                        "epoch": 3,
+                        "train_acc": 0.99,
+                        "test_acc": 0.95,
+                        "sensitivity": s + 0.001 * seed,
+                        "border_share": share[arch],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -197,10 +253,25 @@ def test_adam_runs_keep_the_sgd_keys_and_the_claim_is_an_equivalence_test():
     def planted(factor):
         rows = []
         for seed in range(5):
-            for opt, s in (("sgd", 0.03 + 0.002 * seed), ("adam", (0.03 + 0.002 * seed) * factor * (1 + 0.02 * (-1) ** seed))):
+            for opt, s in (
+                ("sgd", 0.03 + 0.002 * seed),
+                ("adam", (0.03 + 0.002 * seed) * factor * (1 + 0.02 * (-1) ** seed)),
+            ):
                 for name, level in (("acc0", 0.9), ("final", float("nan"))):
-                    rows.append({"model": opt, "arch": "vit_" + opt, "optimizer": opt, "seed": seed, "name": name,
-                                 "level": level, "epoch": 3, "train_acc": 0.99, "test_acc": 0.95, "sensitivity": s})
+                    rows.append(
+                        {
+                            "model": opt,
+                            "arch": "vit_" + opt,
+                            "optimizer": opt,
+                            "seed": seed,
+                            "name": name,
+                            "level": level,
+                            "epoch": 3,
+                            "train_acc": 0.99,
+                            "test_acc": 0.95,
+                            "sensitivity": s,
+                        }
+                    )
         return pd.DataFrame(rows)
 
     assert adam.adam_claim(cpu, planted(1.1)).holds  # within a factor 1.5
@@ -217,8 +288,14 @@ def test_adam_runs_keep_the_sgd_keys_and_the_claim_is_an_equivalence_test():
 def test_seeds_needed_grows_with_the_spread():
     from replication.experiments.vision_sensitivity.adam import _seeds_needed
 
-    n = [int(_seeds_needed(pd.Series(np.array([0.1, -0.1, 0.3, -0.2, 0.05]) * k), np.log(1.5)).split("about ")[1].split()[0])
-         for k in (1, 2, 3)]  # fmt: skip
+    n = [
+        int(
+            _seeds_needed(pd.Series(np.array([0.1, -0.1, 0.3, -0.2, 0.05]) * k), np.log(1.5))
+            .split("about ")[1]
+            .split()[0]
+        )
+        for k in (1, 2, 3)
+    ]
     assert n[0] < n[1] < n[2]
 
 

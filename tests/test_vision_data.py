@@ -1,4 +1,5 @@
 """Chapter 10's loaders: the bundled MNIST subset, and Fashion-MNIST idx / CIFAR-10 pickle files the tests write."""
+
 import gzip
 from pathlib import Path
 import pickle
@@ -19,8 +20,10 @@ def _idx(path, array, compress=False):
 
 def _fashion(folder, n_train=6, n_test=4, compress=False):
     rng = np.random.default_rng(0)
-    arrays = {"train": (rng.integers(0, 256, (n_train, 28, 28)), rng.integers(0, 10, n_train)),
-              "test": (rng.integers(0, 256, (n_test, 28, 28)), rng.integers(0, 10, n_test))}
+    arrays = {
+        "train": (rng.integers(0, 256, (n_train, 28, 28)), rng.integers(0, 10, n_train)),
+        "test": (rng.integers(0, 256, (n_test, 28, 28)), rng.integers(0, 10, n_test)),
+    }
     folder.mkdir(parents=True, exist_ok=True)
     for split, (images, labels) in vision_data.FASHION_FILES.items():
         ext = ".gz" if compress else ""
@@ -35,8 +38,10 @@ def _cifar(folder, per_batch=3):
     rng = np.random.default_rng(1)
     batches = {}
     for name in vision_data.CIFAR_TRAIN + (vision_data.CIFAR_TEST,):
-        d = {b"data": rng.integers(0, 256, (per_batch, 3072)).astype(np.uint8),
-             b"labels": [int(v) for v in rng.integers(0, 10, per_batch)]}
+        d = {
+            b"data": rng.integers(0, 256, (per_batch, 3072)).astype(np.uint8),
+            b"labels": [int(v) for v in rng.integers(0, 10, per_batch)],
+        }
         (folder / name).write_bytes(pickle.dumps(d))
         batches[name] = d
     return batches
@@ -87,7 +92,9 @@ def test_cifar10_from_pickled_batches(tmp_path):
     vision_data.check_available("cifar10", str(tmp_path))
 
 
-@pytest.mark.parametrize("name,needle", [("cifar10", "cifar-10-batches-py"), ("fashion_mnist", "train-images-idx3-ubyte")])
+@pytest.mark.parametrize(
+    "name,needle", [("cifar10", "cifar-10-batches-py"), ("fashion_mnist", "train-images-idx3-ubyte")]
+)
 def test_missing_files_say_where_they_looked_and_how_to_get_them(tmp_path, name, needle):
     for check in (lambda: vision_data.load(name, tmp_path), lambda: vision_data.check_available(name, str(tmp_path))):
         with pytest.raises(FileNotFoundError, match="data_dir") as e:
@@ -114,9 +121,13 @@ def test_one_papermill_call_runs_the_chapter_on_fashion_mnist_files(tmp_path, mo
     monkeypatch.setenv("REPLICATION_RESULTS", "off")
     monkeypatch.setenv("REPLICATION_CACHE", str(tmp_path / "cache"))
     root = Path(__file__).resolve().parents[1]
-    pm.execute_notebook(str(root / "notebooks" / "10_vision_sensitivity.ipynb"), str(tmp_path / "out.ipynb"),
-                        kernel_name="python3", progress_bar=False, cwd=str(root / "notebooks"),
-                        parameters={"scale": "ci", "dataset": "fashion_mnist", "data_dir": str(tmp_path / "data"),
-                                    "binary_seeds": 0})  # fmt: skip
+    pm.execute_notebook(
+        str(root / "notebooks" / "10_vision_sensitivity.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(root / "notebooks"),
+        parameters={"scale": "ci", "dataset": "fashion_mnist", "data_dir": str(tmp_path / "data"), "binary_seeds": 0},
+    )
     out = json.loads((tmp_path / "out.ipynb").read_text())
     assert not any(o.get("output_type") == "error" for c in out["cells"] for o in c.get("outputs", []))

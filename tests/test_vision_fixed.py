@@ -1,8 +1,10 @@
 """Chapter 10's fixed-budget protocol: the runs it derives, what one run measures and stores, the released
 code's dropout variant, and the tables and claims built from them (on ci-sized runs and planted data)."""
+
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -26,9 +28,18 @@ def test_fixed_runs_keep_the_old_keys_apart_and_cover_the_protocol():
     assert fixed_runs(dataclasses.replace(cfg, fixed_seeds=0, released_seeds=0)) == []
 
 
-@pytest.mark.parametrize("param,value", [("fixed_seeds", -1), ("fixed_epochs", 0), ("fixed_levels", "[0.9, 0.8]"),
-                                         ("fixed_weights", '["rnn"]'), ("fixed_sharp_sigmas", "[0.05, 0.01]"),
-                                         ("fixed_sharp_repeats", 1), ("released_seeds", "two")])  # fmt: skip
+@pytest.mark.parametrize(
+    "param,value",
+    [
+        ("fixed_seeds", -1),
+        ("fixed_epochs", 0),
+        ("fixed_levels", "[0.9, 0.8]"),
+        ("fixed_weights", '["rnn"]'),
+        ("fixed_sharp_sigmas", "[0.05, 0.01]"),
+        ("fixed_sharp_repeats", 1),
+        ("released_seeds", "two"),
+    ],
+)
 def test_bad_fixed_budget_settings_stop_naming_the_parameter(param, value):
     if param in ch.VisionConfig.PARAMS:
         with pytest.raises(ValueError, match=param):
@@ -80,8 +91,17 @@ def _planted_checks(vit: float, other: float, seeds: int = 4) -> "pd.DataFrame":
     for model, level in (("ViT", vit), ("CNN", other), ("MLP", other)):
         for s in range(seeds):
             for name, lv in (("acc0", 0.9), ("acc1", 0.95), ("final", None)):
-                rows.append({"model": model, "seed": s, "name": name, "level": lv, "epoch": 3,
-                             "train_acc": 0.97, "sensitivity": level * (1 + 0.05 * rng.standard_normal())})
+                rows.append(
+                    {
+                        "model": model,
+                        "seed": s,
+                        "name": name,
+                        "level": lv,
+                        "epoch": 3,
+                        "train_acc": 0.97,
+                        "sensitivity": level * (1 + 0.05 * rng.standard_normal()),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -96,8 +116,19 @@ def _planted_sharp(plain: float, reg: float, seeds: int = 4) -> "pd.DataFrame":
                 for sigma in (0.005, 0.01, 0.05):
                     for mode in modes:
                         x = v * sigma / 0.01 * (1 + 0.05 * rng.standard_normal())
-                        rows.append({"model": method, "arch": "vit", "method": method, "dropout": dropout, "seed": s,
-                                     "sigma": sigma, "mode": mode, "shop": 10 * x, "shpred": x})
+                        rows.append(
+                            {
+                                "model": method,
+                                "arch": "vit",
+                                "method": method,
+                                "dropout": dropout,
+                                "seed": s,
+                                "sigma": sigma,
+                                "mode": mode,
+                                "shop": 10 * x,
+                                "shpred": x,
+                            }
+                        )
     return pd.DataFrame(rows)
 
 
@@ -105,17 +136,32 @@ def _planted_levels(vit_over_others: dict, seeds: int = 4) -> "pd.DataFrame":
     import pandas as pd
 
     rng = np.random.default_rng(2)
-    return pd.DataFrame([{"model": m, "seed": s, "ratio": r, "sensitivity": 0.02 * r * (f if m == "ViT" else 1)
-                          * (1 + 0.05 * rng.standard_normal())}
-                         for r, f in vit_over_others.items() for m in ("ViT", "CNN", "MLP") for s in range(seeds)])
+    return pd.DataFrame(
+        [
+            {
+                "model": m,
+                "seed": s,
+                "ratio": r,
+                "sensitivity": 0.02 * r * (f if m == "ViT" else 1) * (1 + 0.05 * rng.standard_normal()),
+            }
+            for r, f in vit_over_others.items()
+            for m in ("ViT", "CNN", "MLP")
+            for s in range(seeds)
+        ]
+    )
 
 
 def test_fixed_claims_hold_and_fail_on_planted_data():
     from replication.experiments.vision_sensitivity import fixed, fixed_claims as fc
 
     cfg = ch.PRESETS["cpu"]
-    good = fc.fixed_claims(cfg, _planted_checks(0.01, 0.03), _planted_sharp(0.06, 0.03), None,
-                           _planted_levels({0.5: 0.3, 1.0: 0.3, 4.0: 0.5}))  # fmt: skip
+    good = fc.fixed_claims(
+        cfg,
+        _planted_checks(0.01, 0.03),
+        _planted_sharp(0.06, 0.03),
+        None,
+        _planted_levels({0.5: 0.3, 1.0: 0.3, 4.0: 0.5}),
+    )
     assert [c.holds for c in good] == [True] * 6
     assert "sigma = 0.01" in good[3].note  # the smallest level with plain ShPred >= 0.05 (0.06 at 0.01)
     turn = _planted_levels({0.5: 3.0, 1.0: 2.0, 4.0: 0.5})
@@ -149,7 +195,9 @@ def test_fixed_tables_on_a_ci_run(tmp_path):
     final = checks[checks["name"] == "final"]
     assert one["ViT"] == final[final["model"] == "ViT"]["sensitivity"].iloc[0]  # sigma itself: the full measure
     scales = fixed.logit_scales(cfg, runs, results)
-    assert len(scales) == 5 and (scales["mean_abs_logit"] > 0).all()  # the ViTs: plain, reg, aug; with dropout plain, reg
+    assert (
+        len(scales) == 5 and (scales["mean_abs_logit"] > 0).all()
+    )  # the ViTs: plain, reg, aug; with dropout plain, reg
     claims = fc.fixed_claims(cfg, checks, sharp, None, levels, scales)
     assert len(claims) == 6 and not any(c.holds for c in claims)  # one seed: nothing is testable
 
@@ -161,8 +209,10 @@ def test_the_fixed_budget_figures_draw_what_they_are_given():
     from replication.plots import vision_sensitivity as plots
 
     sharp = _planted_sharp(0.06, 0.03)
-    sharp["model"] = [("ViT" if m == "plain" else "ViT + reg") + (" (dropout 0.1)" if d else "")
-                      for m, d in zip(sharp["method"], sharp["dropout"])]  # fmt: skip
+    sharp["model"] = [
+        ("ViT" if m == "plain" else "ViT + reg") + (" (dropout 0.1)" if d else "")
+        for m, d in zip(sharp["method"], sharp["dropout"])
+    ]
     axes = plots.sharpness_levels(sharp)
     assert len(axes[1].get_legend().get_texts()) == 2 + 2 * 2  # no dropout: eval; dropout: eval and train
     assert axes[0].get_xscale() == "log"
@@ -170,7 +220,8 @@ def test_the_fixed_budget_figures_draw_what_they_are_given():
     assert len(ax.get_lines()) == 3 * (4 + 1) + 1  # per model 4 seeds and the mean, and sigma's vertical line
     marked = plots.noise_levels(_planted_levels({0.5: 2.0, 4.0: 0.5}), marks={"a": 3.2, "b": 5.7})
     assert len(marked.get_lines()) == 3 * 5 + 1 + 2 and "V25's noise on [0, 1] pixels" in [
-        t.get_text() for t in marked.get_legend().get_texts()]  # one legend entry for both marks
+        t.get_text() for t in marked.get_legend().get_texts()
+    ]  # one legend entry for both marks
 
 
 def test_a_level_without_a_test_fails_and_an_unreached_power_level_is_said():
@@ -213,8 +264,13 @@ def test_the_shop_note_reads_shop_against_the_logits_size():
 
     cfg = ch.PRESETS["cpu"]
     sharp = _planted_sharp(0.06, 0.03)  # ShOp halves with the regulariser
-    scales = pd.DataFrame([{"method": m, "dropout": 0.0, "seed": s, "mean_abs_logit": v}
-                           for s in range(4) for m, v in (("plain", 4.0), ("reg", 1.0))])  # logits 4x smaller
+    scales = pd.DataFrame(
+        [
+            {"method": m, "dropout": 0.0, "seed": s, "mean_abs_logit": v}
+            for s in range(4)
+            for m, v in (("plain", 4.0), ("reg", 1.0))
+        ]
+    )  # logits 4x smaller
     note = fc.sharp_claim(cfg, sharp, "shop", scales).note
     assert "(0.25×)" in note and "comes from the logits' smaller scale" in note
     scales.loc[scales["method"] == "reg", "mean_abs_logit"] = 3.9  # logits about as large: ShOp's fall is real
@@ -226,10 +282,16 @@ def test_a_failing_matched_ordering_cites_the_binary_sweep_at_matched_accuracy()
 
     from replication.experiments.vision_sensitivity import fixed_claims as fc
 
-    sweep = pd.DataFrame([{"arch": a, "seed": s, "ratio": r, "sensitivity": v}
-                          for s in range(2) for r, (vv, mm) in zip((1.0, 4.0), ((0.03, 0.01), (0.04, 0.09)))
-                          for a, v in (("vit", vv), ("mlp", mm))])  # fmt: skip
-    bad = fc.fixed_claims(ch.PRESETS["cpu"], _planted_checks(0.03, 0.01), _planted_sharp(0.06, 0.03), None, None,
-                          None, sweep)  # fmt: skip
+    sweep = pd.DataFrame(
+        [
+            {"arch": a, "seed": s, "ratio": r, "sensitivity": v}
+            for s in range(2)
+            for r, (vv, mm) in zip((1.0, 4.0), ((0.03, 0.01), (0.04, 0.09)))
+            for a, v in (("vit", vv), ("mlp", mm))
+        ]
+    )
+    bad = fc.fixed_claims(
+        ch.PRESETS["cpu"], _planted_checks(0.03, 0.01), _planted_sharp(0.06, 0.03), None, None, None, sweep
+    )
     assert "binary models at their matched-accuracy checkpoints" in bad[0].note and "the MLP's." in bad[0].note
     assert "binary models" not in bad[1].note

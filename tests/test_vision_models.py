@@ -1,5 +1,6 @@
 """Chapter 10's models: the ViT's attention against torch.nn.MultiheadAttention, a whole block against a
 pre-LN nn.TransformerEncoderLayer, and the shapes of the three models (V25 App. D, Fashion-MNIST)."""
+
 import pytest
 import torch
 from torch import nn
@@ -28,8 +29,12 @@ def test_block_matches_pre_ln_transformer_encoder_layer():
         ref.self_attn.in_proj_bias.zero_()
         ref.self_attn.out_proj.weight.copy_(blk.attn.to_out.weight)
         ref.self_attn.out_proj.bias.zero_()
-        for mine, theirs in ((blk.norm1, ref.norm1), (blk.norm2, ref.norm2), (blk.ff[0], ref.linear1),
-                             (blk.ff[2], ref.linear2)):
+        for mine, theirs in (
+            (blk.norm1, ref.norm1),
+            (blk.norm2, ref.norm2),
+            (blk.ff[0], ref.linear1),
+            (blk.ff[2], ref.linear2),
+        ):
             theirs.load_state_dict(mine.state_dict())
     ref.eval()
     x = torch.randn(3, 9, 32)
@@ -70,7 +75,7 @@ def test_cnn_shape_is_v25_fashion_mnist():
 def test_mlp_shape_is_v25_fashion_mnist():
     m = build_model("mlp", (1, 28, 28), 7)
     assert isinstance(m, MLP)
-    widths = [l.out_features for l in m.net if isinstance(l, nn.Linear)]
+    widths = [layer.out_features for layer in m.net if isinstance(layer, nn.Linear)]
     assert widths == [512, 128, 10]
     assert count_parameters(m) == 784 * 512 + 512 + 512 * 128 + 128 + 128 * 10 + 10
     assert MLP((1, 28, 28), activation="sigmoid")(torch.rand(3, 1, 28, 28)).shape == (3, 10)
@@ -91,8 +96,9 @@ def test_without_the_patch_layernorm_noise_on_a_blank_patch_keeps_its_size():
     torch.manual_seed(0)
     with_pn = build_model("vit", (1, 28, 28), 7, 2, shape="mnist")
     without = build_model("vit_nopn", (1, 28, 28), 7, 2, shape="mnist")
-    assert isinstance(without.embed[0], torch.nn.Identity) and set(without.state_dict()) == \
-        set(with_pn.state_dict()) - {"embed.0.weight", "embed.0.bias"}  # fmt: skip
+    assert isinstance(without.embed[0], torch.nn.Identity) and set(without.state_dict()) == set(
+        with_pn.state_dict()
+    ) - {"embed.0.weight", "embed.0.bias"}
     eps = torch.randn(1, 1, 49)
     small, large = with_pn.embed[0](0.1 * eps), with_pn.embed[0](eps)
     assert torch.allclose(small, large, rtol=2e-3, atol=1e-4)  # normalised away (up to the LayerNorm eps)
@@ -117,6 +123,8 @@ def test_dropout_keeps_the_weight_names_and_acts_only_in_train_mode():
     torch.manual_seed(2)
     assert not torch.allclose(a, dropped(x))
     n_dropout = sum(isinstance(m, nn.Dropout) for m in dropped.modules())
-    assert n_dropout == 1 + 2 * 3  # embedding; per block: attention (used twice), after the GELU, after the feed-forward
+    assert (
+        n_dropout == 1 + 2 * 3
+    )  # embedding; per block: attention (used twice), after the GELU, after the feed-forward
     with pytest.raises(ValueError, match="dropout"):
         build_model("cnn", (1, 28, 28), 7, 10, dropout=0.1)

@@ -1,6 +1,7 @@
 """Chapter 10's pixel-scale reruns: which multiples of sigma V25's variances are on [0, 1] pixels, the runs that
 measure there, the check that a rerun gives its first run's numbers, and the diagnosis claim (on ci-sized runs and
 planted data)."""
+
 import dataclasses
 
 import numpy as np
@@ -15,9 +16,19 @@ from replication.tasks import images as vision_data
 
 def _planted_levels(vit_over_others: dict, seeds: int = 4) -> pd.DataFrame:
     rng = np.random.default_rng(2)
-    return pd.DataFrame([{"model": m, "seed": s, "ratio": r, "sensitivity": 0.02 * r * (f if m == "ViT" else 1)
-                          * (1 + 0.05 * rng.standard_normal())}
-                         for r, f in vit_over_others.items() for m in ("ViT", "CNN", "MLP") for s in range(seeds)])
+    return pd.DataFrame(
+        [
+            {
+                "model": m,
+                "seed": s,
+                "ratio": r,
+                "sensitivity": 0.02 * r * (f if m == "ViT" else 1) * (1 + 0.05 * rng.standard_normal()),
+            }
+            for r, f in vit_over_others.items()
+            for m in ("ViT", "CNN", "MLP")
+            for s in range(seeds)
+        ]
+    )
 
 
 def test_the_multiples_are_the_pixel_spread_read_back():
@@ -37,8 +48,23 @@ def test_pixel_runs_train_the_fixed_budget_models_and_only_measure_elsewhere():
     runs = pixel.pixel_runs(cfg)
     assert len(runs) == 3 * cfg.pixel_seeds and {r.method for r in runs} == {"plain"}
     first = {(r.arch, r.seed): r for r in fixed_runs(cfg) if r.method == "plain" and not r.dropout}
-    training = ("dataset", "n_train", "arch", "seed", "lr", "batch_size", "epochs", "fixed_budget", "levels", "sigma",
-                "repeats", "n_sens", "curve_sens", "n_eval", "dropout")  # what the model and its measures depend on
+    training = (
+        "dataset",
+        "n_train",
+        "arch",
+        "seed",
+        "lr",
+        "batch_size",
+        "epochs",
+        "fixed_budget",
+        "levels",
+        "sigma",
+        "repeats",
+        "n_sens",
+        "curve_sens",
+        "n_eval",
+        "dropout",
+    )  # what the model and its measures depend on
     for r in runs:
         f = first[(r.arch, r.seed)]
         assert all(getattr(r, k) == getattr(f, k) for k in training)
@@ -52,8 +78,9 @@ def test_pixel_runs_train_the_fixed_budget_models_and_only_measure_elsewhere():
 def test_a_rerun_gives_the_first_runs_numbers(tmp_path):
     from replication.runs.store import Store
 
-    cfg = ch.VisionConfig.from_params(scale="ci", architectures='["vit", "mlp"]', fixed_levels="[0.05]",
-                                      released_seeds=0)  # fmt: skip
+    cfg = ch.VisionConfig.from_params(
+        scale="ci", architectures='["vit", "mlp"]', fixed_levels="[0.05]", released_seeds=0
+    )
     store = Store(cache=tmp_path, mode_="off", scale="ci")
     fruns, fresults = fixed.fixed_table(cfg, cache=store, configs=[r for r in fixed_runs(cfg) if r.method == "plain"])
     pruns, presults = pixel.pixel_table(cfg, cache=store)
@@ -69,14 +96,21 @@ def test_a_rerun_gives_the_first_runs_numbers(tmp_path):
     assert len(levels) == 2 * (len(cfg.posthoc_levels) + len(extra))
     moved = [dict(res, history=[{**h, "train_acc": h["train_acc"] + 0.01} for h in res["history"]]) for res in presults]
     worse = pixel.reproduced(fruns, fresults, pruns, moved)
-    assert worse["max |Δ| per epoch"].min() == pytest.approx(0.01) and "2 of 2 reruns differ" in pixel.describe_reproduced(cfg, worse, pruns)
+    assert worse["max |Δ| per epoch"].min() == pytest.approx(
+        0.01
+    ) and "2 of 2 reruns differ" in pixel.describe_reproduced(cfg, worse, pruns)
 
 
 def test_the_pixel_claim_holds_fails_and_says_when_it_cannot_be_tested():
     cfg = ch.PRESETS["cpu"]
     mult = {"a": 3.245, "b": 5.679}
     good = pixel.pixel_claim(cfg, _planted_levels({1.0: 2.0, 3.245: 0.5, 5.679: 0.4}), mult)
-    assert good.holds and good.testable and "explains the ordering that fails" in good.note and "3.245 × sigma" in good.note
+    assert (
+        good.holds
+        and good.testable
+        and "explains the ordering that fails" in good.note
+        and "3.245 × sigma" in good.note
+    )
     # the premise is checked: where the ViT is already the least sensitive at sigma nothing needs explaining
     already = pixel.pixel_claim(cfg, _planted_levels({1.0: 0.5, 3.245: 0.5, 5.679: 0.4}), mult)
     assert already.holds and "explains" not in already.note
@@ -129,8 +163,9 @@ def test_the_book_build_reads_what_is_committed_and_leaves_the_rest_out(tmp_path
     from replication.experiments.vision_sensitivity.runs import KIND
     from replication.runs.store import Store
 
-    cfg = ch.VisionConfig.from_params(scale="ci", architectures='["mlp"]', fixed_levels="[0.05]", fixed_seeds=2,
-                                      pixel_seeds=2)  # fmt: skip
+    cfg = ch.VisionConfig.from_params(
+        scale="ci", architectures='["mlp"]', fixed_levels="[0.05]", fixed_seeds=2, pixel_seeds=2
+    )
     first, second = pixel.pixel_runs(cfg)
     writer = Store(cache=tmp_path / "w", results=tmp_path / "results", mode_="write", scale="cpu")
     wruns, wresults = pixel.pixel_table(cfg, cache=writer, configs=[first])
@@ -159,9 +194,13 @@ def test_the_binary_models_are_read_at_the_pixel_scale_from_their_stored_weights
     ch.binary_table(cfg, store)
     pruns, presults = ch.posthoc_table(cfg, store, configs=pixel.pixel_posthoc_runs(cfg))
     levels = ch.level_table(pruns, presults)
-    assert set(levels["checkpoint"]) <= {"final", f"acc{len(cfg.binary_levels) - 1}"} and "final" in set(levels["checkpoint"])
+    assert set(levels["checkpoint"]) <= {"final", f"acc{len(cfg.binary_levels) - 1}"} and "final" in set(
+        levels["checkpoint"]
+    )
     ci_mult = sorted(pixel.pixel_multiples(cfg, binary=True).values())  # from the ci binary runs' own images
-    assert np.allclose(sorted(set(levels["ratio"].round(6))), ci_mult, atol=1e-6) and all(not r["whole"] for r in presults)
+    assert np.allclose(sorted(set(levels["ratio"].round(6))), ci_mult, atol=1e-6) and all(
+        not r["whole"] for r in presults
+    )
     # each level draws its noise afresh from one seed: a level measured inside a longer sweep (as the second of
     # three here) gives what it gives alone, so the pixel-scale measures use the full sweeps' draws
     one = pruns[0].sigmas[1]

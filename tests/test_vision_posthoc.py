@@ -1,5 +1,6 @@
 """Chapter 10, post-hoc measures on the binary experiment's stored models: the noise-level sweep (V25 Fig. 17),
 whole-image noise (V25 Table 4), the blank-patch split, the parameters, and the claims on planted data."""
+
 import dataclasses
 
 import numpy as np
@@ -67,7 +68,9 @@ def test_blank_split_on_a_planted_image():
     s = posthoc.split(flips, b0.numpy())
     assert s["n_blank"] == 27 and s["n_informative"] == 5
     assert s["sens_blank"] == pytest.approx(0.5 / 27) and s["sens_informative"] == pytest.approx(1.5 / 5)
-    assert s["blank_share"] == pytest.approx(0.25) and s["contrib_blank"] + s["contrib_informative"] == pytest.approx(2 / 32)
+    assert s["blank_share"] == pytest.approx(0.25) and s["contrib_blank"] + s["contrib_informative"] == pytest.approx(
+        2 / 32
+    )
 
 
 def test_whole_image_sensitivity_counts_changes():
@@ -77,8 +80,14 @@ def test_whole_image_sensitivity_counts_changes():
 
 
 def test_bad_posthoc_parameters_are_named():
-    for param, value in (("posthoc_images", 0), ("posthoc_repeats", 0), ("posthoc_levels", (1.0, 0.5)),
-                         ("posthoc_levels", (0.0, 1.0)), ("posthoc_whole", ()), ("posthoc_blank_tol", -1.0)):
+    for param, value in (
+        ("posthoc_images", 0),
+        ("posthoc_repeats", 0),
+        ("posthoc_levels", (1.0, 0.5)),
+        ("posthoc_levels", (0.0, 1.0)),
+        ("posthoc_whole", ()),
+        ("posthoc_blank_tol", -1.0),
+    ):
         with pytest.raises(ValueError, match=param):
             dataclasses.replace(ch.PRESETS["ci"], **{param: value})
     r = ch.posthoc_runs(ch.PRESETS["cpu"])[0]
@@ -94,7 +103,9 @@ def test_bad_posthoc_parameters_are_named():
 
     matched = matched_posthoc_runs(cfg)
     k = len(cfg.binary_levels) - 1  # the highest level
-    assert [r.checkpoint for r in matched] == [f"acc{k}"] * len(runs) and [r.binary for r in matched] == [r.binary for r in runs]
+    assert [r.checkpoint for r in matched] == [f"acc{k}"] * len(runs) and [r.binary for r in matched] == [
+        r.binary for r in runs
+    ]
     assert matched_posthoc_runs(dataclasses.replace(cfg, posthoc_matched=False)) == []
     with pytest.raises(ValueError, match="posthoc_matched"):
         dataclasses.replace(cfg, posthoc_matched="yes")
@@ -108,15 +119,32 @@ def _planted(vit_extra_blank: float, seeds=5, vit_scale=1.0):
     for seed in range(seeds):
         for r in (0.25, 0.5, 1.0, 2.0, 4.0):
             base = 0.01 * r * (1 + 0.05 * rng.standard_normal())
-            for arch, inf, bl in (("mlp", base, base / 2), ("vit", vit_scale * base, vit_scale * base / 2 + vit_extra_blank)):
+            for arch, inf, bl in (
+                ("mlp", base, base / 2),
+                ("vit", vit_scale * base, vit_scale * base / 2 + vit_extra_blank),
+            ):
                 tot = 0.75 * bl + 0.25 * inf
-                lv.append({"model": ch.NAMES[arch], "arch": arch, "seed": seed, "ratio": r, "sigma": r, "sensitivity": tot,
-                           "sens_blank": bl, "sens_informative": inf, "contrib_blank": 0.75 * bl,
-                           "contrib_informative": 0.25 * inf, "blank_share": 0.75 * bl / tot})
+                lv.append(
+                    {
+                        "model": ch.NAMES[arch],
+                        "arch": arch,
+                        "seed": seed,
+                        "ratio": r,
+                        "sigma": r,
+                        "sensitivity": tot,
+                        "sens_blank": bl,
+                        "sens_informative": inf,
+                        "contrib_blank": 0.75 * bl,
+                        "contrib_informative": 0.25 * inf,
+                        "blank_share": 0.75 * bl / tot,
+                    }
+                )
         for r in (1 / 16, 1 / 8, 1 / 4):
             v = 0.05 * r * (1 + 0.05 * rng.standard_normal())
-            wh += [{"model": ch.NAMES["mlp"], "arch": "mlp", "seed": seed, "ratio": r, "sigma": r, "sensitivity": 2 * v},
-                   {"model": ch.NAMES["vit"], "arch": "vit", "seed": seed, "ratio": r, "sigma": r, "sensitivity": v}]
+            wh += [
+                {"model": ch.NAMES["mlp"], "arch": "mlp", "seed": seed, "ratio": r, "sigma": r, "sensitivity": 2 * v},
+                {"model": ch.NAMES["vit"], "arch": "vit", "seed": seed, "ratio": r, "sigma": r, "sensitivity": v},
+            ]
     return pd.DataFrame(lv), pd.DataFrame(wh)
 
 
@@ -156,6 +184,8 @@ def test_ci_scale_runs_on_the_binary_runs_of_its_own_cache(tmp_path):
     mruns, mres = ch.posthoc_table(cfg, store, configs=matched_posthoc_runs(cfg))
     assert len(mres) == len(results)
     for c, r in zip(mruns, mres):  # a run that never reached the level is kept, with nothing measured
-        stored = store.find("vision_binary_run", __import__("replication.runs.sweep", fromlist=["run_key"]).run_key(c.binary, "cpu"))[0]
+        stored = store.find(
+            "vision_binary_run", __import__("replication.runs.sweep", fromlist=["run_key"]).run_key(c.binary, "cpu")
+        )[0]
         assert r["reached"] == (c.checkpoint in stored["result"]["weights"])
         assert (len(r["levels"]) == len(cfg.posthoc_levels)) == r["reached"]

@@ -4,6 +4,7 @@ HR24 §3 (Def. 3, the four example functions), §6 (Eq. 17; random initialisatio
 spectral bias). Everything on the Boolean side is exact (the cube is enumerated); the transformer side
 evaluates randomly initialised :class:`~replication.models.encoder.HR24Encoder` models on every input.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class SensitivityConfig(ChapterConfig):
     #: functions: a list drawn from ["parity", "majority", "first", "mean"].
     #: init_seeds: random transformers (and random functions) per length, >= 1.
     #: d: width of the random transformers, even.
-    PARAMS = ('n', 'functions', 'init_seeds', 'd')
+    PARAMS = ("n", "functions", "init_seeds", "d")
 
 
 PRESETS = {
@@ -119,16 +120,22 @@ def describe_profiles(profiles: pd.DataFrame) -> str:
         odd = float(w[w.index % 2 == 1].sum())
         even = float(w[w.index % 2 == 0].sum())
         listed = ", ".join(f"$d_{{{k}}}$ = {w[k]:.3f}" for k in support)
-        line = (f"- {name} spreads its weight over degrees {support[0]}–{support[-1]} ({listed}); "
-                f"odd degrees hold {odd / total:.1%} of it")
+        line = (
+            f"- {name} spreads its weight over degrees {support[0]}–{support[-1]} ({listed}); "
+            f"odd degrees hold {odd / total:.1%} of it"
+        )
         if even > 1e-12:
             line += f", even degrees {even / total:.1%}"
             if f == "majority" and n % 2 == 0:
-                line += (f". At even n = {n} a tie (as many ones as zeros) goes to 0, so MAJORITY is not an odd "
-                         "function and has weight on even degrees too")
+                line += (
+                    f". At even n = {n} a tie (as many ones as zeros) goes to 0, so MAJORITY is not an odd "
+                    "function and has weight on even degrees too"
+                )
         elif f == "majority":
-            line += (f", even degrees none: at odd n = {n} there are no ties, MAJORITY(−x) = −MAJORITY(x) on "
-                     "the ±1 scale, and every even degree has weight exactly 0")
+            line += (
+                f", even degrees none: at odd n = {n} there are no ties, MAJORITY(−x) = −MAJORITY(x) on "
+                "the ±1 scale, and every even degree has weight exactly 0"
+            )
         lines.append(line + ".")
     return "\n".join(lines)
 
@@ -138,13 +145,25 @@ def eq17_table(cfg: SensitivityConfig, n_random: int = 5) -> pd.DataFrame:
     rows = []
     n = cfg.profile_n
     for f in cfg.functions:
-        rows.append({"function": f, "n": n, "direct": sensitivity.average_sensitivity(f, n),
-                     "fourier": fourier.sensitivity_from_spectrum(f, n)})
+        rows.append(
+            {
+                "function": f,
+                "n": n,
+                "direct": sensitivity.average_sensitivity(f, n),
+                "fourier": fourier.sensitivity_from_spectrum(f, n),
+            }
+        )
     g = torch.Generator().manual_seed(0)
     for s in range(n_random):
         table = torch.randn(2**n, generator=g, dtype=torch.float64)
-        rows.append({"function": f"random real #{s}", "n": n, "direct": sensitivity.average_sensitivity(table),
-                     "fourier": fourier.sensitivity_from_spectrum(table)})
+        rows.append(
+            {
+                "function": f"random real #{s}",
+                "n": n,
+                "direct": sensitivity.average_sensitivity(table),
+                "fourier": fourier.sensitivity_from_spectrum(table),
+            }
+        )
     df = pd.DataFrame(rows)
     df["abs_diff"] = (df["direct"] - df["fourier"]).abs()
     return df
@@ -218,11 +237,13 @@ def describe_init(runs: pd.DataFrame) -> str:
     top = runs[runs["n"] == hi]
     bottom = runs[runs["n"] == lo]
     t, r = top["transformer_as"], top["random_as"]
-    text = (f"At n = {hi} ({len(top)} seeds) the thresholded random transformers have $as_n$ = {fmt(t.mean())} "
-            f"± {fmt(t.std())} (mean ± sd), the random functions {fmt(r.mean())} ± {fmt(r.std())} "
-            f"(n/2 = {fmt(hi / 2)}). From n = {lo} to {hi} the transformers' mean moves from "
-            f"{fmt(bottom['transformer_as'].mean())} to {fmt(t.mean())}, the random functions' from "
-            f"{fmt(bottom['random_as'].mean())} to {fmt(r.mean())}.")
+    text = (
+        f"At n = {hi} ({len(top)} seeds) the thresholded random transformers have $as_n$ = {fmt(t.mean())} "
+        f"± {fmt(t.std())} (mean ± sd), the random functions {fmt(r.mean())} ± {fmt(r.std())} "
+        f"(n/2 = {fmt(hi / 2)}). From n = {lo} to {hi} the transformers' mean moves from "
+        f"{fmt(bottom['transformer_as'].mean())} to {fmt(t.mean())}, the random functions' from "
+        f"{fmt(bottom['random_as'].mean())} to {fmt(r.mean())}."
+    )
     return text
 
 
@@ -234,9 +255,11 @@ def describe_spectrum(profiles: pd.DataFrame) -> str:
     rand = p[p["source"] == "random function (expected)"].set_index("degree")["weight"]
     low = lambda w: float(w[(w.index >= 1) & (w.index <= 2)].sum() / w[w.index >= 1].sum())  # noqa: E731
     mean_deg = lambda w: float((w.index * w).sum() / w[w.index >= 1].sum())  # noqa: E731
-    return (f"At n = {hi} the random transformers' real output has {low(real):.1%} of its non-constant Fourier "
-            f"weight on degrees 1 and 2 (mean degree {fmt(mean_deg(real))}, averaged over seeds); a random "
-            f"function has {low(rand):.1%} there (mean degree {fmt(mean_deg(rand))}).")
+    return (
+        f"At n = {hi} the random transformers' real output has {low(real):.1%} of its non-constant Fourier "
+        f"weight on degrees 1 and 2 (mean degree {fmt(mean_deg(real))}, averaged over seeds); a random "
+        f"function has {low(rand):.1%} there (mean degree {fmt(mean_deg(rand))})."
+    )
 
 
 def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, init_runs: pd.DataFrame) -> list[Claim]:
@@ -247,27 +270,53 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
         out.append(Claim(CHAPTER, claim, ref, paper, measured, bool(holds), cfg.scale, note))
 
     closed_err = float((curves["as_n"] - curves["closed_form"]).abs().max())
-    add("Exact as_n equals the closed forms (PARITY n, FIRST 1, MEAN 1/n, MAJORITY n·C(n-1,⌊n/2⌋)/2^(n-1))",
-        "HR24 §3", "closed forms", f"max |exact − closed| = {fmt(closed_err)} over n ≤ {cfg.n}", closed_err < 1e-9,
-        "enumeration of the whole cube")
+    add(
+        "Exact as_n equals the closed forms (PARITY n, FIRST 1, MEAN 1/n, MAJORITY n·C(n-1,⌊n/2⌋)/2^(n-1))",
+        "HR24 §3",
+        "closed forms",
+        f"max |exact − closed| = {fmt(closed_err)} over n ≤ {cfg.n}",
+        closed_err < 1e-9,
+        "enumeration of the whole cube",
+    )
     maj = curves[(curves.function == "majority") & (curves.n >= 3)] if "majority" in cfg.functions else None
     if maj is not None and len(maj) >= 3:
         slope = stats.linregress(np.log(maj["n"]), np.log(maj["as_n"])).slope
-        add("MAJORITY's as_n grows like √n", "HR24 §3 (O'Donnell Ex. 2.22)", "Θ(√n): log-log slope 0.5",
-            f"log-log slope {fmt(slope)} over n = 3..{cfg.n}", abs(slope - 0.5) < 0.1,
-            "least-squares slope of log as_n on log n; small n bend it (odd/even steps)")
+        add(
+            "MAJORITY's as_n grows like √n",
+            "HR24 §3 (O'Donnell Ex. 2.22)",
+            "Θ(√n): log-log slope 0.5",
+            f"log-log slope {fmt(slope)} over n = 3..{cfg.n}",
+            abs(slope - 0.5) < 0.1,
+            "least-squares slope of log as_n on log n; small n bend it (odd/even steps)",
+        )
     err17 = float(eq17["abs_diff"].max())
-    add("as_n = Σ_P |P| λ_P² (Eq. 17), for the four functions and random real functions", "HR24 Eq. 17",
-        "identity", f"max |difference| = {fmt(err17)}", err17 < 1e-9, f"n = {cfg.profile_n}")
-    test = stats.wilcoxon(init_runs["random_as_over_n"], init_runs["transformer_as_over_n"], alternative="greater") \
-        if len(init_runs) >= 6 else None
+    add(
+        "as_n = Σ_P |P| λ_P² (Eq. 17), for the four functions and random real functions",
+        "HR24 Eq. 17",
+        "identity",
+        f"max |difference| = {fmt(err17)}",
+        err17 < 1e-9,
+        f"n = {cfg.profile_n}",
+    )
+    test = (
+        stats.wilcoxon(init_runs["random_as_over_n"], init_runs["transformer_as_over_n"], alternative="greater")
+        if len(init_runs) >= 6
+        else None
+    )
     p = test.pvalue if test is not None else float("nan")
     n_max = int(init_runs["n"].max())
     last = init_runs[init_runs["n"] == n_max]
     ratio = float(last["transformer_as"].mean() / last["random_as"].mean())
-    slope_t = stats.linregress(init_runs["n"], init_runs["transformer_as"]).slope if init_runs["n"].nunique() > 1 else float("nan")
-    slope_r = stats.linregress(init_runs["n"], init_runs["random_as"]).slope if init_runs["n"].nunique() > 1 else float("nan")
-    add("Randomly initialised transformers have low average sensitivity, far below a random function's n/2",
+    slope_t = (
+        stats.linregress(init_runs["n"], init_runs["transformer_as"]).slope
+        if init_runs["n"].nunique() > 1
+        else float("nan")
+    )
+    slope_r = (
+        stats.linregress(init_runs["n"], init_runs["random_as"]).slope if init_runs["n"].nunique() > 1 else float("nan")
+    )
+    add(
+        "Randomly initialised transformers have low average sensitivity, far below a random function's n/2",
         "HR24 §6 'Random Initialization'; Bhattamishra et al. 2023",
         "as_n well below n/2, growing slowly if at all",
         f"at n={n_max}: transformer as_n {fmt(last['transformer_as'].mean())} vs random f {fmt(last['random_as'].mean())} "
@@ -276,5 +325,6 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
         "holds if, at the largest n, the transformers' mean as_n is under half the random functions', their "
         "slope in n under a quarter of the random functions', and the paired Wilcoxon test (random > "
         "transformer, as_n/n) gives p < 0.01. A balanced Boolean function has as_n ≥ 1, so small n cannot "
-        "show the gap")
+        "show the gap",
+    )
     return out

@@ -16,6 +16,7 @@ weight matrix; it is a worst-case constant with no closed value for a trained mo
 Blowup here is the §7.1 convention (no ``1 +`` per factor); Eq. 11's ``1 + N`` version is at least as
 large, so the measured ``c_needed`` is an upper bound on the one Eq. 11 would give.
 """
+
 from __future__ import annotations
 
 import math
@@ -91,12 +92,18 @@ def constant_table(cfg: SweepConfig, df: pd.DataFrame, cache: Store | None = Non
         if res is None or not res["converged"] or res.get("failed"):
             continue
         rhs = cor5_rhs(sensitivity.closed_form_sensitivity(run.function, run.n), run.n, run.heads)
-        rows.append({
-            "function": run.function, "n": run.n, "seed": run.seed, "blowup_sq": res["blowup_sq"],
-            "param_norm": res["param_norm"], "rhs": rhs,
-            "c_needed": rhs / res["blowup_sq"] if rhs > 0 else np.nan,
-            "log10_c_attn": log10_eq8_factor(res["state_dict"], run.d, run.heads),
-        })  # fmt: skip
+        rows.append(
+            {
+                "function": run.function,
+                "n": run.n,
+                "seed": run.seed,
+                "blowup_sq": res["blowup_sq"],
+                "param_norm": res["param_norm"],
+                "rhs": rhs,
+                "c_needed": rhs / res["blowup_sq"] if rhs > 0 else np.nan,
+                "log10_c_attn": log10_eq8_factor(res["state_dict"], run.d, run.heads),
+            }
+        )
     cols = ["function", "n", "seed", "blowup_sq", "param_norm", "rhs", "c_needed", "log10_c_attn"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -134,8 +141,9 @@ def thm4_strings(run: EncoderRun, state_dict: dict, strings: int) -> dict:
     return {"s": s.numpy(), "blowup_side": (b**2 + (bn**2).mean(-1)).numpy(), "blowup": b.numpy(), "ones": ones.numpy()}
 
 
-def thm4_table(cfg: SweepConfig, df: pd.DataFrame, strings: int = 256, cache: Store | None = None,
-               functions=("parity", "majority")) -> pd.DataFrame:  # fmt: skip
+def thm4_table(
+    cfg: SweepConfig, df: pd.DataFrame, strings: int = 256, cache: Store | None = None, functions=("parity", "majority")
+) -> pd.DataFrame:
     """One row per (converged run, string): the two sides of Eq. 12 and ``c_thm4`` for that string.
 
     ``c_x = s(T, x) / (sqrt(n log n) · (B(x)² + mean_i B(x^{⊕i})²))``: Eq. 12 holds on ``x`` for every
@@ -174,8 +182,12 @@ def balance_test(df: pd.DataFrame, function: str = "majority") -> dict:
     if len(ratio) < 3:
         return {"runs": len(ratio), "median_ratio": float(np.median(ratio)) if len(ratio) else np.nan, "p": np.nan}
     p = stats.wilcoxon(np.log(ratio), alternative="greater").pvalue
-    return {"runs": len(ratio), "median_ratio": float(np.median(ratio)), "p": float(p),
-            "frac_larger": float((ratio > 1).mean())}  # fmt: skip
+    return {
+        "runs": len(ratio),
+        "median_ratio": float(np.median(ratio)),
+        "p": float(p),
+        "frac_larger": float((ratio > 1).mean()),
+    }
 
 
 def growth_test(df: pd.DataFrame, function: str = "parity", y: str = "blowup_sq") -> dict:
@@ -184,8 +196,14 @@ def growth_test(df: pd.DataFrame, function: str = "parity", y: str = "blowup_sq"
     if len(g) < 3 or g["n"].nunique() < 2:
         return {"runs": len(g), "slope": np.nan, "p": np.nan, "max_n": g["n"].max() if len(g) else np.nan}
     fit = linear_fit(g["n"], np.log(g[y].astype(float)))
-    return {"runs": len(g), "slope": fit["slope"], "p": fit["p"], "r": fit["r"], "max_n": int(g["n"].max()),
-            "ratio": float(np.exp(fit["slope"] * (g["n"].max() - g["n"].min())))}  # fmt: skip
+    return {
+        "runs": len(g),
+        "slope": fit["slope"],
+        "p": fit["p"],
+        "r": fit["r"],
+        "max_n": int(g["n"].max()),
+        "ratio": float(np.exp(fit["slope"] * (g["n"].max() - g["n"].min()))),
+    }
 
 
 def growth_table(df: pd.DataFrame, y: str = "blowup_sq") -> pd.DataFrame:
@@ -197,11 +215,18 @@ def growth_table(df: pd.DataFrame, y: str = "blowup_sq") -> pd.DataFrame:
 def thm4_summary(t4: pd.DataFrame) -> pd.DataFrame:
     """Per (function, n): mean ``s(T,x)``, mean of the Eq. 12 blowup side, and ``c_x``'s median, 99th percentile, max."""
     if not len(t4):
-        return pd.DataFrame(columns=["function", "n", "strings", "mean_s", "mean_blowup_side", "c_median", "c_p99", "c_max"])
+        return pd.DataFrame(
+            columns=["function", "n", "strings", "mean_s", "mean_blowup_side", "c_median", "c_p99", "c_max"]
+        )
     g = t4.groupby(["function", "n"], sort=False)
-    return g.agg(strings=("s", "size"), mean_s=("s", "mean"), mean_blowup_side=("blowup_side", "mean"),
-                 c_median=("c_x", "median"), c_p99=("c_x", lambda v: float(np.quantile(v, 0.99))),
-                 c_max=("c_x", "max")).reset_index()  # fmt: skip
+    return g.agg(
+        strings=("s", "size"),
+        mean_s=("s", "mean"),
+        mean_blowup_side=("blowup_side", "mean"),
+        c_median=("c_x", "median"),
+        c_p99=("c_x", lambda v: float(np.quantile(v, 0.99))),
+        c_max=("c_x", "max"),
+    ).reset_index()
 
 
 def claims(cfg: SweepConfig, df: pd.DataFrame) -> list[Claim]:
@@ -213,30 +238,53 @@ def claims(cfg: SweepConfig, df: pd.DataFrame) -> list[Claim]:
     if not np.isfinite(gt["slope"]):
         why = f"fails: too few converged PARITY runs ({gt['runs']}) at two or more lengths"
     elif not ok:
-        why = (f"fails: slope {fmt(gt['slope'])} with p = {fmt(gt['p'])}; PARITY converges only up to "
-               f"n = {gt['max_n']} here, so the range of n is short")  # fmt: skip
+        why = (
+            f"fails: slope {fmt(gt['slope'])} with p = {fmt(gt['p'])}; PARITY converges only up to "
+            f"n = {gt['max_n']} here, so the range of n is short"
+        )
     else:
         why = ""
-    out.append(Claim(
-        ch, "E[Blowup²] of trained PARITY models grows with n, as Cor. 5 requires of C·E[Blowup²] when the "
-        "weights (hence C) stay bounded", "HR24 Cor. 5, Eq. 14",
-        "C·E[Blowup²] = Ω(√n / log n); C not measured",
-        f"log E[Blowup²] slope {fmt(gt['slope'])}/step of n (p = {fmt(gt['p'])}, {gt['runs']} runs, n ≤ {fmt(gt['max_n'])})",
-        ok, sc, "check: linregress of log E[Blowup²] on n over converged PARITY runs, slope > 0 with p < 0.05. "
-        "Cor. 5 bounds the product C·E[Blowup²], and C grows with the weights: this tests the blowup half of the "
-        "product only (chapter 06 shows the other half, the weight norm)" + ("; " + why if why else ""),
-    ))  # fmt: skip
+    out.append(
+        Claim(
+            ch,
+            "E[Blowup²] of trained PARITY models grows with n, as Cor. 5 requires of C·E[Blowup²] when the "
+            "weights (hence C) stay bounded",
+            "HR24 Cor. 5, Eq. 14",
+            "C·E[Blowup²] = Ω(√n / log n); C not measured",
+            f"log E[Blowup²] slope {fmt(gt['slope'])}/step of n (p = {fmt(gt['p'])}, {gt['runs']} runs, n ≤ {fmt(gt['max_n'])})",
+            ok,
+            sc,
+            "check: linregress of log E[Blowup²] on n over converged PARITY runs, slope > 0 with p < 0.05. "
+            "Cor. 5 bounds the product C·E[Blowup²], and C grows with the weights: this tests the blowup half of the "
+            "product only (chapter 06 shows the other half, the weight norm)" + ("; " + why if why else ""),
+        )
+    )
 
     bt = balance_test(df)
     ok = bool(np.isfinite(bt["p"]) and bt["median_ratio"] > 1 and bt["p"] < ALPHA)
-    out.append(Claim(
-        ch, "MAJORITY models have larger blowup on balanced strings than on unbalanced ones (Thm 4 localisation)",
-        "HR24 §4 after Cor. 5", "Blowup = Ω(n^{1/4}) near balanced strings; no blowup needed elsewhere",
-        f"median ratio balanced/unbalanced {fmt(bt['median_ratio'])} over {bt['runs']} runs (p = {fmt(bt['p'])})",
-        ok, sc, "check: one-sided Wilcoxon signed-rank on log(ratio) across converged MAJORITY runs, p < 0.05 "
-        "and median ratio > 1" + ("" if ok else "; fails: " + (
-            "too few converged MAJORITY runs" if not np.isfinite(bt["p"]) else "the ratio is not significantly above 1")),
-    ))  # fmt: skip
+    out.append(
+        Claim(
+            ch,
+            "MAJORITY models have larger blowup on balanced strings than on unbalanced ones (Thm 4 localisation)",
+            "HR24 §4 after Cor. 5",
+            "Blowup = Ω(n^{1/4}) near balanced strings; no blowup needed elsewhere",
+            f"median ratio balanced/unbalanced {fmt(bt['median_ratio'])} over {bt['runs']} runs (p = {fmt(bt['p'])})",
+            ok,
+            sc,
+            "check: one-sided Wilcoxon signed-rank on log(ratio) across converged MAJORITY runs, p < 0.05 "
+            "and median ratio > 1"
+            + (
+                ""
+                if ok
+                else "; fails: "
+                + (
+                    "too few converged MAJORITY runs"
+                    if not np.isfinite(bt["p"])
+                    else "the ratio is not significantly above 1"
+                )
+            ),
+        )
+    )
 
     return out
 
@@ -251,11 +299,17 @@ def sanity_checks(consts: pd.DataFrame) -> pd.DataFrame:
     c = consts[consts["c_needed"].notna()] if len(consts) else consts
     worst = float(np.log10(c["c_needed"]).max()) if len(c) else np.nan
     margin = float((c["log10_c_attn"] - np.log10(c["c_needed"])).min()) if len(c) else np.nan
-    return pd.DataFrame([{
-        "check": "Cor. 5 needs a C below the Eq. 8 factor of C on every converged run with RHS > 0",
-        "runs": len(c), "largest log10 C needed": worst, "smallest margin (orders of magnitude)": margin,
-        "consistent": bool(len(c) and margin > 0),
-    }])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "check": "Cor. 5 needs a C below the Eq. 8 factor of C on every converged run with RHS > 0",
+                "runs": len(c),
+                "largest log10 C needed": worst,
+                "smallest margin (orders of magnitude)": margin,
+                "consistent": bool(len(c) and margin > 0),
+            }
+        ]
+    )
 
 
 def describe(df: pd.DataFrame, consts: pd.DataFrame | None = None) -> str:
@@ -289,6 +343,10 @@ def describe(df: pd.DataFrame, consts: pd.DataFrame | None = None) -> str:
         lines.append(
             f"MAJORITY: the blowup on balanced strings is a median {fmt(bt['median_ratio'])} times that on "
             f"unbalanced strings over {bt['runs']} converged runs"
-            + (f" (larger in {fmt(100 * bt['frac_larger'])}% of them; one-sided Wilcoxon p = {fmt(bt['p'])})." if "frac_larger" in bt else ".")
+            + (
+                f" (larger in {fmt(100 * bt['frac_larger'])}% of them; one-sided Wilcoxon p = {fmt(bt['p'])})."
+                if "frac_larger" in bt
+                else "."
+            )
         )
     return "\n\n".join(f"- {x}" for x in lines)

@@ -23,13 +23,15 @@ presets (the core never imports the experiments); they are imported only when a 
 table); if its values live in a new preset dict, add a loader to :data:`SOURCES`.
 ``tests/test_deviations.py`` checks every row.
 """
+
 from __future__ import annotations
 
 import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pandas as pd
 import yaml
@@ -128,8 +130,9 @@ class Deviation:
             if not getattr(self, name).strip():
                 raise ValueError(f"{name}: must not be empty ({self.chapter}, {self.topic!r})")
         if self.placeholders() and self.source not in SOURCES:
-            raise ValueError(f"source: must be one of {sorted(SOURCES)} for a row with placeholders, "
-                             f"got {self.source!r}")
+            raise ValueError(
+                f"source: must be one of {sorted(SOURCES)} for a row with placeholders, got {self.source!r}"
+            )
         if self.kind == "scale" and not self.book_fields():
             raise ValueError(f"book: a scale row must read its value from a preset ({{c.FIELD}}), got {self.book!r}")
 
@@ -165,8 +168,10 @@ class Deviation:
         def fill(text: str) -> str:
             return _PLACEHOLDER.sub(lambda m: show(getattr(presets["paper" if m[1] == "p" else scale], m[2])), text)
 
-        row = {c: fill(getattr(self, c)) if c in ("paper", "book", "reason", "effect") else getattr(self, c)
-               for c in COLUMNS}  # fmt: skip
+        row = {
+            c: fill(getattr(self, c)) if c in ("paper", "book", "reason", "effect") else getattr(self, c)
+            for c in COLUMNS
+        }
         if self.kind == "scale" and scale == "ci":
             row["reason"], row["effect"] = CI_REASON, NOT_MEASURED
         return row
@@ -223,9 +228,11 @@ def styled(scale: str | None = None):
     df["chapter"] = df["chapter"].str.replace("_", " ")  # lets the chapter column wrap
     df = df.set_index(["chapter", "topic"])
     cell = {"text-align": "left", "vertical-align": "top", "white-space": "normal", "font-size": "0.85em"}
-    return df.style.set_properties(**cell).set_table_styles([
-        {"selector": "th", "props": "text-align: left; vertical-align: top; font-size: 0.85em;"},
-        {"selector": "th.row_heading.level0", "props": "max-width: 7em;"},
-        {"selector": "th.row_heading.level1", "props": "max-width: 9em; font-weight: normal;"},
-        {"selector": "td", "props": "min-width: 7em; max-width: 17em;"},
-    ])  # fmt: skip
+    return df.style.set_properties(**cell).set_table_styles(
+        [
+            {"selector": "th", "props": "text-align: left; vertical-align: top; font-size: 0.85em;"},
+            {"selector": "th.row_heading.level0", "props": "max-width: 7em;"},
+            {"selector": "th.row_heading.level1", "props": "max-width: 9em; font-weight: normal;"},
+            {"selector": "td", "props": "min-width: 7em; max-width: 17em;"},
+        ]
+    )

@@ -3,6 +3,7 @@
 One small transformer per function of the preset (PARITY and MAJORITY) learns it at one input length; the
 one that fits the sensitive function sits in a much sharper minimum (HR24 Fig. 1 in miniature).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ class DemoConfig(ChapterConfig):
     #: n: input length, an integer in [2, 20].
     #: steps: training steps per model, >= 1.
     #: functions: a list drawn from ["parity", "majority", "first", "mean"].
-    PARAMS = ('n', 'steps', 'functions')
+    PARAMS = ("n", "steps", "functions")
 
     def train_config(self, function: str) -> TrainConfig:
         return TrainConfig(function, n=self.n, d=self.d, lr=self.lr, batch_size=self.batch_size, steps=self.steps)
@@ -65,8 +66,7 @@ class DemoConfig(ChapterConfig):
 PRESETS = {
     "ci": DemoConfig(scale="ci", n=4, d=16, steps=40, lr=1e-3, perturbations=4, inputs=128),
     "cpu": DemoConfig(scale="cpu"),
-    "paper": DemoConfig(scale="paper", n=20, d=128, steps=10_000, batch_size=1024, perturbations=50,
-                        inputs=4096),
+    "paper": DemoConfig(scale="paper", n=20, d=128, steps=10_000, batch_size=1024, perturbations=50, inputs=4096),
 }
 
 
@@ -83,7 +83,9 @@ def run(cfg: DemoConfig, cache: Store | None = None) -> pd.DataFrame:
             r = train(tc)
             return {**r.summary(), "sharpness": sharpness(r.model, x, n_perturbations=cfg.perturbations)}
 
-        res = cache.get_or_compute(KIND, {"train": tc, "perturbations": cfg.perturbations, "inputs": cfg.inputs}, measure)
+        res = cache.get_or_compute(
+            KIND, {"train": tc, "perturbations": cfg.perturbations, "inputs": cfg.inputs}, measure
+        )
         rows.append({"function": f, "n": cfg.n, "as_n": sensitivity.average_sensitivity(f, cfg.n), **res})
     return pd.DataFrame(rows)
 
@@ -104,18 +106,21 @@ def _names(fs) -> str:
 
 def describe(cfg: DemoConfig, df: pd.DataFrame) -> str:
     """What this run of the demo found, in a few sentences (Markdown), every number read from ``df``."""
-    fit = df[df["converged"].astype(bool)]
     missed = df[~df["converged"].astype(bool)]
     mses = "; ".join(f"{label(f)} {fmt(m)}" for f, m in zip(df["function"], df["eval_mse"]))
     if missed.empty:
-        s = (f"All {len(df)} models fit their targets (evaluation MSE below 10⁻³ after {cfg.steps} steps: {mses})"
-             if len(df) > 2 else
-             f"Both models fit their targets (evaluation MSE below 10⁻³ after {cfg.steps} steps: {mses})")
+        s = (
+            f"All {len(df)} models fit their targets (evaluation MSE below 10⁻³ after {cfg.steps} steps: {mses})"
+            if len(df) > 2
+            else f"Both models fit their targets (evaluation MSE below 10⁻³ after {cfg.steps} steps: {mses})"
+        )
     else:
         one = len(missed) == 1
-        s = (f"After {cfg.steps} steps {_names(missed['function'])} did not fit {'its target' if one else 'their targets'} "
-             f"(evaluation MSE at or above 10⁻³: {mses}), so {'its' if one else 'their'} sharpness describes "
-             f"{'a model that does not compute its function' if one else 'models that do not compute their functions'}")
+        s = (
+            f"After {cfg.steps} steps {_names(missed['function'])} did not fit {'its target' if one else 'their targets'} "
+            f"(evaluation MSE at or above 10⁻³: {mses}), so {'its' if one else 'their'} sharpness describes "
+            f"{'a model that does not compute its function' if one else 'models that do not compute their functions'}"
+        )
     s += "."
     if "parity" in set(df["function"]) and len(df) > 1:
         par = df.set_index("function").loc["parity"]
@@ -123,11 +128,18 @@ def describe(cfg: DemoConfig, df: pd.DataFrame) -> str:
         top = others.loc[others["sharpness"].idxmax()]
         ratio = par["sharpness"] / top["sharpness"]
         more = "more" if ratio > 1 else "less"
-        s += (f" Under the same weight noise the PARITY model's outputs move {fmt(ratio if ratio > 1 else 1 / ratio)}× "
-              f"{more} than the {label(top['function'])} model's (sharpness {fmt(par['sharpness'])} against "
-              f"{fmt(top['sharpness'])}).")
-    s += " At n = " + str(cfg.n) + " the average sensitivities are " + "; ".join(
-        f"{label(f)} {fmt(a, 4)}" for f, a in zip(df["function"], df["as_n"])) + "."
+        s += (
+            f" Under the same weight noise the PARITY model's outputs move {fmt(ratio if ratio > 1 else 1 / ratio)}× "
+            f"{more} than the {label(top['function'])} model's (sharpness {fmt(par['sharpness'])} against "
+            f"{fmt(top['sharpness'])})."
+        )
+    s += (
+        " At n = "
+        + str(cfg.n)
+        + " the average sensitivities are "
+        + "; ".join(f"{label(f)} {fmt(a, 4)}" for f, a in zip(df["function"], df["as_n"]))
+        + "."
+    )
     return s
 
 
@@ -140,14 +152,25 @@ def claims(cfg: DemoConfig, df: pd.DataFrame) -> list[Claim]:
     ratio = float(par["sharpness"] / others["sharpness"].max())
     unfit = [f for f, c in zip(df["function"], df["converged"]) if not bool(c)]
     ok = bool(ratio > 3 and not unfit)
-    note = ("holds if every model fit its target (evaluation MSE < 10⁻³) and PARITY's sharpness exceeds every "
-            "other function's by more than 3×")
+    note = (
+        "holds if every model fit its target (evaluation MSE < 10⁻³) and PARITY's sharpness exceeds every "
+        "other function's by more than 3×"
+    )
     if unfit:
         note += f"; fails: {_names(unfit)} did not fit {'its target' if len(unfit) == 1 else 'their targets'}"
     elif not ok:
         note += f"; fails: the ratio is {fmt(ratio)}"
     mses = ", ".join(f"{label(f)} {fmt(m)}" for f, m in zip(df["function"], df["eval_mse"]))
-    return [Claim(CHAPTER, "A transformer fitting PARITY sits in a sharper minimum than ones fitting less sensitive functions",
-                  "HR24 Fig. 1", "PARITY's sharpness far above MAJORITY's",
-                  f"n={cfg.n}: PARITY {fmt(par['sharpness'])} vs others ≤ {fmt(others['sharpness'].max())} "
-                  f"(×{fmt(ratio)}); eval MSE {mses}", holds=ok, scale=cfg.scale, note=note)]
+    return [
+        Claim(
+            CHAPTER,
+            "A transformer fitting PARITY sits in a sharper minimum than ones fitting less sensitive functions",
+            "HR24 Fig. 1",
+            "PARITY's sharpness far above MAJORITY's",
+            f"n={cfg.n}: PARITY {fmt(par['sharpness'])} vs others ≤ {fmt(others['sharpness'].max())} "
+            f"(×{fmt(ratio)}); eval MSE {mses}",
+            holds=ok,
+            scale=cfg.scale,
+            note=note,
+        )
+    ]

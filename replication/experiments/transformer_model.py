@@ -3,6 +3,7 @@
 One model is trained briefly on a sensitive function so the factors can be read on a live network
 before and after training, and checked against ``torch.nn.TransformerEncoder``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,11 +57,19 @@ class AnatomyConfig(ChapterConfig):
     #: function: "parity", "majority", "first" or "mean".
     #: steps: training steps, >= 0.
     #: d: model width, a multiple of 4.
-    PARAMS = ('n', 'function', 'steps', 'd')
+    PARAMS = ("n", "function", "steps", "d")
 
     def train_config(self, steps: int | None = None) -> TrainConfig:
-        return TrainConfig(self.function, n=self.n, d=self.d, lr=self.lr, batch_size=self.batch_size,
-                           steps=self.steps if steps is None else steps, seed=self.seed, eval_every=250)
+        return TrainConfig(
+            self.function,
+            n=self.n,
+            d=self.d,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            steps=self.steps if steps is None else steps,
+            seed=self.seed,
+            eval_every=250,
+        )
 
 
 PRESETS = {
@@ -104,8 +113,12 @@ def equivalence(model: HR24Encoder, x: torch.Tensor) -> dict[str, float]:
     out = model(x, record=rec)
     # ||LayerNorm(y)|| <= sqrt(d) before the affine map (HR24 §2): check on every recorded input.
     d = model.cfg.d
-    norms = [((y - y.mean(-1, keepdim=True)) * torch.rsqrt(y.var(-1, unbiased=False, keepdim=True) + model.cfg.eps)).norm(dim=-1)
-             for y in rec]
+    norms = [
+        ((y - y.mean(-1, keepdim=True)) * torch.rsqrt(y.var(-1, unbiased=False, keepdim=True) + model.cfg.eps)).norm(
+            dim=-1
+        )
+        for y in rec
+    ]
     return {
         "max_abs_diff_vs_torch": float((out - out_ref).abs().max()),
         "max_normalised_norm_over_sqrt_d": float(max(float(n.max()) for n in norms) / np.sqrt(d)),
@@ -124,9 +137,16 @@ def ln_factor_frame(models: dict[str, HR24Encoder], x: torch.Tensor) -> pd.DataF
             app = f"layer {layer + 1} norm{norm + 1}"
             positions = range(a.shape[1]) if a.shape[1] > 1 else [m.cfg.n - 1]
             for j, pos in enumerate(positions):
-                rows.append({"model": name, "application": app, "position": pos + 1,
-                             "N_eq5": float(a[:, j].mean()), "N_code": float(b[:, j].mean()),
-                             "N_eq5_max": float(a[:, j].max())})
+                rows.append(
+                    {
+                        "model": name,
+                        "application": app,
+                        "position": pos + 1,
+                        "N_eq5": float(a[:, j].mean()),
+                        "N_code": float(b[:, j].mean()),
+                        "N_eq5_max": float(a[:, j].max()),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -140,8 +160,15 @@ def blowup_frame(models: dict[str, HR24Encoder], x: torch.Tensor) -> pd.DataFram
         b1 = m.blowup(x, plus_one=True)
         bc = m.blowup(x, convention="code")
         for i in range(len(x)):
-            rows.append({"model": name, "ones": int(ones[i]), "blowup": float(b[i]), "blowup_eq11": float(b1[i]),
-                         "blowup_code": float(bc[i])})
+            rows.append(
+                {
+                    "model": name,
+                    "ones": int(ones[i]),
+                    "blowup": float(b[i]),
+                    "blowup_eq11": float(b1[i]),
+                    "blowup_code": float(bc[i]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -171,39 +198,61 @@ def describe(cfg: AnatomyConfig, blowups: pd.DataFrame, summary: dict) -> str:
     mean, med = b.mean(), b.median()
     init, trained = float(mean.get("initialisation", np.nan)), float(mean.get("trained", np.nan))
     fit = bool(summary.get("converged", summary["eval_mse"] < 1e-3))
-    text = (f"Here, after {summary.get('steps_run', cfg.steps)} steps on {cfg.function.upper()} at n = {cfg.n}, "
-            f"the model's evaluation MSE is {fmt(summary['eval_mse'])} ({'it fits' if fit else 'it does not fit'} "
-            f"the function at the 10⁻³ threshold), and its mean Blowup over {cfg.inputs} random inputs "
-            f"{'rose' if trained > init else 'fell' if trained < init else 'did not change'}: {fmt(init)} at "
-            f"initialisation, {fmt(trained)} trained (medians {fmt(float(med.get('initialisation', np.nan)))} and "
-            f"{fmt(float(med.get('trained', np.nan)))}).")
+    text = (
+        f"Here, after {summary.get('steps_run', cfg.steps)} steps on {cfg.function.upper()} at n = {cfg.n}, "
+        f"the model's evaluation MSE is {fmt(summary['eval_mse'])} ({'it fits' if fit else 'it does not fit'} "
+        f"the function at the 10⁻³ threshold), and its mean Blowup over {cfg.inputs} random inputs "
+        f"{'rose' if trained > init else 'fell' if trained < init else 'did not change'}: {fmt(init)} at "
+        f"initialisation, {fmt(trained)} trained (medians {fmt(float(med.get('initialisation', np.nan)))} and "
+        f"{fmt(float(med.get('trained', np.nan)))})."
+    )
     return text
 
 
-def claims(cfg: AnatomyConfig, checks: dict[str, dict], factors: pd.DataFrame, blowups: pd.DataFrame,
-           trained_mse: float) -> list[Claim]:
+def claims(
+    cfg: AnatomyConfig, checks: dict[str, dict], factors: pd.DataFrame, blowups: pd.DataFrame, trained_mse: float
+) -> list[Claim]:
     out = []
 
     def add(claim, ref, paper, measured, holds, note=""):
         out.append(Claim(CHAPTER, claim, ref, paper, measured, bool(holds), cfg.scale, note))
 
     diff = max(c["max_abs_diff_vs_torch"] for c in checks.values())
-    add("The encoder written out here computes the same function as torch.nn.TransformerEncoder",
-        "HR24 §7.1 (PyTorch default encoder)", "same function", f"max |Δoutput| = {fmt(diff)}", diff < 1e-4,
-        "weights copied into nn.TransformerEncoder; initialised and trained model")
+    add(
+        "The encoder written out here computes the same function as torch.nn.TransformerEncoder",
+        "HR24 §7.1 (PyTorch default encoder)",
+        "same function",
+        f"max |Δoutput| = {fmt(diff)}",
+        diff < 1e-4,
+        "weights copied into nn.TransformerEncoder; initialised and trained model",
+    )
     ratio = max(c["max_normalised_norm_over_sqrt_d"] for c in checks.values())
-    add("LayerNorm's normalised output has norm at most √d", "HR24 §2", "≤ √d",
-        f"max ‖(y−mean)·N‖/√d = {fmt(ratio, 6)}", ratio <= 1 + 1e-5, "equality up to the eps term")
-    r = (factors["N_code"] / factors["N_eq5"])
+    add(
+        "LayerNorm's normalised output has norm at most √d",
+        "HR24 §2",
+        "≤ √d",
+        f"max ‖(y−mean)·N‖/√d = {fmt(ratio, 6)}",
+        ratio <= 1 + 1e-5,
+        "equality up to the eps term",
+    )
+    r = factors["N_code"] / factors["N_eq5"]
     expected = np.sqrt((cfg.d - 1) / cfg.d)
-    add("The original code's 1/std (unbiased, no eps) is Eq. 5's factor times √((d−1)/d) where eps is negligible",
-        "HR24 Eq. 5 vs the released code", f"ratio √((d−1)/d) = {fmt(expected, 5)}",
-        f"median ratio {fmt(float(r.median()), 5)}", abs(float(r.median()) - expected) < 1e-3,
-        "the eps term matters only where the variance is tiny")
+    add(
+        "The original code's 1/std (unbiased, no eps) is Eq. 5's factor times √((d−1)/d) where eps is negligible",
+        "HR24 Eq. 5 vs the released code",
+        f"ratio √((d−1)/d) = {fmt(expected, 5)}",
+        f"median ratio {fmt(float(r.median()), 5)}",
+        abs(float(r.median()) - expected) < 1e-3,
+        "the eps term matters only where the variance is tiny",
+    )
     b = blowups.groupby("model")["blowup"].mean()
-    add("Blowup grows as the model learns a sensitive function", "HR24 §7.2, Fig. 12", "blowup rises during learning",
+    add(
+        "Blowup grows as the model learns a sensitive function",
+        "HR24 §7.2, Fig. 12",
+        "blowup rises during learning",
         f"mean Blowup {fmt(b.get('initialisation', np.nan))} at init → {fmt(b.get('trained', np.nan))} trained "
         f"(eval MSE {fmt(trained_mse)})",
         b.get("trained", 0) > b.get("initialisation", np.inf) and trained_mse < 1e-2,
-        f"{cfg.function.upper()} at n={cfg.n} after {cfg.steps} steps; holds only if the model also fit the function")
+        f"{cfg.function.upper()} at n={cfg.n} after {cfg.steps} steps; holds only if the model also fit the function",
+    )
     return out

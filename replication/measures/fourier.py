@@ -1,8 +1,8 @@
 """Fourier analysis of Boolean functions (HR24 §3, Eq. 17): Walsh–Hadamard spectra and degree profiles."""
+
 from __future__ import annotations
 
 import math
-from typing import Union
 
 import numpy as np
 import torch
@@ -44,9 +44,7 @@ def popcount(m: torch.Tensor) -> torch.Tensor:
     return c
 
 
-def degree_profile(
-    name_or_fn: Union[str, BoolFn, torch.Tensor], n: int | None = None, pm_scale: bool = True
-) -> np.ndarray:
+def degree_profile(name_or_fn: str | BoolFn | torch.Tensor, n: int | None = None, pm_scale: bool = True) -> np.ndarray:
     """Degree profile ``(d_0, ..., d_n)``, ``d_i = sum_{|P|=i} λ_P^2`` (Abbe et al. 2023; HR24 §6).
 
     ``pm_scale=False`` takes a real-valued table as it is, without the {0,1} -> ±1 map.
@@ -59,7 +57,7 @@ def degree_profile(
     return prof.numpy()
 
 
-def sensitivity_from_spectrum(name_or_fn: Union[str, BoolFn, torch.Tensor], n: int | None = None) -> float:
+def sensitivity_from_spectrum(name_or_fn: str | BoolFn | torch.Tensor, n: int | None = None) -> float:
     """Right-hand side of HR24 Eq. 17: ``sum_P |P| λ_P^2 = sum_i i d_i``."""
     prof = degree_profile(name_or_fn, n)
     return float((np.arange(len(prof)) * prof).sum())

@@ -1,7 +1,8 @@
 """Parameter norms and LayerNorm blowup (HR24 §7.1, Cor. 5), and the weight norm of V25's grokking runs."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -19,11 +20,7 @@ def parameter_norm(model: nn.Module, exclude: Sequence[str] = HR24_EXCLUDE) -> f
 def blowup_moments(model, x: torch.Tensor, convention: str = "eq5") -> dict[str, float]:
     """``E[Blowup]``, ``E[Blowup²]`` and ``E[log Blowup]`` over the inputs ``x`` (HR24 §7.1, Cor. 5)."""
     b = model.blowup(x, convention=convention).double()
-    return {
-        "blowup": float(b.mean()),
-        "blowup_sq": float((b**2).mean()),
-        "log_blowup": float(torch.log(b).mean()),
-    }
+    return {"blowup": float(b.mean()), "blowup_sq": float((b**2).mean()), "log_blowup": float(torch.log(b).mean())}
 
 
 def weight_norm(model: nn.Module) -> float:

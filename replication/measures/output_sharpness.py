@@ -4,6 +4,7 @@ Not HR24's sharpness (:mod:`replication.measures.sharpness`, Eq. 15, which reads
 squared change): V25 perturb every parameter by N(0, σ²) and report the mean absolute change of the
 logits (ShOp) and the share of inputs whose predicted class changes (ShPred).
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,8 +20,9 @@ def predict_in_chunks(model: nn.Module, x: torch.Tensor, chunk: int = 2000) -> t
 
 
 @torch.no_grad()
-def shop_shpred(model: nn.Module, x: torch.Tensor, sigma: float, repeats: int, generator: torch.Generator,
-                train_mode: bool = False) -> dict:  # fmt: skip
+def shop_shpred(
+    model: nn.Module, x: torch.Tensor, sigma: float, repeats: int, generator: torch.Generator, train_mode: bool = False
+) -> dict:
     """ShOp and ShPred of V25 §7.2 at inputs ``x``, model in eval mode (its weights are left unchanged).
 
     Each of ``repeats`` draws adds N(0, sigma²) to every parameter of a copy of the model. ShOp is the

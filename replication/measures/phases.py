@@ -18,6 +18,7 @@ phases of a grokking run, in V25 App. A.5's names:
 learnt only ``a + b = b + a`` already scores the baseline on the test set. ``t_rise`` is the first
 evaluation after ``t_sat`` at or above that level, ``t_low_end`` the last evaluation before it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -94,8 +95,18 @@ def _at(steps, values, step, window: int = 3) -> float:
     return float(smooth(values, window)[int(np.flatnonzero(np.asarray(steps) == step)[0])])
 
 
-def grokking_phases(steps, train_acc, test_acc, sensitivity, weight_norm, baseline: float, saturate: float = 0.99,
-                    grok: float = 0.95, margin: float = 0.1, window: int = 3) -> dict:  # fmt: skip
+def grokking_phases(
+    steps,
+    train_acc,
+    test_acc,
+    sensitivity,
+    weight_norm,
+    baseline: float,
+    saturate: float = 0.99,
+    grok: float = 0.95,
+    margin: float = 0.1,
+    window: int = 3,
+) -> dict:
     """The phases of one run (module docstring) and what sensitivity and weight norm do between them.
 
     Returns a dict: ``t_sat``, ``t_rise``, ``t_low_end``, ``t_grok``, ``t_peak``, ``t_early``, ``t_trough``
@@ -117,8 +128,11 @@ def grokking_phases(steps, train_acc, test_acc, sensitivity, weight_norm, baseli
     before = steps[steps < t_rise] if t_rise is not None else steps[:0]
     t_low_end = int(before[-1]) if len(before) and t_sat is not None and before[-1] >= t_sat else None
     t_early, s_early = peak(steps, sensitivity, 0, t_sat if t_sat is not None else steps.max(), window)
-    t_peak, s_peak = (climb_peak(steps, sensitivity, t_sat, t_low_end, t_early, window) if t_low_end is not None
-                      else (None, float("nan")))  # fmt: skip
+    t_peak, s_peak = (
+        climb_peak(steps, sensitivity, t_sat, t_low_end, t_early, window)
+        if t_low_end is not None
+        else (None, float("nan"))
+    )
     s_low = _at(steps, sensitivity, t_low_end, window)
     sens = np.asarray(sensitivity, dtype=float)
     dip = (steps >= t_early) & (steps <= (t_peak if t_peak is not None else steps.max()))
@@ -127,12 +141,20 @@ def grokking_phases(steps, train_acc, test_acc, sensitivity, weight_norm, baseli
     train_after = np.asarray(train_acc, dtype=float)[after]
     n_peak, n_low = _at(steps, weight_norm, t_peak, 1), _at(steps, weight_norm, t_low_end, 1)
     return {
-        "t_sat": t_sat, "t_rise": t_rise, "t_low_end": t_low_end, "t_grok": t_grok, "t_peak": t_peak,
-        "sens_start": float(sens[0]), "sens_sat": _at(steps, sensitivity, t_sat, window),
-        "t_early": t_early, "sens_early": s_early, "t_trough": int(steps[i_trough]),
+        "t_sat": t_sat,
+        "t_rise": t_rise,
+        "t_low_end": t_low_end,
+        "t_grok": t_grok,
+        "t_peak": t_peak,
+        "sens_start": float(sens[0]),
+        "sens_sat": _at(steps, sensitivity, t_sat, window),
+        "t_early": t_early,
+        "sens_early": s_early,
+        "t_trough": int(steps[i_trough]),
         "sens_trough": float(smooth(sens, window)[i_trough]),
         "early_fall": 1 - float(smooth(sens, window)[i_trough]) / s_early if s_early > 0 else float("nan"),
-        "sens_peak": s_peak, "sens_low_end": s_low,
+        "sens_peak": s_peak,
+        "sens_low_end": s_low,
         "sens_fall": 1 - s_low / s_peak if s_peak > 0 else float("nan"),
         "lead": t_rise - t_peak if t_peak is not None else None,
         "lead_grok": t_grok - t_peak if t_peak is not None and t_grok is not None else None,
@@ -141,11 +163,12 @@ def grokking_phases(steps, train_acc, test_acc, sensitivity, weight_norm, baseli
         "low_level": low,
         "train_dip": float(train_after.min()) if after.any() else float("nan"),
         "t_dip": int(steps[after][train_after.argmin()]) if after.any() else None,
-    }  # fmt: skip
+    }
 
 
-def parity_phases(steps, test_acc, sensitivity, target: float, chance_band: float = 0.6, learned: float = 0.99,
-                  window: int = 3) -> dict:  # fmt: skip
+def parity_phases(
+    steps, test_acc, sensitivity, target: float, chance_band: float = 0.6, learned: float = 0.99, window: int = 3
+) -> dict:
     """Sparse parity (V25 App. A.6): what sensitivity does while accuracy sits near chance, and where it ends.
 
     The *plateau* is every evaluation before test accuracy first reaches ``chance_band`` (60%);
@@ -160,9 +183,11 @@ def parity_phases(steps, test_acc, sensitivity, target: float, chance_band: floa
     plateau = steps < t_leave if t_leave is not None else np.ones(len(steps), bool)
     s = smooth(sens, window)
     return {
-        "t_leave": t_leave, "t_learn": t_learn, "sens_start": float(sens[0]),
+        "t_leave": t_leave,
+        "t_learn": t_learn,
+        "sens_start": float(sens[0]),
         "sens_plateau_end": float(s[plateau][-1]) if plateau.any() else float("nan"),
         "sens_plateau_max": float(s[plateau].max()) if plateau.any() else float("nan"),
         "sens_final": float(sens[steps >= t_learn].mean()) if t_learn is not None else float("nan"),
         "target": float(target),
-    }  # fmt: skip
+    }

@@ -2,17 +2,18 @@
 
 Conventions (±1 scale, bit 1 as the theory's +1) are those of :mod:`replication.tasks.boolean`.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, Union
+from collections.abc import Callable
 
 import torch
 
 from ..tasks.boolean import BoolFn, _check_n, all_strings, flip_each_bit, resolve
 
 
-def truth_table(name_or_fn: Union[str, BoolFn], n: int, batch: int = 1 << 16) -> torch.Tensor:
+def truth_table(name_or_fn: str | BoolFn, n: int, batch: int = 1 << 16) -> torch.Tensor:
     """Values of ``f`` on every string of length ``n``, in :func:`all_strings` order, ``(2^n,)``."""
     fn = resolve(name_or_fn)
     x = all_strings(n).to(torch.float64)
@@ -35,7 +36,7 @@ def sensitivity_from_table(table: torch.Tensor, pm_scale: bool = True) -> torch.
     return s if pm_scale else s / 4
 
 
-def average_sensitivity(name_or_fn: Union[str, BoolFn, torch.Tensor], n: int | None = None) -> float:
+def average_sensitivity(name_or_fn: str | BoolFn | torch.Tensor, n: int | None = None) -> float:
     """Exact average sensitivity ``as_n(f)`` (HR24 Eq. 7) on the ±1 scale, by enumerating the cube.
 
     Args:
@@ -114,7 +115,9 @@ def cube_strings(n: int, start: int, stop: int, device=None) -> torch.Tensor:
 
 
 @torch.no_grad()
-def model_table(model: Callable[[torch.Tensor], torch.Tensor], n: int, batch: int | None = None, device=None) -> torch.Tensor:
+def model_table(
+    model: Callable[[torch.Tensor], torch.Tensor], n: int, batch: int | None = None, device=None
+) -> torch.Tensor:
     """A model's outputs on every string of ``{0,1}^n``, in :func:`all_strings` order, ``(2^n,)`` float64.
 
     The cube is enumerated ``batch`` strings at a time (None: :func:`cube_batch`, sized to memory), each
@@ -128,12 +131,14 @@ def model_table(model: Callable[[torch.Tensor], torch.Tensor], n: int, batch: in
     batch = cube_batch(n, model) if batch is None else batch
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch: must be a positive integer or None, got {batch!r}")
-    return torch.cat([model(cube_strings(n, i, min(i + batch, 2**n), device)).to(torch.float64).cpu()
-                      for i in range(0, 2**n, batch)])  # fmt: skip
+    return torch.cat(
+        [model(cube_strings(n, i, min(i + batch, 2**n), device)).to(torch.float64).cpu() for i in range(0, 2**n, batch)]
+    )
 
 
-def model_average_sensitivity(model: Callable[[torch.Tensor], torch.Tensor], n: int, batch: int | None = None,
-                              device=None) -> float:  # fmt: skip
+def model_average_sensitivity(
+    model: Callable[[torch.Tensor], torch.Tensor], n: int, batch: int | None = None, device=None
+) -> float:
     """Exact ``as_n(T)`` of a model over the whole cube (±1 scale, as :func:`model_sensitivity`).
 
     One forward pass per string (:func:`model_table`), then :func:`sensitivity_from_table`: ``2^n``

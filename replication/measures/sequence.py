@@ -10,6 +10,7 @@ Positions are counted from the end of each sequence (0 is its last token, ``</s>
 sequences to plot sensitivity against position (§6), so that "later tokens" means the same thing in every
 sequence whatever its length.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,14 +30,25 @@ class SequenceSensitivity:
     n_evaluations: int
 
     def as_dict(self) -> dict:
-        return {"fraction": self.fraction, "changed": self.changed, "count": self.count,
-                "n_evaluations": self.n_evaluations}  # fmt: skip
+        return {
+            "fraction": self.fraction,
+            "changed": self.changed,
+            "count": self.count,
+            "n_evaluations": self.n_evaluations,
+        }
 
 
 @torch.no_grad()
-def sequence_sensitivity(model, ids: torch.Tensor, lengths: torch.Tensor, sigma: float, repeats: int = 1,
-                         generator: torch.Generator | None = None, chunk: int = CHUNK,
-                         before_norm: bool = False) -> SequenceSensitivity:  # fmt: skip
+def sequence_sensitivity(
+    model,
+    ids: torch.Tensor,
+    lengths: torch.Tensor,
+    sigma: float,
+    repeats: int = 1,
+    generator: torch.Generator | None = None,
+    chunk: int = CHUNK,
+    before_norm: bool = False,
+) -> SequenceSensitivity:
     """Share of changed predictions of ``model`` (put in eval mode by the caller) when one real token's
     LayerNorm-ed embedding of one sequence of ``ids`` ``(B, L)`` gets noise of standard deviation ``sigma``.
 
@@ -57,7 +69,7 @@ def sequence_sensitivity(model, ids: torch.Tensor, lengths: torch.Tensor, sigma:
     changed = torch.zeros(width, dtype=torch.long)
     count = torch.bincount(back, minlength=width)
     for start in range(0, len(b), chunk):
-        bb, tt = b[start:start + chunk], t[start:start + chunk]
+        bb, tt = b[start : start + chunk], t[start : start + chunk]
         noisy = emb[bb].clone()
         noise = torch.randn(len(bb), emb.shape[-1], generator=generator, dtype=emb.dtype)
         if before_norm:
@@ -65,7 +77,8 @@ def sequence_sensitivity(model, ids: torch.Tensor, lengths: torch.Tensor, sigma:
         else:
             noisy[torch.arange(len(bb)), tt] += sigma * noise
         flip = (model.classify(noisy, lengths[bb]).argmax(-1) != clean[bb]).long()
-        changed.index_add_(0, back[start:start + chunk], flip)
+        changed.index_add_(0, back[start : start + chunk], flip)
     total = int(count.sum())
-    return SequenceSensitivity(fraction=int(changed.sum()) / total, changed=changed.tolist(), count=count.tolist(),
-                               n_evaluations=total)  # fmt: skip
+    return SequenceSensitivity(
+        fraction=int(changed.sum()) / total, changed=changed.tolist(), count=count.tolist(), n_evaluations=total
+    )

@@ -1,8 +1,9 @@
 """Sharpness of HR24 §7.1 (Eq. 15) and the original code's ΔMSE: outputs under Gaussian parameter noise."""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -120,9 +121,17 @@ def _batched_outputs(model, fixed: dict, chunk: list[dict], names: list[str], x:
 
 
 @torch.no_grad()
-def _outputs_under_noise(model, x, rho: float = 0.02, n_perturbations: int = 20, seed: int = 0,
-                         exclude: Sequence[str] = HR24_EXCLUDE, chunk: int | None = None,
-                         dedup: bool = True, fold: bool | None = None):  # fmt: skip
+def _outputs_under_noise(
+    model,
+    x,
+    rho: float = 0.02,
+    n_perturbations: int = 20,
+    seed: int = 0,
+    exclude: Sequence[str] = HR24_EXCLUDE,
+    chunk: int | None = None,
+    dedup: bool = True,
+    fold: bool | None = None,
+):
     """``T_θ(x)`` and a list of ``T_{θ+Δ}(x)``, one per Gaussian perturbation (model left unchanged).
 
     The perturbations are drawn in a fixed order (perturbation by perturbation, parameter by parameter in
@@ -146,8 +155,12 @@ def _outputs_under_noise(model, x, rho: float = 0.02, n_perturbations: int = 20,
         params, buffers, names = _split(model, exclude)
         rows, inverse = _unique_rows(x) if dedup else (x, None)
         if fold is None:
-            fold = chunk is None and x.device.type == "cpu" and foldable(model, rows) \
-                and perturbation_chunk(model, rows, n_perturbations) == 1  # fmt: skip
+            fold = (
+                chunk is None
+                and x.device.type == "cpu"
+                and foldable(model, rows)
+                and perturbation_chunk(model, rows, n_perturbations) == 1
+            )
         elif fold and not foldable(model, rows):
             raise ValueError("fold: the folded forward needs an HR24Encoder of two layers or more and token strings")
         if chunk is None and not fold:
@@ -213,7 +226,9 @@ def delta_mse_sharpness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, **se
     return sharpness_both(model, x, y, **settings)["delta_mse"]
 
 
-def sharpness_both(model: nn.Module, x: torch.Tensor, y: torch.Tensor, rescale: float = 4.0, **noise) -> dict[str, float]:
+def sharpness_both(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, rescale: float = 4.0, **noise
+) -> dict[str, float]:
     """:func:`sharpness` (Eq. 15) and :func:`delta_mse_sharpness` from one pass over the perturbations.
 
     Returns ``{"sharpness", "sharpness_se", "delta_mse"}``, equal to the two functions called with the same

@@ -13,11 +13,13 @@ The computation is vectorised: every (input, token, repeat) triple is one row of
 perturbed copies, cut into chunks of ``chunk`` rows to bound memory. There is no Python loop over
 tokens, and ``predict`` is called ``ceil(B * T * repeats / chunk) + 1`` times.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import torch
 
@@ -159,8 +161,13 @@ def unpatchify(tokens: torch.Tensor, patch: int, shape: tuple[int, int, int]) ->
 
 
 @torch.no_grad()
-def embedding_noise_sensitivity(model: GrokkingTransformer, x: torch.Tensor, sigma: float = 0.1, draws: int = 1,
-                                generator: torch.Generator | None = None) -> float:  # fmt: skip
+def embedding_noise_sensitivity(
+    model: GrokkingTransformer,
+    x: torch.Tensor,
+    sigma: float = 0.1,
+    draws: int = 1,
+    generator: torch.Generator | None = None,
+) -> float:
     """Fraction of inputs ``x`` ``(B, 3)`` whose argmax changes under ``N(0, sigma²)`` noise on both number
     embeddings, averaged over ``draws`` independent draws (V25 §7.3)."""
     d = model.tok_emb.embedding_dim

@@ -9,5 +9,13 @@ model, vision models and synthetic-task classifier.
 - :mod:`.attention_classifier`: the one-layer attention classifier of V25's synthetic token task (§4).
 - :mod:`.last_step`: the scratchpad model's output at the last step, as a function of its inputs.
 """
-from .encoder import (LN_CONVENTIONS, EncoderConfig, EncoderLayer, HR24Encoder, SelfAttention, ln_factor,  # noqa: F401
-                      to_torch_encoder)
+
+from .encoder import (
+    LN_CONVENTIONS,
+    EncoderConfig,
+    EncoderLayer,
+    HR24Encoder,
+    SelfAttention,
+    ln_factor,  # noqa: F401
+    to_torch_encoder,
+)

@@ -6,6 +6,7 @@ position (``T x d̃``; the paper prints its shape as ``d̃ x d̃``, but the inne
 and V25's alignment of the rows of ``U W_V^T`` with token directions needs ``d̃`` columns). The task's
 data are in :mod:`replication.tasks.synthetic`.
 """
+
 from __future__ import annotations
 
 import torch

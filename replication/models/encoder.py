@@ -14,6 +14,7 @@ Every LayerNorm application ``k`` (norm1 and norm2 of each layer) records its no
 biased variance LayerNorm itself uses. The original code instead reports ``1 / std`` with the unbiased
 estimator and no eps; :func:`ln_factor` offers both (``convention="code"``).
 """
+
 from __future__ import annotations
 
 import math

@@ -17,6 +17,7 @@ its work at long inputs:
 On one CPU thread at n = 30, d = 32 and 2048 strings this forward pass is several times faster than the
 module's (README, "Performance").
 """
+
 from __future__ import annotations
 
 import math
@@ -75,8 +76,11 @@ def fold_plan(cfg, x: torch.Tensor) -> dict:
 def _ff_norms(p: dict, pre: str, y: torch.Tensor, cfg) -> torch.Tensor:
     """``norm2(y' + ff(y'))`` with ``y' = norm1(y)``: the rest of a post-LN layer, ``(M, d) -> (M, d)``."""
     y = F.layer_norm(y, (cfg.d,), p[pre + "norm1.weight"], p[pre + "norm1.bias"], cfg.eps)
-    z = F.linear(F.relu_(F.linear(y, p[pre + "linear1.weight"], p[pre + "linear1.bias"])),
-                 p[pre + "linear2.weight"], p[pre + "linear2.bias"])  # fmt: skip
+    z = F.linear(
+        F.relu_(F.linear(y, p[pre + "linear1.weight"], p[pre + "linear1.bias"])),
+        p[pre + "linear2.weight"],
+        p[pre + "linear2.bias"],
+    )
     return F.layer_norm(z.add_(y), (cfg.d,), p[pre + "norm2.weight"], p[pre + "norm2.bias"], cfg.eps)
 
 
@@ -95,12 +99,13 @@ def _first_layer_tables(p: dict, cfg) -> dict:
     exp = float((table.amax((-2, -1), keepdim=True) - shift).max()) < EXP_RANGE
     emb = torch.cat([tok[:, None].expand(V, n, half), pos[None].expand(V, n, half)], -1).reshape(V * n, d)
     return {
-        "scores": ((table - shift).exp_() if exp else table).reshape(-1), "exp": exp,
+        "scores": ((table - shift).exp_() if exp else table).reshape(-1),
+        "exp": exp,
         "out_v": torch.einsum("jhe,dhe->hjd", v[0], Wo).reshape(H * n, d),  # W_o v(0, j), per head
         "emb": emb + p[pre + "out_proj.bias"],  # (V n, d): the residual stream, with W_o's bias
         # W_o (v(a, ·) - v(0, ·)) per head, for each token a > 0: (H, d) each
         "out_dv": [torch.einsum("he,dhe->hd", (A[a, 2 * d :] - A[0, 2 * d :]).view(H, dh), Wo) for a in range(1, V)],
-    }  # fmt: skip
+    }
 
 
 def _first_layer(p: dict, cfg, tables: dict, plan: dict) -> torch.Tensor:
@@ -123,8 +128,11 @@ def _middle_layer(p: dict, k: int, h: torch.Tensor, cfg) -> torch.Tensor:
     """Layer ``k`` on every position, as :class:`replication.models.encoder.EncoderLayer`: ``(B, n, d) -> (B n, d)``."""
     B, n, d = h.shape
     H, pre = cfg.heads, f"layers.{k}."
-    q, k_, v = F.linear(h, p[pre + "self_attn.in_proj_weight"], p[pre + "self_attn.in_proj_bias"]) \
-        .view(B, n, 3, H, d // H).permute(2, 0, 3, 1, 4)  # (B, H, n, dh) each
+    q, k_, v = (
+        F.linear(h, p[pre + "self_attn.in_proj_weight"], p[pre + "self_attn.in_proj_bias"])
+        .view(B, n, 3, H, d // H)
+        .permute(2, 0, 3, 1, 4)
+    )  # (B, H, n, dh) each
     att = torch.softmax(q @ k_.transpose(-1, -2) / math.sqrt(d // H), dim=-1)
     o = (att @ v).transpose(1, 2).reshape(B * n, d)
     y = h.reshape(B * n, d) + F.linear(o, p[pre + "self_attn.out_proj.weight"], p[pre + "self_attn.out_proj.bias"])

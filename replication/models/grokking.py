@@ -15,6 +15,7 @@ every position (``all_positions=True``, what the original code does) and trains 
 noise ``N(0, σ²)``, σ = 0.1, is added to the embeddings (token + position) of the two numbers, as in the
 released code (one draw per input; ``draws > 1`` averages several independent draws).
 """
+
 from __future__ import annotations
 
 import torch

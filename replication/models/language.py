@@ -14,6 +14,7 @@ Both split into :meth:`embed` (token ids -> the LayerNorm-ed token embeddings th
   dropout, a unidirectional ``nn.LSTM`` of the same depth, the same head on the output at the last token
   (``</s>``).
 """
+
 from __future__ import annotations
 
 import math
@@ -69,8 +70,18 @@ class Block(nn.Module):
 class Encoder(nn.Module):
     """A RoBERTa-style encoder classifying sentence pairs at ``<s>`` (see the module docstring)."""
 
-    def __init__(self, vocab: int, d: int, layers: int, heads: int, ff: int, max_len: int, dropout: float = 0.1,
-                 attention: str = "softmax", classes: int = 2):  # fmt: skip
+    def __init__(
+        self,
+        vocab: int,
+        d: int,
+        layers: int,
+        heads: int,
+        ff: int,
+        max_len: int,
+        dropout: float = 0.1,
+        attention: str = "softmax",
+        classes: int = 2,
+    ):
         super().__init__()
         if attention not in ATTENTIONS:
             raise ValueError(f"attention: must be one of {list(ATTENTIONS)}, got {attention!r}")

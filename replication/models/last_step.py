@@ -3,6 +3,7 @@
 HR24 §7.2's sharpness is taken over the decoder's ``n`` teacher-forced outputs; :class:`LastStep` keeps
 the last one alone, the step that writes PARITY(x), so the same Eq. 15 measure can be taken over it.
 """
+
 from __future__ import annotations
 
 import torch

@@ -17,6 +17,7 @@ and target (scratchpad tokens 0, 1, START) sides have their own. All embeddings 
 Parameter names below ``encoder.`` and ``decoder.`` match ``nn.Transformer``'s, so weights copy across
 with ``load_state_dict``; ``tests/test_models_seq2seq.py`` checks the two compute the same function.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -113,10 +114,12 @@ class ScratchpadTransformer(nn.Module):
         half = cfg.d // 2
         self.tok_emb = nn.ModuleDict({"src": nn.Embedding(2, half), "tgt": nn.Embedding(3, half)})
         self.pos_emb = nn.ModuleDict({"src": nn.Embedding(cfg.n, half), "tgt": nn.Embedding(cfg.n, half)})
-        self.encoder = Stack([EncoderLayer(cfg.d, cfg.heads, cfg.ff, cfg.eps) for _ in range(cfg.enc_layers)],
-                             cfg.d, cfg.eps)  # fmt: skip
-        self.decoder = Stack([DecoderLayer(cfg.d, cfg.heads, cfg.ff, cfg.eps) for _ in range(cfg.dec_layers)],
-                             cfg.d, cfg.eps)  # fmt: skip
+        self.encoder = Stack(
+            [EncoderLayer(cfg.d, cfg.heads, cfg.ff, cfg.eps) for _ in range(cfg.enc_layers)], cfg.d, cfg.eps
+        )
+        self.decoder = Stack(
+            [DecoderLayer(cfg.d, cfg.heads, cfg.ff, cfg.eps) for _ in range(cfg.dec_layers)], cfg.d, cfg.eps
+        )
         self.head = nn.Linear(cfg.d, 1)
 
     def _embed(self, side: str, tokens: torch.Tensor) -> torch.Tensor:
@@ -172,7 +175,7 @@ class ScratchpadTransformer(nn.Module):
         """
         memory = self.encode(x)
         y_in = torch.full((x.shape[0], 1), START, dtype=torch.long, device=x.device)
-        for i in range(self.cfg.n):
+        for _ in range(self.cfg.n):
             t_i = (self.decode(memory, y_in)[:, -1] > 0.5).long()
             y_in = torch.cat([y_in, t_i[:, None]], dim=1)
         return y_in[:, 1:]
@@ -183,8 +186,15 @@ def to_torch_transformer(model: ScratchpadTransformer) -> nn.Transformer:
     c = model.cfg
     with warnings.catch_warnings():  # nn.Transformer's note that an odd head count disables nested tensors
         warnings.simplefilter("ignore", UserWarning)
-        ref = nn.Transformer(d_model=c.d, nhead=c.heads, num_encoder_layers=c.enc_layers,
-                             num_decoder_layers=c.dec_layers, dim_feedforward=c.ff, dropout=0.0,
-                             layer_norm_eps=c.eps, batch_first=True)  # fmt: skip
+        ref = nn.Transformer(
+            d_model=c.d,
+            nhead=c.heads,
+            num_encoder_layers=c.enc_layers,
+            num_decoder_layers=c.dec_layers,
+            dim_feedforward=c.ff,
+            dropout=0.0,
+            layer_norm_eps=c.eps,
+            batch_first=True,
+        )
     ref.load_state_dict({k: v for k, v in model.state_dict().items() if k.startswith(("encoder.", "decoder."))})
     return ref.eval()

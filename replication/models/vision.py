@@ -16,6 +16,7 @@ Every model takes images ``(B, C, H, W)`` and returns logits ``(B, classes)``. :
 makes one from its name. ``tests/test_vision_models.py`` checks the ViT's attention against
 ``torch.nn.MultiheadAttention`` with copied weights, and the shapes of all three.
 """
+
 from __future__ import annotations
 
 import torch
@@ -88,9 +89,19 @@ class ViT(nn.Module):
         dropout: vit-pytorch's ``dropout`` and ``emb_dropout`` (V25's released code: 0.1 each; 0: none).
     """
 
-    def __init__(self, image_shape: tuple[int, int, int], patch: int, classes: int = 10, dim: int = 64,
-                 depth: int = 2, heads: int = 8, dim_head: int = 8, mlp_dim: int = 256, patch_norm: bool = True,
-                 dropout: float = 0.0):  # fmt: skip
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        patch: int,
+        classes: int = 10,
+        dim: int = 64,
+        depth: int = 2,
+        heads: int = 8,
+        dim_head: int = 8,
+        mlp_dim: int = 256,
+        patch_norm: bool = True,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         C, H, W = image_shape
         if H % patch or W % patch:
@@ -143,8 +154,13 @@ class CNN(nn.Module):
 class MLP(nn.Module):
     """Fully connected network on the flattened image: hidden layers 512 and 128 (V25 App. D, Fashion-MNIST)."""
 
-    def __init__(self, image_shape: tuple[int, int, int], classes: int = 10, hidden: tuple[int, ...] = (512, 128),
-                 activation: str = "leaky_relu"):  # fmt: skip
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        classes: int = 10,
+        hidden: tuple[int, ...] = (512, 128),
+        activation: str = "leaky_relu",
+    ):
         super().__init__()
         acts = {"leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid}
         if activation not in acts:
@@ -165,14 +181,23 @@ class MLP(nn.Module):
 #: ``dim_head``) over tokens of width 64, as in the Fashion-MNIST ViT.
 SHAPES = {
     "fashion_mnist": {"vit": {}, "cnn": {}, "mlp": {}},
-    "mnist": {"vit": {"dim": 64, "depth": 2, "heads": 1, "dim_head": 64, "mlp_dim": 128}, "mlp": {"hidden": (100,)},
-              # the same ViT without the LayerNorm over each flat patch (a test of where its sensitivity comes from)
-              "vit_nopn": {"dim": 64, "depth": 2, "heads": 1, "dim_head": 64, "mlp_dim": 128, "patch_norm": False}},
+    "mnist": {
+        "vit": {"dim": 64, "depth": 2, "heads": 1, "dim_head": 64, "mlp_dim": 128},
+        "mlp": {"hidden": (100,)},
+        # the same ViT without the LayerNorm over each flat patch (a test of where its sensitivity comes from)
+        "vit_nopn": {"dim": 64, "depth": 2, "heads": 1, "dim_head": 64, "mlp_dim": 128, "patch_norm": False},
+    },
 }
 
 
-def build_model(arch: str, image_shape: tuple[int, int, int], patch: int, classes: int = 10,
-                shape: str = "fashion_mnist", dropout: float = 0.0) -> nn.Module:  # fmt: skip
+def build_model(
+    arch: str,
+    image_shape: tuple[int, int, int],
+    patch: int,
+    classes: int = 10,
+    shape: str = "fashion_mnist",
+    dropout: float = 0.0,
+) -> nn.Module:
     """One of :data:`ARCHITECTURES` with one of V25's :data:`SHAPES`, initialised from torch's global RNG
     (``dropout``: the ViT's, see :class:`ViT`; the CNN and the MLP have none)."""
     if shape not in SHAPES:

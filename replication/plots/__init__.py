@@ -2,6 +2,7 @@
 
 One palette for the whole book: a function has the same colour in every figure.
 """
+
 from __future__ import annotations
 
 from ..report.text import LABELS, label  # display names: one copy, in the reporting layer

@@ -1,4 +1,5 @@
 """Figures of chapter 07 (HR24 Fig. 4 and 15): sensitivity of learned functions, sharpness of refits."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -10,8 +11,13 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from . import PALETTE
 
 #: Colours: the random target f is the book's "random" grey; what a transformer learned is "transformer".
-COLOURS = {"f": PALETTE["random"], "T1": PALETTE["transformer"], "fit to f": PALETTE["random"],
-           "fit to T1": PALETTE["transformer"], "T1 model": "#8c564b"}  # fmt: skip
+COLOURS = {
+    "f": PALETTE["random"],
+    "T1": PALETTE["transformer"],
+    "fit to f": PALETTE["random"],
+    "fit to T1": PALETTE["transformer"],
+    "T1 model": "#8c564b",
+}
 
 
 def _plain_log(axis) -> None:
@@ -37,8 +43,18 @@ def sensitivity_by_size(t1: pd.DataFrame, ax=None):
     ok = t1[t1["fitted"].astype(bool)]
     sizes = sorted(ok["size"].unique())
     sns.stripplot(data=ok, x="size", y="as_T1", order=sizes, color=COLOURS["T1"], alpha=0.6, jitter=0.15, ax=ax)
-    sns.pointplot(data=ok, x="size", y="as_T1", order=sizes, color=COLOURS["T1"], errorbar=("ci", 95),
-                  markers="D", linestyles="-", ax=ax, label="as(T1): learned function (mean, 95% CI)")  # fmt: skip
+    sns.pointplot(
+        data=ok,
+        x="size",
+        y="as_T1",
+        order=sizes,
+        color=COLOURS["T1"],
+        errorbar=("ci", 95),
+        markers="D",
+        linestyles="-",
+        ax=ax,
+        label="as(T1): learned function (mean, 95% CI)",
+    )
     ax.axhline(t1["as_f"].mean(), color=COLOURS["f"], ls="--", lw=1.5, label="as(f): the random function (mean)")
     ax.set_xlabel("training-set size (strings of the 1,024)" if ok["size"].max() > 64 else "training-set size")
     ax.set_ylabel("average sensitivity")
@@ -54,10 +70,29 @@ def refit_sharpness(refit: pd.DataFrame, ax=None):
     ok["group"] = [f"T1 ({int(s)})" if t == "T1" else "f" for t, s in zip(ok["target"], ok["size"].fillna(0))]
     order = [f"T1 ({int(s)})" for s in sorted(ok.loc[ok["target"] == "T1", "size"].unique())] + ["f"]
     palette = {g: COLOURS["f"] if g == "f" else COLOURS["T1"] for g in order}
-    sns.boxplot(data=ok, x="group", y="sharpness_cube", hue="group", order=order, palette=palette, ax=ax,
-                showfliers=False, boxprops={"alpha": 0.35}, legend=False)  # fmt: skip
-    sns.stripplot(data=ok, x="group", y="sharpness_cube", hue="group", order=order, palette=palette, ax=ax,
-                  jitter=0.15, legend=False)  # fmt: skip
+    sns.boxplot(
+        data=ok,
+        x="group",
+        y="sharpness_cube",
+        hue="group",
+        order=order,
+        palette=palette,
+        ax=ax,
+        showfliers=False,
+        boxprops={"alpha": 0.35},
+        legend=False,
+    )
+    sns.stripplot(
+        data=ok,
+        x="group",
+        y="sharpness_cube",
+        hue="group",
+        order=order,
+        palette=palette,
+        ax=ax,
+        jitter=0.15,
+        legend=False,
+    )
     ax.set_yscale("log")
     _plain_log(ax.yaxis)
     ax.set_xlabel("fitted on the whole cube to (T1: its training-set size)")
@@ -69,8 +104,9 @@ def train_vs_cube(tv: pd.DataFrame, ax=None):
     """Sharpness on a training set against sharpness on the whole cube, one point per (model, set) (Fig. 15)."""
     ax = _ax(ax, (4.6, 4.2))
     for model, g in tv.groupby("model", sort=False):
-        ax.scatter(g["sharpness_cube"], g["sharpness_train"], s=18, alpha=0.7, color=COLOURS.get(model, "k"),
-                   label=model)  # fmt: skip
+        ax.scatter(
+            g["sharpness_cube"], g["sharpness_train"], s=18, alpha=0.7, color=COLOURS.get(model, "k"), label=model
+        )
     vals = tv[["sharpness_cube", "sharpness_train"]].to_numpy().ravel()
     vals = vals[np.isfinite(vals) & (vals > 0)]
     if len(vals):

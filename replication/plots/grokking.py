@@ -1,4 +1,5 @@
 """Figures of chapter 12: training curves of grokking runs with their phases, and sparse-parity curves."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -103,8 +104,10 @@ def grok_predictors(phases: pd.DataFrame, axes=None):
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), sharey=True)
     g = phases[phases["grokked"].astype(bool)]
-    for ax, col, share, label in ((axes[0], "t_sens_half", "sens_share", "sensitivity"),
-                                  (axes[1], "t_norm_half", "norm_share", "weight norm")):
+    for ax, col, share, label in (
+        (axes[0], "t_sens_half", "sens_share", "sensitivity"),
+        (axes[1], "t_norm_half", "norm_share", "weight norm"),
+    ):
         ok = g[g[col].notna()]
         ax.scatter(ok[col], ok["t_grok"], color="#2ca02c" if label == "sensitivity" else "#9467bd", zorder=3)
         for r in ok.itertuples():

@@ -3,6 +3,7 @@
 Each function takes the tidy frames of :mod:`replication.experiments.language_sensitivity` and optional axes
 and returns them. A model keeps one colour in every figure (:data:`COLOURS`).
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -22,34 +23,63 @@ def along_training(curves: pd.DataFrame, axes=None):
     axes = axes.ravel()
     order = [n for n in COLOURS if n in set(curves["name"])]
     for ax, col in zip(axes, cols):
-        sns.lineplot(data=curves, x="epoch", y=col, hue="name", hue_order=order, palette=COLOURS,
-                     errorbar=("pi", 100), marker="o", markersize=4, ax=ax, legend=col == cols[-1])  # fmt: skip
+        sns.lineplot(
+            data=curves,
+            x="epoch",
+            y=col,
+            hue="name",
+            hue_order=order,
+            palette=COLOURS,
+            errorbar=("pi", 100),
+            marker="o",
+            markersize=4,
+            ax=ax,
+            legend=col == cols[-1],
+        )
         if col.startswith("sens_"):
             _, split, var = col.split("_")
-            ax.set_title(f"sensitivity, σ² = {var}, {'training' if split == 'train' else 'validation'} pairs", fontsize=9)
+            ax.set_title(
+                f"sensitivity, σ² = {var}, {'training' if split == 'train' else 'validation'} pairs", fontsize=9
+            )
             ax.set_yscale("symlog", linthresh=1e-3)
             ax.set_ylim(bottom=0)
         else:
             ax.set_title(f"{'training' if col == 'train_acc' else 'validation'} accuracy", fontsize=9)
         ax.set_ylabel("")
-    for ax in axes[len(cols):]:
+    for ax in axes[len(cols) :]:
         ax.set_visible(False)
     plt.tight_layout()
     return axes
 
 
-def by_position(pos: pd.DataFrame, epochs: tuple[int, int], split: str = "train", variance: float = 15.0,
-                max_back: int = 40, axes=None):  # fmt: skip
+def by_position(
+    pos: pd.DataFrame,
+    epochs: tuple[int, int],
+    split: str = "train",
+    variance: float = 15.0,
+    max_back: int = 40,
+    axes=None,
+):
     """Sensitivity against the position from the end (0: the last token), mean over seeds, band = range; one
     panel per epoch in ``epochs`` (e.g. initialisation and the end of training)."""
-    sel = pos[(pos["split"] == split) & (pos["variance"] == variance) & (pos["from_end"] <= max_back)
-              & (pos["count"] > 0)]
+    sel = pos[
+        (pos["split"] == split) & (pos["variance"] == variance) & (pos["from_end"] <= max_back) & (pos["count"] > 0)
+    ]
     if axes is None:
         _, axes = plt.subplots(1, len(epochs), figsize=(6 * len(epochs), 3.6), sharey=True)
     order = [n for n in COLOURS if n in set(sel["name"])]
     for ax, epoch in zip(axes, epochs):
-        sns.lineplot(data=sel[sel["epoch"] == epoch], x="from_end", y="sensitivity", hue="name", hue_order=order,
-                     palette=COLOURS, errorbar=("pi", 100), ax=ax, legend=epoch == epochs[-1])  # fmt: skip
+        sns.lineplot(
+            data=sel[sel["epoch"] == epoch],
+            x="from_end",
+            y="sensitivity",
+            hue="name",
+            hue_order=order,
+            palette=COLOURS,
+            errorbar=("pi", 100),
+            ax=ax,
+            legend=epoch == epochs[-1],
+        )
         ax.invert_xaxis()
         ax.set_xlabel("position from the end (0: </s>; later tokens to the right)")
         ax.set_title("at initialisation" if epoch == 0 else f"after epoch {epoch}", fontsize=9)

@@ -1,4 +1,5 @@
 """Figures of chapter 08: the scratchpad step's exact sensitivity, and sharpness with and without a scratchpad."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -41,10 +42,29 @@ def sharpness_vs_n(curves: pd.DataFrame, ax=None, logy: bool = True):
     if not order:
         ax.text(0.5, 0.5, "no converged run", transform=ax.transAxes, ha="center")
         return ax
-    sns.lineplot(data=curves, x="n", y="sharpness", hue="model", hue_order=order, palette=COLOURS, marker="o",
-                 errorbar=None, ax=ax)  # fmt: skip
-    sns.scatterplot(data=curves, x="n", y="sharpness", hue="model", hue_order=order, palette=COLOURS, alpha=0.4,
-                    s=18, legend=False, ax=ax)  # fmt: skip
+    sns.lineplot(
+        data=curves,
+        x="n",
+        y="sharpness",
+        hue="model",
+        hue_order=order,
+        palette=COLOURS,
+        marker="o",
+        errorbar=None,
+        ax=ax,
+    )
+    sns.scatterplot(
+        data=curves,
+        x="n",
+        y="sharpness",
+        hue="model",
+        hue_order=order,
+        palette=COLOURS,
+        alpha=0.4,
+        s=18,
+        legend=False,
+        ax=ax,
+    )
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(curves["n"].unique()))
     ax.xaxis.set_major_formatter(ScalarFormatter())

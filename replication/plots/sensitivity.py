@@ -2,6 +2,7 @@
 
 Each figure a notebook shows is one call here; titles and layout are set inside.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -35,7 +36,9 @@ def sensitivity_curves(df: pd.DataFrame, ax=None, normalised: bool = False):
 def demo_sharpness(df: pd.DataFrame, ax=None):
     """Chapter 01: sharpness of each trained model, one bar per function (log scale)."""
     ax = ax if ax is not None else plt.subplots(figsize=(5, 3.2))[1]
-    ax.bar([label(f) for f in df["function"]], df["sharpness"], color=[PALETTE.get(f, "#333333") for f in df["function"]])
+    ax.bar(
+        [label(f) for f in df["function"]], df["sharpness"], color=[PALETTE.get(f, "#333333") for f in df["function"]]
+    )
     ax.set_yscale("log")
     ax.set_ylabel("sharpness (Eq. 15, ×4)")
     ax.set_title(f"trained transformers, n = {', '.join(str(n) for n in dict.fromkeys(df['n']))}")
@@ -57,8 +60,15 @@ def degree_profiles(df: pd.DataFrame, ax=None):
     """Fourier weight d_i per degree i, one group of bars per function, at the frame's n."""
     ax = _ax(ax)
     hue_order = [f for f in ORDER if f in set(df.function)]
-    sns.barplot(df, x="degree", y="weight", hue="function", hue_order=hue_order,
-                palette={f: PALETTE[f] for f in hue_order}, ax=ax)
+    sns.barplot(
+        df,
+        x="degree",
+        y="weight",
+        hue="function",
+        hue_order=hue_order,
+        palette={f: PALETTE[f] for f in hue_order},
+        ax=ax,
+    )
     ax.set_xlabel("degree |P|")
     ax.set_ylabel(r"$d_i = \sum_{|P|=i} \lambda_P^2$")
     handles, labels = ax.get_legend_handles_labels()
@@ -70,12 +80,22 @@ def degree_profiles(df: pd.DataFrame, ax=None):
 def init_sensitivity(runs: pd.DataFrame, ax=None):
     """as_n of random transformers and random functions against n (mean ± sd over seeds)."""
     ax = _ax(ax)
-    tidy = pd.concat([
-        runs.assign(kind="random transformer (thresholded)", as_n=runs["transformer_as"]),
-        runs.assign(kind="random function", as_n=runs["random_as"]),
-    ])
-    sns.lineplot(tidy, x="n", y="as_n", hue="kind", marker="o", errorbar="sd", ax=ax,
-                 palette={"random transformer (thresholded)": PALETTE["transformer"], "random function": PALETTE["random"]})
+    tidy = pd.concat(
+        [
+            runs.assign(kind="random transformer (thresholded)", as_n=runs["transformer_as"]),
+            runs.assign(kind="random function", as_n=runs["random_as"]),
+        ]
+    )
+    sns.lineplot(
+        tidy,
+        x="n",
+        y="as_n",
+        hue="kind",
+        marker="o",
+        errorbar="sd",
+        ax=ax,
+        palette={"random transformer (thresholded)": PALETTE["transformer"], "random function": PALETTE["random"]},
+    )
     ns = np.array(sorted(runs["n"].unique()))
     ax.plot(ns, ns / 2, ls=":", color="k", lw=1, label="n/2")
     ax.set_xlabel("input length n")
@@ -89,8 +109,9 @@ def init_profiles(prof: pd.DataFrame, n: int | None = None, ax=None):
     ax = _ax(ax)
     n = int(prof["n"].max()) if n is None else n
     d = prof[prof.n == n]
-    sns.barplot(d, x="degree", y="weight", hue="source", ax=ax,
-                palette=[PALETTE["transformer"], "#ffbb78", PALETTE["random"]])
+    sns.barplot(
+        d, x="degree", y="weight", hue="source", ax=ax, palette=[PALETTE["transformer"], "#ffbb78", PALETTE["random"]]
+    )
     ax.set_title(f"n = {n}")
     ax.set_xlabel("degree |P|")
     ax.set_ylabel("share of Fourier weight")

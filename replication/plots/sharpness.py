@@ -1,4 +1,5 @@
 """Figures of chapters 04 and 05: sharpness and blowup against input length (HR24 Fig. 1/5/6/7/8)."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -14,8 +15,15 @@ def _functions(df: pd.DataFrame) -> list[str]:
     return [f for f in ORDER if f in present] + [f for f in present if f not in ORDER]
 
 
-def metric_vs_n(df: pd.DataFrame, y: str = "sharpness", ax=None, logy: bool = False, ylabel: str | None = None,
-                title: str | None = None, hue_order=None):
+def metric_vs_n(
+    df: pd.DataFrame,
+    y: str = "sharpness",
+    ax=None,
+    logy: bool = False,
+    ylabel: str | None = None,
+    title: str | None = None,
+    hue_order=None,
+):
     """Every kept run as a dot and the mean over seeds per (function, n) as a line, one colour per function.
 
     Args:
@@ -24,10 +32,32 @@ def metric_vs_n(df: pd.DataFrame, y: str = "sharpness", ax=None, logy: bool = Fa
     ax = ax or plt.subplots(figsize=(6, 4))[1]
     ok = df[df["kept"].astype(bool)]
     order = hue_order or _functions(df)
-    sns.lineplot(data=ok, x="n", y=y, hue="function", hue_order=order, palette=PALETTE, errorbar="sd",
-                 marker="o", ax=ax, legend=True)  # fmt: skip
-    sns.stripplot(data=ok, x="n", y=y, hue="function", hue_order=order, palette=PALETTE, native_scale=True,
-                  alpha=0.4, size=3, jitter=0.15, ax=ax, legend=False)  # fmt: skip
+    sns.lineplot(
+        data=ok,
+        x="n",
+        y=y,
+        hue="function",
+        hue_order=order,
+        palette=PALETTE,
+        errorbar="sd",
+        marker="o",
+        ax=ax,
+        legend=True,
+    )
+    sns.stripplot(
+        data=ok,
+        x="n",
+        y=y,
+        hue="function",
+        hue_order=order,
+        palette=PALETTE,
+        native_scale=True,
+        alpha=0.4,
+        size=3,
+        jitter=0.15,
+        ax=ax,
+        legend=False,
+    )
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel("input length n")
@@ -39,8 +69,15 @@ def metric_vs_n(df: pd.DataFrame, y: str = "sharpness", ax=None, logy: bool = Fa
     return ax
 
 
-def sharpness_panels(df: pd.DataFrame, y: str = "sharpness", sharey: bool = False, axes=None,
-                     ylabel: str = "sharpness (Eq. 15, ×4)", title: str | None = None, logx: bool = False):  # fmt: skip
+def sharpness_panels(
+    df: pd.DataFrame,
+    y: str = "sharpness",
+    sharey: bool = False,
+    axes=None,
+    ylabel: str = "sharpness (Eq. 15, ×4)",
+    title: str | None = None,
+    logx: bool = False,
+):
     """One panel per function (HR24 Fig. 5 with separate y-axes, Fig. 6 with ``sharey=True``).
 
     Lines are means over the kept seeds at each n, the band ±1 standard deviation, dots single runs.
@@ -82,10 +119,26 @@ def convergence_heatmap(counts: pd.DataFrame, ax=None):
     order = _functions(counts)
     kept = counts.pivot(index="function", columns="n", values="kept").reindex(order)
     runs = counts.pivot(index="function", columns="n", values="runs").reindex(order)
-    annot = pd.DataFrame([[f"{int(k)}/{int(r)}" if pd.notna(r) else "" for k, r in zip(kr, rr)]
-                          for kr, rr in zip(kept.to_numpy(), runs.to_numpy())], index=kept.index, columns=kept.columns)
-    sns.heatmap(kept / runs, annot=annot, fmt="", cmap="Greens", vmin=0, vmax=1, cbar=False, ax=ax,
-                linewidths=0.5, linecolor="white")  # fmt: skip
+    annot = pd.DataFrame(
+        [
+            [f"{int(k)}/{int(r)}" if pd.notna(r) else "" for k, r in zip(kr, rr)]
+            for kr, rr in zip(kept.to_numpy(), runs.to_numpy())
+        ],
+        index=kept.index,
+        columns=kept.columns,
+    )
+    sns.heatmap(
+        kept / runs,
+        annot=annot,
+        fmt="",
+        cmap="Greens",
+        vmin=0,
+        vmax=1,
+        cbar=False,
+        ax=ax,
+        linewidths=0.5,
+        linecolor="white",
+    )
     ax.set_yticklabels([label(f) for f in order], rotation=0)
     ax.set_xlabel("input length n")
     ax.set_ylabel("")
@@ -118,12 +171,15 @@ def balanced_vs_unbalanced(df: pd.DataFrame, ax=None, function: str = "majority"
     if not len(g):
         ax.text(0.5, 0.5, "no converged run", transform=ax.transAxes, ha="center")
         return ax
-    long = pd.concat([
-        pd.DataFrame({"n": g["n"], "blowup": g["blowup_balanced"], "strings": "balanced |#1 − n/2| ≤ 1"}),
-        pd.DataFrame({"n": g["n"], "blowup": g["blowup_unbalanced"], "strings": "unbalanced |#1 − n/2| ≥ n/4"}),
-    ])  # fmt: skip
-    sns.lineplot(data=long, x="n", y="blowup", style="strings", color=PALETTE.get(function), marker="o",
-                 errorbar="sd", ax=ax)  # fmt: skip
+    long = pd.concat(
+        [
+            pd.DataFrame({"n": g["n"], "blowup": g["blowup_balanced"], "strings": "balanced |#1 − n/2| ≤ 1"}),
+            pd.DataFrame({"n": g["n"], "blowup": g["blowup_unbalanced"], "strings": "unbalanced |#1 − n/2| ≥ n/4"}),
+        ]
+    )
+    sns.lineplot(
+        data=long, x="n", y="blowup", style="strings", color=PALETTE.get(function), marker="o", errorbar="sd", ax=ax
+    )
     ax.set_xlabel("input length n")
     ax.set_ylabel("mean Blowup(x)")
     ax.set_title(f"{label(function)}: blowup by string balance")
@@ -183,8 +239,9 @@ def blowup_by_balance(t4: pd.DataFrame, function: str = "majority", ax=None):
     if not len(g):
         ax.text(0.5, 0.5, "no converged run", transform=ax.transAxes, ha="center")
         return ax
-    sns.lineplot(data=g, x="imbalance", y="blowup", hue="n", palette="viridis", errorbar=None, marker="o",
-                 markersize=3, ax=ax)  # fmt: skip
+    sns.lineplot(
+        data=g, x="imbalance", y="blowup", hue="n", palette="viridis", errorbar=None, marker="o", markersize=3, ax=ax
+    )
     ax.axvline(0, color="black", lw=0.6, ls=":")
     ax.set_xlabel("#ones − n/2")
     ax.set_ylabel("mean Blowup(x)")

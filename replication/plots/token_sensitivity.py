@@ -1,4 +1,5 @@
 """Figures of chapter 09's synthetic task: training dynamics per setting (V25 Fig. 3, 12) and Table 3 against ours."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -10,13 +11,24 @@ KIND_COLOURS = {"sparse": "#d62728", "frequent": "#1f77b4", "irrelevant": "#7f7f
 ACC_COLOURS = {"train": "#2ca02c", "test": "#9467bd", "OOD test": "#ff7f0e"}
 #: Rows of :func:`dynamics`: (y label, {column: (legend label, colour)}).
 ROWS = [
-    ("accuracy", {"train_acc": ("train", ACC_COLOURS["train"]), "test_acc": ("test", ACC_COLOURS["test"]),
-                  "ood_acc": ("OOD test", ACC_COLOURS["OOD test"])}),
-    ("alignment of $UW_V^\\top$", {f"align_{k}": (f"$v_{{\\rm {n}}}$", KIND_COLOURS[k])
-                                    for k, n in (("sparse", "sp"), ("frequent", "freq"), ("irrelevant", "irrel"))}),
+    (
+        "accuracy",
+        {
+            "train_acc": ("train", ACC_COLOURS["train"]),
+            "test_acc": ("test", ACC_COLOURS["test"]),
+            "ood_acc": ("OOD test", ACC_COLOURS["OOD test"]),
+        },
+    ),
+    (
+        "alignment of $UW_V^\\top$",
+        {
+            f"align_{k}": (f"$v_{{\\rm {n}}}$", KIND_COLOURS[k])
+            for k, n in (("sparse", "sp"), ("frequent", "freq"), ("irrelevant", "irrel"))
+        },
+    ),
     ("attention mass", {f"attn_{k}": (k, c) for k, c in KIND_COLOURS.items()}),
     ("sensitivity", {"sensitivity": ("model (Def. 4.1)", "k")}),
-]  # fmt: skip
+]
 
 
 def dynamics(curves: pd.DataFrame, axes=None):
@@ -28,8 +40,9 @@ def dynamics(curves: pd.DataFrame, axes=None):
     """
     settings = list(dict.fromkeys(curves["setting"]))
     if axes is None:
-        _, axes = plt.subplots(len(ROWS), len(settings), figsize=(2.7 * len(settings) + 0.6, 9), sharex="col",
-                               squeeze=False)  # fmt: skip
+        _, axes = plt.subplots(
+            len(ROWS), len(settings), figsize=(2.7 * len(settings) + 0.6, 9), sharex="col", squeeze=False
+        )
     for j, s in enumerate(settings):
         h = curves[curves["setting"] == s]
         for i, (ylabel, cols) in enumerate(ROWS):
@@ -37,12 +50,23 @@ def dynamics(curves: pd.DataFrame, axes=None):
             for col, (lab, colour) in cols.items():
                 stats = h.groupby("epoch")[col].agg(["mean", "std"]).fillna(0.0)
                 ax.plot(stats.index, stats["mean"], color=colour, label=lab, lw=1.2)
-                ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=colour,
-                                alpha=0.2, lw=0)  # fmt: skip
+                ax.fill_between(
+                    stats.index,
+                    stats["mean"] - stats["std"],
+                    stats["mean"] + stats["std"],
+                    color=colour,
+                    alpha=0.2,
+                    lw=0,
+                )
             if ylabel == "sensitivity":
                 for which in ("sparse", "frequent"):
-                    ax.axhline(h[f"{which}_predictor"].iloc[0], color=KIND_COLOURS[which], ls="--", lw=0.9,
-                               label=f"{which}-only predictor")  # fmt: skip
+                    ax.axhline(
+                        h[f"{which}_predictor"].iloc[0],
+                        color=KIND_COLOURS[which],
+                        ls="--",
+                        lw=0.9,
+                        label=f"{which}-only predictor",
+                    )
             ax.set_ylabel(ylabel if j == 0 else "")
             ax.set_xlabel("epoch" if i == len(ROWS) - 1 else "")
             if j == len(settings) - 1:
@@ -62,8 +86,13 @@ def paper_vs_ours(comparison: pd.DataFrame, rounding: float = 5e-5, ax=None):
     ax.axhspan(-rounding, rounding, color="0.85", lw=0, label="printed precision")
     ax.axhline(0, color="0.5", lw=0.8)
     for which, dx in (("sparse", -0.1), ("frequent", 0.1)):
-        ax.scatter([i + dx for i in x], comparison[f"{which}: diff"], color=KIND_COLOURS[which], s=40,
-                   label=f"{which}-only predictor")  # fmt: skip
+        ax.scatter(
+            [i + dx for i in x],
+            comparison[f"{which}: diff"],
+            color=KIND_COLOURS[which],
+            s=40,
+            label=f"{which}-only predictor",
+        )
     ax.set_xticks(list(x), comparison.index, rotation=20)
     ax.set_xlabel("setting $(n_s, n_f, n_d, m)$")
     ax.set_ylabel("ours − V25 (sensitivity)")

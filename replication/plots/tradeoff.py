@@ -1,4 +1,5 @@
 """Figures of chapter 06: the norm–blowup tradeoff (HR24 Fig. 2, 9, 10) and PARITY's dynamics (Fig. 3, 12-14)."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -18,8 +19,13 @@ DYNAMICS_PANELS = [
 ]
 
 
-def tradeoff_panels(runs: pd.DataFrame, reference: pd.DataFrame | None = None, x: str = "log_mean_blowup",
-                    y: str = "param_norm", axes=None):  # fmt: skip
+def tradeoff_panels(
+    runs: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    x: str = "log_mean_blowup",
+    y: str = "param_norm",
+    axes=None,
+):
     """Parameter norm against log blowup, one panel per function, kept runs coloured by n (HR24 Fig. 2, 9).
 
     Args:
@@ -40,8 +46,16 @@ def tradeoff_panels(runs: pd.DataFrame, reference: pd.DataFrame | None = None, x
         sc = ax.scatter(g[x], g[y], c=g["n"], cmap=cmap, norm=norm, s=24, edgecolor="black", linewidth=0.4, zorder=3)
         if reference is not None:
             r = reference[reference["function"] == f]
-            ax.scatter(r[x], r[y], color="0.55", marker="x", s=16, linewidth=0.9, zorder=2,
-                       label=f"chapter 05 (n = {r['n'].min()}–{r['n'].max()})" if len(r) else None)  # fmt: skip
+            ax.scatter(
+                r[x],
+                r[y],
+                color="0.55",
+                marker="x",
+                s=16,
+                linewidth=0.9,
+                zorder=2,
+                label=f"chapter 05 (n = {r['n'].min()}–{r['n'].max()})" if len(r) else None,
+            )
         if not len(g):
             ax.text(0.5, 0.5, "no converged run", transform=ax.transAxes, ha="center")
         ax.set_title(label(f), color=PALETTE.get(f))
@@ -70,8 +84,9 @@ def tradeoff_by_length(runs: pd.DataFrame, x: str = "log_mean_blowup", y: str = 
     order = [f for f in ORDER if f in set(ok["function"])]
     for ax, n in zip(axes, ns):
         g = ok[ok["n"] == n]
-        sns.scatterplot(data=g, x=x, y=y, hue="function", hue_order=order, palette=PALETTE, s=24, ax=ax,
-                        legend=ax is axes[-1])  # fmt: skip
+        sns.scatterplot(
+            data=g, x=x, y=y, hue="function", hue_order=order, palette=PALETTE, s=24, ax=ax, legend=ax is axes[-1]
+        )
         ax.set_title(f"n = {n}")
         ax.set_xlabel("log E[Blowup]")
         ax.set_ylabel("parameter norm" if ax is axes[0] else "")
@@ -96,8 +111,14 @@ def dynamics_panels(curves: pd.DataFrame, events: pd.DataFrame, axes=None):
     colours = dict(zip(wds, sns.color_palette("rocket_r", len(wds) + 1)[1:]))
     for ax, (col, ylabel, logy) in zip(axes, DYNAMICS_PANELS):
         for (wd, seed), h in curves.groupby(["weight_decay", "seed"], sort=True):
-            ax.plot(h["step"], h[col], color=colours[wd], lw=1, alpha=0.85,
-                    label=f"weight decay {wd:g}" if seed == min(curves["seed"]) else None)  # fmt: skip
+            ax.plot(
+                h["step"],
+                h[col],
+                color=colours[wd],
+                lw=1,
+                alpha=0.85,
+                label=f"weight decay {wd:g}" if seed == min(curves["seed"]) else None,
+            )
         for r in events.itertuples():
             if pd.notna(r.exit_step):
                 ax.axvline(r.exit_step, color=colours[r.weight_decay], ls=":", lw=0.8)
@@ -121,8 +142,13 @@ def norm_vs_blowup_along_training(curves: pd.DataFrame, events: pd.DataFrame, ax
         if c is None or pd.isna(c):
             continue
         h = h[h["step"] >= c]
-        ax.plot(h["log_blowup"], h["param_norm"], color=colours[wd], lw=1,
-                label=f"weight decay {wd:g}" if seed == min(curves["seed"]) else None)  # fmt: skip
+        ax.plot(
+            h["log_blowup"],
+            h["param_norm"],
+            color=colours[wd],
+            lw=1,
+            label=f"weight decay {wd:g}" if seed == min(curves["seed"]) else None,
+        )
         ax.scatter(h["log_blowup"].iloc[-1:], h["param_norm"].iloc[-1:], color=colours[wd], s=12)
     ax.set_xlabel("log E[Blowup]")
     ax.set_ylabel("parameter norm")
@@ -156,16 +182,22 @@ def long_dynamics_panels(curves: pd.DataFrame, easy: pd.Series | None = None, ax
     for ax, (col, ylabel, logy) in zip(axes, LONG_PANELS):
         for (wd, seed), h in curves.groupby(["weight_decay", "seed"], sort=True):
             h = h[h[col].notna()]  # long runs measure these on a sparser schedule than the MSE
-            ax.plot(h["step"], h[col], color=colours[wd], lw=1, alpha=0.85,
-                    label=f"weight decay {wd:g}" if seed == min(curves["seed"]) else None)  # fmt: skip
+            ax.plot(
+                h["step"],
+                h[col],
+                color=colours[wd],
+                lw=1,
+                alpha=0.85,
+                label=f"weight decay {wd:g}" if seed == min(curves["seed"]) else None,
+            )
         ax.set_ylabel(ylabel)
         if logy:
             ax.set_yscale("log")
     if easy is not None and len(easy):
-        axes[0].axhspan(float(easy.min()), float(easy.max()), color="0.85", zorder=0,
-                        label="easy functions (MAJORITY, FIRST, MEAN)")  # fmt: skip
+        axes[0].axhspan(
+            float(easy.min()), float(easy.max()), color="0.85", zorder=0, label="easy functions (MAJORITY, FIRST, MEAN)"
+        )
     axes[0].legend(fontsize=7, ncol=2)
     axes[-1].set_xlabel("training step")
     axes[0].figure.tight_layout()
     return np.asarray(axes)
-

@@ -3,6 +3,7 @@
 Each function takes the tidy frames of :mod:`replication.experiments.vision_sensitivity` and optional axes and returns
 them. A model keeps one colour in every figure (:data:`MODEL_COLOURS`).
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -10,8 +11,19 @@ import pandas as pd
 import seaborn as sns
 
 #: One colour per model label (architecture, or architecture + training method).
-MODEL_COLOURS = {"ViT": "#1f77b4", "CNN": "#d62728", "MLP": "#ff7f0e", "ViT + reg": "#2ca02c", "ViT + aug": "#9467bd",
-                 "CNN + reg": "#8c564b", "ViT, SGD": "#1f77b4", "ViT, Adam": "#17becf", "CNN + aug": "#e377c2", "MLP + reg": "#7f7f7f", "MLP + aug": "#bcbd22"}  # fmt: skip
+MODEL_COLOURS = {
+    "ViT": "#1f77b4",
+    "CNN": "#d62728",
+    "MLP": "#ff7f0e",
+    "ViT + reg": "#2ca02c",
+    "ViT + aug": "#9467bd",
+    "CNN + reg": "#8c564b",
+    "ViT, SGD": "#1f77b4",
+    "ViT, Adam": "#17becf",
+    "CNN + aug": "#e377c2",
+    "MLP + reg": "#7f7f7f",
+    "MLP + aug": "#bcbd22",
+}
 
 
 def _palette(models) -> dict:
@@ -24,8 +36,18 @@ def training_curves(curves: pd.DataFrame, axes=None):
         _, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     order = list(dict.fromkeys(curves["model"]))
     for ax, col, label in zip(axes, ("train_acc", "sensitivity"), ("training accuracy", "sensitivity (per epoch)")):
-        sns.lineplot(data=curves, x="epoch", y=col, hue="model", hue_order=order, palette=_palette(order),
-                     errorbar=("pi", 100), marker="o", markersize=4, ax=ax)  # fmt: skip
+        sns.lineplot(
+            data=curves,
+            x="epoch",
+            y=col,
+            hue="model",
+            hue_order=order,
+            palette=_palette(order),
+            errorbar=("pi", 100),
+            marker="o",
+            markersize=4,
+            ax=ax,
+        )
         ax.set_ylabel(label)
         ax.set_xlabel("epoch")
     axes[0].get_legend().remove()
@@ -40,10 +62,30 @@ def final_sensitivity(runs: pd.DataFrame, ax=None):
     df = runs
     order = list(dict.fromkeys(df["model"]))
     pal = _palette(order)
-    sns.barplot(data=df, x="model", y="sensitivity", hue="model", order=order, palette=pal, errorbar=None, alpha=0.45,
-                ax=ax, legend=False)  # fmt: skip
-    sns.stripplot(data=df, x="model", y="sensitivity", hue="model", order=order, palette=pal, size=6, ax=ax,
-                  legend=False, jitter=0.1)  # fmt: skip
+    sns.barplot(
+        data=df,
+        x="model",
+        y="sensitivity",
+        hue="model",
+        order=order,
+        palette=pal,
+        errorbar=None,
+        alpha=0.45,
+        ax=ax,
+        legend=False,
+    )
+    sns.stripplot(
+        data=df,
+        x="model",
+        y="sensitivity",
+        hue="model",
+        order=order,
+        palette=pal,
+        size=6,
+        ax=ax,
+        legend=False,
+        jitter=0.1,
+    )
     ax.set_xlabel("")
     ax.set_ylabel("sensitivity at the end of training")
     return ax
@@ -63,8 +105,19 @@ def corruption_accuracy(corr: pd.DataFrame, clean: pd.DataFrame, axes=None):
         zero = base[["model", "seed", "clean_subset_acc"]].rename(columns={"clean_subset_acc": "accuracy"})
         zero = zero.assign(severity=0)
         d = pd.concat([zero, corr[corr["corruption"] == name][["model", "seed", "accuracy", "severity"]]])
-        sns.lineplot(data=d, x="severity", y="accuracy", hue="model", hue_order=order, palette=_palette(order),
-                     errorbar=None, marker="o", markersize=3, ax=ax, legend=ax is axes[-1])  # fmt: skip
+        sns.lineplot(
+            data=d,
+            x="severity",
+            y="accuracy",
+            hue="model",
+            hue_order=order,
+            palette=_palette(order),
+            errorbar=None,
+            marker="o",
+            markersize=3,
+            ax=ax,
+            legend=ax is axes[-1],
+        )
         ax.set_title(name.replace("_", " "), fontsize=9)
         ax.set_xlabel("severity")
     axes[0].set_ylabel("test accuracy")
@@ -80,8 +133,18 @@ def sharpness(runs: pd.DataFrame, axes=None):
     order = list(dict.fromkeys(df["model"]))
     pal = _palette(order)
     for ax, col, label in zip(axes, ("shop", "shpred"), ("ShOp: mean |Δ logit|", "ShPred: changed share")):
-        sns.barplot(data=df, x="model", y=col, hue="model", order=order, palette=pal, errorbar=None, alpha=0.45, ax=ax,
-                    legend=False)  # fmt: skip
+        sns.barplot(
+            data=df,
+            x="model",
+            y=col,
+            hue="model",
+            order=order,
+            palette=pal,
+            errorbar=None,
+            alpha=0.45,
+            ax=ax,
+            legend=False,
+        )
         sns.stripplot(data=df, x="model", y=col, hue="model", order=order, palette=pal, size=5, ax=ax, legend=False)
         ax.set_xlabel("")
         ax.set_ylabel(label)
@@ -95,12 +158,22 @@ def token_maps(tokens: pd.DataFrame, axes=None):
     if axes is None:
         _, axes = plt.subplots(1, len(models), figsize=(2.4 * len(models), 2.6), squeeze=False)
         axes = axes[0]
-    grids = {m: tokens[tokens["model"] == m].pivot_table(index="row", columns="col", values="sensitivity")
-             for m in models}  # fmt: skip
+    grids = {
+        m: tokens[tokens["model"] == m].pivot_table(index="row", columns="col", values="sensitivity") for m in models
+    }
     top = max(float(g.to_numpy().max()) for g in grids.values()) or 1.0
     for ax, m in zip(axes, models):
-        sns.heatmap(grids[m], ax=ax, vmin=0, vmax=top, cmap="viridis", cbar=False, square=True, xticklabels=False,
-                    yticklabels=False)  # fmt: skip
+        sns.heatmap(
+            grids[m],
+            ax=ax,
+            vmin=0,
+            vmax=top,
+            cmap="viridis",
+            cbar=False,
+            square=True,
+            xticklabels=False,
+            yticklabels=False,
+        )
         ax.set_title(m, fontsize=9)
         ax.set_xlabel("")
         ax.set_ylabel("")
@@ -118,10 +191,32 @@ def matched_sensitivity(checks: pd.DataFrame, levels: list[float], ax=None):
     df["checkpoint"] = [f"≥ {lv:g}" if n != "final" else "end" for n, lv in zip(df["name"], df["level"])]
     order = [f"≥ {lv:g}" for lv in levels] + ["end"]
     models = list(dict.fromkeys(df["model"]))
-    sns.pointplot(data=df, x="checkpoint", y="sensitivity", hue="model", order=order, hue_order=models,
-                  palette=_palette(models), errorbar=None, markers="_", ax=ax, dodge=0.3 if len(models) > 1 else False)  # fmt: skip
-    sns.stripplot(data=df, x="checkpoint", y="sensitivity", hue="model", order=order, hue_order=models,
-                  palette=_palette(models), dodge=len(models) > 1, size=5, ax=ax, legend=False)  # fmt: skip
+    sns.pointplot(
+        data=df,
+        x="checkpoint",
+        y="sensitivity",
+        hue="model",
+        order=order,
+        hue_order=models,
+        palette=_palette(models),
+        errorbar=None,
+        markers="_",
+        ax=ax,
+        dodge=0.3 if len(models) > 1 else False,
+    )
+    sns.stripplot(
+        data=df,
+        x="checkpoint",
+        y="sensitivity",
+        hue="model",
+        order=order,
+        hue_order=models,
+        palette=_palette(models),
+        dodge=len(models) > 1,
+        size=5,
+        ax=ax,
+        legend=False,
+    )
     ax.set_xlabel("training accuracy reached (first epoch), or the end of the budget")
     ax.set_ylabel("sensitivity (full measure)")
     ax.legend(title=None, fontsize=8)
@@ -143,11 +238,15 @@ def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=N
         d = levels[levels["model"] == m]
         for _, s in d.groupby("seed"):
             axes[0].plot(s["ratio"], s["sensitivity"], color=pal[m], alpha=0.3, lw=0.8)
-        mean = d.groupby("ratio")[["sensitivity", "sens_blank", "sens_informative"] if parts else ["sensitivity"]].mean()
+        mean = d.groupby("ratio")[
+            ["sensitivity", "sens_blank", "sens_informative"] if parts else ["sensitivity"]
+        ].mean()
         axes[0].plot(mean.index, mean["sensitivity"], color=pal[m], marker="o", label=f"{m}, token-wise")
         if parts:
             axes[1].plot(mean.index, mean["sens_blank"], color=pal[m], marker="s", ls="--", label=f"{m}, blank patches")
-            axes[1].plot(mean.index, mean["sens_informative"], color=pal[m], marker="o", label=f"{m}, informative patches")
+            axes[1].plot(
+                mean.index, mean["sens_informative"], color=pal[m], marker="o", label=f"{m}, informative patches"
+            )
         if whole is not None and len(whole):
             w = whole[whole["model"] == m].groupby("ratio")["sensitivity"].mean()
             axes[0].plot(w.index, w, color=pal[m], ls=":", marker=".", label=f"{m}, whole-image noise")
@@ -178,8 +277,16 @@ def sharpness_levels(sharp: pd.DataFrame, axes=None):
             for _, s in d.groupby("seed"):
                 ax.plot(s["sigma"], s[col].clip(lower=1e-5), color=colour, ls=style, alpha=0.25, lw=0.8)
             mean = d.groupby("sigma")[col].mean().clip(lower=1e-5)
-            ax.plot(mean.index, mean.values, color=colour, ls=style, lw=2, marker="o" if dropout else "s", markersize=4,
-                    label=f"{m.split(' (')[0]}{dropout}, {mode} mode")  # fmt: skip
+            ax.plot(
+                mean.index,
+                mean.values,
+                color=colour,
+                ls=style,
+                lw=2,
+                marker="o" if dropout else "s",
+                markersize=4,
+                label=f"{m.split(' (')[0]}{dropout}, {mode} mode",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("parameter noise σ")

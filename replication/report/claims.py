@@ -4,6 +4,7 @@ A chapter computes its claims from its results frame and calls :func:`record`, w
 table shown at the chapter's end and writes it to ``<cache>/claims/<scale>/<chapter>.json``. The
 scorecard page reads every such file (and the committed paper-scale ones under ``results/``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +14,8 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -129,15 +131,16 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame()
     df = df.assign(testable=df["testable"].fillna(True).astype(bool) if "testable" in df else True)
-    g = df.groupby(["chapter", "scale"]).agg(held=("holds", "sum"), tested=("testable", "sum"),
-                                             claims=("holds", "size"))  # fmt: skip
+    g = df.groupby(["chapter", "scale"]).agg(
+        held=("holds", "sum"), tested=("testable", "sum"), claims=("holds", "size")
+    )
     untested = g["claims"] - g["tested"]
     g["cell"] = g["held"].astype(int).astype(str) + " / " + g["tested"].astype(int).astype(str)
     g.loc[untested > 0, "cell"] += " (+" + untested[untested > 0].astype(str) + " not testable)"
     return g["cell"].unstack("scale").fillna("—")
 
 
-def scorecard_table(card: pd.DataFrame) -> "ClaimsView":
+def scorecard_table(card: pd.DataFrame) -> ClaimsView:
     """The scorecard for display: one row per claim, indexed by chapter, ✓/✗ in the holds column.
 
     In a notebook it shows as :class:`ClaimsView` does, with one heading row per chapter.
@@ -148,7 +151,7 @@ def scorecard_table(card: pd.DataFrame) -> "ClaimsView":
     return out
 
 
-def display_table(df: pd.DataFrame) -> "ClaimsView":
+def display_table(df: pd.DataFrame) -> ClaimsView:
     """A claims table for display: ✓/✗ in the holds column, no chapter/scale repetition.
 
     The result is a DataFrame (``display_table(df)["holds"]`` is a column as usual) that a notebook shows
@@ -167,8 +170,14 @@ def display_table(df: pd.DataFrame) -> "ClaimsView":
 #: The columns a claims table shows, in order: (column, heading, share of the table's width in %). The
 #: ``note`` is shown beneath its row, across the whole table, so that the table fits the book's text
 #: column (about 780 px at a 1280-px window) without scrolling sideways.
-SHOWN = [("claim", "claim", 31), ("paper_ref", "ref", 12), ("paper_value", "paper", 17),
-         ("measured", "measured", 22), ("holds", "holds", 11), ("scale", "scale", 7)]
+SHOWN = [
+    ("claim", "claim", 31),
+    ("paper_ref", "ref", 12),
+    ("paper_value", "paper", 17),
+    ("measured", "measured", 22),
+    ("holds", "holds", 11),
+    ("scale", "scale", 7),
+]
 
 #: Styles of :class:`ClaimsView` tables, scoped to their class (the book's CSS is not needed). Fixed
 #: layout: the column widths above hold whatever the cells contain; long words wrap.
@@ -220,12 +229,20 @@ class ClaimsView(pd.DataFrame):
                 text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
                 cls = ""
                 if c == "holds":
-                    cls = ' class="holds-yes"' if text.startswith("✓") else ' class="holds-no"' if text.startswith("✗") else ""
+                    cls = (
+                        ' class="holds-yes"'
+                        if text.startswith("✓")
+                        else ' class="holds-no"'
+                        if text.startswith("✗")
+                        else ""
+                    )
                 cells.append(f"<td{cls}>{escape(text)}</td>")
             rows.append(f'<tr class="claims-row{"" if note else " claims-last"}">{"".join(cells)}</tr>')
             if note:
                 rows.append(f'<tr class="claims-note claims-last"><td colspan="{width}">{escape(note)}</td></tr>')
         heads = "".join(f'<th title="{escape(c)}">{escape(h)}</th>' for c, h, _ in shown)
-        return (f"<style>{CLAIMS_CSS}</style>"
-                f'<table class="claims-table" data-table="{escape(name)}"><colgroup>{head}</colgroup>'
-                f"<thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+        return (
+            f"<style>{CLAIMS_CSS}</style>"
+            f'<table class="claims-table" data-table="{escape(name)}"><colgroup>{head}</colgroup>'
+            f"<thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )

@@ -18,11 +18,12 @@ A check fails when a verdict changes or a difference exceeds its tolerance. :fun
 entries a sampled check recomputes; :func:`append_record` keeps a committed record of every check, which
 the status page shows (:func:`record_table`).
 """
+
 from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pandas as pd
@@ -38,14 +39,29 @@ TOLERANCE_SDS = 1.0
 COUNTS = {"sensitivity": ("sens_evaluations", "evaluations")}
 #: The committed record of checks.
 RECORD = REPO / "results" / "checks.csv"
-RECORD_COLUMNS = ["date", "chapter", "scale", "machine", "mode", "entries", "identical", "largest_rel_diff",
-                  "beyond_tolerance", "claims", "verdicts_changed", "passed"]  # fmt: skip
+RECORD_COLUMNS = [
+    "date",
+    "chapter",
+    "scale",
+    "machine",
+    "mode",
+    "entries",
+    "identical",
+    "largest_rel_diff",
+    "beyond_tolerance",
+    "claims",
+    "verdicts_changed",
+    "passed",
+]
 
 
 def _scalars(result: dict) -> dict:
     """The top-level numeric results of an entry (histories, weights, timings left out)."""
-    return {k: float(v) for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-            and not k.endswith("seconds")}  # fmt: skip
+    return {
+        k: float(v)
+        for k, v in result.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.endswith("seconds")
+    }
 
 
 def _untimed(obj):
@@ -83,10 +99,12 @@ def _largest_rel(a: dict, b: dict) -> float:
 
 def _group_key(config) -> str:
     """The entry's config without any field naming a seed, as text: runs that differ only in their seed share it."""
+
     def strip(c):
         if isinstance(c, dict):
             return {k: strip(v) for k, v in c.items() if "seed" not in k}
         return c
+
     return json.dumps(strip(config), sort_keys=True)
 
 
@@ -118,16 +136,19 @@ def counting_sd(result: dict, quantity: str) -> float | None:
 
 
 def _load(folder: Path) -> dict[str, dict]:
-    return {str(p.relative_to(folder)): json.loads(p.read_text()) for p in sorted(folder.rglob("*.json"))
-            if p.parent != folder}  # fmt: skip
+    return {
+        str(p.relative_to(folder)): json.loads(p.read_text())
+        for p in sorted(folder.rglob("*.json"))
+        if p.parent != folder
+    }
 
 
 def entry_differences(committed: Path, fresh: Path, only: set[str] | None = None) -> pd.DataFrame:
     """One row per (recomputed entry, scalar quantity): committed and recomputed values, the relative
-    difference, the seed-to-seed standard deviation, the tolerance and whether the difference is within it
-    (None: no seed spread to judge by), and one row ``"<all numbers>"`` per entry with the largest relative
-difference over every number it holds (histories and arrays too; not judged). ``only``: the entries (paths relative to ``fresh``) to compare; an
-    entry missing from ``committed`` gives a row with quantity ``"<missing>"``."""
+        difference, the seed-to-seed standard deviation, the tolerance and whether the difference is within it
+        (None: no seed spread to judge by), and one row ``"<all numbers>"`` per entry with the largest relative
+    difference over every number it holds (histories and arrays too; not judged). ``only``: the entries (paths relative to ``fresh``) to compare; an
+        entry missing from ``committed`` gives a row with quantity ``"<missing>"``."""
     old, new = _load(committed), _load(fresh)
     spread = seed_spread(list(old.values()))
     rows = []
@@ -138,10 +159,19 @@ difference over every number it holds (histories and arrays too; not judged). ``
         if c is None:
             rows.append({"entry": path, "quantity": "<missing>", "identical": False, "within": False})
             continue
-        identical = json.dumps(_untimed(c["result"]), sort_keys=True) == json.dumps(_untimed(e["result"]), sort_keys=True)
+        identical = json.dumps(_untimed(c["result"]), sort_keys=True) == json.dumps(
+            _untimed(e["result"]), sort_keys=True
+        )
         # every number of the entry, histories and per-string arrays included: reported, not judged
-        rows.append({"entry": path, "quantity": "<all numbers>", "identical": identical,
-                     "rel_diff": _largest_rel(_numbers(c["result"]), _numbers(e["result"])), "within": None})
+        rows.append(
+            {
+                "entry": path,
+                "quantity": "<all numbers>",
+                "identical": identical,
+                "rel_diff": _largest_rel(_numbers(c["result"]), _numbers(e["result"])),
+                "within": None,
+            }
+        )
         a, b = _scalars(c["result"]), _scalars(e["result"])
         g = _group_key(c["config"])
         for q in sorted(a.keys() & b.keys()):
@@ -150,9 +180,19 @@ difference over every number it holds (histories and arrays too; not judged). ``
             sd, count = spread.get((g, q)), counting_sd(c["result"], q)
             floor = [v for v in (sd, count) if v is not None]
             tol = TOLERANCE_SDS * max(floor) if floor else None
-            rows.append({"entry": path, "quantity": q, "identical": identical, "committed": x, "recomputed": y,
-                         "rel_diff": diff / max(abs(x), abs(y), 1e-12) if diff else 0.0, "seed_sd": sd,
-                         "tolerance": tol, "within": None if tol is None else bool(diff <= tol)})  # fmt: skip
+            rows.append(
+                {
+                    "entry": path,
+                    "quantity": q,
+                    "identical": identical,
+                    "committed": x,
+                    "recomputed": y,
+                    "rel_diff": diff / max(abs(x), abs(y), 1e-12) if diff else 0.0,
+                    "seed_sd": sd,
+                    "tolerance": tol,
+                    "within": None if tol is None else bool(diff <= tol),
+                }
+            )
     cols = ["entry", "quantity", "identical", "committed", "recomputed", "rel_diff", "seed_sd", "tolerance", "within"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -166,13 +206,31 @@ def verdict_changes(committed: list[dict], recomputed: list[dict]) -> pd.DataFra
     rows = []
     for claim in list(dict.fromkeys(list(a) + list(b))):
         x, y = a.get(claim), b.get(claim)
-        verdict = lambda c: None if c is None else ("not testable" if not c.get("testable", True) else  # noqa: E731
-                                                    "holds" if c["holds"] else "fails")
-        rows.append({"claim": claim, "committed": verdict(x), "recomputed": verdict(y),
-                     "committed_measured": None if x is None else x["measured"],
-                     "recomputed_measured": None if y is None else y["measured"], "changed": verdict(x) != verdict(y)})
-    return pd.DataFrame(rows, columns=["claim", "committed", "recomputed", "committed_measured", "recomputed_measured",
-                                       "changed"])  # fmt: skip
+        verdict = lambda c: (
+            None
+            if c is None
+            else (
+                "not testable"
+                if not c.get("testable", True)
+                # noqa: E731
+                else "holds"
+                if c["holds"]
+                else "fails"
+            )
+        )
+        rows.append(
+            {
+                "claim": claim,
+                "committed": verdict(x),
+                "recomputed": verdict(y),
+                "committed_measured": None if x is None else x["measured"],
+                "recomputed_measured": None if y is None else y["measured"],
+                "changed": verdict(x) != verdict(y),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["claim", "committed", "recomputed", "committed_measured", "recomputed_measured", "changed"]
+    )
 
 
 def sample_keys(folder: Path, kinds: list[str], k: int, among: set[str] | None = None) -> list[str]:
@@ -200,11 +258,20 @@ def summarise(chapter: str, scale: str, machine: str, mode: str, diffs: pd.DataF
     identical = diffs.groupby("entry")["identical"].all().sum() if len(diffs) else 0
     beyond = int((diffs["within"] == False).sum()) if len(diffs) else 0  # noqa: E712 (None is not judged)
     changed = int(verdicts["changed"].sum()) if len(verdicts) else 0
-    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "chapter": chapter, "scale": scale,
-            "machine": machine, "mode": mode, "entries": int(entries), "identical": int(identical),
-            "largest_rel_diff": float(diffs["rel_diff"].max()) if len(diffs) and diffs["rel_diff"].notna().any() else 0.0,
-            "beyond_tolerance": beyond, "claims": len(verdicts), "verdicts_changed": changed,
-            "passed": beyond == 0 and changed == 0}  # fmt: skip
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "chapter": chapter,
+        "scale": scale,
+        "machine": machine,
+        "mode": mode,
+        "entries": int(entries),
+        "identical": int(identical),
+        "largest_rel_diff": float(diffs["rel_diff"].max()) if len(diffs) and diffs["rel_diff"].notna().any() else 0.0,
+        "beyond_tolerance": beyond,
+        "claims": len(verdicts),
+        "verdicts_changed": changed,
+        "passed": beyond == 0 and changed == 0,
+    }
 
 
 def append_record(row: dict, path: Path = RECORD) -> Path:
@@ -231,27 +298,43 @@ def expectation(record: pd.DataFrame) -> str:
     last = record.sort_values("date", kind="stable").groupby("chapter", sort=True).tail(1).sort_values("chapter")
     full = last["mode"].astype(str).eq("full")
     machines = sorted(last["machine"].astype(str).unique())
-    parts = [f"The newest check of each of {len(last)} chapters ({int(full.sum())} in full, {int((~full).sum())} "
-             f"sampled) ran on {len(machines)} machine{'s' if len(machines) > 1 else ''} ({'; '.join(machines)}). Of "
-             f"their {int(last['entries'].sum())} recomputed entries, {int(last['identical'].sum())} came out "
-             f"bit-identical to the committed ones."]  # fmt: skip
+    parts = [
+        f"The newest check of each of {len(last)} chapters ({int(full.sum())} in full, {int((~full).sum())} "
+        f"sampled) ran on {len(machines)} machine{'s' if len(machines) > 1 else ''} ({'; '.join(machines)}). Of "
+        f"their {int(last['entries'].sum())} recomputed entries, {int(last['identical'].sum())} came out "
+        f"bit-identical to the committed ones."
+    ]
     moved = last[last["largest_rel_diff"] > 0].sort_values("largest_rel_diff")
     if len(moved):
-        parts.append("Where a training run was recomputed on other CPU kernels than those that computed it, the run "
-                     "diverges (training is chaotic at float level): the largest relative difference in any number "
-                     "of an entry, histories and per-example arrays included, was "
-                     + ", ".join(f"{v:.2g} ({c})" for c, v in zip(moved["chapter"], moved["largest_rel_diff"])) + ".")
+        parts.append(
+            "Where a training run was recomputed on other CPU kernels than those that computed it, the run "
+            "diverges (training is chaotic at float level): the largest relative difference in any number "
+            "of an entry, histories and per-example arrays included, was "
+            + ", ".join(f"{v:.2g} ({c})" for c, v in zip(moved["chapter"], moved["largest_rel_diff"]))
+            + "."
+        )
     changed = last[last["verdicts_changed"] > 0]
     n_changed = int(changed["verdicts_changed"].sum())
-    parts.append(f"Of {int(last['claims'].sum())} claims judged on the recomputed results, {n_changed} changed "
-                 f"verdict" + (f" ({', '.join(changed['chapter'])})." if n_changed else "."))
+    parts.append(
+        f"Of {int(last['claims'].sum())} claims judged on the recomputed results, {n_changed} changed "
+        f"verdict" + (f" ({', '.join(changed['chapter'])})." if n_changed else ".")
+    )
     beyond = last[last["beyond_tolerance"] > 0]
     if len(beyond):
-        parts.append("Quantities that moved by more than one seed-to-seed standard deviation of the committed runs: "
-                     + "; ".join(f"{b} in {c} ({m})" for c, b, m in
-                                 zip(beyond["chapter"], beyond["beyond_tolerance"], beyond["mode"])) + ".")
-    parts.append(("So a rerun on another machine should reproduce every verdict" if not n_changed else
-                  "So a rerun on another machine should reproduce the verdicts except those named")
-                 + ", and the numbers to the bit only where the same kernels run; elsewhere expect trained "
-                   "quantities to land within about their seed-to-seed spread.")
+        parts.append(
+            "Quantities that moved by more than one seed-to-seed standard deviation of the committed runs: "
+            + "; ".join(
+                f"{b} in {c} ({m})" for c, b, m in zip(beyond["chapter"], beyond["beyond_tolerance"], beyond["mode"])
+            )
+            + "."
+        )
+    parts.append(
+        (
+            "So a rerun on another machine should reproduce every verdict"
+            if not n_changed
+            else "So a rerun on another machine should reproduce the verdicts except those named"
+        )
+        + ", and the numbers to the bit only where the same kernels run; elsewhere expect trained "
+        "quantities to land within about their seed-to-seed spread."
+    )
     return " ".join(parts)

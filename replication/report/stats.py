@@ -1,9 +1,11 @@
 """Statistics the chapters share, one copy each: a percentile bootstrap interval, a least-squares slope with
 its tests, Spearman's rank correlation with its guards (exact for few pairs, and combined over strata), and the compute-cost table of a chapter's runs."""
+
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -17,8 +19,9 @@ if TYPE_CHECKING:
 _NAN = float("nan")
 
 
-def bootstrap_ci(values, stat: Callable = np.mean, *, alpha: float = ALPHA, reps: int = 2000, seed: int = 0,
-                 min_size: int = 2) -> tuple[float, float, float]:
+def bootstrap_ci(
+    values, stat: Callable = np.mean, *, alpha: float = ALPHA, reps: int = 2000, seed: int = 0, min_size: int = 2
+) -> tuple[float, float, float]:
     """``(estimate, lo, hi)``: ``stat(values)`` and its percentile bootstrap interval at level ``1 - alpha``.
 
     ``reps`` resamples of ``values`` with replacement are drawn at once from ``default_rng(seed)`` (the same
@@ -47,8 +50,16 @@ def linear_fit(x, y, *, alpha: float = ALPHA) -> dict:
     r = stats.linregress(x, y)
     t = stats.t.ppf(1 - alpha / 2, len(x) - 2)
     p_up = r.pvalue / 2 if r.slope > 0 else 1 - r.pvalue / 2
-    return out | {"slope": r.slope, "se": r.stderr, "lo": r.slope - t * r.stderr, "hi": r.slope + t * r.stderr,
-                  "intercept": r.intercept, "r": r.rvalue, "p": r.pvalue, "p_up": p_up}  # fmt: skip
+    return out | {
+        "slope": r.slope,
+        "se": r.stderr,
+        "lo": r.slope - t * r.stderr,
+        "hi": r.slope + t * r.stderr,
+        "intercept": r.intercept,
+        "r": r.rvalue,
+        "p": r.pvalue,
+        "p_up": p_up,
+    }
 
 
 def spearman(a, b, alternative: str = "two-sided") -> tuple[float, float]:
@@ -59,7 +70,6 @@ def spearman(a, b, alternative: str = "two-sided") -> tuple[float, float]:
         return _NAN, _NAN
     r = stats.spearmanr(a, b, alternative=alternative)
     return float(r[0]), float(r[1])
-
 
 
 #: Up to this many pairs :func:`rank_correlation` and :func:`critical_rho` enumerate every permutation (9! = 362,880).
@@ -127,11 +137,15 @@ def stratified_spearman(df: pd.DataFrame, x: str, y: str, by: str) -> dict:
     zs, ws = np.asarray(zs), np.asarray(ws)
     mean = float((ws * zs).sum() / ws.sum())
     stat = mean * np.sqrt(ws.sum())
-    return {"rho": float(np.tanh(mean)), "p": float(2 * stats.norm.sf(abs(stat))), "strata": len(zs),
-            "points": points}  # fmt: skip
+    return {"rho": float(np.tanh(mean)), "p": float(2 * stats.norm.sf(abs(stat))), "strata": len(zs), "points": points}
 
-def compute_cost(parts: Mapping[str, pd.DataFrame] | DataFrameGroupBy, index: str | None = None,
-                 seconds: str = "train_seconds", digits: int | None = 1) -> pd.DataFrame:
+
+def compute_cost(
+    parts: Mapping[str, pd.DataFrame] | DataFrameGroupBy,
+    index: str | None = None,
+    seconds: str = "train_seconds",
+    digits: int | None = 1,
+) -> pd.DataFrame:
     """The compute table of a chapter: per part, ``runs`` and the ``seconds`` column's total (``train_seconds``),
     mean (``per_run``) and maximum (``longest``), as recorded when each run was computed, rounded to ``digits``
     (None: not rounded).
@@ -140,8 +154,16 @@ def compute_cost(parts: Mapping[str, pd.DataFrame] | DataFrameGroupBy, index: st
     (indexed by its keys).
     """
     if isinstance(parts, Mapping):
-        rows = [{index: name, "runs": len(t), "train_seconds": t[seconds].sum(), "per_run": t[seconds].mean(),
-                 "longest": t[seconds].max()} for name, t in parts.items()]  # fmt: skip
+        rows = [
+            {
+                index: name,
+                "runs": len(t),
+                "train_seconds": t[seconds].sum(),
+                "per_run": t[seconds].mean(),
+                "longest": t[seconds].max(),
+            }
+            for name, t in parts.items()
+        ]
         out = pd.DataFrame(rows, columns=[index, "runs", "train_seconds", "per_run", "longest"]).set_index(index)
     else:
         g = parts[seconds]

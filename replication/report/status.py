@@ -1,11 +1,12 @@
 """Where a chapter's results came from (the sentence above its first figure) and the status page's record."""
+
 from __future__ import annotations
 
 import json
 import os
 import resource
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pandas as pd
@@ -24,10 +25,17 @@ def origins() -> pd.DataFrame:
     df = pd.DataFrame(ORIGINS, columns=["kind", "source", "scale", "computed_at", "seconds", "machine"])
     if df.empty:
         return df
-    return (df.groupby(["kind", "source"], sort=False)
-              .agg(results=("kind", "size"), scale=("scale", "first"), first=("computed_at", "min"),
-                   last=("computed_at", "max"), machine=("machine", lambda v: tuple(dict.fromkeys(map(str, v)))))
-              .reset_index())  # fmt: skip
+    return (
+        df.groupby(["kind", "source"], sort=False)
+        .agg(
+            results=("kind", "size"),
+            scale=("scale", "first"),
+            first=("computed_at", "min"),
+            last=("computed_at", "max"),
+            machine=("machine", lambda v: tuple(dict.fromkeys(map(str, v)))),
+        )
+        .reset_index()
+    )
 
 
 _SOURCE_TEXT = {
@@ -48,8 +56,10 @@ def origin_note() -> str:
         first, last = str(g["first"].min())[:10], str(g["last"].max())[:10]
         when = first if first == last else f"{first} to {last}"
         scales = ", ".join(sorted({str(s) for s in g["scale"] if s}))
-        parts.append(f"{n} {'result' if n == 1 else 'results'} {_SOURCE_TEXT.get(source, source)} "
-                     f"(scale `{scales}`, computed {when} on {' and '.join(dict.fromkeys(m for t in g['machine'] for m in t))})")  # fmt: skip
+        parts.append(
+            f"{n} {'result' if n == 1 else 'results'} {_SOURCE_TEXT.get(source, source)} "
+            f"(scale `{scales}`, computed {when} on {' and '.join(dict.fromkeys(m for t in g['machine'] for m in t))})"
+        )
     return "**Where these results come from:** " + "; ".join(parts) + "."
 
 
@@ -86,7 +96,7 @@ def write_status(chapter: str, scale: str, root: str | Path | None = None) -> di
         "computed_last": None if o.empty else str(o["last"].max()),
         "seconds": round(_process_seconds(), 1),
         "peak_memory_mb": round(_peak_memory_mb(), 1),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
     }
     path = status_dir(root) / scale / f"{chapter}.json"
@@ -108,13 +118,15 @@ def status_table(scale: str, root: str | Path | None = None) -> pd.DataFrame:
     cols = ["chapter", "scale", "results from", "computed", "run time (s)", "peak memory (MiB)", "last ran"]
     if not rows:
         return pd.DataFrame(columns=cols).set_index("chapter")
-    out = pd.DataFrame({
-        "chapter": [r["chapter"] for r in rows],
-        "scale": [r["scale"] for r in rows],
-        "results from": [", ".join(f"{n} {s}" for s, n in r["sources"].items()) or "none stored" for r in rows],
-        "computed": [_dates(r["computed_first"], r["computed_last"]) for r in rows],
-        "run time (s)": [r["seconds"] for r in rows],
-        "peak memory (MiB)": [r["peak_memory_mb"] for r in rows],
-        "last ran": [r["finished_at"].replace("T", " ")[:16] + " UTC" for r in rows],
-    })  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "chapter": [r["chapter"] for r in rows],
+            "scale": [r["scale"] for r in rows],
+            "results from": [", ".join(f"{n} {s}" for s, n in r["sources"].items()) or "none stored" for r in rows],
+            "computed": [_dates(r["computed_first"], r["computed_last"]) for r in rows],
+            "run time (s)": [r["seconds"] for r in rows],
+            "peak memory (MiB)": [r["peak_memory_mb"] for r in rows],
+            "last ran": [r["finished_at"].replace("T", " ")[:16] + " UTC" for r in rows],
+        }
+    )
     return out[cols].set_index("chapter")

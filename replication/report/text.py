@@ -1,15 +1,26 @@
 """Short text helpers shared by the chapters' prose and tables: one ``span``, one label, one machine list."""
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
 
 #: How a Boolean function or an architecture is written in prose, tables and figures.
-LABELS = {"parity": "PARITY", "majority": "MAJORITY", "first": "FIRST", "mean": "MEAN", "random": "random f",
-          "vit": "ViT", "cnn": "CNN", "mlp": "MLP", "vit_nopn": "ViT without patch LayerNorm"}  # fmt: skip
+LABELS = {
+    "parity": "PARITY",
+    "majority": "MAJORITY",
+    "first": "FIRST",
+    "mean": "MEAN",
+    "random": "random f",
+    "vit": "ViT",
+    "cnn": "CNN",
+    "mlp": "MLP",
+    "vit_nopn": "ViT without patch LayerNorm",
+}
 
 
 def label(name: str, variant: str | None = None) -> str:
@@ -28,8 +39,14 @@ def _missing(x: Any) -> bool:
     return bool(pd.isna(x))
 
 
-def span(values: Iterable, fmt: Callable[[Any], Any] | None = None, *, digits: int | None = None, sep: str = "–",
-         empty: str = "none") -> str:
+def span(
+    values: Iterable,
+    fmt: Callable[[Any], Any] | None = None,
+    *,
+    digits: int | None = None,
+    sep: str = "–",
+    empty: str = "none",
+) -> str:
     """``"lo–hi"`` of the present values (missing and infinite ones left out), or one value where both ends
     read alike; ``empty`` where there are none.
 
@@ -42,6 +59,7 @@ def span(values: Iterable, fmt: Callable[[Any], Any] | None = None, *, digits: i
         return empty
     if fmt is None:
         from .claims import fmt as number  # here, not above: claims imports status, which imports this module
+
         fmt = number if digits is None else (lambda x: f"{x:,.{digits}f}")
     lo, hi = str(fmt(min(v))), str(fmt(max(v)))
     return lo if lo == hi else f"{lo}{sep}{hi}"

@@ -15,6 +15,7 @@ reported, removed and recomputed. A folder that cannot be written (read-only, fu
 
 The folder is ``$REPLICATION_CACHE`` if set, else ``_cache/`` at the repository root.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,7 +26,8 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import torch

@@ -9,6 +9,7 @@ status page and the deviations page read the stems from here.
 Result kinds keep the strings they were first stored under (``demo``, ``sharpness_run``, ...): a kind is
 hashed into every committed key.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

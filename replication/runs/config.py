@@ -6,6 +6,7 @@ from the scale's preset, strings from papermill are parsed, and the config's own
 everything (once, in one place) before any long work starts. ``scale=None`` means ``$REPLICATION_SCALE`` if set,
 else ``"cpu"``: that is how the tests and the book choose a scale without editing notebooks.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -3,6 +3,7 @@
 Provenance is stored beside a result, never hashed into its key: fields added here (the CPU fields of
 :func:`cpu`) appear in new entries, and older entries without them load unchanged.
 """
+
 from __future__ import annotations
 
 import functools
@@ -10,7 +11,7 @@ import importlib.metadata
 import os
 import platform
 import subprocess
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from ..paths import REPO
@@ -20,9 +21,16 @@ from .config import resolve_scale
 @functools.lru_cache(maxsize=1)
 def _git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "replication"], cwd=REPO,
-                               capture_output=True, text=True, timeout=10)  # fmt: skip
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "replication"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         commit = out.stdout.strip() or "unknown"
         return commit + ("+modified" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
@@ -85,7 +93,7 @@ def provenance(device: str = "cpu", seconds: float | None = None, scale: str | N
         version = "unknown"
     return {
         "scale": resolve_scale(scale),
-        "computed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_seconds": None if seconds is None else round(float(seconds), 3),
         "device": device,
         "machine": machine(),

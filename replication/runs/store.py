@@ -27,13 +27,15 @@ build reads them instead of training. :class:`Store` looks a result up in this o
 Every lookup is logged in this process (:data:`ORIGINS`); :mod:`replication.report.status` turns the log
 into the sentence each chapter shows above its first figure and the record the status page reads.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -82,8 +84,13 @@ class Store:
     ``get_or_compute``, ``contains``), so a chapter passes a ``Store`` wherever it passed a cache.
     """
 
-    def __init__(self, cache: Cache | str | Path | None = None, results: str | Path | None = None,
-                 mode_: str | None = None, scale: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        cache: Cache | str | Path | None = None,
+        results: str | Path | None = None,
+        mode_: str | None = None,
+        scale: str | None = None,
+    ):
         self.mode = mode_ or mode()
         if self.mode not in MODES:
             raise ValueError(f"mode: must be one of {list(MODES)}, got {self.mode!r}")
@@ -149,8 +156,12 @@ class Store:
         stored = sum(len(r.entries(kind)) for r in self.committed())
         chapter = KIND_CHAPTER.get(kind)
         cmd = f"make results CHAPTER={chapter}" if chapter else "make results"
-        why = (f"results/ holds {stored} other `{kind}` entries: the code, its version or the chapter's settings "
-               "changed since they were computed" if stored else f"results/ holds no `{kind}` entries")  # fmt: skip
+        why = (
+            f"results/ holds {stored} other `{kind}` entries: the code, its version or the chapter's settings "
+            "changed since they were computed"
+            if stored
+            else f"results/ holds no `{kind}` entries"
+        )
         raise ResultsMissing(
             f"{len(missing)} of {needed or len(configs)} `{kind}` results this chapter needs are not committed ({why}); "
             f"{self._cost(kind, len(missing))}. "
@@ -169,8 +180,10 @@ class Store:
         if not times:
             return "no committed run of this kind records how long it took"
         total = runs * sum(times) / len(times)
-        return (f"computing them takes roughly {total / 60:.0f} CPU-minutes (the committed runs' mean, "
-                f"{sum(times) / len(times):.0f} s each)")
+        return (
+            f"computing them takes roughly {total / 60:.0f} CPU-minutes (the committed runs' mean, "
+            f"{sum(times) / len(times):.0f} s each)"
+        )
 
     def save(self, kind: str, config: Any, result: Any, seconds: float | None = None, device: str = "cpu") -> Path:
         return self.target.save(kind, config, result, provenance(device, seconds, self.scale))
@@ -246,7 +259,13 @@ def store(scale: str | None = None) -> Store:
 
 
 def log_origin(kind: str, source: str, prov: dict) -> None:
-    ORIGINS.append({
-        "kind": kind, "source": source, "scale": prov.get("scale"), "computed_at": prov.get("computed_at"),
-        "seconds": prov.get("wall_seconds"), "machine": prov.get("machine"),
-    })  # fmt: skip
+    ORIGINS.append(
+        {
+            "kind": kind,
+            "source": source,
+            "scale": prov.get("scale"),
+            "computed_at": prov.get("computed_at"),
+            "seconds": prov.get("wall_seconds"),
+            "machine": prov.get("machine"),
+        }
+    )

@@ -3,9 +3,11 @@
 For results computed elsewhere (the `paper` scale's runs, made on a GPU) that a book built on another
 machine shows as far as they go: a partial sweep gives the rows it has, and the caller counts them.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -14,7 +16,9 @@ from .store import Store
 from .sweep import _row, as_store, check_grid, run_key
 
 
-def read_stored(kind: str, configs: Sequence[Any], cache: Store | Cache | None = None, device: str = "cuda") -> pd.DataFrame:
+def read_stored(
+    kind: str, configs: Sequence[Any], cache: Store | Cache | None = None, device: str = "cuda"
+) -> pd.DataFrame:
     """One row per run of ``configs`` stored under ``kind`` for ``device`` (the columns of
     :func:`~replication.runs.sweep.run_sweep`), in the order of ``configs``; missing runs are left out.
 

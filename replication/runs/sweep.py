@@ -28,13 +28,15 @@ computes its own entries beside the CPU ones, and every row says which device pr
 to the cache folder themselves, so it must be on a file system they share with this process (the
 main process also saves any result it receives whose file is still missing).
 """
+
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import numbers
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 import pandas as pd
 import torch
@@ -110,8 +112,9 @@ def _worker(set_threads: bool, gpu_share: int):
             torch.set_num_threads(threads)
 
 
-def _compute(kind: str, config: Any, device: str, measure: Measure, root: str, scale: str, set_threads: bool,
-             gpu_share: int = 1):  # fmt: skip
+def _compute(
+    kind: str, config: Any, device: str, measure: Measure, root: str, scale: str, set_threads: bool, gpu_share: int = 1
+):
     """Run ``measure`` and store its result with its provenance; executed in a worker (or in this process).
 
     ``gpu_share``: processes sharing the GPU, so that each sizes its batched evaluations to its share of the
@@ -131,8 +134,16 @@ def _compute_indexed(i, *args):
     return i, _compute(*args)
 
 
-def _compute_group(kind: str, configs: list, device: str, measure_batch: Callable[[list, str], list[dict]], root: str,
-                   scale: str, set_threads: bool, gpu_share: int = 1):  # fmt: skip
+def _compute_group(
+    kind: str,
+    configs: list,
+    device: str,
+    measure_batch: Callable[[list, str], list[dict]],
+    root: str,
+    scale: str,
+    set_threads: bool,
+    gpu_share: int = 1,
+):
     """Run ``measure_batch`` on runs trained as one batch and store each result as it would be stored alone;
     its provenance says ``batch`` (how many runs were trained together) and the wall time per run."""
     t0 = time.perf_counter()
@@ -140,7 +151,9 @@ def _compute_group(kind: str, configs: list, device: str, measure_batch: Callabl
         results = measure_batch(list(configs), device)
         seconds = (time.perf_counter() - t0) / len(configs)
     if not isinstance(results, list) or len(results) != len(configs) or not all(isinstance(r, dict) for r in results):
-        raise TypeError(f"measure_batch: must return one dict per config ({len(configs)}), got {type(results).__name__}")
+        raise TypeError(
+            f"measure_batch: must return one dict per config ({len(configs)}), got {type(results).__name__}"
+        )
     out = []
     cache = Cache(root)
     for config, result in zip(configs, results):
@@ -150,15 +163,27 @@ def _compute_group(kind: str, configs: list, device: str, measure_batch: Callabl
     return out
 
 
-def _compute_job(job: list[int], configs: list, kind: str, device: str, measure, measure_batch, root: str, scale: str,
-                 set_threads: bool, gpu_share: int = 1):  # fmt: skip
+def _compute_job(
+    job: list[int],
+    configs: list,
+    kind: str,
+    device: str,
+    measure,
+    measure_batch,
+    root: str,
+    scale: str,
+    set_threads: bool,
+    gpu_share: int = 1,
+):
     """One unit of work: a single run (``measure``) or a batch of runs (``measure_batch``); ``[(i, (res, prov))]``."""
     if len(job) == 1:
         return [(job[0], _compute(kind, configs[0], device, measure, root, scale, set_threads, gpu_share))]
     return list(zip(job, _compute_group(kind, configs, device, measure_batch, root, scale, set_threads, gpu_share)))
 
 
-def batch_jobs(todo: list[int], configs: Sequence[Any], batch_key: Callable[[Any], Any] | None, batch_size: int) -> list[list[int]]:
+def batch_jobs(
+    todo: list[int], configs: Sequence[Any], batch_key: Callable[[Any], Any] | None, batch_size: int
+) -> list[list[int]]:
     """The runs ``todo`` (indices into ``configs``) as units of work: those whose ``batch_key`` is equal (and not
     None) in batches of at most ``batch_size``, in order of first appearance; every other run on its own."""
     if batch_key is None or batch_size <= 1:
@@ -172,7 +197,7 @@ def batch_jobs(todo: list[int], configs: Sequence[Any], batch_key: Callable[[Any
         else:
             groups.setdefault(key, []).append(i)
     for members in groups.values():
-        jobs += [members[j:j + batch_size] for j in range(0, len(members), batch_size)]
+        jobs += [members[j : j + batch_size] for j in range(0, len(members), batch_size)]
     return sorted(jobs, key=lambda job: job[0])
 
 
@@ -292,7 +317,9 @@ def run_sweep(
 
     for src, prov in zip(sources, provs):
         log_origin(kind, src, prov)
-    return pd.DataFrame([_row(c, device, res, src, prov) for c, res, src, prov in zip(configs, results, sources, provs)])
+    return pd.DataFrame(
+        [_row(c, device, res, src, prov) for c, res, src, prov in zip(configs, results, sources, provs)]
+    )
 
 
 def as_store(cache: Store | Cache | None) -> Store:
@@ -321,7 +348,9 @@ def _run_dask(scheduler: Any, todo: list[int], args: Callable[[int], tuple]):
             client.close()
 
 
-def load_results(kind: str, configs: Sequence[Any], cache: Store | Cache | None = None, device: str | None = None) -> list:
+def load_results(
+    kind: str, configs: Sequence[Any], cache: Store | Cache | None = None, device: str | None = None
+) -> list:
     """The full stored result dicts of ``configs`` (including non-scalar entries), None where missing."""
     store = as_store(cache)
     device = resolve_device(device)

@@ -18,10 +18,11 @@ inputs) is 1 on strings with an even number of *zeros*; here ``parity`` is the X
 odd number of ones), as in the original code. The two differ by a sign and relabelling only, which
 leaves every sensitivity and every ``|λ_P|`` unchanged.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, Union
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -61,12 +62,7 @@ def mean(x: torch.Tensor) -> torch.Tensor:
 
 
 #: The four functions of HR24 §3, by name.
-FUNCTIONS: dict[str, BoolFn] = {
-    "parity": parity,
-    "majority": majority,
-    "first": first,
-    "mean": mean,
-}
+FUNCTIONS: dict[str, BoolFn] = {"parity": parity, "majority": majority, "first": first, "mean": mean}
 
 
 def sparse_parity(support: tuple[int, ...]) -> BoolFn:
@@ -115,14 +111,12 @@ def table_function(table: torch.Tensor) -> BoolFn:
     return fn
 
 
-def resolve(name_or_fn: Union[str, BoolFn]) -> BoolFn:
+def resolve(name_or_fn: str | BoolFn) -> BoolFn:
     """Look up a function by name (see :data:`FUNCTIONS`) or pass a callable through."""
     if callable(name_or_fn):
         return name_or_fn
     if name_or_fn not in FUNCTIONS:
-        raise ValueError(
-            f"function: unknown name {name_or_fn!r}; allowed: {sorted(FUNCTIONS)} or a callable"
-        )
+        raise ValueError(f"function: unknown name {name_or_fn!r}; allowed: {sorted(FUNCTIONS)} or a callable")
     return FUNCTIONS[name_or_fn]
 
 

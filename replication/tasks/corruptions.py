@@ -12,6 +12,7 @@ Categories as in CIFAR-10-C: noise (Gaussian, shot, impulse), blur (Gaussian blu
 (contrast, brightness, pixelate). Weather corruptions need textures of snow, frost and fog that are
 not reproducible from the paper, and are left out.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,15 @@ SEVERITIES = {
     "pixelate": (2, 3, 4, 5, 7),  # side of the square blocks averaged into one pixel
 }
 #: Category of each corruption (as in CIFAR-10-C).
-CATEGORY = {"gaussian_noise": "noise", "shot_noise": "noise", "impulse_noise": "noise", "gaussian_blur": "blur",
-            "contrast": "digital", "brightness": "digital", "pixelate": "digital"}  # fmt: skip
+CATEGORY = {
+    "gaussian_noise": "noise",
+    "shot_noise": "noise",
+    "impulse_noise": "noise",
+    "gaussian_blur": "blur",
+    "contrast": "digital",
+    "brightness": "digital",
+    "pixelate": "digital",
+}
 CORRUPTIONS = tuple(SEVERITIES)
 
 
@@ -95,8 +103,9 @@ def pixelate(x: torch.Tensor, severity: int, generator: torch.Generator | None =
     return blocks.repeat_interleave(b, -2).repeat_interleave(b, -1)[..., :H, :W].clamp(0, 1)
 
 
-_FUNCTIONS = {f.__name__: f for f in (gaussian_noise, shot_noise, impulse_noise, gaussian_blur, contrast, brightness,
-                                      pixelate)}  # fmt: skip
+_FUNCTIONS = {
+    f.__name__: f for f in (gaussian_noise, shot_noise, impulse_noise, gaussian_blur, contrast, brightness, pixelate)
+}
 
 
 def corrupt(x: torch.Tensor, name: str, severity: int, generator: torch.Generator | None = None) -> torch.Tensor:

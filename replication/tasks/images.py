@@ -18,6 +18,7 @@ Every loader returns an :class:`ImageData`: images as float tensors in ``[0, 1]`
 ``(N, C, H, W)`` (corruptions act on this range) and integer labels; models see them standardised by
 the training set's per-channel mean and standard deviation (:meth:`ImageData.standardise`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -79,7 +80,7 @@ class ImageData:
         """``(x - mean) / std`` per channel, with the training set's statistics (what the models see)."""
         return (x - self.mean) / self.std
 
-    def subset(self, n_train: int | None, n_test: int | None, seed: int = 0) -> "ImageData":
+    def subset(self, n_train: int | None, n_test: int | None, seed: int = 0) -> ImageData:
         """The first ``n_train`` / ``n_test`` images of a fixed class-mixed order (None: all)."""
         g = torch.Generator().manual_seed(seed)
         tr = torch.randperm(len(self.y_train), generator=g)[:n_train]
@@ -89,7 +90,11 @@ class ImageData:
 
 def digit_halves(y: torch.Tensor) -> torch.Tensor:
     """V25 App. A.1's binary MNIST task: label 0 for digits 0-4, 1 for digits 5-9 (``(N,)`` int64)."""
-    if not torch.is_tensor(y) or y.dtype not in (torch.int64, torch.int32) or (y.numel() and (y.min() < 0 or y.max() > 9)):
+    if (
+        not torch.is_tensor(y)
+        or y.dtype not in (torch.int64, torch.int32)
+        or (y.numel() and (y.min() < 0 or y.max() > 9))
+    ):
         raise ValueError(f"y: must be an integer tensor of digits 0..9, got {y!r}")
     return (y >= 5).long()
 

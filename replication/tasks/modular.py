@@ -4,6 +4,7 @@ The task is ``a + b mod p`` written as the three tokens ``a b =`` (numbers ``0..
 All ``p²`` pairs are shuffled with the run's seed and the first ``int(train_fraction * p²)`` train the
 model, full batch; the rest are the test set.
 """
+
 from __future__ import annotations
 
 import torch

@@ -12,6 +12,7 @@ frequent tokens of label ``y`` and ``n_f - a`` of label ``-y`` (each drawn unifo
 (OOD) test set puts the sparse tokens of ``-y`` instead: a model that reads the sparse tokens gets it
 wrong, one that reads the frequent tokens gets it right.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,9 +40,11 @@ class Setting:
         if self.n_s > self.n_f:
             raise ValueError(f"settings: n_s = {self.n_s} must not exceed n_f = {self.n_f} (V25 Def. 4.2)")
         if self.margin < 1:
-            raise ValueError(f"settings: n_d = {self.n_d} with n_f = {self.n_f} gives as many frequent tokens of "
-                             f"-y as of y, so the frequent tokens do not determine the label; make n_f + n_d "
-                             f"larger or even")  # fmt: skip
+            raise ValueError(
+                f"settings: n_d = {self.n_d} with n_f = {self.n_f} gives as many frequent tokens of "
+                f"-y as of y, so the frequent tokens do not determine the label; make n_f + n_d "
+                f"larger or even"
+            )
 
     @property
     def a(self) -> int:
@@ -63,8 +66,10 @@ class Setting:
             raise ValueError(f"settings: {self.label} needs n_f + n_s = {self.n_f + self.n_s} ≤ T = {T} tokens")
         need = 2 * self.m + 2 + (1 if self.n_f + self.n_s < T else 0)
         if M < need:
-            raise ValueError(f"vocab: {self.label} needs M ≥ {need} tokens (2 sparse, 2m = {2 * self.m} frequent"
-                             f"{', one irrelevant' if need > 2 * self.m + 2 else ''}), got M = {M}")  # fmt: skip
+            raise ValueError(
+                f"vocab: {self.label} needs M ≥ {need} tokens (2 sparse, 2m = {2 * self.m} frequent"
+                f"{', one irrelevant' if need > 2 * self.m + 2 else ''}), got M = {M}"
+            )
 
 
 def as_setting(s) -> Setting:

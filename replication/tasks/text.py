@@ -7,6 +7,7 @@
   classification token), truncating the longer sentence first, padded with ``<pad>`` on the right.
 * :func:`read_glue` reads the MRPC or QQP files a reader has from GLUE (``train.tsv``, ``dev.tsv``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -36,8 +37,12 @@ def train_tokenizer(texts: list[str], vocab_size: int, cache_dir: str | Path):
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL), show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL),
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(texts, trainer=trainer)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -62,7 +67,7 @@ def encode_pairs(tokenizer, pairs: list[Pair], max_len: int) -> tuple[torch.Tens
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), PAD, dtype=torch.long)
     for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r)
+        ids[i, : len(r)] = torch.tensor(r)
     lengths = torch.tensor([len(r) for r in rows])
     return ids, lengths, torch.tensor([p.label for p in pairs])
 
@@ -75,8 +80,10 @@ def read_glue(dataset: str, data_dir: str | Path) -> tuple[list[Pair], list[Pair
     folder = Path(data_dir)
     missing = [n for n in ("train.tsv", "dev.tsv") if not (folder / n).is_file()]
     if missing:
-        raise FileNotFoundError(f"data_dir: {folder} has no {', '.join(missing)}; for dataset={dataset!r} put GLUE's "
-                                f"{dataset.upper()} train.tsv and dev.tsv there")
+        raise FileNotFoundError(
+            f"data_dir: {folder} has no {', '.join(missing)}; for dataset={dataset!r} put GLUE's "
+            f"{dataset.upper()} train.tsv and dev.tsv there"
+        )
     a, b, y = GLUE[dataset]
     out = []
     for name in ("train.tsv", "dev.tsv"):

@@ -23,6 +23,7 @@ A third (:func:`order_pairs`): a definition and an example of the same sense, in
 other way round (label 0). The two sentences of a pair are the same in both orders, so the words alone say
 nothing; a model must tell which of the two is the definition, and where it stands.
 """
+
 from __future__ import annotations
 
 import random
@@ -55,7 +56,8 @@ def check_available(folder: str | Path = WORDNET_DIR) -> Path:
         raise FileNotFoundError(
             f"wordnet_dir: no WordNet database at {folder} (data.noun missing). Install Debian's wordnet-base "
             f"(`make corpus`, or `sudo apt-get install wordnet-base`), or point wordnet_dir at a folder holding "
-            f"WordNet 3.0's data.noun, data.verb, data.adj and data.adv")
+            f"WordNet 3.0's data.noun, data.verb, data.adj and data.adv"
+        )
     return folder
 
 
@@ -69,7 +71,7 @@ def parse_line(line: str, pos: str) -> Synset | None:
         offset, w_cnt = int(fields[0]), int(fields[3], 16)
     except (IndexError, ValueError):
         return None
-    raw = fields[4:4 + 2 * w_cnt:2]
+    raw = fields[4 : 4 + 2 * w_cnt : 2]
     words = tuple(re.sub(r"\(.*\)$", "", w).replace("_", " ").lower() for w in raw)
     examples = tuple(e.strip() for e in _QUOTED.findall(gloss) if e.strip())
     definition = _QUOTED.sub("", gloss).strip().strip(";").strip()
@@ -131,7 +133,7 @@ def split_by_word(pairs: list[Pair], val_fraction: float, seed: int = 0) -> tupl
     (by count of words) to validation; the pairs of a word stay together."""
     words = sorted({p.word for p in pairs})
     random.Random(seed).shuffle(words)
-    val = set(words[:round(val_fraction * len(words))])
+    val = set(words[: round(val_fraction * len(words))])
     return [p for p in pairs if p.word not in val], [p for p in pairs if p.word in val]
 
 
@@ -143,7 +145,7 @@ def word_pairs(synsets: list[Synset], val_fraction: float, seed: int = 0) -> tup
     senses = [s for s in synsets if s.examples and s.definition and s.words]
     words = sorted({s.words[0] for s in senses})
     random.Random(seed).shuffle(words)
-    val = set(words[:round(val_fraction * len(words))])
+    val = set(words[: round(val_fraction * len(words))])
     rng = random.Random(seed)
     out = []
     for part in ([s for s in senses if s.words[0] not in val], [s for s in senses if s.words[0] in val]):
@@ -166,7 +168,10 @@ def order_pairs(synsets: list[Synset], val_fraction: float, seed: int = 0) -> tu
     pairs = []
     for s in synsets:
         if s.examples and s.definition and s.words:
-            pairs += [Pair(s.words[0], s.definition, s.examples[0], 1), Pair(s.words[0], s.examples[0], s.definition, 0)]
+            pairs += [
+                Pair(s.words[0], s.definition, s.examples[0], 1),
+                Pair(s.words[0], s.examples[0], s.definition, 0),
+            ]
     return split_by_word(pairs, val_fraction, seed)
 
 

@@ -18,13 +18,14 @@ that step's update is not applied to it, it takes no further step, and it is ``f
 Nothing inside a step waits on the host: non-finite losses are tracked on the device, and losses come
 back to the host only at evaluations.
 """
+
 from __future__ import annotations
 
 import copy
 import dataclasses
 import math
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch.func import functional_call, stack_module_state, vmap
@@ -49,8 +50,10 @@ def check_batch(cfgs: Sequence[TrainConfig]) -> list[TrainConfig]:
     for c in cfgs:
         for name, off in (("early_stop", False), ("give_up_step", None), ("lr_first", None)):
             if getattr(c, name) != off:
-                raise ValueError(f"{name}: a batched run has no stopping rule (it must be {off!r}), got "
-                                 f"{getattr(c, name)!r} for seed {c.seed}")  # fmt: skip
+                raise ValueError(
+                    f"{name}: a batched run has no stopping rule (it must be {off!r}), got "
+                    f"{getattr(c, name)!r} for seed {c.seed}"
+                )
     shared = lambda c: {k: v for k, v in dataclasses.asdict(c).items() if k not in PER_MODEL}  # noqa: E731
     first = shared(cfgs[0])
     for c in cfgs[1:]:
@@ -63,7 +66,9 @@ def check_batch(cfgs: Sequence[TrainConfig]) -> list[TrainConfig]:
     return cfgs
 
 
-def train_batched(cfgs: Sequence[TrainConfig], progress: bool | None = None, chunk: int | None = None) -> list[TrainResult]:
+def train_batched(
+    cfgs: Sequence[TrainConfig], progress: bool | None = None, chunk: int | None = None
+) -> list[TrainResult]:
     """Train the runs ``cfgs`` (one shape, distinct seeds) as one batched model; one TrainResult each.
 
     Equal, to float tolerance, to ``[train(c) for c in cfgs]`` (see the module docstring). ``seconds`` of
@@ -112,8 +117,9 @@ def _train_batched(cfgs: list[TrainConfig], progress, chunk) -> list[TrainResult
 
     @torch.no_grad()
     def evaluate(size: int, offset: int) -> list[float]:
-        xs = torch.stack([boolean.random_strings(size, n, generator=torch.Generator().manual_seed(s + offset))
-                          for s in eval_seeds]).to(device)  # fmt: skip
+        xs = torch.stack(
+            [boolean.random_strings(size, n, generator=torch.Generator().manual_seed(s + offset)) for s in eval_seeds]
+        ).to(device)
         return mse(xs).tolist()
 
     alive = torch.ones(K, dtype=torch.bool, device=device)
@@ -162,9 +168,18 @@ def _train_batched(cfgs: list[TrainConfig], progress, chunk) -> list[TrainResult
         steps_run = fails[k] - 1 if failed else c.steps
         if failed:  # as a single run: the last row is at the last evaluation before the failure
             histories[k] = [h for h in histories[k] if h["step"] <= steps_run]
-        out.append(TrainResult(
-            model=model.eval(), eval_mse=final[k], converged=not failed and final[k] < c.converge_mse,
-            steps_run=steps_run, gave_up=False, seconds=seconds, history=histories[k], failed=failed,
-            stopped_reason=f"non-finite training loss at step {fails[k]}" if failed else None, switch_step=None,
-        ))  # fmt: skip
+        out.append(
+            TrainResult(
+                model=model.eval(),
+                eval_mse=final[k],
+                converged=not failed and final[k] < c.converge_mse,
+                steps_run=steps_run,
+                gave_up=False,
+                seconds=seconds,
+                history=histories[k],
+                failed=failed,
+                stopped_reason=f"non-finite training loss at step {fails[k]}" if failed else None,
+                switch_step=None,
+            )
+        )
     return out

@@ -6,13 +6,15 @@ batches, a loss, an optimiser and a step budget; evaluates at step 0, every ``ev
 the last step; lets a callback log along training and a ``stop`` rule end the run early; and stops a
 run whose training loss goes non-finite, marking it failed instead of raising.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Union
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import torch
 from tqdm.auto import tqdm
@@ -21,7 +23,7 @@ from ..checks import check_int
 
 
 #: Where :func:`fit` gets its batches: a function called once per step, or an iterator.
-Batches = Union[Callable[[], Any], Iterator[Any]]
+Batches = Callable[[], Any] | Iterator[Any]
 
 
 @dataclass

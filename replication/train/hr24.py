@@ -9,12 +9,13 @@ stream does not depend on the model's shape.
 A run counts as *converged* when its evaluation MSE on fresh strings is below ``converge_mse``
 (HR24 §7.1: 1e-3) and its training stayed finite; only converged runs enter the sharpness analyses.
 """
+
 from __future__ import annotations
 
 import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -121,11 +122,15 @@ class TrainConfig:
             check_int("first_max_steps", self.first_max_steps, self.eval_every)
             for name in ("steps", "first_max_steps"):
                 if getattr(self, name) % self.eval_every:
-                    raise ValueError(f"{name}: must be a multiple of eval_every={self.eval_every} with lr_first, "
-                                     f"got {getattr(self, name)}")  # fmt: skip
+                    raise ValueError(
+                        f"{name}: must be a multiple of eval_every={self.eval_every} with lr_first, "
+                        f"got {getattr(self, name)}"
+                    )
             if self.give_up_step is not None or self.early_stop:
-                raise ValueError("lr_first: a two-phase run gives up by first_max_steps; leave give_up_step None "
-                                 "and early_stop False")  # fmt: skip
+                raise ValueError(
+                    "lr_first: a two-phase run gives up by first_max_steps; leave give_up_step None "
+                    "and early_stop False"
+                )
         elif self.first_max_steps is not None:
             raise ValueError(f"first_max_steps: only with lr_first, got {self.first_max_steps} without it")
         EncoderConfig(n=self.n, d=self.d, layers=self.layers, heads=self.heads, d_ff=self.d_ff)
@@ -183,9 +188,7 @@ def evaluate(model, fn, n: int, size: int, seed: int, device="cpu") -> float:
 
 
 def train(
-    cfg: TrainConfig,
-    callback: Callable[[int, HR24Encoder], dict | None] | None = None,
-    progress: bool | None = None,
+    cfg: TrainConfig, callback: Callable[[int, HR24Encoder], dict | None] | None = None, progress: bool | None = None
 ) -> TrainResult:
     """Train one :class:`~replication.models.encoder.HR24Encoder` on ``cfg.function`` with fresh batches (HR24 §7.1).
 
@@ -264,8 +267,7 @@ def _train(cfg: TrainConfig, callback, progress) -> TrainResult:
     torch.manual_seed(cfg.seed)
     model = HR24Encoder(cfg.encoder).to(device)
     two_phase = cfg.lr_first is not None
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr_first if two_phase else cfg.lr,
-                            weight_decay=cfg.weight_decay)  # fmt: skip
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr_first if two_phase else cfg.lr, weight_decay=cfg.weight_decay)
     g = torch.Generator().manual_seed(1_000_003 * (cfg.seed + 1))
     eval_seed = 7_919 * (cfg.seed + 1) + 1
     chance = target_variance(cfg.function, cfg.n)
@@ -308,9 +310,18 @@ def _train(cfg: TrainConfig, callback, progress) -> TrainResult:
     budget = cfg.first_max_steps + cfg.steps if two_phase else cfg.steps
     with matmul_precision(cfg.matmul_precision, device):
         res = fit(
-            model, batches, mse, opt, budget, eval_every=cfg.eval_every, evaluate=eval_row, callback=callback,
-            stop=stop, progress=progress, desc=f"{cfg.function} n={cfg.n} seed={cfg.seed}",
-        )  # fmt: skip
+            model,
+            batches,
+            mse,
+            opt,
+            budget,
+            eval_every=cfg.eval_every,
+            evaluate=eval_row,
+            callback=callback,
+            stop=stop,
+            progress=progress,
+            desc=f"{cfg.function} n={cfg.n} seed={cfg.seed}",
+        )
     model.eval()
     final = evaluate(model, fn, cfg.n, cfg.eval_size, eval_seed, device)
     return TrainResult(

@@ -25,18 +25,74 @@ The code, by stage: :mod:`.runs` (truth tables, training sets, the run configs, 
 :mod:`.measure` (fitting and measuring one model, the two sweeps), :mod:`.analysis` (the tables, the
 claims, the notebook's prose). This package re-exports the names the notebook and tests use.
 """
+
 from __future__ import annotations
 
-from .analysis import (AGREE, MIN_RANK_CORR, claims, compute_summary, describe, ratio_ci, ratio_table,
-                       sensitivity_summary, sharpness_summary, train_vs_cube)
+from .analysis import (
+    AGREE,
+    MIN_RANK_CORR,
+    claims,
+    compute_summary,
+    describe,
+    ratio_ci,
+    ratio_table,
+    sensitivity_summary,
+    sharpness_summary,
+    train_vs_cube,
+)
 from .measure import fit_strings, learned_functions, measure_fit, measure_refit, read_off, refits
-from .runs import (CHAPTER, KIND_FIT, KIND_REFIT, MAX_N, MIN_N, PRESETS, TARGETS, FitRun, GeneralizationConfig,
-                   RefitRun, Training, fit_runs, hex_to_table, random_table, refit_runs, table_to_hex, train_indices)
+from .runs import (
+    CHAPTER,
+    KIND_FIT,
+    KIND_REFIT,
+    MAX_N,
+    MIN_N,
+    PRESETS,
+    TARGETS,
+    FitRun,
+    GeneralizationConfig,
+    RefitRun,
+    Training,
+    fit_runs,
+    hex_to_table,
+    random_table,
+    refit_runs,
+    table_to_hex,
+    train_indices,
+)
 
 __all__ = [
-    "AGREE", "CHAPTER", "KIND_FIT", "KIND_REFIT", "MAX_N", "MIN_N", "MIN_RANK_CORR", "PRESETS", "TARGETS", "FitRun",
-    "GeneralizationConfig", "RefitRun", "Training", "claims", "compute_summary", "describe",
-    "fit_runs", "fit_strings", "hex_to_table", "learned_functions", "measure_fit", "measure_refit", "random_table",
-    "ratio_ci", "ratio_table", "read_off", "refit_runs", "refits", "sensitivity_summary", "sharpness_summary",
-    "table_to_hex", "train_indices", "train_vs_cube",
-]  # fmt: skip
+    "AGREE",
+    "CHAPTER",
+    "KIND_FIT",
+    "KIND_REFIT",
+    "MAX_N",
+    "MIN_N",
+    "MIN_RANK_CORR",
+    "PRESETS",
+    "TARGETS",
+    "FitRun",
+    "GeneralizationConfig",
+    "RefitRun",
+    "Training",
+    "claims",
+    "compute_summary",
+    "describe",
+    "fit_runs",
+    "fit_strings",
+    "hex_to_table",
+    "learned_functions",
+    "measure_fit",
+    "measure_refit",
+    "random_table",
+    "ratio_ci",
+    "ratio_table",
+    "read_off",
+    "refit_runs",
+    "refits",
+    "sensitivity_summary",
+    "sharpness_summary",
+    "table_to_hex",
+    "train_indices",
+    "train_vs_cube",
+]

@@ -1,5 +1,6 @@
 """Fitting a set of strings and measuring a model (:func:`measure_fit`, :func:`measure_refit`), and the
 chapter's two sweeps (:func:`learned_functions`, :func:`refits`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,19 @@ from ...models.encoder import EncoderConfig, HR24Encoder
 from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...train import fit
-from .runs import (KIND_FIT, KIND_REFIT, FitRun, GeneralizationConfig, RefitRun, fit_runs, hex_to_table, random_table,
-                   refit_runs, table_to_hex, train_indices)
+from .runs import (
+    KIND_FIT,
+    KIND_REFIT,
+    FitRun,
+    GeneralizationConfig,
+    RefitRun,
+    fit_runs,
+    hex_to_table,
+    random_table,
+    refit_runs,
+    table_to_hex,
+    train_indices,
+)
 
 
 def read_off(model, n: int) -> torch.Tensor:
@@ -55,13 +67,26 @@ def fit_strings(run, x: torch.Tensor, y: torch.Tensor, seed: int, device: str = 
     def stop(row) -> str | None:
         return "fits" if row["step"] > 0 and row["acc"] == 1.0 and row["mse"] < run.fit_mse else None
 
-    res = fit(model, batches, lambda m, b: F.mse_loss(m(b[0]), b[1]), opt, run.max_steps,
-              eval_every=run.eval_every, evaluate=evaluate, stop=stop, progress=False)  # fmt: skip
+    res = fit(
+        model,
+        batches,
+        lambda m, b: F.mse_loss(m(b[0]), b[1]),
+        opt,
+        run.max_steps,
+        eval_every=run.eval_every,
+        evaluate=evaluate,
+        stop=stop,
+        progress=False,
+    )
     last = res.history[-1]
     return model.eval(), {
-        "fitted": res.stopped_reason == "fits", "steps_run": res.steps_run, "fit_mse_reached": last["mse"],
-        "fit_acc": last["acc"], "failed": res.failed, "train_seconds": res.seconds,
-    }  # fmt: skip
+        "fitted": res.stopped_reason == "fits",
+        "steps_run": res.steps_run,
+        "fit_mse_reached": last["mse"],
+        "fit_acc": last["acc"],
+        "failed": res.failed,
+        "train_seconds": res.seconds,
+    }
 
 
 def _sharpness_on(model, run, cube: torch.Tensor, sets: list[torch.Tensor]) -> dict:

@@ -1,6 +1,7 @@
 """Chapter 07's runs and settings: random truth tables and training sets, the run configs
 (:class:`Training`, :class:`FitRun`, :class:`RefitRun`: cache keys), :class:`GeneralizationConfig` with
 its :data:`PRESETS`, and the runs of a config (:func:`fit_runs`, :func:`refit_runs`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ CHAPTER = chapter(__name__).stem
 #: Input lengths the chapter accepts (HR24 use n = 10; the whole cube is enumerated).
 MIN_N, MAX_N = 4, 12
 TARGETS = ("T1", "f")
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -171,8 +171,10 @@ class GeneralizationConfig(ChapterConfig):
             raise ValueError(f"train_sizes: must be a non-empty list of distinct sizes, got {self.train_sizes!r}")
         for s in sizes:
             if isinstance(s, bool) or not isinstance(s, int) or not 2 <= s < 2**self.n:
-                raise ValueError(f"train_sizes: each size must be an integer in [2, {2**self.n - 1}] (the cube "
-                                 f"has 2^{self.n} = {2**self.n} strings), got {s!r}")  # fmt: skip
+                raise ValueError(
+                    f"train_sizes: each size must be an integer in [2, {2**self.n - 1}] (the cube "
+                    f"has 2^{self.n} = {2**self.n} strings), got {s!r}"
+                )
         check_int("functions", self.functions, 1, 1000)
         check_int("train_sets", self.train_sets, 1, 1000)
         check_int("seeds", self.seeds, 1, 100)
@@ -181,14 +183,32 @@ class GeneralizationConfig(ChapterConfig):
         check_int("refit_max_steps", self.refit_max_steps, 1, 10**6)
         check_int("n_jobs", self.n_jobs, 1, 256)
         fit_runs(self)[0]  # builds (and so checks) a run
-        RefitRun(n=self.n, target="f", function=0, size=None, train_set=None, table="0" * (2**self.n // 4),
-                 sets=(), seed=0, **self._training(self.refit_max_steps))  # fmt: skip
+        RefitRun(
+            n=self.n,
+            target="f",
+            function=0,
+            size=None,
+            train_set=None,
+            table="0" * (2**self.n // 4),
+            sets=(),
+            seed=0,
+            **self._training(self.refit_max_steps),
+        )
 
     def _training(self, max_steps: int) -> dict:
-        return {"d": self.d, "layers": self.layers, "heads": self.heads, "lr": self.lr,
-                "weight_decay": self.weight_decay, "batch_size": self.batch_size, "max_steps": max_steps,
-                "eval_every": self.eval_every, "fit_mse": self.fit_mse, "rho": self.rho,
-                "n_perturbations": self.n_perturbations}  # fmt: skip
+        return {
+            "d": self.d,
+            "layers": self.layers,
+            "heads": self.heads,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "batch_size": self.batch_size,
+            "max_steps": max_steps,
+            "eval_every": self.eval_every,
+            "fit_mse": self.fit_mse,
+            "rho": self.rho,
+            "n_perturbations": self.n_perturbations,
+        }
 
     @property
     def sets(self) -> tuple[tuple[int, int], ...]:
@@ -200,13 +220,16 @@ class GeneralizationConfig(ChapterConfig):
     #: functions: number of random functions f, >= 1.
     #: train_sets: training sets per (f, size), >= 1.
     #: seeds: fresh models fitted on the whole cube per target, >= 1.
-    PARAMS = ('train_sizes', 'functions', 'train_sets', 'seeds')
+    PARAMS = ("train_sizes", "functions", "train_sets", "seeds")
 
 
 def fit_runs(cfg: GeneralizationConfig) -> list[FitRun]:
     """Every T1 run: (function, size, training set)."""
-    return [FitRun(n=cfg.n, function=fn, size=size, train_set=s, **cfg._training(cfg.max_steps))
-            for fn in range(cfg.functions) for size, s in cfg.sets]  # fmt: skip
+    return [
+        FitRun(n=cfg.n, function=fn, size=size, train_set=s, **cfg._training(cfg.max_steps))
+        for fn in range(cfg.functions)
+        for size, s in cfg.sets
+    ]
 
 
 def refit_runs(cfg: GeneralizationConfig, t1: pd.DataFrame) -> list[RefitRun]:
@@ -220,23 +243,70 @@ def refit_runs(cfg: GeneralizationConfig, t1: pd.DataFrame) -> list[RefitRun]:
     runs = []
     for fn in range(min(cfg.functions, cfg.refit_functions)):
         for r in t1[(t1["function"] == fn) & t1["fitted"] & (t1["train_set"] < cfg.refit_sets)].itertuples():
-            runs += [RefitRun(n=cfg.n, target="T1", function=fn, size=r.size, train_set=r.train_set,
-                              table=r.table_T1, sets=((r.size, r.train_set),), seed=1000 + k, **train)
-                     for k in range(cfg.seeds)]  # fmt: skip
+            runs += [
+                RefitRun(
+                    n=cfg.n,
+                    target="T1",
+                    function=fn,
+                    size=r.size,
+                    train_set=r.train_set,
+                    table=r.table_T1,
+                    sets=((r.size, r.train_set),),
+                    seed=1000 + k,
+                    **train,
+                )
+                for k in range(cfg.seeds)
+            ]
         f_hex = table_to_hex(random_table(cfg.n, fn))
-        runs += [RefitRun(n=cfg.n, target="f", function=fn, size=None, train_set=None, table=f_hex, sets=cfg.sets,
-                          seed=1000 + k, **train) for k in range(cfg.seeds)]  # fmt: skip
+        runs += [
+            RefitRun(
+                n=cfg.n,
+                target="f",
+                function=fn,
+                size=None,
+                train_set=None,
+                table=f_hex,
+                sets=cfg.sets,
+                seed=1000 + k,
+                **train,
+            )
+            for k in range(cfg.seeds)
+        ]
     return runs
 
 
 PRESETS = {
     # Seconds: n = 5, a tiny model, small budgets. The claims are computed but are not expected to hold.
-    "ci": GeneralizationConfig(scale="ci", n=5, train_sizes=(8, 16), functions=2, train_sets=1, seeds=1,
-                               refit_sets=1, d=8, lr=1e-2, batch_size=64, max_steps=100, refit_max_steps=100,
-                               eval_every=20, n_perturbations=4, n_jobs=1),  # fmt: skip
+    "ci": GeneralizationConfig(
+        scale="ci",
+        n=5,
+        train_sizes=(8, 16),
+        functions=2,
+        train_sets=1,
+        seeds=1,
+        refit_sets=1,
+        d=8,
+        lr=1e-2,
+        batch_size=64,
+        max_steps=100,
+        refit_max_steps=100,
+        eval_every=20,
+        n_perturbations=4,
+        n_jobs=1,
+    ),
     # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
-    "cpu": GeneralizationConfig(scale="cpu", functions=4, train_sets=2, seeds=1, refit_sets=1, refit_functions=3,
-                                d=32, lr=3e-3, max_steps=4000, refit_max_steps=6000),  # fmt: skip
+    "cpu": GeneralizationConfig(
+        scale="cpu",
+        functions=4,
+        train_sets=2,
+        seeds=1,
+        refit_sets=1,
+        refit_functions=3,
+        d=32,
+        lr=3e-3,
+        max_steps=4000,
+        refit_max_steps=6000,
+    ),
     # HR24 §7.2 (10 functions × 10 training sets × 3 sizes, 5 refits each) with App. E.1's model.
     "paper": GeneralizationConfig(scale="paper"),
 }

@@ -1,3 +1,4 @@
+# ruff: noqa: F401  (re-exports for the notebook and the tests: the names this chapter module publishes)
 """Chapter 12: sensitivity as a progress measure for grokking (V25 §7.3, App. A.5) and sparse parity (App. A.6).
 
 :class:`GrokRun` trains :class:`~replication.models.grokking.GrokkingTransformer` on ``a + b mod p`` full
@@ -8,6 +9,7 @@ detector never retrains anything. The sparse-parity runs are in :mod:`.sparse_pa
 the chapter's config and runs; its tables and prose numbers are in :mod:`.tables`, the claims in :mod:`.claims`. Runs go through
 :func:`replication.runs.sweep.run_sweep`, each stored on its own.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,8 +32,16 @@ from ...train import fit
 from . import sparse_parity
 from .sparse_parity import ParityRun
 from .sparse_parity import parity_describe, parity_table  # noqa: F401 (for the notebook)
-from .tables import (PHASE_COLUMNS, compute_summary, describe, describe_cleanup, fall_steps,  # noqa: F401
-                     grok_trial_table, phases_display, phases_table)
+from .tables import (
+    PHASE_COLUMNS,
+    compute_summary,
+    describe,
+    describe_cleanup,
+    fall_steps,  # noqa: F401
+    grok_trial_table,
+    phases_display,
+    phases_table,
+)
 from .claims import FLAT_SHARE, LATE, MIN_FALL, claims, critical_rho, fall_p_value, rank_correlation  # noqa: F401 (for the notebook and the tests)
 
 KIND = kind("grokking_run", __name__)
@@ -68,12 +78,16 @@ class GrokRun:
     def __post_init__(self):
         check_int("p", self.p, 3, 1000)
         if check_float("train_fraction", self.train_fraction, 0.0, lo_open=True) >= 1:
-            raise ValueError(f"train_fraction: must be a number in (0, 1), the share of the p² pairs used for "
-                             f"training, got {self.train_fraction}")  # fmt: skip
+            raise ValueError(
+                f"train_fraction: must be a number in (0, 1), the share of the p² pairs used for "
+                f"training, got {self.train_fraction}"
+            )
         n_train = int(self.train_fraction * self.p**2)
         if not 1 <= n_train < self.p**2:
-            raise ValueError(f"train_fraction: must leave at least one training and one test pair out of "
-                             f"p² = {self.p**2}, got {self.train_fraction} ({n_train} training pairs)")  # fmt: skip
+            raise ValueError(
+                f"train_fraction: must leave at least one training and one test pair out of "
+                f"p² = {self.p**2}, got {self.train_fraction} ({n_train} training pairs)"
+            )
         for name in ("d", "heads", "d_ff", "eval_every", "draws"):
             check_int(name, getattr(self, name), 1)
         if self.d % self.heads:
@@ -88,16 +102,22 @@ class GrokRun:
         check_int("dense_until", self.dense_until, 0, self.steps)
         check_int("dense_every", self.dense_every, 0, self.eval_every)
         if (self.dense_until == 0) != (self.dense_every == 0):
-            raise ValueError(f"dense_until, dense_every: both 0 (no dense early evaluations) or both >= 1, got "
-                             f"dense_until={self.dense_until}, dense_every={self.dense_every}")  # fmt: skip
+            raise ValueError(
+                f"dense_until, dense_every: both 0 (no dense early evaluations) or both >= 1, got "
+                f"dense_until={self.dense_until}, dense_every={self.dense_every}"
+            )
         check_int("multi_draws", self.multi_draws, 0, 1000)
         check_int("multi_every", self.multi_every, 0, 10**6)
         if (self.multi_draws == 0) != (self.multi_every == 0):
-            raise ValueError(f"multi_draws, multi_every: both 0 (no second sensitivity) or both >= 1, got "
-                             f"multi_draws={self.multi_draws}, multi_every={self.multi_every}")  # fmt: skip
+            raise ValueError(
+                f"multi_draws, multi_every: both 0 (no second sensitivity) or both >= 1, got "
+                f"multi_draws={self.multi_draws}, multi_every={self.multi_every}"
+            )
         if self.multi_every and self.multi_every % self.eval_every:
-            raise ValueError(f"multi_every: must be a multiple of eval_every = {self.eval_every} (the second "
-                             f"sensitivity is measured at evaluations), got {self.multi_every}")  # fmt: skip
+            raise ValueError(
+                f"multi_every: must be a multiple of eval_every = {self.eval_every} (the second "
+                f"sensitivity is measured at evaluations), got {self.multi_every}"
+            )
 
     def multi_at(self, step: int) -> bool:
         """Whether the run measures the several-draw sensitivity after ``step`` (always at step 0 and the last)."""
@@ -123,8 +143,12 @@ class GrokTrial:
         check_int("grok_trials: seeds", self.seeds, 1, 100)
 
     def runs(self, base: GrokRun) -> list[GrokRun]:
-        return [dataclasses.replace(base, p=self.p, train_fraction=self.train_fraction, lr=self.lr,
-                                    weight_decay=self.weight_decay, seed=s) for s in range(self.seeds)]  # fmt: skip
+        return [
+            dataclasses.replace(
+                base, p=self.p, train_fraction=self.train_fraction, lr=self.lr, weight_decay=self.weight_decay, seed=s
+            )
+            for s in range(self.seeds)
+        ]
 
     @property
     def label(self) -> str:
@@ -185,11 +209,14 @@ class GrokkingConfig(ChapterConfig):
             raise ValueError(f"parity_trials: must be a list of trials (empty for none), got {self.parity_trials!r}")
         object.__setattr__(self, "parity_trials", tuple(sparse_parity.as_trial(t) for t in self.parity_trials))
         if not isinstance(self.grok_trials, (tuple, list)) or not all(
-                isinstance(t, GrokTrial) or (isinstance(t, (tuple, list)) and len(t) == 5) for t in self.grok_trials):
-            raise ValueError(f"grok_trials: must be a list of (p, train_fraction, lr, weight_decay, seeds), got "
-                             f"{self.grok_trials!r}")  # fmt: skip
-        object.__setattr__(self, "grok_trials", tuple(t if isinstance(t, GrokTrial) else GrokTrial(*t)
-                                                      for t in self.grok_trials))  # fmt: skip
+            isinstance(t, GrokTrial) or (isinstance(t, (tuple, list)) and len(t) == 5) for t in self.grok_trials
+        ):
+            raise ValueError(
+                f"grok_trials: must be a list of (p, train_fraction, lr, weight_decay, seeds), got {self.grok_trials!r}"
+            )
+        object.__setattr__(
+            self, "grok_trials", tuple(t if isinstance(t, GrokTrial) else GrokTrial(*t) for t in self.grok_trials)
+        )
         grok_trial_runs(self)
         grok_runs(self)[0], parity_runs(self)[0], trial_runs(self)  # builds (and so checks) the runs
 
@@ -201,24 +228,55 @@ class GrokkingConfig(ChapterConfig):
     #: weight_decay: AdamW weight decay, in [0, 10].
     #: dense_until, dense_every: evaluate every dense_every steps (in [1, eval_every]) up to step dense_until
     #: (in [1, steps]); both 0: every eval_every steps from the start.
-    PARAMS = ('p', 'train_fraction', 'steps', 'seeds', 'weight_decay', 'dense_until', 'dense_every')
+    PARAMS = ("p", "train_fraction", "steps", "seeds", "weight_decay", "dense_until", "dense_every")
 
 
 def grok_runs(cfg: GrokkingConfig) -> list[GrokRun]:
-    return [GrokRun(p=cfg.p, train_fraction=cfg.train_fraction, seed=s, d=cfg.d, heads=cfg.heads, d_ff=cfg.d_ff,
-                    lr=cfg.lr, weight_decay=cfg.weight_decay, steps=cfg.steps, eval_every=cfg.eval_every,
-                    sigma=cfg.sigma, draws=cfg.draws, after_grok=cfg.after_grok, dense_until=cfg.dense_until,
-                    dense_every=cfg.dense_every, multi_draws=cfg.multi_draws, multi_every=cfg.multi_every)
-            for s in range(cfg.first_seed, cfg.first_seed + cfg.seeds)]  # fmt: skip
+    return [
+        GrokRun(
+            p=cfg.p,
+            train_fraction=cfg.train_fraction,
+            seed=s,
+            d=cfg.d,
+            heads=cfg.heads,
+            d_ff=cfg.d_ff,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            steps=cfg.steps,
+            eval_every=cfg.eval_every,
+            sigma=cfg.sigma,
+            draws=cfg.draws,
+            after_grok=cfg.after_grok,
+            dense_until=cfg.dense_until,
+            dense_every=cfg.dense_every,
+            multi_draws=cfg.multi_draws,
+            multi_every=cfg.multi_every,
+        )
+        for s in range(cfg.first_seed, cfg.first_seed + cfg.seeds)
+    ]
 
 
 def parity_runs(cfg: GrokkingConfig) -> list[ParityRun]:
-    return [ParityRun(n=cfg.parity_n, k=cfg.parity_k, seed=s, n_train=cfg.parity_n_train,
-                      batch_size=cfg.parity_batch_size, d=cfg.parity_d, layers=cfg.parity_layers,
-                      heads=cfg.parity_heads, lr=cfg.parity_lr, weight_decay=cfg.parity_weight_decay,
-                      steps=cfg.parity_steps, eval_every=cfg.parity_eval_every, n_test=cfg.parity_n_test,
-                      n_sens=cfg.parity_n_sens, after_learn=cfg.parity_after_learn)
-            for s in range(cfg.parity_seeds)]  # fmt: skip
+    return [
+        ParityRun(
+            n=cfg.parity_n,
+            k=cfg.parity_k,
+            seed=s,
+            n_train=cfg.parity_n_train,
+            batch_size=cfg.parity_batch_size,
+            d=cfg.parity_d,
+            layers=cfg.parity_layers,
+            heads=cfg.parity_heads,
+            lr=cfg.parity_lr,
+            weight_decay=cfg.parity_weight_decay,
+            steps=cfg.parity_steps,
+            eval_every=cfg.parity_eval_every,
+            n_test=cfg.parity_n_test,
+            n_sens=cfg.parity_n_sens,
+            after_learn=cfg.parity_after_learn,
+        )
+        for s in range(cfg.parity_seeds)
+    ]
 
 
 def grok_trial_runs(cfg: GrokkingConfig) -> list[GrokRun]:
@@ -232,9 +290,11 @@ def parity_setting_text(cfg: GrokkingConfig) -> str:
     r = parity_runs(cfg)[0]
     trial = next((t for t in cfg.parity_trials if set(parity_runs(cfg)) <= set(t.runs(r))), None)
     stop = f", each run stopping {r.after_learn:,} steps after it learns the parity" if r.after_learn else ""
-    return (f"The chapter's sparse-parity runs: $n = {r.n}$, $k = {r.k}$ ($k/n = {r.k / r.n:g}$), a fixed set of "
-            f"{r.n_train:,} strings, batch {r.batch_size}, at most {r.steps:,} steps{stop}; {cfg.parity_seeds} seed{'s' * (cfg.parity_seeds != 1)}"
-            + (f" (the trial {trial.label})." if trial else "."))
+    return (
+        f"The chapter's sparse-parity runs: $n = {r.n}$, $k = {r.k}$ ($k/n = {r.k / r.n:g}$), a fixed set of "
+        f"{r.n_train:,} strings, batch {r.batch_size}, at most {r.steps:,} steps{stop}; {cfg.parity_seeds} seed{'s' * (cfg.parity_seeds != 1)}"
+        + (f" (the trial {trial.label})." if trial else ".")
+    )
 
 
 def trial_runs(cfg: GrokkingConfig) -> list[ParityRun]:
@@ -245,26 +305,84 @@ def trial_runs(cfg: GrokkingConfig) -> list[ParityRun]:
 
 PRESETS = {
     # Seconds: a tiny modulus and model, a few steps. The claims are computed but are not expected to hold.
-    "ci": GrokkingConfig(scale="ci", p=11, train_fraction=0.5, steps=40, seeds=2, lr=3e-3, d=16, d_ff=64,
-                         eval_every=10, dense_until=20, dense_every=2, parity_n=8, parity_k=2, parity_seeds=1,
-                         parity_n_train=256, parity_batch_size=64, parity_d=8, parity_steps=30, parity_eval_every=10,
-                         parity_n_test=128, parity_n_sens=32, grok_trials=((11, 0.5, 3e-3, 1.0, 2),),
-                         parity_trials=((8, 2, 256, 64, 30, 1),)),  # fmt: skip (the trials are the runs themselves)
+    "ci": GrokkingConfig(
+        scale="ci",
+        p=11,
+        train_fraction=0.5,
+        steps=40,
+        seeds=2,
+        lr=3e-3,
+        d=16,
+        d_ff=64,
+        eval_every=10,
+        dense_until=20,
+        dense_every=2,
+        parity_n=8,
+        parity_k=2,
+        parity_seeds=1,
+        parity_n_train=256,
+        parity_batch_size=64,
+        parity_d=8,
+        parity_steps=30,
+        parity_eval_every=10,
+        parity_n_test=128,
+        parity_n_sens=32,
+        grok_trials=((11, 0.5, 3e-3, 1.0, 2),),
+        parity_trials=((8, 2, 256, 64, 30, 1),),
+    ),  # the trials are the runs themselves
     # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
-    "cpu": GrokkingConfig(scale="cpu", p=97, train_fraction=0.3, steps=6000, seeds=8, weight_decay=2.0, lr=3e-3,
-                          eval_every=50, dense_until=300, dense_every=5, draws=4, after_grok=500,
-                          parity_n=40, parity_k=4, parity_seeds=5, parity_n_train=50_000, parity_batch_size=250,
-                          parity_d=32, parity_lr=1e-3, parity_steps=20_000, parity_after_learn=2000,
-                          parity_eval_every=250, parity_n_test=2048, parity_n_sens=256,
-                          grok_trials=((59, 0.5, 1e-3, 1.0, 1), (59, 0.5, 3e-3, 1.0, 3), (97, 0.3, 3e-3, 1.0, 2),
-                                       (97, 0.3, 3e-3, 2.0, 8)),
-                          parity_trials=((40, 4, 20_000, 128, 10_000, 3), (40, 4, 50_000, 250, 20_000, 5, 2000),
-                                         (20, 4, 50_000, 128, 10_000, 5, 2000), (20, 3, 50_000, 128, 10_000, 5, 2000))),
+    "cpu": GrokkingConfig(
+        scale="cpu",
+        p=97,
+        train_fraction=0.3,
+        steps=6000,
+        seeds=8,
+        weight_decay=2.0,
+        lr=3e-3,
+        eval_every=50,
+        dense_until=300,
+        dense_every=5,
+        draws=4,
+        after_grok=500,
+        parity_n=40,
+        parity_k=4,
+        parity_seeds=5,
+        parity_n_train=50_000,
+        parity_batch_size=250,
+        parity_d=32,
+        parity_lr=1e-3,
+        parity_steps=20_000,
+        parity_after_learn=2000,
+        parity_eval_every=250,
+        parity_n_test=2048,
+        parity_n_sens=256,
+        grok_trials=(
+            (59, 0.5, 1e-3, 1.0, 1),
+            (59, 0.5, 3e-3, 1.0, 3),
+            (97, 0.3, 3e-3, 1.0, 2),
+            (97, 0.3, 3e-3, 2.0, 8),
+        ),
+        parity_trials=(
+            (40, 4, 20_000, 128, 10_000, 3),
+            (40, 4, 50_000, 250, 20_000, 5, 2000),
+            (20, 4, 50_000, 128, 10_000, 5, 2000),
+            (20, 3, 50_000, 128, 10_000, 5, 2000),
+        ),
+    ),
     # V25 §7.3 / App. A.5 and the released code (seeds 42-46, one noise draw per evaluation), evaluated every 10
     # steps and every 2 up to step 300, with the 4-draw sensitivity of the cpu preset every 50 steps beside it;
     # App. A.6 (sea-green setting) for sparse parity.
-    "paper": GrokkingConfig(scale="paper", seeds=5, first_seed=42, eval_every=10, dense_until=300, dense_every=2,
-                            multi_draws=4, multi_every=50, parity_seeds=5),
+    "paper": GrokkingConfig(
+        scale="paper",
+        seeds=5,
+        first_seed=42,
+        eval_every=10,
+        dense_until=300,
+        dense_every=2,
+        multi_draws=4,
+        multi_every=50,
+        parity_seeds=5,
+    ),
 }
 
 
@@ -290,13 +408,19 @@ def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
         out_tr, out_te = m(xtr), m(xte)
         multi = {}
         if run.multi_draws:
-            multi["sensitivity_multi"] = (embedding_noise_sensitivity(m, xtr, run.sigma, run.multi_draws, multi_noise)
-                                          if run.multi_at(step) else None)  # fmt: skip
-        return multi | {"train_acc": float((out_tr.argmax(-1) == ytr).float().mean()),
-                "test_acc": float((out_te.argmax(-1) == yte).float().mean()),
-                "train_loss": float(F.cross_entropy(out_tr, ytr)), "test_loss": float(F.cross_entropy(out_te, yte)),
-                "sensitivity": embedding_noise_sensitivity(m, xtr, run.sigma, run.draws, noise),
-                "weight_norm": weight_norm(m)}  # fmt: skip
+            multi["sensitivity_multi"] = (
+                embedding_noise_sensitivity(m, xtr, run.sigma, run.multi_draws, multi_noise)
+                if run.multi_at(step)
+                else None
+            )
+        return multi | {
+            "train_acc": float((out_tr.argmax(-1) == ytr).float().mean()),
+            "test_acc": float((out_te.argmax(-1) == yte).float().mean()),
+            "train_loss": float(F.cross_entropy(out_tr, ytr)),
+            "test_loss": float(F.cross_entropy(out_te, yte)),
+            "sensitivity": embedding_noise_sensitivity(m, xtr, run.sigma, run.draws, noise),
+            "weight_norm": weight_norm(m),
+        }
 
     def stop(row) -> str | None:
         if row["test_acc"] >= GROKKED and not grokked_at:
@@ -305,8 +429,17 @@ def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
             return f"stopped {run.after_grok} steps after grokking"
         return None
 
-    res = fit(model, lambda: (xtr, ytr), loss_fn, opt, run.steps, eval_at=run.evaluated_at, evaluate=evaluate,
-              stop=stop, progress=False)  # fmt: skip
+    res = fit(
+        model,
+        lambda: (xtr, ytr),
+        loss_fn,
+        opt,
+        run.steps,
+        eval_at=run.evaluated_at,
+        evaluate=evaluate,
+        stop=stop,
+        progress=False,
+    )
     keep = ("step", "train_acc", "test_acc", "train_loss", "test_loss", "sensitivity", "weight_norm")
     keep += ("sensitivity_multi",) * bool(run.multi_draws)
 
@@ -315,11 +448,16 @@ def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
 
     return {
         "history": [{k: value(k, r[k]) for k in keep} for r in res.history],
-        "baseline": commutative_baseline(xtr.cpu(), xte.cpu(), run.p), "n_train": len(ytr), "n_test": len(yte),
-        "grok_step": grokked_at[0] if grokked_at else None, "final_test_acc": float(res.history[-1]["test_acc"]),
-        "steps_run": res.steps_run, "failed": res.failed, "stopped_reason": res.stopped_reason,
+        "baseline": commutative_baseline(xtr.cpu(), xte.cpu(), run.p),
+        "n_train": len(ytr),
+        "n_test": len(yte),
+        "grok_step": grokked_at[0] if grokked_at else None,
+        "final_test_acc": float(res.history[-1]["test_acc"]),
+        "steps_run": res.steps_run,
+        "failed": res.failed,
+        "stopped_reason": res.stopped_reason,
         "train_seconds": res.seconds,
-    }  # fmt: skip
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -335,11 +473,15 @@ def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[tuple]
     if seeds is not None:
         cfg = dataclasses.replace(cfg, seeds=seeds, parity_seeds=seeds)
     if steps is not None:
-        cfg = dataclasses.replace(cfg, steps=steps, parity_steps=steps,
-                                  dense_until=min(cfg.dense_until, steps)) if cfg.dense_until else \
-            dataclasses.replace(cfg, steps=steps, parity_steps=steps)  # fmt: skip
-    return [(KIND, grok_runs(cfg), measure_grokking, None),
-            (sparse_parity.PARITY_KIND, parity_runs(cfg), sparse_parity.measure_parity, None)]
+        cfg = (
+            dataclasses.replace(cfg, steps=steps, parity_steps=steps, dense_until=min(cfg.dense_until, steps))
+            if cfg.dense_until
+            else dataclasses.replace(cfg, steps=steps, parity_steps=steps)
+        )
+    return [
+        (KIND, grok_runs(cfg), measure_grokking, None),
+        (sparse_parity.PARITY_KIND, parity_runs(cfg), sparse_parity.measure_parity, None),
+    ]
 
 
 def modular_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:

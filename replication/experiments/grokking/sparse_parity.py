@@ -8,6 +8,7 @@ accuracy and the Boolean sensitivity of the predictions (:func:`flip_sensitivity
 ``n``. A model computing the parity exactly flips on exactly the ``k`` support bits, so it scores ``k/n``
 (0.1 at V25's d = 40, k = 4). The support is drawn from the seed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -77,8 +78,6 @@ class ParityRun:
         return tuple(sorted(torch.randperm(self.n, generator=g)[: self.k].tolist()))
 
 
-
-
 @dataclass(frozen=True)
 class ParityTrial:
     """One trial setting of the sparse parity: what differs from the chapter's parity run, and how many seeds.
@@ -99,14 +98,23 @@ class ParityTrial:
 
     def runs(self, base: ParityRun) -> list[ParityRun]:
         """The trial's runs: ``base`` with this trial's fields, one per seed."""
-        return [dataclasses.replace(base, n=self.n, k=self.k, n_train=self.n_train, batch_size=self.batch_size,
-                                    steps=self.steps, after_learn=self.after_learn, seed=s)
-                for s in range(self.seeds)]  # fmt: skip
+        return [
+            dataclasses.replace(
+                base,
+                n=self.n,
+                k=self.k,
+                n_train=self.n_train,
+                batch_size=self.batch_size,
+                steps=self.steps,
+                after_learn=self.after_learn,
+                seed=s,
+            )
+            for s in range(self.seeds)
+        ]
 
     @property
     def label(self) -> str:
-        return (f"n = {self.n}, k = {self.k}, {self.n_train:,} strings, batch {self.batch_size}, "
-                f"{self.steps:,} steps")  # fmt: skip
+        return f"n = {self.n}, k = {self.k}, {self.n_train:,} strings, batch {self.batch_size}, {self.steps:,} steps"
 
 
 def as_trial(t) -> ParityTrial:
@@ -117,24 +125,35 @@ def as_trial(t) -> ParityTrial:
         return ParityTrial(**t)
     if isinstance(t, (tuple, list)) and 6 <= len(t) <= 7:
         return ParityTrial(*t)
-    raise ValueError(f"parity_trials: each trial must be (n, k, n_train, batch_size, steps, seeds[, after_learn]), "
-                     f"got {t!r}")
+    raise ValueError(
+        f"parity_trials: each trial must be (n, k, n_train, batch_size, steps, seeds[, after_learn]), got {t!r}"
+    )
 
 
 def trial_table(curves: pd.DataFrame, trials: list[ParityTrial]) -> pd.DataFrame:
     """One row per trial: seeds that learnt the parity (test ≥ 99%), their steps to learn, seconds per step."""
     rows = []
     for t in trials:
-        c = curves[(curves["n"] == t.n) & (curves["k"] == t.k) & (curves["n_train"] == t.n_train)
-                   & (curves["batch_size"] == t.batch_size) & (curves["steps"] == t.steps)
-                   & (curves["after_learn"].fillna(0) == t.after_learn if "after_learn" in curves else t.after_learn == 0)
-                   & (curves["seed"] < t.seeds)]  # fmt: skip
+        c = curves[
+            (curves["n"] == t.n)
+            & (curves["k"] == t.k)
+            & (curves["n_train"] == t.n_train)
+            & (curves["batch_size"] == t.batch_size)
+            & (curves["steps"] == t.steps)
+            & (curves["after_learn"].fillna(0) == t.after_learn if "after_learn" in curves else t.after_learn == 0)
+            & (curves["seed"] < t.seeds)
+        ]
         tab = parity_table(c) if len(c) else pd.DataFrame(columns=["learned", "t_learn", "steps_run", "train_seconds"])
         learnt = tab[tab["learned"].astype(bool)]
-        rows.append({"trial": t.label, "learnt": f"{len(learnt)}/{len(tab)}",
-                     "learnt at step": span(learnt["t_learn"]) if len(learnt) else "never",
-                     "seconds per step": (tab["train_seconds"] / tab["steps_run"]).median() if len(tab) else float("nan"),
-                     "train seconds": tab["train_seconds"].sum()})  # fmt: skip
+        rows.append(
+            {
+                "trial": t.label,
+                "learnt": f"{len(learnt)}/{len(tab)}",
+                "learnt at step": span(learnt["t_learn"]) if len(learnt) else "never",
+                "seconds per step": (tab["train_seconds"] / tab["steps_run"]).median() if len(tab) else float("nan"),
+                "train seconds": tab["train_seconds"].sum(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -169,8 +188,11 @@ def measure_parity(run: ParityRun, device: str = "cpu") -> dict:
     @torch.no_grad()
     def evaluate(step, m) -> dict:
         acc = lambda x, y: float(((m(x.to(device)) > 0).float() == y.to(device)).float().mean())  # noqa: E731
-        return {"train_acc": acc(x_train[: run.n_test], y_train[: run.n_test]), "test_acc": acc(x_test, y_test),
-                "sensitivity": flip_sensitivity(m, x_sens.to(device))}  # fmt: skip
+        return {
+            "train_acc": acc(x_train[: run.n_test], y_train[: run.n_test]),
+            "test_acc": acc(x_test, y_test),
+            "sensitivity": flip_sensitivity(m, x_sens.to(device)),
+        }
 
     learnt: list[int] = []
 
@@ -181,14 +203,17 @@ def measure_parity(run: ParityRun, device: str = "cpu") -> dict:
             return f"learnt at step {learnt[0]}; stopped {row['step'] - learnt[0]} steps later"
         return None
 
-    res = fit(model, batches, loss_fn, opt, run.steps, eval_every=run.eval_every, evaluate=evaluate, stop=stop,
-              progress=False)  # fmt: skip
+    res = fit(
+        model, batches, loss_fn, opt, run.steps, eval_every=run.eval_every, evaluate=evaluate, stop=stop, progress=False
+    )
     keep = ("step", "train_acc", "test_acc", "sensitivity")
-    return {"history": [{k: (int if k == "step" else float)(r[k]) for k in keep} for r in res.history],
-            "support": list(run.support),
-            "steps_run": res.steps_run, "failed": res.failed, "train_seconds": res.seconds}  # fmt: skip
-
-
+    return {
+        "history": [{k: (int if k == "step" else float)(r[k]) for k in keep} for r in res.history],
+        "support": list(run.support),
+        "steps_run": res.steps_run,
+        "failed": res.failed,
+        "train_seconds": res.seconds,
+    }
 
 
 #: ``"lo–hi"`` of the finite values, formatted; one number when they agree, ``"nan"`` when there are none.
@@ -208,65 +233,113 @@ def parity_table(curves: pd.DataFrame) -> pd.DataFrame:
     for seed, h in curves.groupby("seed", sort=True):
         r = h.iloc[0]
         ph = parity_phases(h["step"], h["test_acc"], h["sensitivity"], r["k"] / r["n"], learned=LEARNED)
-        rows.append({"seed": seed, "learned": ph["t_learn"] is not None, **ph, "steps_run": r["steps_run"],
-                     "final_train_acc": float(h["train_acc"].iloc[-1]),
-                     "final_test_acc": float(h["test_acc"].iloc[-1]),
-                     "train_seconds": r["train_seconds"]})  # fmt: skip
+        rows.append(
+            {
+                "seed": seed,
+                "learned": ph["t_learn"] is not None,
+                **ph,
+                "steps_run": r["steps_run"],
+                "final_train_acc": float(h["train_acc"].iloc[-1]),
+                "final_test_acc": float(h["test_acc"].iloc[-1]),
+                "train_seconds": r["train_seconds"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def parity_claims(parity: pd.DataFrame, n: int, k: int, scale: str, chapter: str = chapter(__name__).stem) -> list[Claim]:
+def parity_claims(
+    parity: pd.DataFrame, n: int, k: int, scale: str, chapter: str = chapter(__name__).stem
+) -> list[Claim]:
     """The two sparse-parity claims of V25 App. A.6, computed from :func:`parity_table`."""
     target, out = k / n, []
     learned, rest = parity[parity["learned"].astype(bool)], parity[~parity["learned"].astype(bool)]
     judged = f"the {len(learned)} of {len(parity)} runs that learnt the parity"
     rose = learned["sens_plateau_max"] - learned["sens_start"] >= RISE * target
     rise = bool(len(learned) and rose.all())
-    out.append(Claim(
-        chapter, f"Sparse parity (n = {n}, k = {k}): sensitivity rises while accuracy sits near 50%",
-        "V25 App. A.6, Fig. 26", "rises during the initial epochs at ≈ 50% accuracy",
-        f"{rng(learned['sens_start'])} at step 0 → up to {rng(learned['sens_plateau_max'])} before test accuracy "
-        f"reached 60% ({judged})", rise, scale,
-        f"check: in each of {judged} (V25 show runs that learn it) the smoothed sensitivity, before test accuracy "
-        f"first reaches 60%, rises above its value at step 0 by at least {RISE:g} × k/n"
-        + ("" if rise else (f"; fails in seeds {', '.join(str(x) for x in learned.loc[~rose, 'seed'])}" if len(learned)
-                            else "; fails: no run learnt the parity"))
-        + (f"; in the runs that never learnt it (seeds {', '.join(str(x) for x in rest['seed'])}) sensitivity went "
-           f"from {rng(rest['sens_start'])} to at most {rng(rest['sens_plateau_max'])}, with training accuracy "
-           f"{rng(rest['final_train_acc'])} and test {rng(rest['final_test_acc'])} at the end"
-           + (" (memorisation of the training strings)" if (rest["final_train_acc"] > rest["final_test_acc"] + 0.05).any()
-              else "") if len(rest) else ""),
-    ))  # fmt: skip
+    out.append(
+        Claim(
+            chapter,
+            f"Sparse parity (n = {n}, k = {k}): sensitivity rises while accuracy sits near 50%",
+            "V25 App. A.6, Fig. 26",
+            "rises during the initial epochs at ≈ 50% accuracy",
+            f"{rng(learned['sens_start'])} at step 0 → up to {rng(learned['sens_plateau_max'])} before test accuracy "
+            f"reached 60% ({judged})",
+            rise,
+            scale,
+            f"check: in each of {judged} (V25 show runs that learn it) the smoothed sensitivity, before test accuracy "
+            f"first reaches 60%, rises above its value at step 0 by at least {RISE:g} × k/n"
+            + (
+                ""
+                if rise
+                else (
+                    f"; fails in seeds {', '.join(str(x) for x in learned.loc[~rose, 'seed'])}"
+                    if len(learned)
+                    else "; fails: no run learnt the parity"
+                )
+            )
+            + (
+                f"; in the runs that never learnt it (seeds {', '.join(str(x) for x in rest['seed'])}) sensitivity went "
+                f"from {rng(rest['sens_start'])} to at most {rng(rest['sens_plateau_max'])}, with training accuracy "
+                f"{rng(rest['final_train_acc'])} and test {rng(rest['final_test_acc'])} at the end"
+                + (
+                    " (memorisation of the training strings)"
+                    if (rest["final_train_acc"] > rest["final_test_acc"] + 0.05).any()
+                    else ""
+                )
+                if len(rest)
+                else ""
+            ),
+        )
+    )
     near = bool(len(learned) and ((learned["sens_final"] - target).abs() <= 0.2 * target).all())
-    out.append(Claim(
-        chapter, f"Sparse parity: sensitivity settles at k/n = {fmt(target)} as accuracy reaches 100%",
-        "V25 App. A.6, Fig. 26",
-        fmt(target), f"{rng(learned['sens_final'])} after test ≥ 99% "
-        f"({len(learned)}/{len(parity)} runs learnt it, at steps {span(learned['t_learn'])})", near, scale,
-        f"check: in each of {judged}, the mean sensitivity from the first evaluation with test accuracy ≥ 99% on is "
-        f"within 20% of k/n" + ("" if near else "; fails: " + ("the final sensitivity is off k/n" if len(learned)
-                                                              else "no run learnt the parity"))
-        + (f"; {len(rest)} of {len(parity)} runs did not learn it within {span(rest['steps_run'])} steps"
-           if len(rest) else ""),
-    ))  # fmt: skip
+    out.append(
+        Claim(
+            chapter,
+            f"Sparse parity: sensitivity settles at k/n = {fmt(target)} as accuracy reaches 100%",
+            "V25 App. A.6, Fig. 26",
+            fmt(target),
+            f"{rng(learned['sens_final'])} after test ≥ 99% "
+            f"({len(learned)}/{len(parity)} runs learnt it, at steps {span(learned['t_learn'])})",
+            near,
+            scale,
+            f"check: in each of {judged}, the mean sensitivity from the first evaluation with test accuracy ≥ 99% on is "
+            f"within 20% of k/n"
+            + (
+                ""
+                if near
+                else "; fails: " + ("the final sensitivity is off k/n" if len(learned) else "no run learnt the parity")
+            )
+            + (
+                f"; {len(rest)} of {len(parity)} runs did not learn it within {span(rest['steps_run'])} steps"
+                if len(rest)
+                else ""
+            ),
+        )
+    )
     return out
 
 
 def parity_describe(parity: pd.DataFrame, n: int, k: int) -> str:
     """A few sentences (Markdown) with the sparse-parity runs' numbers, for the notebook to display."""
     learned = parity[parity["learned"].astype(bool)]
-    lines = [f"At step 0 the sensitivity was {rng(parity['sens_start'])}. "
-             f"While test accuracy stayed under 60% it rose to {rng(parity['sens_plateau_max'])} and stood at "
-             f"{rng(parity['sens_plateau_end'])} at its last evaluation before test accuracy reached 60% "
-             f"(at steps {span(parity['t_leave'])})."]  # fmt: skip
+    lines = [
+        f"At step 0 the sensitivity was {rng(parity['sens_start'])}. "
+        f"While test accuracy stayed under 60% it rose to {rng(parity['sens_plateau_max'])} and stood at "
+        f"{rng(parity['sens_plateau_end'])} at its last evaluation before test accuracy reached 60% "
+        f"(at steps {span(parity['t_leave'])})."
+    ]
     if len(learned):
-        lines.append(f"{len(learned)} of {len(parity)} runs learnt the parity (test accuracy ≥ 99%) at steps "
-                     f"{span(learned['t_learn'])}; from then on their sensitivity averaged "
-                     f"{rng(learned['sens_final'])}, against k/n = {fmt(k / n)}.")  # fmt: skip
+        lines.append(
+            f"{len(learned)} of {len(parity)} runs learnt the parity (test accuracy ≥ 99%) at steps "
+            f"{span(learned['t_learn'])}; from then on their sensitivity averaged "
+            f"{rng(learned['sens_final'])}, against k/n = {fmt(k / n)}."
+        )
     rest = parity[~parity["learned"].astype(bool)]
     if len(rest):
-        lines.append(f"Seed(s) {', '.join(str(x) for x in rest['seed'])} did not learn it within the budget: at the "
-                     f"end their training accuracy was {rng(rest['final_train_acc'])} and their test accuracy "
-                     f"{rng(rest['final_test_acc'])}, so what they learnt was (part of) their training strings; "
-                     f"their sensitivity ended at {rng(rest['sens_plateau_end'])}. They stay in every table.")  # fmt: skip
+        lines.append(
+            f"Seed(s) {', '.join(str(x) for x in rest['seed'])} did not learn it within the budget: at the "
+            f"end their training accuracy was {rng(rest['final_train_acc'])} and their test accuracy "
+            f"{rng(rest['final_test_acc'])}, so what they learnt was (part of) their training strings; "
+            f"their sensitivity ended at {rng(rest['sens_plateau_end'])}. They stay in every table."
+        )
     return " ".join(lines)

@@ -2,7 +2,10 @@
 (:func:`~replication.measures.phases.grokking_phases`), the fall steps, the generated sentences and the compute
 spent. The runs are :mod:`.modular_addition`; the claims are in :mod:`.claims`.
 """
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -12,17 +15,30 @@ from ...measures.phases import fall_step, grokking_phases
 from .sparse_parity import rng, span
 from .claims import critical_rho, rank_correlation
 
+if TYPE_CHECKING:
+    from .modular_addition import GrokkingConfig
+
 
 def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
     """One row per modular-addition run: :func:`~replication.measures.phases.grokking_phases` and the run's summary."""
     rows = []
     for seed, h in curves.groupby("seed", sort=True):
         r = h.iloc[0]
-        ph = grokking_phases(h["step"], h["train_acc"], h["test_acc"], h["sensitivity"], h["weight_norm"],
-                             r["baseline"])
-        rows.append({"seed": seed, "grokked": ph["t_grok"] is not None, **ph, "baseline": r["baseline"],
-                     "sens_count": int(r["n_train"] * r["draws"] * 3), "steps_run": r["steps_run"],
-                     "final_test_acc": r["final_test_acc"], "train_seconds": r["train_seconds"]})  # fmt: skip
+        ph = grokking_phases(
+            h["step"], h["train_acc"], h["test_acc"], h["sensitivity"], h["weight_norm"], r["baseline"]
+        )
+        rows.append(
+            {
+                "seed": seed,
+                "grokked": ph["t_grok"] is not None,
+                **ph,
+                "baseline": r["baseline"],
+                "sens_count": int(r["n_train"] * r["draws"] * 3),
+                "steps_run": r["steps_run"],
+                "final_test_acc": r["final_test_acc"],
+                "train_seconds": r["train_seconds"],
+            }
+        )
     return fall_steps(curves, pd.DataFrame(rows))
 
 
@@ -33,39 +49,55 @@ def fall_steps(curves: pd.DataFrame, phases: pd.DataFrame) -> pd.DataFrame:
     g = phases[phases["grokked"].astype(bool)]
     shares = {"sens_share": g["sens_fall"].median() / 2, "norm_share": g["norm_fall_cleanup"].median() / 2}
     out = phases.assign(**shares)
-    for col, curve, share, window in (("t_sens_half", "sensitivity", "sens_share", 3),
-                                      ("t_norm_half", "weight_norm", "norm_share", 1)):
-        out[col] = [fall_step(h["step"], h[curve], t, shares[share], window) for (_, h), t
-                    in zip(curves.groupby("seed", sort=True), out["t_peak"])]  # fmt: skip
+    for col, curve, share, window in (
+        ("t_sens_half", "sensitivity", "sens_share", 3),
+        ("t_norm_half", "weight_norm", "norm_share", 1),
+    ):
+        out[col] = [
+            fall_step(h["step"], h[curve], t, shares[share], window)
+            for (_, h), t in zip(curves.groupby("seed", sort=True), out["t_peak"])
+        ]
     return out
 
 
 def describe(cfg: GrokkingConfig, phases: pd.DataFrame) -> str:
     """A few sentences (Markdown) with this run's numbers, for the notebook to display."""
     g = phases[phases["grokked"].astype(bool)]
-    lines = [f"With p = {cfg.p} and {cfg.train_fraction:.0%} of the pairs for training, the commutativity "
-             f"baseline is {fmt(phases['baseline'].mean())}: that is where test accuracy sits after memorisation."]
-    lines.append(f"Training accuracy reached 99% at steps {span(phases['t_sat'])}; {len(g)} of {len(phases)} runs "
-                 f"grokked (test ≥ 95%), at steps {span(g['t_grok'])}.")  # fmt: skip
+    lines = [
+        f"With p = {cfg.p} and {cfg.train_fraction:.0%} of the pairs for training, the commutativity "
+        f"baseline is {fmt(phases['baseline'].mean())}: that is where test accuracy sits after memorisation."
+    ]
+    lines.append(
+        f"Training accuracy reached 99% at steps {span(phases['t_sat'])}; {len(g)} of {len(phases)} runs "
+        f"grokked (test ≥ 95%), at steps {span(g['t_grok'])}."
+    )
     rose = phases[phases["t_early"] > 0]
-    lines.append(f"While the training set was being fitted, sensitivity went from {rng(phases['sens_start'])} at step 0 "
-                 f"to an early peak of {rng(phases['sens_early'])} at steps {span(phases['t_early'])} (above its "
-                 f"step-0 value in {len(rose)} of {len(phases)} runs), then fell to {rng(phases['sens_trough'])} at "
-                 f"steps {span(phases['t_trough'])}, {rng(100 * phases['early_fall'])}% below the early peak.")  # fmt: skip
+    lines.append(
+        f"While the training set was being fitted, sensitivity went from {rng(phases['sens_start'])} at step 0 "
+        f"to an early peak of {rng(phases['sens_early'])} at steps {span(phases['t_early'])} (above its "
+        f"step-0 value in {len(rose)} of {len(phases)} runs), then fell to {rng(phases['sens_trough'])} at "
+        f"steps {span(phases['t_trough'])}, {rng(100 * phases['early_fall'])}% below the early peak."
+    )
     if len(g) < len(phases):
-        lines.append(f"Seeds {', '.join(str(s) for s in phases.loc[~phases['grokked'], 'seed'])} never grokked "
-                     f"within {cfg.steps} steps; they stay in every table and figure.")  # fmt: skip
+        lines.append(
+            f"Seeds {', '.join(str(s) for s in phases.loc[~phases['grokked'], 'seed'])} never grokked "
+            f"within {cfg.steps} steps; they stay in every table and figure."
+        )
     dips = phases[phases["train_dip"] < 0.99]
     for r in dips.itertuples():
-        lines.append(f"In seed {r.seed} training accuracy fell back to {fmt(r.train_dip)} at step {r.t_dip} after "
-                     f"saturating (a loss spike), and sensitivity jumped with it.")  # fmt: skip
+        lines.append(
+            f"In seed {r.seed} training accuracy fell back to {fmt(r.train_dip)} at step {r.t_dip} after "
+            f"saturating (a loss spike), and sensitivity jumped with it."
+        )
     if len(g):
-        lines.append(f"Sensitivity peaked at steps {span(g['t_peak'])} (at {rng(g['sens_peak'])}) and had lost "
-                     f"{rng(100 * g['sens_fall'])}% "
-                     f"of its peak before test accuracy left its plateau, {span(g['lead'])} steps later "
-                     f"(mean {g['lead'].mean():.0f}); test accuracy reached 95% {span(g['lead_grok'])} steps after "
-                     f"the peak. Over the same stretch the weight norm fell by {rng(100 * g['norm_fall_cleanup'])}% of "
-                     f"its value.")  # fmt: skip
+        lines.append(
+            f"Sensitivity peaked at steps {span(g['t_peak'])} (at {rng(g['sens_peak'])}) and had lost "
+            f"{rng(100 * g['sens_fall'])}% "
+            f"of its peak before test accuracy left its plateau, {span(g['lead'])} steps later "
+            f"(mean {g['lead'].mean():.0f}); test accuracy reached 95% {span(g['lead_grok'])} steps after "
+            f"the peak. Over the same stretch the weight norm fell by {rng(100 * g['norm_fall_cleanup'])}% of "
+            f"its value."
+        )
     return " ".join(lines)
 
 
@@ -77,19 +109,42 @@ def describe_cleanup(phases: pd.DataFrame) -> str:
     rs, ps, ns = rank_correlation(g["t_sens_half"], g["t_grok"])
     rn, pn, nn = rank_correlation(g["t_norm_half"], g["t_grok"])
     ratio = g["norm_fall_cleanup"] / g["sens_fall"]
-    return (f"Over clean-up the weight norm lost {rng(100 * g['norm_fall_cleanup'])}% of its value and sensitivity "
-            f"{rng(100 * g['sens_fall'])}% of its peak: the norm moved {rng(ratio)} times as much as sensitivity, in "
-            f"relative terms. Over the {len(g)} grokked runs, the step at which sensitivity had lost "
-            f"{fmt(100 * g['sens_share'].iloc[0])}% of its peak has Spearman ρ = {fmt(rs)} with the grokking step "
-            f"(one-sided exact p = {fmt(ps)}, {ns} runs); the step at which the norm had lost "
-            f"{fmt(100 * g['norm_share'].iloc[0])}% of its value has ρ = {fmt(rn)} (p = {fmt(pn)}, {nn} runs). With "
-            f"{len(g)} runs, p < {ALPHA} needs ρ ≥ {fmt(critical_rho(len(g)))}.")  # fmt: skip
+    return (
+        f"Over clean-up the weight norm lost {rng(100 * g['norm_fall_cleanup'])}% of its value and sensitivity "
+        f"{rng(100 * g['sens_fall'])}% of its peak: the norm moved {rng(ratio)} times as much as sensitivity, in "
+        f"relative terms. Over the {len(g)} grokked runs, the step at which sensitivity had lost "
+        f"{fmt(100 * g['sens_share'].iloc[0])}% of its peak has Spearman ρ = {fmt(rs)} with the grokking step "
+        f"(one-sided exact p = {fmt(ps)}, {ns} runs); the step at which the norm had lost "
+        f"{fmt(100 * g['norm_share'].iloc[0])}% of its value has ρ = {fmt(rn)} (p = {fmt(pn)}, {nn} runs). With "
+        f"{len(g)} runs, p < {ALPHA} needs ρ ≥ {fmt(critical_rho(len(g)))}."
+    )
 
 
 #: Columns of :func:`phases_display`.
-PHASE_COLUMNS = ["seed", "grokked", "baseline", "t_early", "t_sat", "t_trough", "t_peak", "t_rise", "t_grok", "lead",
-                 "lead_grok", "sens_start", "sens_early", "sens_trough", "early_fall", "sens_peak", "sens_fall",
-                 "norm_fall_cleanup", "t_sens_half", "t_norm_half", "steps_run", "train_seconds"]  # fmt: skip
+PHASE_COLUMNS = [
+    "seed",
+    "grokked",
+    "baseline",
+    "t_early",
+    "t_sat",
+    "t_trough",
+    "t_peak",
+    "t_rise",
+    "t_grok",
+    "lead",
+    "lead_grok",
+    "sens_start",
+    "sens_early",
+    "sens_trough",
+    "early_fall",
+    "sens_peak",
+    "sens_fall",
+    "norm_fall_cleanup",
+    "t_sens_half",
+    "t_norm_half",
+    "steps_run",
+    "train_seconds",
+]
 
 
 def phases_display(phases: pd.DataFrame) -> pd.DataFrame:
@@ -107,15 +162,29 @@ def grok_trial_table(curves: pd.DataFrame, trials) -> pd.DataFrame:
     accuracy of the others at the end, seconds per step."""
     rows = []
     for t in trials:
-        c = curves[(curves["p"] == t.p) & (curves["train_fraction"] == t.train_fraction) & (curves["lr"] == t.lr)
-                   & (curves["weight_decay"] == t.weight_decay) & (curves["seed"] < t.seeds)] if len(curves) else curves
+        c = (
+            curves[
+                (curves["p"] == t.p)
+                & (curves["train_fraction"] == t.train_fraction)
+                & (curves["lr"] == t.lr)
+                & (curves["weight_decay"] == t.weight_decay)
+                & (curves["seed"] < t.seeds)
+            ]
+            if len(curves)
+            else curves
+        )
         runs = c.groupby("seed") if len(c) else []
         first = {s: h.loc[h["test_acc"] >= 0.95, "step"].min() for s, h in runs}
         grokked = {s: v for s, v in first.items() if pd.notna(v)}
         rest = [float(h["test_acc"].iloc[-1]) for s, h in runs if s not in grokked]
         per_step = [float(h["train_seconds"].iloc[0] / h["steps_run"].iloc[0]) for _, h in runs] if len(c) else []
-        rows.append({"trial": t.label, "grokked": f"{len(grokked)}/{len(first)}",
-                     "grokked at step": span(grokked.values(), fmt=int) if grokked else "never",
-                     "final test acc of the others": rng(rest) if rest else "",
-                     "seconds per step": pd.Series(per_step).median() if per_step else float("nan")})  # fmt: skip
+        rows.append(
+            {
+                "trial": t.label,
+                "grokked": f"{len(grokked)}/{len(first)}",
+                "grokked at step": span(grokked.values(), fmt=int) if grokked else "never",
+                "final test acc of the others": rng(rest) if rest else "",
+                "seconds per step": pd.Series(per_step).median() if per_step else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)

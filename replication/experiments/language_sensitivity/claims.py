@@ -3,6 +3,7 @@
 They read the run table (:func:`.analysis.run_table`) and the per-run rank correlations of sensitivity with
 position (:func:`.analysis.position_trend`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,10 +18,13 @@ TRANSFORMERS = ("softmax", "relu")
 #: V25 §6's numbers at the end of training (σ² = 15, training set): MRPC and QQP.
 PAPER = {"lstm": (0.15, 0.09), "softmax": (0.002, 0.03), "relu": (0.001, 0.02)}
 #: The same, as the claims table writes it.
-PAPER_ALL = (f"MRPC: LSTM {PAPER['lstm'][0]:g}, softmax {PAPER['softmax'][0]:g}, ReLU {PAPER['relu'][0]:g}; "
-             f"QQP: {PAPER['lstm'][1]:g}, {PAPER['softmax'][1]:g}, {PAPER['relu'][1]:g}")
-PAPER_RELU = (f"MRPC: {PAPER['relu'][0]:g} vs {PAPER['softmax'][0]:g}; "
-              f"QQP: {PAPER['relu'][1]:g} vs {PAPER['softmax'][1]:g}")
+PAPER_ALL = (
+    f"MRPC: LSTM {PAPER['lstm'][0]:g}, softmax {PAPER['softmax'][0]:g}, ReLU {PAPER['relu'][0]:g}; "
+    f"QQP: {PAPER['lstm'][1]:g}, {PAPER['softmax'][1]:g}, {PAPER['relu'][1]:g}"
+)
+PAPER_RELU = (
+    f"MRPC: {PAPER['relu'][0]:g} vs {PAPER['softmax'][0]:g}; QQP: {PAPER['relu'][1]:g} vs {PAPER['softmax'][1]:g}"
+)
 
 
 def welch_less(a, b) -> float:
@@ -45,8 +49,16 @@ def _seeds(runs: pd.DataFrame) -> int:
     return int(runs.groupby("model").size().min())
 
 
-def below_lstm(cfg: LanguageConfig, runs: pd.DataFrame, *, prefix: str = "", split: str = "train",
-               variance: float = 15.0, before: pd.DataFrame | None = None, majority: float | None = None) -> Claim:  # fmt: skip
+def below_lstm(
+    cfg: LanguageConfig,
+    runs: pd.DataFrame,
+    *,
+    prefix: str = "",
+    split: str = "train",
+    variance: float = 15.0,
+    before: pd.DataFrame | None = None,
+    majority: float | None = None,
+) -> Claim:
     """Both transformers less sensitive than the LSTM (Welch, one-sided, each at ``ALPHA``); ``prefix="init_"``
     at initialisation. ``before`` (:func:`.analysis.before_norm_table`): where the claim fails, the note adds
     the same models' sensitivity with the noise before the LayerNorm; ``majority``: the share of label 1 in the
@@ -58,20 +70,31 @@ def below_lstm(cfg: LanguageConfig, runs: pd.DataFrame, *, prefix: str = "", spl
     when = "at initialisation" if prefix else "after training"
     measured = "; ".join(f"{NAMES[m]} {_ms(_of(runs, m, col))}" for m in ("lstm",) + TRANSFORMERS)
     where = f"σ² = {variance:g}, {'training' if split == 'train' else 'validation'} pairs"
-    why = "" if holds else "; fails: " + ", ".join(
-        f"{NAMES[m]} {'is not below' if _of(runs, m, col).mean() >= lstm.mean() else 'is below, but not significantly'}"
-        f" the LSTM" for m, p in ps.items() if not p < ALPHA) + " in this chapter's runs" + _constant(runs, prefix, col, majority) \
+    why = (
+        ""
+        if holds
+        else "; fails: "
+        + ", ".join(
+            f"{NAMES[m]} {'is not below' if _of(runs, m, col).mean() >= lstm.mean() else 'is below, but not significantly'}"
+            f" the LSTM"
+            for m, p in ps.items()
+            if not p < ALPHA
+        )
+        + " in this chapter's runs"
+        + _constant(runs, prefix, col, majority)
         + _before(before, col)
+    )
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim=f"The transformer, with softmax and with ReLU attention, is less sensitive than the LSTM {when} ({where})",
         paper_ref="V25 §6, App. A.4" if split == "val" or variance != 15 else "V25 §6",
-        paper_value=("LSTM more sensitive already at initialisation" if prefix else
-                     PAPER_ALL),
-        measured=measured, holds=holds,
+        paper_value=("LSTM more sensitive already at initialisation" if prefix else PAPER_ALL),
+        measured=measured,
+        holds=holds,
         note=f"check: one-sided Welch t-test over {_seeds(runs)} seeds per model, each transformer against the LSTM, "
-             f"p = {', '.join(f'{NAMES[m]} {fmt(p)}' for m, p in ps.items())}; holds when both are below {ALPHA}" + why,
-    )  # fmt: skip
+        f"p = {', '.join(f'{NAMES[m]} {fmt(p)}' for m, p in ps.items())}; holds when both are below {ALPHA}" + why,
+    )
 
 
 def _constant(runs: pd.DataFrame, prefix: str, col: str, majority: float | None) -> str:
@@ -82,11 +105,17 @@ def _constant(runs: pd.DataFrame, prefix: str, col: str, majority: float | None)
         return " (see the table of runs)"
     acc = zero[f"{prefix}train_acc"] if f"{prefix}train_acc" in zero.columns else zero["train_acc"]
     same = majority is not None and all(abs(a - majority) < 1e-9 or abs(a - (1 - majority)) < 1e-9 for a in acc)
-    return (f": {len(zero)} of {len(lstm)} LSTM runs have sensitivity 0{' at initialisation' if prefix else ''}, with "
-            f"training accuracy {', '.join(fmt(a) for a in acc)}"
-            + (f", the accuracy of predicting one class for every pair (the label shares are {fmt(majority)} and "
-               f"{fmt(1 - majority)}): no single noisy token moves the untrained LSTM off its one class" if same else "")
-            + " (see accuracy and sensitivity along training, epoch 0)")
+    return (
+        f": {len(zero)} of {len(lstm)} LSTM runs have sensitivity 0{' at initialisation' if prefix else ''}, with "
+        f"training accuracy {', '.join(fmt(a) for a in acc)}"
+        + (
+            f", the accuracy of predicting one class for every pair (the label shares are {fmt(majority)} and "
+            f"{fmt(1 - majority)}): no single noisy token moves the untrained LSTM off its one class"
+            if same
+            else ""
+        )
+        + " (see accuracy and sensitivity along training, epoch 0)"
+    )
 
 
 def _before(before: pd.DataFrame | None, col: str) -> str:
@@ -94,25 +123,39 @@ def _before(before: pd.DataFrame | None, col: str) -> str:
     if before is None or not len(before) or col not in before:
         return ""
     means = before.groupby("model")[col].mean()
-    return ("; with the noise put on before the LayerNorm instead (the same models, section \"Where the noise "
-            "goes\"): " + ", ".join(f"{NAMES[m]} {fmt(means[m])}" for m in ("lstm",) + TRANSFORMERS if m in means))
+    return (
+        '; with the noise put on before the LayerNorm instead (the same models, section "Where the noise '
+        'goes"): ' + ", ".join(f"{NAMES[m]} {fmt(means[m])}" for m in ("lstm",) + TRANSFORMERS if m in means)
+    )
 
 
-def relu_below_softmax(cfg: LanguageConfig, runs: pd.DataFrame, *, split: str = "train", variance: float = 15.0) -> Claim:
+def relu_below_softmax(
+    cfg: LanguageConfig, runs: pd.DataFrame, *, split: str = "train", variance: float = 15.0
+) -> Claim:
     """ReLU attention less sensitive than softmax attention after training (Welch, one-sided)."""
     col = f"sens_{split}_{variance:g}"
     relu, soft = _of(runs, "relu", col), _of(runs, "softmax", col)
     p = welch_less(relu, soft)
     holds = bool(p < ALPHA)
-    why = "" if holds else (f"; fails: in this chapter's runs ReLU attention ends {'above' if relu.mean() >= soft.mean() else 'below, but not significantly below,'} "
-                            f"softmax attention")  # fmt: skip
+    why = (
+        ""
+        if holds
+        else (
+            f"; fails: in this chapter's runs ReLU attention ends {'above' if relu.mean() >= soft.mean() else 'below, but not significantly below,'} "
+            f"softmax attention"
+        )
+    )
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim="With ReLU in place of the softmax the transformer is less sensitive",
-        paper_ref="V25 §6", paper_value=PAPER_RELU,
-        measured=f"ReLU {_ms(relu)}; softmax {_ms(soft)} (σ² = {variance:g}, {split})", holds=holds,
-        note=f"check: one-sided Welch t-test over {_seeds(runs)} seeds per model, p = {fmt(p)}; holds when below {ALPHA}" + why,
-    )  # fmt: skip
+        paper_ref="V25 §6",
+        paper_value=PAPER_RELU,
+        measured=f"ReLU {_ms(relu)}; softmax {_ms(soft)} (σ² = {variance:g}, {split})",
+        holds=holds,
+        note=f"check: one-sided Welch t-test over {_seeds(runs)} seeds per model, p = {fmt(p)}; holds when below {ALPHA}"
+        + why,
+    )
 
 
 def later_positions(cfg: LanguageConfig, trend: pd.DataFrame) -> Claim:
@@ -127,20 +170,32 @@ def later_positions(cfg: LanguageConfig, trend: pd.DataFrame) -> Claim:
     ps = {m: welch_less(trend.loc[trend["model"] == m, "rho"], lstm) for m in TRANSFORMERS}
     holds = bool(p_rise < ALPHA and all(p < ALPHA for p in ps.values()))
     measured = "Spearman ρ with lateness: " + "; ".join(
-        f"{NAMES[m]} {_ms(trend.loc[trend['model'] == m, 'rho'])}" for m in ("lstm",) + TRANSFORMERS)
-    why = "" if holds else "; fails: " + ("the LSTM's ρ is not significantly above 0" if not p_rise < ALPHA else
-                                          "the LSTM's ρ is not significantly above every transformer's") + \
-        " in this chapter's runs (see the sensitivity per position)"  # fmt: skip
+        f"{NAMES[m]} {_ms(trend.loc[trend['model'] == m, 'rho'])}" for m in ("lstm",) + TRANSFORMERS
+    )
+    why = (
+        ""
+        if holds
+        else "; fails: "
+        + (
+            "the LSTM's ρ is not significantly above 0"
+            if not p_rise < ALPHA
+            else "the LSTM's ρ is not significantly above every transformer's"
+        )
+        + " in this chapter's runs (see the sensitivity per position)"
+    )
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim="The LSTM is more sensitive to later tokens; the transformer is about uniform over positions",
-        paper_ref="V25 §6, App. A.4", paper_value="LSTM rising towards the end; RoBERTa flat but for <s>",
-        measured=measured, holds=holds,
+        paper_ref="V25 §6, App. A.4",
+        paper_value="LSTM rising towards the end; RoBERTa flat but for <s>",
+        measured=measured,
+        holds=holds,
         note=f"check: per run, Spearman ρ of the per-position sensitivity (σ² = 15, training pairs, end of training) "
-             f"with lateness over the positions from the end holding at least {MIN_COUNT} evaluations; the LSTM's ρ "
-             f"above 0 (one-sided t-test, p = {fmt(p_rise)}) and above each transformer's (Welch, p = "
-             f"{', '.join(f'{NAMES[m]} {fmt(p)}' for m, p in ps.items())}), all < {ALPHA}" + why,
-    )  # fmt: skip
+        f"with lateness over the positions from the end holding at least {MIN_COUNT} evaluations; the LSTM's ρ "
+        f"above 0 (one-sided t-test, p = {fmt(p_rise)}) and above each transformer's (Welch, p = "
+        f"{', '.join(f'{NAMES[m]} {fmt(p)}' for m, p in ps.items())}), all < {ALPHA}" + why,
+    )
 
 
 #: Positions with fewer perturbed evaluations than this are left out of the rank correlation.
@@ -154,22 +209,36 @@ def fits(cfg: LanguageConfig, runs: pd.DataFrame, trials: pd.DataFrame | None = 
     ps = {}
     for m in runs["model"].unique():
         v = _of(runs, m, "val_acc")
-        ps[m] = float(stats.ttest_1samp(v, 0.5, alternative="greater").pvalue) if len(v) > 1 and v.std() > 0 else float("nan")
+        ps[m] = (
+            float(stats.ttest_1samp(v, 0.5, alternative="greater").pvalue)
+            if len(v) > 1 and v.std() > 0
+            else float("nan")
+        )
     holds = all(p < ALPHA for p in ps.values())
-    measured = "; ".join(f"{NAMES[m]}: training {_ms(_of(runs, m, 'train_acc'))}, validation {_ms(_of(runs, m, 'val_acc'))}"
-                         for m in ps)  # fmt: skip
-    why = "" if holds else ("; fails: " + ", ".join(NAMES[m] for m, p in ps.items() if not p < ALPHA) +
-                            " not above chance on validation pairs: the models fit their training pairs, but what "
-                            "they learn does not carry to the words held out (see accuracy along training)"
-                            + _tried(trials))  # fmt: skip
+    measured = "; ".join(
+        f"{NAMES[m]}: training {_ms(_of(runs, m, 'train_acc'))}, validation {_ms(_of(runs, m, 'val_acc'))}" for m in ps
+    )
+    why = (
+        ""
+        if holds
+        else (
+            "; fails: "
+            + ", ".join(NAMES[m] for m, p in ps.items() if not p < ALPHA)
+            + " not above chance on validation pairs: the models fit their training pairs, but what "
+            "they learn does not carry to the words held out (see accuracy along training)" + _tried(trials)
+        )
+    )
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim="Trained from scratch, the models learn the task beyond their training pairs",
-        paper_ref="V25 §6, App. D", paper_value="MRPC and QQP learnable without pretraining (Kovaleva et al., 2019)",
-        measured=measured, holds=holds,
+        paper_ref="V25 §6, App. D",
+        paper_value="MRPC and QQP learnable without pretraining (Kovaleva et al., 2019)",
+        measured=measured,
+        holds=holds,
         note=f"check: one-sided t-test over seeds that validation accuracy exceeds 0.5 (the task is balanced), "
-             f"p = {', '.join(f'{NAMES[m]} {fmt(p)}' for m, p in ps.items())}" + why,
-    )  # fmt: skip
+        f"p = {', '.join(f'{NAMES[m]} {fmt(p)}' for m, p in ps.items())}" + why,
+    )
 
 
 def _tried(trials: pd.DataFrame | None) -> str:
@@ -178,14 +247,22 @@ def _tried(trials: pd.DataFrame | None) -> str:
         return ""
     t = trials.reset_index()
     best = t.loc[t.groupby("model", sort=False)["val_acc"].idxmax()]
-    return ("; in the trials (section \"Trials\": more pairs, easier pair tasks, other learning rates) the best "
-            "validation accuracy was " + ", ".join(f"{r.model} {fmt(r.val_acc)} (trial {r.trial})"
-                                                 for r in best.itertuples()))
+    return (
+        '; in the trials (section "Trials": more pairs, easier pair tasks, other learning rates) the best '
+        "validation accuracy was "
+        + ", ".join(f"{r.model} {fmt(r.val_acc)} (trial {r.trial})" for r in best.itertuples())
+    )
 
 
-def claims(cfg: LanguageConfig, runs: pd.DataFrame, trend: pd.DataFrame, curves: pd.DataFrame | None = None,
-           before: pd.DataFrame | None = None, majority: float | None = None,
-           trials: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
+def claims(
+    cfg: LanguageConfig,
+    runs: pd.DataFrame,
+    trend: pd.DataFrame,
+    curves: pd.DataFrame | None = None,
+    before: pd.DataFrame | None = None,
+    majority: float | None = None,
+    trials: pd.DataFrame | None = None,
+) -> list[Claim]:
     """Every claim of the chapter, in the order of the table; ``curves`` (:func:`.analysis.curves`) adds the
     training accuracy at initialisation (``init_train_acc``) that the notes quote, ``before``
     (:func:`.analysis.before_norm_table`) the sensitivity with the noise before the LayerNorm, ``majority``

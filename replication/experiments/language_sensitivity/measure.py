@@ -1,5 +1,6 @@
 """Training one :class:`~.runs.LanguageRun` with AdamW and measuring it at its checkpoints: accuracy on the
 training and validation pairs, and the token-wise sensitivity (V25 §6) on both, at every noise variance."""
+
 from __future__ import annotations
 
 import time
@@ -18,24 +19,39 @@ EVAL_BATCH = 512
 @torch.no_grad()
 def accuracy(model, ids: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor) -> float:
     model.eval()
-    hits = sum(int((model(ids[i:i + EVAL_BATCH], lengths[i:i + EVAL_BATCH]).argmax(-1) == labels[i:i + EVAL_BATCH]).sum())
-               for i in range(0, len(ids), EVAL_BATCH))  # fmt: skip
+    hits = sum(
+        int(
+            (model(ids[i : i + EVAL_BATCH], lengths[i : i + EVAL_BATCH]).argmax(-1) == labels[i : i + EVAL_BATCH]).sum()
+        )
+        for i in range(0, len(ids), EVAL_BATCH)
+    )
     return hits / len(ids)
 
 
 def checkpoint(model, run: LanguageRun, data: dict, epoch: int, loss: float | None) -> tuple[dict, list[dict]]:
     """The scalar row of one checkpoint and its per-position sensitivities (one row per split and variance)."""
     model.eval()
-    row = {"epoch": epoch, "loss": loss, "train_acc": accuracy(model, *data["train"]),
-           "val_acc": accuracy(model, *data["val"])}  # fmt: skip
+    row = {
+        "epoch": epoch,
+        "loss": loss,
+        "train_acc": accuracy(model, *data["train"]),
+        "val_acc": accuracy(model, *data["val"]),
+    }
     positions = []
     for split in ("train", "val"):
         ids, lengths, _ = data[split]
         n = min(run.n_sens, len(ids))
         for j, var in enumerate(run.variances):
             g = seeded(run.seed, 10 * epoch + 2 * j + (split == "val"))
-            s = sequence_sensitivity(model, ids[:n], lengths[:n], sigma(var), run.repeats, generator=g,
-                                     before_norm=run.noise_at == "before_norm")
+            s = sequence_sensitivity(
+                model,
+                ids[:n],
+                lengths[:n],
+                sigma(var),
+                run.repeats,
+                generator=g,
+                before_norm=run.noise_at == "before_norm",
+            )
             row[f"sens_{split}_{var:g}"] = s.fraction
             positions.append({"epoch": epoch, "split": split, "variance": var, "changed": s.changed, "count": s.count})
     return row, positions
@@ -63,7 +79,7 @@ def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
         model.train()
         perm, total = torch.randperm(len(ids), generator=order), 0.0
         for i in range(0, len(ids), run.batch_size):
-            b = perm[i:i + run.batch_size]
+            b = perm[i : i + run.batch_size]
             width = int(lengths[b].max())
             loss = F.cross_entropy(model(ids[b, :width], lengths[b]), labels[b])
             opt.zero_grad()

@@ -1,5 +1,6 @@
 """Chapter 11's settings and runs: :class:`LanguageRun` (one trained model, a cache key), :class:`LanguageConfig`
 with its :data:`PRESETS`, :func:`language_runs`, and the data a run reads (:func:`load_data`)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -91,8 +92,12 @@ class LanguageConfig(ChapterConfig):
     repeats: int = 1  # noise draws per (pair, token)
     n_jobs: int = 1  # worker processes
     pairing: str = "sense"  # WordNet's task: "sense", "word" or "order" (see PAIRINGS)
-    before_norm: bool = True  # also the same models with the noise put on before the LayerNorm (measured at 0 and the end)
-    depths: tuple[int, ...] = ()  # the runs again at these depths (V25 App. A.4: depth changes the level, not the order)
+    before_norm: bool = (
+        True  # also the same models with the noise put on before the LayerNorm (measured at 0 and the end)
+    )
+    depths: tuple[
+        int, ...
+    ] = ()  # the runs again at these depths (V25 App. A.4: depth changes the level, not the order)
 
     def __post_init__(self):
         super().__post_init__()
@@ -120,18 +125,28 @@ class LanguageConfig(ChapterConfig):
         check_float("weight_decay", self.weight_decay, 0.0, 10.0)
         check_int("batch_size", self.batch_size, 1)
         check_int("epochs", self.epochs, 1, 10_000)
-        if not self.checkpoints or list(self.checkpoints) != sorted(set(self.checkpoints)) or \
-                any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= self.epochs for c in self.checkpoints):
-            raise ValueError(f"checkpoints: must be increasing epochs in [0, epochs={self.epochs}], got {self.checkpoints!r}")
+        if (
+            not self.checkpoints
+            or list(self.checkpoints) != sorted(set(self.checkpoints))
+            or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= self.epochs for c in self.checkpoints)
+        ):
+            raise ValueError(
+                f"checkpoints: must be increasing epochs in [0, epochs={self.epochs}], got {self.checkpoints!r}"
+            )
         if not self.variances or any(not isinstance(v, (int, float)) or not 0 < v < 1e4 for v in self.variances):
-            raise ValueError(f"variances: must be a non-empty list of noise variances in (0, 1e4), got {self.variances!r}")
+            raise ValueError(
+                f"variances: must be a non-empty list of noise variances in (0, 1e4), got {self.variances!r}"
+            )
         check_int("n_sens", self.n_sens, 1)
         check_int("repeats", self.repeats, 1, 100)
         check_int("n_jobs", self.n_jobs, 1, 256)
-        if not isinstance(self.depths, (tuple, list)) or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 48
-                                                             or v == self.layers for v in self.depths):
-            raise ValueError(f"depths: must be a list of layer counts in [1, 48] other than layers={self.layers}, got "
-                             f"{self.depths!r}")  # fmt: skip
+        if not isinstance(self.depths, (tuple, list)) or any(
+            isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 48 or v == self.layers for v in self.depths
+        ):
+            raise ValueError(
+                f"depths: must be a list of layer counts in [1, 48] other than layers={self.layers}, got "
+                f"{self.depths!r}"
+            )
         object.__setattr__(self, "depths", tuple(self.depths))
         if not isinstance(self.before_norm, bool):
             raise ValueError(f"before_norm: must be True or False, got {self.before_norm!r}")
@@ -162,19 +177,51 @@ def check_data(dataset: str, data_dir: str) -> None:
 
         missing = [n for n in ("train.tsv", "dev.tsv") if not (Path(data_dir or ".") / n).is_file()]
         if not data_dir or missing:
-            raise FileNotFoundError(f"data_dir: dataset={dataset!r} needs GLUE's {dataset.upper()} train.tsv and "
-                                    f"dev.tsv in data_dir, got data_dir={data_dir!r}")
+            raise FileNotFoundError(
+                f"data_dir: dataset={dataset!r} needs GLUE's {dataset.upper()} train.tsv and "
+                f"dev.tsv in data_dir, got data_dir={data_dir!r}"
+            )
 
 
 PRESETS = {
     # Seconds: 200 pairs, tiny models, one epoch, one seed. The claims are computed but are not expected to hold.
-    "ci": LanguageConfig(scale="ci", seeds=1, pairing="order", n_train=200, n_val=100, vocab_size=400, max_len=32,
-                         d=16, layers=2, heads=2, ff=32, lr=1e-3, epochs=1, checkpoints=(0, 1), n_sens=20, depths=(1,)),  # fmt: skip
+    "ci": LanguageConfig(
+        scale="ci",
+        seeds=1,
+        pairing="order",
+        n_train=200,
+        n_val=100,
+        vocab_size=400,
+        max_len=32,
+        d=16,
+        layers=2,
+        heads=2,
+        ff=32,
+        lr=1e-3,
+        epochs=1,
+        checkpoints=(0, 1),
+        n_sens=20,
+        depths=(1,),
+    ),
     # One CPU thread, about a quarter of an hour for all nine runs and their remeasurement: the chapter's settings
     # table. The order task: on the sense and word tasks no model got above chance at this budget (the trials).
-    "cpu": LanguageConfig(scale="cpu", pairing="order", n_train=10000, n_val=2000, vocab_size=2000, max_len=48, d=32,
-                          layers=4, heads=4, ff=64, lr=1e-3, epochs=3, checkpoints=(0, 1, 2, 3), n_sens=100,
-                          depths=(2, 6)),  # fmt: skip
+    "cpu": LanguageConfig(
+        scale="cpu",
+        pairing="order",
+        n_train=10000,
+        n_val=2000,
+        vocab_size=2000,
+        max_len=48,
+        d=32,
+        layers=4,
+        heads=4,
+        ff=64,
+        lr=1e-3,
+        epochs=3,
+        checkpoints=(0, 1, 2, 3),
+        n_sens=100,
+        depths=(2, 6),
+    ),
     # V25 App. D on GLUE's MRPC (train.tsv and dev.tsv in data_dir): RoBERTa-base's width, 4 layers, 8 heads.
     "paper": LanguageConfig(scale="paper", dataset="mrpc"),
 }
@@ -182,13 +229,34 @@ PRESETS = {
 
 def language_runs(cfg: LanguageConfig) -> list[LanguageRun]:
     """Every run of ``cfg``: each model with each seed, on the same data."""
-    return [LanguageRun(dataset=cfg.dataset, data_dir=cfg.data_dir, n_train=cfg.n_train or 0, n_val=cfg.n_val or 0,
-                        vocab_size=cfg.vocab_size, max_len=cfg.max_len,
-                        model=m, seed=s, d=cfg.d, layers=cfg.layers, heads=cfg.heads, ff=cfg.ff, dropout=cfg.dropout,
-                        lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size, epochs=cfg.epochs,
-                        checkpoints=tuple(cfg.checkpoints), variances=tuple(float(v) for v in cfg.variances),
-                        n_sens=cfg.n_sens, repeats=cfg.repeats, pairing=cfg.pairing)
-            for m in cfg.models for s in range(cfg.seeds)]  # fmt: skip
+    return [
+        LanguageRun(
+            dataset=cfg.dataset,
+            data_dir=cfg.data_dir,
+            n_train=cfg.n_train or 0,
+            n_val=cfg.n_val or 0,
+            vocab_size=cfg.vocab_size,
+            max_len=cfg.max_len,
+            model=m,
+            seed=s,
+            d=cfg.d,
+            layers=cfg.layers,
+            heads=cfg.heads,
+            ff=cfg.ff,
+            dropout=cfg.dropout,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            batch_size=cfg.batch_size,
+            epochs=cfg.epochs,
+            checkpoints=tuple(cfg.checkpoints),
+            variances=tuple(float(v) for v in cfg.variances),
+            n_sens=cfg.n_sens,
+            repeats=cfg.repeats,
+            pairing=cfg.pairing,
+        )
+        for m in cfg.models
+        for s in range(cfg.seeds)
+    ]
 
 
 def depth_runs(cfg: LanguageConfig) -> list[LanguageRun]:
@@ -214,8 +282,9 @@ def load_pairs(dataset: str, data_dir: str, pairing: str = "sense") -> tuple[lis
     elif dataset == "wordnet" and pairing == "order":
         train, val = wordnet.order_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
     elif dataset == "wordnet":
-        train, val = wordnet.split_by_word(wordnet.sense_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR)),
-                                           VAL_FRACTION)  # fmt: skip
+        train, val = wordnet.split_by_word(
+            wordnet.sense_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR)), VAL_FRACTION
+        )
     else:
         train, val = text.read_glue(dataset, data_dir)
     train, val = list(train), list(val)
@@ -228,11 +297,14 @@ def load_data(run: LanguageRun) -> dict:
     """The run's pairs as token ids: ``{"train": (ids, lengths, labels), "val": ...}`` and the tokenizer,
     trained on the sentences of the run's training pairs."""
     train, val = load_pairs(run.dataset, run.data_dir, run.pairing)
-    train, val = train[:run.n_train or None], val[:run.n_val or None]
+    train, val = train[: run.n_train or None], val[: run.n_val or None]
     texts = sorted({p.first for p in train} | {p.second for p in train})
     tok = text.train_tokenizer(texts, run.vocab_size, TOKENIZER_CACHE)
-    return {"train": text.encode_pairs(tok, train, run.max_len), "val": text.encode_pairs(tok, val, run.max_len),
-            "vocab": tok.get_vocab_size()}  # fmt: skip
+    return {
+        "train": text.encode_pairs(tok, train, run.max_len),
+        "val": text.encode_pairs(tok, val, run.max_len),
+        "vocab": tok.get_vocab_size(),
+    }
 
 
 def sigma(variance: float) -> float:

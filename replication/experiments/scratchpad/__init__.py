@@ -27,10 +27,34 @@ compares the mean sharpness at each length both chapters have, with a bootstrap 
 table, one run, the sweep), :mod:`.tables` (tables and sentences) and :mod:`.claims`; the notebook and
 the tests read them all from here.
 """
-from .config import (CONVERGED, MAX_N, MAX_THEORY_N, MIN_N, PRESETS, ScratchpadConfig, ScratchpadRun,  # noqa: F401
-                     runs)
-from .measure import (KIND, autoregressive, measure_scratchpad, parity_reference, run_sweep_table,  # noqa: F401
-                      teacher_forced, theory_table)
-from .tables import (RUN_COLUMNS, compute_summary, convergence_table, curves, describe, ratio_table,  # noqa: F401
-                     runs_display, slope_test)
+
+from .config import (
+    CONVERGED,
+    MAX_N,
+    MAX_THEORY_N,
+    MIN_N,
+    PRESETS,
+    ScratchpadConfig,
+    ScratchpadRun,  # noqa: F401
+    runs,
+)
+from .measure import (
+    KIND,
+    autoregressive,
+    measure_scratchpad,
+    parity_reference,
+    run_sweep_table,  # noqa: F401
+    teacher_forced,
+    theory_table,
+)
+from .tables import (
+    RUN_COLUMNS,
+    compute_summary,
+    convergence_table,
+    curves,
+    describe,
+    ratio_table,  # noqa: F401
+    runs_display,
+    slope_test,
+)
 from .claims import CHAPTER, claims  # noqa: F401

@@ -1,4 +1,5 @@
 """Chapter 08's config: one scratchpad run (:class:`ScratchpadRun`, a cache key), the chapter's settings, presets."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,8 +53,9 @@ class ScratchpadRun:
         self.model_config()  # checks d, layers, heads
 
     def model_config(self) -> Seq2SeqConfig:
-        return Seq2SeqConfig(n=self.n, d=self.d, enc_layers=self.enc_layers, dec_layers=self.dec_layers,
-                             heads=self.heads)  # fmt: skip
+        return Seq2SeqConfig(
+            n=self.n, d=self.d, enc_layers=self.enc_layers, dec_layers=self.dec_layers, heads=self.heads
+        )
 
 
 @dataclass(frozen=True)
@@ -103,29 +105,72 @@ class ScratchpadConfig(ChapterConfig):
     #: n: largest input length of the sweep, an integer in [2, 512].
     #: seeds: seeds per length, >= 1.
     #: steps: training steps of every run (the budget), in [1, 10^6].
-    PARAMS = ('n', 'seeds', 'steps')
+    PARAMS = ("n", "seeds", "steps")
     ALIASES = {"n": "max_n"}
 
 
 def runs(cfg: ScratchpadConfig) -> list[ScratchpadRun]:
     """Every (n, seed) of ``cfg``."""
-    return [ScratchpadRun(n=n, seed=s, d=cfg.d, enc_layers=cfg.enc_layers, dec_layers=cfg.dec_layers,
-                          heads=cfg.heads, lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size,
-                          steps=cfg.steps, eval_every=cfg.eval_every, after_converged=cfg.after_converged,
-                          n_eval=cfg.n_eval, n_ar=cfg.n_ar, rho=cfg.rho, n_perturbations=cfg.n_perturbations,
-                          n_inputs=cfg.n_inputs)
-            for n in cfg.ns for s in range(cfg.seeds)]  # fmt: skip
+    return [
+        ScratchpadRun(
+            n=n,
+            seed=s,
+            d=cfg.d,
+            enc_layers=cfg.enc_layers,
+            dec_layers=cfg.dec_layers,
+            heads=cfg.heads,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            batch_size=cfg.batch_size,
+            steps=cfg.steps,
+            eval_every=cfg.eval_every,
+            after_converged=cfg.after_converged,
+            n_eval=cfg.n_eval,
+            n_ar=cfg.n_ar,
+            rho=cfg.rho,
+            n_perturbations=cfg.n_perturbations,
+            n_inputs=cfg.n_inputs,
+        )
+        for n in cfg.ns
+        for s in range(cfg.seeds)
+    ]
 
 
 PRESETS = {
     # Seconds: a tiny model, two short lengths, one seed. The claims are computed but are not expected to hold.
-    "ci": ScratchpadConfig(scale="ci", max_n=6, grid=(4,), seeds=1, d=8, lr=3e-3, batch_size=32, steps=40,
-                           eval_every=20, n_eval=64, n_ar=64, n_perturbations=4, n_inputs=128, theory_max_n=6,
-                           bootstrap=200),  # fmt: skip
+    "ci": ScratchpadConfig(
+        scale="ci",
+        max_n=6,
+        grid=(4,),
+        seeds=1,
+        d=8,
+        lr=3e-3,
+        batch_size=32,
+        steps=40,
+        eval_every=20,
+        n_eval=64,
+        n_ar=64,
+        n_perturbations=4,
+        n_inputs=128,
+        theory_max_n=6,
+        bootstrap=200,
+    ),
     # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
-    "cpu": ScratchpadConfig(scale="cpu", max_n=32, grid=(4, 6, 8, 10, 12, 16, 20, 32, 64, 128), seeds=3, lr=1e-3,
-                            steps=3000, eval_every=100, after_converged=500, n_eval=256, n_ar=512, n_inputs=512),  # fmt: skip
+    "cpu": ScratchpadConfig(
+        scale="cpu",
+        max_n=32,
+        grid=(4, 6, 8, 10, 12, 16, 20, 32, 64, 128),
+        seeds=3,
+        lr=1e-3,
+        steps=3000,
+        eval_every=100,
+        after_converged=500,
+        n_eval=256,
+        n_ar=512,
+        n_inputs=512,
+    ),
     # HR24 App. E.1 and §7.2 (Fig. 11 reaches about 300).
-    "paper": ScratchpadConfig(scale="paper", max_n=300, grid=(4, 8, 16, 32, 64, 100, 128, 200, 256, 300),
-                              theory_max_n=MAX_THEORY_N),
+    "paper": ScratchpadConfig(
+        scale="paper", max_n=300, grid=(4, 8, 16, 32, 64, 100, 128, 200, 256, 300), theory_max_n=MAX_THEORY_N
+    ),
 }

@@ -3,6 +3,7 @@
 The sweep over runs (:func:`run_sweep_table`) and chapter 05's PARITY runs (:func:`parity_reference`)
 are read or computed here too.
 """
+
 from __future__ import annotations
 
 import time
@@ -43,9 +44,16 @@ def theory_table(cfg: ScratchpadConfig) -> pd.DataFrame:
     rows = []
     for n in range(2, cfg.theory_max_n + 1):
         per_step = [sensitivity.average_sensitivity(boolean.scratchpad_step(n, i), n + i - 1) for i in range(1, n + 1)]
-        rows.append({"n": n, "step_as": per_step[-1], "min_step_as": min(per_step), "max_step_as": max(per_step),
-                     "mean_step_as": float(np.mean(per_step)),
-                     "parity_as": sensitivity.average_sensitivity("parity", n)})  # fmt: skip
+        rows.append(
+            {
+                "n": n,
+                "step_as": per_step[-1],
+                "min_step_as": min(per_step),
+                "max_step_as": max(per_step),
+                "mean_step_as": float(np.mean(per_step)),
+                "parity_as": sensitivity.average_sensitivity("parity", n),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -59,16 +67,23 @@ def teacher_forced(model: ScratchpadTransformer, x: torch.Tensor) -> dict:
     t = prefix_parities(x)
     out = model(x)
     right = (out > 0.5).long() == t
-    return {"mse": float(F.mse_loss(out, t.float())), "tf_acc": float(right.float().mean()),
-            "tf_seq_acc": float(right.all(1).float().mean()), "tf_last_acc": float(right[:, -1].float().mean())}
+    return {
+        "mse": float(F.mse_loss(out, t.float())),
+        "tf_acc": float(right.float().mean()),
+        "tf_seq_acc": float(right.all(1).float().mean()),
+        "tf_last_acc": float(right[:, -1].float().mean()),
+    }
 
 
 @torch.no_grad()
 def autoregressive(model: ScratchpadTransformer, x: torch.Tensor) -> dict:
     """Accuracies of greedy autoregressive decoding on ``x``: per scratchpad bit, per string, and of t_n = PARITY."""
     right = model.eval().generate(x) == prefix_parities(x).long()
-    return {"ar_acc": float(right.float().mean()), "ar_seq_acc": float(right.all(1).float().mean()),
-            "ar_last_acc": float(right[:, -1].float().mean())}
+    return {
+        "ar_acc": float(right.float().mean()),
+        "ar_seq_acc": float(right.all(1).float().mean()),
+        "ar_last_acc": float(right[:, -1].float().mean()),
+    }
 
 
 def measure_scratchpad(run: ScratchpadRun, device: str = "cpu") -> dict:
@@ -97,10 +112,16 @@ def measure_scratchpad(run: ScratchpadRun, device: str = "cpu") -> dict:
             return f"stopped {run.after_converged} steps after teacher-forced accuracy exceeded {CONVERGED}"
         return None
 
-    res = fit(model, batch, loss_fn, opt, run.steps, eval_every=run.eval_every, evaluate=evaluate, stop=stop,
-              progress=False)  # fmt: skip
-    summary = {"failed": res.failed, "steps_run": res.steps_run, "stopped_reason": res.stopped_reason,
-               "converged_step": converged_at[0] if converged_at else None, "train_seconds": res.seconds}  # fmt: skip
+    res = fit(
+        model, batch, loss_fn, opt, run.steps, eval_every=run.eval_every, evaluate=evaluate, stop=stop, progress=False
+    )
+    summary = {
+        "failed": res.failed,
+        "steps_run": res.steps_run,
+        "stopped_reason": res.stopped_reason,
+        "converged_step": converged_at[0] if converged_at else None,
+        "train_seconds": res.seconds,
+    }
     if res.failed:
         return {**summary, "converged": False, "history": res.history}
     model.eval()
@@ -114,14 +135,19 @@ def measure_scratchpad(run: ScratchpadRun, device: str = "cpu") -> dict:
         sh = sharpness_both(model, x, prefix_parities(x).float(), **noise)
         last = sharpness(LastStep(model), x, exclude=tuple(f"model.{e}" for e in HR24_EXCLUDE), **noise)
     return {
-        **summary, **ar, **{f"final_{k}": v for k, v in teacher_forced(model, x).items()},
+        **summary,
+        **ar,
+        **{f"final_{k}": v for k, v in teacher_forced(model, x).items()},
         "converged": ar["ar_acc"] > CONVERGED,
-        "sharpness": sh["sharpness"], "sharpness_se": sh["sharpness_se"], "delta_mse_sharpness": sh["delta_mse"],
-        "sharpness_last": last, "param_norm": parameter_norm(model),
+        "sharpness": sh["sharpness"],
+        "sharpness_se": sh["sharpness_se"],
+        "delta_mse_sharpness": sh["delta_mse"],
+        "sharpness_last": last,
+        "param_norm": parameter_norm(model),
         "measure_seconds": time.perf_counter() - t0,
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "history": res.history,
-    }  # fmt: skip
+    }
 
 
 # --------------------------------------------------------------------------------------------------

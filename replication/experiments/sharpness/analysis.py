@@ -6,24 +6,65 @@ Table 2, slope ratios, Eq. 15 against the original code's ΔMSE, rank statistics
 function per claim). This module holds the sentences the notebook shows. Only *kept* runs (converged,
 finite) enter any of it.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from ...report.claims import ALPHA, fmt
-from .claims import (CHAPTER, THM6_MIN_N, _long_noise, claims, first_small_slope, flatness, long_inputs,
-                     majority_rises, mean_flat, parity_grows, parity_near_bound)
+from .claims import (
+    CHAPTER,
+    THM6_MIN_N,
+    _long_noise,
+    claims,
+    first_small_slope,
+    flatness,
+    long_inputs,
+    majority_rises,
+    mean_flat,
+    parity_grows,
+    parity_near_bound,
+)
 from .config import SweepConfig
-from .tables import (PAPER_TABLE2, _paper, _reg, parity_range, rank_table, regression_table, slope_ratios, table2,
-                     table2_ranges, variants_table)
+from .tables import (
+    PAPER_TABLE2,
+    _paper,
+    _reg,
+    parity_range,
+    rank_table,
+    regression_table,
+    slope_ratios,
+    table2,
+    table2_ranges,
+    variants_table,
+)
 
 __all__ = [
-    "CHAPTER", "PAPER_TABLE2", "THM6_MIN_N", "claims", "describe", "describe_floor", "describe_long",
-    "first_small_slope", "flatness", "long_inputs", "majority_rises", "mean_flat", "parity_grows",
-    "parity_near_bound", "parity_range", "rank_table", "regression_table", "slope_ratios", "table2",
-    "table2_ranges", "variants_table", "_long_noise", "_reg",
-]  # fmt: skip
+    "CHAPTER",
+    "PAPER_TABLE2",
+    "THM6_MIN_N",
+    "claims",
+    "describe",
+    "describe_floor",
+    "describe_long",
+    "first_small_slope",
+    "flatness",
+    "long_inputs",
+    "majority_rises",
+    "mean_flat",
+    "parity_grows",
+    "parity_near_bound",
+    "parity_range",
+    "rank_table",
+    "regression_table",
+    "slope_ratios",
+    "table2",
+    "table2_ranges",
+    "variants_table",
+    "_long_noise",
+    "_reg",
+]
 
 
 def describe(df: pd.DataFrame, long_df: pd.DataFrame | None = None) -> str:
@@ -69,15 +110,19 @@ def describe_floor(df: pd.DataFrame) -> str:
         return "No run of MAJORITY, FIRST or MEAN converged, so there is no floor to describe."
     means = easy.groupby(["function", "n"])["sharpness"].mean()
     lo, hi = means.min(), means.max()
-    text = (f"MAJORITY, FIRST and MEAN sit on a floor: their mean sharpness per length stays between {fmt(lo)} and "
-            f"{fmt(hi)} from n = {int(easy['n'].min())} to n = {int(easy['n'].max())}.")  # fmt: skip
+    text = (
+        f"MAJORITY, FIRST and MEAN sit on a floor: their mean sharpness per length stays between {fmt(lo)} and "
+        f"{fmt(hi)} from n = {int(easy['n'].min())} to n = {int(easy['n'].max())}."
+    )
     top = parity_range(df)
     if np.isfinite(top):
         par = ok[(ok["function"] == "parity") & (ok["n"] == top)]["sharpness"].mean()
         rest = easy[easy["n"] == top].groupby("function")["sharpness"].mean()
         if len(rest):
-            text += (f" At n = {int(top)}, the longest length where PARITY converged, PARITY's minima are "
-                     f"{fmt(par / rest.max())}–{fmt(par / rest.min())} times sharper than theirs.")  # fmt: skip
+            text += (
+                f" At n = {int(top)}, the longest length where PARITY converged, PARITY's minima are "
+                f"{fmt(par / rest.max())}–{fmt(par / rest.min())} times sharper than theirs."
+            )
     return text
 
 
@@ -86,21 +131,27 @@ def describe_long(cfg: SweepConfig, long_df: pd.DataFrame) -> str:
     kept = long_df[long_df["kept"].astype(bool)]
     spread = kept.groupby(["function", "n"])["sharpness"].agg(lambda v: v.max() / v.min() if v.min() > 0 else np.nan)
     rk = rank_table(long_df).set_index("function")
-    plan = long_df.groupby("function", sort=False).agg(seeds=("seed", "nunique"), lo=("steps", "min"),
-                                                       hi=("steps", "max"))  # fmt: skip
+    plan = long_df.groupby("function", sort=False).agg(
+        seeds=("seed", "nunique"), lo=("steps", "min"), hi=("steps", "max")
+    )
     said = []
     for f, r in plan.iterrows():
-        steps = (f"{r['lo']:,} steps" if r["lo"] == r["hi"] else
-                 f"{r['lo']:,} steps below n = {cfg.majority_long_from_n} and {r['hi']:,} from there on")  # fmt: skip
+        steps = (
+            f"{r['lo']:,} steps"
+            if r["lo"] == r["hi"]
+            else f"{r['lo']:,} steps below n = {cfg.majority_long_from_n} and {r['hi']:,} from there on"
+        )
         said.append(f"{f.upper()} {r['seeds']} seeds, {steps}")
     parts = [
         f"This run trained, at width {cfg.long_d} on n ≤ {max(cfg.long_ns)}: {'; '.join(said)} "
         f"({len(kept)} of {len(long_df)} runs converged). Between seeds at the same length the sharpness varies "
         f"by a factor of up to {fmt(spread.max())}."
-    ]  # fmt: skip
+    ]
     if "majority" in rk.index and np.isfinite(rk.loc["majority", "rho_within"]):
         sig = "significant" if rk.loc["majority", "p_within"] < ALPHA else "not significant"
-        parts.append(f"MAJORITY's Spearman correlation of sharpness with n, within step budgets, is "
-                     f"{fmt(rk.loc['majority', 'rho_within'])} (p = {fmt(rk.loc['majority', 'p_within'])}, {sig}); "
-                     f"pooled over budgets it would be {fmt(rk.loc['majority', 'rho'])}.")  # fmt: skip
+        parts.append(
+            f"MAJORITY's Spearman correlation of sharpness with n, within step budgets, is "
+            f"{fmt(rk.loc['majority', 'rho_within'])} (p = {fmt(rk.loc['majority', 'p_within'])}, {sig}); "
+            f"pooled over budgets it would be {fmt(rk.loc['majority', 'rho'])}."
+        )
     return " ".join(parts)

@@ -4,6 +4,7 @@ which one the preset follows, in tables and words built from the stored runs.
 The runs themselves are trained and stored like any sweep run
 (:func:`replication.experiments.sharpness.sweep.run_calibration`); this module defines them and reads them.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -25,13 +26,27 @@ CALIBRATION_NS = (12, 14, 16)
 CALIBRATION_SEEDS = (0,)
 
 
-def calibration_configs(trials: dict = CALIBRATION_TRIALS, ns=CALIBRATION_NS, seeds=CALIBRATION_SEEDS,
-                        function: str = "parity") -> list[EncoderRun]:  # fmt: skip
+def calibration_configs(
+    trials: dict = CALIBRATION_TRIALS, ns=CALIBRATION_NS, seeds=CALIBRATION_SEEDS, function: str = "parity"
+) -> list[EncoderRun]:
     """PARITY runs of every calibration trial at width 32 (the `cpu` measurement settings)."""
-    base = dict(d=32, d_ff=None, layers=2, heads=2, lr=3e-4, weight_decay=0.1, give_up_step=None, rho=0.02,
-                n_perturbations=20, n_inputs=2048, n_thm4=512, n_sens=128)  # fmt: skip
-    return [EncoderRun(function=function, n=n, seed=s, **{**base, **t}) for t in trials.values() for n in ns
-            for s in seeds]  # fmt: skip
+    base = dict(
+        d=32,
+        d_ff=None,
+        layers=2,
+        heads=2,
+        lr=3e-4,
+        weight_decay=0.1,
+        give_up_step=None,
+        rho=0.02,
+        n_perturbations=20,
+        n_inputs=2048,
+        n_thm4=512,
+        n_sens=128,
+    )
+    return [
+        EncoderRun(function=function, n=n, seed=s, **{**base, **t}) for t in trials.values() for n in ns for s in seeds
+    ]
 
 
 def describe_protocol(run: EncoderRun) -> str:
@@ -39,8 +54,10 @@ def describe_protocol(run: EncoderRun) -> str:
     if run.lr_first is None:
         cut = f", cut at {run.give_up_step} if at chance" if run.give_up_step else ""
         return f"batch {run.batch_size}, lr {run.lr:g} for {run.steps} steps{cut}"
-    return (f"batch {run.batch_size}, lr {run.lr_first:g} until the plateau exit (at most {run.first_max_steps}), "
-            f"then {run.steps} steps at {run.lr:g}")  # fmt: skip
+    return (
+        f"batch {run.batch_size}, lr {run.lr_first:g} until the plateau exit (at most {run.first_max_steps}), "
+        f"then {run.steps} steps at {run.lr:g}"
+    )
 
 
 def chosen_trial(cfg: SweepConfig) -> str | None:
@@ -73,8 +90,10 @@ def describe_choice(cfg: SweepConfig, df: pd.DataFrame) -> str:
     ok = df[df["kept"].astype(bool)]
     reach = ok.groupby("trial")["n"].max()
     cost = _strings_per_run(df)
-    text = (f"The `{cfg.scale}` preset follows trial {name} ({describe_protocol(_trial_run(name))}): "
-            f"{cost[name] / 1e6:.2f} million training strings per run")  # fmt: skip
+    text = (
+        f"The `{cfg.scale}` preset follows trial {name} ({describe_protocol(_trial_run(name))}): "
+        f"{cost[name] / 1e6:.2f} million training strings per run"
+    )
     if name in reach.index:
         text += f", and PARITY converged up to n = {int(reach[name])} in the calibration"
         same = [t for t in reach.index if t != name and reach[t] >= reach[name]]
@@ -123,16 +142,20 @@ def describe_calibration(df: pd.DataFrame) -> str:
         got = ", ".join(f"n = {n} (sharpness {sh:.2f})" for n, sh in zip(ok["n"], ok["sharpness"]))
         missing = sorted(set(CALIBRATION_NS) - set(g["n"]))
         todo = f" (n = {', '.join(map(str, missing))} not run yet)" if missing else ""
-        lines.append((f"Trial {trial} converged at {got}" if got else f"Trial {trial} converged at no length tried") + todo + ".")
+        lines.append(
+            (f"Trial {trial} converged at {got}" if got else f"Trial {trial} converged at no length tried") + todo + "."
+        )
     ok = df[df["kept"].astype(bool)]
     switch = ok[ok["protocol"].str.contains("plateau exit")]
     const = ok[~ok["protocol"].str.contains("plateau exit")]
     both = sorted(set(switch["n"]) & set(const["n"]))
     if both:
-        ratio = [const[const["n"] == n]["sharpness"].mean() / switch[switch["n"] == n]["sharpness"].mean() for n in both]
+        ratio = [
+            const[const["n"] == n]["sharpness"].mean() / switch[switch["n"] == n]["sharpness"].mean() for n in both
+        ]
         lines.append(
             f"Where a trial with a first phase at a higher learning rate and a constant-rate trial both converged "
             f"(n = {', '.join(map(str, both))}), the first phase left PARITY in minima {min(ratio):.1f}–{max(ratio):.1f} "
             "times flatter: it changes the very quantity the chapter measures."
-        )  # fmt: skip
+        )
     return " ".join(lines)

@@ -1,6 +1,7 @@
 """Chapter 05's claims (HR24 §5, §7.2, Fig. 1/5/7/8, Table 2, Thm 6): one function per claim, each computed
 from the run frames with the check stated in its note. :func:`claims` gathers them for the chapter.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,16 +49,20 @@ def parity_grows(*, like: pd.DataFrame, top: float, scale: str) -> Claim:
             why.append(f"ratio to the largest other |slope| is {fmt(par['slope'] / max_other)}, below 10")
     rng = f"n ≤ {fmt(top)}" if np.isfinite(top) else "no range"
     return Claim(
-        CHAPTER, "PARITY's sharpness grows with n: a positive, significant slope at least 10× every other "
-        "function's on the same lengths", "HR24 Fig. 1/5, Table 2",
+        CHAPTER,
+        "PARITY's sharpness grows with n: a positive, significant slope at least 10× every other "
+        "function's on the same lengths",
+        "HR24 Fig. 1/5, Table 2",
         f"slope {fmt(pp['paper_slope'])} (p = {fmt(pp['paper_p'])}), {fmt(paper_ratio)}× the largest other",
         f"over {rng}: slope {fmt(par['slope'])} (p = {fmt(par['p'])}, {par['runs']} runs); largest other "
-        f"|slope| {fmt(max_other)}", ok_sig and ok_ratio, scale,
+        f"|slope| {fmt(max_other)}",
+        ok_sig and ok_ratio,
+        scale,
         "check: linregress of sharpness on n over converged runs at the lengths where PARITY converged (every "
         "function on the same lengths), slope > 0 with p < 0.05 and ≥ 10× the largest other |slope|; ratios, not "
         "absolute slopes, are compared with HR24's (the sharpness floor grows with width)"
         + ("" if ok_sig and ok_ratio else "; fails: " + "; ".join(why)),
-    )  # fmt: skip
+    )
 
 
 def majority_rises(*, full: pd.DataFrame, scale: str) -> Claim:
@@ -65,13 +70,24 @@ def majority_rises(*, full: pd.DataFrame, scale: str) -> Claim:
     maj, pmj = _reg(full, "majority"), _paper("majority")
     ok = bool(np.isfinite(maj["slope"]) and maj["slope"] > 0 and maj["p"] < ALPHA)
     return Claim(
-        CHAPTER, "MAJORITY's sharpness also rises with n, significantly (its sensitivity grows as √n)", "HR24 Table 2",
+        CHAPTER,
+        "MAJORITY's sharpness also rises with n, significantly (its sensitivity grows as √n)",
+        "HR24 Table 2",
         f"slope {fmt(pmj['paper_slope'])}, p = {fmt(pmj['paper_p'])}",
-        f"slope {fmt(maj['slope'])}, p = {fmt(maj['p'])} ({maj['runs']} runs, n ≤ {fmt(maj['max_n'])})", ok, scale,
+        f"slope {fmt(maj['slope'])}, p = {fmt(maj['p'])} ({maj['runs']} runs, n ≤ {fmt(maj['max_n'])})",
+        ok,
+        scale,
         "check: linregress over converged MAJORITY runs at every length run, slope > 0 with p < 0.05"
-        + ("" if ok else ("; fails: too few converged runs" if not np.isfinite(maj["p"]) else
-                          "; fails: the slope is not significantly positive with these seeds")),
-    )  # fmt: skip
+        + (
+            ""
+            if ok
+            else (
+                "; fails: too few converged runs"
+                if not np.isfinite(maj["p"])
+                else "; fails: the slope is not significantly positive with these seeds"
+            )
+        ),
+    )
 
 
 def runs_needed(reg: dict, slope: float, z: float = 1.96) -> float:
@@ -93,22 +109,43 @@ def first_small_slope(*, full: pd.DataFrame, scale: str) -> Claim:
     need_paper = runs_needed(fst, pf["paper_slope"]) if "slope_se" in fst else np.nan
     scaled = maj["slope"] * pf["paper_slope"] / pmj["paper_slope"] if np.isfinite(maj["slope"]) else np.nan
     need_scaled = runs_needed(fst, scaled) if "slope_se" in fst else np.nan
-    underpowered = bool(not ok_pos and np.isfinite(fst["p"]) and np.isfinite(need_scaled) and need_scaled > 2 * fst["runs"])
-    power = (f"a slope of HR24's size ({fmt(pf['paper_slope'])}) needs about {fmt(round(need_paper))} runs for p < 0.05, "
-             f"one scaled by HR24's FIRST/MAJORITY ratio ({fmt(scaled)}) about {fmt(round(need_scaled))}, against "
-             f"{fst['runs']} here (expected t = 1.96 from this fit's standard error)") if np.isfinite(need_scaled) else ""  # fmt: skip
+    underpowered = bool(
+        not ok_pos and np.isfinite(fst["p"]) and np.isfinite(need_scaled) and need_scaled > 2 * fst["runs"]
+    )
+    power = (
+        (
+            f"a slope of HR24's size ({fmt(pf['paper_slope'])}) needs about {fmt(round(need_paper))} runs for p < 0.05, "
+            f"one scaled by HR24's FIRST/MAJORITY ratio ({fmt(scaled)}) about {fmt(round(need_scaled))}, against "
+            f"{fst['runs']} here (expected t = 1.96 from this fit's standard error)"
+        )
+        if np.isfinite(need_scaled)
+        else ""
+    )
     return Claim(
-        CHAPTER, "FIRST's sharpness has a small but significant positive slope, below MAJORITY's", "HR24 Table 2",
+        CHAPTER,
+        "FIRST's sharpness has a small but significant positive slope, below MAJORITY's",
+        "HR24 Table 2",
         f"slope {fmt(pf['paper_slope'])}, p = {fmt(pf['paper_p'])} (MAJORITY {fmt(pmj['paper_slope'])})",
-        f"slope {fmt(fst['slope'])}, p = {fmt(fst['p'])} ({fst['runs']} runs)", ok_pos and ok_small, scale,
+        f"slope {fmt(fst['slope'])}, p = {fmt(fst['p'])} ({fst['runs']} runs)",
+        ok_pos and ok_small,
+        scale,
         "check: linregress over converged FIRST runs, slope > 0 with p < 0.05 and below MAJORITY's slope"
-        + ("" if ok_pos and ok_small else "; " + (
-            "fails: too few converged runs" if not np.isfinite(fst["p"]) else
-            f"not testable at this scale: {power}" if underpowered else
-            "fails: the slope is not significant" + (f" ({power})" if power else "") if not ok_pos else
-            "fails: the slope is not below MAJORITY's")),
+        + (
+            ""
+            if ok_pos and ok_small
+            else "; "
+            + (
+                "fails: too few converged runs"
+                if not np.isfinite(fst["p"])
+                else f"not testable at this scale: {power}"
+                if underpowered
+                else "fails: the slope is not significant" + (f" ({power})" if power else "")
+                if not ok_pos
+                else "fails: the slope is not below MAJORITY's"
+            )
+        ),
         testable=not underpowered,
-    )  # fmt: skip
+    )
 
 
 def mean_flat(*, full: pd.DataFrame, scale: str) -> Claim:
@@ -116,14 +153,25 @@ def mean_flat(*, full: pd.DataFrame, scale: str) -> Claim:
     mean, pm = _reg(full, "mean"), _paper("mean")
     ok = bool(np.isfinite(mean["p"]) and mean["p"] >= ALPHA)
     return Claim(
-        CHAPTER, "MEAN's sharpness shows no significant trend with n", "HR24 Table 2",
+        CHAPTER,
+        "MEAN's sharpness shows no significant trend with n",
+        "HR24 Table 2",
         f"slope {fmt(pm['paper_slope'])}, p = {fmt(pm['paper_p'])}",
-        f"slope {fmt(mean['slope'])}, p = {fmt(mean['p'])} ({mean['runs']} runs)", ok, scale,
-        "check: linregress p ≥ 0.05" + ("" if ok else (
-            "; fails: too few converged runs" if not np.isfinite(mean["p"]) else
-            "; fails: the small slope is significant with these runs (the ΔMSE/Eq. 15 floor of MEAN still "
-            "drifts with n at this training budget)")),
-    )  # fmt: skip
+        f"slope {fmt(mean['slope'])}, p = {fmt(mean['p'])} ({mean['runs']} runs)",
+        ok,
+        scale,
+        "check: linregress p ≥ 0.05"
+        + (
+            ""
+            if ok
+            else (
+                "; fails: too few converged runs"
+                if not np.isfinite(mean["p"])
+                else "; fails: the small slope is significant with these runs (the ΔMSE/Eq. 15 floor of MEAN still "
+                "drifts with n at this training budget)"
+            )
+        ),
+    )
 
 
 def parity_near_bound(*, df: pd.DataFrame, scale: str) -> Claim:
@@ -135,16 +183,33 @@ def parity_near_bound(*, df: pd.DataFrame, scale: str) -> Claim:
         top_runs = conv[conv["n"] == n_top]["sharpness"]
         m = float(top_runs.mean())
         ok = bool(0.5 <= m <= 2.0)
-        note = (f"check: mean Eq. 15 ×4 sharpness of converged PARITY runs at their longest n (≥ {THM6_MIN_N}) "
-                "lies in [0.5, 2]") + ("" if ok else f"; fails: {fmt(m)} is {'below' if m < 0.5 else 'above'} that band")  # fmt: skip
-        return Claim(CHAPTER, claim, "HR24 Fig. 5, Thm 6", "≈ 1 at n ≈ 30",
-                     f"{fmt(m)} at n = {n_top} ({len(top_runs)} converged runs)", ok, scale, note)  # fmt: skip
+        note = (
+            f"check: mean Eq. 15 ×4 sharpness of converged PARITY runs at their longest n (≥ {THM6_MIN_N}) "
+            "lies in [0.5, 2]"
+        ) + ("" if ok else f"; fails: {fmt(m)} is {'below' if m < 0.5 else 'above'} that band")
+        return Claim(
+            CHAPTER,
+            claim,
+            "HR24 Fig. 5, Thm 6",
+            "≈ 1 at n ≈ 30",
+            f"{fmt(m)} at n = {n_top} ({len(top_runs)} converged runs)",
+            ok,
+            scale,
+            note,
+        )
     reach = f"PARITY converged only up to n = {int(conv['n'].max())}" if len(conv) else "no PARITY run converged"
     return Claim(
-        CHAPTER, claim, "HR24 Fig. 5, Thm 6", "≈ 1 at n ≈ 30", reach, False, scale,
+        CHAPTER,
+        claim,
+        "HR24 Fig. 5, Thm 6",
+        "≈ 1 at n ≈ 30",
+        reach,
+        False,
+        scale,
         f"not testable: Thm 6 is a limit in n, and {reach} at this scale (the check needs n ≥ {THM6_MIN_N}); "
-        "a rising curve that crosses 1 on its way up would not test it", testable=False,
-    )  # fmt: skip
+        "a rising curve that crosses 1 on its way up would not test it",
+        testable=False,
+    )
 
 
 def long_inputs(*, long_df: pd.DataFrame, long_d: int, max_n: int, scale: str) -> Claim:
@@ -158,8 +223,11 @@ def long_inputs(*, long_df: pd.DataFrame, long_d: int, max_n: int, scale: str) -
     def get(f: str, col: str) -> float:
         return float(rk.loc[f, col]) if f in rk.index else float("nan")
 
-    ok_maj = bool(np.isfinite(get("majority", "rho_within")) and get("majority", "rho_within") > 0
-                  and get("majority", "p_within") < ALPHA)  # fmt: skip
+    ok_maj = bool(
+        np.isfinite(get("majority", "rho_within"))
+        and get("majority", "rho_within") > 0
+        and get("majority", "p_within") < ALPHA
+    )
     flat = {f: bool(np.isfinite(get(f, "p_within")) and get(f, "p_within") >= ALPHA) for f in ("first", "mean")}
     ok = ok_maj and all(flat.values())
 
@@ -168,24 +236,38 @@ def long_inputs(*, long_df: pd.DataFrame, long_d: int, max_n: int, scale: str) -
             return f"{f.upper()}: no converged runs"
         budgets = int(rk.loc[f, "budgets"])
         within = f" within {budgets} step budgets" if budgets > 1 else ""
-        return (f"{f.upper()} ρ = {fmt(get(f, 'rho_within'))}{within} (p = {fmt(get(f, 'p_within'))}, "
-                f"{int(rk.loc[f, 'runs'])} runs)")  # fmt: skip
+        return (
+            f"{f.upper()} ρ = {fmt(get(f, 'rho_within'))}{within} (p = {fmt(get(f, 'p_within'))}, "
+            f"{int(rk.loc[f, 'runs'])} runs)"
+        )
 
     measured = "; ".join(one(f) for f in ("majority", "first", "mean")) + f" over n ≤ {max_n}"
-    reasons = [] if ok_maj else [f"MAJORITY's rank correlation is not significantly positive "
-                                 f"(p = {fmt(get('majority', 'p_within'))})" + _long_noise(long_df, get("majority", "p_within"))]  # fmt: skip
+    reasons = (
+        []
+        if ok_maj
+        else [
+            f"MAJORITY's rank correlation is not significantly positive "
+            f"(p = {fmt(get('majority', 'p_within'))})" + _long_noise(long_df, get("majority", "p_within"))
+        ]
+    )
     reasons += [f"{f.upper()} has a significant rank trend" for f, v in flat.items() if not v]
-    counts = ", ".join(f"{n}: {int(k.sum())}/{len(k)}" for n, k in
-                       long_df[long_df["function"] == "majority"].groupby("n")["kept"])  # fmt: skip
+    counts = ", ".join(
+        f"{n}: {int(k.sum())}/{len(k)}" for n, k in long_df[long_df["function"] == "majority"].groupby("n")["kept"]
+    )
     return Claim(
-        CHAPTER, f"At width d = {long_d}, MAJORITY's sharpness grows with n while FIRST's and MEAN's stay flat",
-        "HR24 Fig. 7/8", "MAJORITY rises up to n = 512; FIRST, MEAN flat", measured, ok, scale,
+        CHAPTER,
+        f"At width d = {long_d}, MAJORITY's sharpness grows with n while FIRST's and MEAN's stay flat",
+        "HR24 Fig. 7/8",
+        "MAJORITY rises up to n = 512; FIRST, MEAN flat",
+        measured,
+        ok,
+        scale,
         "check: Spearman rank correlation of sharpness with n over converged runs (a rank statistic: width-4 "
         "sharpness varies by orders of magnitude between seeds), within each step budget and combined by "
         "Fisher's z (runs of different budgets are never ranked together); MAJORITY ρ > 0 with p < 0.05, FIRST "
         f"and MEAN p ≥ 0.05; MAJORITY's converged runs per length: {counts}"
         + ("" if ok else "; fails: " + "; ".join(reasons)),
-    )  # fmt: skip
+    )
 
 
 def _long_noise(long_df: pd.DataFrame, p: float, function: str = "majority") -> str:

@@ -4,6 +4,7 @@ that expands into them, and the presets of each scale (HR24 §7.1, App. E.1).
 :mod:`replication.experiments.sharpness.sweep` trains and measures these runs; chapters 04, 06 and 08 read
 them. Every field of :class:`EncoderRun` is hashed into a committed key: keep names and defaults.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,12 +59,23 @@ class EncoderRun:
 
     def train_config(self, device: str = "cpu") -> TrainConfig:
         return TrainConfig(
-            function=self.function, n=self.n, d=self.d, layers=self.layers, heads=self.heads, d_ff=self.d_ff,
-            lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size, steps=self.steps,
-            seed=self.seed, give_up_step=self.give_up_step, device=device, lr_first=self.lr_first,
-            first_max_steps=self.first_max_steps, matmul_precision=self.matmul_precision,
-        )  # fmt: skip
-
+            function=self.function,
+            n=self.n,
+            d=self.d,
+            layers=self.layers,
+            heads=self.heads,
+            d_ff=self.d_ff,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            steps=self.steps,
+            seed=self.seed,
+            give_up_step=self.give_up_step,
+            device=device,
+            lr_first=self.lr_first,
+            first_max_steps=self.first_max_steps,
+            matmul_precision=self.matmul_precision,
+        )
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,9 @@ class SweepConfig(ChapterConfig):
     n_thm4: int = 1024  # balanced and unbalanced strings each (Thm 4)
     n_sens: int = 256  # strings for the model's own average sensitivity
     thm4_strings: int = 256  # chapter 04: uniform strings per run for the per-string check of Thm 4
-    dense_max_n: int | None = None  # lengths above this get `seeds_beyond` seeds of `functions_beyond` (None: all alike)
+    dense_max_n: int | None = (
+        None  # lengths above this get `seeds_beyond` seeds of `functions_beyond` (None: all alike)
+    )
     seeds_beyond: int = 3  # seeds per (function, n) above dense_max_n
     functions_beyond: tuple[str, ...] = LONG_FUNCTIONS  # functions run above dense_max_n
     long_functions: tuple[str, ...] = LONG_FUNCTIONS  # long-input sweep (Fig. 7/8): functions
@@ -170,17 +184,32 @@ def run_configs(cfg: SweepConfig) -> list[EncoderRun]:
     With ``dense_max_n``, lengths up to it get ``seeds`` seeds of every function, longer ones
     ``min(seeds, seeds_beyond)`` seeds of the functions in ``functions_beyond`` (seeds go where PARITY converges).
     """
+
     def dense(n: int) -> bool:
         return cfg.dense_max_n is None or n <= cfg.dense_max_n
 
     return [
         EncoderRun(
-            function=f, n=n, seed=s, d=cfg.d, d_ff=None, layers=cfg.layers, heads=cfg.heads, lr=cfg.lr,
-            weight_decay=cfg.weight_decay, batch_size=cfg.batch_size, steps=cfg.steps,
-            give_up_step=cfg.give_up_step, rho=cfg.rho, n_perturbations=cfg.n_perturbations,
-            n_inputs=cfg.n_inputs, n_thm4=cfg.n_thm4, n_sens=cfg.n_sens, lr_first=cfg.lr_first,
+            function=f,
+            n=n,
+            seed=s,
+            d=cfg.d,
+            d_ff=None,
+            layers=cfg.layers,
+            heads=cfg.heads,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            batch_size=cfg.batch_size,
+            steps=cfg.steps,
+            give_up_step=cfg.give_up_step,
+            rho=cfg.rho,
+            n_perturbations=cfg.n_perturbations,
+            n_inputs=cfg.n_inputs,
+            n_thm4=cfg.n_thm4,
+            n_sens=cfg.n_sens,
+            lr_first=cfg.lr_first,
             first_max_steps=cfg.first_max_steps,
-        )  # fmt: skip
+        )
         for f in cfg.functions
         for n in cfg.ns
         if dense(n) or f in cfg.functions_beyond
@@ -191,6 +220,7 @@ def run_configs(cfg: SweepConfig) -> list[EncoderRun]:
 def long_run_configs(cfg: SweepConfig) -> list[EncoderRun]:
     """The long-input sweep (HR24 Fig. 7/8): width ``long_d``, MAJORITY / FIRST / MEAN; MAJORITY with
     ``majority_long_seeds`` seeds and, from ``majority_long_from_n`` on, ``majority_long_steps`` steps."""
+
     def seeds(f: str) -> int:
         return cfg.majority_long_seeds if f == "majority" and cfg.majority_long_seeds is not None else cfg.long_seeds
 
@@ -200,11 +230,24 @@ def long_run_configs(cfg: SweepConfig) -> list[EncoderRun]:
 
     return [
         EncoderRun(
-            function=f, n=n, seed=s, d=cfg.long_d, d_ff=cfg.long_d_ff, layers=cfg.layers, heads=cfg.heads,
-            lr=cfg.long_lr, weight_decay=cfg.weight_decay, batch_size=cfg.long_batch_size,
-            steps=steps(f, n), give_up_step=None, rho=cfg.rho, n_perturbations=cfg.n_perturbations,
-            n_inputs=cfg.n_inputs, n_thm4=cfg.n_thm4, n_sens=cfg.n_sens,
-        )  # fmt: skip
+            function=f,
+            n=n,
+            seed=s,
+            d=cfg.long_d,
+            d_ff=cfg.long_d_ff,
+            layers=cfg.layers,
+            heads=cfg.heads,
+            lr=cfg.long_lr,
+            weight_decay=cfg.weight_decay,
+            batch_size=cfg.long_batch_size,
+            steps=steps(f, n),
+            give_up_step=None,
+            rho=cfg.rho,
+            n_perturbations=cfg.n_perturbations,
+            n_inputs=cfg.n_inputs,
+            n_thm4=cfg.n_thm4,
+            n_sens=cfg.n_sens,
+        )
         for f in cfg.long_functions
         for n in cfg.long_ns
         for s in range(seeds(f))
@@ -214,22 +257,51 @@ def long_run_configs(cfg: SweepConfig) -> list[EncoderRun]:
 PRESETS = {
     # Seconds: a tiny model, two lengths, one seed. The claims are computed but are not expected to hold.
     "ci": SweepConfig(
-        scale="ci", max_n=6, grid=(4,), seeds=1, d=8, lr=3e-3, batch_size=64, steps=60, n_perturbations=4,
-        n_inputs=256, n_thm4=64, n_sens=32, long_ns=(8, 16), long_seeds=1, long_lr=3e-3,
-        long_batch_size=32, long_steps=40,
+        scale="ci",
+        max_n=6,
+        grid=(4,),
+        seeds=1,
+        d=8,
+        lr=3e-3,
+        batch_size=64,
+        steps=60,
+        n_perturbations=4,
+        n_inputs=256,
+        n_thm4=64,
+        n_sens=32,
+        long_ns=(8, 16),
+        long_seeds=1,
+        long_lr=3e-3,
+        long_batch_size=32,
+        long_steps=40,
     ),
     # A 2-core laptop, computed once and committed (chapter 05's settings table gives the measurements behind
     # each choice): calibration trial E (batch 256, 12,000 steps at 3e-4), 5 seeds of every function where
     # PARITY converged in the calibration (n <= 16), 3 seeds of MAJORITY/FIRST/MEAN beyond, up to n = 30.
     # Long inputs: 5 seeds of FIRST/MEAN, HR24's 10 of MAJORITY, which trains 10,000 steps from n = 64.
     "cpu": SweepConfig(
-        scale="cpu", max_n=30, grid=(4, 6, 8, 10, 12, 14, 16, 20, 25, 30, 40, 50, 64), seeds=5, d=32, lr=3e-4,
-        batch_size=256, steps=12_000, give_up_step=None, dense_max_n=16, seeds_beyond=3, n_perturbations=20,
-        n_inputs=2048, n_thm4=512, n_sens=128, long_ns=(8, 16, 32, 64, 128), long_seeds=5, long_lr=1e-3,
-        long_steps=4000, majority_long_seeds=10, majority_long_from_n=64,
+        scale="cpu",
+        max_n=30,
+        grid=(4, 6, 8, 10, 12, 14, 16, 20, 25, 30, 40, 50, 64),
+        seeds=5,
+        d=32,
+        lr=3e-4,
+        batch_size=256,
+        steps=12_000,
+        give_up_step=None,
+        dense_max_n=16,
+        seeds_beyond=3,
+        n_perturbations=20,
+        n_inputs=2048,
+        n_thm4=512,
+        n_sens=128,
+        long_ns=(8, 16, 32, 64, 128),
+        long_seeds=5,
+        long_lr=1e-3,
+        long_steps=4000,
+        majority_long_seeds=10,
+        majority_long_from_n=64,
     ),
     # HR24 App. E.1 and the original code.
     "paper": SweepConfig(scale="paper", max_n=30, grid=tuple(range(4, MAX_SWEEP_N + 1))),
-}  # fmt: skip
-
-
+}

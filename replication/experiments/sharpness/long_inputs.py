@@ -9,11 +9,11 @@ four applications, so the book's value is about ``(d/(d-1))²`` times the code's
 :func:`blowup_conventions` recomputes both from the stored weights (no training; a fraction of a second
 per model).
 """
+
 from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pandas as pd
 import torch
 from scipy import stats
@@ -40,8 +40,10 @@ def run_blowup(run: EncoderRun, state_dict: dict) -> dict:
     model.eval()
     rec: list[torch.Tensor] = []
     model(boolean.eval_strings(run.n, run.n_inputs), record=rec)
-    book, code = (float(torch.stack([ln_factor(y, model.cfg.eps, c).amax(-1) for y in rec]).prod(0).double().mean())
-                  for c in ("eq5", "code"))  # fmt: skip
+    book, code = (
+        float(torch.stack([ln_factor(y, model.cfg.eps, c).amax(-1) for y in rec]).prod(0).double().mean())
+        for c in ("eq5", "code")
+    )
     return {"blowup_book": book, "blowup_code": code, "book_over_code": book / code}
 
 
@@ -52,10 +54,19 @@ def blowup_conventions(cfg: SweepConfig, cache: Store | None = None) -> pd.DataF
     for run, res in zip(runs, load_models(runs, cache)):
         if res is None or res.get("failed") or not res.get("converged") or "state_dict" not in res:
             continue
-        rows.append({"function": run.function, "n": run.n, "seed": run.seed, "steps": run.steps,
-                     "sharpness": res["sharpness"], **run_blowup(run, res["state_dict"])})  # fmt: skip
-    return pd.DataFrame(rows, columns=["function", "n", "seed", "steps", "sharpness", "blowup_book", "blowup_code",
-                                       "book_over_code"])  # fmt: skip
+        rows.append(
+            {
+                "function": run.function,
+                "n": run.n,
+                "seed": run.seed,
+                "steps": run.steps,
+                "sharpness": res["sharpness"],
+                **run_blowup(run, res["state_dict"]),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["function", "n", "seed", "steps", "sharpness", "blowup_book", "blowup_code", "book_over_code"]
+    )
 
 
 def budget_effect(cfg: SweepConfig, cache: Store | None = None, function: str = "majority") -> pd.DataFrame:
@@ -68,20 +79,36 @@ def budget_effect(cfg: SweepConfig, cache: Store | None = None, function: str = 
     if cfg.majority_long_from_n is None or cfg.majority_long_steps == cfg.long_steps:
         return pd.DataFrame(columns=cols)
     short = dataclasses.replace(cfg, majority_long_from_n=None, majority_long_seeds=None)
-    runs = [r for c in (short, cfg) for r in long_run_configs(c)
-            if r.function == function and r.n >= cfg.majority_long_from_n]  # fmt: skip
-    rows = [{"n": r.n, "steps": r.steps, "kept": bool(res.get("converged")) and not res.get("failed"),
-             "sharpness": res.get("sharpness")} for r, res in zip(runs, load_models(runs, cache)) if res]  # fmt: skip
+    runs = [
+        r
+        for c in (short, cfg)
+        for r in long_run_configs(c)
+        if r.function == function and r.n >= cfg.majority_long_from_n
+    ]
+    rows = [
+        {
+            "n": r.n,
+            "steps": r.steps,
+            "kept": bool(res.get("converged")) and not res.get("failed"),
+            "sharpness": res.get("sharpness"),
+        }
+        for r, res in zip(runs, load_models(runs, cache))
+        if res
+    ]
     if not rows:
         return pd.DataFrame(columns=cols)
     df = pd.DataFrame(rows).drop_duplicates()
     out = df.groupby(["n", "steps"]).agg(runs=("kept", "size"), converged=("kept", "sum")).reset_index()
     kept = df[df["kept"]]
-    out["median_sharpness"] = [kept[(kept["n"] == n) & (kept["steps"] == st)]["sharpness"].median()
-                               for n, st in zip(out["n"], out["steps"])]  # fmt: skip
+    out["median_sharpness"] = [
+        kept[(kept["n"] == n) & (kept["steps"] == st)]["sharpness"].median() for n, st in zip(out["n"], out["steps"])
+    ]
 
     def p(n: int) -> float:
-        a = [kept[(kept["n"] == n) & (kept["steps"] == st)]["sharpness"] for st in (cfg.long_steps, cfg.majority_long_steps)]
+        a = [
+            kept[(kept["n"] == n) & (kept["steps"] == st)]["sharpness"]
+            for st in (cfg.long_steps, cfg.majority_long_steps)
+        ]
         return float(stats.mannwhitneyu(*a).pvalue) if min(len(v) for v in a) >= 2 else float("nan")
 
     out["p_budget"] = [p(n) for n in out["n"]]
@@ -104,7 +131,9 @@ def describe_conventions(blowups: pd.DataFrame, d: int) -> str:
     r = blowups["book_over_code"].dropna()
     if not len(r):
         return "No converged long-input model is stored at this scale, so neither convention is computed."
-    return (f"Over the {len(r)} converged models the book's Blowup is {fmt(r.median())} times the code's (median; "
-            f"range {fmt(r.min())}–{fmt(r.max())}) against (d/(d−1))² = {fmt(convention_ratio(d))} at d = {d}. "
-            f"Ratios below it come from models in which, on some strings, a LayerNorm input is nearly constant "
-            f"(variance near or below ε): Eq. 5 then caps the factor near 1/√ε ≈ 316, while 1/std does not.")  # fmt: skip
+    return (
+        f"Over the {len(r)} converged models the book's Blowup is {fmt(r.median())} times the code's (median; "
+        f"range {fmt(r.min())}–{fmt(r.max())}) against (d/(d−1))² = {fmt(convention_ratio(d))} at d = {d}. "
+        f"Ratios below it come from models in which, on some strings, a LayerNorm input is nearly constant "
+        f"(variance near or below ε): Eq. 5 then caps the factor near 1/√ε ≈ 316, while 1/std does not."
+    )

@@ -4,6 +4,7 @@ with ``python -m replication.make``), read by the book at any scale and shown as
 A partial sweep is shown for what it holds: every table counts the runs stored against the paper's grid,
 and the claims computed on it say in their note how partial it was. Nothing here trains.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,11 +58,15 @@ def paper_claims(df: pd.DataFrame, total: int) -> list[Claim]:
 def describe_paper(df: pd.DataFrame, total: int) -> str:
     """Where the `paper` rows stand, in words."""
     if not len(df):
-        return ("No `paper`-scale run of this chapter is committed yet: the paper's grid needs a GPU "
-                "(`python -m replication.make --scale paper --chapter 05`, or `make results SCALE=paper CHAPTER=05`).")
+        return (
+            "No `paper`-scale run of this chapter is committed yet: the paper's grid needs a GPU "
+            "(`python -m replication.make --scale paper --chapter 05`, or `make results SCALE=paper CHAPTER=05`)."
+        )
     kept = int(df["kept"].sum())
     fns = ", ".join(f.upper() for f in dict.fromkeys(df["function"]))
-    return (f"{len(df)} of the paper grid's {total} runs are committed ({fns}), computed on "
-            f"{df['machine'].dropna().iloc[0] if df['machine'].notna().any() else 'an unrecorded machine'}; "
-            f"{kept} of them converged. The claims below are computed on them at the paper's settings and appear "
-            "in the scorecard as `paper` rows.")
+    return (
+        f"{len(df)} of the paper grid's {total} runs are committed ({fns}), computed on "
+        f"{df['machine'].dropna().iloc[0] if df['machine'].notna().any() else 'an unrecorded machine'}; "
+        f"{kept} of them converged. The claims below are computed on them at the paper's settings and appear "
+        "in the scorecard as `paper` rows."
+    )

@@ -2,6 +2,7 @@
 difference, built from the presets, the calibration (:mod:`.calibration`) and step times measured when the
 table is built (:func:`replication.train.step_seconds`).
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -24,9 +25,11 @@ def _cpu_why(cfg: SweepConfig, name: str) -> str:
     if name == "width":
         mine = step_ms("parity", 16, cfg.d, cfg.batch_size)
         theirs = step_ms("parity", 16, paper.d, paper.batch_size)
-        return (f"a training step at n = 16 takes {mine:.0f} ms at width {cfg.d} and batch {cfg.batch_size}, against "
-                f"{theirs:.0f} ms at the paper's width and batch ({theirs / mine:.0f}×; measured as this page was "
-                "built, one thread)")  # fmt: skip
+        return (
+            f"a training step at n = 16 takes {mine:.0f} ms at width {cfg.d} and batch {cfg.batch_size}, against "
+            f"{theirs:.0f} ms at the paper's width and batch ({theirs / mine:.0f}×; measured as this page was "
+            "built, one thread)"
+        )
     if name in ("batch", "steps", "give-up"):
         if trial is None:
             return "the `cpu` preset's (its calibration trial is not matched: other settings were changed)"
@@ -37,26 +40,34 @@ def _cpu_why(cfg: SweepConfig, name: str) -> str:
             text += "; every run is measured after the same number of steps (sharpness keeps falling after convergence)"
         return text
     if name == "learning rate":
-        return ("a first phase at a higher rate gets PARITY off its plateau sooner but leaves it in flatter minima "
-                "(trial C below), which changes the quantity measured")  # fmt: skip
+        return (
+            "a first phase at a higher rate gets PARITY off its plateau sooner but leaves it in flatter minima "
+            "(trial C below), which changes the quantity measured"
+        )
     if name == "lengths":
         if cfg.dense_max_n is not None:
-            return (f"every even length up to n = {cfg.dense_max_n}, the longest where PARITY converged in the "
-                    "calibration, then sparser ones up to the paper's 30 for the functions that converge there")  # fmt: skip
+            return (
+                f"every even length up to n = {cfg.dense_max_n}, the longest where PARITY converged in the "
+                "calibration, then sparser ones up to the paper's 30 for the functions that converge there"
+            )
         return "dense where PARITY can converge at this width and budget, sparser beyond"
     if name == "seeds":
         if cfg.dense_max_n is not None:
             return "seeds go where PARITY converges: there every function gets the same number"
         return "enough to show the spread between seeds, not to estimate it well"
     if name == "sharpness":
-        return ("a quarter of the paper's evaluation strings, to keep measuring cheap beside training; the same "
-                "perturbations and strings serve Eq. 15 and the code's ΔMSE")  # fmt: skip
+        return (
+            "a quarter of the paper's evaluation strings, to keep measuring cheap beside training; the same "
+            "perturbations and strings serve Eq. 15 and the code's ΔMSE"
+        )
     if name == "long inputs":
         ns = [m for m in cfg.long_ns if m >= 32][:3] or list(cfg.long_ns[-1:])
         ms = [step_ms("majority", m, cfg.long_d, cfg.long_batch_size, cfg.long_d_ff) for m in ns]
         took = ", ".join(f"{t:.0f} ms at n = {m}" for m, t in zip(ns, ms))
-        return (f"attention's cost grows as n²: a width-{cfg.long_d} step takes {took} (measured as this page was "
-                f"built, one thread); lr {cfg.long_lr:g} so that most runs converge within the budget")  # fmt: skip
+        return (
+            f"attention's cost grows as n²: a width-{cfg.long_d} step takes {took} (measured as this page was "
+            f"built, one thread); lr {cfg.long_lr:g} so that most runs converge within the budget"
+        )
     raise ValueError(f"name: no reason for setting {name!r}")
 
 
@@ -76,8 +87,10 @@ SETTINGS = {
     "lengths": lambda c: _lengths(c.ns),
     "seeds": lambda c: c.seed_plan,
     "sharpness": lambda c: f"ρ = {c.rho}, {c.n_perturbations} perturbations × {c.n_inputs:,} strings",
-    "long inputs": lambda c: (f"width {c.long_d}, batch {c.long_batch_size}, lr {c.long_lr:g}, {c.long_steps:,} steps, "
-                              f"{c.long_seeds} seeds, n = {_lengths(c.long_ns)}" + _majority_long(c)),  # fmt: skip
+    "long inputs": lambda c: (
+        f"width {c.long_d}, batch {c.long_batch_size}, lr {c.long_lr:g}, {c.long_steps:,} steps, "
+        f"{c.long_seeds} seeds, n = {_lengths(c.long_ns)}" + _majority_long(c)
+    ),
 }
 
 

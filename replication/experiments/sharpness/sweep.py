@@ -24,6 +24,7 @@ The sweep's parts sit beside this module, and every name of theirs can be import
 :mod:`.config` (the runs, the config, the presets), :mod:`.calibration` (the protocols behind the `cpu`
 preset) and :mod:`.settings` (the settings table).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,20 +42,72 @@ from ...runs.sweep import as_store, load_results, resolve_device, run_key, run_s
 from ...report.text import computed_on
 from ...tasks import boolean
 from ...train import train, train_batched
-from .calibration import (CALIBRATION_NS, CALIBRATION_SEEDS, CALIBRATION_TRIALS, calibration_configs,
-                          calibration_table, chosen_trial, describe_calibration, describe_choice, describe_protocol)
-from .config import (FUNCTIONS, LONG_FUNCTIONS, MAX_SWEEP_N, MIN_N, PRESETS, EncoderRun, SweepConfig,
-                     long_run_configs, run_configs)
+from .calibration import (
+    CALIBRATION_NS,
+    CALIBRATION_SEEDS,
+    CALIBRATION_TRIALS,
+    calibration_configs,
+    calibration_table,
+    chosen_trial,
+    describe_calibration,
+    describe_choice,
+    describe_protocol,
+)
+from .config import (
+    FUNCTIONS,
+    LONG_FUNCTIONS,
+    MAX_SWEEP_N,
+    MIN_N,
+    PRESETS,
+    EncoderRun,
+    SweepConfig,
+    long_run_configs,
+    run_configs,
+)
 from .settings import SETTINGS, settings_table, step_ms
 
 __all__ = [
-    "CALIBRATION_NS", "CALIBRATION_SEEDS", "CALIBRATION_TRIALS", "FUNCTIONS", "KIND", "LONG_FUNCTIONS",
-    "BATCHING", "MAX_SWEEP_N", "MIN_N", "PRESETS", "RUN_COLUMNS", "SETTINGS", "EncoderRun", "SweepConfig",
-    "calibration_configs", "calibration_table", "chosen_trial", "compute_summary", "convergence_counts",
-    "describe_calibration", "describe_choice", "describe_protocol", "kept_runs", "kept_table", "load_models",
-    "batch_key", "long_run_configs", "make_runs", "measure_run", "measure_runs", "measure_trained", "prune_results", "read_runs", "run_calibration", "run_configs",
-    "run_long", "run_main", "runs_table", "settings_table", "step_ms",
-]  # fmt: skip
+    "CALIBRATION_NS",
+    "CALIBRATION_SEEDS",
+    "CALIBRATION_TRIALS",
+    "FUNCTIONS",
+    "KIND",
+    "LONG_FUNCTIONS",
+    "BATCHING",
+    "MAX_SWEEP_N",
+    "MIN_N",
+    "PRESETS",
+    "RUN_COLUMNS",
+    "SETTINGS",
+    "EncoderRun",
+    "SweepConfig",
+    "calibration_configs",
+    "calibration_table",
+    "chosen_trial",
+    "compute_summary",
+    "convergence_counts",
+    "describe_calibration",
+    "describe_choice",
+    "describe_protocol",
+    "kept_runs",
+    "kept_table",
+    "load_models",
+    "batch_key",
+    "long_run_configs",
+    "make_runs",
+    "measure_run",
+    "measure_runs",
+    "measure_trained",
+    "prune_results",
+    "read_runs",
+    "run_calibration",
+    "run_configs",
+    "run_long",
+    "run_main",
+    "runs_table",
+    "settings_table",
+    "step_ms",
+]
 
 #: Cache kind of one run; chapter 05 computes it (``make results CHAPTER=05``), chapter 04 reads it.
 KIND = kind("sharpness_run", __name__)
@@ -129,8 +182,19 @@ def run_calibration(cfg: SweepConfig, cache: Store | None = None, progress=None)
     When the store may not compute (``require``, the book build), the trials not computed yet are left out
     and :func:`calibration_table` lists them as not run, instead of stopping the chapter.
     """
-    cols = ["trial", "protocol", "n", "seed", "kept", "eval_mse", "sharpness", "switch_step", "steps_run",
-            "train_seconds", "measure_seconds"]  # fmt: skip
+    cols = [
+        "trial",
+        "protocol",
+        "n",
+        "seed",
+        "kept",
+        "eval_mse",
+        "sharpness",
+        "switch_step",
+        "steps_run",
+        "train_seconds",
+        "measure_seconds",
+    ]
     if cfg.scale != "cpu":
         return pd.DataFrame(columns=cols)
     runs = calibration_configs()
@@ -139,8 +203,11 @@ def run_calibration(cfg: SweepConfig, cache: Store | None = None, progress=None)
     store = as_store(cache)
     if store.mode == "require":
         found = load_results(KIND, runs, cache=store)
-        rows = [{**dataclasses.asdict(r), **{k: v for k, v in res.items() if not isinstance(v, (dict, list))},
-                 "trial": t} for r, res, t in zip(runs, found, names) if res is not None]  # fmt: skip
+        rows = [
+            {**dataclasses.asdict(r), **{k: v for k, v in res.items() if not isinstance(v, (dict, list))}, "trial": t}
+            for r, res, t in zip(runs, found, names)
+            if res is not None
+        ]
         if not rows:
             return pd.DataFrame(columns=cols)
         df = _annotate(pd.DataFrame(rows))
@@ -155,14 +222,34 @@ def run_calibration(cfg: SweepConfig, cache: Store | None = None, progress=None)
 
 def run_main(cfg: SweepConfig, cache: Store | None = None, scheduler=None, progress=None) -> pd.DataFrame:
     """The main sweep (every run stored on its own), one row per run, with ``as_n`` of the target."""
-    return _annotate(run_sweep(run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs,
-                               scheduler=scheduler, progress=progress, **BATCHING))  # fmt: skip
+    return _annotate(
+        run_sweep(
+            run_configs(cfg),
+            measure_run,
+            KIND,
+            cache=cache,
+            n_jobs=cfg.n_jobs,
+            scheduler=scheduler,
+            progress=progress,
+            **BATCHING,
+        )
+    )
 
 
 def run_long(cfg: SweepConfig, cache: Store | None = None, scheduler=None, progress=None) -> pd.DataFrame:
     """The long-input sweep of HR24 Fig. 7/8 (width ``long_d``), one row per run."""
-    return _annotate(run_sweep(long_run_configs(cfg), measure_run, KIND, cache=cache, n_jobs=cfg.n_jobs,
-                               scheduler=scheduler, progress=progress, **BATCHING))  # fmt: skip
+    return _annotate(
+        run_sweep(
+            long_run_configs(cfg),
+            measure_run,
+            KIND,
+            cache=cache,
+            n_jobs=cfg.n_jobs,
+            scheduler=scheduler,
+            progress=progress,
+            **BATCHING,
+        )
+    )
 
 
 def make_runs(scale: str, functions=None, seeds=None, steps=None) -> tuple[str, list[EncoderRun], object, dict]:
@@ -208,8 +295,13 @@ def load_models(runs: list[EncoderRun], cache: Store | None = None) -> list[dict
 def convergence_counts(df: pd.DataFrame) -> pd.DataFrame:
     """Runs, kept runs, runs cut short at chance level and runs that went non-finite, per (function, n)."""
     g = df.groupby(["function", "n"], sort=False)
-    out = g.agg(runs=("seed", "size"), kept=("kept", "sum"), gave_up=("gave_up", "sum"), failed=("failed", "sum"),
-                median_eval_mse=("eval_mse", "median")).reset_index()  # fmt: skip
+    out = g.agg(
+        runs=("seed", "size"),
+        kept=("kept", "sum"),
+        gave_up=("gave_up", "sum"),
+        failed=("failed", "sum"),
+        median_eval_mse=("eval_mse", "median"),
+    ).reset_index()
     for c in ("kept", "gave_up", "failed"):
         out[c] = out[c].astype(int)
     out["dropped"] = out["runs"] - out["kept"]
@@ -222,8 +314,21 @@ def kept_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 #: The columns of :func:`runs_table`: what a reader wants to see of each run.
-RUN_COLUMNS = ["function", "n", "seed", "eval_mse", "kept", "gave_up", "failed", "steps_run", "sharpness",
-               "delta_mse_sharpness", "param_norm", "blowup", "source"]  # fmt: skip
+RUN_COLUMNS = [
+    "function",
+    "n",
+    "seed",
+    "eval_mse",
+    "kept",
+    "gave_up",
+    "failed",
+    "steps_run",
+    "sharpness",
+    "delta_mse_sharpness",
+    "param_norm",
+    "blowup",
+    "source",
+]
 
 
 def runs_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -237,12 +342,18 @@ def compute_summary(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows = []
     for name, df in frames.items():
         total = df["train_seconds"] + df["measure_seconds"].fillna(0)
-        rows.append({
-            "sweep": name, "runs": len(df), "computed_now": int((df["source"] == "computed").sum()),
-            "train_min": df["train_seconds"].sum() / 60, "measure_min": df["measure_seconds"].sum() / 60,
-            "mean_run_s": total.mean(), "longest_run_s": total.max(),
-            "computed_on": computed_on(df["machine"] if "machine" in df else None),
-        })  # fmt: skip
+        rows.append(
+            {
+                "sweep": name,
+                "runs": len(df),
+                "computed_now": int((df["source"] == "computed").sum()),
+                "train_min": df["train_seconds"].sum() / 60,
+                "measure_min": df["measure_seconds"].sum() / 60,
+                "mean_run_s": total.mean(),
+                "longest_run_s": total.max(),
+                "computed_on": computed_on(df["machine"] if "machine" in df else None),
+            }
+        )
     return pd.DataFrame(rows).round(2)
 
 

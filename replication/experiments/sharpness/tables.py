@@ -2,6 +2,7 @@
 slope ratios with bootstrap intervals, Eq. 15 against the original code's ΔMSE, and the rank statistics of the
 long-input sweep. Only *kept* runs (converged, finite) enter any of them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -96,13 +97,23 @@ def slope_ratios(df: pd.DataFrame, n_boot: int = 2000, seed: int = 0, level: flo
     rng = np.random.default_rng(seed)
     for f in [f for f in dict.fromkeys(df["function"]) if f != "parity"]:
         g = kept[kept["function"] == f]
-        row = {"function": f, "range": f"n ≤ {int(top)}" if np.isfinite(top) else "none", "runs_parity": len(par),
-               "runs_other": len(g), "paper_ratio": paper["parity"] / paper[f] if f in paper else np.nan}  # fmt: skip
+        row = {
+            "function": f,
+            "range": f"n ≤ {int(top)}" if np.isfinite(top) else "none",
+            "runs_parity": len(par),
+            "runs_other": len(g),
+            "paper_ratio": paper["parity"] / paper[f] if f in paper else np.nan,
+        }
         if par["n"].nunique() >= 2 and g["n"].nunique() >= 2:
             ratio = np.polyfit(par["n"], par["sharpness"], 1)[0] / np.polyfit(g["n"], g["sharpness"], 1)[0]
             boot = _boot_slopes(par, rng, n_boot) / _boot_slopes(g, rng, n_boot)
             lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-            row.update(ratio=ratio, ci_low=lo, ci_high=hi, other_slope_sign_flips=float((np.sign(boot) != np.sign(ratio)).mean()))
+            row.update(
+                ratio=ratio,
+                ci_low=lo,
+                ci_high=hi,
+                other_slope_sign_flips=float((np.sign(boot) != np.sign(ratio)).mean()),
+            )
         else:
             row.update(ratio=np.nan, ci_low=np.nan, ci_high=np.nan, other_slope_sign_flips=np.nan)
         rows.append(row)
@@ -130,8 +141,11 @@ def variants_table(df: pd.DataFrame) -> pd.DataFrame:
 def _reg(table: pd.DataFrame, f: str) -> dict:
     """The row of ``f`` in a regression or rank table, as a dict (NaN statistics and 0 runs if absent)."""
     row = table[table["function"] == f]
-    return row.iloc[0].to_dict() if len(row) else {"slope": np.nan, "p": np.nan, "r": np.nan, "rho": np.nan, "runs": 0,
-                                                   "max_n": np.nan}  # fmt: skip
+    return (
+        row.iloc[0].to_dict()
+        if len(row)
+        else {"slope": np.nan, "p": np.nan, "r": np.nan, "rho": np.nan, "runs": 0, "max_n": np.nan}
+    )
 
 
 def _paper(function: str) -> pd.Series:
@@ -149,8 +163,14 @@ def rank_table(df: pd.DataFrame, y: str = "sharpness") -> pd.DataFrame:
     kept = kept if "steps" in kept else kept.assign(steps=0)  # frames without a budget: one budget
     for f, g in kept.groupby("function", sort=False):
         within = stratified_spearman(g, "n", y, "steps")
-        row = {"function": f, "runs": len(g), "max_n": int(g["n"].max()) if len(g) else np.nan,
-               "rho_within": within["rho"], "p_within": within["p"], "budgets": g["steps"].nunique()}  # fmt: skip
+        row = {
+            "function": f,
+            "runs": len(g),
+            "max_n": int(g["n"].max()) if len(g) else np.nan,
+            "rho_within": within["rho"],
+            "p_within": within["p"],
+            "budgets": g["steps"].nunique(),
+        }
         if len(g) >= 3 and g["n"].nunique() >= 2:
             r = stats.spearmanr(g["n"], g[y])
             row |= {"rho": float(r.statistic), "p": float(r.pvalue)}

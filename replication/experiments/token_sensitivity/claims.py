@@ -2,6 +2,7 @@
 
 The tables they read are :func:`.tables.paper_comparison` and :func:`.tables.summary_table`.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -21,13 +22,16 @@ FLAT_ATTENTION = 0.1
 #: Attention "never trained" where its entropy fell by less than this share of its uniform value, log T.
 UNTRAINED_ENTROPY = 0.01
 #: The two reliance claims: the less sensitive token set -> (what V25 report, where the OOD accuracy must lie).
-RELIANCE = {"sparse": ("OOD test accuracy drops to 0", "below"),
-            "frequent": ("OOD test accuracy remains high", "above")}
+RELIANCE = {
+    "sparse": ("OOD test accuracy drops to 0", "below"),
+    "frequent": ("OOD test accuracy remains high", "above"),
+}
 #: Where the paper shows what the trained models rely on.
 FIGURES = "V25 §4.1, Fig. 3, Fig. 12"
 #: The check of the two gap claims, up to its threshold.
-GAP_CHECK = (f"check: in every setting the {1 - ALPHA:.0%} bootstrap interval of the mean gap (lower − higher) "
-             "lies above ")
+GAP_CHECK = (
+    f"check: in every setting the {1 - ALPHA:.0%} bootstrap interval of the mean gap (lower − higher) lies above "
+)
 
 
 def other(kind: str) -> str:
@@ -46,8 +50,9 @@ def _seeds(g: pd.DataFrame) -> str:
     return "the converged seeds: " + ", ".join(f"{s} {int(r.converged)}/{int(r.runs)}" for s, r in g.iterrows())
 
 
-def claims(cfg: SyntheticConfig, comparison: pd.DataFrame, summary: pd.DataFrame,
-           check: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
+def claims(
+    cfg: SyntheticConfig, comparison: pd.DataFrame, summary: pd.DataFrame, check: pd.DataFrame | None = None
+) -> list[Claim]:
     """Chapter 09's claims about the synthetic task, each with the check in its note; ``check`` (the longer runs,
     :func:`.tables.check_table`) lets the attention claim say what training on changed."""
     return [predictor_table(cfg, comparison)] + model_claims(cfg, summary, check)
@@ -77,21 +82,27 @@ def predictor_table(cfg: SyntheticConfig, comparison: pd.DataFrame) -> Claim:
     by_m = "; ".join(f"M = {M} for {', '.join(idx)}" for M, idx in used.groupby(used).groups.items())
     rules = len(st.TIE_RULES) * len(st.REPLACEMENTS)
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim="The sparse-only and frequent-only predictors have the sensitivities of V25 Table 1/3",
         paper_ref="V25 Table 1, 3",
         paper_value=f"{len(cells)} cells ({len(comparison)} settings × 2 predictors)",
         measured=f"{len(hit)}/{len(real)} non-trivial cells within ±{st.ROUNDING} ({len(trivial)} of the {len(cells)} "
-                 f"are 0 under every rule and M, so they fit anything); the {len(hit)} matched hold "
-                 f"{len(values)} distinct printed values ({', '.join(f'{v:.4f}' for v in values)}), fitted with "
-                 f"{by_m}; not matched: {', '.join(miss) or 'none'}",
+        f"are 0 under every rule and M, so they fit anything); the {len(hit)} matched hold "
+        f"{len(values)} distinct printed values ({', '.join(f'{v:.4f}' for v in values)}), fitted with "
+        f"{by_m}; not matched: {', '.join(miss) or 'none'}",
         holds=not miss,
         note=f"check: exact Def. 4.1 value against the printed 4 decimals, where the tie rule and the replacement "
-             f"rule (one of {rules} pairs, the same for every setting) and M (per setting) were chosen to fit these "
-             f"cells, so a match shows that some unstated choice reproduces the table, not that the table was "
-             f"predicted" + ("" if not miss else "; fails: no vocabulary that holds the setting's 2m + 2 sparse "
-                             "and frequent tokens plus an irrelevant one gives the printed value (see the search)"),
-    )  # fmt: skip
+        f"rule (one of {rules} pairs, the same for every setting) and M (per setting) were chosen to fit these "
+        f"cells, so a match shows that some unstated choice reproduces the table, not that the table was "
+        f"predicted"
+        + (
+            ""
+            if not miss
+            else "; fails: no vocabulary that holds the setting's 2m + 2 sparse "
+            "and frequent tokens plus an irrelevant one gives the printed value (see the search)"
+        ),
+    )
 
 
 def reliance(cfg: SyntheticConfig, summary: pd.DataFrame, lower: str) -> Claim:
@@ -100,31 +111,37 @@ def reliance(cfg: SyntheticConfig, summary: pd.DataFrame, lower: str) -> Claim:
     g = summary[summary["lower"] == lower]
     good = (g["ood_hi"] < 0.5) if want == "below" else (g["ood_lo"] > 0.5)
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim=f"Where the {lower}-token predictor is less sensitive, the trained model relies on the {lower} tokens",
-        paper_ref=FIGURES, paper_value=paper,
-        measured="OOD accuracy " + "; ".join(f"{s}: {fmt(r.ood_acc)} [{fmt(r.ood_lo)}, {fmt(r.ood_hi)}]"
-                                             for s, r in g.iterrows()),
+        paper_ref=FIGURES,
+        paper_value=paper,
+        measured="OOD accuracy "
+        + "; ".join(f"{s}: {fmt(r.ood_acc)} [{fmt(r.ood_lo)}, {fmt(r.ood_hi)}]" for s, r in g.iterrows()),
         holds=bool(good.all()),
         note=f"check: in every such setting the {1 - ALPHA:.0%} bootstrap interval (over {_seeds(g)}) of the mean "
-             f"OOD accuracy lies {want} 0.5"
-             + ("" if good.all() else f"; fails in {_list(g.index[~good])}" + _mixed_reason(g[~good])),
-    )  # fmt: skip
+        f"OOD accuracy lies {want} 0.5"
+        + ("" if good.all() else f"; fails in {_list(g.index[~good])}" + _mixed_reason(g[~good])),
+    )
 
 
 def head_alignment(cfg: SyntheticConfig, summary: pd.DataFrame) -> Claim:
     """The rows of ``U W_V^T`` align more with the less sensitive set's direction than with the other's."""
     good = summary["align_gap_lo"] > 0
-    measured = "; ".join(f"{s}: {fmt(r[f'align_{r.lower}'])} vs {fmt(r[f'align_{other(r.lower)}'])}"
-                         for s, r in summary.iterrows())  # fmt: skip
+    measured = "; ".join(
+        f"{s}: {fmt(r[f'align_{r.lower}'])} vs {fmt(r[f'align_{other(r.lower)}'])}" for s, r in summary.iterrows()
+    )
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim="The prediction head aligns more with the direction of the less sensitive token set than with the "
-              "other's",
-        paper_ref=FIGURES, paper_value="alignment with the used direction close to 1",
-        measured="alignment, lower vs higher set: " + measured, holds=bool(good.all()),
+        "other's",
+        paper_ref=FIGURES,
+        paper_value="alignment with the used direction close to 1",
+        measured="alignment, lower vs higher set: " + measured,
+        holds=bool(good.all()),
         note=GAP_CHECK + "0" + ("" if good.all() else f"; fails in {_list(summary.index[~good])}"),
-    )  # fmt: skip
+    )
 
 
 def attention_preference(cfg: SyntheticConfig, summary: pd.DataFrame, check: pd.DataFrame | None = None) -> Claim:
@@ -133,20 +150,32 @@ def attention_preference(cfg: SyntheticConfig, summary: pd.DataFrame, check: pd.
     A preference is at least :data:`FLAT_ATTENTION` more mass per position than the other set's.
     """
     good = summary["attn_gap_lo"] > FLAT_ATTENTION
-    why = "" if good.all() else (f"; fails in {_list(summary.index[~good])}: " + _attention_reason(summary[~good])
-                                 + _longer(summary[~good], check))  # fmt: skip
-    measured = "; ".join(f"{s}: {fmt(r[f'enrich_{r.lower}'])} vs {fmt(r[f'enrich_{other(r.lower)}'])}"
-                         + (f" (entropy −{fmt(r.entropy_drop)})" if pd.notna(r.entropy_drop) else "")
-                         for s, r in summary.iterrows())  # fmt: skip
+    why = (
+        ""
+        if good.all()
+        else (
+            f"; fails in {_list(summary.index[~good])}: "
+            + _attention_reason(summary[~good])
+            + _longer(summary[~good], check)
+        )
+    )
+    measured = "; ".join(
+        f"{s}: {fmt(r[f'enrich_{r.lower}'])} vs {fmt(r[f'enrich_{other(r.lower)}'])}"
+        + (f" (entropy −{fmt(r.entropy_drop)})" if pd.notna(r.entropy_drop) else "")
+        for s, r in summary.iterrows()
+    )
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim="Attention prefers the tokens of the less sensitive set, per position, over the other set's",
-        paper_ref=FIGURES, paper_value="attention highest on the used tokens",
+        paper_ref=FIGURES,
+        paper_value="attention highest on the used tokens",
         measured="attention over uniform, lower vs higher set (and the fall of its entropy from initialisation, "
-                 "as a share of log T): " + measured, holds=bool(good.all()),
+        "as a share of log T): " + measured,
+        holds=bool(good.all()),
         note=GAP_CHECK + f"{FLAT_ATTENTION} (attention per position of each kind over uniform attention's, since a "
-             "kind with more positions gets more mass under any attention)" + why,
-    )  # fmt: skip
+        "kind with more positions gets more mass under any attention)" + why,
+    )
 
 
 def _attention_reason(bad: pd.DataFrame) -> str:
@@ -155,13 +184,18 @@ def _attention_reason(bad: pd.DataFrame) -> str:
     still = flat & (bad["entropy_drop"] < UNTRAINED_ENTROPY)  # NaN (runs without the entropy) is not "still"
     parts = []
     if still.any():
-        parts.append(f"in {_list(bad.index[still])} attention never trained: its entropy fell by less than "
-                     f"{UNTRAINED_ENTROPY:.0%} of log T, so the read-out U W_V alone selects the tokens (see the "
-                     f"alignment)")
+        parts.append(
+            f"in {_list(bad.index[still])} attention never trained: its entropy fell by less than "
+            f"{UNTRAINED_ENTROPY:.0%} of log T, so the read-out U W_V alone selects the tokens (see the "
+            f"alignment)"
+        )
     if (flat & ~still).any():
-        parts.append(f"in {_list(bad.index[flat & ~still])} attention stays within {FLAT_ATTENTION:.0%} of uniform "
-                     f"on both kinds" + (" although it moved (its entropy fell)" if bad["entropy_drop"].notna().any()
-                                        else "") + ", and the read-out U W_V selects the tokens (see the alignment)")
+        parts.append(
+            f"in {_list(bad.index[flat & ~still])} attention stays within {FLAT_ATTENTION:.0%} of uniform "
+            f"on both kinds"
+            + (" although it moved (its entropy fell)" if bad["entropy_drop"].notna().any() else "")
+            + ", and the read-out U W_V selects the tokens (see the alignment)"
+        )
     if (~flat).any():
         parts.append(f"in {_list(bad.index[~flat])} attention seeks out the more sensitive set's tokens")
     return "; ".join(parts)
@@ -178,9 +212,12 @@ def _longer(bad: pd.DataFrame, check: pd.DataFrame | None) -> str:
         b = check.loc[(s, "no stop")]
         parts.append(f"{s} {fmt(b[f'enrich_{r.lower}'])} vs {fmt(b[f'enrich_{other(r.lower)}'])}")
     epochs = int(check.xs("no stop", level="run")["epochs"].max())
-    return (f"; trained {epochs} epochs without the stop rule (seed 0), attention per position over uniform's on the "
-            f"lower vs the higher set is " + "; ".join(parts) + ", so stopping early does not explain the failure"
-            if parts else "")  # fmt: skip
+    return (
+        f"; trained {epochs} epochs without the stop rule (seed 0), attention per position over uniform's on the "
+        f"lower vs the higher set is " + "; ".join(parts) + ", so stopping early does not explain the failure"
+        if parts
+        else ""
+    )
 
 
 def _mixed_reason(failed: pd.DataFrame) -> str:
@@ -188,11 +225,14 @@ def _mixed_reason(failed: pd.DataFrame) -> str:
     mixed = failed[(failed["lower"] == "frequent") & (failed["ood_hi"] < 0.5)]
     if not len(mixed):
         return ""
-    return ": " + "; ".join(
-        f"in {s} the models follow the sparse token and leave only its ties to the frequent tokens, a function "
-        f"whose sensitivity ({fmt(r.sparse_first_pred)}, 1/(T·M)) is far below the sparse-only predictor's "
-        f"({fmt(r.sparse_pred)}); the models measure {fmt(r.model_sens)}"
-        for s, r in mixed.iterrows()) + " (Def. 4.1 on the training distribution hardly separates this from the "
-    "frequent-only predictor)"  # fmt: skip
-
-
+    return (
+        ": "
+        + "; ".join(
+            f"in {s} the models follow the sparse token and leave only its ties to the frequent tokens, a function "
+            f"whose sensitivity ({fmt(r.sparse_first_pred)}, 1/(T·M)) is far below the sparse-only predictor's "
+            f"({fmt(r.sparse_pred)}); the models measure {fmt(r.model_sens)}"
+            for s, r in mixed.iterrows()
+        )
+        + " (Def. 4.1 on the training distribution hardly separates this from the "
+    )
+    "frequent-only predictor)"

@@ -1,3 +1,4 @@
+# ruff: noqa: F401  (re-exports for the notebook and the tests: the names this chapter module publishes)
 """Chapter 09: training V25 Eq. 3 on the synthetic task, and the chapter's config.
 
 :class:`SynthRun` trains :class:`~replication.models.attention_classifier.AttentionClassifier` with plain
@@ -8,6 +9,7 @@ model's own sensitivity (Def. 4.1, each token replaced by a uniformly drawn one)
 :func:`replication.runs.sweep.run_sweep`, each stored on its own. The chapter's tables are in
 :mod:`.tables` and its claims in :mod:`.claims` (both importable from here, for the notebook).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,9 +32,22 @@ from ...train import fit
 from . import task as st
 from .task import REPLACEMENT, TIES
 from .claims import FLAT_ATTENTION, claims, model_claims, other  # noqa: F401 (for the notebook)
-from .tables import (BOOTSTRAP, check_table, check_text, choose_protocol, compute_summary, derivation_text,  # noqa: F401
-                     describe, final_table, paper_comparison, protocol_outcomes, protocol_table, protocol_text,
-                     summary_display, summary_table)
+from .tables import (
+    BOOTSTRAP,
+    check_table,
+    check_text,
+    choose_protocol,
+    compute_summary,
+    derivation_text,  # noqa: F401
+    describe,
+    final_table,
+    paper_comparison,
+    protocol_outcomes,
+    protocol_table,
+    protocol_text,
+    summary_display,
+    summary_table,
+)
 
 KIND = kind("synthetic_task_run", __name__)
 #: The initialisation scale that names ``1/sqrt(M)`` (each weight's standard deviation one over the root of the
@@ -167,15 +182,30 @@ class SyntheticConfig(ChapterConfig):
     #: vocab: vocabulary size M for every setting, or None for the sizes derived from V25's Table 3.
     #: init: initialisation standard deviation in (0, 10], or "1/sqrt(M)".
     #: stop_loss: stop a run once its training loss is at or below this, in [0, 1] (0: never).
-    PARAMS = ('settings', 'seeds', 'epochs', 'lr', 'vocab', 'init', 'stop_loss')
+    PARAMS = ("settings", "seeds", "epochs", "lr", "vocab", "init", "stop_loss")
 
 
 def _run(cfg: SyntheticConfig, key, seed: int, lr: float, init: float | str) -> SynthRun:
     s = as_setting(key)
     M = vocab_for(s, cfg.vocab, cfg.T)
-    return SynthRun(n_s=s.n_s, n_f=s.n_f, n_d=s.n_d, m=s.m, vocab=M, T=cfg.T, width=cfg.width or M, seed=seed,
-                    n_train=cfg.n_train, n_test=cfg.n_test, batch_size=cfg.batch_size, lr=lr,
-                    init=init_value(init, M), epochs=cfg.epochs, n_sens=cfg.n_sens, stop_loss=cfg.stop_loss)  # fmt: skip
+    return SynthRun(
+        n_s=s.n_s,
+        n_f=s.n_f,
+        n_d=s.n_d,
+        m=s.m,
+        vocab=M,
+        T=cfg.T,
+        width=cfg.width or M,
+        seed=seed,
+        n_train=cfg.n_train,
+        n_test=cfg.n_test,
+        batch_size=cfg.batch_size,
+        lr=lr,
+        init=init_value(init, M),
+        epochs=cfg.epochs,
+        n_sens=cfg.n_sens,
+        stop_loss=cfg.stop_loss,
+    )
 
 
 def runs(cfg: SyntheticConfig) -> list[SynthRun]:
@@ -193,19 +223,45 @@ def check_runs(cfg: SyntheticConfig) -> list[SynthRun]:
 def protocol_runs(cfg: SyntheticConfig) -> list[SynthRun]:
     """The protocol sweep: every setting at every (initialisation scale, learning rate) of the config, seed 0 of
     every pair first (what the protocol is chosen on), then the other seeds."""
-    return [_run(cfg, key, seed, lr, init) for seed in range(cfg.sweep_seeds) for init in cfg.sweep_inits
-            for lr in cfg.sweep_lrs for key in cfg.settings]  # fmt: skip
+    return [
+        _run(cfg, key, seed, lr, init)
+        for seed in range(cfg.sweep_seeds)
+        for init in cfg.sweep_inits
+        for lr in cfg.sweep_lrs
+        for key in cfg.settings
+    ]
 
 
 PRESETS = {
     # Seconds: two settings, short sequences, a few epochs. Claims are computed but not expected to hold.
-    "ci": SyntheticConfig(scale="ci", settings=((3, 5, 1, 16), (1, 17, 7, 20)), seeds=2, epochs=2, n_train=200,
-                          n_test=100, n_sens=4, n_jobs=1, stop_loss=0.01, sweep_inits=(0.01, INIT_SQRT),
-                          sweep_lrs=(0.5,), check_epochs=3),  # fmt: skip
+    "ci": SyntheticConfig(
+        scale="ci",
+        settings=((3, 5, 1, 16), (1, 17, 7, 20)),
+        seeds=2,
+        epochs=2,
+        n_train=200,
+        n_test=100,
+        n_sens=4,
+        n_jobs=1,
+        stop_loss=0.01,
+        sweep_inits=(0.01, INIT_SQRT),
+        sweep_lrs=(0.5,),
+        check_epochs=3,
+    ),
     # A 2-core laptop: every Table 3 setting at V25's data sizes; the chapter's settings table says why.
-    "cpu": SyntheticConfig(scale="cpu", epochs=200, seeds=5, n_sens=20, stop_loss=0.01, lr=0.5, init=INIT_SQRT,
-                           sweep_inits=(0.01, 0.1, INIT_SQRT), sweep_lrs=(0.1, 0.25, 0.5), sweep_seeds=5,
-                           check_epochs=400),  # fmt: skip
+    "cpu": SyntheticConfig(
+        scale="cpu",
+        epochs=200,
+        seeds=5,
+        n_sens=20,
+        stop_loss=0.01,
+        lr=0.5,
+        init=INIT_SQRT,
+        sweep_inits=(0.01, 0.1, INIT_SQRT),
+        sweep_lrs=(0.1, 0.25, 0.5),
+        sweep_seeds=5,
+        check_epochs=400,
+    ),
     # V25 App. D where stated (batch, T, data sizes); epochs, lr and initialisation are not stated.
     "paper": SyntheticConfig(scale="paper"),
 }
@@ -243,31 +299,61 @@ def measure_synthetic(run: SynthRun, device: str = "cpu") -> dict:
     @torch.no_grad()
     def evaluate(step, mdl) -> dict:
         acc = lambda x, y: float((torch.sign(mdl(x)) == y).float().mean())  # noqa: E731
-        return {"epoch": step // steps_per_epoch, "train_loss": float(F.softplus(-ytr * mdl(xtr)).mean()),
-                "train_acc": acc(xtr, ytr), "test_acc": acc(xte, yte),
-                "ood_acc": acc(xood, yood), **st.alignment(mdl, s.m, M), **st.attention_mass(mdl, xte, s.m, M),
-                "attn_entropy": st.attention_entropy(mdl, xte),
-                "sensitivity": st.replacement_sensitivity(mdl, xs, M, 1, noise)}  # fmt: skip
+        return {
+            "epoch": step // steps_per_epoch,
+            "train_loss": float(F.softplus(-ytr * mdl(xtr)).mean()),
+            "train_acc": acc(xtr, ytr),
+            "test_acc": acc(xte, yte),
+            "ood_acc": acc(xood, yood),
+            **st.alignment(mdl, s.m, M),
+            **st.attention_mass(mdl, xte, s.m, M),
+            "attn_entropy": st.attention_entropy(mdl, xte),
+            "sensitivity": st.replacement_sensitivity(mdl, xs, M, 1, noise),
+        }
 
     def stop(row):
         if run.stop_loss and row["train_loss"] <= run.stop_loss:
             return f"converged: training loss {row['train_loss']:.4g} <= {run.stop_loss:g} at epoch {row['epoch']:.0f}"
         return None
 
-    res = fit(model, lambda: next(idx), loss_fn, opt, run.epochs * steps_per_epoch, eval_every=steps_per_epoch,
-              evaluate=evaluate, stop=stop, progress=False)  # fmt: skip
+    res = fit(
+        model,
+        lambda: next(idx),
+        loss_fn,
+        opt,
+        run.epochs * steps_per_epoch,
+        eval_every=steps_per_epoch,
+        evaluate=evaluate,
+        stop=stop,
+        progress=False,
+    )
     final = res.history[-1]
     return {
         "history": [{k: float(v) for k, v in r.items()} for r in res.history],
-        **{f"final_{k}": float(final[k]) for k in ("train_loss", "train_acc", "test_acc", "ood_acc", "align_sparse",
-                                                     "align_frequent", "align_irrelevant", "attn_sparse",
-                                                     "attn_frequent", "attn_irrelevant", "attn_entropy")},  # fmt: skip
+        **{
+            f"final_{k}": float(final[k])
+            for k in (
+                "train_loss",
+                "train_acc",
+                "test_acc",
+                "ood_acc",
+                "align_sparse",
+                "align_frequent",
+                "align_irrelevant",
+                "attn_sparse",
+                "attn_frequent",
+                "attn_irrelevant",
+                "attn_entropy",
+            )
+        },
         "initial_attn_entropy": float(res.history[0]["attn_entropy"]),
         "converged": bool(run.stop_loss and final["train_loss"] <= run.stop_loss),
         "final_sensitivity": st.replacement_sensitivity(model, xs, M, None, noise),
         **{f"{w}_predictor": st.predictor_sensitivity(s, w, M, T, TIES, REPLACEMENT) for w in st.PREDICTORS},
-        "steps_run": res.steps_run, "failed": res.failed, "train_seconds": res.seconds,
-    }  # fmt: skip
+        "steps_run": res.steps_run,
+        "failed": res.failed,
+        "train_seconds": res.seconds,
+    }
 
 
 def curves(cfg: SyntheticConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:

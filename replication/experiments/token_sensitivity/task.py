@@ -14,6 +14,7 @@ label: :func:`vocabulary_search` finds the ``M`` and the tie rule that give V25'
 The trained model's alignment with V25's directions ``v_sp``, ``v_freq``, ``v_irrel``, its attention
 mass on each token kind and its own token-wise sensitivity are measured at the end of this module.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,8 +63,9 @@ ROUNDING = 5e-5
 PREDICTORS = ("sparse", "frequent", "sparse_first")
 
 
-def predictor_sensitivity(setting, which: str, M: int, T: int = T_PAPER, ties: str = "change",
-                          replacement: str = "with_self") -> float:  # fmt: skip
+def predictor_sensitivity(
+    setting, which: str, M: int, T: int = T_PAPER, ties: str = "change", replacement: str = "with_self"
+) -> float:
     """Exact V25 Def. 4.1 sensitivity of the predictor that reads the ``which`` tokens.
 
     ``"sparse"``: ``sign(#sparse(+1) - #sparse(-1))``; ``"frequent"``: the same for the frequent tokens;
@@ -78,10 +80,20 @@ def predictor_sensitivity(setting, which: str, M: int, T: int = T_PAPER, ties: s
     check_choice("which", which, PREDICTORS)
     check_choice("ties", ties, TIE_RULES)
     check_choice("replacement", replacement, REPLACEMENTS)
-    in_seq = {"sparse_y": s.n_s, "sparse_other": 0, "frequent_y": s.a, "frequent_other": s.n_f - s.a,
-              "irrelevant": T - s.n_f - s.n_s}  # fmt: skip
-    in_vocab = {"sparse_y": 1, "sparse_other": 1, "frequent_y": s.m, "frequent_other": s.m,
-                "irrelevant": M - 2 * s.m - 2}  # fmt: skip
+    in_seq = {
+        "sparse_y": s.n_s,
+        "sparse_other": 0,
+        "frequent_y": s.a,
+        "frequent_other": s.n_f - s.a,
+        "irrelevant": T - s.n_f - s.n_s,
+    }
+    in_vocab = {
+        "sparse_y": 1,
+        "sparse_other": 1,
+        "frequent_y": s.m,
+        "frequent_other": s.m,
+        "irrelevant": M - 2 * s.m - 2,
+    }
     w_sp, w_fr = {"sparse": (1.0, 0.0), "frequent": (0.0, 1.0), "sparse_first": (1.0, 1.0 / (2 * s.n_f + 4))}[which]
     weight = {"sparse_y": w_sp, "sparse_other": -w_sp, "frequent_y": w_fr, "frequent_other": -w_fr, "irrelevant": 0.0}
     score = w_sp * s.n_s + w_fr * s.margin
@@ -120,16 +132,33 @@ def vocabulary_search(table: dict | None = None, T: int = T_PAPER, m_max: int = 
                 for M in range(smallest_vocab(s, T), m_max + 1):
                     sp = predictor_sensitivity(s, "sparse", M, T, ties, replacement)
                     fr = predictor_sensitivity(s, "frequent", M, T, ties, replacement)
-                    rows.append({"setting": s.label, "n_s": s.n_s, "n_f": s.n_f, "n_d": s.n_d, "m": s.m,
-                                 "ties": ties, "replacement": replacement, "M": M, "sparse": sp, "frequent": fr,
-                                 "paper_sparse": p_sparse, "paper_frequent": p_freq,
-                                 "error": max(abs(sp - p_sparse), abs(fr - p_freq))})  # fmt: skip
+                    rows.append(
+                        {
+                            "setting": s.label,
+                            "n_s": s.n_s,
+                            "n_f": s.n_f,
+                            "n_d": s.n_d,
+                            "m": s.m,
+                            "ties": ties,
+                            "replacement": replacement,
+                            "M": M,
+                            "sparse": sp,
+                            "frequent": fr,
+                            "paper_sparse": p_sparse,
+                            "paper_frequent": p_freq,
+                            "error": max(abs(sp - p_sparse), abs(fr - p_freq)),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
 def best_candidates(search: pd.DataFrame) -> pd.DataFrame:
     """Per setting and rule, the vocabulary ``M`` with the smallest error (the smallest such ``M``)."""
-    idx = search.sort_values(["error", "M"], kind="stable").groupby(["setting", "ties", "replacement"], sort=False).head(1)
+    idx = (
+        search.sort_values(["error", "M"], kind="stable")
+        .groupby(["setting", "ties", "replacement"], sort=False)
+        .head(1)
+    )
     order = list(dict.fromkeys(search["setting"]))
     out = idx.assign(reproduced=idx["error"] <= ROUNDING, _o=idx["setting"].map(order.index))
     return out.sort_values(["_o", "ties", "replacement"]).drop(columns="_o").reset_index(drop=True)
@@ -168,8 +197,11 @@ def attention_mass(model: AttentionClassifier, ids: torch.Tensor, m: int, M: int
     """Softmax score summed over the sparse, the frequent and the irrelevant tokens, averaged over queries and inputs."""
     A = model.attention(ids).mean(1)  # (B, T): mean over query positions of each key position's score
     c = token_classes(m, M)
-    kinds = {"sparse": torch.cat([c["sparse+"], c["sparse-"]]), "frequent": torch.cat([c["frequent+"], c["frequent-"]]),
-             "irrelevant": c["irrelevant"]}  # fmt: skip
+    kinds = {
+        "sparse": torch.cat([c["sparse+"], c["sparse-"]]),
+        "frequent": torch.cat([c["frequent+"], c["frequent-"]]),
+        "irrelevant": c["irrelevant"],
+    }
     return {f"attn_{k}": float((A * torch.isin(ids, v)).sum(1).mean()) for k, v in kinds.items()}
 
 
@@ -185,8 +217,9 @@ def attention_entropy(model: AttentionClassifier, ids: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def replacement_sensitivity(predict, ids: torch.Tensor, M: int, repeats: int | None, generator: torch.Generator,
-                            chunk: int = 4096) -> float:  # fmt: skip
+def replacement_sensitivity(
+    predict, ids: torch.Tensor, M: int, repeats: int | None, generator: torch.Generator, chunk: int = 4096
+) -> float:
     """V25 Def. 4.1 with P uniform over the vocabulary: the share of (input, position, token) whose sign changes.
 
     ``predict(ids) -> (B,)`` real outputs. Every position of every input gets ``repeats`` tokens drawn

@@ -1,3 +1,4 @@
+# ruff: noqa: F401  (re-exports for the notebook and the tests: the names this chapter module publishes)
 """Chapter 06: the tradeoff between parameter norm and LayerNorm blowup (HR24 §7.2, App. E; Fig. 2, 9, 10).
 
 HR24's Cor. 5 bounds ``C · E[Blowup²]`` from below by a quantity that grows with n for PARITY, where ``C``
@@ -13,6 +14,7 @@ The chapter's config and presets are in :mod:`.config`, the statistic (:func:`~.
 (Fig. 3, 12-14) in :mod:`.dynamics`; this module runs the sweeps and holds the tables and sentences, and
 the notebook reads all of them from here.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,9 +28,15 @@ from ...runs.sweep import run_sweep
 from . import dynamics
 from .dynamics import DynamicsRun, dynamics_claims, span  # noqa: F401 (DynamicsRun, dynamics_claims: for the tests)
 from .dynamics import describe_dynamics, events_display  # noqa: F401 (for the notebook)
-from .config import (DRAW_SEED, PRESETS, TradeoffConfig, draw, dynamics_runs, long_runs, tradeoff_runs)  # noqa: F401
-from .stats import (equivalence_table, interaction_table, n_effect, ols, parity_offset,  # noqa: F401 (notebook, tests)
-                    pooled_interaction)
+from .config import DRAW_SEED, PRESETS, TradeoffConfig, draw, dynamics_runs, long_runs, tradeoff_runs  # noqa: F401
+from .stats import (
+    equivalence_table,
+    interaction_table,
+    n_effect,
+    ols,
+    parity_offset,  # noqa: F401 (notebook, tests)
+    pooled_interaction,
+)
 from .claims import claims  # noqa: F401 (for the notebook)
 from .long_dynamics import describe_long, floor, long_curves, long_events  # noqa: F401 (for the notebook)
 from .long_dynamics import tests as long_tests  # noqa: F401 (for the notebook)
@@ -58,8 +66,9 @@ def _annotate(df: pd.DataFrame) -> pd.DataFrame:
 
 def run_tradeoff(cfg: TradeoffConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
     """Every tradeoff run (computed or read), one row per run, with ``kept`` and ``log_mean_blowup``."""
-    return _annotate(run_sweep(tradeoff_runs(cfg), measure_tradeoff, KIND, cache=cache, n_jobs=cfg.n_jobs,
-                               progress=progress))  # fmt: skip
+    return _annotate(
+        run_sweep(tradeoff_runs(cfg), measure_tradeoff, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
+    )
 
 
 def reference_runs(cfg: TradeoffConfig, cache: Store | None = None) -> pd.DataFrame:
@@ -97,8 +106,20 @@ def counts(df: pd.DataFrame) -> pd.DataFrame:
 # Tables and prose for the notebook
 
 #: The columns of :func:`runs_table`.
-RUN_COLUMNS = ["function", "n", "seed", "lr", "weight_decay", "eval_mse", "kept", "param_norm", "blowup",
-               "log_mean_blowup", "sharpness", "source"]  # fmt: skip
+RUN_COLUMNS = [
+    "function",
+    "n",
+    "seed",
+    "lr",
+    "weight_decay",
+    "eval_mse",
+    "kept",
+    "param_norm",
+    "blowup",
+    "log_mean_blowup",
+    "sharpness",
+    "source",
+]
 
 
 def runs_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -112,18 +133,25 @@ def describe_tradeoff(runs: pd.DataFrame) -> str:
     lines = [f"{int(c['kept'].sum())} of {int(c['runs'].sum())} tradeoff runs converged and are kept."]
     drops = c[c["dropped"] > 0]
     if len(drops):
-        lines.append("Dropped: " + ", ".join(f"{label(r.function)} n = {r.n}: {r.dropped}/{r.runs}"
-                                             for r in drops.itertuples()) + ".")  # fmt: skip
+        lines.append(
+            "Dropped: "
+            + ", ".join(f"{label(r.function)} n = {r.n}: {r.dropped}/{r.runs}" for r in drops.itertuples())
+            + "."
+        )
     eff = n_effect(runs)
     for r in eff.itertuples():
         if np.isfinite(r.coef_n):
             sig = "significant" if r.p_n < ALPHA else "not significant"
-            lines.append(f"{label(r.function)}: at matched norm, log blowup changes by {r.coef_n:+.3f} per unit of "
-                         f"n (p = {fmt(r.p_n)}, {sig}); per unit of norm by {r.coef_norm:+.3f}.")  # fmt: skip
+            lines.append(
+                f"{label(r.function)}: at matched norm, log blowup changes by {r.coef_n:+.3f} per unit of "
+                f"n (p = {fmt(r.p_n)}, {sig}); per unit of norm by {r.coef_norm:+.3f}."
+            )
     kept = runs[runs["kept"].astype(bool)]
     if len(kept):
-        lines.append(f"Across kept runs the norm spans {kept['param_norm'].min():.1f}–{kept['param_norm'].max():.1f} "
-                     f"and the mean blowup {kept['blowup'].min():.1f}–{kept['blowup'].max():.1f}.")  # fmt: skip
+        lines.append(
+            f"Across kept runs the norm spans {kept['param_norm'].min():.1f}–{kept['param_norm'].max():.1f} "
+            f"and the mean blowup {kept['blowup'].min():.1f}–{kept['blowup'].max():.1f}."
+        )
     return " ".join(lines)
 
 
@@ -132,18 +160,36 @@ def describe_reference(reference: pd.DataFrame) -> str:
     if not len(reference):
         return "Chapter 05's runs are not stored at this scale, so the figure has no reference set."
     lr, wd = reference["lr"].iloc[0], reference["weight_decay"].iloc[0]
-    return (f"The grey crosses are chapter 05's {len(reference)} kept runs (learning rate {lr:g}, weight decay {wd:g}, "
-            f"{int(reference['steps'].iloc[0]):,} steps, lengths {span(reference['n'])}).")
+    return (
+        f"The grey crosses are chapter 05's {len(reference)} kept runs (learning rate {lr:g}, weight decay {wd:g}, "
+        f"{int(reference['steps'].iloc[0]):,} steps, lengths {span(reference['n'])})."
+    )
 
 
 def compute_summary(runs: pd.DataFrame, events: pd.DataFrame, long: pd.DataFrame | None = None) -> pd.DataFrame:
     """Runs and CPU minutes (as recorded when each run was computed) of the tradeoff, the dynamics and the long
     dynamics (``long``: :func:`.long_dynamics.long_events`, left out when None or empty)."""
-    rows = [{"experiment": "tradeoff", "runs": len(runs), "train_min": runs["train_seconds"].sum() / 60,
-             "measure_min": runs["measure_seconds"].fillna(0).sum() / 60},
-            {"experiment": "dynamics", "runs": len(events), "train_min": events["train_seconds"].sum() / 60,
-             "measure_min": 0.0}]  # fmt: skip
+    rows = [
+        {
+            "experiment": "tradeoff",
+            "runs": len(runs),
+            "train_min": runs["train_seconds"].sum() / 60,
+            "measure_min": runs["measure_seconds"].fillna(0).sum() / 60,
+        },
+        {
+            "experiment": "dynamics",
+            "runs": len(events),
+            "train_min": events["train_seconds"].sum() / 60,
+            "measure_min": 0.0,
+        },
+    ]
     if long is not None and len(long):
-        rows.append({"experiment": "long dynamics", "runs": len(long), "train_min": long["train_seconds"].sum() / 60,
-                     "measure_min": 0.0})  # fmt: skip
+        rows.append(
+            {
+                "experiment": "long dynamics",
+                "runs": len(long),
+                "train_min": long["train_seconds"].sum() / 60,
+                "measure_min": 0.0,
+            }
+        )
     return pd.DataFrame(rows).set_index("experiment").round(2)

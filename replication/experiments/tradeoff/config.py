@@ -5,6 +5,7 @@ learning rate and weight decay are drawn uniformly (:func:`draw`), seeded by (fu
 in its config.
 The dynamics runs are :class:`~.dynamics.DynamicsRun`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,8 +74,9 @@ class TradeoffConfig(ChapterConfig):
             check_float(name, lo, 0.0, 10.0)
             check_float(name, hi, lo, 10.0)
         if not isinstance(self.weight_decays, tuple) or not self.weight_decays:
-            raise ValueError(f"weight_decays: must be a non-empty list of numbers in [0, 10], "
-                             f"got {self.weight_decays!r}")  # fmt: skip
+            raise ValueError(
+                f"weight_decays: must be a non-empty list of numbers in [0, 10], got {self.weight_decays!r}"
+            )
         for wd in self.weight_decays:
             check_float("weight_decays", wd, 0.0, 10.0)
         check_int("seeds", self.seeds, 1, 1000)
@@ -88,13 +90,15 @@ class TradeoffConfig(ChapterConfig):
         check_int("long_dense_until", self.long_dense_until, 0, self.long_steps)
         check_int("long_every", self.long_every, self.eval_every)
         if not isinstance(self.long_weight_decays, tuple) or not self.long_weight_decays:
-            raise ValueError(f"long_weight_decays: must be a non-empty list of numbers in [0, 10], "
-                             f"got {self.long_weight_decays!r}")  # fmt: skip
+            raise ValueError(
+                f"long_weight_decays: must be a non-empty list of numbers in [0, 10], got {self.long_weight_decays!r}"
+            )
         for wd in self.long_weight_decays:
             check_float("long_weight_decays", wd, 0.0, 10.0)
         if not self.parity_ns:
-            raise ValueError(f"n: must be at least PARITY's shortest length {min(self.parity_lengths)}, "
-                             f"got {self.max_n}")  # fmt: skip
+            raise ValueError(
+                f"n: must be at least PARITY's shortest length {min(self.parity_lengths)}, got {self.max_n}"
+            )
         tradeoff_runs(self)[:1], dynamics_runs(self)[:1], long_runs(self)[:1]  # builds (so checks) one of each kind
 
     @property
@@ -121,7 +125,7 @@ class TradeoffConfig(ChapterConfig):
     #: weight_decays: dynamics weight decays, a list of numbers in [0, 10].
     #: long_seeds: long-dynamics seeds per weight decay, >= 0 (0: no long runs).
     #: long_steps: long-dynamics step budget, >= 1.
-    PARAMS = ('functions', 'n', 'draws', 'seeds', 'steps', 'weight_decays', 'long_seeds', 'long_steps')
+    PARAMS = ("functions", "n", "draws", "seeds", "steps", "weight_decays", "long_seeds", "long_steps")
     ALIASES = {"n": "max_n"}
 
 
@@ -146,46 +150,137 @@ def tradeoff_runs(cfg: TradeoffConfig) -> list[EncoderRun]:
         for n in cfg.parity_ns if parity else cfg.ns:
             for i in range(cfg.draws if parity or cfg.other_draws is None else cfg.other_draws):
                 lr, wd = draw(cfg, f, n, i)
-                runs.append(EncoderRun(
-                    function=f, n=n, seed=i, d=cfg.d, d_ff=None, layers=cfg.layers, heads=cfg.heads, lr=lr,
-                    weight_decay=wd, batch_size=cfg.batch_size, steps=cfg.tradeoff_steps, give_up_step=None,
-                    rho=cfg.rho, n_perturbations=cfg.n_perturbations, n_inputs=cfg.n_inputs, n_thm4=64, n_sens=32,
-                ))  # fmt: skip
+                runs.append(
+                    EncoderRun(
+                        function=f,
+                        n=n,
+                        seed=i,
+                        d=cfg.d,
+                        d_ff=None,
+                        layers=cfg.layers,
+                        heads=cfg.heads,
+                        lr=lr,
+                        weight_decay=wd,
+                        batch_size=cfg.batch_size,
+                        steps=cfg.tradeoff_steps,
+                        give_up_step=None,
+                        rho=cfg.rho,
+                        n_perturbations=cfg.n_perturbations,
+                        n_inputs=cfg.n_inputs,
+                        n_thm4=64,
+                        n_sens=32,
+                    )
+                )
     return runs
 
 
 def dynamics_runs(cfg: TradeoffConfig) -> list[DynamicsRun]:
     """The dynamics runs: PARITY at :attr:`TradeoffConfig.dynamics_n`, every weight decay × seed."""
-    return [DynamicsRun(n=cfg.dynamics_n, seed=s, weight_decay=wd, lr=cfg.dynamics_lr, d=cfg.d, layers=cfg.layers,
-                        heads=cfg.heads, batch_size=cfg.batch_size, steps=cfg.steps, eval_every=cfg.eval_every,
-                        rho=cfg.rho, n_perturbations=cfg.dynamics_perturbations, n_inputs=cfg.dynamics_inputs)
-            for wd in cfg.weight_decays for s in range(cfg.seeds)]  # fmt: skip
+    return [
+        DynamicsRun(
+            n=cfg.dynamics_n,
+            seed=s,
+            weight_decay=wd,
+            lr=cfg.dynamics_lr,
+            d=cfg.d,
+            layers=cfg.layers,
+            heads=cfg.heads,
+            batch_size=cfg.batch_size,
+            steps=cfg.steps,
+            eval_every=cfg.eval_every,
+            rho=cfg.rho,
+            n_perturbations=cfg.dynamics_perturbations,
+            n_inputs=cfg.dynamics_inputs,
+        )
+        for wd in cfg.weight_decays
+        for s in range(cfg.seeds)
+    ]
 
 
 def long_runs(cfg: TradeoffConfig) -> list[DynamicsRun]:
     """The long dynamics runs (HR24 Fig. 3, 12, 13 over many steps): the dynamics runs' model and learning
     rate, :attr:`TradeoffConfig.long_steps` steps, sharpness every ``eval_every`` steps up to
     ``long_dense_until`` and every ``long_every`` after; every long weight decay × ``long_seeds`` seeds."""
-    return [DynamicsRun(n=cfg.dynamics_n, seed=s, weight_decay=wd, lr=cfg.dynamics_lr, d=cfg.d, layers=cfg.layers,
-                        heads=cfg.heads, batch_size=cfg.batch_size, steps=cfg.long_steps, eval_every=cfg.eval_every,
-                        rho=cfg.rho, n_perturbations=cfg.dynamics_perturbations, n_inputs=cfg.dynamics_inputs,
-                        sparse_from=cfg.long_dense_until, sparse_every=cfg.long_every)
-            for wd in cfg.long_weight_decays for s in range(cfg.long_seeds)]  # fmt: skip
+    return [
+        DynamicsRun(
+            n=cfg.dynamics_n,
+            seed=s,
+            weight_decay=wd,
+            lr=cfg.dynamics_lr,
+            d=cfg.d,
+            layers=cfg.layers,
+            heads=cfg.heads,
+            batch_size=cfg.batch_size,
+            steps=cfg.long_steps,
+            eval_every=cfg.eval_every,
+            rho=cfg.rho,
+            n_perturbations=cfg.dynamics_perturbations,
+            n_inputs=cfg.dynamics_inputs,
+            sparse_from=cfg.long_dense_until,
+            sparse_every=cfg.long_every,
+        )
+        for wd in cfg.long_weight_decays
+        for s in range(cfg.long_seeds)
+    ]
 
 
 PRESETS = {
     # Seconds: a tiny model, two lengths, one draw. The claims are computed but are not expected to hold.
-    "ci": TradeoffConfig(scale="ci", max_n=5, lengths=(4,), parity_lengths=(4, 5), draws=1, lr_range=(2e-3, 5e-3),
-                         d=8, batch_size=64, tradeoff_steps=60, n_inputs=256, n_perturbations=2,
-                         weight_decays=(0.0, 0.3), seeds=1, steps=60, dynamics_lr=3e-3, eval_every=10,
-                         dynamics_perturbations=2, dynamics_inputs=64, coincide=20, n_jobs=1,
-                         long_seeds=1, long_steps=80, long_dense_until=40, long_every=20),  # fmt: skip
+    "ci": TradeoffConfig(
+        scale="ci",
+        max_n=5,
+        lengths=(4,),
+        parity_lengths=(4, 5),
+        draws=1,
+        lr_range=(2e-3, 5e-3),
+        d=8,
+        batch_size=64,
+        tradeoff_steps=60,
+        n_inputs=256,
+        n_perturbations=2,
+        weight_decays=(0.0, 0.3),
+        seeds=1,
+        steps=60,
+        dynamics_lr=3e-3,
+        eval_every=10,
+        dynamics_perturbations=2,
+        dynamics_inputs=64,
+        coincide=20,
+        n_jobs=1,
+        long_seeds=1,
+        long_steps=80,
+        long_dense_until=40,
+        long_every=20,
+    ),
     # A 2-core laptop: the chapter's settings table gives the measurements behind each choice.
-    "cpu": TradeoffConfig(scale="cpu", max_n=12, lengths=(5, 8, 12), parity_lengths=(5, 6, 7, 8), draws=3,
-                          lr_range=(3e-4, 1e-3), d=32, batch_size=128, tradeoff_steps=3000, n_inputs=2048,
-                          n_perturbations=4, seeds=2, steps=3000, dynamics_lr=1e-3, eval_every=100,
-                          dynamics_perturbations=16, dynamics_inputs=512, long_seeds=4),  # fmt: skip
+    "cpu": TradeoffConfig(
+        scale="cpu",
+        max_n=12,
+        lengths=(5, 8, 12),
+        parity_lengths=(5, 6, 7, 8),
+        draws=3,
+        lr_range=(3e-4, 1e-3),
+        d=32,
+        batch_size=128,
+        tradeoff_steps=3000,
+        n_inputs=2048,
+        n_perturbations=4,
+        seeds=2,
+        steps=3000,
+        dynamics_lr=1e-3,
+        eval_every=100,
+        dynamics_perturbations=16,
+        dynamics_inputs=512,
+        long_seeds=4,
+    ),
     # HR24 App. E: lengths 4..25 (Fig. 9; Fig. 10 picks 5, 10, 15, 20), PARITY dynamics at n = 25.
-    "paper": TradeoffConfig(scale="paper", max_n=25, lengths=tuple(range(4, 26)), parity_lengths=tuple(range(4, 26)),
-                            seeds=39, long_seeds=4, long_steps=100_000),  # fmt: skip
-}  # fmt: skip
+    "paper": TradeoffConfig(
+        scale="paper",
+        max_n=25,
+        lengths=tuple(range(4, 26)),
+        parity_lengths=tuple(range(4, 26)),
+        seeds=39,
+        long_seeds=4,
+        long_steps=100_000,
+    ),
+}

@@ -20,6 +20,7 @@ The events are read off the logged curves afterwards, so changing a detector nev
 
 The claims on these events, and the sentences the chapter shows, are computed at the end of this module.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -78,8 +79,9 @@ class DynamicsRun:
         check_int("sparse_from", self.sparse_from, 0)
         check_int("sparse_every", self.sparse_every, 0)
         if self.sparse_every % self.eval_every:
-            raise ValueError(f"sparse_every: must be a multiple of eval_every={self.eval_every} (0: off), "
-                             f"got {self.sparse_every}")  # fmt: skip
+            raise ValueError(
+                f"sparse_every: must be a multiple of eval_every={self.eval_every} (0: off), got {self.sparse_every}"
+            )
 
     def measured_at(self, step: int) -> bool:
         """Whether the callback measures sharpness, norm and blowup at evaluation ``step``."""
@@ -87,9 +89,20 @@ class DynamicsRun:
         return not sparse or step % self.sparse_every == 0 or step == self.steps
 
     def train_config(self, device: str = "cpu") -> TrainConfig:
-        return TrainConfig(function="parity", n=self.n, d=self.d, layers=self.layers, heads=self.heads,
-                           lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size,
-                           steps=self.steps, seed=self.seed, eval_every=self.eval_every, device=device)  # fmt: skip
+        return TrainConfig(
+            function="parity",
+            n=self.n,
+            d=self.d,
+            layers=self.layers,
+            heads=self.heads,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            steps=self.steps,
+            seed=self.seed,
+            eval_every=self.eval_every,
+            device=device,
+        )
 
 
 def logger(run: DynamicsRun, device: str = "cpu"):
@@ -101,8 +114,12 @@ def logger(run: DynamicsRun, device: str = "cpu"):
             return None
         b = blowup_moments(model, x)
         sharp = sharpness(model, x, rho=run.rho, n_perturbations=run.n_perturbations, seed=run.seed)
-        return {"sharpness": sharp, "param_norm": parameter_norm(model), "blowup": b["blowup"],
-                "log_blowup": float(np.log(b["blowup"]))}  # fmt: skip
+        return {
+            "sharpness": sharp,
+            "param_norm": parameter_norm(model),
+            "blowup": b["blowup"],
+            "log_blowup": float(np.log(b["blowup"])),
+        }
 
     return log
 
@@ -119,8 +136,9 @@ def measure_dynamics(run: DynamicsRun, device: str = "cpu") -> dict:
     }
 
 
-def dynamics_curves(runs: list[DynamicsRun], cache: Store | None = None, n_jobs: int = 2,
-                    progress=None) -> pd.DataFrame:  # fmt: skip
+def dynamics_curves(
+    runs: list[DynamicsRun], cache: Store | None = None, n_jobs: int = 2, progress=None
+) -> pd.DataFrame:
     """Every evaluation of every run, one row per (run, step), with the run's fields repeated."""
     return sweep_curves(runs, measure_dynamics, KIND, cache, n_jobs, progress)
 
@@ -168,16 +186,26 @@ def run_events(h: pd.DataFrame, variance: float, converge_mse: float = 1e-3, win
     top = peak_step(steps, h["sharpness"], window)
     conv = first_below(steps, smooth(h["eval_mse"], window), converge_mse)
     rise = steepest_rise(steps, h["sharpness"])
-    out = {"exit_step": exit_, "peak_step": top, "gap": abs(top - exit_) if exit_ is not None else None,
-           "rise_step": rise, "rise_gap": abs(rise - exit_) if exit_ is not None else None,
-           "converged_step": conv, "sharpness_peak": float(smooth(h["sharpness"], window).max()),
-           "sharpness_end": float(h["sharpness"].iloc[-1]), "norm_change": np.nan, "log_blowup_change": np.nan,
-           "post_steps": 0}  # fmt: skip
+    out = {
+        "exit_step": exit_,
+        "peak_step": top,
+        "gap": abs(top - exit_) if exit_ is not None else None,
+        "rise_step": rise,
+        "rise_gap": abs(rise - exit_) if exit_ is not None else None,
+        "converged_step": conv,
+        "sharpness_peak": float(smooth(h["sharpness"], window).max()),
+        "sharpness_end": float(h["sharpness"].iloc[-1]),
+        "norm_change": np.nan,
+        "log_blowup_change": np.nan,
+        "post_steps": 0,
+    }
     if conv is not None and conv < steps[-1]:
         at, end = h[h["step"] == conv].iloc[0], h.iloc[-1]
-        out.update(norm_change=float(end["param_norm"] / at["param_norm"] - 1),
-                   log_blowup_change=float(end["log_blowup"] - at["log_blowup"]),
-                   post_steps=int(steps[-1] - conv))  # fmt: skip
+        out.update(
+            norm_change=float(end["param_norm"] / at["param_norm"] - 1),
+            log_blowup_change=float(end["log_blowup"] - at["log_blowup"]),
+            post_steps=int(steps[-1] - conv),
+        )
     return out
 
 
@@ -188,8 +216,17 @@ def events_table(curves: pd.DataFrame, converge_mse: float = 1e-3, window: int =
         h = h.sort_values("step")
         r = h.iloc[0]
         ev = run_events(h, target_variance("parity", int(r["n"])), converge_mse, window)
-        rows.append({"weight_decay": wd, "seed": seed, "n": int(r["n"]), "final_mse": r["final_mse"],
-                     "converged": bool(r["converged"]), **ev, "train_seconds": r["train_seconds"]})  # fmt: skip
+        rows.append(
+            {
+                "weight_decay": wd,
+                "seed": seed,
+                "n": int(r["n"]),
+                "final_mse": r["final_mse"],
+                "converged": bool(r["converged"]),
+                **ev,
+                "train_seconds": r["train_seconds"],
+            }
+        )
     out = pd.DataFrame(rows)
     for c in ("exit_step", "gap", "rise_gap", "converged_step"):  # steps, missing where the event never happened
         out[c] = pd.to_numeric(out[c]).astype("Int64")
@@ -201,8 +238,21 @@ def events_table(curves: pd.DataFrame, converge_mse: float = 1e-3, window: int =
 
 
 #: The columns of :func:`events_display`.
-EVENT_COLUMNS = ["weight_decay", "seed", "final_mse", "exit_step", "peak_step", "gap", "rise_step", "converged_step",
-                 "sharpness_peak", "sharpness_end", "norm_change", "log_blowup_change", "train_seconds"]  # fmt: skip
+EVENT_COLUMNS = [
+    "weight_decay",
+    "seed",
+    "final_mse",
+    "exit_step",
+    "peak_step",
+    "gap",
+    "rise_step",
+    "converged_step",
+    "sharpness_peak",
+    "sharpness_end",
+    "norm_change",
+    "log_blowup_change",
+    "train_seconds",
+]
 
 
 def events_display(events: pd.DataFrame) -> pd.DataFrame:
@@ -213,19 +263,25 @@ def events_display(events: pd.DataFrame) -> pd.DataFrame:
 def describe_dynamics(cfg, ev: pd.DataFrame) -> str:
     """A few sentences (Markdown) with this run's dynamics numbers."""
     left = ev[ev["exit_step"].notna()]
-    lines = [f"{len(left)} of {len(ev)} runs (PARITY, n = {cfg.dynamics_n}) left the plateau within {cfg.steps:,} "
-             f"steps, at steps {span(left['exit_step'])}; their sharpness peaked at steps {span(left['peak_step'])}, "
-             f"{span(left['gap'])} steps from the exit (median {left['gap'].median():.0f}), and rose most steeply "
-             f"{span(left['rise_gap'])} steps from it." if len(left) else
-             f"No run left the plateau within {cfg.steps:,} steps."]  # fmt: skip
+    lines = [
+        f"{len(left)} of {len(ev)} runs (PARITY, n = {cfg.dynamics_n}) left the plateau within {cfg.steps:,} "
+        f"steps, at steps {span(left['exit_step'])}; their sharpness peaked at steps {span(left['peak_step'])}, "
+        f"{span(left['gap'])} steps from the exit (median {left['gap'].median():.0f}), and rose most steeply "
+        f"{span(left['rise_gap'])} steps from it."
+        if len(left)
+        else f"No run left the plateau within {cfg.steps:,} steps."
+    ]
     if len(left):
         ratio = left["sharpness_peak"] / left["sharpness_end"]
-        lines.append(f"At its peak the sharpness was {ratio.min():.1f}–{ratio.max():.1f} times its value at the end "
-                     f"of training.")  # fmt: skip
+        lines.append(
+            f"At its peak the sharpness was {ratio.min():.1f}–{ratio.max():.1f} times its value at the end of training."
+        )
     for wd, g in ev[ev["post_steps"] > 0].groupby("weight_decay"):
-        lines.append(f"Weight decay {wd:g}: from convergence to the end the norm changed by "
-                     f"{pct_range(g['norm_change'])} and the log blowup by "
-                     f"{span(g['log_blowup_change'], digits=2)}.")  # fmt: skip
+        lines.append(
+            f"Weight decay {wd:g}: from convergence to the end the norm changed by "
+            f"{pct_range(g['norm_change'])} and the log blowup by "
+            f"{span(g['log_blowup_change'], digits=2)}."
+        )
     return " ".join(lines)
 
 
@@ -242,16 +298,23 @@ def sharpness_jump(cfg, ev: pd.DataFrame) -> Claim:
     rises = (left["rise_gap"] <= cfg.coincide) if len(left) else pd.Series(dtype=bool)
     ok = bool(len(ev) and not never and rises.all())
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale, claim="Sharpness jumps when the loss leaves its plateau",
-        paper_ref="HR24 §7.2, Fig. 3, 12", paper_value="sharpness increases dramatically at the time the loss falls",
+        chapter=CHAPTER,
+        scale=cfg.scale,
+        claim="Sharpness jumps when the loss leaves its plateau",
+        paper_ref="HR24 §7.2, Fig. 3, 12",
+        paper_value="sharpness increases dramatically at the time the loss falls",
         measured=f"steepest rise within {cfg.coincide} steps of the exit in {int(rises.sum())}/{len(ev)} runs (gaps "
-                 f"{span(left['rise_gap'])} steps); exits at steps {span(left['exit_step'])}",
+        f"{span(left['rise_gap'])} steps); exits at steps {span(left['exit_step'])}",
         holds=ok,
         note=f"check: in every run the loss leaves its plateau (first evaluation below half of Var(f)) and the "
-             f"largest step-to-step rise of log sharpness ends within {cfg.coincide} steps of it"
-             + ("" if ok else "; fails: " + ("some run never left its plateau" if never else
-                                            "some run's sharpness rose most elsewhere")),
-    )  # fmt: skip
+        f"largest step-to-step rise of log sharpness ends within {cfg.coincide} steps of it"
+        + (
+            ""
+            if ok
+            else "; fails: "
+            + ("some run never left its plateau" if never else "some run's sharpness rose most elsewhere")
+        ),
+    )
 
 
 def sharpness_peak(cfg, ev: pd.DataFrame, long: pd.DataFrame | None = None) -> Claim:
@@ -263,15 +326,22 @@ def sharpness_peak(cfg, ev: pd.DataFrame, long: pd.DataFrame | None = None) -> C
     late = left[left["gap"] > cfg.coincide]
     rho, p = spearman(left["exit_step"], left["peak_step"]) if len(left) >= 3 else (np.nan, np.nan)
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale, claim="Sharpness peaks when the loss leaves its plateau",
-        paper_ref="HR24 §7.2, Fig. 3, 13", paper_value="a spike at the loss drop, lower again later in training",
+        chapter=CHAPTER,
+        scale=cfg.scale,
+        claim="Sharpness peaks when the loss leaves its plateau",
+        paper_ref="HR24 §7.2, Fig. 3, 13",
+        paper_value="a spike at the loss drop, lower again later in training",
         measured=f"peak within {cfg.coincide} steps of the exit in {int(within.sum())}/{len(ev)} runs (gaps "
-                 f"{span(left['gap'])} steps); Spearman(exit, peak) {fmt(rho)} (p = {fmt(p)})",
+        f"{span(left['gap'])} steps); Spearman(exit, peak) {fmt(rho)} (p = {fmt(p)})",
         holds=ok,
         note=f"check: in every run the sharpness peak ({cfg.window}-evaluation mean) is within {cfg.coincide} steps "
-             f"of the plateau exit" + ("" if ok else "; fails: " + ("some run never left its plateau" if never else
-                                                                    _late_reason(late, long, cfg.coincide))),
-    )  # fmt: skip
+        f"of the plateau exit"
+        + (
+            ""
+            if ok
+            else "; fails: " + ("some run never left its plateau" if never else _late_reason(late, long, cfg.coincide))
+        ),
+    )
 
 
 def norm_and_blowup(cfg, ev: pd.DataFrame) -> Claim:
@@ -280,33 +350,45 @@ def norm_and_blowup(cfg, ev: pd.DataFrame) -> Claim:
     pos, zero = post[post["weight_decay"] > 0], post[post["weight_decay"] == 0]
     rn = spearman(post["weight_decay"], post["norm_change"])
     rb = spearman(post["weight_decay"], post["log_blowup_change"])
-    ok = bool(len(pos) and len(zero) and (pos["norm_change"] < 0).all() and (pos["log_blowup_change"] > 0).all()
-              and (zero["norm_change"] > pos["norm_change"].max()).all() and rn[0] < 0 and rn[1] < ALPHA
-              and rb[0] > 0 and rb[1] < ALPHA)  # fmt: skip
+    ok = bool(
+        len(pos)
+        and len(zero)
+        and (pos["norm_change"] < 0).all()
+        and (pos["log_blowup_change"] > 0).all()
+        and (zero["norm_change"] > pos["norm_change"].max()).all()
+        and rn[0] < 0
+        and rn[1] < ALPHA
+        and rb[0] > 0
+        and rb[1] < ALPHA
+    )
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim="With weight decay the norm falls after convergence while the blowup rises; without, the norm does "
-              "not fall",
-        paper_ref="HR24 §7.2, Fig. 12, 13, 14", paper_value="norm down and blowup up for weight decay > 0",
+        "not fall",
+        paper_ref="HR24 §7.2, Fig. 12, 13, 14",
+        paper_value="norm down and blowup up for weight decay > 0",
         measured=f"weight decay > 0: norm {pct_range(pos['norm_change'])}, log blowup "
-                 f"{span(pos['log_blowup_change'], digits=3)}; weight decay 0: norm "
-                 f"{pct_range(zero['norm_change'])}, log blowup {span(zero['log_blowup_change'], digits=3)}; Spearman "
-                 f"with weight decay: norm {fmt(rn[0])} (p = {fmt(rn[1])}), blowup {fmt(rb[0])} (p = {fmt(rb[1])}); "
-                 f"{len(post)}/{len(ev)} runs converged before the end",
+        f"{span(pos['log_blowup_change'], digits=3)}; weight decay 0: norm "
+        f"{pct_range(zero['norm_change'])}, log blowup {span(zero['log_blowup_change'], digits=3)}; Spearman "
+        f"with weight decay: norm {fmt(rn[0])} (p = {fmt(rn[1])}), blowup {fmt(rb[0])} (p = {fmt(rb[1])}); "
+        f"{len(post)}/{len(ev)} runs converged before the end",
         holds=ok,
         note=f"check: from the convergence step (3-evaluation mean MSE < 1e-3) to the end, every run with weight "
-             f"decay > 0 lost norm and gained log blowup, every run without lost less norm than any of them, and the "
-             f"rank correlations of weight decay with both changes have the right sign with p < {ALPHA}"
-             + ("" if ok else "; fails at this scale"),
-    )  # fmt: skip
+        f"decay > 0 lost norm and gained log blowup, every run without lost less norm than any of them, and the "
+        f"rank correlations of weight decay with both changes have the right sign with p < {ALPHA}"
+        + ("" if ok else "; fails at this scale"),
+    )
 
 
 def _late_reason(late: pd.DataFrame, long: pd.DataFrame | None = None, coincide: int = 500) -> str:
     """Why the sharpness peaks of ``late`` runs came long after their plateau exits; with the long runs'
     events, what training 20,000 steps showed of it."""
     wds = sorted(set(late["weight_decay"]))
-    text = (f"in {len(late)} runs (weight decay {', '.join(f'{w:g}' for w in wds)}) the sharpness kept rising after "
-            f"the jump and peaked at steps {span(late['peak_step'])}")
+    text = (
+        f"in {len(late)} runs (weight decay {', '.join(f'{w:g}' for w in wds)}) the sharpness kept rising after "
+        f"the jump and peaked at steps {span(late['peak_step'])}"
+    )
     if min(wds) > 0:
         text += ", as weight decay drove the blowup up (next claim)"
     left = long[long["exit_step"].notna()] if long is not None and len(long) else None
@@ -314,10 +396,14 @@ def _late_reason(late: pd.DataFrame, long: pd.DataFrame | None = None, coincide:
         parts = []
         for wd, g in left.groupby("weight_decay"):
             near = int(((g["peak_step"] - g["exit_step"]) <= coincide).sum())
-            parts.append(f"weight decay {wd:g}: peak within {coincide} steps of the exit in {near}/{len(g)} runs, "
-                         f"peaks at steps {span(g['peak_step'])}")
-        text += (f"; the long runs ({int(left['steps'].max()):,} steps) test whether a longer run brings it down: "
-                 + "; ".join(parts))
+            parts.append(
+                f"weight decay {wd:g}: peak within {coincide} steps of the exit in {near}/{len(g)} runs, "
+                f"peaks at steps {span(g['peak_step'])}"
+            )
+        text += (
+            f"; the long runs ({int(left['steps'].max()):,} steps) test whether a longer run brings it down: "
+            + "; ".join(parts)
+        )
     return text
 
 

@@ -21,6 +21,7 @@ step budget and a sparser schedule once the spike is over (``sparse_from``, ``sp
 The claims (:func:`long_claims`) test these with statistics over runs; :data:`DRIFT_BOUND` and
 :data:`ELASTICITY_BOUND` are the equivalence bounds, stated and justified beside them.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -62,8 +63,21 @@ def long_curves(cfg: TradeoffConfig, cache: Store | None = None, progress=None) 
     """Every evaluation of every long run (empty, with the history's columns, when ``cfg.long_seeds`` is 0)."""
     runs = long_runs(cfg)
     if not runs:
-        return pd.DataFrame(columns=["step", "loss", "eval_mse", "sharpness", "param_norm", "blowup", "log_blowup",
-                                     "weight_decay", "seed", "n", "steps"])  # fmt: skip
+        return pd.DataFrame(
+            columns=[
+                "step",
+                "loss",
+                "eval_mse",
+                "sharpness",
+                "param_norm",
+                "blowup",
+                "log_blowup",
+                "weight_decay",
+                "seed",
+                "n",
+                "steps",
+            ]
+        )
     return dynamics.dynamics_curves(runs, cache, cfg.n_jobs, progress)
 
 
@@ -91,13 +105,19 @@ def run_summary(h: pd.DataFrame, variance: float, window: int = 3, converge_mse:
     level = float(np.median(s[last.to_numpy()]))
     drift = _slope(m.loc[last, "step"], log_s[last.to_numpy()]) * LAST * end
     lb = m.loc[late, "log_blowup"].to_numpy(float)
-    return {"exit_step": plateau_exit(steps, h["eval_mse"], variance),
-            "converged_step": first_below(steps, smooth(h["eval_mse"], window), converge_mse),
-            "peak_step": int(m["step"].iloc[int(np.nanargmax(sm))]), "peak": peak, "level": level,
-            "fall": float(np.log(level / peak)), "drift": drift,
-            "elasticity": _slope(lb, log_s[late.to_numpy()]), "blowup_change": float(lb[-1] - lb[0]),
-            "norm_change": float(m.loc[late, "param_norm"].iloc[-1] / m.loc[late, "param_norm"].iloc[0] - 1),
-            "final_mse": float(h["eval_mse"].iloc[-1])}  # fmt: skip
+    return {
+        "exit_step": plateau_exit(steps, h["eval_mse"], variance),
+        "converged_step": first_below(steps, smooth(h["eval_mse"], window), converge_mse),
+        "peak_step": int(m["step"].iloc[int(np.nanargmax(sm))]),
+        "peak": peak,
+        "level": level,
+        "fall": float(np.log(level / peak)),
+        "drift": drift,
+        "elasticity": _slope(lb, log_s[late.to_numpy()]),
+        "blowup_change": float(lb[-1] - lb[0]),
+        "norm_change": float(m.loc[late, "param_norm"].iloc[-1] / m.loc[late, "param_norm"].iloc[0] - 1),
+        "final_mse": float(h["eval_mse"].iloc[-1]),
+    }
 
 
 def long_events(curves: pd.DataFrame, window: int = 3) -> pd.DataFrame:
@@ -106,11 +126,34 @@ def long_events(curves: pd.DataFrame, window: int = 3) -> pd.DataFrame:
     for (wd, seed), h in curves.groupby(["weight_decay", "seed"], sort=True):
         h = h.sort_values("step")
         n = int(h["n"].iloc[0])
-        rows.append({"weight_decay": wd, "seed": seed, "n": n, "steps": int(h["step"].max()),
-                     **run_summary(h, target_variance("parity", n), window),
-                     "train_seconds": float(h["train_seconds"].iloc[0])})  # fmt: skip
-    cols = ["weight_decay", "seed", "n", "steps", "exit_step", "converged_step", "peak_step", "peak", "level", "fall",
-            "drift", "elasticity", "blowup_change", "norm_change", "final_mse", "train_seconds"]  # fmt: skip
+        rows.append(
+            {
+                "weight_decay": wd,
+                "seed": seed,
+                "n": n,
+                "steps": int(h["step"].max()),
+                **run_summary(h, target_variance("parity", n), window),
+                "train_seconds": float(h["train_seconds"].iloc[0]),
+            }
+        )
+    cols = [
+        "weight_decay",
+        "seed",
+        "n",
+        "steps",
+        "exit_step",
+        "converged_step",
+        "peak_step",
+        "peak",
+        "level",
+        "fall",
+        "drift",
+        "elasticity",
+        "blowup_change",
+        "norm_change",
+        "final_mse",
+        "train_seconds",
+    ]
     out = pd.DataFrame(rows, columns=cols)
     for c in ("exit_step", "converged_step"):
         out[c] = pd.to_numeric(out[c]).astype("Int64")
@@ -132,48 +175,106 @@ def tests(ev: pd.DataFrame, easy: pd.Series) -> pd.DataFrame:
     decayed = left[left["weight_decay"] > 0]
     rows = []
     fall_p = stats.wilcoxon(left["fall"], alternative="less").pvalue if len(left) >= 2 else np.nan
-    rows.append({"test": "fall from the peak", "statistic": "median log(level / peak)",
-                 "value": left["fall"].median(), "lo": np.nan, "hi": np.nan, "bound": 0.0,
-                 "p": float(fall_p), "runs": len(left)})  # fmt: skip
+    rows.append(
+        {
+            "test": "fall from the peak",
+            "statistic": "median log(level / peak)",
+            "value": left["fall"].median(),
+            "lo": np.nan,
+            "hi": np.nan,
+            "bound": 0.0,
+            "p": float(fall_p),
+            "runs": len(left),
+        }
+    )
     mean, lo, hi = mean_interval(left["drift"])
-    rows.append({"test": "levels off", "statistic": "mean drift of log sharpness, last quarter (90 % CI)",
-                 "value": mean, "lo": lo, "hi": hi, "bound": DRIFT_BOUND, "p": np.nan, "runs": len(left)})
-    above_p = (stats.mannwhitneyu(left["level"], easy, alternative="greater").pvalue
-               if len(left) and len(easy) else np.nan)  # fmt: skip
-    rows.append({"test": "above the easy functions", "statistic": "median level / median easy sharpness",
-                 "value": left["level"].median() / easy.median() if len(easy) else np.nan, "lo": np.nan,
-                 "hi": np.nan, "bound": 1.0, "p": float(above_p), "runs": len(left)})  # fmt: skip
+    rows.append(
+        {
+            "test": "levels off",
+            "statistic": "mean drift of log sharpness, last quarter (90 % CI)",
+            "value": mean,
+            "lo": lo,
+            "hi": hi,
+            "bound": DRIFT_BOUND,
+            "p": np.nan,
+            "runs": len(left),
+        }
+    )
+    above_p = (
+        stats.mannwhitneyu(left["level"], easy, alternative="greater").pvalue if len(left) and len(easy) else np.nan
+    )
+    rows.append(
+        {
+            "test": "above the easy functions",
+            "statistic": "median level / median easy sharpness",
+            "value": left["level"].median() / easy.median() if len(easy) else np.nan,
+            "lo": np.nan,
+            "hi": np.nan,
+            "bound": 1.0,
+            "p": float(above_p),
+            "runs": len(left),
+        }
+    )
     mean, lo, hi = mean_interval(decayed["elasticity"])
-    rows.append({"test": "sharpness against blowup", "statistic": "mean elasticity, second half, weight decay > 0 "
-                 "(90 % CI)", "value": mean, "lo": lo, "hi": hi, "bound": ELASTICITY_BOUND, "p": np.nan,
-                 "runs": len(decayed)})  # fmt: skip
+    rows.append(
+        {
+            "test": "sharpness against blowup",
+            "statistic": "mean elasticity, second half, weight decay > 0 (90 % CI)",
+            "value": mean,
+            "lo": lo,
+            "hi": hi,
+            "bound": ELASTICITY_BOUND,
+            "p": np.nan,
+            "runs": len(decayed),
+        }
+    )
     zero, top = left[left["weight_decay"] == 0], left[left["weight_decay"] == left["weight_decay"].max()]
-    lower_p = (stats.mannwhitneyu(zero["level"], top["level"], alternative="less").pvalue
-               if len(zero) and len(top) and top["weight_decay"].max() > 0 else np.nan)  # fmt: skip
-    rows.append({"test": "weight decay 0 lower", "statistic": "median level, weight decay 0 / largest",
-                 "value": zero["level"].median() / top["level"].median() if len(zero) and len(top) else np.nan,
-                 "lo": np.nan, "hi": np.nan, "bound": 1.0, "p": float(lower_p), "runs": len(zero) + len(top)})
+    lower_p = (
+        stats.mannwhitneyu(zero["level"], top["level"], alternative="less").pvalue
+        if len(zero) and len(top) and top["weight_decay"].max() > 0
+        else np.nan
+    )
+    rows.append(
+        {
+            "test": "weight decay 0 lower",
+            "statistic": "median level, weight decay 0 / largest",
+            "value": zero["level"].median() / top["level"].median() if len(zero) and len(top) else np.nan,
+            "lo": np.nan,
+            "hi": np.nan,
+            "bound": 1.0,
+            "p": float(lower_p),
+            "runs": len(zero) + len(top),
+        }
+    )
     return pd.DataFrame(rows).set_index("test")
 
 
 def describe_long(cfg: TradeoffConfig, ev: pd.DataFrame, easy: pd.Series) -> str:
     """A few sentences (Markdown) with the long runs' numbers."""
     if not len(ev):
-        return (f"The `{cfg.scale}` scale has no long runs (`long_seeds` = 0), so the claims below that need them "
-                f"are not tested here.")  # fmt: skip
+        return (
+            f"The `{cfg.scale}` scale has no long runs (`long_seeds` = 0), so the claims below that need them "
+            f"are not tested here."
+        )
     left = ev[ev["exit_step"].notna()]
-    lines = [f"{len(left)} of {len(ev)} long runs left the plateau (steps {span(left['exit_step'])}); their sharpness "
-             f"peaked at steps {span(left['peak_step'])} at {span(np.exp(-left['fall']), digits=1)} times the level it "
-             f"held over the last quarter of {cfg.long_steps:,} steps."]  # fmt: skip
+    lines = [
+        f"{len(left)} of {len(ev)} long runs left the plateau (steps {span(left['exit_step'])}); their sharpness "
+        f"peaked at steps {span(left['peak_step'])} at {span(np.exp(-left['fall']), digits=1)} times the level it "
+        f"held over the last quarter of {cfg.long_steps:,} steps."
+    ]
     if len(easy):
-        lines.append(f"The easy functions' converged tradeoff runs at n = {cfg.dynamics_n} have sharpness "
-                     f"{easy.min():.2g}–{easy.max():.2g} ({len(easy)} runs); the long runs end at "
-                     f"{left['level'].min():.2g}–{left['level'].max():.2g}.")  # fmt: skip
+        lines.append(
+            f"The easy functions' converged tradeoff runs at n = {cfg.dynamics_n} have sharpness "
+            f"{easy.min():.2g}–{easy.max():.2g} ({len(easy)} runs); the long runs end at "
+            f"{left['level'].min():.2g}–{left['level'].max():.2g}."
+        )
     for wd, g in left.groupby("weight_decay"):
-        lines.append(f"Weight decay {wd:g}: over the second half the norm changed by "
-                     f"{100 * g['norm_change'].min():+.0f}% to {100 * g['norm_change'].max():+.0f}%, the log blowup "
-                     f"by {span(g['blowup_change'], digits=2)}, the log sharpness per unit of log blowup by "
-                     f"{span(g['elasticity'], digits=2)}.")  # fmt: skip
+        lines.append(
+            f"Weight decay {wd:g}: over the second half the norm changed by "
+            f"{100 * g['norm_change'].min():+.0f}% to {100 * g['norm_change'].max():+.0f}%, the log blowup "
+            f"by {span(g['blowup_change'], digits=2)}, the log sharpness per unit of log blowup by "
+            f"{span(g['elasticity'], digits=2)}."
+        )
     return " ".join(lines)
 
 
@@ -194,26 +295,30 @@ def falls_and_levels(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> 
     """After the spike the sharpness falls, levels off, and stays above the easy functions' (HR24 Fig. 3, 13)."""
     fall, drift, above = t.loc["fall from the peak"], t.loc["levels off"], t.loc["above the easy functions"]
     left = ev[ev["exit_step"].notna()]
-    checks = {"fell": bool(len(left) and (left["fall"] < 0).all() and fall["p"] < ALPHA),
-              "levelled": bool(-DRIFT_BOUND < drift["lo"] and drift["hi"] < DRIFT_BOUND),
-              "above": bool(above["p"] < ALPHA)}  # fmt: skip
+    checks = {
+        "fell": bool(len(left) and (left["fall"] < 0).all() and fall["p"] < ALPHA),
+        "levelled": bool(-DRIFT_BOUND < drift["lo"] and drift["hi"] < DRIFT_BOUND),
+        "above": bool(above["p"] < ALPHA),
+    }
     ok = all(checks.values())
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale,
+        chapter=CHAPTER,
+        scale=cfg.scale,
         claim="After the spike, PARITY's sharpness falls, levels off, and stays above the easy functions'",
-        paper_ref="HR24 §7.2, Fig. 3, 13", paper_value="sharpness decreases after the spike and levels off at a "
-        "nontrivial value",
+        paper_ref="HR24 §7.2, Fig. 3, 13",
+        paper_value="sharpness decreases after the spike and levels off at a nontrivial value",
         measured=f"level / peak {span(np.exp(left['fall']), digits=2)} (Wilcoxon p = {fmt(fall['p'])}); drift over "
-                 f"the last quarter {fmt(drift['value'])} (90% CI {fmt(drift['lo'])} to {fmt(drift['hi'])}); level "
-                 f"{fmt(above['value'])}× the easy functions' median (Mann–Whitney p = {fmt(above['p'])}); "
-                 f"{len(left)} runs of {cfg.long_steps:,} steps",
+        f"the last quarter {fmt(drift['value'])} (90% CI {fmt(drift['lo'])} to {fmt(drift['hi'])}); level "
+        f"{fmt(above['value'])}× the easy functions' median (Mann–Whitney p = {fmt(above['p'])}); "
+        f"{len(left)} runs of {cfg.long_steps:,} steps",
         holds=ok,
         note=f"check: every run's last-quarter median sharpness is below its peak (one-sided Wilcoxon p < {ALPHA}), "
-             f"the 90% interval of the mean last-quarter drift of log sharpness lies within ±{DRIFT_BOUND:.3f} "
-             f"(±25%), and the levels exceed the converged MAJORITY/FIRST/MEAN tradeoff runs' sharpness at "
-             f"n = {cfg.dynamics_n} (one-sided Mann–Whitney p < {ALPHA})" + _never(ev)
-             + ("" if ok else "; fails: " + "; ".join(_levels_reason(k, left) for k, v in checks.items() if not v)),
-    )  # fmt: skip
+        f"the 90% interval of the mean last-quarter drift of log sharpness lies within ±{DRIFT_BOUND:.3f} "
+        f"(±25%), and the levels exceed the converged MAJORITY/FIRST/MEAN tradeoff runs' sharpness at "
+        f"n = {cfg.dynamics_n} (one-sided Mann–Whitney p < {ALPHA})"
+        + _never(ev)
+        + ("" if ok else "; fails: " + "; ".join(_levels_reason(k, left) for k, v in checks.items() if not v)),
+    )
 
 
 def _levels_reason(check: str, left: pd.DataFrame) -> str:
@@ -221,13 +326,21 @@ def _levels_reason(check: str, left: pd.DataFrame) -> str:
     by = left.groupby("weight_decay")
     if check == "levelled":
         rising = [f"{wd:g}" for wd, g in by if g["drift"].median() > DRIFT_BOUND]
-        why = (f" (still rising at weight decay {', '.join(rising)}, whose blowup weight decay keeps driving up: next "
-               f"claim)" if rising and "0" not in rising else "")  # fmt: skip
-        return ("not levelled: last-quarter drift of log sharpness " + "; ".join(
-            f"weight decay {wd:g}: {span(g['drift'], digits=3)}" for wd, g in by) + why)  # fmt: skip
+        why = (
+            f" (still rising at weight decay {', '.join(rising)}, whose blowup weight decay keeps driving up: next "
+            f"claim)"
+            if rising and "0" not in rising
+            else ""
+        )
+        return (
+            "not levelled: last-quarter drift of log sharpness "
+            + "; ".join(f"weight decay {wd:g}: {span(g['drift'], digits=3)}" for wd, g in by)
+            + why
+        )
     if check == "fell":
         return "not every run's level is below its peak: level / peak " + "; ".join(
-            f"weight decay {wd:g}: {span(np.exp(g['fall']), digits=2)}" for wd, g in by)
+            f"weight decay {wd:g}: {span(np.exp(g['fall']), digits=2)}" for wd, g in by
+        )
     return "the levels do not exceed the easy functions' sharpness"
 
 
@@ -239,24 +352,34 @@ def ignores_blowup(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> Cl
     inside = bool(-ELASTICITY_BOUND < el["lo"] and el["hi"] < ELASTICITY_BOUND)
     ok = rose and inside
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale, claim="As weight decay drives the blowup up, sharpness does not follow it",
-        paper_ref="HR24 §7.2, Fig. 12", paper_value="the increase in blowup does not have a significant effect on "
-        "sharpness",
+        chapter=CHAPTER,
+        scale=cfg.scale,
+        claim="As weight decay drives the blowup up, sharpness does not follow it",
+        paper_ref="HR24 §7.2, Fig. 12",
+        paper_value="the increase in blowup does not have a significant effect on sharpness",
         measured=f"second half, weight decay > 0: log blowup {span(dec['blowup_change'], digits=3)}, elasticity of "
-                 f"sharpness {fmt(el['value'])} (90% CI {fmt(el['lo'])} to {fmt(el['hi'])}); {len(dec)} runs",
+        f"sharpness {fmt(el['value'])} (90% CI {fmt(el['lo'])} to {fmt(el['hi'])}); {len(dec)} runs",
         holds=ok,
         note=f"check: over the second half of training every run with weight decay gained log blowup, and the 90% "
-             f"interval of the mean per-run slope of log sharpness on log blowup lies within ±{ELASTICITY_BOUND} "
-             f"(a sharpness in proportion to the blowup has slope 1)"
-             + ("" if ok else "; fails: " + ("the blowup did not rise in every run" if not rose else
-                                            f"the interval is not inside the bound: at n = {cfg.dynamics_n} "
-                                            f"sharpness rises about {fmt(el['value'])} log units per log unit of "
-                                            f"blowup, its level with weight decay {_top(ev):g} "
-                                            f"{fmt(_level_ratio(ev))}× that without (it follows the blowup, "
-                                            f"partly); HR24's Fig. 12 is PARITY at n = 25, beyond the lengths at "
-                                            f"which this scale trains PARITY (chapter 05's calibration), so a "
-                                            f"decoupling at longer inputs is not tested here")),
-    )  # fmt: skip
+        f"interval of the mean per-run slope of log sharpness on log blowup lies within ±{ELASTICITY_BOUND} "
+        f"(a sharpness in proportion to the blowup has slope 1)"
+        + (
+            ""
+            if ok
+            else "; fails: "
+            + (
+                "the blowup did not rise in every run"
+                if not rose
+                else f"the interval is not inside the bound: at n = {cfg.dynamics_n} "
+                f"sharpness rises about {fmt(el['value'])} log units per log unit of "
+                f"blowup, its level with weight decay {_top(ev):g} "
+                f"{fmt(_level_ratio(ev))}× that without (it follows the blowup, "
+                f"partly); HR24's Fig. 12 is PARITY at n = 25, beyond the lengths at "
+                f"which this scale trains PARITY (chapter 05's calibration), so a "
+                f"decoupling at longer inputs is not tested here"
+            )
+        ),
+    )
 
 
 def _top(ev: pd.DataFrame) -> float:
@@ -276,12 +399,16 @@ def zero_decay_lower(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> 
     top = ev["weight_decay"].max()
     ok = bool(r["p"] < ALPHA)
     return Claim(
-        chapter=CHAPTER, scale=cfg.scale, claim=f"Without weight decay the sharpness ends lower than with {top:g}",
-        paper_ref="HR24 §7.2, Fig. 13", paper_value="zero weight decay ultimately reaches a lower sharpness",
+        chapter=CHAPTER,
+        scale=cfg.scale,
+        claim=f"Without weight decay the sharpness ends lower than with {top:g}",
+        paper_ref="HR24 §7.2, Fig. 13",
+        paper_value="zero weight decay ultimately reaches a lower sharpness",
         measured=f"last-quarter median sharpness, weight decay 0 / {top:g}: {fmt(r['value'])} (Mann–Whitney p = "
-                 f"{fmt(r['p'])}, {int(r['runs'])} runs)",
+        f"{fmt(r['p'])}, {int(r['runs'])} runs)",
         holds=ok,
         note=f"check: one-sided Mann–Whitney test of the last-quarter levels, weight decay 0 below {top:g}, "
-             f"p < {ALPHA} (with 4 runs each the smallest possible p is 1/70 = 0.014)" + _never(ev)
-             + ("" if ok else "; fails at this scale"),
-    )  # fmt: skip
+        f"p < {ALPHA} (with 4 runs each the smallest possible p is 1/70 = 0.014)"
+        + _never(ev)
+        + ("" if ok else "; fails at this scale"),
+    )

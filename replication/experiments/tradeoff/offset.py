@@ -7,6 +7,7 @@ length with the chapter's draws: :func:`offset_runs`. :func:`offset_table` fits,
 above MAJORITY at matched norm, with its t-test; the base row uses the chapter's own runs at that length.
 A change that moves PARITY onto MAJORITY's frontier shows as a ``δ`` near zero that is not significant.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,8 +44,9 @@ def offset_runs(cfg: TradeoffConfig) -> list[tuple[str, object]]:
 def run_offset(cfg: TradeoffConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
     """Every variant's runs (computed or read, as the tradeoff runs), one row each, with ``variant`` and ``kept``."""
     pairs = offset_runs(cfg)
-    df = _annotate(run_sweep([r for _, r in pairs], measure_tradeoff, KIND, cache=cache, n_jobs=cfg.n_jobs,
-                             progress=progress))  # fmt: skip
+    df = _annotate(
+        run_sweep([r for _, r in pairs], measure_tradeoff, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
+    )
     df.insert(0, "variant", [v for v, _ in pairs])
     return df
 
@@ -58,7 +60,12 @@ def _delta(g: pd.DataFrame) -> dict:
         return {**row, "offset": np.nan, "se": np.nan, "p": np.nan}
     b, se, dof = ols(g["log_mean_blowup"], np.column_stack([np.ones(len(g)), g["param_norm"], par]))
     t = b[2] / se[2] if se[2] > 0 else np.nan
-    return {**row, "offset": float(b[2]), "se": float(se[2]), "p": float(2 * st.t.sf(abs(t), dof)) if dof > 0 else np.nan}
+    return {
+        **row,
+        "offset": float(b[2]),
+        "se": float(se[2]),
+        "p": float(2 * st.t.sf(abs(t), dof)) if dof > 0 else np.nan,
+    }
 
 
 def offset_table(cfg: TradeoffConfig, runs: pd.DataFrame, variants: pd.DataFrame) -> pd.DataFrame:

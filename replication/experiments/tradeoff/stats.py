@@ -4,6 +4,7 @@ Per function, a least-squares fit of log blowup on parameter norm and n over the
 (:func:`n_effect`); the coefficient of n, with its two-sided t-test, says whether at matched norm the
 blowup rises with n. :func:`parity_offset` measures how far PARITY sits above the other functions' line.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -79,8 +80,14 @@ def pooled_interaction(df: pd.DataFrame, y: str = "log_mean_blowup", x: str = "p
     X = np.column_stack(cols + [ok["n"].astype(float), ok["n"] * is_par])
     b, se, dof = ols(ok[y], X)
     t = b[-1] / se[-1] if se[-1] > 0 else np.nan
-    out.update(extra=float(b[-1]), se=float(se[-1]), t=float(t), p=float(2 * stats.t.sf(abs(t), dof)),
-               others_slope=float(b[-2]), dof=int(dof))  # fmt: skip
+    out.update(
+        extra=float(b[-1]),
+        se=float(se[-1]),
+        t=float(t),
+        p=float(2 * stats.t.sf(abs(t), dof)),
+        others_slope=float(b[-2]),
+        dof=int(dof),
+    )
     return out
 
 
@@ -96,8 +103,15 @@ def equivalence(eff: pd.DataFrame, bound: float, level: float = 0.90) -> pd.Data
             continue
         q = stats.t.ppf(0.5 + level / 2, dof)
         lo, hi = r["coef_n"] - q * r["se_n"], r["coef_n"] + q * r["se_n"]
-        rows.append({"function": f, "lo": float(lo), "hi": float(hi), "bound": float(bound),
-                     "equivalent": bool(-bound < lo and hi < bound)})  # fmt: skip
+        rows.append(
+            {
+                "function": f,
+                "lo": float(lo),
+                "hi": float(hi),
+                "bound": float(bound),
+                "equivalent": bool(-bound < lo and hi < bound),
+            }
+        )
     return pd.DataFrame(rows, columns=["function", "lo", "hi", "bound", "equivalent"])
 
 

@@ -5,6 +5,7 @@ show for a ViT-small on CIFAR-10 that Adam (learning rate 0.002, halved every 8 
 higher but similar sensitivity. Here the ViT of the binary MNIST experiment is trained again with that
 schedule, same seeds, data and batch order, and compared with its SGD runs paired by seed.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,40 +67,64 @@ def adam_table(checks: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     lv = common_levels(checks)
     keep = checks[checks["level"].isin(lv) | (checks["name"] == "final")].copy()
-    keep["checkpoint"] = [f"train acc ≥ {x:g}" if n != "final" else "end of budget" for n, x in zip(keep["name"], keep["level"])]
+    keep["checkpoint"] = [
+        f"train acc ≥ {x:g}" if n != "final" else "end of budget" for n, x in zip(keep["name"], keep["level"])
+    ]
     return keep.groupby(["checkpoint", "model"], sort=False)[["epoch", "train_acc", "test_acc", "sensitivity"]].mean()
 
 
 def adam_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     """V25 Fig. 14: Adam's sensitivity is similar to SGD's. Statistic: per seed, log(Adam / SGD) of the sensitivity
     averaged over the common matched levels; two one-sided t-tests (TOST) that it lies within ±log(SIMILAR)."""
-    base = dict(chapter=CHAPTER, scale=cfg.scale, claim="Binary MNIST: the ViT trained with Adam is about as sensitive as with SGD",
-                paper_ref="V25 Fig. 14, App. D (ViT-small on CIFAR-10 there)",
-                paper_value="Adam slightly higher, similar values")  # fmt: skip
+    base = dict(
+        chapter=CHAPTER,
+        scale=cfg.scale,
+        claim="Binary MNIST: the ViT trained with Adam is about as sensitive as with SGD",
+        paper_ref="V25 Fig. 14, App. D (ViT-small on CIFAR-10 there)",
+        paper_value="Adam slightly higher, similar values",
+    )
     lv = common_levels(checks) if not checks.empty else []
     if checks.empty or not lv or checks["optimizer"].nunique() < 2:
-        return Claim(**base, measured="no stored Adam runs, or no common level", holds=False, testable=False,
-                     note="needs the ViT trained with Adam (binary_adam)")
+        return Claim(
+            **base,
+            measured="no stored Adam runs, or no common level",
+            holds=False,
+            testable=False,
+            note="needs the ViT trained with Adam (binary_adam)",
+        )
     sel = checks[checks["level"].isin(lv) & (checks["name"] != "final")]
     s = sel.groupby(["seed", "optimizer"])["sensitivity"].mean().unstack().dropna()
     d = np.log(s["adam"] / s["sgd"])
     d = d[np.isfinite(d)]  # a seed with no flips under one optimiser has no ratio
     bound = np.log(SIMILAR)
     if len(d) >= 2 and d.std() > 0:
-        p = max(stats.ttest_1samp(d, -bound, alternative="greater").pvalue, stats.ttest_1samp(d, bound, alternative="less").pvalue)
+        p = max(
+            stats.ttest_1samp(d, -bound, alternative="greater").pvalue,
+            stats.ttest_1samp(d, bound, alternative="less").pvalue,
+        )
     else:
         p = float("nan")
     holds = bool(p < ALPHA)
     ratio = float(np.exp(d.mean()))
-    note = (f"check: per seed, log of Adam's over SGD's sensitivity averaged over the levels "
-            f"{', '.join(f'{x:g}' for x in lv)}; equivalence within a factor {SIMILAR:g} either way by two one-sided "
-            f"t-tests over {len(d)} seeds, p = {fmt(p)} (holds if < {ALPHA}); Adam higher in {int((d > 0).sum())} of "
-            f"{len(d)} seeds")  # fmt: skip
+    note = (
+        f"check: per seed, log of Adam's over SGD's sensitivity averaged over the levels "
+        f"{', '.join(f'{x:g}' for x in lv)}; equivalence within a factor {SIMILAR:g} either way by two one-sided "
+        f"t-tests over {len(d)} seeds, p = {fmt(p)} (holds if < {ALPHA}); Adam higher in {int((d > 0).sum())} of "
+        f"{len(d)} seeds"
+    )
     if not holds:
-        note += "; fails: " + ("the ratio lies outside the bound" if abs(d.mean()) > bound else
-                               "the seeds vary too much to bound the ratio" + _seeds_needed(d, bound))
-    return Claim(**base, measured=f"SGD {fmt(s['sgd'].mean())}, Adam {fmt(s['adam'].mean())}; Adam / SGD {fmt(ratio)} "
-                 f"(geometric mean over {len(d)} seeds)", holds=holds, note=note)  # fmt: skip
+        note += "; fails: " + (
+            "the ratio lies outside the bound"
+            if abs(d.mean()) > bound
+            else "the seeds vary too much to bound the ratio" + _seeds_needed(d, bound)
+        )
+    return Claim(
+        **base,
+        measured=f"SGD {fmt(s['sgd'].mean())}, Adam {fmt(s['adam'].mean())}; Adam / SGD {fmt(ratio)} "
+        f"(geometric mean over {len(d)} seeds)",
+        holds=holds,
+        note=note,
+    )
 
 
 def _seeds_needed(d: pd.Series, bound: float, most: int = 1000) -> str:
@@ -109,5 +134,8 @@ def _seeds_needed(d: pd.Series, bound: float, most: int = 1000) -> str:
         return ""
     sd, margin = float(d.std(ddof=1)), bound - abs(float(d.mean()))
     n = next((n for n in range(3, most + 1) if margin * np.sqrt(n) / sd > stats.t.ppf(1 - ALPHA, n - 1)), None)
-    return (f" (at this spread, sd {sd:.2f} of the log ratio, about {n} seeds would bound it with even odds)" if n
-            else f" (more than {most} seeds would be needed)")
+    return (
+        f" (at this spread, sd {sd:.2f} of the log ratio, about {n} seeds would bound it with even odds)"
+        if n
+        else f" (more than {most} seeds would be needed)"
+    )

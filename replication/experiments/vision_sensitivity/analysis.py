@@ -1,6 +1,7 @@
 """Chapter 10's tables, prose and claims: the sweep's run table, the per-epoch curves, corruption and
 per-token tables, the summary, V25's numbers beside ours, the descriptions the notebook shows, and the
 claims, one builder per kind of claim, each judged by a one-sided t-test over seeds at level ``ALPHA``."""
+
 from __future__ import annotations
 
 import math
@@ -18,6 +19,7 @@ from ...tasks.corruptions import CATEGORY
 from .measure import measure_vision
 from .runs import CHAPTER, KIND, VisionConfig, vision_runs
 
+
 def run_table(cfg: VisionConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
     """One row per run of ``cfg`` (config fields and scalar results), computed or read from the results."""
     cache = cache if cache is not None else Store(scale=cfg.scale)
@@ -34,8 +36,9 @@ def curves(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None = None) ->
     frames, cache = [], cache if cache is not None else Store(scale=cfg.scale)
     for (_, row), res in zip(runs.iterrows(), load_results(KIND, vision_runs(cfg), cache=cache)):
         h = pd.DataFrame(res["history"])
-        frames.append(h.assign(model=label(row["arch"], row["method"]), arch=row["arch"], method=row["method"],
-                               seed=row["seed"]))  # fmt: skip
+        frames.append(
+            h.assign(model=label(row["arch"], row["method"]), arch=row["arch"], method=row["method"], seed=row["seed"])
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -54,8 +57,10 @@ def token_table(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None = Non
     for (_, r), res in zip(runs.iterrows(), load_results(KIND, vision_runs(cfg), cache=cache)):
         per = res["sens_per_token"]
         side = math.isqrt(len(per))
-        rows += [{"model": r["model"], "seed": r["seed"], "token": t, "row": t // side, "col": t % side,
-                  "sensitivity": v} for t, v in enumerate(per)]  # fmt: skip
+        rows += [
+            {"model": r["model"], "seed": r["seed"], "token": t, "row": t // side, "col": t % side, "sensitivity": v}
+            for t, v in enumerate(per)
+        ]
     return pd.DataFrame(rows)
 
 
@@ -70,25 +75,38 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 #: V25's end-of-training sensitivities (§5) and Table 2 (ViT-small on CIFAR-10), set beside ours.
-PAPER = pd.DataFrame([
-    ("Fashion-MNIST", "MLP (LeakyReLU)", "sensitivity", 0.0559), ("Fashion-MNIST", "MLP (sigmoid)", "sensitivity", 0.0505),
-    ("Fashion-MNIST", "CNN", "sensitivity", 0.0453), ("Fashion-MNIST", "ViT", "sensitivity", 0.0098),
-    ("CIFAR-10", "DenseNet-121", "sensitivity", 0.3673), ("CIFAR-10", "ResNet-18", "sensitivity", 0.0827),
-    ("CIFAR-10", "ConvMixer", "sensitivity", 0.0829), ("CIFAR-10", "ViT-small", "sensitivity", 0.0050),
-    ("CIFAR-10", "ViT-simple", "sensitivity", 0.0014),
-    ("CIFAR-10", "ViT-small", "ShOp", 39.166), ("CIFAR-10", "ViT-small + reg", "ShOp", 9.025),
-    ("CIFAR-10", "ViT-small", "ShPred", 0.5346), ("CIFAR-10", "ViT-small + reg", "ShPred", 0.3982),
-], columns=["dataset", "model", "measure", "value"])  # fmt: skip
+PAPER = pd.DataFrame(
+    [
+        ("Fashion-MNIST", "MLP (LeakyReLU)", "sensitivity", 0.0559),
+        ("Fashion-MNIST", "MLP (sigmoid)", "sensitivity", 0.0505),
+        ("Fashion-MNIST", "CNN", "sensitivity", 0.0453),
+        ("Fashion-MNIST", "ViT", "sensitivity", 0.0098),
+        ("CIFAR-10", "DenseNet-121", "sensitivity", 0.3673),
+        ("CIFAR-10", "ResNet-18", "sensitivity", 0.0827),
+        ("CIFAR-10", "ConvMixer", "sensitivity", 0.0829),
+        ("CIFAR-10", "ViT-small", "sensitivity", 0.0050),
+        ("CIFAR-10", "ViT-simple", "sensitivity", 0.0014),
+        ("CIFAR-10", "ViT-small", "ShOp", 39.166),
+        ("CIFAR-10", "ViT-small + reg", "ShOp", 9.025),
+        ("CIFAR-10", "ViT-small", "ShPred", 0.5346),
+        ("CIFAR-10", "ViT-small + reg", "ShPred", 0.3982),
+    ],
+    columns=["dataset", "model", "measure", "value"],
+)
 
 
 def paper_beside_ours(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """V25's numbers next to this run's means over seeds, one row per (model, measure)."""
     means = runs.groupby("model", sort=False)[["sensitivity", "shop", "shpred"]].mean()
-    ours = [(f"{dataset} (this book)", m, meas, float(means.loc[m, col]))
-            for m in means.index for meas, col in (("sensitivity", "sensitivity"), ("ShOp", "shop"), ("ShPred", "shpred"))
-            if meas == "sensitivity" or m.startswith("ViT")]  # fmt: skip
+    ours = [
+        (f"{dataset} (this book)", m, meas, float(means.loc[m, col]))
+        for m in means.index
+        for meas, col in (("sensitivity", "sensitivity"), ("ShOp", "shop"), ("ShPred", "shpred"))
+        if meas == "sensitivity" or m.startswith("ViT")
+    ]
     return pd.concat([PAPER, pd.DataFrame(ours, columns=PAPER.columns)], ignore_index=True).pivot_table(
-        index=["measure", "model"], columns="dataset", values="value", sort=False)
+        index=["measure", "model"], columns="dataset", values="value", sort=False
+    )
 
 
 def describe(cfg: VisionConfig, runs: pd.DataFrame, curves: pd.DataFrame) -> str:
@@ -99,29 +117,42 @@ def describe(cfg: VisionConfig, runs: pd.DataFrame, curves: pd.DataFrame) -> str
     reached = int(runs["reached_target"].astype(bool).sum())
     order = " < ".join(f"{NAMES[a]} ({fmt(v)})" for a, v in means.items())
     patch = int(runs["patch"].iloc[0])
-    lines = [f"Data: {cfg.dataset} ({runs['n_train'].iloc[0]} training and {runs['n_test'].iloc[0]} test images), "
-             f"patch {patch}, token noise σ = {fmt(cfg.noise_sigma)}.",
-             f"{reached} of {len(runs)} runs reached the target training accuracy {cfg.target_acc:.0%} within "
-             f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} (after {int(runs['epochs_run'].min())}–{int(runs['epochs_run'].max())} epochs); "
-             "on the whole training set the plainly trained models ended at "
-             + "; ".join(f"{NAMES[a]} {fmt(r['min'])}–{fmt(r['max'])}" for a, r in acc.iterrows()) + ".",
-             f"Mean sensitivity at the end of training, lowest first: {order}."]  # fmt: skip
+    lines = [
+        f"Data: {cfg.dataset} ({runs['n_train'].iloc[0]} training and {runs['n_test'].iloc[0]} test images), "
+        f"patch {patch}, token noise σ = {fmt(cfg.noise_sigma)}.",
+        f"{reached} of {len(runs)} runs reached the target training accuracy {cfg.target_acc:.0%} within "
+        f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} (after {int(runs['epochs_run'].min())}–{int(runs['epochs_run'].max())} epochs); "
+        "on the whole training set the plainly trained models ended at "
+        + "; ".join(f"{NAMES[a]} {fmt(r['min'])}–{fmt(r['max'])}" for a, r in acc.iterrows())
+        + ".",
+        f"Mean sensitivity at the end of training, lowest first: {order}.",
+    ]
     if len(means) > 1 and means.iloc[0] > 0:
-        lines.append(f"The most sensitive architecture changes its prediction {means.iloc[-1] / means.iloc[0]:.1f}× "
-                     f"as often as the least sensitive one.")  # fmt: skip
+        lines.append(
+            f"The most sensitive architecture changes its prediction {means.iloc[-1] / means.iloc[0]:.1f}× "
+            f"as often as the least sensitive one."
+        )
     per = plain.groupby("arch")[["epochs_run", "test_acc"]].mean()
-    lines.append("Mean epochs to the target: " + ", ".join(f"{NAMES[a]} {r.epochs_run:.1f}" for a, r in per.iterrows())
-                 + "; mean test accuracy: " + ", ".join(f"{NAMES[a]} {fmt(r.test_acc)}" for a, r in per.iterrows())
-                 + ".")  # fmt: skip
+    lines.append(
+        "Mean epochs to the target: "
+        + ", ".join(f"{NAMES[a]} {r.epochs_run:.1f}" for a, r in per.iterrows())
+        + "; mean test accuracy: "
+        + ", ".join(f"{NAMES[a]} {fmt(r.test_acc)}" for a, r in per.iterrows())
+        + "."
+    )
     if "vit" in means.index and len(means) > 1 and means.index[0] != "vit":
-        lines.append(f"Unlike in V25, the ViT is not the least sensitive architecture in this run: "
-                     f"{NAMES[means.index[0]]} is.")  # fmt: skip
+        lines.append(
+            f"Unlike in V25, the ViT is not the least sensitive architecture in this run: {NAMES[means.index[0]]} is."
+        )
     c = curves[curves["method"] == "plain"]
     start = c[c["epoch"] == 0].groupby("arch")["sensitivity"].mean()
     end = c.sort_values("epoch").groupby(["arch", "seed"]).tail(1).groupby("arch")["sensitivity"].mean()
-    lines.append("The per-epoch estimate went from " + "; ".join(
-        f"{NAMES[a]} {fmt(start[a])} → {fmt(end[a])}" for a in start.index) + " between initialisation and the "
-        "last epoch.")  # fmt: skip
+    lines.append(
+        "The per-epoch estimate went from "
+        + "; ".join(f"{NAMES[a]} {fmt(start[a])} → {fmt(end[a])}" for a in start.index)
+        + " between initialisation and the "
+        "last epoch."
+    )
     return " ".join(lines)
 
 
@@ -135,8 +166,11 @@ def _change(before: float, after: float) -> str:
 def describe_methods(cfg: VisionConfig, runs: pd.DataFrame) -> str:
     """What the regulariser and augmentation changed (means over seeds), in words, for the notebook."""
     arch = cfg.regularised
-    r = runs[runs["arch"] == arch].groupby("method")[["sensitivity", "noise_acc", "corrupt_acc", "test_acc", "shop",
-                                                       "shpred"]].mean()  # fmt: skip
+    r = (
+        runs[runs["arch"] == arch]
+        .groupby("method")[["sensitivity", "noise_acc", "corrupt_acc", "test_acc", "shop", "shpred"]]
+        .mean()
+    )
     if "plain" not in r.index or len(r) < 2:
         return f"Only plain training of the {NAMES[arch]} was run."
     b = r.loc["plain"]
@@ -148,7 +182,8 @@ def describe_methods(cfg: VisionConfig, runs: pd.DataFrame) -> str:
             f"With {name} the {NAMES[arch]}'s sensitivity {_change(b.sensitivity, x.sensitivity)}; its accuracy "
             f"under the noise corruptions {_change(b.noise_acc, x.noise_acc)}, under all corruptions "
             f"{_change(b.corrupt_acc, x.corrupt_acc)}, on clean test images {_change(b.test_acc, x.test_acc)}; ShOp "
-            f"{_change(b.shop, x.shop)}, ShPred {_change(b.shpred, x.shpred)} (means over seeds).")
+            f"{_change(b.shop, x.shop)}, ShPred {_change(b.shpred, x.shpred)} (means over seeds)."
+        )
     return " ".join(lines)
 
 
@@ -163,25 +198,58 @@ def compute_summary(runs: pd.DataFrame) -> pd.DataFrame:
 #: The architecture claims (V25 §5): the ViT against each other architecture, (other, paper_ref, paper_value).
 ARCHITECTURE_CLAIMS = (
     ("cnn", "V25 §5, App. A.3 Fig. 18 (Fashion-MNIST)", "CNN 0.0453 vs ViT 0.0098"),
-    ("mlp", "V25 §5, Fig. 18 (Fashion-MNIST); App. A.1 Fig. 13 (MNIST)",
-     "MLP 0.0559 / 0.0505 vs ViT 0.0098; on MNIST the ViT below the MLP"),
-)  # fmt: skip
+    (
+        "mlp",
+        "V25 §5, Fig. 18 (Fashion-MNIST); App. A.1 Fig. 13 (MNIST)",
+        "MLP 0.0559 / 0.0505 vs ViT 0.0098; on MNIST the ViT below the MLP",
+    ),
+)
 #: The method claims (V25 §7.1, §7.2): (method, column, claim, paper_ref, paper_value), the regularised
 #: architecture trained with ``method`` against its plain training.
 METHOD_CLAIMS = (
-    ("reg", "sensitivity", "The sensitivity regulariser lowers the token-wise sensitivity", "V25 §7.1, Fig. 9",
-     "lower for ViT-small-reg than ViT-small"),
-    ("reg", "noise_acc", "The sensitivity regulariser raises accuracy under noise corruptions",
-     "V25 §7.1, Fig. 9 (CIFAR-10-C noise)", "higher, most of all on noise and blur"),
-    ("aug", "sensitivity", "Whole-image noise augmentation lowers the token-wise sensitivity", "V25 §7.1, Fig. 9",
-     "lower for ViT-small-aug than ViT-small"),
-    ("aug", "noise_acc", "Whole-image noise augmentation raises accuracy under noise corruptions",
-     "V25 §7.1, Fig. 9 (CIFAR-10-C noise)", "higher, most of all on noise and blur"),
-    ("reg", "shop", "The regularised model sits in a flatter minimum: lower ShOp", "V25 §7.2, Table 2",
-     "39.166 → 9.025 (ViT-small, CIFAR-10)"),
-    ("reg", "shpred", "The regularised model sits in a flatter minimum: lower ShPred", "V25 §7.2, Table 2",
-     "0.5346 → 0.3982 (ViT-small, CIFAR-10)"),
-)  # fmt: skip
+    (
+        "reg",
+        "sensitivity",
+        "The sensitivity regulariser lowers the token-wise sensitivity",
+        "V25 §7.1, Fig. 9",
+        "lower for ViT-small-reg than ViT-small",
+    ),
+    (
+        "reg",
+        "noise_acc",
+        "The sensitivity regulariser raises accuracy under noise corruptions",
+        "V25 §7.1, Fig. 9 (CIFAR-10-C noise)",
+        "higher, most of all on noise and blur",
+    ),
+    (
+        "aug",
+        "sensitivity",
+        "Whole-image noise augmentation lowers the token-wise sensitivity",
+        "V25 §7.1, Fig. 9",
+        "lower for ViT-small-aug than ViT-small",
+    ),
+    (
+        "aug",
+        "noise_acc",
+        "Whole-image noise augmentation raises accuracy under noise corruptions",
+        "V25 §7.1, Fig. 9 (CIFAR-10-C noise)",
+        "higher, most of all on noise and blur",
+    ),
+    (
+        "reg",
+        "shop",
+        "The regularised model sits in a flatter minimum: lower ShOp",
+        "V25 §7.2, Table 2",
+        "39.166 → 9.025 (ViT-small, CIFAR-10)",
+    ),
+    (
+        "reg",
+        "shpred",
+        "The regularised model sits in a flatter minimum: lower ShPred",
+        "V25 §7.2, Table 2",
+        "0.5346 → 0.3982 (ViT-small, CIFAR-10)",
+    ),
+)
 
 
 def _values(runs: pd.DataFrame, arch: str, method: str, col: str) -> pd.Series:
@@ -214,9 +282,11 @@ def _ms(s: pd.Series) -> str:
 
 def _setting(cfg: VisionConfig, runs: pd.DataFrame) -> str:
     """How this run differs from V25's, appended to the note of a claim that fails."""
-    return (f"V25's numbers come from Fashion-MNIST and CIFAR-10 models trained for many epochs; here "
-            f"{int(runs['n_train'].iloc[0]):,} {cfg.dataset} training images, each run stopped at "
-            f"{cfg.target_acc:.0%} training accuracy (at most {cfg.epochs} epochs), {cfg.seeds} seed(s)")
+    return (
+        f"V25's numbers come from Fashion-MNIST and CIFAR-10 models trained for many epochs; here "
+        f"{int(runs['n_train'].iloc[0]):,} {cfg.dataset} training images, each run stopped at "
+        f"{cfg.target_acc:.0%} training accuracy (at most {cfg.epochs} epochs), {cfg.seeds} seed(s)"
+    )
 
 
 def vit_less_sensitive(cfg: VisionConfig, runs: pd.DataFrame, other: str, paper_ref: str, paper_value: str) -> Claim:
@@ -229,21 +299,27 @@ def vit_less_sensitive(cfg: VisionConfig, runs: pd.DataFrame, other: str, paper_
     holds = bool(ok and p < ALPHA)
     note = f"check: one-sided Welch t-test over seeds, p = {fmt(p)} (holds if < {ALPHA})"
     if not holds and ok and o.mean() > 0:
-        note += (f"; fails: the ViT's mean sensitivity is {v.mean() / o.mean():.2f}× the {NAMES[other]}'s. "
-                 f"{_setting(cfg, runs)}")
+        note += (
+            f"; fails: the ViT's mean sensitivity is {v.mean() / o.mean():.2f}× the {NAMES[other]}'s. "
+            f"{_setting(cfg, runs)}"
+        )
     elif not holds:
         note += "; fails" + ("" if ok else ": the architectures parameter left one of the two out")
     return Claim(
         chapter=CHAPTER,
         claim=f"At comparable training accuracy the ViT's token-wise sensitivity is below the {NAMES[other]}'s",
-        paper_ref=paper_ref, paper_value=paper_value,
+        paper_ref=paper_ref,
+        paper_value=paper_value,
         measured=f"ViT {_ms(v)}, {NAMES[other]} {_ms(o)} ({len(v)} seeds each); {comparable}" if ok else "not run",
-        holds=holds, scale=cfg.scale, note=note,
-    )  # fmt: skip
+        holds=holds,
+        scale=cfg.scale,
+        note=note,
+    )
 
 
-def method_effect(cfg: VisionConfig, runs: pd.DataFrame, method: str, col: str, claim: str, paper_ref: str,
-                  paper_value: str) -> Claim:
+def method_effect(
+    cfg: VisionConfig, runs: pd.DataFrame, method: str, col: str, claim: str, paper_ref: str, paper_value: str
+) -> Claim:
     """Training the regularised architecture with ``method`` moves ``col`` the way V25 report (lower, or higher
     for ``noise_acc``) against its plain training: a paired t-test over seeds."""
     arch = cfg.regularised
@@ -253,20 +329,28 @@ def method_effect(cfg: VisionConfig, runs: pd.DataFrame, method: str, col: str, 
     p = (paired_less(other, base) if lower else paired_less(base, other)) if ok else float("nan")
     what = {"noise_acc": "mean accuracy over the noise corruptions and severities"}.get(col, col)
     holds = bool(ok and p < ALPHA)
-    note = (f"check: one-sided paired t-test over seeds (same seed, same initialisation), {col} "
-            f"{'lower' if lower else 'higher'} with {method}, p = {fmt(p)} (holds if < {ALPHA})")
+    note = (
+        f"check: one-sided paired t-test over seeds (same seed, same initialisation), {col} "
+        f"{'lower' if lower else 'higher'} with {method}, p = {fmt(p)} (holds if < {ALPHA})"
+    )
     if not holds and ok:
         note += f"; fails: the mean {_change(base.mean(), other.mean())} with {method}. {_setting(cfg, runs)}"
     elif not holds:
         note += f"; fails: the methods parameter left {method} out"
     return Claim(
-        chapter=CHAPTER, claim=claim, paper_ref=paper_ref, paper_value=paper_value,
+        chapter=CHAPTER,
+        claim=claim,
+        paper_ref=paper_ref,
+        paper_value=paper_value,
         measured=f"{NAMES[arch]} plain {_ms(base)} → + {method} {_ms(other)} ({what})" if ok else "not run",
-        holds=holds, scale=cfg.scale, note=note,
-    )  # fmt: skip
+        holds=holds,
+        scale=cfg.scale,
+        note=note,
+    )
 
 
 def claims(cfg: VisionConfig, runs: pd.DataFrame) -> list[Claim]:
     """Chapter 10's claims, each judged by a one-sided t-test over seeds at level ``ALPHA``."""
-    return ([vit_less_sensitive(cfg, runs, *spec) for spec in ARCHITECTURE_CLAIMS]
-            + [method_effect(cfg, runs, *spec) for spec in METHOD_CLAIMS])  # fmt: skip
+    return [vit_less_sensitive(cfg, runs, *spec) for spec in ARCHITECTURE_CLAIMS] + [
+        method_effect(cfg, runs, *spec) for spec in METHOD_CLAIMS
+    ]

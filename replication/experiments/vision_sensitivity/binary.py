@@ -11,6 +11,7 @@ checkpoints in full (V25 App. D: ``repeats`` noise draws per patch on ``n_sens``
 weights are stored with the result (float16 by default; the result records how far float16 predictions
 agree with float32 ones), so later measures need no retraining: :func:`load_checkpoint`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from ...checks import KEY_OMIT_DEFAULT, check_choice, check_float, check_int
+from ...checks import KEY_OMIT_DEFAULT, check_choice, check_int
 from ...measures.output_sharpness import predict_in_chunks
 from ...models.vision import build_model
 from ...runs.chapters import kind
@@ -94,8 +95,13 @@ def levelled(history: list[dict], col: str, window: int, bound: float) -> tuple[
 def binary_data(run: BinaryRun):
     """Standardised training and test images of ``run`` with the binary labels: (xtr, ytr, xte, yte, shape)."""
     data = vision_data.load_mnist().subset(run.n_train, run.n_test)
-    return (data.standardise(data.x_train), vision_data.digit_halves(data.y_train), data.standardise(data.x_test),
-            vision_data.digit_halves(data.y_test), data.shape)  # fmt: skip
+    return (
+        data.standardise(data.x_train),
+        vision_data.digit_halves(data.y_train),
+        data.standardise(data.x_test),
+        vision_data.digit_halves(data.y_test),
+        data.shape,
+    )
 
 
 def new_model(run: BinaryRun, shape=(1, 28, 28)) -> torch.nn.Module:
@@ -136,12 +142,24 @@ def measure_binary(run: BinaryRun, device: str = "cpu") -> dict:
         for level in run.levels:
             if acc >= level and level not in kept:
                 kept[level] = (step // per_epoch, copy.deepcopy(m.state_dict()))
-        return {"epoch": step // per_epoch, "train_acc": acc, "test_acc": _accuracy(m, xte, yte),
-                "train_loss": float(F.cross_entropy(out, ytr)),
-                "sensitivity": image_sensitivity(m, xtr[curve_idx], run.patch, run.sigma, 1, curve_noise).fraction}  # fmt: skip
+        return {
+            "epoch": step // per_epoch,
+            "train_acc": acc,
+            "test_acc": _accuracy(m, xte, yte),
+            "train_loss": float(F.cross_entropy(out, ytr)),
+            "sensitivity": image_sensitivity(m, xtr[curve_idx], run.patch, run.sigma, 1, curve_noise).fraction,
+        }
 
-    res = fit(model, epoch_batches(xtr, ytr, run.batch_size, order), lambda m, b: F.cross_entropy(m(b[0]), b[1]), opt,
-              run.epochs * per_epoch, eval_every=per_epoch, evaluate=evaluate, progress=False)  # fmt: skip
+    res = fit(
+        model,
+        epoch_batches(xtr, ytr, run.batch_size, order),
+        lambda m, b: F.cross_entropy(m(b[0]), b[1]),
+        opt,
+        run.epochs * per_epoch,
+        eval_every=per_epoch,
+        evaluate=evaluate,
+        progress=False,
+    )
     t0 = time.perf_counter()
     sens_idx = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(2))[: run.n_sens]
     checkpoints = [(f"acc{i}", lv, *kept[lv]) for i, lv in enumerate(run.levels) if lv in kept]
@@ -149,24 +167,40 @@ def measure_binary(run: BinaryRun, device: str = "cpu") -> dict:
     dtype, rows, weights = WEIGHT_DTYPES[run.weight_dtype], [], {}
     for name, level, epoch, state in checkpoints:
         m = load_checkpoint(run, state)  # float32, exactly the trained weights
-        sens = image_sensitivity(m, xtr[sens_idx], run.patch, run.sigma, run.repeats,
-                                 torch.Generator().manual_seed(3))  # fmt: skip
+        sens = image_sensitivity(m, xtr[sens_idx], run.patch, run.sigma, run.repeats, torch.Generator().manual_seed(3))
         weights[name] = {k: v.to(dtype).contiguous() for k, v in state.items()}
         stored = load_checkpoint(run, weights[name])
         with torch.no_grad():
-            agree = float((predict_in_chunks(stored, xtr).argmax(-1) == predict_in_chunks(m, xtr).argmax(-1)).float().mean())
-        rows.append({"name": name, "level": level, "epoch": epoch, "train_acc": _accuracy(m, xtr, ytr),
-                     "test_acc": _accuracy(m, xte, yte), "sensitivity": sens.fraction,
-                     "per_token": sens.per_token.tolist(), "evaluations": sens.n_evaluations,
-                     "stored_agreement": agree})  # fmt: skip
+            agree = float(
+                (predict_in_chunks(stored, xtr).argmax(-1) == predict_in_chunks(m, xtr).argmax(-1)).float().mean()
+            )
+        rows.append(
+            {
+                "name": name,
+                "level": level,
+                "epoch": epoch,
+                "train_acc": _accuracy(m, xtr, ytr),
+                "test_acc": _accuracy(m, xte, yte),
+                "sensitivity": sens.fraction,
+                "per_token": sens.per_token.tolist(),
+                "evaluations": sens.n_evaluations,
+                "stored_agreement": agree,
+            }
+        )
     final = rows[-1]
     return {
         "history": [{k: (int(v) if k in ("step", "epoch") else float(v)) for k, v in r.items()} for r in res.history],
-        "checkpoints": rows, "weights": weights, "train_acc": final["train_acc"], "test_acc": final["test_acc"],
-        "sensitivity": final["sensitivity"], "epochs_run": final["epoch"], "failed": res.failed,
-        "stored_agreement": min(r["stored_agreement"] for r in rows), "train_seconds": res.seconds,
+        "checkpoints": rows,
+        "weights": weights,
+        "train_acc": final["train_acc"],
+        "test_acc": final["test_acc"],
+        "sensitivity": final["sensitivity"],
+        "epochs_run": final["epoch"],
+        "failed": res.failed,
+        "stored_agreement": min(r["stored_agreement"] for r in rows),
+        "train_seconds": res.seconds,
         "measure_seconds": time.perf_counter() - t0,
-    }  # fmt: skip
+    }
 
 
 def binary_runs(cfg: VisionConfig) -> list[BinaryRun]:
@@ -175,12 +209,26 @@ def binary_runs(cfg: VisionConfig) -> list[BinaryRun]:
     full_train, full_test = 4000, 1000
     n_train, n_test = min(cfg.n_train or full_train, full_train), min(cfg.n_test or full_test, full_test)
     sigma = float(cfg.sigma) if cfg.sigma is not None else SIGMA["mnist"]
-    return [BinaryRun(arch=a, seed=s, n_train=n_train, n_test=n_test, lr=cfg.binary_lr, batch_size=cfg.batch_size,
-                      epochs=cfg.binary_epochs, patch=PATCH["mnist"], sigma=sigma, repeats=cfg.repeats,
-                      n_sens=max(1, round(cfg.binary_sens_fraction * n_train)),
-                      curve_sens=min(cfg.binary_curve_sens, n_train), levels=tuple(cfg.binary_levels),
-                      weight_dtype=cfg.binary_weights)
-            for s in range(cfg.binary_seeds) for a in ("mlp", "vit")]  # fmt: skip
+    return [
+        BinaryRun(
+            arch=a,
+            seed=s,
+            n_train=n_train,
+            n_test=n_test,
+            lr=cfg.binary_lr,
+            batch_size=cfg.batch_size,
+            epochs=cfg.binary_epochs,
+            patch=PATCH["mnist"],
+            sigma=sigma,
+            repeats=cfg.repeats,
+            n_sens=max(1, round(cfg.binary_sens_fraction * n_train)),
+            curve_sens=min(cfg.binary_curve_sens, n_train),
+            levels=tuple(cfg.binary_levels),
+            weight_dtype=cfg.binary_weights,
+        )
+        for s in range(cfg.binary_seeds)
+        for a in ("mlp", "vit")
+    ]
 
 
 def adam_runs(cfg: VisionConfig) -> list[BinaryRun]:

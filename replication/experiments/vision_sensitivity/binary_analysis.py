@@ -1,6 +1,7 @@
 """Tables, prose and claims of V25's binary MNIST experiment (:mod:`.binary`): the runs, the per-epoch curves,
 the checkpoints (matched training accuracy and the end of the budget), the levelling-off test, the settings
 and cost table, and the two claims of V25 Fig. 13."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +14,7 @@ from ...report.claims import ALPHA, Claim, fmt
 from ...runs.store import Store, log_origin
 from ...runs.sweep import run_key, run_sweep
 from .analysis import NAMES, welch_less
-from .binary import KIND, BinaryRun, binary_runs, levelled, measure_binary
+from .binary import KIND, binary_runs, levelled, measure_binary
 from .runs import CHAPTER, VisionConfig
 
 #: Patch positions on the border of the 4x4 grid of 7x7 patches (12 of 16): mostly blank on MNIST digits.
@@ -34,22 +35,31 @@ def stored_results(configs: list, measure, kind: str, store: Store) -> tuple[lis
     return configs, [store.find(kind, run_key(c, device))[0]["result"] for c in configs], table
 
 
-def stored_runs(configs: list, measure, kind: str, store: Store, cols: tuple[str, ...]
-                ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
+def stored_runs(
+    configs: list, measure, kind: str, store: Store, cols: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[dict]]:
     """``(runs, results)`` of ``configs`` (:func:`stored_results`): one row per run (its fields ``cols`` and scalar
     results) and its full result."""
     if not configs:
         return pd.DataFrame(), []
     kept, results, table = stored_results(configs, measure, kind, store)
     if table is None:
-        table = pd.DataFrame([{**{k: getattr(c, k) for k in cols}, "source": "results",
-                               **{k: v for k, v in res.items() if np.isscalar(v) or v is None}}
-                              for c, res in zip(kept, results)])  # fmt: skip
+        table = pd.DataFrame(
+            [
+                {
+                    **{k: getattr(c, k) for k in cols},
+                    "source": "results",
+                    **{k: v for k, v in res.items() if np.isscalar(v) or v is None},
+                }
+                for c, res in zip(kept, results)
+            ]
+        )
     return table, results
 
 
-def binary_table(cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
-                 ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
+def binary_table(
+    cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
+) -> tuple[pd.DataFrame, list[dict]]:
     """``(runs, results)``: one row per run of the binary experiment (or of ``configs``) and its full result,
     computed or read (:func:`stored_runs`: the runs not committed yet are left out of the book build)."""
     store = cache if cache is not None else Store(scale=cfg.scale)
@@ -63,8 +73,10 @@ def binary_status(cfg: VisionConfig, runs: pd.DataFrame) -> str:
     have = len(runs)
     if have == n:
         return f"All {n} runs of the binary experiment ({cfg.binary_seeds} seeds per model) are read below."
-    return (f"**Runs of the binary experiment stored at this scale: {have} of {n}**; the tables, figures and claims "
-            "below use those, and a claim is not tested with fewer than 2 seeds per model.")
+    return (
+        f"**Runs of the binary experiment stored at this scale: {have} of {n}**; the tables, figures and claims "
+        "below use those, and a claim is not tested with fewer than 2 seeds per model."
+    )
 
 
 def _model(arch: str) -> str:
@@ -73,8 +85,10 @@ def _model(arch: str) -> str:
 
 def binary_curves(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     """Every epoch of every run: model, seed, epoch, train_acc, test_acc, train_loss, sensitivity (per-epoch estimate)."""
-    frames = [pd.DataFrame(res["history"]).assign(model=_model(r.arch), arch=r.arch, seed=r.seed)
-              for r, res in zip(runs.itertuples(), results)]  # fmt: skip
+    frames = [
+        pd.DataFrame(res["history"]).assign(model=_model(r.arch), arch=r.arch, seed=r.seed)
+        for r, res in zip(runs.itertuples(), results)
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -86,8 +100,15 @@ def checkpoint_table(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
         for c in res["checkpoints"]:
             per = np.asarray(c["per_token"], float)
             share = float(per[list(BORDER)].sum() / per.sum()) if per.sum() > 0 else float("nan")
-            rows.append({"model": _model(r.arch), "arch": r.arch, "seed": r.seed, **{k: v for k, v in c.items()
-                         if k != "per_token"}, "border_share": share})  # fmt: skip
+            rows.append(
+                {
+                    "model": _model(r.arch),
+                    "arch": r.arch,
+                    "seed": r.seed,
+                    **{k: v for k, v in c.items() if k != "per_token"},
+                    "border_share": share,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -105,9 +126,12 @@ def matched_table(checks: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of epoch, training accuracy and sensitivity per (checkpoint, model): each matched
     level and the end of the budget."""
     keep = checks[checks["level"].isin(matched_levels(checks)) | (checks["name"] == "final")].copy()
-    keep["checkpoint"] = [f"train acc ≥ {lv:g}" if n != "final" else "end of budget"
-                          for n, lv in zip(keep["name"], keep["level"])]  # fmt: skip
-    g = keep.groupby(["checkpoint", "model"], sort=False)[["epoch", "train_acc", "test_acc", "sensitivity", "border_share"]]
+    keep["checkpoint"] = [
+        f"train acc ≥ {lv:g}" if n != "final" else "end of budget" for n, lv in zip(keep["name"], keep["level"])
+    ]
+    g = keep.groupby(["checkpoint", "model"], sort=False)[
+        ["epoch", "train_acc", "test_acc", "sensitivity", "border_share"]
+    ]
     out = g.mean().round(4).astype(str) + " ± " + g.std(ddof=1).fillna(0).round(4).astype(str)
     out.insert(0, "seeds", g.size())
     return out
@@ -122,8 +146,16 @@ def settle_table(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict], nam
     for r, res in zip(runs.itertuples(), results):
         da, oka = levelled(res["history"], "train_acc", cfg.binary_window, cfg.binary_acc_bound)
         ds, oks = levelled(res["history"], "sensitivity", cfg.binary_window, cfg.binary_sens_bound)
-        rows.append({"model": name(r), "seed": r.seed, "epochs": int(res["epochs_run"]), "Δ train acc": da,
-                     "Δ sensitivity": ds, "levelled off": bool(oka and oks)})  # fmt: skip
+        rows.append(
+            {
+                "model": name(r),
+                "seed": r.seed,
+                "epochs": int(res["epochs_run"]),
+                "Δ train acc": da,
+                "Δ sensitivity": ds,
+                "levelled off": bool(oka and oks),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -133,44 +165,82 @@ def binary_settings(cfg: VisionConfig, runs: pd.DataFrame) -> pd.DataFrame:
     cost = {}
     if len(runs):
         g = runs.groupby("arch")
-        cost = {a: f"{g['train_seconds'].mean()[a]:.0f} s training + {g['measure_seconds'].mean()[a]:.0f} s measuring "
-                   f"per run (mean of {g.size()[a]})" for a in g.size().index}  # fmt: skip
+        cost = {
+            a: f"{g['train_seconds'].mean()[a]:.0f} s training + {g['measure_seconds'].mean()[a]:.0f} s measuring "
+            f"per run (mean of {g.size()[a]})"
+            for a in g.size().index
+        }
     rows = [
-        ("data", "MNIST, 60,000 training images", f"the bundled MNIST digits: {r.n_train} training, {r.n_test} test"
-         if r else "not run", "no download is possible here"),
+        (
+            "data",
+            "MNIST, 60,000 training images",
+            f"the bundled MNIST digits: {r.n_train} training, {r.n_test} test" if r else "not run",
+            "no download is possible here",
+        ),
         ("task", "digit < 5 against ≥ 5", "the same", ""),
-        ("ViT", "ViT-small, depth 2, 1 head, MLP 128, 7×7 patches", "the same; width 64, head width 64",
-         "width not stated in V25; " + cost.get("vit", "no stored run")),
+        (
+            "ViT",
+            "ViT-small, depth 2, 1 head, MLP 128, 7×7 patches",
+            "the same; width 64, head width 64",
+            "width not stated in V25; " + cost.get("vit", "no stored run"),
+        ),
         ("MLP", "one hidden layer, 100 units, LeakyReLU", "the same", cost.get("mlp", "no stored run")),
         ("optimiser", "SGD, lr 0.01, batch 50", f"SGD, lr {fmt(cfg.binary_lr)}, batch {cfg.batch_size}", ""),
-        ("training length", "not stated", f"{cfg.binary_epochs} epochs, both models",
-         f"levelled-off test: the last {cfg.binary_window} epochs against the {cfg.binary_window} before"),
-        ("compared at", "the same training accuracy (Fig. 13)",
-         "each model's first epoch at or above " + ", ".join(f"{v:g}" for v in cfg.binary_levels) + "; and the end",
-         "training accuracy on all training images, every epoch"),
-        ("sensitivity", "about 30% of the training images, 5 draws per patch",
-         f"{r.n_sens} training images ({cfg.binary_sens_fraction:.0%}), {r.repeats} draws per patch" if r else "",
-         f"along training: {cfg.binary_curve_sens} images, 1 draw"),
+        (
+            "training length",
+            "not stated",
+            f"{cfg.binary_epochs} epochs, both models",
+            f"levelled-off test: the last {cfg.binary_window} epochs against the {cfg.binary_window} before",
+        ),
+        (
+            "compared at",
+            "the same training accuracy (Fig. 13)",
+            "each model's first epoch at or above " + ", ".join(f"{v:g}" for v in cfg.binary_levels) + "; and the end",
+            "training accuracy on all training images, every epoch",
+        ),
+        (
+            "sensitivity",
+            "about 30% of the training images, 5 draws per patch",
+            f"{r.n_sens} training images ({cfg.binary_sens_fraction:.0%}), {r.repeats} draws per patch" if r else "",
+            f"along training: {cfg.binary_curve_sens} images, 1 draw",
+        ),
         ("noise", "not stated for MNIST", f"σ = {fmt(r.sigma) if r else ''} per pixel (the 10-class setting's)", ""),
         ("seeds", "not stated", str(cfg.binary_seeds), "a test over seeds"),
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["setting", "V25 (App. A.1, D)", cfg.scale, "note / measured cost"]).set_index("setting")
+    ]
+    return pd.DataFrame(rows, columns=["setting", "V25 (App. A.1, D)", cfg.scale, "note / measured cost"]).set_index(
+        "setting"
+    )
 
 
 def describe_binary(checks: pd.DataFrame, settle: pd.DataFrame, curves: pd.DataFrame | None = None) -> str:
     """What the runs show, in words, for the notebook."""
     if checks.empty:
         return "No run of the binary experiment is stored at this scale."
-    fin = checks[checks["name"] == "final"].groupby("model")[["train_acc", "test_acc", "sensitivity", "border_share"]].mean()
+    fin = (
+        checks[checks["name"] == "final"]
+        .groupby("model")[["train_acc", "test_acc", "sensitivity", "border_share"]]
+        .mean()
+    )
     lv = matched_levels(checks)
-    parts = ["At the end of the budget: " + "; ".join(
-        f"{m} training accuracy {fmt(r.train_acc)}, test {fmt(r.test_acc)}, sensitivity {fmt(r.sensitivity)}, "
-        f"{r.border_share:.0%} of it on the 12 border patches" for m, r in fin.iterrows()) + " (means over seeds)."]
-    parts.append(f"{int(settle['levelled off'].sum())} of {len(settle)} runs pass the levelling-off test{_trend(curves)}.")
+    parts = [
+        "At the end of the budget: "
+        + "; ".join(
+            f"{m} training accuracy {fmt(r.train_acc)}, test {fmt(r.test_acc)}, sensitivity {fmt(r.sensitivity)}, "
+            f"{r.border_share:.0%} of it on the 12 border patches"
+            for m, r in fin.iterrows()
+        )
+        + " (means over seeds)."
+    ]
+    parts.append(
+        f"{int(settle['levelled off'].sum())} of {len(settle)} runs pass the levelling-off test{_trend(curves)}."
+    )
     if lv:
         m = checks[checks["level"].isin(lv)].groupby(["level", "model"])["sensitivity"].mean().unstack()
-        parts.append("At matched training accuracy the mean sensitivity was " + "; ".join(
-            f"{lvl:g}: " + ", ".join(f"{c} {fmt(m.loc[lvl, c])}" for c in m.columns) for lvl in m.index) + ".")
+        parts.append(
+            "At matched training accuracy the mean sensitivity was "
+            + "; ".join(f"{lvl:g}: " + ", ".join(f"{c} {fmt(m.loc[lvl, c])}" for c in m.columns) for lvl in m.index)
+            + "."
+        )
     else:
         parts.append("No accuracy level was reached by every run of both models.")
     return " ".join(parts)
@@ -188,7 +258,9 @@ def _trend(curves: pd.DataFrame | None) -> str:
     start, end = c.first().groupby("arch").mean(), c.last().groupby("arch").mean()
     peak = c.max().groupby("arch").mean()
     return ". Along training the per-epoch estimate went " + "; ".join(
-        f"{NAMES[a]} {fmt(start[a])} at initialisation, peak {fmt(peak[a])}, {fmt(end[a])} at the end" for a in start.index)
+        f"{NAMES[a]} {fmt(start[a])} at initialisation, peak {fmt(peak[a])}, {fmt(end[a])} at the end"
+        for a in start.index
+    )
 
 
 def _why(checks: pd.DataFrame, which: pd.DataFrame, curves: pd.DataFrame | None = None) -> str:
@@ -200,62 +272,104 @@ def _why(checks: pd.DataFrame, which: pd.DataFrame, curves: pd.DataFrame | None 
         return ""
     nb = len(BORDER)
     # mean sensitivity of one border patch and of one central patch (the measure is a mean over the 16 patches)
-    per = {a: (m.loc[a, "sensitivity"] * m.loc[a, "border_share"] * 16 / nb,
-               m.loc[a, "sensitivity"] * (1 - m.loc[a, "border_share"]) * 16 / (16 - nb)) for a in ("vit", "mlp")}
+    per = {
+        a: (
+            m.loc[a, "sensitivity"] * m.loc[a, "border_share"] * 16 / nb,
+            m.loc[a, "sensitivity"] * (1 - m.loc[a, "border_share"]) * 16 / (16 - nb),
+        )
+        for a in ("vit", "mlp")
+    }
     xb, xc = per["vit"][0] - per["mlp"][0], per["vit"][1] - per["mlp"][1]
-    where = ("mostly on the blank border patches" if xb > 2 * xc else "mostly on the inked central patches"
-             if xc > 2 * xb else "on blank and inked patches alike")
+    where = (
+        "mostly on the blank border patches"
+        if xb > 2 * xc
+        else "mostly on the inked central patches"
+        if xc > 2 * xb
+        else "on blank and inked patches alike"
+    )
     v, p = m.loc["vit"], m.loc["mlp"]
     acc = f"training accuracy ViT {fmt(v.train_acc)}, MLP {fmt(p.train_acc)}"
     if "test_acc" in m:
         acc += f"; test accuracy ViT {fmt(v.test_acc)}, MLP {fmt(p.test_acc)}"
-    return (f"The ViT puts {v.border_share:.0%} of its flips on the 12 mostly blank border patches (MLP "
-            f"{p.border_share:.0%}); per patch its sensitivity exceeds the MLP's by {fmt(xb)} on a border patch and "
-            f"{fmt(xc)} on a central one, so the excess lies {where}. At these checkpoints: {acc}{_trend(curves)}")
+    return (
+        f"The ViT puts {v.border_share:.0%} of its flips on the 12 mostly blank border patches (MLP "
+        f"{p.border_share:.0%}); per patch its sensitivity exceeds the MLP's by {fmt(xb)} on a border patch and "
+        f"{fmt(xc)} on a central one, so the excess lies {where}. At these checkpoints: {acc}{_trend(curves)}"
+    )
 
 
 def matched_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | None = None) -> Claim:
     """V25 Fig. 13: at matched training accuracy the ViT is less sensitive than the MLP. Statistic: per seed, the
     ViT's minus the MLP's sensitivity averaged over the matched levels; one-sided one-sample t-test < 0."""
     lv = matched_levels(checks) if not checks.empty else []
-    base = dict(chapter=CHAPTER, claim="Binary MNIST: the ViT is less sensitive than the MLP at matched training accuracy",
-                paper_ref="V25 App. A.1, Fig. 13", paper_value="ViT below MLP at the same training accuracy",
-                scale=cfg.scale)  # fmt: skip
+    base = dict(
+        chapter=CHAPTER,
+        claim="Binary MNIST: the ViT is less sensitive than the MLP at matched training accuracy",
+        paper_ref="V25 App. A.1, Fig. 13",
+        paper_value="ViT below MLP at the same training accuracy",
+        scale=cfg.scale,
+    )
     if not lv:
-        return Claim(**base, measured="no common level", holds=False, testable=False,
-                     note="no training-accuracy level was reached by every run of both models (or no runs are stored)")
+        return Claim(
+            **base,
+            measured="no common level",
+            holds=False,
+            testable=False,
+            note="no training-accuracy level was reached by every run of both models (or no runs are stored)",
+        )
     sel = checks[checks["level"].isin(lv)]
     s = sel.pivot_table(index=["seed", "level"], columns="arch", values="sensitivity")
     d = (s["vit"] - s["mlp"]).groupby("seed").mean().dropna()
     p = float(stats.ttest_1samp(d, 0.0, alternative="less").pvalue) if len(d) >= 2 and d.std() > 0 else float("nan")
     holds = bool(len(d) >= 2 and p < ALPHA)
     mean = sel.groupby("arch")["sensitivity"].mean()
-    note = (f"check: per seed, ViT minus MLP sensitivity averaged over the levels {', '.join(f'{x:g}' for x in lv)} "
-            f"(each model's first epoch at or above the level); one-sided t-test over {len(d)} seeds that the mean "
-            f"is below 0, p = {fmt(p)} (holds if < {ALPHA})")
+    note = (
+        f"check: per seed, ViT minus MLP sensitivity averaged over the levels {', '.join(f'{x:g}' for x in lv)} "
+        f"(each model's first epoch at or above the level); one-sided t-test over {len(d)} seeds that the mean "
+        f"is below 0, p = {fmt(p)} (holds if < {ALPHA})"
+    )
     if not holds:
         note += "; fails. " + _why(checks, sel, curves)
-    return Claim(**base, measured=f"ViT {fmt(mean['vit'])}, MLP {fmt(mean['mlp'])}; mean difference {fmt(d.mean())} "
-                 f"({len(d)} seeds)", holds=holds, note=note)  # fmt: skip
+    return Claim(
+        **base,
+        measured=f"ViT {fmt(mean['vit'])}, MLP {fmt(mean['mlp'])}; mean difference {fmt(d.mean())} ({len(d)} seeds)",
+        holds=holds,
+        note=note,
+    )
 
 
 def final_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | None = None) -> Claim:
     """At the end of the (equal) epoch budget the ViT is less sensitive than the MLP: one-sided Welch t-test."""
-    base = dict(chapter=CHAPTER, claim="Binary MNIST: the ViT is less sensitive than the MLP at the end of the budget",
-                paper_ref="V25 App. A.1, Fig. 13", paper_value="ViT below MLP at the end of training", scale=cfg.scale)  # fmt: skip
+    base = dict(
+        chapter=CHAPTER,
+        claim="Binary MNIST: the ViT is less sensitive than the MLP at the end of the budget",
+        paper_ref="V25 App. A.1, Fig. 13",
+        paper_value="ViT below MLP at the end of training",
+        scale=cfg.scale,
+    )
     fin = checks[checks["name"] == "final"] if not checks.empty else checks
     v = fin[fin["arch"] == "vit"]["sensitivity"] if len(fin) else pd.Series(dtype=float)
     m = fin[fin["arch"] == "mlp"]["sensitivity"] if len(fin) else pd.Series(dtype=float)
     if len(v) < 2 or len(m) < 2:
-        return Claim(**base, measured="fewer than 2 seeds per model", holds=False, testable=False,
-                     note="fewer than 2 stored runs per model at this scale")
+        return Claim(
+            **base,
+            measured="fewer than 2 seeds per model",
+            holds=False,
+            testable=False,
+            note="fewer than 2 stored runs per model at this scale",
+        )
     p = welch_less(v, m)
     holds = bool(p < ALPHA)
     note = f"check: one-sided Welch t-test over seeds, ViT < MLP, p = {fmt(p)} (holds if < {ALPHA})"
     if not holds:
         note += "; fails. " + _why(checks, fin, curves)
-    return Claim(**base, measured=f"ViT {fmt(v.mean())} ± {fmt(v.std())}, MLP {fmt(m.mean())} ± {fmt(m.std())} "
-                 f"({len(v)} and {len(m)} seeds)", holds=holds, note=note)  # fmt: skip
+    return Claim(
+        **base,
+        measured=f"ViT {fmt(v.mean())} ± {fmt(v.std())}, MLP {fmt(m.mean())} ± {fmt(m.std())} "
+        f"({len(v)} and {len(m)} seeds)",
+        holds=holds,
+        note=note,
+    )
 
 
 def crossing(levels: pd.DataFrame | None, which: str = "of the final models") -> str:
@@ -269,13 +383,20 @@ def crossing(levels: pd.DataFrame | None, which: str = "of the final models") ->
     above = [f"{r:g}" for r, row in m.iterrows() if row["vit"] >= row["mlp"]]
     if not below:
         return f" The noise-level sweep {which} puts the ViT at or above the MLP at every level measured."
-    return (f" The noise-level sweep {which} (V25 Fig. 17, in the post-hoc section) puts the ViT below the MLP at "
-            f"{', '.join(below)} × sigma and at or above it at {', '.join(above) or 'no level'} × sigma: the order "
-            "turns with the noise level, which V25 do not state for MNIST.")
+    return (
+        f" The noise-level sweep {which} (V25 Fig. 17, in the post-hoc section) puts the ViT below the MLP at "
+        f"{', '.join(below)} × sigma and at or above it at {', '.join(above) or 'no level'} × sigma: the order "
+        "turns with the noise level, which V25 do not state for MNIST."
+    )
 
 
-def binary_claims(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | None = None,
-                  levels: pd.DataFrame | None = None, matched_levels_: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
+def binary_claims(
+    cfg: VisionConfig,
+    checks: pd.DataFrame,
+    curves: pd.DataFrame | None = None,
+    levels: pd.DataFrame | None = None,
+    matched_levels_: pd.DataFrame | None = None,
+) -> list[Claim]:
     """The binary experiment's claims (none when ``binary_seeds`` is 0); ``curves`` (:func:`binary_curves`) adds
     the along-training trend to a failing claim's note, ``levels`` (the final models' noise-level sweep) where the
     order turns to a failing end-of-budget claim's, and ``matched_levels_`` (the same sweep at the checkpoints at

@@ -3,9 +3,9 @@ number of epochs; the models are compared at the end of the budget and at matche
 model's first epoch at or above common levels, as V25 Fig. 13 compares), with a levelling-off test; the
 regularised ViT's ShOp / ShPred over parameter-noise levels (V25 Table 2) on all training images, and in the
 released code's variant (dropout 0.1, measured in train mode)."""
+
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 import torch
@@ -19,8 +19,9 @@ from .measure import load_run_data, measure_vision
 from .runs import KIND, VisionConfig, fixed_runs
 
 
-def fixed_table(cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
-                ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
+def fixed_table(
+    cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
+) -> tuple[pd.DataFrame, list[dict]]:
     """``(runs, results)`` of the fixed-budget protocol (or of ``configs``), computed or read."""
     store = cache if cache is not None else Store(scale=cfg.scale)
     configs = fixed_runs(cfg) if configs is None else configs
@@ -36,16 +37,23 @@ def fixed_status(cfg: VisionConfig, runs: pd.DataFrame) -> str:
     n, have = len(fixed_runs(cfg)), len(runs)
     if have == n:
         return f"All {n} runs of the fixed-budget protocol are read below."
-    return (f"**Runs of the fixed-budget protocol stored at this scale: {have} of {n}**; the tables and claims below "
-            "use those, and a claim is not tested with fewer than 2 seeds per model.")
+    return (
+        f"**Runs of the fixed-budget protocol stored at this scale: {have} of {n}**; the tables and claims below "
+        "use those, and a claim is not tested with fewer than 2 seeds per model."
+    )
 
 
 def fixed_checkpoints(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     """Every measured checkpoint of every run: the first epoch at or above each level, and ``final``."""
     rows = []
     for r, res in zip(runs.itertuples(), results):
-        key = {"model": model_label(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method,
-               "dropout": r.dropout, "seed": r.seed}  # fmt: skip
+        key = {
+            "model": model_label(r.arch, r.method, r.dropout),
+            "arch": r.arch,
+            "method": r.method,
+            "dropout": r.dropout,
+            "seed": r.seed,
+        }
         rows += [{**key, **c} for c in res["checkpoints"]]
     return pd.DataFrame(rows)
 
@@ -73,8 +81,9 @@ def fixed_matched_table(checks: pd.DataFrame, models: list[str] | None = None) -
     keep = checks[checks["model"].isin(models) & (checks["level"].isin(levels) | (checks["name"] == "final"))].copy()
     if keep.empty:
         return pd.DataFrame()
-    keep["checkpoint"] = [f"train acc ≥ {lv:g}" if n != "final" else "end of budget"
-                          for n, lv in zip(keep["name"], keep["level"])]  # fmt: skip
+    keep["checkpoint"] = [
+        f"train acc ≥ {lv:g}" if n != "final" else "end of budget" for n, lv in zip(keep["name"], keep["level"])
+    ]
     g = keep.groupby(["checkpoint", "model"], sort=False)[["epoch", "train_acc", "sensitivity"]]
     out = g.mean().round(4).astype(str) + " ± " + g.std(ddof=1).fillna(0).round(4).astype(str)
     out.insert(0, "seeds", g.size())
@@ -94,8 +103,16 @@ def fixed_noise_levels(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     rows = []
     for r, res in zip(runs.itertuples(), results):
         if not r.dropout:
-            rows += [{"model": model_label(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method, "seed": r.seed,
-                      **lv} for lv in res.get("level_sweep", [])]  # fmt: skip
+            rows += [
+                {
+                    "model": model_label(r.arch, r.method, r.dropout),
+                    "arch": r.arch,
+                    "method": r.method,
+                    "seed": r.seed,
+                    **lv,
+                }
+                for lv in res.get("level_sweep", [])
+            ]
     return pd.DataFrame(rows)
 
 
@@ -103,8 +120,17 @@ def sharp_long(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     """ShOp and ShPred of every run that measured them: one row per (run, sigma, mode)."""
     rows = []
     for r, res in zip(runs.itertuples(), results):
-        rows += [{"model": model_label(r.arch, r.method, r.dropout), "arch": r.arch, "method": r.method,
-                  "dropout": r.dropout, "seed": r.seed, **s} for s in res.get("sharp_sweep", [])]  # fmt: skip
+        rows += [
+            {
+                "model": model_label(r.arch, r.method, r.dropout),
+                "arch": r.arch,
+                "method": r.method,
+                "dropout": r.dropout,
+                "seed": r.seed,
+                **s,
+            }
+            for s in res.get("sharp_sweep", [])
+        ]
     return pd.DataFrame(rows)
 
 
@@ -120,8 +146,11 @@ def sharp_table(sharp: pd.DataFrame) -> pd.DataFrame:
 
 def fixed_curves(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     """Every epoch of every run without dropout: model, seed, epoch, train_acc, test_acc, sensitivity (estimate)."""
-    frames = [pd.DataFrame(res["history"]).assign(model=model_label(r.arch, r.method, r.dropout), seed=r.seed)
-              for r, res in zip(runs.itertuples(), results) if not r.dropout]  # fmt: skip
+    frames = [
+        pd.DataFrame(res["history"]).assign(model=model_label(r.arch, r.method, r.dropout), seed=r.seed)
+        for r, res in zip(runs.itertuples(), results)
+        if not r.dropout
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -130,27 +159,53 @@ def fixed_settings(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -
     r = fixed_runs(cfg)[0] if fixed_runs(cfg) else None
     cost, size = "", ""
     if len(runs):
-        g = runs.assign(model=[model_label(a, m, d) for a, m, d in zip(runs["arch"], runs["method"], runs["dropout"])]
-                        ).groupby("model", sort=False)["train_seconds"]  # fmt: skip
+        g = runs.assign(
+            model=[model_label(a, m, d) for a, m, d in zip(runs["arch"], runs["method"], runs["dropout"])]
+        ).groupby("model", sort=False)["train_seconds"]
         cost = "; ".join(f"{m} {s:.0f} s" for m, s in g.mean().items())
-        n = sum(v.numel() * v.element_size() for res in results for ck in res.get("weights", {}).values()
-                for v in ck.values())  # fmt: skip
+        n = sum(
+            v.numel() * v.element_size()
+            for res in results
+            for ck in res.get("weights", {}).values()
+            for v in ck.values()
+        )
         size = f"{n / 1e6:.1f} MB in all (float16)"
     rows = [
-        ("budget", "100 epochs (Fashion-MNIST), compared at the same training accuracy (Fig. 13)",
-         f"{cfg.fixed_epochs} epochs for every model; sensitivity in full at the first epoch with training accuracy "
-         f"(on {r.n_eval if r else '–'} images) ≥ {', '.join(f'{x:g}' for x in cfg.fixed_levels)}, and at the end",
-         f"training and per-epoch evaluation per run, mean: {cost}" if cost else "no run stored"),
-        ("levelling-off test", "not stated", f"the change between the last two windows of {cfg.binary_window} epochs, "
-         f"at most {cfg.binary_acc_bound:g} (accuracy) and {cfg.binary_sens_bound:g} (sensitivity estimate)", ""),
-        ("ShOp / ShPred", "σ = 0.005, training images (Table 2: CIFAR-10)",
-         f"σ ∈ {{{', '.join(f'{s:g}' for s in cfg.fixed_sharp_sigmas)}}}, all {r.n_train if r else '–'} training "
-         f"images, {cfg.fixed_sharp_repeats} draws, eval mode; the regularised architecture's runs", ""),
-        ("released code's variant", "dropout 0.1 in the ViT, train mode, σ = 0.05",
-         f"the same, {cfg.released_seeds} seeds of the ViT plain and regularised", ""),
-        ("stored weights", "–", f"the final models of the {', '.join(cfg.fixed_weights) or 'no'} runs (the level "
-         "checkpoints are measured during the run and not kept)", size),
-    ]  # fmt: skip
+        (
+            "budget",
+            "100 epochs (Fashion-MNIST), compared at the same training accuracy (Fig. 13)",
+            f"{cfg.fixed_epochs} epochs for every model; sensitivity in full at the first epoch with training accuracy "
+            f"(on {r.n_eval if r else '–'} images) ≥ {', '.join(f'{x:g}' for x in cfg.fixed_levels)}, and at the end",
+            f"training and per-epoch evaluation per run, mean: {cost}" if cost else "no run stored",
+        ),
+        (
+            "levelling-off test",
+            "not stated",
+            f"the change between the last two windows of {cfg.binary_window} epochs, "
+            f"at most {cfg.binary_acc_bound:g} (accuracy) and {cfg.binary_sens_bound:g} (sensitivity estimate)",
+            "",
+        ),
+        (
+            "ShOp / ShPred",
+            "σ = 0.005, training images (Table 2: CIFAR-10)",
+            f"σ ∈ {{{', '.join(f'{s:g}' for s in cfg.fixed_sharp_sigmas)}}}, all {r.n_train if r else '–'} training "
+            f"images, {cfg.fixed_sharp_repeats} draws, eval mode; the regularised architecture's runs",
+            "",
+        ),
+        (
+            "released code's variant",
+            "dropout 0.1 in the ViT, train mode, σ = 0.05",
+            f"the same, {cfg.released_seeds} seeds of the ViT plain and regularised",
+            "",
+        ),
+        (
+            "stored weights",
+            "–",
+            f"the final models of the {', '.join(cfg.fixed_weights) or 'no'} runs (the level "
+            "checkpoints are measured during the run and not kept)",
+            size,
+        ),
+    ]
     return pd.DataFrame(rows, columns=["setting", "V25", "this book", "measured cost"]).set_index("setting")
 
 
@@ -168,15 +223,20 @@ def describe_fixed(checks: pd.DataFrame, sharp: pd.DataFrame) -> str:
         top = at[at["level"] == levels[-1]].groupby("model")[["sensitivity", "epoch"]].mean()
         epochs = ", ".join(f"{m} {top.loc[m, 'epoch']:.1f}" for m in models)
         sens = ", ".join(f"{m} {top.loc[m, 'sensitivity']:.4f}" for m in models)
-        moved = ", ".join(f"{m} {final[m] / top.loc[m, 'sensitivity']:.2f}" for m in models
-                          if top.loc[m, "sensitivity"] > 0)  # fmt: skip
-        parts.append(f"At the first epoch with training accuracy ≥ {levels[-1]:g} (mean epoch {epochs}) it is {sens}; "
-                     f"from there to the end of the budget it changes by a factor {moved}.")
+        moved = ", ".join(
+            f"{m} {final[m] / top.loc[m, 'sensitivity']:.2f}" for m in models if top.loc[m, "sensitivity"] > 0
+        )
+        parts.append(
+            f"At the first epoch with training accuracy ≥ {levels[-1]:g} (mean epoch {epochs}) it is {sens}; "
+            f"from there to the end of the budget it changes by a factor {moved}."
+        )
     order = " < ".join(final.sort_values().index)
     parts.append(f"Order at the end: {order}.")
     if len(sharp):
         d = sharp[(sharp["mode"] == "eval") & (sharp["dropout"] == 0)].groupby(["sigma", "method"])["shpred"].mean()
-        parts.append("Plain ViT's ShPred by σ: " + ", ".join(f"{s:g}: {v:.4f}" for (s, m), v in d.items() if m == "plain") + ".")
+        parts.append(
+            "Plain ViT's ShPred by σ: " + ", ".join(f"{s:g}: {v:.4f}" for (s, m), v in d.items() if m == "plain") + "."
+        )
     return " ".join(parts)
 
 
@@ -195,7 +255,14 @@ def logit_scales(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> 
         model.load_state_dict({k: v.float() for k, v in res["weights"]["final"].items()})
         logits = predict_in_chunks(model.eval(), data.standardise(data.x_train)[: run.n_sharp])
         top = logits.topk(2, dim=-1).values
-        rows.append({"model": model_label(r.arch, r.method, r.dropout), "method": r.method, "dropout": r.dropout,
-                     "seed": r.seed, "mean_abs_logit": float(logits.abs().mean()),
-                     "median_margin": float((top[:, 0] - top[:, 1]).median())})  # fmt: skip
+        rows.append(
+            {
+                "model": model_label(r.arch, r.method, r.dropout),
+                "method": r.method,
+                "dropout": r.dropout,
+                "seed": r.seed,
+                "mean_abs_logit": float(logits.abs().mean()),
+                "median_margin": float((top[:, 0] - top[:, 1]).median()),
+            }
+        )
     return pd.DataFrame(rows)

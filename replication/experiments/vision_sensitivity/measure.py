@@ -1,5 +1,6 @@
 """Training one :class:`~.runs.VisionRun` and measuring it: the losses of the three methods, the
 token-wise sensitivity on images, ShOp / ShPred, and :func:`measure_vision`, the sweep's measure."""
+
 from __future__ import annotations
 
 import copy
@@ -22,7 +23,9 @@ from .runs import METHODS, NOISE, VisionRun
 WEIGHT_DTYPES = {"float16": torch.float16, "float32": torch.float32}
 
 
-def one_patch_noise(x: torch.Tensor, patch: int, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def one_patch_noise(
+    x: torch.Tensor, patch: int, sigma: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``x`` (B, C, H, W) with N(0, sigma²) added to one patch per image, chosen uniformly (V25 §7.1's regulariser)."""
     tokens = patchify(x, patch)  # (B, T, D)
     B, T, D = tokens.shape
@@ -54,8 +57,14 @@ def training_loss(model, x, y, run: VisionRun, generator: torch.Generator | None
 def image_sensitivity(model, x: torch.Tensor, patch: int, sigma: float, repeats: int, generator=None):
     """V25 Def. 4.1 on images ``x`` (N, C, H, W): tokens are the patches; the model reads them back as an image."""
     shape = tuple(x.shape[1:])
-    return token_sensitivity(lambda t: model(unpatchify(t, patch, shape)).argmax(-1), patchify(x, patch), sigma,
-                             repeats=repeats, generator=generator, chunk=2000)  # fmt: skip
+    return token_sensitivity(
+        lambda t: model(unpatchify(t, patch, shape)).argmax(-1),
+        patchify(x, patch),
+        sigma,
+        repeats=repeats,
+        generator=generator,
+        chunk=2000,
+    )
 
 
 def epoch_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, order: torch.Generator):
@@ -95,15 +104,28 @@ def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
         for level in run.levels:
             if acc >= level and level not in kept:
                 kept[level] = (step // per_epoch, copy.deepcopy(m.state_dict()))
-        return {"epoch": step // per_epoch, "train_acc": acc,
-                "test_acc": float((out_te.argmax(-1) == yte[ev_te]).float().mean()),
-                "train_loss": float(F.cross_entropy(out_tr, ytr[ev_tr])), "sensitivity": sens.fraction}  # fmt: skip
+        return {
+            "epoch": step // per_epoch,
+            "train_acc": acc,
+            "test_acc": float((out_te.argmax(-1) == yte[ev_te]).float().mean()),
+            "train_loss": float(F.cross_entropy(out_tr, ytr[ev_tr])),
+            "sensitivity": sens.fraction,
+        }
 
     def stop(row) -> str | None:
         return "reached target_acc" if row["train_acc"] >= run.target_acc and not run.fixed_budget else None
 
-    res = fit(model, epoch_batches(xtr, ytr, run.batch_size, order), lambda m, b: training_loss(m, b[0], b[1], run, noise),
-              opt, run.epochs * per_epoch, eval_every=per_epoch, evaluate=evaluate, stop=stop, progress=False)  # fmt: skip
+    res = fit(
+        model,
+        epoch_batches(xtr, ytr, run.batch_size, order),
+        lambda m, b: training_loss(m, b[0], b[1], run, noise),
+        opt,
+        run.epochs * per_epoch,
+        eval_every=per_epoch,
+        evaluate=evaluate,
+        stop=stop,
+        progress=False,
+    )
     model.eval()
     final = res.history[-1]
     full_train = float((predict_in_chunks(model, xtr).argmax(-1) == ytr).float().mean())
@@ -117,20 +139,34 @@ def measure_vision(run: VisionRun, device: str = "cpu") -> dict:
     for name in CORRUPTIONS:
         for sev in run.severities:
             out = predict_in_chunks(model, data.standardise(corrupt(raw_te, name, sev, corr_gen)))
-            corruption.append({"corruption": name, "severity": sev, "accuracy": float((out.argmax(-1) == y_c).float().mean())})
+            corruption.append(
+                {"corruption": name, "severity": sev, "accuracy": float((out.argmax(-1) == y_c).float().mean())}
+            )
     sharp = shop_shpred(model, xtr[: run.n_sharp], run.sharp_sigma, run.sharp_repeats, torch.Generator().manual_seed(4))
     acc = pd.DataFrame(corruption)
     extra = fixed_budget_measures(run, model, kept, int(final["epoch"]), xtr, ytr, sens_idx) if run.fixed_budget else {}
-    return {**extra,
+    return {
+        **extra,
         "history": [{k: (int(v) if k in ("step", "epoch") else float(v)) for k, v in r.items()} for r in res.history],
-        "train_acc": full_train, "test_acc": full_test, "train_acc_eval": float(final["train_acc"]),
-        "epochs_run": int(final["epoch"]), "reached_target": bool(final["train_acc"] >= run.target_acc),
-        "sensitivity": sens.fraction, "sens_per_token": sens.per_token.tolist(), "sens_evaluations": sens.n_evaluations,
-        "corruption": corruption, "clean_subset_acc": clean_subset, "corrupt_acc": float(acc["accuracy"].mean()),
+        "train_acc": full_train,
+        "test_acc": full_test,
+        "train_acc_eval": float(final["train_acc"]),
+        "epochs_run": int(final["epoch"]),
+        "reached_target": bool(final["train_acc"] >= run.target_acc),
+        "sensitivity": sens.fraction,
+        "sens_per_token": sens.per_token.tolist(),
+        "sens_evaluations": sens.n_evaluations,
+        "corruption": corruption,
+        "clean_subset_acc": clean_subset,
+        "corrupt_acc": float(acc["accuracy"].mean()),
         "noise_acc": float(acc.loc[acc["corruption"].isin(NOISE), "accuracy"].mean()),
-        "shop": sharp["shop"], "shpred": sharp["shpred"], "shop_draws": sharp["shop_draws"],
-        "shpred_draws": sharp["shpred_draws"], "failed": res.failed, "train_seconds": res.seconds,
-    }  # fmt: skip
+        "shop": sharp["shop"],
+        "shpred": sharp["shpred"],
+        "shop_draws": sharp["shop_draws"],
+        "shpred_draws": sharp["shpred_draws"],
+        "failed": res.failed,
+        "train_seconds": res.seconds,
+    }
 
 
 def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, ytr, sens_idx) -> dict:
@@ -148,8 +184,16 @@ def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, yt
         sens = image_sensitivity(m, xtr[sens_idx], run.patch, run.sigma, run.repeats, torch.Generator().manual_seed(3))
         with torch.no_grad():
             train_acc = float((predict_in_chunks(m, xtr).argmax(-1) == ytr).float().mean())
-        rows.append({"name": name, "level": level, "epoch": ep, "train_acc": train_acc, "sensitivity": sens.fraction,
-                     "evaluations": sens.n_evaluations})  # fmt: skip
+        rows.append(
+            {
+                "name": name,
+                "level": level,
+                "epoch": ep,
+                "train_acc": train_acc,
+                "sensitivity": sens.fraction,
+                "evaluations": sens.n_evaluations,
+            }
+        )
         if run.weight_dtype and name == "final":  # the level checkpoints are measured here; their weights are not
             weights[name] = {k: v.to(WEIGHT_DTYPES[run.weight_dtype]).contiguous() for k, v in state.items()}
     sweep = []
@@ -158,11 +202,32 @@ def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, yt
             gen = torch.Generator().manual_seed(5)
             torch.manual_seed(6)  # dropout's masks in train mode
             r = shop_shpred(model, xtr[: run.n_sharp], sigma, run.sharp_repeats, gen, train_mode=mode == "train")
-            sweep.append({"sigma": sigma, "mode": mode, "shop": r["shop"], "shpred": r["shpred"],
-                          "shop_sd": float(np.std(r["shop_draws"], ddof=1)) if len(r["shop_draws"]) > 1 else 0.0,
-                          "shpred_sd": float(np.std(r["shpred_draws"], ddof=1)) if len(r["shpred_draws"]) > 1 else 0.0})
+            sweep.append(
+                {
+                    "sigma": sigma,
+                    "mode": mode,
+                    "shop": r["shop"],
+                    "shpred": r["shpred"],
+                    "shop_sd": float(np.std(r["shop_draws"], ddof=1)) if len(r["shop_draws"]) > 1 else 0.0,
+                    "shpred_sd": float(np.std(r["shpred_draws"], ddof=1)) if len(r["shpred_draws"]) > 1 else 0.0,
+                }
+            )
     model.eval()
-    levels = [{"ratio": k, "sigma": k * run.sigma, "sensitivity": rows[-1]["sensitivity"] if k == 1 else
-               image_sensitivity(model, xtr[sens_idx], run.patch, k * run.sigma, run.repeats,
-                                 torch.Generator().manual_seed(3)).fraction} for k in run.noise_levels]  # fmt: skip
-    return {"checkpoints": rows, "sharp_sweep": sweep, "level_sweep": levels, **({"weights": weights} if weights else {})}
+    levels = [
+        {
+            "ratio": k,
+            "sigma": k * run.sigma,
+            "sensitivity": rows[-1]["sensitivity"]
+            if k == 1
+            else image_sensitivity(
+                model, xtr[sens_idx], run.patch, k * run.sigma, run.repeats, torch.Generator().manual_seed(3)
+            ).fraction,
+        }
+        for k in run.noise_levels
+    ]
+    return {
+        "checkpoints": rows,
+        "sharp_sweep": sweep,
+        "level_sweep": levels,
+        **({"weights": weights} if weights else {}),
+    }

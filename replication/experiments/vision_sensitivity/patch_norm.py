@@ -7,6 +7,7 @@ measures show the ViT's flips piling up on those patches. The direct test trains
 seeds, data and batch order, without the patch LayerNorm (:data:`~replication.models.vision.SHAPES`
 ``"vit_nopn"``) and compares the three models at matched training accuracy and at the end of the budget.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -54,11 +55,18 @@ def patch_norm_table(checks: pd.DataFrame) -> pd.DataFrame:
     for arch in [a for a in ORDER if a in set(checks["arch"])]:
         c = checks[checks["arch"] == arch]
         matched, final = c[c["level"].isin(lv) & (c["name"] != "final")], c[c["name"] == "final"]
-        rows.append({"model": c["model"].iloc[0], "seeds": c["seed"].nunique(),
-                     "matched sensitivity": matched.groupby("seed")["sensitivity"].mean().mean(),
-                     "matched border share": matched.groupby("seed")["border_share"].mean().mean(),
-                     "final sensitivity": final["sensitivity"].mean(), "final border share": final["border_share"].mean(),
-                     "final train acc": final["train_acc"].mean(), "final test acc": final["test_acc"].mean()})  # fmt: skip
+        rows.append(
+            {
+                "model": c["model"].iloc[0],
+                "seeds": c["seed"].nunique(),
+                "matched sensitivity": matched.groupby("seed")["sensitivity"].mean().mean(),
+                "matched border share": matched.groupby("seed")["border_share"].mean().mean(),
+                "final sensitivity": final["sensitivity"].mean(),
+                "final border share": final["border_share"].mean(),
+                "final train acc": final["train_acc"].mean(),
+                "final test acc": final["test_acc"].mean(),
+            }
+        )
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -72,32 +80,52 @@ def patch_norm_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     """The diagnosis as a claim: without its patch LayerNorm the ViT is less sensitive at matched training accuracy
     (paired by seed, one-sided t-test), and its border share falls. Where it also ends below the MLP, V25's order
     is restored by that one change."""
-    base = dict(chapter=CHAPTER, scale=cfg.scale, paper_ref="V25 App. A.1, Fig. 13 (this chapter's diagnosis)",
-                claim="Binary MNIST: the ViT's excess sensitivity comes from its patch LayerNorm on blank patches",
-                paper_value="(not in V25) without the patch LayerNorm the ViT is less sensitive")  # fmt: skip
+    base = dict(
+        chapter=CHAPTER,
+        scale=cfg.scale,
+        paper_ref="V25 App. A.1, Fig. 13 (this chapter's diagnosis)",
+        claim="Binary MNIST: the ViT's excess sensitivity comes from its patch LayerNorm on blank patches",
+        paper_value="(not in V25) without the patch LayerNorm the ViT is less sensitive",
+    )
     lv = common_levels(checks) if not checks.empty else []
     if checks.empty or not lv or "vit_nopn" not in set(checks["arch"]):
-        return Claim(**base, measured="no stored runs without the patch LayerNorm, or no common level", holds=False,
-                     testable=False, note="needs the ViT trained without its patch LayerNorm (binary_no_patch_norm)")
+        return Claim(
+            **base,
+            measured="no stored runs without the patch LayerNorm, or no common level",
+            holds=False,
+            testable=False,
+            note="needs the ViT trained without its patch LayerNorm (binary_no_patch_norm)",
+        )
     s = _per_seed(checks, lv).dropna()
     d = s["vit_nopn"] - s["vit"]
     p = float(stats.ttest_1samp(d, 0.0, alternative="less").pvalue) if len(d) >= 2 and d.std() > 0 else float("nan")
     below_mlp = s["vit_nopn"] - s["mlp"]
-    p_mlp = float(stats.ttest_1samp(below_mlp, 0.0, alternative="less").pvalue) if len(d) >= 2 and below_mlp.std() > 0 \
-        else float("nan")  # fmt: skip
+    p_mlp = (
+        float(stats.ttest_1samp(below_mlp, 0.0, alternative="less").pvalue)
+        if len(d) >= 2 and below_mlp.std() > 0
+        else float("nan")
+    )
     table = patch_norm_table(checks)
     share = table["matched border share"]
     holds = bool(len(d) >= 2 and p < ALPHA)
     names = dict(zip(table.index, table.index))
-    measured = (f"at matched training accuracy: ViT {fmt(s['vit'].mean())}, without patch LayerNorm "
-                f"{fmt(s['vit_nopn'].mean())}, MLP {fmt(s['mlp'].mean())}; border share of the flips "
-                + ", ".join(f"{names[m]} {v:.0%}" for m, v in share.items()) + f" ({len(d)} seeds)")
-    note = (f"check: per seed (same initialisation of the shared weights, data and batch order), the ViT without "
-            f"minus with its patch LayerNorm, sensitivity averaged over the levels {', '.join(f'{x:g}' for x in lv)}; "
-            f"one-sided t-test that the mean is below 0, p = {fmt(p)} (holds if < {ALPHA}). Against the MLP, the "
-            f"ViT without patch LayerNorm minus the MLP: mean {fmt(below_mlp.mean())}, one-sided p = {fmt(p_mlp)}, so "
-            + ("dropping the patch LayerNorm alone puts the ViT below the MLP, as V25 found"
-               if p_mlp < ALPHA else "the ViT without it is still not shown below the MLP"))  # fmt: skip
+    measured = (
+        f"at matched training accuracy: ViT {fmt(s['vit'].mean())}, without patch LayerNorm "
+        f"{fmt(s['vit_nopn'].mean())}, MLP {fmt(s['mlp'].mean())}; border share of the flips "
+        + ", ".join(f"{names[m]} {v:.0%}" for m, v in share.items())
+        + f" ({len(d)} seeds)"
+    )
+    note = (
+        f"check: per seed (same initialisation of the shared weights, data and batch order), the ViT without "
+        f"minus with its patch LayerNorm, sensitivity averaged over the levels {', '.join(f'{x:g}' for x in lv)}; "
+        f"one-sided t-test that the mean is below 0, p = {fmt(p)} (holds if < {ALPHA}). Against the MLP, the "
+        f"ViT without patch LayerNorm minus the MLP: mean {fmt(below_mlp.mean())}, one-sided p = {fmt(p_mlp)}, so "
+        + (
+            "dropping the patch LayerNorm alone puts the ViT below the MLP, as V25 found"
+            if p_mlp < ALPHA
+            else "the ViT without it is still not shown below the MLP"
+        )
+    )
     if not holds:
         note += "; fails: removing the patch LayerNorm does not lower the ViT's sensitivity in these runs"
     return Claim(**base, measured=measured, holds=holds, note=note)
@@ -109,12 +137,17 @@ def describe_patch_norm(table: pd.DataFrame) -> str:
         return "The ViT without its patch LayerNorm has no stored runs at this scale."
     v, n, m = (table.iloc[i] for i in range(3))  # ORDER: vit, vit_nopn, mlp
     lower = n["matched sensitivity"] < v["matched sensitivity"]
-    return (f"At matched training accuracy the ViT without its patch LayerNorm has sensitivity "
-            f"{fmt(n['matched sensitivity'])}, against {fmt(v['matched sensitivity'])} with it and "
-            f"{fmt(m['matched sensitivity'])} for the MLP; the share of its flips on the 12 border patches is "
-            f"{n['matched border share']:.0%} (with the LayerNorm {v['matched border share']:.0%}, MLP "
-            f"{m['matched border share']:.0%}). "
-            + ("Removing the LayerNorm lowers the ViT's sensitivity, as the diagnosis predicts; the claims table "
-               "says whether the drop is larger than the seed-to-seed spread." if lower else
-               "Removing the LayerNorm does not lower the ViT's sensitivity, so the blank patches' LayerNorm is not "
-               "what makes this ViT more sensitive than the MLP, whatever it does to the post-hoc noise sweep."))
+    return (
+        f"At matched training accuracy the ViT without its patch LayerNorm has sensitivity "
+        f"{fmt(n['matched sensitivity'])}, against {fmt(v['matched sensitivity'])} with it and "
+        f"{fmt(m['matched sensitivity'])} for the MLP; the share of its flips on the 12 border patches is "
+        f"{n['matched border share']:.0%} (with the LayerNorm {v['matched border share']:.0%}, MLP "
+        f"{m['matched border share']:.0%}). "
+        + (
+            "Removing the LayerNorm lowers the ViT's sensitivity, as the diagnosis predicts; the claims table "
+            "says whether the drop is larger than the seed-to-seed spread."
+            if lower
+            else "Removing the LayerNorm does not lower the ViT's sensitivity, so the blank patches' LayerNorm is not "
+            "what makes this ViT more sensitive than the MLP, whatever it does to the post-hoc noise sweep."
+        )
+    )

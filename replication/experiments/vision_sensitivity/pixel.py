@@ -3,6 +3,7 @@
 the multiples of the chapter's sigma that V25's variances would be if they referred to pixels in [0, 1] rather
 than to standardised pixels (V25 App. D states the variances, not the scale). The runs train the same models as
 the fixed-budget runs of the same seed, so they also test that a run is reproduced from its seed."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -46,8 +47,10 @@ def pixel_multiples(cfg: VisionConfig, binary: bool = False) -> dict[str, float]
     else:
         std, sigma, dataset = pixel_std(cfg.dataset, cfg.data_dir, *n_images(cfg)), cfg.noise_sigma, cfg.dataset
     name, var = V25_VARIANCE[dataset]
-    return {f"the same sigma ({sigma:.3f}) on [0, 1] pixels": round(1 / std, 3),
-            f"V25's {name} variance, {var:g}, on [0, 1] pixels": round(var**0.5 / (std * sigma), 3)}
+    return {
+        f"the same sigma ({sigma:.3f}) on [0, 1] pixels": round(1 / std, 3),
+        f"V25's {name} variance, {var:g}, on [0, 1] pixels": round(var**0.5 / (std * sigma), 3),
+    }
 
 
 def noise_units(cfg: VisionConfig, levels: pd.DataFrame | None = None) -> str:
@@ -56,11 +59,14 @@ def noise_units(cfg: VisionConfig, levels: pd.DataFrame | None = None) -> str:
     of the chapter's sigma V25's own variances would be if they did (:func:`pixel_multiples`); with ``levels``, the
     order of the plain models at the measured multiple nearest each (where all three are measured)."""
     std, sigma, mult = pixel_std(cfg.dataset, cfg.data_dir, *n_images(cfg)), cfg.noise_sigma, pixel_multiples(cfg)
-    text = (f"The models read standardised pixels: one unit is the training set's pixel standard deviation, "
-            f"{std:.3f} of the range of a [0, 1] pixel. The chapter's sigma, {sigma:.3f} standardised units, is "
-            f"{sigma * std:.3f} on [0, 1] pixels. V25 state their variances without saying which scale they refer "
-            "to. If they meant [0, 1] pixels, " + "; ".join(f"{k} would be {v:g} × the chapter's sigma here" for k, v in
-                                                           mult.items()) + ".")  # fmt: skip
+    text = (
+        f"The models read standardised pixels: one unit is the training set's pixel standard deviation, "
+        f"{std:.3f} of the range of a [0, 1] pixel. The chapter's sigma, {sigma:.3f} standardised units, is "
+        f"{sigma * std:.3f} on [0, 1] pixels. V25 state their variances without saying which scale they refer "
+        "to. If they meant [0, 1] pixels, "
+        + "; ".join(f"{k} would be {v:g} × the chapter's sigma here" for k, v in mult.items())
+        + "."
+    )
     if levels is not None and len(levels):
         m = levels[levels["model"].isin(PLAIN)].groupby(["ratio", "model"])["sensitivity"].mean().unstack()
         m = m.reindex(columns=PLAIN).dropna()  # the levels at which all three are measured
@@ -83,8 +89,9 @@ def pixel_runs(cfg: VisionConfig) -> list:
     return [fixed_budget(r, cfg, noise_levels=levels) for r in vision_runs(plain)]
 
 
-def pixel_table(cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
-                ) -> tuple[pd.DataFrame, list[dict]]:  # fmt: skip
+def pixel_table(
+    cfg: VisionConfig, cache: Store | None = None, configs: list | None = None
+) -> tuple[pd.DataFrame, list[dict]]:
     """``(runs, results)`` of :func:`pixel_runs` (or of ``configs``), computed or read (:func:`.fixed.fixed_table`)."""
     return fixed_table(cfg, cache, pixel_runs(cfg) if configs is None else configs)
 
@@ -97,7 +104,9 @@ def reproduced(fruns: pd.DataFrame, fresults: list[dict], pruns: pd.DataFrame, p
     """Per rerun with a fixed-budget run of the same model and seed: the largest absolute difference between the two
     over every epoch's logged numbers, over every level checkpoint's sensitivity and in the final sensitivity
     (infinite where the two logged different epochs or checkpoints, or a number is missing)."""
-    first = {(r.arch, r.seed): res for r, res in zip(fruns.itertuples(), fresults) if r.method == "plain" and not r.dropout}
+    first = {
+        (r.arch, r.seed): res for r, res in zip(fruns.itertuples(), fresults) if r.method == "plain" and not r.dropout
+    }
 
     def gap(a, b) -> float:
         a, b = np.asarray(a, float), np.asarray(b, float)
@@ -111,10 +120,18 @@ def reproduced(fruns: pd.DataFrame, fresults: list[dict], pruns: pd.DataFrame, p
         cols = ["epoch", "train_acc", "test_acc", "train_loss", "sensitivity"]
         a, b = pd.DataFrame(old["history"]), pd.DataFrame(res["history"])
         ca, cb = pd.DataFrame(old["checkpoints"]), pd.DataFrame(res["checkpoints"])
-        rows.append({"model": model_label(r.arch, r.method, r.dropout), "seed": r.seed, "epochs": len(b) - 1,
-                     DIFFS[0]: gap(a[cols], b[cols]), DIFFS[1]: gap(ca[["epoch", "sensitivity"]], cb[["epoch", "sensitivity"]]),
-                     DIFFS[2]: gap(old["sensitivity"], res["sensitivity"]),
-                     "final sensitivity (first run)": old["sensitivity"], "final sensitivity (rerun)": res["sensitivity"]})
+        rows.append(
+            {
+                "model": model_label(r.arch, r.method, r.dropout),
+                "seed": r.seed,
+                "epochs": len(b) - 1,
+                DIFFS[0]: gap(a[cols], b[cols]),
+                DIFFS[1]: gap(ca[["epoch", "sensitivity"]], cb[["epoch", "sensitivity"]]),
+                DIFFS[2]: gap(old["sensitivity"], res["sensitivity"]),
+                "final sensitivity (first run)": old["sensitivity"],
+                "final sensitivity (rerun)": res["sensitivity"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -131,22 +148,32 @@ def describe_reproduced(cfg: VisionConfig, table: pd.DataFrame, runs: pd.DataFra
     n, stored = len(pixel_runs(cfg)), len(runs)
     if not stored:
         return f"**None of the {n} reruns at the pixel-scale noise is stored at this scale.**"
-    head = (f"All {n} reruns are stored" if stored >= n else f"**Reruns at the pixel-scale noise stored at this "
-            f"scale: {stored} of {n}** (the figure and the diagnosis claims use those)")  # fmt: skip
+    head = (
+        f"All {n} reruns are stored"
+        if stored >= n
+        else f"**Reruns at the pixel-scale noise stored at this "
+        f"scale: {stored} of {n}** (the figure and the diagnosis claims use those)"
+    )
     if "train_seconds" in runs:
-        head += (f"; they cost {runs['train_seconds'].sum() / 60:.0f} CPU-minutes of training and per-epoch evaluation, "
-                 "one thread each")
+        head += (
+            f"; they cost {runs['train_seconds'].sum() / 60:.0f} CPU-minutes of training and per-epoch evaluation, "
+            "one thread each"
+        )
     head += ". "
     if table.empty:
         return head + "None of them has a first run of the same model and seed stored at this scale to compare with."
     worst = table[DIFFS].max(axis=1)
     if (worst == 0).all():
-        return head + (f"All {len(table)} reruns compared gave the first runs' numbers exactly: every epoch's accuracies, "
-                       "loss and sensitivity estimate, every checkpoint's sensitivity and the final sensitivity. So the "
-                       "reruns' models are the first runs' models, and their sweep extends the one above.")
-    return head + (f"{int((worst > 0).sum())} of {len(table)} reruns differ from their first runs (largest difference "
-                   f"in a logged number: {worst.max():.3g}), so the same seed does not give bit-identical training here; "
-                   "those reruns are further runs of the same settings.")
+        return head + (
+            f"All {len(table)} reruns compared gave the first runs' numbers exactly: every epoch's accuracies, "
+            "loss and sensitivity estimate, every checkpoint's sensitivity and the final sensitivity. So the "
+            "reruns' models are the first runs' models, and their sweep extends the one above."
+        )
+    return head + (
+        f"{int((worst > 0).sum())} of {len(table)} reruns differ from their first runs (largest difference "
+        f"in a logged number: {worst.max():.3g}), so the same seed does not give bit-identical training here; "
+        "those reruns are further runs of the same settings."
+    )
 
 
 #: The binary experiment's models (V25 App. A.1): the ViT against the MLP.
@@ -159,8 +186,10 @@ def pixel_posthoc_runs(cfg: VisionConfig) -> list[PosthocRun]:
     if not cfg.pixel_seeds or not cfg.binary_seeds:
         return []
     levels = tuple(sorted(set(pixel_multiples(cfg, binary=True).values())))
-    return [dataclasses.replace(p, sigmas=tuple(p.binary.sigma * m for m in levels), whole_sigmas=())
-            for p in posthoc_runs(cfg) + matched_posthoc_runs(cfg)]  # fmt: skip
+    return [
+        dataclasses.replace(p, sigmas=tuple(p.binary.sigma * m for m in levels), whole_sigmas=())
+        for p in posthoc_runs(cfg) + matched_posthoc_runs(cfg)
+    ]
 
 
 def pixel_summary(levels: pd.DataFrame) -> pd.DataFrame:
@@ -174,39 +203,62 @@ def _seeds_at(d: pd.DataFrame, ratio: float, models: list[str]) -> int:
     return int(g.groupby("model")["seed"].nunique().reindex(models).fillna(0).min())
 
 
-def pixel_claim(cfg: VisionConfig, levels: pd.DataFrame, multiples: dict[str, float], models: list[str] = PLAIN,
-                where: str = "10-class MNIST, fixed budget") -> Claim:  # fmt: skip
+def pixel_claim(
+    cfg: VisionConfig,
+    levels: pd.DataFrame,
+    multiples: dict[str, float],
+    models: list[str] = PLAIN,
+    where: str = "10-class MNIST, fixed budget",
+) -> Claim:
     """A diagnosis of the failing orderings: at the multiples of sigma where V25's variances land if they refer to
     [0, 1] pixels, the ViT (``models[0]``) is below each other model (:func:`.fixed_claims.below_others` at each
     multiple; holds if every p-value is below ``ALPHA``). ``levels`` may hold other levels too: at the chapter's
     sigma (1) they say whether the ordering fails there, which the note then says the noise scale explains."""
     others = " and the ".join(models[1:])
-    base = dict(chapter=CHAPTER, claim=f"Diagnosis ({where}): at the noise V25's variances give on [0, 1] pixels, "
-                f"the ViT is less sensitive than the {others}",
-                paper_ref="V25 §5, App. A.1, App. D (variances given; their pixel scale is not stated)",
-                paper_value="ViT least sensitive", scale=cfg.scale)  # fmt: skip
+    base = dict(
+        chapter=CHAPTER,
+        claim=f"Diagnosis ({where}): at the noise V25's variances give on [0, 1] pixels, "
+        f"the ViT is less sensitive than the {others}",
+        paper_ref="V25 §5, App. A.1, App. D (variances given; their pixel scale is not stated)",
+        paper_value="ViT least sensitive",
+        scale=cfg.scale,
+    )
     d = levels[levels["model"].isin(models)] if len(levels) else pd.DataFrame(columns=["model", "seed", "ratio"])
     n = min(_seeds_at(d, r, models) for r in multiples.values())
     if n < 2:
-        return Claim(**base, measured="not testable", holds=False, testable=False,
-                     note="not testable: fewer than 2 stored models of each kind measured at each pixel-scale level")
+        return Claim(
+            **base,
+            measured="not testable",
+            holds=False,
+            testable=False,
+            note="not testable: fewer than 2 stored models of each kind measured at each pixel-scale level",
+        )
     tests = {r: below_others(d[np.isclose(d["ratio"], r)], models) for r in multiples.values()}
     holds = all(p < ALPHA for p, _ in tests.values())
-    note = (f"check: at least {n} seeds per model at each multiple; one-sided Welch t-tests that the ViT is below "
-            f"the {others}, the larger p: {', '.join(f'{fmt(p)} at {r:g} × sigma' for r, (p, _) in tests.items())} "
-            f"(holds if all < {ALPHA}). The multiples are {'; '.join(f'{k}: {v:g} × sigma' for k, v in multiples.items())}, "
-            "computed from the training images.")  # fmt: skip
+    note = (
+        f"check: at least {n} seeds per model at each multiple; one-sided Welch t-tests that the ViT is below "
+        f"the {others}, the larger p: {', '.join(f'{fmt(p)} at {r:g} × sigma' for r, (p, _) in tests.items())} "
+        f"(holds if all < {ALPHA}). The multiples are {'; '.join(f'{k}: {v:g} × sigma' for k, v in multiples.items())}, "
+        "computed from the training images."
+    )
     if _seeds_at(d, 1.0, models) >= 1:
         _, at_one = below_others(d[np.isclose(d["ratio"], 1.0)], models)
         if holds and at_one[0] >= min(at_one[1:]):
-            note += (f" At the chapter's sigma the ViT is not the least sensitive ({'/'.join(fmt(x) for x in at_one)}); "
-                     "so the noise scale explains the ordering that fails there.")
+            note += (
+                f" At the chapter's sigma the ViT is not the least sensitive ({'/'.join(fmt(x) for x in at_one)}); "
+                "so the noise scale explains the ordering that fails there."
+            )
     measured = "; ".join(f"{r:g}×: " + "/".join(fmt(x) for x in means) for r, (_, means) in tests.items())
     return Claim(**base, measured="/".join(models) + " at " + measured, holds=holds, note=note)
 
 
-def pixel_claims(cfg: VisionConfig, flevels: pd.DataFrame, blevels: pd.DataFrame, grid: pd.DataFrame | None = None,
-                 matched_grid: pd.DataFrame | None = None) -> list[Claim]:  # fmt: skip
+def pixel_claims(
+    cfg: VisionConfig,
+    flevels: pd.DataFrame,
+    blevels: pd.DataFrame,
+    grid: pd.DataFrame | None = None,
+    matched_grid: pd.DataFrame | None = None,
+) -> list[Claim]:
     """The pixel-scale diagnosis for the 10-class models (``flevels``: :func:`all_levels`) and for the binary
     experiment's at the end of its budget and, with ``posthoc_matched``, at matched accuracy (``blevels``:
     :func:`.posthoc_analysis.level_table`; ``grid`` and ``matched_grid``, their full sweeps, for the chapter's sigma)."""
@@ -216,8 +268,9 @@ def pixel_claims(cfg: VisionConfig, flevels: pd.DataFrame, blevels: pd.DataFrame
     if not cfg.binary_seeds:
         return out
     mult = pixel_multiples(cfg, binary=True)
-    points = [("final", "end of the budget", grid)] + ([("acc", "matched training accuracy", matched_grid)]
-                                                        if cfg.posthoc_matched else [])  # fmt: skip
+    points = [("final", "end of the budget", grid)] + (
+        [("acc", "matched training accuracy", matched_grid)] if cfg.posthoc_matched else []
+    )
     for point, where, full in points:
         b = blevels[blevels["checkpoint"].str.startswith(point)] if len(blevels) else blevels
         b = pd.concat([b, full], ignore_index=True) if full is not None and len(full) else b

@@ -12,6 +12,7 @@ fixed subsample of the training images:
   standard deviation of ``whole_sigmas``; the analysis (:mod:`.posthoc_analysis`) picks the one at which the
   ViT's sensitivity is closest to its token-wise sensitivity at the chapter's noise level, as V25 do.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,6 +33,8 @@ from .measure import image_sensitivity
 from .runs import VisionConfig
 
 KIND = kind("vision_posthoc", __name__)
+
+
 def check_checkpoint(name: str, checkpoint: str, levels: tuple[float, ...]) -> str:
     """A stored checkpoint of a binary run: "final" (the end of the budget) or "acc<k>", its first epoch at or above
     the k-th of its ``levels``."""
@@ -71,10 +74,18 @@ class PosthocRun:
 def posthoc_runs(cfg: VisionConfig, checkpoint: str = "final") -> list[PosthocRun]:
     """One post-hoc measure per stored binary run of ``cfg`` (its ``checkpoint``), in :func:`binary_runs`'s order."""
     sigma = binary_runs(cfg)[0].sigma if cfg.binary_seeds else 0.0
-    return [PosthocRun(binary=b, checkpoint=checkpoint, n_images=min(cfg.posthoc_images, b.n_train),
-                       repeats=cfg.posthoc_repeats, sigmas=tuple(sigma * f for f in cfg.posthoc_levels),
-                       whole_sigmas=tuple(sigma * f for f in cfg.posthoc_whole), blank_tol=cfg.posthoc_blank_tol)
-            for b in binary_runs(cfg)]  # fmt: skip
+    return [
+        PosthocRun(
+            binary=b,
+            checkpoint=checkpoint,
+            n_images=min(cfg.posthoc_images, b.n_train),
+            repeats=cfg.posthoc_repeats,
+            sigmas=tuple(sigma * f for f in cfg.posthoc_levels),
+            whole_sigmas=tuple(sigma * f for f in cfg.posthoc_whole),
+            blank_tol=cfg.posthoc_blank_tol,
+        )
+        for b in binary_runs(cfg)
+    ]
 
 
 def matched_posthoc_runs(cfg: VisionConfig) -> list[PosthocRun]:
@@ -106,8 +117,12 @@ def whole_image_sensitivity(model, x: torch.Tensor, sigma: float, repeats: int, 
 def patch_flips(model, x: torch.Tensor, patch: int, sigma: float, repeats: int, generator=None) -> np.ndarray:
     """(N, T): per image and patch, the share of ``repeats`` noise draws that change the prediction, from the
     chapter's measure (:func:`~.measure.image_sensitivity`) called one image at a time."""
-    return np.stack([image_sensitivity(model, x[i : i + 1], patch, sigma, repeats, generator).per_token.numpy()
-                     for i in range(len(x))])  # fmt: skip
+    return np.stack(
+        [
+            image_sensitivity(model, x[i : i + 1], patch, sigma, repeats, generator).per_token.numpy()
+            for i in range(len(x))
+        ]
+    )
 
 
 def split(flips: np.ndarray, blank: np.ndarray) -> dict:
@@ -115,11 +130,15 @@ def split(flips: np.ndarray, blank: np.ndarray) -> dict:
     (image, patch) pairs, the counts of each, and the shares of all flips on blank patches."""
     nb, ni = int(blank.sum()), int((~blank).sum())
     total = float(flips.sum())
-    return {"sens_blank": float(flips[blank].mean()) if nb else float("nan"),
-            "sens_informative": float(flips[~blank].mean()) if ni else float("nan"),
-            "n_blank": nb, "n_informative": ni,
-            "contrib_blank": float(flips[blank].sum() / flips.size), "contrib_informative": float(flips[~blank].sum() / flips.size),
-            "blank_share": float(flips[blank].sum() / total) if total > 0 else float("nan")}  # fmt: skip
+    return {
+        "sens_blank": float(flips[blank].mean()) if nb else float("nan"),
+        "sens_informative": float(flips[~blank].mean()) if ni else float("nan"),
+        "n_blank": nb,
+        "n_informative": ni,
+        "contrib_blank": float(flips[blank].sum() / flips.size),
+        "contrib_informative": float(flips[~blank].sum() / flips.size),
+        "blank_share": float(flips[blank].sum() / total) if total > 0 else float("nan"),
+    }
 
 
 def measure_posthoc(run: PosthocRun, device: str = "cpu", store: Store | None = None) -> dict:
@@ -130,8 +149,15 @@ def measure_posthoc(run: PosthocRun, device: str = "cpu", store: Store | None = 
     if entry is None:
         raise ValueError(f"binary: no stored {BINARY_KIND} result for {b} (compute the binary runs first)")
     if run.checkpoint not in entry["result"]["weights"]:  # the run never reached that level within its budget
-        return {"levels": [], "whole": [], "reached": False, "blank_fraction": float("nan"), "measure_seconds": 0.0,
-                "chapter_sigma": b.sigma, "evaluations": 0}  # fmt: skip
+        return {
+            "levels": [],
+            "whole": [],
+            "reached": False,
+            "blank_fraction": float("nan"),
+            "measure_seconds": 0.0,
+            "chapter_sigma": b.sigma,
+            "evaluations": 0,
+        }
     model = load_checkpoint(b, entry["result"]["weights"][run.checkpoint])
     xtr, _, _, _, _ = binary_data(b)
     raw = vision_data.load_mnist().subset(b.n_train, b.n_test).x_train
@@ -141,12 +167,19 @@ def measure_posthoc(run: PosthocRun, device: str = "cpu", store: Store | None = 
     levels = []
     for s in run.sigmas:
         flips = patch_flips(model, x, b.patch, s, run.repeats, torch.Generator().manual_seed(5))
-        levels.append({"sigma": s, "sensitivity": float(flips.mean()), "per_token": flips.mean(0).tolist(),
-                       **split(flips, blank)})  # fmt: skip
-    whole = [{"sigma": s, "sensitivity": whole_image_sensitivity(model, x, s, run.repeats,
-                                                                 torch.Generator().manual_seed(6))}
-             for s in run.whole_sigmas]  # fmt: skip
-    return {"levels": levels, "whole": whole, "reached": True, "blank_fraction": float(blank.mean()),
-            "measure_seconds": time.perf_counter() - t0, "chapter_sigma": b.sigma, "evaluations": int(blank.size * run.repeats * len(run.sigmas)
-                                                                            + len(x) * run.repeats * len(run.whole_sigmas))}  # fmt: skip
-
+        levels.append(
+            {"sigma": s, "sensitivity": float(flips.mean()), "per_token": flips.mean(0).tolist(), **split(flips, blank)}
+        )
+    whole = [
+        {"sigma": s, "sensitivity": whole_image_sensitivity(model, x, s, run.repeats, torch.Generator().manual_seed(6))}
+        for s in run.whole_sigmas
+    ]
+    return {
+        "levels": levels,
+        "whole": whole,
+        "reached": True,
+        "blank_fraction": float(blank.mean()),
+        "measure_seconds": time.perf_counter() - t0,
+        "chapter_sigma": b.sigma,
+        "evaluations": int(blank.size * run.repeats * len(run.sigmas) + len(x) * run.repeats * len(run.whole_sigmas)),
+    }

@@ -1,5 +1,6 @@
 """Chapter 10's settings and runs: the constants, :class:`VisionRun` (one trained model, a cache key),
 :class:`VisionConfig` with its :data:`PRESETS`, and :func:`vision_runs`, every run of a config."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -123,7 +124,15 @@ class VisionConfig(ChapterConfig):
     # Post-hoc measures on the stored final models of that experiment (V25 Fig. 17, Table 4, the blank patches).
     posthoc_images: int = 1200  # training images measured (the first of the full measure's, all of them at cpu)
     posthoc_repeats: int = 5  # noise draws per (image, patch), and per image under whole-image noise
-    posthoc_levels: tuple[float, ...] = (1 / 8, 1 / 4, 1 / 2, 1.0, 2.0, 4.0, 8.0)  # token noise levels, multiples of sigma
+    posthoc_levels: tuple[float, ...] = (
+        1 / 8,
+        1 / 4,
+        1 / 2,
+        1.0,
+        2.0,
+        4.0,
+        8.0,
+    )  # token noise levels, multiples of sigma
     posthoc_whole: tuple[float, ...] = tuple(2.0**k for k in range(-14, 0))  # whole-image noise, multiples of sigma
     posthoc_blank_tol: float = 0.0  # a patch is blank if its raw pixels (0-255) span at most this
     posthoc_matched: bool = False  # measure the same at each run's checkpoint at the highest of binary_levels too
@@ -168,8 +177,9 @@ class VisionConfig(ChapterConfig):
             raise ValueError(f"methods: must include 'plain' (the baseline), got {list(self.methods)}")
         check_int("sharp_repeats", self.sharp_repeats, 1, 100)
         check_int("n_sharp", self.n_sharp, 1)
-        if not self.severities or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5
-                                      for s in self.severities):  # fmt: skip
+        if not self.severities or any(
+            isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5 for s in self.severities
+        ):
             raise ValueError(f"severities: must be a non-empty list of integers in [1, 5], got {self.severities!r}")
         check_int("n_corrupt", self.n_corrupt, 1)
         check_int("n_jobs", self.n_jobs, 1, 256)
@@ -182,8 +192,10 @@ class VisionConfig(ChapterConfig):
         check_choice("binary_weights", self.binary_weights, ("float16", "float32"))
         check_int("binary_window", self.binary_window, 1, 100)
         if 2 * self.binary_window > self.binary_epochs + 1:
-            raise ValueError(f"binary_window: two windows of {self.binary_window} epochs must fit in the "
-                             f"binary_epochs budget ({self.binary_epochs} epochs and initialisation), got {self.binary_window}")
+            raise ValueError(
+                f"binary_window: two windows of {self.binary_window} epochs must fit in the "
+                f"binary_epochs budget ({self.binary_epochs} epochs and initialisation), got {self.binary_window}"
+            )
         check_float("binary_acc_bound", self.binary_acc_bound, 0.0, 1.0, lo_open=True)
         check_float("binary_sens_bound", self.binary_sens_bound, 0.0, 1.0, lo_open=True)
         check_int("binary_no_patch_norm", self.binary_no_patch_norm, 0, 100)  # at most binary_seeds are run
@@ -193,7 +205,9 @@ class VisionConfig(ChapterConfig):
         for name in ("posthoc_levels", "posthoc_whole"):
             v = getattr(self, name)
             if not isinstance(v, (list, tuple)) or not v or any(b <= a for a, b in zip(v[:-1], v[1:])):
-                raise ValueError(f"{name}: must be a non-empty strictly increasing list of positive multiples of sigma, got {v!r}")
+                raise ValueError(
+                    f"{name}: must be a non-empty strictly increasing list of positive multiples of sigma, got {v!r}"
+                )
             for x in v:
                 check_float(name, x, 0.0, 1e3, lo_open=True)
         check_float("posthoc_blank_tol", self.posthoc_blank_tol, 0.0, 255.0)
@@ -204,7 +218,9 @@ class VisionConfig(ChapterConfig):
         check_levels("fixed_levels", self.fixed_levels)
         if self.fixed_weights:  # empty: no weights stored
             check_choices("fixed_weights", self.fixed_weights, ARCHITECTURES)
-        check_increasing("fixed_sharp_sigmas", self.fixed_sharp_sigmas, 10.0, "list of parameter noise levels in (0, 10]")
+        check_increasing(
+            "fixed_sharp_sigmas", self.fixed_sharp_sigmas, 10.0, "list of parameter noise levels in (0, 10]"
+        )
         check_int("fixed_sharp_repeats", self.fixed_sharp_repeats, 2, 1000)
         check_int("released_seeds", self.released_seeds, 0, 100)
         check_int("pixel_seeds", self.pixel_seeds, 0, 100)
@@ -234,8 +250,22 @@ class VisionConfig(ChapterConfig):
     #: fixed_levels: increasing training accuracies in (0, 1] at which its models are compared.
     #: released_seeds: seeds of the ViT (plain and regularised) with V25's released dropout, >= 0.
     #: pixel_seeds: seeds of the plain models trained again, measured at V25's noise read on [0, 1] pixels, >= 0.
-    PARAMS = ("dataset", "data_dir", "sigma", "architectures", "seeds", "epochs", "binary_seeds", "binary_epochs",
-              "binary_levels", "fixed_seeds", "fixed_epochs", "fixed_levels", "released_seeds", "pixel_seeds")
+    PARAMS = (
+        "dataset",
+        "data_dir",
+        "sigma",
+        "architectures",
+        "seeds",
+        "epochs",
+        "binary_seeds",
+        "binary_epochs",
+        "binary_levels",
+        "fixed_seeds",
+        "fixed_epochs",
+        "fixed_levels",
+        "released_seeds",
+        "pixel_seeds",
+    )
 
     @classmethod
     def from_params(cls, scale=None, **params):
@@ -247,19 +277,60 @@ class VisionConfig(ChapterConfig):
 
 PRESETS = {
     # Seconds: 300 MNIST images, one epoch, one seed. The claims are computed but are not expected to hold.
-    "ci": VisionConfig(scale="ci", seeds=1, epochs=1, n_train=200, n_test=100, n_eval=100, curve_sens=10, repeats=2,
-                       sens_fraction=0.1, sharp_repeats=2, n_sharp=50, severities=(1, 5), n_corrupt=50, n_jobs=1,
-                       binary_seeds=2, binary_epochs=2, binary_levels=(0.6, 0.7), binary_sens_fraction=0.1,
-                       binary_curve_sens=10, binary_window=1, binary_no_patch_norm=2, binary_adam=2, posthoc_images=12,
-                       posthoc_repeats=1, posthoc_matched=True, fixed_seeds=1, released_seeds=1, fixed_epochs=2, fixed_levels=(0.3, 0.5),
-                       fixed_sharp_sigmas=(0.01, 0.05), fixed_sharp_repeats=2, pixel_seeds=1),  # fmt: skip
+    "ci": VisionConfig(
+        scale="ci",
+        seeds=1,
+        epochs=1,
+        n_train=200,
+        n_test=100,
+        n_eval=100,
+        curve_sens=10,
+        repeats=2,
+        sens_fraction=0.1,
+        sharp_repeats=2,
+        n_sharp=50,
+        severities=(1, 5),
+        n_corrupt=50,
+        n_jobs=1,
+        binary_seeds=2,
+        binary_epochs=2,
+        binary_levels=(0.6, 0.7),
+        binary_sens_fraction=0.1,
+        binary_curve_sens=10,
+        binary_window=1,
+        binary_no_patch_norm=2,
+        binary_adam=2,
+        posthoc_images=12,
+        posthoc_repeats=1,
+        posthoc_matched=True,
+        fixed_seeds=1,
+        released_seeds=1,
+        fixed_epochs=2,
+        fixed_levels=(0.3, 0.5),
+        fixed_sharp_sigmas=(0.01, 0.05),
+        fixed_sharp_repeats=2,
+        pixel_seeds=1,
+    ),
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
-    "cpu": VisionConfig(scale="cpu", epochs=15, target_acc=0.97, lr_cnn=0.05, sens_fraction=0.125, severities=(1, 3, 5),
-                        n_corrupt=500, binary_no_patch_norm=5, binary_adam=5, posthoc_matched=True, fixed_seeds=5,
-                        released_seeds=3, pixel_seeds=5),  # fmt: skip
+    "cpu": VisionConfig(
+        scale="cpu",
+        epochs=15,
+        target_acc=0.97,
+        lr_cnn=0.05,
+        sens_fraction=0.125,
+        severities=(1, 3, 5),
+        n_corrupt=500,
+        binary_no_patch_norm=5,
+        binary_adam=5,
+        posthoc_matched=True,
+        fixed_seeds=5,
+        released_seeds=3,
+        pixel_seeds=5,
+    ),
     # V25 App. D on Fashion-MNIST (files in data_dir): the whole data set, batch 100.
-    "paper": VisionConfig(scale="paper", dataset="fashion_mnist", batch_size=100, epochs=100, n_sharp=10_000,
-                          n_corrupt=10_000),  # fmt: skip
+    "paper": VisionConfig(
+        scale="paper", dataset="fashion_mnist", batch_size=100, epochs=100, n_sharp=10_000, n_corrupt=10_000
+    ),
 }
 
 
@@ -276,17 +347,37 @@ def vision_runs(cfg: VisionConfig) -> list[VisionRun]:
     lrs = {"vit": cfg.lr_vit, "cnn": cfg.lr_cnn, "mlp": cfg.lr_mlp}
     pairs = [(a, "plain") for a in cfg.architectures]
     pairs += [(cfg.regularised, m) for m in cfg.methods if m != "plain"]
-    return [VisionRun(dataset=cfg.dataset, data_dir=cfg.data_dir if cfg.dataset != "mnist" else "",
-                      n_train=n_train, n_test=n_test, arch=a, method=m, seed=s, lr=lrs[a],
-                      batch_size=cfg.batch_size, epochs=cfg.epochs, target_acc=cfg.target_acc,
-                      patch=PATCH[cfg.dataset], sigma=sigma, repeats=cfg.repeats,
-                      n_sens=max(1, round(cfg.sens_fraction * n_train)), curve_sens=min(cfg.curve_sens, n_train),
-                      n_eval=min(cfg.n_eval, n_train),
-                      reg_lambda=cfg.reg_lambda, reg_sigma=sigma, aug_sigma=sigma * math.sqrt(AUG_VARIANCE_RATIO),
-                      sharp_sigma=cfg.sharp_sigma, sharp_repeats=cfg.sharp_repeats,
-                      n_sharp=min(cfg.n_sharp, n_train), severities=tuple(cfg.severities),
-                      n_corrupt=min(cfg.n_corrupt, n_test))
-            for a, m in pairs for s in range(cfg.seeds)]  # fmt: skip
+    return [
+        VisionRun(
+            dataset=cfg.dataset,
+            data_dir=cfg.data_dir if cfg.dataset != "mnist" else "",
+            n_train=n_train,
+            n_test=n_test,
+            arch=a,
+            method=m,
+            seed=s,
+            lr=lrs[a],
+            batch_size=cfg.batch_size,
+            epochs=cfg.epochs,
+            target_acc=cfg.target_acc,
+            patch=PATCH[cfg.dataset],
+            sigma=sigma,
+            repeats=cfg.repeats,
+            n_sens=max(1, round(cfg.sens_fraction * n_train)),
+            curve_sens=min(cfg.curve_sens, n_train),
+            n_eval=min(cfg.n_eval, n_train),
+            reg_lambda=cfg.reg_lambda,
+            reg_sigma=sigma,
+            aug_sigma=sigma * math.sqrt(AUG_VARIANCE_RATIO),
+            sharp_sigma=cfg.sharp_sigma,
+            sharp_repeats=cfg.sharp_repeats,
+            n_sharp=min(cfg.n_sharp, n_train),
+            severities=tuple(cfg.severities),
+            n_corrupt=min(cfg.n_corrupt, n_test),
+        )
+        for a, m in pairs
+        for s in range(cfg.seeds)
+    ]
 
 
 #: V25's released code trains its ViT with dropout 0.1 and measures ShOp / ShPred in train mode at this sigma.
@@ -296,7 +387,9 @@ RELEASED_DROPOUT, RELEASED_SHARP_SIGMA = 0.1, 0.05
 def fixed_budget(run: VisionRun, cfg: VisionConfig, **changes) -> VisionRun:
     """``run`` under the fixed-budget protocol: ``cfg.fixed_epochs`` epochs, all trained, each of ``cfg.fixed_levels``
     kept and measured; ``changes`` set further fields."""
-    return dataclasses.replace(run, epochs=cfg.fixed_epochs, fixed_budget=True, levels=tuple(cfg.fixed_levels), **changes)
+    return dataclasses.replace(
+        run, epochs=cfg.fixed_epochs, fixed_budget=True, levels=tuple(cfg.fixed_levels), **changes
+    )
 
 
 def fixed_runs(cfg: VisionConfig) -> list[VisionRun]:
@@ -311,14 +404,23 @@ def fixed_runs(cfg: VisionConfig) -> list[VisionRun]:
     out = []
     for r in vision_runs(dataclasses.replace(cfg, seeds=max(cfg.fixed_seeds, cfg.released_seeds))):
         sharp = r.arch == cfg.regularised
-        fixed = fixed_budget(r, cfg, noise_levels=tuple(cfg.posthoc_levels),
-                             weight_dtype="float16" if r.arch in cfg.fixed_weights else "",
-                             sharp_sigmas=tuple(cfg.fixed_sharp_sigmas) if sharp else (),
-                             n_sharp=r.n_train if sharp else r.n_sharp,
-                             sharp_repeats=cfg.fixed_sharp_repeats if sharp else r.sharp_repeats)  # fmt: skip
+        fixed = fixed_budget(
+            r,
+            cfg,
+            noise_levels=tuple(cfg.posthoc_levels),
+            weight_dtype="float16" if r.arch in cfg.fixed_weights else "",
+            sharp_sigmas=tuple(cfg.fixed_sharp_sigmas) if sharp else (),
+            n_sharp=r.n_train if sharp else r.n_sharp,
+            sharp_repeats=cfg.fixed_sharp_repeats if sharp else r.sharp_repeats,
+        )
         if r.seed < cfg.fixed_seeds:
             out.append(fixed)
         if sharp and r.method in ("plain", "reg") and r.seed < cfg.released_seeds:
-            out.append(dataclasses.replace(fixed, dropout=RELEASED_DROPOUT,
-                                           sharp_sigmas=tuple(sorted({*fixed.sharp_sigmas, RELEASED_SHARP_SIGMA}))))
+            out.append(
+                dataclasses.replace(
+                    fixed,
+                    dropout=RELEASED_DROPOUT,
+                    sharp_sigmas=tuple(sorted({*fixed.sharp_sigmas, RELEASED_SHARP_SIGMA})),
+                )
+            )
     return out
