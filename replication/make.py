@@ -43,7 +43,7 @@ from .runs.sweep import batch_jobs, resolve_device, run_key, run_sweep
 #: returns ``(kind, runs, measure, batching)`` (or a list of them, one per kind, computed in that order) with
 #: ``batching`` the keyword arguments of ``run_sweep`` for runs trained as one model, or None for runs trained
 #: one at a time.
-CHAPTERS = {"05": "replication.experiments.sharpness.sweep", "12": "replication.experiments.grokking.modular_addition"}
+CHAPTERS = {"05": "replication.experiments.sharpness.sweep", "12": "replication.experiments.grokking"}
 WEIGHTS = ("float16", "float32", "none")
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from replication.tasks import boolean
-from replication.experiments.grokking import modular_addition as ch
+from replication.experiments import grokking as ch
 from replication.experiments.grokking import sparse_parity as sp
 from replication.experiments.grokking.sparse_parity import ParityRun, flip_sensitivity, measure_parity
 from replication.models.grokking import GrokkingTransformer
@@ -408,7 +408,7 @@ def _phases(t_groks, norm_fall=0.05, early_fall=None, t_sens=None, t_norm=None):
                 "sens_low_end": 0.01,
                 "sens_fall": 10 / 11,
                 "norm_rise": 0.0,
-                "norm_fall_cleanup": norm_fall,
+                "norm_fall_cleanup": norm_fall[i] if isinstance(norm_fall, list) else norm_fall,
                 "sens_count": 30_000,
                 "baseline": 0.3,
                 "train_dip": 1.0,
@@ -416,7 +416,7 @@ def _phases(t_groks, norm_fall=0.05, early_fall=None, t_sens=None, t_norm=None):
                 "t_sens_half": t_sens[i],
                 "t_norm_half": t_norm[i],
                 "sens_share": 5 / 11,
-                "norm_share": norm_fall / 2,
+                "norm_share": float(np.median(norm_fall)) / 2,
             }
             for i, t in enumerate(t_groks)
         ]
@@ -445,47 +445,100 @@ def _parity(final=0.1, learned=True):
     )
 
 
+def _bump(n=8, grok=0.02, peak=0.04, end=0.015, count=30_000):
+    """A planted post-jump table (:func:`~replication.experiments.grokking.tables.bump_table`)."""
+    return pd.DataFrame(
+        {
+            "seed": range(n),
+            "t_grok": 1000,
+            "sens_grok": grok,
+            "t_bump": 1500,
+            "sens_bump": peak,
+            "sens_end": end,
+            "after": 5000,
+            "sens_count": count,
+        }
+    )
+
+
+#: Where each claim is in the list :func:`claims` returns.
+GROK, MEMO, LEADS, RATIO, FLAT, PREDICTOR, BUMPED, RISE, NEAR = range(9)
+
+
 def test_claims_hold_on_curves_that_show_the_papers_pattern():
     cfg = ch.GrokkingConfig.from_params(scale="ci")
-    claims = ch.claims(cfg, _phases(EIGHT), _parity(final=cfg.parity_k / cfg.parity_n))
-    assert len(claims) == 7 and [c.holds for c in claims] == [True] * 7, [c.note for c in claims if not c.holds]
-    assert "Wilcoxon p = 0.0039" in claims[1].measured  # 8 positive differences: 1 / 2^8
-    assert "sensitivity 1 (p = 2.48e-05, 8 runs), weight norm -0.262 (p = 0.75, 8 runs)" in claims[4].measured
+    claims = ch.claims(cfg, _phases(EIGHT), _parity(final=cfg.parity_k / cfg.parity_n), _bump())
+    assert len(claims) == 9 and [c.holds for c in claims] == [True] * 9, [c.note for c in claims if not c.holds]
+    assert "Wilcoxon p = 0.0039" in claims[MEMO].measured  # 8 positive differences: 1 / 2^8
+    assert "sensitivity 1 (p = 2.48e-05), weight norm -0.262 (p = 0.75)" in claims[PREDICTOR].measured
+    assert "rose in 8 and fell in 8 of 8 grokked runs" in claims[BUMPED].measured
 
 
 def test_claims_fail_and_say_why():
     cfg = ch.GrokkingConfig.from_params(scale="ci")
     claims = ch.claims(cfg, _phases([800, None], norm_fall=0.05), _parity(learned=False))
-    assert not claims[0].holds and "1 of 2 runs never grokked" in claims[0].note
-    assert not claims[3].holds and "1 of 2 runs never grokked" in claims[3].note
-    assert not claims[1].holds and "its smallest possible p is 1/2^2 = 0.25" in claims[1].note
-    assert not claims[6].holds and "1 of 1 runs did not learn it within 1000 steps" in claims[6].note
-    assert "memorisation" in claims[5].note
+    assert not claims[GROK].holds and "1 of 2 runs never grokked" in claims[GROK].note
+    assert not claims[RATIO].holds and "1 of 2 runs never grokked" in claims[RATIO].note
+    assert not claims[FLAT].holds and "1 of 2 runs never grokked" in claims[FLAT].note
+    assert not claims[MEMO].holds and "its smallest possible p is 1/2^2 = 0.25" in claims[MEMO].note
+    assert not claims[NEAR].holds and "1 of 1 runs did not learn it within 1000 steps" in claims[NEAR].note
+    assert "memorisation" in claims[RISE].note
+    assert not claims[BUMPED].testable  # no post-jump table
+
+
+def test_a_partial_set_of_runs_says_so_and_a_scale_without_parity_lists_its_claims_as_not_run():
+    cfg = ch.GrokkingConfig.from_params(scale="ci")
+    claims = ch.claims(cfg, _phases(EIGHT[:2]), None, _bump(2), runs=5)
+    assert all(c.measured.endswith("; 2 of 5 runs stored so far") for c in claims[:7])
+    assert [c.testable for c in claims[7:]] == [False, False] and claims[RISE].claim.startswith("Sparse parity")
+    assert "not run at this scale" in claims[NEAR].note and not claims[NEAR].holds
+    stopped = dataclasses.replace(cfg, after_grok=500)
+    c = ch.claims(stopped, _phases(EIGHT), _parity(), _bump())[BUMPED]
+    assert not c.testable and "each run stops 500 steps after it groks" in c.note
+
+
+def test_the_norm_is_flat_only_within_its_stated_bound():
+    cfg = ch.GrokkingConfig.from_params(scale="ci")
+    inside = ch.claims(cfg, _phases(EIGHT, norm_fall=[0.08, 0.1, 0.12, 0.09, 0.11, 0.1, 0.1, 0.1]), _parity())[FLAT]
+    assert inside.holds and "within ± 20%" in inside.claim
+    near = ch.claims(cfg, _phases(EIGHT, norm_fall=[0.1, 0.3, 0.15, 0.25, 0.2, 0.22, 0.18, 0.2]), _parity())[FLAT]
+    assert not near.holds and "the larger one-sided p is" in near.note  # mean 0.2: on the bound
+    assert not ch.claims(cfg, _phases(EIGHT, norm_fall=0.3), _parity())[FLAT].holds  # no spread, outside
+
+
+def test_the_bump_needs_a_rise_and_a_fall_in_every_run():
+    cfg = ch.GrokkingConfig.from_params(scale="ci")
+    flat = ch.claims(cfg, _phases(EIGHT), _parity(), _bump(peak=0.022))[BUMPED]
+    assert not flat.holds and "rose in 0" in flat.note
+    stays = ch.claims(cfg, _phases(EIGHT), _parity(), _bump(end=0.035))[BUMPED]
+    assert not stays.holds and "fell in 0 of 8" in stays.note
 
 
 def test_memorisation_claim_fails_on_a_run_without_an_early_fall():
     cfg = ch.GrokkingConfig.from_params(scale="ci")
-    c = ch.claims(cfg, _phases(EIGHT, early_fall=[0.8] * 7 + [0.1]), _parity())[1]
+    c = ch.claims(cfg, _phases(EIGHT, early_fall=[0.8] * 7 + [0.1]), _parity())[MEMO]
     assert not c.holds and "1 of 8 runs fell less than 25% from their early peak" in c.note
 
 
 def test_norm_claim_fails_when_the_norm_falls_as_much_as_sensitivity():
     cfg = ch.GrokkingConfig.from_params(scale="ci")
-    c = ch.claims(cfg, _phases(EIGHT, norm_fall=0.6), _parity())[3]
+    c = ch.claims(cfg, _phases(EIGHT, norm_fall=0.6), _parity())[RATIO]
     assert not c.holds and "in 8 of 8 runs the norm fell by at least 50% of sensitivity's relative fall" in c.note
 
 
 def test_predictor_claim_fails_without_correlation_or_when_the_norm_predicts_better():
     cfg = ch.GrokkingConfig.from_params(scale="ci")
     shuffled = [500, 420, 480, 450, 410, 470, 430, 460]
-    c = ch.claims(cfg, _phases(EIGHT, t_sens=shuffled, t_norm=[t - 300 for t in EIGHT]), _parity())[4]
+    c = ch.claims(cfg, _phases(EIGHT, t_sens=shuffled, t_norm=[t - 300 for t in EIGHT]), _parity())[PREDICTOR]
     assert not c.holds and "with 8 runs a one-sided p < 0.05 needs ρ ≥ 0.6" in c.note
-    both = ch.claims(cfg, _phases(EIGHT, t_norm=[t - 300 for t in EIGHT]), _parity())[4]
-    assert not both.holds and "the weight norm's fall predicts the grokking step too (ρ = 1, p = 2.48e-05)" in both.note
-    assert (
-        "sensitivity's ρ is larger by 0, but the bootstrap interval of the difference over runs, 0 to 0, includes 0"
-        in both.note
-    )
+    # the norm almost as good as sensitivity, the two predictors close: Williams's test says how many runs would do
+    t_sens, t_norm = [t - 300 for t in EIGHT], [t - 300 for t in EIGHT]
+    t_sens[6], t_sens[7] = t_sens[7], t_sens[6]  # ρ = 1 - 6·2/504
+    t_norm[0], t_norm[1], t_norm[3], t_norm[4] = t_norm[1], t_norm[0], t_norm[4], t_norm[3]  # ρ = 1 - 6·4/504
+    both = ch.claims(cfg, _phases(EIGHT, t_sens=t_sens, t_norm=t_norm), _parity())[PREDICTOR]
+    assert not both.holds and "the weight norm's fall predicts the grokking step too (ρ = 0.952)" in both.note
+    assert "sensitivity's larger ρ is not shown to be larger (Williams p = " in both.note
+    assert "the test needs about" in both.measured and "runs for 80% power" in both.measured
     assert ch.claims.__module__.endswith("claims") and ch.FLAT_SHARE == 0.5
 
 
@@ -630,3 +683,103 @@ def test_grok_trial_table_reads_the_grok_step_of_each_seed():
     table = tables.grok_trial_table(pd.DataFrame(rows), [t])
     assert table.iloc[0]["grokked"] == "1/2" and table.iloc[0]["grokked at step"] == "200"
     assert table.iloc[0]["final test acc of the others"] == "0.3" and table.iloc[0]["seconds per step"] == 0.01
+
+
+def _curve_frame(seed, sens, step=None):
+    steps = np.arange(len(sens)) * 10 if step is None else step
+    return pd.DataFrame({"seed": seed, "step": steps, "sensitivity": sens})
+
+
+def test_the_bump_table_reads_the_smoothed_curve_after_the_jump():
+    sens = [0.1, 0.05, 0.02, 0.02, 0.02, 0.05, 0.05, 0.05, 0.03, 0.01, 0.01]
+    curves = pd.concat([_curve_frame(0, sens), _curve_frame(1, sens)])
+    phases = pd.DataFrame({"seed": [0, 1], "grokked": [True, False], "t_grok": [30, None], "sens_count": [900, 900]})
+    b = ch.bump_table(curves, phases, window=1)
+    assert len(b) == 1 and b.iloc[0][["t_grok", "t_bump", "after"]].tolist() == [30, 50, 70]
+    assert b.iloc[0][["sens_grok", "sens_bump", "sens_end"]].tolist() == pytest.approx([0.02, 0.05, 0.01])
+    smoothed = ch.bump_table(curves, phases, window=3).iloc[0]
+    assert smoothed["sens_grok"] == pytest.approx(0.02) and smoothed["sens_end"] == pytest.approx(0.01)
+
+
+def test_the_phase_table_beside_v25_lists_every_run():
+    t = ch.v25_phase_table(_phases([800, None]))
+    assert t.iloc[0].tolist() == [500, 3000, 9800] and t.loc["seed 0"].tolist() == [100, 300, 800]
+    assert pd.isna(t.loc["seed 1", "test ≥ 95% (grokked)"])
+
+
+def test_stored_curves_read_a_partial_set_and_compute_nothing(tmp_path):
+    from replication.runs.store import Store
+
+    cfg = ch.GrokkingConfig.from_params(scale="ci", p=5, steps=6, seeds=2, dense_until=0, dense_every=0)
+    runs = ch.grok_runs(cfg)
+    store = Store(cache=tmp_path / "cache", results=tmp_path / "results", mode_="auto", scale="ci")
+    assert ch.stored_curves(runs, store).empty
+    ch.modular_curves(dataclasses.replace(cfg, seeds=1, n_jobs=1), cache=store)
+    got = ch.stored_curves(runs, store)
+    assert sorted(got["seed"].unique()) == [0] and got["step"].tolist() == [0, 6]
+    more = ch.predictor_curves(dataclasses.replace(cfg, predictor_seeds=3), store)
+    assert sorted(more["seed"].unique()) == [0]  # seeds 1 and 2 are not stored: left out, not trained
+    assert [r.seed for r in ch.predictor_runs(dataclasses.replace(cfg, predictor_seeds=3))] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("changes,name", [({"window": 4}, "window"), ({"predictor_seeds": -1}, "predictor_seeds")])
+def test_bad_analysis_settings_name_themselves(changes, name):
+    with pytest.raises(ValueError, match=rf"^{name}:"):
+        dataclasses.replace(ch.PRESETS["ci"], **changes)
+
+
+def _planted_history(steps=20_000, every=100):
+    """A run's history with V25's shape: memorised by step 200, sensitivity peak at 3,000, jump at 9,800, a bump."""
+    s = np.arange(0, steps + 1, every)
+    sens = np.interp(s, [0, 100, 300, 3000, 9700, 12_000, 20_000], [0.05, 0.02, 0.02, 0.12, 0.03, 0.06, 0.02])
+    return [
+        {
+            "step": int(t),
+            "train_acc": float(min(1.0, t / 200)),
+            "test_acc": float(0.3 if t < 9800 else 1.0),
+            "train_loss": 0.1,
+            "test_loss": 1.0,
+            "sensitivity": float(v),
+            "weight_norm": float(60 - t / 1000),
+            "sensitivity_multi": None if t % 500 else float(v),
+        }
+        for t, v in zip(s, sens)
+    ]
+
+
+def test_the_cpu_book_reads_the_paper_runs_that_are_stored(tmp_path):
+    from replication.runs.store import Store
+    from replication.runs.sweep import run_key
+
+    store = Store(cache=tmp_path / "cache", results=tmp_path / "results", mode_="write", scale="paper")
+    run = ch.grok_runs(ch.PRESETS["paper"])[1]
+    result = {"history": _planted_history(), "baseline": 0.3, "n_train": 3830, "n_test": 8939, "grok_step": 9800}
+    result |= {"final_test_acc": 1.0, "steps_run": 20_000, "failed": False, "stopped_reason": None}
+    store.save("grokking_run", run_key(run, "cpu"), result | {"train_seconds": 3600.0}, 3600.0)
+    reader = Store(cache=tmp_path / "cache", results=tmp_path / "results", mode_="require", scale="cpu")
+    assert not ch.paper_scale(ch.PRESETS["ci"], reader).stored  # only a cpu build reads them
+    p = ch.paper_scale(ch.PRESETS["cpu"], reader)
+    assert (p.stored, p.runs) == (1, 5) and p.phases["seed"].tolist() == [43]
+    assert p.phases.iloc[0][["t_sat", "t_grok"]].tolist() == [200, 9800]
+    assert abs(p.phases.iloc[0]["t_peak"] - 3000) <= 300  # smoothed over 9 evaluations: the slower fall pulls it on
+    text = ch.paper_text(p)
+    assert text.startswith("1 of the 5 `paper` runs are stored (seeds 43)") and "0.18 s per step" in text
+    claims = ch.claims(p.cfg, p.phases, None, p.bump, runs=p.runs)
+    assert {c.scale for c in claims} == {"paper"} and claims[BUMPED].holds, claims[BUMPED].note
+    assert claims[GROK].measured.endswith("1 of 5 runs stored so far")
+
+
+def test_the_phase_figure_draws_the_several_draw_sensitivity_where_the_runs_have_it():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from replication.plots import grokking as plots
+
+    h = pd.DataFrame(_planted_history(every=500)).assign(seed=0, multi_draws=4, multi_every=500)
+    phases = pd.DataFrame([{"seed": 0, "t_sat": 200, "t_peak": 3000, "t_grok": 9800, "grokked": True, "baseline": 0.3}])
+    axes = plots.grokking_curves(h, phases)
+    labels = [line.get_label() for line in axes[2, 0].get_lines()]
+    assert labels[:2] == ["sensitivity (train pairs)", "4 draws, every 500 steps"]
+    plain = plots.grokking_curves(h.drop(columns=["sensitivity_multi"]), phases)
+    assert "4 draws, every 500 steps" not in [line.get_label() for line in plain[2, 0].get_lines()]
+    matplotlib.pyplot.close("all")

@@ -8,7 +8,6 @@ field would silently orphan the committed results; these keys (each copied from 
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 
@@ -29,7 +28,7 @@ from replication.experiments.vision_sensitivity import (
     pixel as vision_pixel,
     posthoc as vision_posthoc,
 )
-from replication.experiments.grokking import modular_addition as grokking
+from replication.experiments import grokking
 from replication.experiments.token_sensitivity import runs as synthetic_runs
 from replication.experiments.language_sensitivity import runs as language
 from replication.experiments.language_sensitivity import trials as language_trials
@@ -116,12 +115,12 @@ PINNED = {
         lambda: _sweep(synthetic_runs.check_runs(synthetic_runs.PRESETS["cpu"])),
         "976d32fcede8494a693a",
     ),
-    # The runs evaluated every 50 steps from the start (before the dense early schedule existed) keep their keys.
-    "grokking_run": (
-        lambda: _sweep(grokking.grok_runs(dataclasses.replace(grokking.PRESETS["cpu"], dense_until=0, dense_every=0))),
-        "819a1d89462c5c7ea9f0",
+    "grokking_run": (lambda: _sweep(grokking.grok_runs(grokking.PRESETS["cpu"])), "ee45ab664d1a5a293ce7"),
+    # V25's own settings, computed on the CPU (results/paper/)
+    "grokking_run/paper": (
+        lambda: run_key(grokking.grok_runs(grokking.PRESETS["paper"])[0], "cpu"),
+        "52474debbd188f6ee022",
     ),
-    "grokking_run/dense": (lambda: _sweep(grokking.grok_runs(grokking.PRESETS["cpu"])), "ee45ab664d1a5a293ce7"),
     "sparse_parity_run": (lambda: _sweep(grokking.parity_runs(grokking.PRESETS["cpu"])), "41d87d6a9611b8e0dd70"),
     # The first cpu setting (20,000 strings, 10,000 steps, n = 40) is the first of the trials: its runs keep their keys.
     "sparse_parity_run/trial_0": (lambda: _sweep(grokking.trial_runs(grokking.PRESETS["cpu"])), "f0972e3eef4fb29cab44"),

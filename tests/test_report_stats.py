@@ -120,3 +120,39 @@ def test_exact_rank_correlation_and_its_critical_value():
     assert rho == -1.0 and p == 1.0 and n == 4
     assert critical_rho(8) == pytest.approx(0.643, abs=1e-3) and critical_rho(2) != critical_rho(2)  # nan
     assert rank_correlation([1, 1, 2, 3], [1, 2, 3, 4])[1] < 1  # ties are ranked as mid-ranks, not dropped
+
+
+def _trivariate(r_ya, r_yb, r_ab, n, reps, seed=0):
+    """``reps`` samples of n cases of (y, a, b) with the given correlations; their sample correlations."""
+    cov = np.array([[1, r_ya, r_yb], [r_ya, 1, r_ab], [r_yb, r_ab, 1]])
+    x = np.random.default_rng(seed).multivariate_normal(np.zeros(3), cov, size=(reps, n))
+    z = (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+    r = lambda i, j: (z[..., i] * z[..., j]).mean(axis=1)  # noqa: E731
+    return r(0, 1), r(0, 2), r(1, 2)
+
+
+def test_dependent_correlations_keeps_its_size_and_finds_a_real_difference():
+    from replication.report.stats import dependent_correlations
+
+    # equal true correlations: one-sided rejections at about alpha
+    ya, yb, ab = _trivariate(0.6, 0.6, 0.5, n=30, reps=3000)
+    p = np.array([dependent_correlations(*r, 30)[1] for r in zip(ya, yb, ab)])
+    assert 0.035 <= (p < 0.05).mean() <= 0.065
+    # a real difference, and the two predictors correlated: mostly found
+    ya, yb, ab = _trivariate(0.8, 0.5, 0.6, n=60, reps=500, seed=1)
+    p = np.array([dependent_correlations(*r, 60)[1] for r in zip(ya, yb, ab)])
+    assert (p < 0.05).mean() > 0.9
+    assert np.isnan(dependent_correlations(0.9, 0.8, 0.9, 3)[0])
+
+
+def test_runs_for_dependent_correlations_gives_the_power_it_promises():
+    from replication.report.stats import dependent_correlations, runs_for_dependent_correlations
+
+    n = runs_for_dependent_correlations(0.7, 0.5, 0.6)
+    assert n is not None and 20 < n < 200
+    ya, yb, ab = _trivariate(0.7, 0.5, 0.6, n=n, reps=1500, seed=2)
+    power = (np.array([dependent_correlations(*r, n)[1] for r in zip(ya, yb, ab)]) < 0.05).mean()
+    assert 0.7 <= power <= 0.9
+    # more correlated predictors make the same difference easier to see
+    assert runs_for_dependent_correlations(0.7, 0.5, 0.9) < n
+    assert runs_for_dependent_correlations(0.5, 0.7, 0.6) is None

@@ -67,7 +67,7 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "sensitivity": _presets("replication.experiments.average_sensitivity"),
     "sweep": _presets("replication.experiments.sharpness.sweep"),
     "train": _train_defaults,
-    "grokking": _presets("replication.experiments.grokking.modular_addition"),
+    "grokking": _presets("replication.experiments.grokking"),
     "generalization": _presets("replication.experiments.generalization.runs"),
     "tradeoff": _presets("replication.experiments.tradeoff.config"),
     "synthetic": _presets("replication.experiments.token_sensitivity.runs"),

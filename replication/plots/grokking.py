@@ -39,7 +39,8 @@ def grokking_curves(curves: pd.DataFrame, phases: pd.DataFrame, axes=None):
     accuracy ≥ 99%, circuit formation up to the sensitivity peak, clean-up up to test accuracy ≥ 95%,
     then grokked; a run that never grokks is shaded as clean-up to its end and says so in its title.
     The dashed line in the accuracy row is the commutativity baseline; the dotted line in every row
-    marks the sensitivity peak. Returns the ``(4, seeds)`` array of Axes.
+    marks the sensitivity peak. Where the runs also measured a several-draw sensitivity (``sensitivity_multi``,
+    the `paper` runs), it is drawn over the one-draw curve. Returns the ``(4, seeds)`` array of Axes.
     """
     seeds = sorted(curves["seed"].unique())
     if axes is None:
@@ -55,6 +56,10 @@ def grokking_curves(curves: pd.DataFrame, phases: pd.DataFrame, axes=None):
                 ax.axvspan(a, b, color=PHASE_COLOURS[name], alpha=0.6, lw=0)
             for col, lab, colour, style in lines:
                 ax.plot(h["step"], h[col], color=colour, ls=style, lw=1.2, label=lab)
+            if ylabel == "sensitivity" and h.get("sensitivity_multi", pd.Series(dtype=float)).notna().any():
+                m = h.dropna(subset=["sensitivity_multi"])
+                lab = f"{int(m['multi_draws'].iloc[0])} draws, every {int(m['multi_every'].iloc[0])} steps"
+                ax.plot(m["step"], m["sensitivity_multi"], color="#145a32", lw=1.0, label=lab)
             if ph["t_peak"] is not None and np.isfinite(ph["t_peak"]):
                 ax.axvline(ph["t_peak"], color="k", ls=":", lw=0.8)
             if i == 0:
@@ -71,6 +76,7 @@ def grokking_curves(curves: pd.DataFrame, phases: pd.DataFrame, axes=None):
     fig = axes[0, 0].figure
     handles = [Patch(color=c, alpha=0.6, label=n) for n, c in PHASE_COLOURS.items()]
     handles += axes[0, 0].get_legend_handles_labels()[0]
+    handles += axes[2, 0].get_legend_handles_labels()[0][1:]  # the several-draw sensitivity, where there is one
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return axes

@@ -169,3 +169,38 @@ def compute_cost(
         g = parts[seconds]
         out = pd.DataFrame({"runs": g.size(), "train_seconds": g.sum(), "per_run": g.mean(), "longest": g.max()})
     return out if digits is None else out.round(digits)
+
+
+def dependent_correlations(r_ya: float, r_yb: float, r_ab: float, n: int) -> tuple[float, float]:
+    """Williams's t for two correlations that share a variable: is ``r_ya`` larger than ``r_yb``, where ``a`` and
+    ``b`` correlate ``r_ab`` with each other over the same ``n`` cases (Steiger 1980, Psychol. Bull. 87, Eq. 3;
+    Williams 1959). Returns ``(t, one-sided p)`` on ``n - 3`` degrees of freedom; nan with ``n < 4``.
+
+    With Spearman coefficients in place of Pearson ones (ranks in place of values) the test is the usual
+    large-sample approximation; with few runs it is approximate."""
+    if n < 4 or not all(np.isfinite([r_ya, r_yb, r_ab])):
+        return _NAN, _NAN
+    det = 1 - r_ya**2 - r_yb**2 - r_ab**2 + 2 * r_ya * r_yb * r_ab  # |R| of the 3 x 3 correlation matrix
+    mean = (r_ya + r_yb) / 2
+    denom = 2 * (n - 1) / (n - 3) * det + mean**2 * (1 - r_ab) ** 3
+    if denom <= 0:
+        return _NAN, _NAN
+    t = (r_ya - r_yb) * np.sqrt((n - 1) * (1 + r_ab) / denom)
+    return float(t), float(stats.t.sf(t, n - 3))
+
+
+def runs_for_dependent_correlations(
+    r_ya: float, r_yb: float, r_ab: float, alpha: float = ALPHA, power: float = 0.8, most: int = 10_000
+) -> int | None:
+    """The fewest runs at which :func:`dependent_correlations` is expected to show ``r_ya > r_yb`` with one-sided
+    p < ``alpha`` in a share ``power`` of repetitions, taking the three correlations as the true ones: the first
+    ``n`` whose t reaches the critical t plus the normal quantile of ``power``. None if none up to ``most`` does
+    (or ``r_ya <= r_yb``)."""
+    if not all(np.isfinite([r_ya, r_yb, r_ab])) or r_ya <= r_yb:
+        return None
+    z = stats.norm.ppf(power)
+    for n in range(5, most + 1):
+        t, _ = dependent_correlations(r_ya, r_yb, r_ab, n)
+        if np.isfinite(t) and t >= stats.t.ppf(1 - alpha, n - 3) + z:
+            return n
+    return None

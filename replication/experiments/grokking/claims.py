@@ -1,10 +1,11 @@
-"""Chapter 12's claims on modular addition: one function per claim, from :func:`.modular_addition.phases_table`.
+"""Chapter 12's claims on modular addition: one function per claim, from :func:`.tables.phases_table`.
 
 The sparse-parity claims are :func:`.sparse_parity.parity_claims`; :func:`claims` returns both.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,12 +13,18 @@ import pandas as pd
 from scipy import stats
 
 from ...report.claims import ALPHA, Claim, fmt
-from ...report.stats import EXACT_RUNS, critical_rho, rank_correlation  # noqa: F401 (EXACT_RUNS re-exported)
+from ...report.stats import (
+    EXACT_RUNS,  # noqa: F401 (re-exported)
+    critical_rho,
+    dependent_correlations,
+    rank_correlation,
+    runs_for_dependent_correlations,
+)
 from ...runs.chapters import chapter
 from .sparse_parity import parity_claims, rng, span
 
 if TYPE_CHECKING:
-    from .modular_addition import GrokkingConfig
+    from .config import GrokkingConfig
 
 CHAPTER = chapter(__name__).stem
 #: A sensitivity fall counts when the smoothed curve lost at least this share of its peak before test accuracy rose.
@@ -26,6 +33,14 @@ MIN_FALL = 0.25
 FLAT_SHARE = 0.5
 #: Test accuracy jumps "long after" memorisation: at least this many times the steps training accuracy needed.
 LATE = 5
+#: The weight norm is "flat" over clean-up when its relative change is within this share of its value, by a
+#: two one-sided tests equivalence test over runs (the usual equivalence margin, 80-125 %, is about ± 20 %).
+NORM_TOLERANCE = 0.2
+#: After the jump, sensitivity "rises" when its smoothed peak is this share above its value at the jump (V25 App. A.5's
+#: noise-reduction bump), then "falls" when it ends at least MIN_FALL below that peak.
+BUMP = 0.25
+#: Power the seed counts of the predictor claim are computed for.
+POWER = 0.8
 #: Where V25 show the grokking curves.
 GROKKING_REF = "V25 §7.3, App. A.5"
 
@@ -40,16 +55,50 @@ def fall_p_value(peak: float, low: float, count: int) -> float:
     return float(stats.norm.sf((peak - low) / se)) if se and np.isfinite(se) else float("nan")
 
 
-def claims(cfg: GrokkingConfig, phases: pd.DataFrame, parity: pd.DataFrame) -> list[Claim]:
-    """Chapter 12's claims, each computed from the phase tables with the check stated in its note."""
+def claims(
+    cfg: GrokkingConfig,
+    phases: pd.DataFrame,
+    parity: pd.DataFrame | None,
+    bump: pd.DataFrame | None = None,
+    predictor: pd.DataFrame | None = None,
+    runs: int | None = None,
+) -> list[Claim]:
+    """Chapter 12's claims, each computed from the phase tables with the check stated in its note.
+
+    ``bump`` is :func:`~.tables.bump_table` (None: the post-jump claim is not testable); ``predictor`` the phase table
+    of the predictor claim's runs (None: ``phases``); ``parity`` None where the sparse parity was not run at this
+    scale; ``runs`` the number of runs the scale has (None: every run is there), for a partial set of stored runs.
+    """
+    stored = "" if runs is None or runs == len(phases) else f"; {len(phases)} of {runs} runs stored so far"
     out = [
         grokking(cfg=cfg, phases=phases),
         memorisation_drop(cfg=cfg, phases=phases),
         sensitivity_leads(cfg=cfg, phases=phases),
         norm_flat(cfg=cfg, phases=phases),
-        grok_step_predictor(cfg=cfg, phases=phases),
+        norm_equivalent(cfg=cfg, phases=phases),
+        grok_step_predictor(cfg=cfg, phases=phases if predictor is None else predictor),
+        noise_reduction(cfg=cfg, bump=bump),
     ]
-    return out + parity_claims(parity, cfg.parity_n, cfg.parity_k, cfg.scale)
+    out = [dataclasses.replace(c, measured=c.measured + stored) for c in out]
+    if parity is not None:
+        return out + parity_claims(parity, cfg.parity_n, cfg.parity_k, cfg.scale)
+    return out + [
+        dataclasses.replace(
+            c,
+            measured="not run at this scale",
+            holds=False,
+            testable=False,
+            note=f"V25's sparse parity takes {cfg.parity_steps:,} steps × {cfg.parity_seeds} seeds; not run at this scale",
+        )
+        for c in parity_claims(_NO_PARITY, cfg.parity_n, cfg.parity_k, cfg.scale)
+    ]
+
+
+#: An empty sparse-parity table, for the claims of a scale that does not run it.
+_NO_PARITY = pd.DataFrame(
+    columns=["seed", "learned", "t_learn", "sens_start", "sens_plateau_max", "sens_final", "steps_run"]
+    + ["final_train_acc", "final_test_acc"]
+)
 
 
 def paired_p(high, low) -> float:
@@ -191,39 +240,37 @@ def norm_flat(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
     )
 
 
-def rho_difference(a, b, y, reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Spearman ρ(a, y) − ρ(b, y) over the runs where all three are finite, with its percentile bootstrap
-    interval at level 1 − ALPHA (runs resampled with replacement; resamples with a constant column skipped)."""
-    m = pd.DataFrame({"a": a, "b": b, "y": y}, dtype=float).dropna().to_numpy()
-    if len(m) < 3:
-        return float("nan"), float("nan"), float("nan")
-
-    def diff(rows: np.ndarray) -> float:
-        r = np.apply_along_axis(stats.rankdata, 0, rows)
-        if (r.std(axis=0) == 0).any():
-            return float("nan")
-        return float(np.corrcoef(r[:, 0], r[:, 2])[0, 1] - np.corrcoef(r[:, 1], r[:, 2])[0, 1])
-
-    draws = np.array([diff(m[i]) for i in np.random.default_rng(seed).integers(0, len(m), (reps, len(m)))])
-    draws = draws[np.isfinite(draws)]
-    return diff(m), float(np.quantile(draws, ALPHA / 2)), float(np.quantile(draws, 1 - ALPHA / 2))
+def _rank_r(a, b) -> float:
+    """Spearman's ρ of the pairs where both are finite (nan with fewer than 3 or a constant column)."""
+    m = pd.DataFrame({"a": a, "b": b}, dtype=float).dropna()
+    if len(m) < 3 or m["a"].nunique() < 2 or m["b"].nunique() < 2:
+        return float("nan")
+    return float(stats.spearmanr(m["a"], m["b"])[0])
 
 
 def grok_step_predictor(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
-    """Across seeds, the step at which sensitivity has fallen predicts the grokking step; the norm's does not."""
+    """Across seeds, the step at which sensitivity has fallen predicts the grokking step better than the norm's does:
+    the two rank correlations compared by Williams's test for correlations that share a variable."""
     g = _grokked(phases)
+    g = g[np.isfinite(g[["t_sens_half", "t_norm_half", "t_grok"]].astype(float)).all(axis=1)]
     rs, ps, ns = rank_correlation(g["t_sens_half"], g["t_grok"])
-    rn, pn, nn = rank_correlation(g["t_norm_half"], g["t_grok"])
-    d, lo, hi = rho_difference(g["t_sens_half"], g["t_norm_half"], g["t_grok"])
-    ok = bool(ps < ALPHA and rs > 0 and not pn < ALPHA)
+    rn, pn, _ = rank_correlation(g["t_norm_half"], g["t_grok"])
+    r_sn = _rank_r(g["t_sens_half"], g["t_norm_half"])
+    t, pw = dependent_correlations(rs, rn, r_sn, ns)
+    need = runs_for_dependent_correlations(rs, rn, r_sn, power=POWER)
+    ok = bool(ps < ALPHA and rs > 0 and pw < ALPHA)
     share = lambda col: fmt(100 * g[col].iloc[0]) + "%" if len(g) else "nan"  # noqa: E731
+    runs = (
+        f"at these correlations the test needs about {need} runs for {POWER:.0%} power"
+        if need
+        else "at these correlations no number of runs would show sensitivity ahead"
+    )
     why = (
         f"with {ns} runs a one-sided p < {ALPHA} needs ρ ≥ {fmt(critical_rho(ns))}; sensitivity's ρ is {fmt(rs)}"
         if not ps < ALPHA
-        else f"the weight norm's fall predicts the grokking step too (ρ = {fmt(rn)}, p = "
-        f"{fmt(pn)}); sensitivity's ρ is larger by {fmt(d)}, but the bootstrap interval of the difference over "
-        f"runs, {fmt(lo)} to {fmt(hi)}, "
-        + ("includes 0: on these runs both signals time the jump" if lo <= 0 <= hi else "excludes 0")
+        else f"the weight norm's fall predicts the grokking step too (ρ = {fmt(rn)}), and over {ns} runs sensitivity's "
+        f"larger ρ is not shown to be larger (Williams p = {fmt(pw)}): {runs}"
+        + (f", {need - ns} more than these" if need and need > ns else "")
     )
     return Claim(
         chapter=CHAPTER,
@@ -231,15 +278,75 @@ def grok_step_predictor(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         claim="Across seeds, how soon sensitivity falls predicts when a run groks; how soon the weight norm falls does not",
         paper_ref="V25 §7.3, App. A.5",
         paper_value="sensitivity is a progress measure, the norm is not (one run)",
-        measured=f"Spearman ρ with the grokking step over {len(g)} grokked runs: sensitivity {fmt(rs)} (p = {fmt(ps)}, "
-        f"{ns} runs), weight norm {fmt(rn)} (p = {fmt(pn)}, {nn} runs); difference {fmt(d)} "
-        f"({100 * (1 - ALPHA):.0f}% bootstrap interval {fmt(lo)} to {fmt(hi)})",
+        measured=f"Spearman ρ with the grokking step over {ns} grokked runs: sensitivity {fmt(rs)} (p = {fmt(ps)}), "
+        f"weight norm {fmt(rn)} (p = {fmt(pn)}); the two predictors' ρ {fmt(r_sn)}; Williams's t = {fmt(t)} "
+        f"(one-sided p = {fmt(pw)}); {runs}",
         holds=ok,
         note=f"check: for each run, the first step after the sensitivity peak at which the smoothed sensitivity has "
         f"lost {share('sens_share')} of its peak value, and the first at which the weight norm has lost "
-        f"{share('norm_share')} of its value there (for each, half its median relative fall over clean-up), "
-        f"each rank-correlated over runs with the step test accuracy reaches 95% (Spearman, one-sided, exact "
-        f"p over every permutation): sensitivity's with p < {ALPHA}, the norm's not (with {len(g)} runs p < "
-        f"{ALPHA} needs ρ ≥ {fmt(critical_rho(len(g)))}, so a norm below that is only not shown to predict)"
+        f"{share('norm_share')} of its value there (for each, half its median relative fall over clean-up), each "
+        f"rank-correlated over runs with the step test accuracy reaches 95%: sensitivity's ρ one-sided p < {ALPHA} "
+        f"(exact over every permutation up to {EXACT_RUNS} runs), and larger than the norm's by Williams's test for "
+        f"two correlations that share a variable (one-sided p < {ALPHA}; Steiger 1980, applied to the rank "
+        f"correlations); the run count for {POWER:.0%} power takes the three measured correlations as the true ones"
         + ("" if ok else "; fails: " + why),
+    )
+
+
+def norm_equivalent(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
+    """Over clean-up the weight norm stays within ± NORM_TOLERANCE of its value: two one-sided tests over runs."""
+    g = _grokked(phases)
+    change = -g["norm_fall_cleanup"].astype(float)
+    if len(g) >= 2 and change.std() > 0:
+        p_lo = float(stats.ttest_1samp(change, -NORM_TOLERANCE, alternative="greater").pvalue)
+        p_hi = float(stats.ttest_1samp(change, NORM_TOLERANCE, alternative="less").pvalue)
+        p = max(p_lo, p_hi)
+    else:  # no spread: inside the bound or not, with certainty
+        p = (0.0 if abs(change.mean()) < NORM_TOLERANCE else 1.0) if len(g) >= 2 else float("nan")
+    flat = bool(len(g) == len(phases) and p < ALPHA)
+    return Claim(
+        chapter=CHAPTER,
+        scale=cfg.scale,
+        claim=f"Over clean-up the weight norm is flat: its change stays within ± {NORM_TOLERANCE:.0%} of its value",
+        paper_ref="V25 §7.3",
+        paper_value="the norm has the same flat curve as test accuracy over epochs 3,000–9,800",
+        measured=f"relative change of the norm from the sensitivity peak to the test rise {fmt(100 * change.min())}% "
+        f"to {fmt(100 * change.max())}% (mean {fmt(100 * change.mean())}%, {len(g)} runs); equivalence p = {fmt(p)}",
+        holds=flat,
+        note=f"check: two one-sided t-tests over the grokked runs that the mean relative change of the weight norm over "
+        f"clean-up lies within ± {NORM_TOLERANCE:.0%} (both p < {ALPHA}; the bound is named before the runs: the usual "
+        f"equivalence margin); the ratio to sensitivity's fall is the claim above"
+        + ("" if flat else "; fails: " + (_never(cfg, phases) or f"the larger one-sided p is {fmt(p)}")),
+    )
+
+
+def noise_reduction(*, cfg: GrokkingConfig, bump: pd.DataFrame | None) -> Claim:
+    """After the jump, sensitivity rises and then falls again (V25 App. A.5's noise-reduction phase), run by run."""
+    base = dict(
+        chapter=CHAPTER,
+        scale=cfg.scale,
+        claim="After the jump sensitivity rises again, then falls (noise reduction)",
+        paper_ref="V25 §7.3, App. A.5",
+        paper_value="a bump in sensitivity from epoch 9,800 on, then a fall",
+    )
+    if bump is None or cfg.after_grok is not None or bump.empty:
+        why = (
+            f"each run stops {cfg.after_grok} steps after it groks" if cfg.after_grok is not None else "no run grokked"
+        )
+        return Claim(**base, measured=f"not testable: {why}", holds=False, testable=False, note=why)
+    p_rise = [fall_p_value(r.sens_bump, r.sens_grok, r.sens_count) for r in bump.itertuples()]
+    p_fall = [fall_p_value(r.sens_bump, r.sens_end, r.sens_count) for r in bump.itertuples()]
+    rose = (bump["sens_bump"] >= (1 + BUMP) * bump["sens_grok"]) & (np.array(p_rise) < ALPHA)
+    fell = (bump["sens_end"] <= (1 - MIN_FALL) * bump["sens_bump"]) & (np.array(p_fall) < ALPHA)
+    ok = bool(rose.all() and fell.all())
+    return Claim(
+        **base,
+        measured=f"at the jump {rng(bump['sens_grok'])} → peak {rng(bump['sens_bump'])} at steps {span(bump['t_bump'])} "
+        f"→ {rng(bump['sens_end'])} at the end, {span(bump['after'])} steps after the jump; rose in "
+        f"{int(rose.sum())} and fell in {int(fell.sum())} of {len(bump)} grokked runs",
+        holds=ok,
+        note=f"check: in every grokked run the smoothed sensitivity climbs after the jump to a peak ≥ {1 + BUMP:g}× its "
+        f"value at the jump, and ends ≥ {MIN_FALL:.0%} below that peak (each a one-sided two-proportion z-test "
+        f"p < {ALPHA})"
+        + ("" if ok else f"; fails: rose in {int(rose.sum())}, fell in {int(fell.sum())} of {len(bump)} runs"),
     )

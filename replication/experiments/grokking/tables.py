@@ -1,31 +1,33 @@
 """Chapter 12's tables and prose numbers for the modular-addition runs: the phases read off each run's curves
 (:func:`~replication.measures.phases.grokking_phases`), the fall steps, the generated sentences and the compute
-spent. The runs are :mod:`.modular_addition`; the claims are in :mod:`.claims`.
+spent. The runs are :mod:`.runs`; the claims are in :mod:`.claims`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ...report.claims import ALPHA, fmt
-from ...report.stats import compute_cost
-from ...measures.phases import fall_step, grokking_phases
+from ...report.stats import compute_cost, critical_rho, rank_correlation
+from ...measures.phases import fall_step, grokking_phases, smooth
+from .config import parity_runs
 from .sparse_parity import rng, span
-from .claims import critical_rho, rank_correlation
 
 if TYPE_CHECKING:
-    from .modular_addition import GrokkingConfig
+    from .config import GrokkingConfig
 
 
-def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """One row per modular-addition run: :func:`~replication.measures.phases.grokking_phases` and the run's summary."""
+def phases_table(curves: pd.DataFrame, window: int = 3) -> pd.DataFrame:
+    """One row per modular-addition run: :func:`~replication.measures.phases.grokking_phases` and the run's summary,
+    sensitivity smoothed over ``window`` evaluations (the config's ``window``)."""
     rows = []
     for seed, h in curves.groupby("seed", sort=True):
         r = h.iloc[0]
         ph = grokking_phases(
-            h["step"], h["train_acc"], h["test_acc"], h["sensitivity"], h["weight_norm"], r["baseline"]
+            h["step"], h["train_acc"], h["test_acc"], h["sensitivity"], h["weight_norm"], r["baseline"], window=window
         )
         rows.append(
             {
@@ -33,28 +35,28 @@ def phases_table(curves: pd.DataFrame) -> pd.DataFrame:
                 "grokked": ph["t_grok"] is not None,
                 **ph,
                 "baseline": r["baseline"],
-                "sens_count": int(r["n_train"] * r["draws"] * 3),
+                "sens_count": int(r["n_train"] * r["draws"] * window),
                 "steps_run": r["steps_run"],
                 "final_test_acc": r["final_test_acc"],
                 "train_seconds": r["train_seconds"],
             }
         )
-    return fall_steps(curves, pd.DataFrame(rows))
+    return fall_steps(curves, pd.DataFrame(rows), window)
 
 
-def fall_steps(curves: pd.DataFrame, phases: pd.DataFrame) -> pd.DataFrame:
+def fall_steps(curves: pd.DataFrame, phases: pd.DataFrame, window: int = 3) -> pd.DataFrame:
     """``phases`` with, per run, the first step after the sensitivity peak at which sensitivity (smoothed) has
     lost ``sens_share`` of its peak, ``t_sens_half``, and the weight norm ``norm_share`` of its value there,
     ``t_norm_half``; each share is half the median relative fall over clean-up of the runs that grokked."""
     g = phases[phases["grokked"].astype(bool)]
     shares = {"sens_share": g["sens_fall"].median() / 2, "norm_share": g["norm_fall_cleanup"].median() / 2}
     out = phases.assign(**shares)
-    for col, curve, share, window in (
-        ("t_sens_half", "sensitivity", "sens_share", 3),
+    for col, curve, share, w in (
+        ("t_sens_half", "sensitivity", "sens_share", window),
         ("t_norm_half", "weight_norm", "norm_share", 1),
     ):
         out[col] = [
-            fall_step(h["step"], h[curve], t, shares[share], window)
+            fall_step(h["step"], h[curve], t, shares[share], w)
             for (_, h), t in zip(curves.groupby("seed", sort=True), out["t_peak"])
         ]
     return out
@@ -188,3 +190,74 @@ def grok_trial_table(curves: pd.DataFrame, trials) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def parity_setting_text(cfg: GrokkingConfig) -> str:
+    """The chapter's sparse-parity setting in a sentence (Markdown), naming the trial it is, if it is one."""
+    r = parity_runs(cfg)[0]
+    trial = next((t for t in cfg.parity_trials if set(parity_runs(cfg)) <= set(t.runs(r))), None)
+    stop = f", each run stopping {r.after_learn:,} steps after it learns the parity" if r.after_learn else ""
+    return (
+        f"The chapter's sparse-parity runs: $n = {r.n}$, $k = {r.k}$ ($k/n = {r.k / r.n:g}$), a fixed set of "
+        f"{r.n_train:,} strings, batch {r.batch_size}, at most {r.steps:,} steps{stop}; {cfg.parity_seeds} seed{'s' * (cfg.parity_seeds != 1)}"
+        + (f" (the trial {trial.label})." if trial else ".")
+    )
+
+
+#: V25's phase boundaries (§7.3, App. A.5): memorisation ends, clean-up starts (sensitivity falls), test jumps.
+V25_PHASES = {"memorisation ends": 500, "sensitivity peak (clean-up starts)": 3000, "test ≥ 95% (grokked)": 9800}
+
+
+def v25_phase_table(phases: pd.DataFrame) -> pd.DataFrame:
+    """Each run's phase boundaries beside V25's: training accuracy ≥ 99%, the sensitivity peak, test ≥ 95%."""
+    rows = [{"run": "V25 (one run, read off their figure)", **V25_PHASES}]
+    for r in phases.itertuples():
+        rows.append(
+            {
+                "run": f"seed {r.seed}",
+                "memorisation ends": r.t_sat,
+                "sensitivity peak (clean-up starts)": r.t_peak,
+                "test ≥ 95% (grokked)": r.t_grok,
+            }
+        )
+    return pd.DataFrame(rows).set_index("run").astype("Int64")
+
+
+def bump_table(curves: pd.DataFrame, phases: pd.DataFrame, window: int = 3) -> pd.DataFrame:
+    """After the jump (V25 App. A.5's noise-reduction phase), one row per grokked run: the smoothed sensitivity at
+    the jump (``sens_grok``), its highest value after it (``sens_bump`` at ``t_bump``), its value at the last
+    evaluation (``sens_end``) and the steps run after the jump (``after``). ``sens_count`` is what one smoothed
+    value counts (training pairs × draws × window), for the claims' proportion tests."""
+    rows = []
+    for (seed, h), r in zip(curves.groupby("seed", sort=True), phases.itertuples()):
+        if not r.grokked:
+            continue
+        steps, s = h["step"].to_numpy(), smooth(h["sensitivity"], window)
+        at = int(np.flatnonzero(steps == r.t_grok)[0])
+        later = s[at + 1 :]
+        i = at + 1 + int(later.argmax()) if len(later) else at
+        rows.append(
+            {
+                "seed": seed,
+                "t_grok": r.t_grok,
+                "sens_grok": float(s[at]),
+                "t_bump": int(steps[i]),
+                "sens_bump": float(s[i]),
+                "sens_end": float(s[-1]),
+                "after": int(steps[-1] - r.t_grok),
+                "sens_count": r.sens_count,
+            }
+        )
+    cols = ["seed", "t_grok", "sens_grok", "t_bump", "sens_bump", "sens_end", "after", "sens_count"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def few_runs_text(n: int) -> str:
+    """What ``n`` runs can show of the predictor claim (Markdown): the rank correlation each needs, and the
+    degrees of freedom of the comparison."""
+    return (
+        f"With {n} runs (the `paper` scale's seeds), an exact one-sided rank correlation reaches p < {ALPHA} only at "
+        f"ρ ≥ {fmt(critical_rho(n))}, and Williams's comparison of the two correlations has {n - 3} degree"
+        f"{'s' * (n - 3 != 1)} of freedom: {n} seeds can show the phases run by run, and whether sensitivity times the "
+        f"jump at all, but hardly whether it times it better than the weight norm."
+    )

@@ -1,13 +1,6 @@
-# ruff: noqa: F401  (re-exports for the notebook and the tests: the names this chapter module publishes)
-"""Chapter 12: sensitivity as a progress measure for grokking (V25 §7.3, App. A.5) and sparse parity (App. A.6).
-
-:class:`GrokRun` trains :class:`~replication.models.grokking.GrokkingTransformer` on ``a + b mod p`` full
-batch with AdamW through :func:`replication.train.fit`, logging at every evaluation the training and test
-accuracy and loss, the embedding-noise sensitivity on the training pairs and the weight norm. The phases
-are read off those curves afterwards (:func:`replication.measures.phases.grokking_phases`), so changing a
-detector never retrains anything. The sparse-parity runs are in :mod:`.sparse_parity`; this module holds
-the chapter's config and runs; its tables and prose numbers are in :mod:`.tables`, the claims in :mod:`.claims`. Runs go through
-:func:`replication.runs.sweep.run_sweep`, each stored on its own.
+"""Chapter 12's settings: one modular-addition run (:class:`GrokRun`), the trials behind the `cpu` preset
+(:class:`GrokTrial`), the chapter's config (:class:`GrokkingConfig`) and its presets, and the runs each config
+expands into. The sparse-parity run is :class:`~.sparse_parity.ParityRun`.
 """
 
 from __future__ import annotations
@@ -15,38 +8,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-import pandas as pd
-import torch
-import torch.nn.functional as F
-
-from ...checks import KEY_OMIT_DEFAULT, check_choices, check_float, check_int
+from ...checks import KEY_OMIT_DEFAULT, check_float, check_int
 from ...runs.config import ChapterConfig
-from ...models.grokking import GrokkingTransformer
-from ...tasks.modular import commutative_baseline, modular_addition_split
-from ...measures.token import embedding_noise_sensitivity
-from ...measures.norms import weight_norm
-from ...runs.sweep import sweep_curves
-from ...runs.store import Store
-from ...runs.chapters import kind
-from ...train import fit
 from . import sparse_parity
 from .sparse_parity import ParityRun
-from .sparse_parity import parity_describe, parity_table  # noqa: F401 (for the notebook)
-from .tables import (
-    PHASE_COLUMNS,
-    compute_summary,
-    describe,
-    describe_cleanup,
-    fall_steps,  # noqa: F401
-    grok_trial_table,
-    phases_display,
-    phases_table,
-)
-from .claims import FLAT_SHARE, LATE, MIN_FALL, claims, critical_rho, fall_p_value, rank_correlation  # noqa: F401 (for the notebook and the tests)
-
-KIND = kind("grokking_run", __name__)
-#: Test accuracy that counts as grokked (the jump, not a crossing of 50%: see the commutativity baseline).
-GROKKED = 0.95
 
 
 @dataclass(frozen=True)
@@ -65,7 +30,7 @@ class GrokRun:
     eval_every: int  # steps between evaluations
     sigma: float  # sensitivity: std of the noise on the number embeddings
     draws: int  # sensitivity: noise draws per training pair, averaged
-    after_grok: int | None  # stop this many steps after test accuracy first reaches GROKKED (None: never)
+    after_grok: int | None  # stop this many steps after test accuracy first reaches 95% (None: never)
     # Dense early evaluations (memorisation happens in the first few hundred steps): every `dense_every` steps
     # up to step `dense_until`, every `eval_every` steps after. 0, 0: off (the keys of older runs are kept).
     dense_until: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
@@ -178,6 +143,8 @@ class GrokkingConfig(ChapterConfig):
     multi_draws: int = 0  # a second sensitivity with this many draws (0: none) ...
     multi_every: int = 0  # ... every this many steps (a multiple of eval_every)
     after_grok: int | None = None  # stop a run this many steps after it groks (None: run every step)
+    window: int = 3  # evaluations in the centred mean that smooths sensitivity before the phases are read (odd)
+    predictor_seeds: int = 0  # seeds read, as far as stored, for the grok-step predictor claim (0: `seeds`)
     parity_n: int = 40  # sparse parity: bits (V25 App. A.6: d = 40)
     parity_k: int = 4  # ... and support size (k = 4)
     parity_seeds: int = 3  # ... seeds
@@ -200,9 +167,12 @@ class GrokkingConfig(ChapterConfig):
     n_jobs: int = 2  # worker processes
 
     def __post_init__(self):
-        check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
+        super().__post_init__()
         check_int("seeds", self.seeds, 1, 100)
         check_int("first_seed", self.first_seed, 0, 10**6)
+        if check_int("window", self.window, 1, 99) % 2 == 0:
+            raise ValueError(f"window: must be odd (a centred mean), got {self.window}")
+        check_int("predictor_seeds", self.predictor_seeds, 0, 1000)
         check_int("parity_seeds", self.parity_seeds, 1, 100)
         check_int("n_jobs", self.n_jobs, 1, 256)
         if not isinstance(self.parity_trials, (tuple, list)):
@@ -256,6 +226,13 @@ def grok_runs(cfg: GrokkingConfig) -> list[GrokRun]:
     ]
 
 
+def predictor_runs(cfg: GrokkingConfig) -> list[GrokRun]:
+    """The runs of the grok-step predictor claim: the chapter's runs and, with ``predictor_seeds``, more seeds of
+    the same setting (read as far as they are stored)."""
+    more = cfg.predictor_seeds - cfg.seeds
+    return grok_runs(dataclasses.replace(cfg, seeds=cfg.predictor_seeds)) if more > 0 else grok_runs(cfg)
+
+
 def parity_runs(cfg: GrokkingConfig) -> list[ParityRun]:
     return [
         ParityRun(
@@ -283,18 +260,6 @@ def grok_trial_runs(cfg: GrokkingConfig) -> list[GrokRun]:
     """Every run of the modular-addition trials (:class:`GrokTrial`), the preset's other fields otherwise."""
     base = grok_runs(cfg)[0]
     return [r for t in cfg.grok_trials for r in t.runs(base)]
-
-
-def parity_setting_text(cfg: GrokkingConfig) -> str:
-    """The chapter's sparse-parity setting in a sentence (Markdown), naming the trial it is, if it is one."""
-    r = parity_runs(cfg)[0]
-    trial = next((t for t in cfg.parity_trials if set(parity_runs(cfg)) <= set(t.runs(r))), None)
-    stop = f", each run stopping {r.after_learn:,} steps after it learns the parity" if r.after_learn else ""
-    return (
-        f"The chapter's sparse-parity runs: $n = {r.n}$, $k = {r.k}$ ($k/n = {r.k / r.n:g}$), a fixed set of "
-        f"{r.n_train:,} strings, batch {r.batch_size}, at most {r.steps:,} steps{stop}; {cfg.parity_seeds} seed{'s' * (cfg.parity_seeds != 1)}"
-        + (f" (the trial {trial.label})." if trial else ".")
-    )
 
 
 def trial_runs(cfg: GrokkingConfig) -> list[ParityRun]:
@@ -344,6 +309,7 @@ PRESETS = {
         dense_every=5,
         draws=4,
         after_grok=500,
+        predictor_seeds=40,  # the grok-step predictor claim: as many of seeds 0-39 as are stored
         parity_n=40,
         parity_k=4,
         parity_seeds=5,
@@ -381,126 +347,8 @@ PRESETS = {
         dense_every=2,
         multi_draws=4,
         multi_every=50,
+        # a smoothed value counts as many noisy predictions as at cpu: 9 x 3,830 pairs x 1 draw, 3 x 2,822 x 4
+        window=9,
         parity_seeds=5,
     ),
 }
-
-
-# --------------------------------------------------------------------------------------------------
-# Measuring one run
-
-
-def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
-    """Train ``run`` full batch and log the curves; returns ``history`` (one dict per evaluation) and a summary."""
-    xtr, ytr, xte, yte = (t.to(device) for t in modular_addition_split(run.p, run.train_fraction, run.seed))
-    torch.manual_seed(run.seed)
-    model = GrokkingTransformer(run.p, run.d, run.heads, run.d_ff).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=run.lr, weight_decay=run.weight_decay)
-    noise = torch.Generator().manual_seed(10_007 + run.seed)
-    multi_noise = torch.Generator().manual_seed(20_011 + run.seed)
-    grokked_at: list[int] = []
-
-    def loss_fn(m, batch):
-        return F.cross_entropy(m(batch[0]), batch[1])
-
-    @torch.no_grad()
-    def evaluate(step, m) -> dict:
-        out_tr, out_te = m(xtr), m(xte)
-        multi = {}
-        if run.multi_draws:
-            multi["sensitivity_multi"] = (
-                embedding_noise_sensitivity(m, xtr, run.sigma, run.multi_draws, multi_noise)
-                if run.multi_at(step)
-                else None
-            )
-        return multi | {
-            "train_acc": float((out_tr.argmax(-1) == ytr).float().mean()),
-            "test_acc": float((out_te.argmax(-1) == yte).float().mean()),
-            "train_loss": float(F.cross_entropy(out_tr, ytr)),
-            "test_loss": float(F.cross_entropy(out_te, yte)),
-            "sensitivity": embedding_noise_sensitivity(m, xtr, run.sigma, run.draws, noise),
-            "weight_norm": weight_norm(m),
-        }
-
-    def stop(row) -> str | None:
-        if row["test_acc"] >= GROKKED and not grokked_at:
-            grokked_at.append(row["step"])
-        if run.after_grok is not None and grokked_at and row["step"] >= grokked_at[0] + run.after_grok:
-            return f"stopped {run.after_grok} steps after grokking"
-        return None
-
-    res = fit(
-        model,
-        lambda: (xtr, ytr),
-        loss_fn,
-        opt,
-        run.steps,
-        eval_at=run.evaluated_at,
-        evaluate=evaluate,
-        stop=stop,
-        progress=False,
-    )
-    keep = ("step", "train_acc", "test_acc", "train_loss", "test_loss", "sensitivity", "weight_norm")
-    keep += ("sensitivity_multi",) * bool(run.multi_draws)
-
-    def value(k, v):
-        return None if v is None else int(v) if k == "step" else float(v)
-
-    return {
-        "history": [{k: value(k, r[k]) for k in keep} for r in res.history],
-        "baseline": commutative_baseline(xtr.cpu(), xte.cpu(), run.p),
-        "n_train": len(ytr),
-        "n_test": len(yte),
-        "grok_step": grokked_at[0] if grokked_at else None,
-        "final_test_acc": float(res.history[-1]["test_acc"]),
-        "steps_run": res.steps_run,
-        "failed": res.failed,
-        "stopped_reason": res.stopped_reason,
-        "train_seconds": res.seconds,
-    }
-
-
-# --------------------------------------------------------------------------------------------------
-# Running the chapter's sweeps
-
-
-def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[tuple]:
-    """The chapter's runs at ``scale`` for ``python -m replication.make --chapter 12``, one at a time: the
-    modular-addition runs, then the sparse-parity runs. ``seeds`` and ``steps`` (both experiments) narrow them."""
-    if functions:
-        raise ValueError(f"functions: chapter 12 has no Boolean functions to choose, got {list(functions)}")
-    cfg = PRESETS[scale]
-    if seeds is not None:
-        cfg = dataclasses.replace(cfg, seeds=seeds, parity_seeds=seeds)
-    if steps is not None:
-        cfg = (
-            dataclasses.replace(cfg, steps=steps, parity_steps=steps, dense_until=min(cfg.dense_until, steps))
-            if cfg.dense_until
-            else dataclasses.replace(cfg, steps=steps, parity_steps=steps)
-        )
-    return [
-        (KIND, grok_runs(cfg), measure_grokking, None),
-        (sparse_parity.PARITY_KIND, parity_runs(cfg), sparse_parity.measure_parity, None),
-    ]
-
-
-def modular_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
-    """Every evaluation of every modular-addition run: one row per (seed, step), run fields repeated."""
-    return sweep_curves(grok_runs(cfg), measure_grokking, KIND, cache, cfg.n_jobs, progress)
-
-
-def parity_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
-    """Every evaluation of every sparse-parity run of ``cfg``: one row per (seed, step)."""
-    return sparse_parity.parity_curves(parity_runs(cfg), cache, cfg.n_jobs, progress)
-
-
-def grok_trial_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
-    """:func:`modular_curves` for the modular-addition trials (:func:`grok_trial_runs`); empty when there are none."""
-    todo = grok_trial_runs(cfg)
-    return sweep_curves(todo, measure_grokking, KIND, cache, cfg.n_jobs, progress) if todo else pd.DataFrame()
-
-
-def trial_curves(cfg: GrokkingConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
-    """:func:`parity_curves` for the sparse-parity trials (:func:`trial_runs`); empty when there are none."""
-    todo = trial_runs(cfg)
-    return sparse_parity.parity_curves(todo, cache, cfg.n_jobs, progress) if todo else pd.DataFrame()
