@@ -1,0 +1,76 @@
+"""What a chapter's ``make_runs`` hook returns to ``python -m replication.make``: its runs, in named parts.
+
+A chapter is computable without its notebook when its experiments package (or exactly one module in it)
+defines ``make_runs(scale, functions=None, seeds=None, steps=None)``. The hook returns a list of
+:class:`Part` (or, the older form, ``(kind, runs, measure, batching)`` tuples, each a part named after its
+kind), computed in that order. ``python -m replication.make --part NAME`` computes the parts of that name or
+of that result kind; a part with ``default=False`` is computed only when named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+
+@dataclasses.dataclass
+class Part:
+    """One set of runs of a chapter: stored under result kind ``kind``, each run measured by ``measure(run, device)``.
+
+    ``batching``: the keyword arguments of :func:`~replication.runs.sweep.run_sweep` for runs trained as one model
+    (``measure_batch``, ``batch_key``), or None for runs trained one at a time. ``needs_store``: ``measure`` also
+    takes ``store=`` (it reads results the chapter stored before, e.g. a trained model's weights). ``cost``: a rough
+    relative cost of one run for ``--cheapest-first`` (None: :func:`rough_cost`). ``default``: computed when no
+    ``--part`` is given.
+    """
+
+    name: str
+    kind: str
+    runs: list
+    measure: Callable[..., Any]
+    batching: dict | None = None
+    needs_store: bool = False
+    cost: Callable[[Any], float] | None = None
+    default: bool = True
+
+    @classmethod
+    def of(cls, entry) -> Part:
+        """``entry`` as a part: a part itself, or a ``(kind, runs, measure, batching)`` tuple named after its kind."""
+        if isinstance(entry, Part):
+            return entry
+        kind, runs, measure, batching = entry
+        return cls(kind, kind, list(runs), measure, batching)
+
+
+def seed_of(run) -> int:
+    """The seed of a run: its own ``seed``, or that of the run it measures (``binary``, ``run``), else 0."""
+    for inner in (run, getattr(run, "binary", None), getattr(run, "run", None)):
+        if inner is not None and isinstance(getattr(inner, "seed", None), int):
+            return inner.seed
+    return 0
+
+
+def rough_cost(run) -> float:
+    """A rough relative cost of training ``run``: its length (``steps`` or ``epochs``) times the square of its input
+    size (``n``, ``p`` or ``T``, where it has one), for ordering runs cheapest first, never for a projection."""
+    length = getattr(run, "steps", None) or getattr(run, "epochs", None) or 1
+    size = next((getattr(run, k) for k in ("n", "p", "T") if isinstance(getattr(run, k, None), int)), 1)
+    return float(length) * float(size) ** 2
+
+
+def first_seeds(runs: list, seeds: int | None) -> list:
+    """The runs of the first ``seeds`` seeds (all of them when ``seeds`` is None)."""
+    if seeds is None:
+        return list(runs)
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds: must be an integer >= 1, got {seeds!r}")
+    return [r for r in runs if seed_of(r) < seeds]
+
+
+def refuse(chapter: str, functions=None, steps=None) -> None:
+    """A clear error for the narrowing arguments of ``make_runs`` that chapter ``chapter`` has no use for."""
+    if functions:
+        raise ValueError(f"functions: chapter {chapter} has no Boolean functions to choose, got {list(functions)}")
+    if steps is not None:
+        raise ValueError(f"steps: chapter {chapter}'s runs set their own length (epochs or steps), got {steps}")
