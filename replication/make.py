@@ -31,11 +31,10 @@ rerun always resumes: the runs already stored are skipped.
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import functools
 import importlib
-import importlib.util
+import math
 import os
 import sys
 import tarfile
@@ -44,38 +43,13 @@ from pathlib import Path
 
 import torch
 
-from .runs.chapters import CHAPTERS, Chapter, chapter
+from .runs.chapters import chapter
 from .runs.config import SCALES
-from .runs.parts import Part, rough_cost, seed_of
+from .runs.parts import Part, hook_module, notebook_free, order, seed_of
 from .runs.store import Store
 from .runs.sweep import batch_jobs, resolve_device, run_key, run_sweep
 
 WEIGHTS = ("float16", "float32", "none")
-HOOK = "make_runs"
-
-
-def _defines_hook(path: Path) -> bool:
-    return any(isinstance(n, ast.FunctionDef) and n.name == HOOK for n in ast.parse(path.read_text()).body)
-
-
-def hook_module(ch: Chapter) -> str | None:
-    """The module that holds ``ch``'s ``make_runs`` hook, found in its source without importing anything: the
-    chapter's module (or its package's ``__init__``), else the one module of its package that defines it."""
-    spec = importlib.util.find_spec(ch.module)
-    if spec is None:
-        return None
-    if spec.origin and spec.origin.endswith(".py") and _defines_hook(Path(spec.origin)):
-        return ch.module
-    where = list(spec.submodule_search_locations or [])
-    found = sorted(p for d in where for p in Path(d).glob("*.py") if p.name != "__init__.py" and _defines_hook(p))
-    if len(found) > 1:
-        raise RuntimeError(f"chapter {ch.stem}: {HOOK} is defined in {len(found)} modules: {[p.name for p in found]}")
-    return f"{ch.module}.{found[0].stem}" if found else None
-
-
-def notebook_free() -> list[Chapter]:
-    """The chapters of the registry with a ``make_runs`` hook, in the registry's order."""
-    return [c for c in CHAPTERS if hook_module(c)]
 
 
 @dataclasses.dataclass
@@ -202,7 +176,7 @@ def label(run) -> str:
     """How a job is named in the plan: the function and length of an encoder run, else the run's type and seed."""
     if hasattr(run, "function"):
         return f"{run.function:8s} n={run.n:<4d}"
-    return f"{type(run).__name__} seed={run.seed}"
+    return f"{type(run).__name__} seed={seed_of(run)}"
 
 
 @dataclasses.dataclass
@@ -234,16 +208,6 @@ def chosen_parts(a: argparse.Namespace, out) -> list[Part]:
     return [q for q in parts if q.name in names or q.kind in names]
 
 
-def ordered(a: argparse.Namespace, part: Part, todo: list[int]) -> list[int]:
-    """``todo`` (indices into ``part.runs``) in the order the flags ask for (stable: the hook's order breaks ties)."""
-    cost = part.cost or rough_cost
-    if a.cheapest_first:
-        todo = sorted(todo, key=lambda i: cost(part.runs[i]))
-    if a.seed_by_seed:
-        todo = sorted(todo, key=lambda i: seed_of(part.runs[i]))
-    return todo[::-1] if a.reverse else todo
-
-
 def plans(a: argparse.Namespace, module, store: Store, device: str) -> list[Plan]:
     """The chapter's hook's runs at the scale, less those stored, ordered and grouped into jobs."""
     try:
@@ -253,7 +217,7 @@ def plans(a: argparse.Namespace, module, store: Store, device: str) -> list[Plan
     result, left = [], a.limit
     for part in chosen_parts(a, out):
         todo = [i for i, r in enumerate(part.runs) if not store.contains(part.kind, run_key(r, device))]
-        todo = ordered(a, part, todo)
+        todo = order(part, todo, a.cheapest_first, a.seed_by_seed, a.reverse)
         if left is not None:
             todo, left = todo[:left], left - len(todo[:left])
         batching = part.batching
@@ -288,15 +252,20 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if p.batching:
             p.times = project(p.jobs, p.runs, device, a.batch_size)
+        elif not isinstance(getattr(p.runs[p.jobs[0][0]], "steps", None), int):
+            p.times = [math.nan] * len(p.jobs)  # trained by epochs: each job projected from the part's jobs done
         else:  # one run timed; the others of the kind scaled by their budgets
             first = p.runs[p.jobs[0][0]]
             each = run_seconds(first, p.measure, device) / first.steps
             p.times = [each * p.runs[j[0]].steps for j in p.jobs]
         for j, t in zip(p.jobs, p.times):
             print(f"  {label(p.runs[j[0]])} {len(j):3d} runs  ~{_time(t)}", flush=True)
-    total = sum(t for p in todo for t in p.times)
+    total = sum(t for p in todo for t in p.times if not math.isnan(t))
     print(
-        f"projected: {_time(total)} in all" + (f"; budget {a.max_minutes:g} min" if a.max_minutes else ""), flush=True
+        f"projected: {_time(total)} in all"
+        + (" but the runs trained by epochs" if any(math.isnan(t) for p in todo for t in p.times) else "")
+        + (f"; budget {a.max_minutes:g} min" if a.max_minutes else ""),
+        flush=True,
     )
     if a.dry_run:
         return 0
@@ -312,11 +281,13 @@ def main(argv: list[str] | None = None) -> int:
             if p.batching
             else {}
         )
+        took_part = []
         for j, t in zip(p.jobs, p.times):
             elapsed = time.perf_counter() - start
-            if a.max_minutes is not None and elapsed + ratio * t > 60 * a.max_minutes:
+            est = ratio * t if not math.isnan(t) else (sum(took_part) / len(took_part) if took_part else 0.0)
+            if a.max_minutes is not None and elapsed + est > 60 * a.max_minutes:
                 print(
-                    f"stopping: the next job (~{_time(ratio * t)}) would end past {a.max_minutes:g} min "
+                    f"stopping: the next job (~{_time(est)}) would end past {a.max_minutes:g} min "
                     f"({_time(elapsed)} used); {left} jobs left for a rerun",
                     flush=True,
                 )
@@ -335,18 +306,24 @@ def main(argv: list[str] | None = None) -> int:
                 **batch,
             )
             took = time.perf_counter() - t0
-            done += t
-            ratio, left = max((time.perf_counter() - start) / done, 0.1), left - 1
+            took_part.append(took)
+            if not math.isnan(t):  # the projections' error so far rescales the next ones
+                done += t
+                ratio = max((time.perf_counter() - start) / done, 0.1)
+            left -= 1
             written += [(p.kind, run_key(r, device)) for r in chosen]
             print(
-                f"done {' '.join(label(chosen[0]).split())} ×{len(j)} in {_time(took)} "
-                f"(projected {_time(t)}); {len(written)} runs written",
+                f"done {' '.join(label(chosen[0]).split())} ×{len(j)} in {_time(took)}"
+                + ("" if math.isnan(t) else f" (projected {_time(t)})")
+                + f"; {len(written)} runs written",
                 flush=True,
             )
     return _pack(a, store, written)
 
 
 def _time(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "? (trained by epochs)"
     return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 

@@ -9,9 +9,14 @@ of that result kind; a part with ``default=False`` is computed only when named.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from .chapters import CHAPTERS, Chapter
 
 
 @dataclasses.dataclass
@@ -59,6 +64,17 @@ def rough_cost(run) -> float:
     return float(length) * float(size) ** 2
 
 
+def order(part: Part, todo: list[int], cheapest_first=False, seed_by_seed=False, reverse=False) -> list[int]:
+    """``todo`` (indices into ``part.runs``) cheapest first (:attr:`Part.cost`), then seed by seed, then reversed, as
+    asked; the sorts are stable, so the hook's order breaks ties."""
+    cost = part.cost or rough_cost
+    if cheapest_first:
+        todo = sorted(todo, key=lambda i: cost(part.runs[i]))
+    if seed_by_seed:
+        todo = sorted(todo, key=lambda i: seed_of(part.runs[i]))
+    return todo[::-1] if reverse else list(todo)
+
+
 def first_seeds(runs: list, seeds: int | None) -> list:
     """The runs of the first ``seeds`` seeds (all of them when ``seeds`` is None)."""
     if seeds is None:
@@ -74,3 +90,30 @@ def refuse(chapter: str, functions=None, steps=None) -> None:
         raise ValueError(f"functions: chapter {chapter} has no Boolean functions to choose, got {list(functions)}")
     if steps is not None:
         raise ValueError(f"steps: chapter {chapter}'s runs set their own length (epochs or steps), got {steps}")
+
+
+HOOK = "make_runs"
+
+
+def _defines_hook(path: Path) -> bool:
+    return any(isinstance(n, ast.FunctionDef) and n.name == HOOK for n in ast.parse(path.read_text()).body)
+
+
+def hook_module(ch: Chapter) -> str | None:
+    """The module that holds ``ch``'s ``make_runs`` hook, found in its source without importing anything: the
+    chapter's module (or its package's ``__init__``), else the one module of its package that defines it."""
+    spec = importlib.util.find_spec(ch.module)
+    if spec is None:
+        return None
+    if spec.origin and spec.origin.endswith(".py") and _defines_hook(Path(spec.origin)):
+        return ch.module
+    where = list(spec.submodule_search_locations or [])
+    found = sorted(p for d in where for p in Path(d).glob("*.py") if p.name != "__init__.py" and _defines_hook(p))
+    if len(found) > 1:
+        raise RuntimeError(f"chapter {ch.stem}: {HOOK} is defined in {len(found)} modules: {[p.name for p in found]}")
+    return f"{ch.module}.{found[0].stem}" if found else None
+
+
+def notebook_free() -> list[Chapter]:
+    """The chapters of the registry with a ``make_runs`` hook, in the registry's order."""
+    return [c for c in CHAPTERS if hook_module(c)]
