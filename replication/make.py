@@ -188,6 +188,7 @@ class Plan:
     measure: object
     batching: dict | None
     jobs: list[list[int]]
+    stored: int = 0
     times: list[float] = dataclasses.field(default_factory=list)
 
 
@@ -217,6 +218,7 @@ def plans(a: argparse.Namespace, module, store: Store, device: str) -> list[Plan
     result, left = [], a.limit
     for part in chosen_parts(a, out):
         todo = [i for i, r in enumerate(part.runs) if not store.contains(part.kind, run_key(r, device))]
+        stored = len(part.runs) - len(todo)
         todo = order(part, todo, a.cheapest_first, a.seed_by_seed, a.reverse)
         if left is not None:
             todo, left = todo[:left], left - len(todo[:left])
@@ -225,7 +227,7 @@ def plans(a: argparse.Namespace, module, store: Store, device: str) -> list[Plan
         at = {i: k for k, i in enumerate(todo)}
         jobs.sort(key=lambda job: at[job[0]])  # in the order of todo (batch_jobs orders by index)
         measure = functools.partial(part.measure, store=store) if part.needs_store else part.measure
-        result.append(Plan(part.kind, part.runs, measure, batching, jobs))
+        result.append(Plan(part.kind, part.runs, measure, batching, jobs, stored))
     return result
 
 
@@ -241,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         sum(len(p.jobs) for p in todo),
     )
     print(
-        f"chapter {a.chapter} at {a.scale} on {device}: {n_runs} runs, {n_runs - n_todo} stored, "
+        f"chapter {a.chapter} at {a.scale} on {device}: {n_runs} runs, {sum(p.stored for p in todo)} stored, "
         f"{n_todo} to compute in {n_jobs} jobs (at most {a.batch_size} runs each)",
         flush=True,
     )
