@@ -16,7 +16,8 @@ executed notebook is thrown away.
 ``--check`` recomputes the chapter's own results into a temporary folder (the results of other chapters
 that it reads are copied there, not recomputed) and judges the recomputation by what the claims read
 (:mod:`replication.report.recheck`): per entry, bit-identical or not, and each scalar result against a
-tolerance of one seed-to-seed standard deviation of the committed runs; and every claim's verdict from the
+tolerance of one seed-to-seed standard deviation of the committed runs (a counted proportion: that combined with
+its own counting error; the output says which tolerance judged each quantity); and every claim's verdict from the
 recomputed results beside the verdict from the committed ones (the notebook executed a second time, reading
 ``results/``). It exits non-zero when a verdict changes or a difference exceeds its tolerance.
 ``--sample K`` recomputes only K entries per result kind (converged runs at the longest inputs first) and
@@ -125,10 +126,13 @@ def check(ch: Chapter, scale: str, committed: Path, tmp: Path, env: dict, sample
         f"{row['largest_rel_diff']:.3g}; {row['beyond_tolerance']} quantities beyond one seed-to-seed standard "
         f"deviation; {row['verdicts_changed']} of {row['claims']} verdicts changed"
     )
+    judged = diffs[diffs["rule"].notna()] if "rule" in diffs else diffs.iloc[:0]
+    for rule, n in judged.groupby("rule").size().items():
+        print(f"    tolerance {rule}: {n} quantities")
     for r in diffs[diffs["within"] == False].head(10).itertuples():  # noqa: E712 (None: not judged)
         print(
             f"    beyond tolerance: {r.entry} {r.quantity}: committed {r.committed:.6g}, recomputed "
-            f"{r.recomputed:.6g}, tolerance {r.tolerance:.3g}"
+            f"{r.recomputed:.6g}, tolerance {r.tolerance:.3g} ({r.rule})"
         )
     for r in verdicts.itertuples():
         print(
