@@ -16,16 +16,25 @@ joblib; nothing here imports them). It
 4. packs what it wrote into one ``.tar.gz`` (``--archive``), to carry back from the machine.
 
 Weights (``--weights``): ``float16`` (the default at `paper` scale: half the bytes, enough for the later
-chapters that reload a model), ``float32`` or ``none``. Every other measurement is float32. The chapters it
-knows are those whose module has a ``make_runs`` hook (:data:`CHAPTERS`); ``make results SCALE=paper
-CHAPTER=05`` calls this module.
+chapters that reload a model), ``float32`` or ``none``. Every other measurement is float32.
+
+The chapters it knows are those of the registry (:mod:`replication.runs.chapters`) whose experiments package
+defines a ``make_runs`` hook (:mod:`replication.runs.parts`: the chapter's runs in named parts, in the order they
+are computed); ``make results`` calls this module for each of them, in the registry's order. The order of work
+within a part is the hook's, or, by flag: ``--cheapest-first`` (a rough cost: training length × input size²),
+``--seed-by-seed`` (every run of a seed before the next seed: a partial sweep stays balanced), ``--reverse`` (a
+second process started with it shares the work from the other end; each skips what the other stored).
+``--part NAME[,NAME]`` computes the parts of those names (or, where no part has the name, of those result kinds) only; ``--limit K`` at most K runs. A
+rerun always resumes: the runs already stored are skipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import importlib
+import math
 import os
 import sys
 import tarfile
@@ -36,14 +45,10 @@ import torch
 
 from .runs.chapters import chapter
 from .runs.config import SCALES
+from .runs.parts import Part, hook_module, notebook_free, order, seed_of
 from .runs.store import Store
 from .runs.sweep import batch_jobs, resolve_device, run_key, run_sweep
 
-#: Chapters with a ``make_runs(scale, functions, seeds, steps)`` hook in their experiments module, which
-#: returns ``(kind, runs, measure, batching)`` (or a list of them, one per kind, computed in that order) with
-#: ``batching`` the keyword arguments of ``run_sweep`` for runs trained as one model, or None for runs trained
-#: one at a time.
-CHAPTERS = {"05": "replication.experiments.sharpness.sweep", "12": "replication.experiments.grokking"}
 WEIGHTS = ("float16", "float32", "none")
 
 
@@ -70,11 +75,17 @@ class Slim:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m replication.make", description=__doc__.split("\n\n")[0])
-    p.add_argument("--chapter", required=True, help=f"chapter number; one of {sorted(CHAPTERS)}")
+    p.add_argument("--chapter", required=True, help="the chapter (its number); one with a make_runs hook")
     p.add_argument("--scale", default="paper", help=f"one of {list(SCALES)}")
     p.add_argument("--functions", default=None, help="comma-separated functions, in the order to run them")
     p.add_argument("--seeds", type=int, default=None, help="seeds per (function, n) (default: the scale's)")
-    p.add_argument("--part", default=None, help="comma-separated result kinds of the chapter to compute (default: all)")
+    p.add_argument(
+        "--part", default=None, help="comma-separated parts or result kinds of the chapter (default: its default parts)"
+    )
+    p.add_argument("--cheapest-first", action="store_true", help="each part's runs cheapest first")
+    p.add_argument("--seed-by-seed", action="store_true", help="each part's runs seed by seed")
+    p.add_argument("--reverse", action="store_true", help="each part's runs in the reverse order")
+    p.add_argument("--limit", type=int, default=None, help="compute at most this many runs")
     p.add_argument("--steps", type=int, default=None, help="training steps per run (default: the scale's)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop before a job would end past this")
     p.add_argument("--batch-size", type=int, default=40, help="most runs trained as one model")
@@ -84,10 +95,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--archive", default=None, help="write what was computed into this .tar.gz")
     p.add_argument("--dry-run", action="store_true", help="print the plan and the projection, train nothing")
     a = p.parse_args(argv)
-    number = chapter(a.chapter).number
-    if number not in CHAPTERS:
-        p.error(f"--chapter: {a.chapter!r} has no notebook-free runs; chapters: {sorted(CHAPTERS)}")
-    a.chapter = number
+    try:
+        ch = chapter(a.chapter)
+    except ValueError as e:
+        p.error(f"--chapter: {e}")
+    if not hook_module(ch):
+        p.error(f"--chapter: {a.chapter!r} has no notebook-free runs; chapters: {[c.number for c in notebook_free()]}")
+    a.chapter = ch.number
     if a.scale not in SCALES:
         p.error(f"--scale: must be one of {list(SCALES)}, got {a.scale!r}")
     a.weights = a.weights or ("float16" if a.scale == "paper" else "float32")
@@ -97,6 +111,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--batch-size: must be >= 1, got {a.batch_size}")
     if a.max_minutes is not None and not a.max_minutes > 0:
         p.error(f"--max-minutes: must be > 0, got {a.max_minutes}")
+    if a.limit is not None and a.limit < 1:
+        p.error(f"--limit: must be >= 1, got {a.limit}")
     a.functions = tuple(a.functions.split(",")) if a.functions else None
     return a
 
@@ -160,42 +176,65 @@ def label(run) -> str:
     """How a job is named in the plan: the function and length of an encoder run, else the run's type and seed."""
     if hasattr(run, "function"):
         return f"{run.function:8s} n={run.n:<4d}"
-    return f"{type(run).__name__} seed={run.seed}"
+    return f"{type(run).__name__} seed={seed_of(run)}"
 
 
 @dataclasses.dataclass
 class Plan:
-    """One kind's runs for :func:`main`: what to compute, as which jobs, and their projected seconds."""
+    """One part's runs for :func:`main`: what to compute, as which jobs, and their projected seconds."""
 
     kind: str
     runs: list
     measure: object
     batching: dict | None
     jobs: list[list[int]]
+    stored: int = 0
     times: list[float] = dataclasses.field(default_factory=list)
 
 
+def chosen_parts(a: argparse.Namespace, out) -> list[Part]:
+    """The hook's parts that ``--part`` names (by name or by result kind), else its default parts."""
+    parts = [Part.of(o) for o in ([out] if isinstance(out, tuple) else out)]
+    if not a.part:
+        return [q for q in parts if q.default]
+    names = a.part.split(",")
+    known = list(dict.fromkeys([q.name for q in parts] + [q.kind for q in parts]))
+    wrong = [n for n in names if n not in known]
+    if wrong:
+        kinds = list(dict.fromkeys(q.kind for q in parts))
+        raise SystemExit(
+            f"--part: chapter {a.chapter} computes the result kinds {kinds} in the parts "
+            f"{[q.name for q in parts]}, got {wrong}"
+        )
+    # a name is a part's name where one has it, else a result kind (every part that stores that kind)
+    return [q for q in parts if q.name in names or (q.kind in names and q.kind not in {p.name for p in parts})]
+
+
 def plans(a: argparse.Namespace, module, store: Store, device: str) -> list[Plan]:
-    """The chapter's hook's runs at the scale, less those stored, grouped into jobs."""
-    out = module.make_runs(a.scale, functions=a.functions, seeds=a.seeds, steps=a.steps)
-    out = [out] if isinstance(out, tuple) else list(out)
-    if a.part:
-        kinds = [k for k, *_ in out]
-        wrong = [k for k in a.part.split(",") if k not in kinds]
-        if wrong:
-            raise SystemExit(f"--part: chapter {a.chapter} computes the result kinds {kinds}, got {wrong}")
-        out = [o for o in out if o[0] in a.part.split(",")]
-    result = []
-    for kind, runs, measure, batching in out:
-        todo = [i for i, r in enumerate(runs) if not store.contains(kind, run_key(r, device))]
-        jobs = batch_jobs(todo, runs, batching["batch_key"], a.batch_size) if batching else [[i] for i in todo]
-        result.append(Plan(kind, runs, measure, batching, jobs))
+    """The chapter's hook's runs at the scale, less those stored, ordered and grouped into jobs."""
+    try:
+        out = module.make_runs(a.scale, functions=a.functions, seeds=a.seeds, steps=a.steps)
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f"chapter {a.chapter}: {e}") from e
+    result, left = [], a.limit
+    for part in chosen_parts(a, out):
+        todo = [i for i, r in enumerate(part.runs) if not store.contains(part.kind, run_key(r, device))]
+        stored = len(part.runs) - len(todo)
+        todo = order(part, todo, a.cheapest_first, a.seed_by_seed, a.reverse)
+        if left is not None:
+            todo, left = todo[:left], left - len(todo[:left])
+        batching = part.batching
+        jobs = batch_jobs(todo, part.runs, batching["batch_key"], a.batch_size) if batching else [[i] for i in todo]
+        at = {i: k for k, i in enumerate(todo)}
+        jobs.sort(key=lambda job: at[job[0]])  # in the order of todo (batch_jobs orders by index)
+        measure = functools.partial(part.measure, store=store) if part.needs_store else part.measure
+        result.append(Plan(part.kind, part.runs, measure, batching, jobs, stored))
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
-    module = importlib.import_module(CHAPTERS[a.chapter])
+    module = importlib.import_module(hook_module(chapter(a.chapter)))
     device = resolve_device(a.device)
     store = Store(results=a.results_dir, mode_="write", scale=a.scale)
     todo = plans(a, module, store, device)
@@ -205,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         sum(len(p.jobs) for p in todo),
     )
     print(
-        f"chapter {a.chapter} at {a.scale} on {device}: {n_runs} runs, {n_runs - n_todo} stored, "
+        f"chapter {a.chapter} at {a.scale} on {device}: {n_runs} runs, {sum(p.stored for p in todo)} stored, "
         f"{n_todo} to compute in {n_jobs} jobs (at most {a.batch_size} runs each)",
         flush=True,
     )
@@ -216,15 +255,20 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if p.batching:
             p.times = project(p.jobs, p.runs, device, a.batch_size)
+        elif not isinstance(getattr(p.runs[p.jobs[0][0]], "steps", None), int):
+            p.times = [math.nan] * len(p.jobs)  # trained by epochs: each job projected from the part's jobs done
         else:  # one run timed; the others of the kind scaled by their budgets
             first = p.runs[p.jobs[0][0]]
             each = run_seconds(first, p.measure, device) / first.steps
             p.times = [each * p.runs[j[0]].steps for j in p.jobs]
         for j, t in zip(p.jobs, p.times):
             print(f"  {label(p.runs[j[0]])} {len(j):3d} runs  ~{_time(t)}", flush=True)
-    total = sum(t for p in todo for t in p.times)
+    total = sum(t for p in todo for t in p.times if not math.isnan(t))
     print(
-        f"projected: {_time(total)} in all" + (f"; budget {a.max_minutes:g} min" if a.max_minutes else ""), flush=True
+        f"projected: {_time(total)} in all"
+        + (" but the runs trained by epochs" if any(math.isnan(t) for p in todo for t in p.times) else "")
+        + (f"; budget {a.max_minutes:g} min" if a.max_minutes else ""),
+        flush=True,
     )
     if a.dry_run:
         return 0
@@ -240,11 +284,13 @@ def main(argv: list[str] | None = None) -> int:
             if p.batching
             else {}
         )
+        took_part = []
         for j, t in zip(p.jobs, p.times):
             elapsed = time.perf_counter() - start
-            if a.max_minutes is not None and elapsed + ratio * t > 60 * a.max_minutes:
+            est = ratio * t if not math.isnan(t) else (sum(took_part) / len(took_part) if took_part else 0.0)
+            if a.max_minutes is not None and elapsed + est > 60 * a.max_minutes:
                 print(
-                    f"stopping: the next job (~{_time(ratio * t)}) would end past {a.max_minutes:g} min "
+                    f"stopping: the next job (~{_time(est)}) would end past {a.max_minutes:g} min "
                     f"({_time(elapsed)} used); {left} jobs left for a rerun",
                     flush=True,
                 )
@@ -263,18 +309,24 @@ def main(argv: list[str] | None = None) -> int:
                 **batch,
             )
             took = time.perf_counter() - t0
-            done += t
-            ratio, left = max((time.perf_counter() - start) / done, 0.1), left - 1
+            took_part.append(took)
+            if not math.isnan(t):  # the projections' error so far rescales the next ones
+                done += t
+                ratio = max((time.perf_counter() - start) / done, 0.1)
+            left -= 1
             written += [(p.kind, run_key(r, device)) for r in chosen]
             print(
-                f"done {' '.join(label(chosen[0]).split())} ×{len(j)} in {_time(took)} "
-                f"(projected {_time(t)}); {len(written)} runs written",
+                f"done {' '.join(label(chosen[0]).split())} ×{len(j)} in {_time(took)}"
+                + ("" if math.isnan(t) else f" (projected {_time(t)})")
+                + f"; {len(written)} runs written",
                 flush=True,
             )
     return _pack(a, store, written)
 
 
 def _time(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "? (trained by epochs)"
     return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 

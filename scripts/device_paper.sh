@@ -13,16 +13,19 @@
 #
 # Settings by environment: MINUTES (default 8, leaving a 10-minute call time to pack), FUNCTIONS (default
 # parity), SEEDS (default the preset's), SCALE (default paper), DEVICE (default cuda), OUT (default ./out),
-# CHAPTER (default 05; 12 runs chapter 12's grokking and sparse-parity runs one at a time, into
+# CHAPTER (default chapter 05, sharpness; 12 runs chapter 12's grokking and sparse-parity runs one at a time, into
 # $OUT/paper12.tar.gz, FUNCTIONS unused).
 # DEVICE=cpu SCALE=ci runs the same steps in seconds on a CPU (tests/test_make.py does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}; MINUTES=${MINUTES:-8}; FUNCTIONS=${FUNCTIONS:-parity}; SCALE=${SCALE:-paper}; DEVICE=${DEVICE:-cuda}
-CHAPTER=${CHAPTER:-05}
 PY=${PY:-python3}
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" REPLICATION_QUIET=1
+# chapter numbers come from the registry (replication/runs/chapters.py): CHAPTER may be a number or a name
+number() { "$PY" -c 'import sys; from replication.runs.chapters import chapter; print(chapter(sys.argv[1]).number)' "$1"; }
+CHAPTER=$(number "${CHAPTER:-sharpness}")
+SHARPNESS=$(number sharpness)
 
 "$PY" - "$DEVICE" <<'PY'
 import sys, time
@@ -53,6 +56,6 @@ PY
 seeds=()
 [ -n "${SEEDS:-}" ] && seeds=(--seeds "$SEEDS")
 functions=()
-[ "$CHAPTER" = 05 ] && functions=(--functions "$FUNCTIONS")
+[ "$CHAPTER" = "$SHARPNESS" ] && functions=(--functions "$FUNCTIONS")
 "$PY" -m replication.make --scale "$SCALE" --chapter "$CHAPTER" "${functions[@]}" "${seeds[@]}" \
     --max-minutes "$MINUTES" --device "$DEVICE" --results-dir "$OUT/results" --archive "$OUT/paper$CHAPTER.tar.gz"

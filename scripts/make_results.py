@@ -3,9 +3,11 @@
     python scripts/make_results.py [--chapter 05] [--scale cpu] [--resume]
     python scripts/make_results.py --check [--chapter 05] [--scale cpu]
 
-Without ``--resume`` the chapter's stored results at that scale are removed first and everything is
-recomputed from nothing. At `paper` scale a chapter with a notebook-free sweep (:mod:`replication.make`:
-chapter 05) has it computed by ``python -m replication.make`` first, batched on the GPU. With ``--resume``
+The chapters and their order come from the registry (:mod:`replication.runs.chapters`: reading order, a chapter
+after those whose results it reads). Without ``--resume`` the chapter's stored results at that scale are removed
+first and everything is recomputed from nothing. A chapter with a notebook-free hook (:mod:`replication.make`)
+has its runs computed by ``python -m replication.make`` first (batched on a GPU at `paper` scale; one run at a time
+otherwise, as its notebook trains them), and its notebook then computes whatever else it needs. With ``--resume``
 the runs already under ``results/<scale>/`` are kept and only the missing ones are computed: a sweep longer
 than a session lands in parts (each run is written as soon as it finishes) and continues where it stopped.
 Each chapter notebook is executed with papermill in ``write`` mode (:mod:`replication.runs.store`); the
@@ -14,7 +16,8 @@ executed notebook is thrown away.
 ``--check`` recomputes the chapter's own results into a temporary folder (the results of other chapters
 that it reads are copied there, not recomputed) and judges the recomputation by what the claims read
 (:mod:`replication.report.recheck`): per entry, bit-identical or not, and each scalar result against a
-tolerance of one seed-to-seed standard deviation of the committed runs; and every claim's verdict from the
+tolerance of one seed-to-seed standard deviation of the committed runs (a counted proportion: that combined with
+its own counting error; the output says which tolerance judged each quantity); and every claim's verdict from the
 recomputed results beside the verdict from the committed ones (the notebook executed a second time, reading
 ``results/``). It exits non-zero when a verdict changes or a difference exceeds its tolerance.
 ``--sample K`` recomputes only K entries per result kind (converged runs at the longest inputs first) and
@@ -36,35 +39,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from replication.runs.chapters import CHAPTERS, KIND_CHAPTER  # noqa: E402
+from replication.runs.chapters import CHAPTERS, Chapter, chapter, compute_order  # noqa: E402
 from replication.runs.config import SCALES  # noqa: E402
-from replication.make import CHAPTERS as NOTEBOOK_FREE  # noqa: E402
+from replication.make import notebook_free  # noqa: E402
 from replication.report import recheck  # noqa: E402
 from replication.runs.provenance import machine  # noqa: E402
 from replication.runs.store import results_dir  # noqa: E402
 
-#: Chapters whose results another chapter reads are computed first.
-ORDER_FIRST = ("05",)
+
+def chapters(wanted: list[str] | None) -> list[Chapter]:
+    """The chapters of the registry (all, or those ``wanted``), in the order they are computed."""
+    try:
+        chosen = [chapter(w) for w in wanted] if wanted else list(CHAPTERS)
+    except ValueError as e:
+        raise SystemExit(f"CHAPTER: {e}") from e
+    return compute_order(list(dict.fromkeys(chosen)))
 
 
-def chapters(wanted: list[str] | None) -> list[Path]:
-    """The chapter notebooks of the registry (:mod:`replication.runs.chapters`), in the order they are computed."""
-    found = {c.number: ROOT / "notebooks" / f"{c.stem}.ipynb" for c in CHAPTERS}
-    if wanted:
-        unknown = [c for c in wanted if c.zfill(2) not in found]
-        if unknown:
-            raise SystemExit(f"CHAPTER: no chapter {unknown}; chapters: {sorted(found)}")
-        found = {c.zfill(2): found[c.zfill(2)] for c in wanted}
-    order = [c for c in ORDER_FIRST if c in found] + [c for c in sorted(found) if c not in ORDER_FIRST]
-    return [found[c] for c in order]
+def notebook(ch: Chapter) -> Path:
+    return ROOT / "notebooks" / f"{ch.stem}.ipynb"
 
 
-def owned_kinds(chapter: str) -> list[str]:
-    return sorted(k for k, c in KIND_CHAPTER.items() if c == chapter)
-
-
-def clear(chapter: str, root: Path) -> None:
-    for kind in owned_kinds(chapter):
+def clear(ch: Chapter, root: Path) -> None:
+    for kind in sorted(ch.kinds):
         shutil.rmtree(root / kind, ignore_errors=True)
         (root / f"{kind}.csv").unlink(missing_ok=True)
         print(f"  removed {root / kind}")
@@ -91,10 +88,10 @@ def execute(nb: Path, scale: str, env: dict) -> float:
     return time.time() - t0
 
 
-def check(nb: Path, scale: str, committed: Path, tmp: Path, env: dict, sample: int | None, record: bool) -> bool:
-    """Recompute chapter ``nb`` into ``tmp`` (all of its own entries, or ``sample`` per kind) and judge it."""
-    ch, kinds = nb.name[:2], owned_kinds(nb.name[:2])
-    root = tmp / ch
+def check(ch: Chapter, scale: str, committed: Path, tmp: Path, env: dict, sample: int | None, record: bool) -> bool:
+    """Recompute chapter ``ch`` into ``tmp`` (all of its own entries, or ``sample`` per kind) and judge it."""
+    nb, kinds = notebook(ch), sorted(ch.kinds)
+    root = tmp / ch.number
     src, dst = committed / scale, root / "results" / scale
     dst.mkdir(parents=True)
     for kind_dir in (p for p in src.iterdir() if p.is_dir()) if src.exists() else []:
@@ -129,10 +126,13 @@ def check(nb: Path, scale: str, committed: Path, tmp: Path, env: dict, sample: i
         f"{row['largest_rel_diff']:.3g}; {row['beyond_tolerance']} quantities beyond one seed-to-seed standard "
         f"deviation; {row['verdicts_changed']} of {row['claims']} verdicts changed"
     )
+    judged = diffs[diffs["rule"].notna()] if "rule" in diffs else diffs.iloc[:0]
+    for rule, n in judged.groupby("rule").size().items():
+        print(f"    tolerance {rule}: {n} quantities")
     for r in diffs[diffs["within"] == False].head(10).itertuples():  # noqa: E712 (None: not judged)
         print(
             f"    beyond tolerance: {r.entry} {r.quantity}: committed {r.committed:.6g}, recomputed "
-            f"{r.recomputed:.6g}, tolerance {r.tolerance:.3g}"
+            f"{r.recomputed:.6g}, tolerance {r.tolerance:.3g} ({r.rule})"
         )
     for r in verdicts.itertuples():
         print(
@@ -155,33 +155,30 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.sample is not None and (args.sample < 1 or not args.check):
         ap.error(f"--sample: needs --check and a count >= 1, got {args.sample}")
-    notebooks = chapters(args.chapter)
+    todo = chapters(args.chapter)
+    hooked = {c.number for c in notebook_free()}
     committed = results_dir()
     env = {**os.environ, "REPLICATION_SCALE": args.scale, "REPLICATION_RESULTS": "write", "REPLICATION_QUIET": "1"}
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
             failed = []
-            for nb in notebooks:
-                print(f"chapter {nb.stem} at scale {args.scale}: check ({'sampled' if args.sample else 'full'})")
-                if not check(nb, args.scale, committed, Path(tmp), env, args.sample, args.record):
-                    failed.append(nb.stem)
+            for ch in todo:
+                print(f"chapter {ch.stem} at scale {args.scale}: check ({'sampled' if args.sample else 'full'})")
+                if not check(ch, args.scale, committed, Path(tmp), env, args.sample, args.record):
+                    failed.append(ch.stem)
         print("check passed" if not failed else f"check FAILED: {', '.join(failed)}")
         return 1 if failed else 0
-    for nb in notebooks:
-        ch = nb.name[:2]
-        print(f"chapter {nb.stem} at scale {args.scale}")
+    for ch in todo:
+        print(f"chapter {ch.stem} at scale {args.scale}")
         if not args.resume:
             clear(ch, committed / args.scale)
-        if args.scale == "paper" and ch in NOTEBOOK_FREE:
-            # the chapter's sweep first, batched on the GPU (python -m replication.make); the notebook then
-            # reads it and computes whatever else it needs
-            subprocess.run(
-                [sys.executable, "-m", "replication.make", "--scale", "paper", "--chapter", ch],
-                cwd=ROOT,
-                env=env,
-                check=True,
-            )
-        print(f"  executed in {execute(nb, args.scale, env):.0f} s")
+        if ch.number in hooked:
+            # the chapter's runs first, without the notebook (python -m replication.make: batched on a GPU at
+            # `paper` scale, one at a time otherwise); the notebook then reads them and computes whatever else
+            one_by_one = [] if args.scale == "paper" else ["--batch-size", "1"]
+            cmd = [sys.executable, "-m", "replication.make", "--scale", args.scale, "--chapter", ch.number]
+            subprocess.run(cmd + one_by_one, cwd=ROOT, env=env, check=True)
+        print(f"  executed in {execute(notebook(ch), args.scale, env):.0f} s")
     return 0
 
 

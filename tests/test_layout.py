@@ -5,12 +5,16 @@
   or ``plots``.
 - No module of the package holds more than :data:`MAX_STATEMENTS` statements (logical lines, which the formatter
   does not change; the limit was 350 physical lines before ruff's formatter, and the largest module then held 223).
-- Every chapter of the registry has its notebook, its experiments module and no number written elsewhere.
+- Every chapter of the registry has its notebook, its experiments module and no number written elsewhere: no
+  module of the package or of ``scripts/`` but ``runs/chapters.py`` writes a chapter number as an id (a string
+  ``"05"``, a stem ``"05_sharpness"``, ``chapter(5)``, a shell script's ``CHAPTER=05``); prose that names a
+  chapter ("chapter 05's runs") is not an id.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import tokenize
 from pathlib import Path
 
@@ -88,3 +92,57 @@ def test_the_table_of_contents_lists_the_chapters_in_reading_order():
     chapters = [s for s in found if int(s[:2]) < 90]
     assert chapters == [c.stem for c in CHAPTERS]
     assert "parts:" in toc
+
+
+REGISTRY = PKG / "runs" / "chapters.py"
+NUMBERS = {c.number for c in CHAPTERS}
+STEMS = {c.stem for c in CHAPTERS}
+#: A shell script's chapter number assigned to, defaulted for or compared with a CHAPTER variable.
+SHELL_ID = re.compile(r"""CHAPTER\w*\}?"?\s*(?:=|==|:-)\s*"?(\d\d)\b""")
+
+
+def chapter_ids(path: Path) -> list[str]:
+    """``line: text`` of every chapter number that ``path`` writes as an id (see the module's docstring)."""
+    if path.suffix == ".sh":
+        lines = path.read_text().splitlines()
+        return [
+            f"{i}: {m.group(0)}"
+            for i, line in enumerate(lines, 1)
+            if not line.lstrip().startswith("#")
+            for m in SHELL_ID.finditer(line)
+            if m.group(1) in NUMBERS
+        ]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            v = node.value
+            if v in NUMBERS or v.split(".")[0] in STEMS:
+                out.append(f"{node.lineno}: {v!r}")
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "chapter":
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and f"{arg.value}".zfill(2) in NUMBERS:
+                    out.append(f"{node.lineno}: chapter({arg.value!r})")
+    return out
+
+
+def _sources() -> list[Path]:
+    scripts = sorted((ROOT / "scripts").glob("*.py")) + sorted((ROOT / "scripts").glob("*.sh"))
+    return [p for p in _modules() + scripts if p != REGISTRY]
+
+
+def test_the_scanner_finds_a_planted_chapter_number(tmp_path):
+    planted = tmp_path / "m.py"
+    planted.write_text(
+        '''"""Chapter 05's runs (prose: not an id)."""\nA = {"05": 1}\nB = "12_grokking.ipynb"\nC = chapter(5)\n'''
+        """D = ch.chapter("11")\nE = f"chapter {x} of 12"\n"""
+    )
+    assert sorted({int(f.split(":")[0]) for f in chapter_ids(planted)}) == [2, 3, 4, 5]
+    sh = tmp_path / "s.sh"
+    sh.write_text("""# CHAPTER=05 in a comment\nCHAPTER=${CHAPTER:-05}\n[ "$CHAPTER" = 12 ] && echo\nN=16\n""")
+    assert sorted({int(f.split(":")[0]) for f in chapter_ids(sh)}) == [2, 3]
+    assert chapter_ids(REGISTRY), "the registry itself writes every number"
+
+
+def test_no_chapter_number_is_written_outside_the_registry():
+    found = {str(p.relative_to(ROOT)): ids for p in _sources() if (ids := chapter_ids(p))}
+    assert not found, f"chapter numbers written outside replication/runs/chapters.py: {found}"

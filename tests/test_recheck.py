@@ -11,6 +11,7 @@ import pytest
 
 from replication.report import recheck
 from replication.runs.cache import Cache
+from replication.runs.chapters import chapter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,8 +115,8 @@ def test_the_check_fails_on_a_planted_changed_verdict(tmp_path, monkeypatch, fli
     mr = _script()
     committed = tmp_path / "results"
     _plant(committed / "cpu")
-    nb = ROOT / "notebooks" / "03_average_sensitivity.ipynb"
-    monkeypatch.setattr(mr, "owned_kinds", lambda ch: ["init_sensitivity"])
+    ch = chapter("average_sensitivity")
+    assert ch.kinds == ("init_sensitivity",)  # the kind planted
 
     def fake_execute(nb_, scale, env):
         reading = env["REPLICATION_RESULTS"] == "require"
@@ -131,7 +132,7 @@ def test_the_check_fails_on_a_planted_changed_verdict(tmp_path, monkeypatch, fli
     record = tmp_path / "checks.csv"
     monkeypatch.setattr(mr.recheck, "RECORD", record)
     monkeypatch.setattr(mr.recheck.append_record, "__defaults__", (record,))
-    assert mr.check(nb, "cpu", committed, tmp_path / "tmp", {"REPLICATION_RESULTS": "write"}, None, True) is passes
+    assert mr.check(ch, "cpu", committed, tmp_path / "tmp", {"REPLICATION_RESULTS": "write"}, None, True) is passes
     row = recheck.record_table(record).iloc[0]
     assert row["entries"] == 3 and row["identical"] == 2 and bool(row["passed"]) is passes  # seed 0 shifted
     assert row["verdicts_changed"] == (1 if flip else 0) and row["mode"] == "full"
@@ -157,19 +158,47 @@ def test_expectation_is_read_from_the_newest_check_of_each_chapter():
     assert "No check" in recheck.expectation(pd.DataFrame(columns=recheck.RECORD_COLUMNS))
 
 
-def test_a_share_over_few_evaluations_is_judged_by_its_counting_error_too(tmp_path):
-    """Three seeds whose sensitivities agree closely (seed SD 0.0001) but were each counted over only 400
-    evaluations: a recomputation 0.02 off is within the counting error sqrt(2 p (1 - p) / 400) ≈ 0.0224."""
-    for name, shift in (("old", 0.0), ("new", 0.02)):
-        c = Cache(tmp_path / name)
-        for s in range(3):
-            c.save(
-                "init_sensitivity",
-                {"config": {"n": 8, "seed": s}, "device": "cpu"},
-                {"sensitivity": 0.1 + 0.0001 * s + (shift if s == 0 else 0.0), "sens_evaluations": 400},
-            )
-    d = recheck.entry_differences(tmp_path / "old", tmp_path / "new")
-    row = d[(d["quantity"] == "sensitivity") & (d["committed"] == 0.1)].iloc[0]
-    assert row["tolerance"] == pytest.approx((2 * 0.1 * 0.9 / 400) ** 0.5) and row["within"]
-    assert recheck.counting_sd({"sensitivity": 0.5}, "sensitivity") is None  # no recorded count
-    assert recheck.counting_sd({"value": 0.5, "evaluations": 9}, "value") is None  # not a share the table names
+def _shares(folder: Path, shift: float, count: int | None) -> None:
+    """Three seeds whose sensitivities agree closely (seed SD 0.0001), each counted over ``count`` evaluations (None:
+    no count recorded); seed 0 shifted by ``shift``."""
+    c = Cache(folder)
+    for s in range(3):
+        counted = {} if count is None else {"sens_evaluations": count}
+        c.save(
+            "init_sensitivity",
+            {"config": {"n": 8, "seed": s}, "device": "cpu"},
+            {"sensitivity": 0.1 + 0.0001 * s + (shift if s == 0 else 0.0), **counted},
+        )
+
+
+def _seed0(old: Path, new: Path):
+    d = recheck.entry_differences(old, new)
+    return d[(d["quantity"] == "sensitivity") & (d["committed"] == 0.1)].iloc[0]
+
+
+def test_a_share_is_judged_by_its_seed_spread_and_its_counting_error(tmp_path):
+    """Counted over 400 evaluations, p = 0.1 has a binomial standard error sqrt(0.1 · 0.9 / 400) = 0.015; the two
+    measurements compared differ by sqrt(2) of that: 0.0212 with the seed SD. A recomputation 0.02 off passes, where
+    the seed SD alone (0.0001) flags it; one 0.05 off fails."""
+    _shares(tmp_path / "old", 0.0, 400)
+    _shares(tmp_path / "near", 0.02, 400)
+    _shares(tmp_path / "far", 0.05, 400)
+    near, far = _seed0(tmp_path / "old", tmp_path / "near"), _seed0(tmp_path / "old", tmp_path / "far")
+    se = (0.1 * 0.9 / 400) ** 0.5
+    assert near["seed_sd"] == pytest.approx(0.0001) and 0.02 > near["seed_sd"]  # the SD alone flags it
+    assert near["tolerance"] == pytest.approx((0.0001**2 + 2 * se**2) ** 0.5) and near["within"]
+    assert near["rule"] == "seed SD + counting error (400 evaluations)"
+    assert not far["within"] and far["rule"] == near["rule"]
+    assert recheck.binomial_se({"sensitivity": 0.1, "n_evaluations": 400}, "sensitivity") == pytest.approx(se)
+    assert recheck.binomial_se({"value": 0.5, "evaluations": 9}, "value") is None  # not a share the table names
+
+
+def test_a_share_without_a_count_falls_back_to_the_seed_spread_and_says_so(tmp_path):
+    _shares(tmp_path / "old", 0.0, None)
+    _shares(tmp_path / "near", 0.02, None)
+    row = _seed0(tmp_path / "old", tmp_path / "near")
+    assert row["tolerance"] == pytest.approx(0.0001) and not row["within"]
+    assert row["rule"] == "seed SD (no count recorded)"
+    assert recheck.binomial_se({"sensitivity": 0.5}, "sensitivity") is None
+    assert recheck.tolerance({"value": 1.0}, "value", 0.1) == (pytest.approx(0.1), "seed SD")
+    assert recheck.tolerance({"value": 1.0}, "value", None) == (None, "none (no seed spread)")

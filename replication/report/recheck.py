@@ -8,9 +8,11 @@ check compares
 - every recomputed entry with the committed one (:func:`entry_differences`): bit-identical or not (timings
   aside; weights in safetensors files are not compared, the quantities measured on them are), and for
   each scalar result the difference against a **tolerance of one seed-to-seed standard deviation** of that
-  quantity among the committed runs that differ only in their seed (:data:`TOLERANCE_SDS`), and never below
-  the counting error of a share measured over a recorded number of evaluations (:data:`COUNTS`); a quantity
-  with neither is reported and not judged;
+  quantity among the committed runs that differ only in their seed (:data:`TOLERANCE_SDS`); a counted proportion
+  (a sensitivity is a share of flipped predictions, :data:`COUNTS`) against that standard deviation combined with
+  its own counting error, the binomial standard error ``sqrt(p (1 - p) / N)`` over the ``N`` evaluations the entry
+  records (:func:`tolerance`); where it records no count, the seed-to-seed standard deviation alone, and the
+  ``rule`` column says so. A quantity with neither is reported and not judged;
 - every claim's verdict and measured value from the recomputed results beside the committed ones
   (:func:`verdict_changes`).
 
@@ -33,10 +35,10 @@ from ..paths import REPO
 #: A recomputed quantity is within tolerance when it differs from the committed one by at most this many
 #: seed-to-seed standard deviations (over committed runs of the same config but the seed).
 TOLERANCE_SDS = 1.0
-#: A share measured over a count of evaluations: quantity -> the result field holding that count. Two independent
-#: recomputations of such a share differ by its counting error alone, sqrt(2 p (1 - p) / N) as one standard
-#: deviation, even on identical models; the tolerance is never below that (:func:`counting_sd`).
-COUNTS = {"sensitivity": ("sens_evaluations", "evaluations")}
+#: A share measured over a count of evaluations: quantity -> the result fields that may hold that count (the first
+#: one present is read). Two independent measurements of such a share differ by their counting errors even on
+#: identical models (:func:`binomial_se`, :func:`tolerance`).
+COUNTS = {"sensitivity": ("sens_evaluations", "n_evaluations", "evaluations")}
 #: The committed record of checks.
 RECORD = REPO / "results" / "checks.csv"
 RECORD_COLUMNS = [
@@ -125,14 +127,37 @@ def seed_spread(entries: list[dict]) -> dict[tuple[str, str], float]:
     return out
 
 
-def counting_sd(result: dict, quantity: str) -> float | None:
-    """The standard deviation of the difference of two independent measurements of ``quantity``, a share over the
-    count of evaluations the result records (:data:`COUNTS`); None for other quantities."""
+def count_of(result: dict, quantity: str) -> int | None:
+    """The number of evaluations ``result`` records for ``quantity``, a share (:data:`COUNTS`); None otherwise."""
     field = next((f for f in COUNTS.get(quantity, ()) if isinstance(result.get(f), (int, float))), None)
-    p = result.get(quantity)
-    if field is None or not isinstance(p, (int, float)) or not result[field] or not 0 <= p <= 1:
+    return int(result[field]) if field is not None and result[field] > 0 else None
+
+
+def binomial_se(result: dict, quantity: str) -> float | None:
+    """The counting error of ``quantity``, a share ``p`` over the ``N`` evaluations ``result`` records: the binomial
+    standard error ``sqrt(p (1 - p) / N)``; None for a quantity that is not a share or records no count."""
+    n, p = count_of(result, quantity), result.get(quantity)
+    if n is None or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         return None
-    return math.sqrt(2 * p * (1 - p) / result[field])
+    return math.sqrt(p * (1 - p) / n)
+
+
+def tolerance(result: dict, quantity: str, seed_sd: float | None) -> tuple[float | None, str]:
+    """``(tolerance, rule)`` for a recomputed ``quantity`` of the committed ``result``.
+
+    A counted share: its seed-to-seed standard deviation combined with the counting error of the two measurements
+    compared (committed and recomputed, each with the binomial standard error ``se``): ``sqrt(sd² + 2 se²)``, so a
+    share counted over few evaluations is not flagged for a difference its counting explains. Other quantities, and
+    a share whose entry records no count: the seed-to-seed standard deviation alone. Times :data:`TOLERANCE_SDS`."""
+    se = binomial_se(result, quantity)
+    if se is not None:
+        n = count_of(result, quantity)
+        var, rule = 2 * se**2 + (seed_sd or 0.0) ** 2, f"counting error ({n} evaluations)"
+        return TOLERANCE_SDS * math.sqrt(var), ("seed SD + " if seed_sd is not None else "") + rule
+    if seed_sd is None:
+        return None, "none (no seed spread)"
+    shared = quantity in COUNTS and quantity in result
+    return TOLERANCE_SDS * seed_sd, "seed SD" + (" (no count recorded)" if shared else "")
 
 
 def _load(folder: Path) -> dict[str, dict]:
@@ -145,8 +170,8 @@ def _load(folder: Path) -> dict[str, dict]:
 
 def entry_differences(committed: Path, fresh: Path, only: set[str] | None = None) -> pd.DataFrame:
     """One row per (recomputed entry, scalar quantity): committed and recomputed values, the relative
-        difference, the seed-to-seed standard deviation, the tolerance and whether the difference is within it
-        (None: no seed spread to judge by), and one row ``"<all numbers>"`` per entry with the largest relative
+        difference, the seed-to-seed standard deviation, the tolerance, the ``rule`` that gave it (:func:`tolerance`)
+        and whether the difference is within it (None: nothing to judge by), and one row ``"<all numbers>"`` per entry with the largest relative
     difference over every number it holds (histories and arrays too; not judged). ``only``: the entries (paths relative to ``fresh``) to compare; an
         entry missing from ``committed`` gives a row with quantity ``"<missing>"``."""
     old, new = _load(committed), _load(fresh)
@@ -177,9 +202,8 @@ def entry_differences(committed: Path, fresh: Path, only: set[str] | None = None
         for q in sorted(a.keys() & b.keys()):
             x, y = a[q], b[q]
             diff = 0.0 if (x == y or (math.isnan(x) and math.isnan(y))) else abs(x - y)
-            sd, count = spread.get((g, q)), counting_sd(c["result"], q)
-            floor = [v for v in (sd, count) if v is not None]
-            tol = TOLERANCE_SDS * max(floor) if floor else None
+            sd = spread.get((g, q))
+            tol, rule = tolerance(c["result"], q, sd)
             rows.append(
                 {
                     "entry": path,
@@ -190,10 +214,12 @@ def entry_differences(committed: Path, fresh: Path, only: set[str] | None = None
                     "rel_diff": diff / max(abs(x), abs(y), 1e-12) if diff else 0.0,
                     "seed_sd": sd,
                     "tolerance": tol,
+                    "rule": rule,
                     "within": None if tol is None else bool(diff <= tol),
                 }
             )
-    cols = ["entry", "quantity", "identical", "committed", "recomputed", "rel_diff", "seed_sd", "tolerance", "within"]
+    cols = ["entry", "quantity", "identical", "committed", "recomputed", "rel_diff", "seed_sd", "tolerance", "rule"]
+    cols += ["within"]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -21,6 +21,7 @@ class Chapter:
     name: str  # the notebook's stem without its number, and the experiments module's name
     paper: str  # "HR24" or "V25"
     kinds: tuple[str, ...] = ()  # the result kinds this chapter computes (``make results CHAPTER=NN``)
+    reads: tuple[str, ...] = ()  # result kinds of other chapters it reads (they are computed first)
 
     @property
     def stem(self) -> str:
@@ -37,11 +38,11 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("01", "introduction", "HR24", ("demo",)),
     Chapter("02", "transformer_model", "HR24", ("anatomy_model",)),
     Chapter("03", "average_sensitivity", "HR24", ("init_sensitivity",)),
-    Chapter("04", "blowup_bound", "HR24", ("thm4_inputs",)),
+    Chapter("04", "blowup_bound", "HR24", ("thm4_inputs",), reads=("sharpness_run",)),
     Chapter("05", "sharpness", "HR24", ("sharpness_run",)),
-    Chapter("06", "tradeoff", "HR24", ("tradeoff_run", "dynamics_run")),
+    Chapter("06", "tradeoff", "HR24", ("tradeoff_run", "dynamics_run"), reads=("sharpness_run",)),
     Chapter("07", "generalization", "HR24", ("generalization_fit", "generalization_refit")),
-    Chapter("08", "scratchpad", "HR24", ("scratchpad_run",)),
+    Chapter("08", "scratchpad", "HR24", ("scratchpad_run",), reads=("sharpness_run",)),
     Chapter("09", "token_sensitivity", "V25", ("synthetic_task_run",)),
     Chapter("10", "vision_sensitivity", "V25", ("vision_run", "vision_binary_run", "vision_posthoc")),
     Chapter("11", "language_sensitivity", "V25", ("language_run",)),
@@ -50,6 +51,20 @@ CHAPTERS: tuple[Chapter, ...] = (
 
 #: kind -> number of the chapter that computes it.
 KIND_CHAPTER: dict[str, str] = {k: c.number for c in CHAPTERS for k in c.kinds}
+
+
+def compute_order(chapters: tuple[Chapter, ...] | list[Chapter] = CHAPTERS) -> list[Chapter]:
+    """``chapters`` in the order their results are computed: reading order, except that a chapter comes after the
+    chapters (among ``chapters``) that compute the kinds it reads."""
+    todo, out = list(chapters), []
+    while todo:
+        waits = lambda c: any(k in d.kinds for k in c.reads for d in todo if d is not c)  # noqa: E731
+        ready = next((c for c in todo if not waits(c)), None)
+        if ready is None:
+            raise ValueError(f"compute_order: the chapters {[c.stem for c in todo]} read each other's results")
+        todo.remove(ready)
+        out.append(ready)
+    return out
 
 
 def chapter(key: str | int) -> Chapter:

@@ -20,6 +20,7 @@ from ...measures.norms import weight_norm
 from ...measures.token import embedding_noise_sensitivity
 from ...models.grokking import GrokkingTransformer
 from ...runs.chapters import kind
+from ...runs.parts import Part
 from ...runs.store import Store
 from ...runs.stored import read_stored
 from ...runs.sweep import load_results, sweep_curves
@@ -40,6 +41,7 @@ from .config import (
 KIND = kind("grokking_run", __name__)
 #: Test accuracy that counts as grokked (the jump, not a crossing of 50%: see the commutativity baseline).
 GROKKED = 0.95
+PARITY = sparse_parity.PARITY_KIND
 
 # --------------------------------------------------------------------------------------------------
 # Measuring one run
@@ -119,9 +121,10 @@ def measure_grokking(run: GrokRun, device: str = "cpu") -> dict:
 # Running the chapter's sweeps
 
 
-def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[tuple]:
-    """The chapter's runs at ``scale`` for ``python -m replication.make --chapter 12``, one at a time: the
-    modular-addition runs, then the sparse-parity runs. ``seeds`` and ``steps`` (both experiments) narrow them."""
+def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
+    """The chapter's parts at ``scale`` for ``python -m replication.make --chapter 12``, each run trained alone: the
+    modular-addition runs, then the sparse-parity runs (not by default at `paper`); ``--part predictor``,
+    ``grok_trials`` and ``parity_trials`` name the others. ``seeds`` and ``steps`` (both experiments) narrow them."""
     if functions:
         raise ValueError(f"functions: chapter 12 has no Boolean functions to choose, got {list(functions)}")
     cfg = PRESETS[scale]
@@ -134,8 +137,13 @@ def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[tuple]
             else dataclasses.replace(cfg, steps=steps, parity_steps=steps)
         )
     return [
-        (KIND, grok_runs(cfg), measure_grokking, None),
-        (sparse_parity.PARITY_KIND, parity_runs(cfg), sparse_parity.measure_parity, None),
+        Part(KIND, KIND, grok_runs(cfg), measure_grokking),
+        # V25's 200,000 parity steps a seed are not run at `paper` unless asked for
+        Part(PARITY, PARITY, parity_runs(cfg), sparse_parity.measure_parity, default=scale != "paper"),
+        # the grok-step predictor claim's further seeds of the chapter's setting, and the trials of the settings table
+        Part("predictor", KIND, predictor_runs(cfg)[cfg.seeds :], measure_grokking, default=False),
+        Part("grok_trials", KIND, grok_trial_runs(cfg), measure_grokking, default=False),
+        Part("parity_trials", PARITY, trial_runs(cfg), sparse_parity.measure_parity, default=False),
     ]
 
 

@@ -6,9 +6,11 @@ import pandas as pd
 
 from ...report.stats import compute_cost
 from ...runs.store import Store
+from ...runs.chapters import chapter
+from ...runs.parts import Part, first_seeds, refuse
 from ...runs.sweep import load_results, run_sweep
 from .measure import measure_language
-from .runs import KIND, LanguageConfig, before_norm_runs, language_runs, load_pairs
+from .runs import KIND, LanguageConfig, before_norm_runs, depth_runs, language_runs, load_pairs
 
 #: How a model is written in tables and figures.
 NAMES = {"lstm": "LSTM", "softmax": "RoBERTa (softmax)", "relu": "RoBERTa (ReLU)"}
@@ -19,6 +21,17 @@ def run_table(cfg: LanguageConfig, cache: Store | None = None, progress=None) ->
     cache = cache if cache is not None else Store(scale=cfg.scale)
     runs = run_sweep(language_runs(cfg), measure_language, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
     return runs.assign(name=runs["model"].map(NAMES))
+
+
+def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
+    """The chapter's runs at ``scale`` for ``python -m replication.make``: the runs (part ``main``), the runs measured
+    with the noise before the LayerNorm (``before_norm``, where the preset has them) and the runs at the preset's other depths (``depth``, V25
+    App. A.4); ``seeds`` keeps the first seeds of each."""
+    refuse(chapter(__name__).number, functions, steps)
+    cfg = LanguageConfig.from_params(scale)
+    before = before_norm_runs(cfg) if cfg.before_norm else []
+    todo = (("main", language_runs(cfg)), ("before_norm", before), ("depth", depth_runs(cfg)))
+    return [Part(name, KIND, first_seeds(runs, seeds), measure_language) for name, runs in todo]
 
 
 def curves(cfg: LanguageConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...report.claims import Claim, fmt
+from ...runs.chapters import chapter
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
 from .analysis import NAMES
@@ -43,7 +44,7 @@ def orders(table: pd.DataFrame) -> dict[int, tuple[str, ...]]:
 def depth_claim(cfg: LanguageConfig, table: pd.DataFrame) -> Claim:
     """V25 App. A.4: at every depth the models rank in the same order of sensitivity as at the chapter's depth."""
     base = dict(
-        chapter="11_language_sensitivity",
+        chapter=chapter(__name__).stem,
         scale=cfg.scale,
         paper_ref="V25 App. A.4",
         claim="Depth changes the level of sensitivity but not the order of the models",

@@ -37,6 +37,7 @@ from ...measures import sensitivity
 from ...measures.norms import blowup_moments, parameter_norm
 from ...measures.sharpness import sharpness_both
 from ...runs.chapters import kind
+from ...runs.parts import Part, first_seeds
 from ...runs.store import Store
 from ...runs.sweep import as_store, load_results, resolve_device, run_key, run_sweep
 from ...report.text import computed_on
@@ -252,11 +253,18 @@ def run_long(cfg: SweepConfig, cache: Store | None = None, scheduler=None, progr
     )
 
 
-def make_runs(scale: str, functions=None, seeds=None, steps=None) -> tuple[str, list[EncoderRun], object, dict]:
-    """The main sweep at ``scale`` for ``python -m replication.make`` (``functions`` in the order to run them):
-    ``(kind, runs, measure, batching)``."""
+def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
+    """The chapter's sweeps at ``scale`` for ``python -m replication.make`` (``functions`` in the order to run them):
+    the main sweep (part ``main``), and the long-input sweep of HR24 Fig. 7/8 (part ``long``, computed only when
+    named: ``--part long``), each function's runs by length, then seed. ``seeds`` narrows both; ``steps`` the main."""
     cfg = SweepConfig.from_params(scale, functions=functions, seeds=seeds, steps=steps)
-    return KIND, run_configs(cfg), measure_run, BATCHING
+    order = {f: i for i, f in enumerate(functions or ())}
+    long = [r for r in long_run_configs(SweepConfig.from_params(scale)) if not functions or r.function in order]
+    long = sorted(first_seeds(long, seeds), key=lambda r: (order.get(r.function, 0), r.n, r.seed))
+    return [
+        Part("main", KIND, run_configs(cfg), measure_run, BATCHING),
+        Part("long", KIND, long, measure_run, BATCHING, default=False),
+    ]
 
 
 def read_runs(cfg: SweepConfig) -> list[EncoderRun]:

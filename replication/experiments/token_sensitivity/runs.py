@@ -26,7 +26,8 @@ from ...models.attention_classifier import AttentionClassifier
 from ...runs.config import ChapterConfig
 from ...runs.sweep import sweep_curves
 from ...runs.store import Store
-from ...runs.chapters import kind
+from ...runs.chapters import chapter, kind
+from ...runs.parts import Part, first_seeds, refuse
 from ...tasks.synthetic import Setting, as_setting, generate
 from ...train import fit
 from . import task as st
@@ -374,3 +375,16 @@ def check_curves(cfg: SyntheticConfig, cache: Store | None = None, progress=None
 def _curves(todo: list[SynthRun], cfg: SyntheticConfig, cache, progress) -> pd.DataFrame:
     df = sweep_curves(todo, measure_synthetic, KIND, cache, cfg.n_jobs, progress)
     return df.assign(setting=[Setting(*r).label for r in zip(df["n_s"], df["n_f"], df["n_d"], df["m"])])
+
+
+def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
+    """The chapter's runs at ``scale`` for ``python -m replication.make``: the protocol sweep (initialisation
+    scale × learning rate, seed 0 of every setting first; part ``protocol``), the runs at the chosen protocol
+    (``runs``), then the longer runs without the stop rule (``check``); ``seeds`` keeps the first seeds of each."""
+    refuse(chapter(__name__).number, functions, steps)
+    cfg = SyntheticConfig.from_params(scale)
+    sweep = protocol_runs(cfg) if cfg.sweep_inits and cfg.sweep_lrs else []
+    return [
+        Part(name, KIND, first_seeds(todo, seeds), measure_synthetic)
+        for name, todo in (("protocol", sweep), ("runs", runs(cfg)), ("check", check_runs(cfg)))
+    ]

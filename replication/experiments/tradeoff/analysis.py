@@ -23,7 +23,8 @@ import pandas as pd
 from ...report.claims import ALPHA, fmt
 from ...report.text import label
 from ...runs.store import ResultsMissing, Store
-from ...runs.chapters import kind
+from ...runs.chapters import chapter, kind
+from ...runs.parts import Part, first_seeds, refuse
 from ...runs.sweep import run_sweep
 from . import dynamics
 from .dynamics import DynamicsRun, dynamics_claims, span  # noqa: F401 (DynamicsRun, dynamics_claims: for the tests)
@@ -69,6 +70,19 @@ def run_tradeoff(cfg: TradeoffConfig, cache: Store | None = None, progress=None)
     return _annotate(
         run_sweep(tradeoff_runs(cfg), measure_tradeoff, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
     )
+
+
+def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
+    """The chapter's runs at ``scale`` for ``python -m replication.make``: the tradeoff runs (part ``tradeoff``),
+    the dynamics runs (``dynamics``) and the long dynamics runs of HR24 Fig. 3, 12, 13 (``long``); ``seeds`` keeps
+    the first seeds of each."""
+    refuse(chapter(__name__).number, functions, steps)
+    cfg = TradeoffConfig.from_params(scale)
+    return [
+        Part("tradeoff", KIND, first_seeds(tradeoff_runs(cfg), seeds), measure_tradeoff),
+        Part("dynamics", dynamics.KIND, first_seeds(dynamics_runs(cfg), seeds), dynamics.measure_dynamics),
+        Part("long", dynamics.KIND, first_seeds(long_runs(cfg), seeds), dynamics.measure_dynamics),
+    ]
 
 
 def reference_runs(cfg: TradeoffConfig, cache: Store | None = None) -> pd.DataFrame:

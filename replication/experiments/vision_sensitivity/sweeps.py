@@ -1,0 +1,39 @@
+"""The chapter's runs for ``python -m replication.make``, part by part, in the order they are computed.
+
+The parts: ``main`` (:func:`.runs.vision_runs`), ``fixed`` (the ten-class comparison under one fixed epoch budget,
+seed by seed so that a partial sweep is balanced, the released code's dropout variant last), ``pixel`` (the plain
+models again at V25's noise on [0, 1] pixels), ``binary`` (V25's binary MNIST experiment), ``no_patch_norm`` and
+``adam`` (its ViT again without its patch LayerNorm, and with Adam), ``posthoc`` (the post-hoc measures of the stored
+binary models, at the end and at matched training accuracy) and ``posthoc_pixel`` (those at V25's pixel noise). The
+post-hoc parts read the binary models' weights, so they come after the binary parts.
+"""
+
+from __future__ import annotations
+
+from ...runs.chapters import chapter
+from ...runs.parts import Part, first_seeds, refuse
+from .binary import KIND as BINARY_KIND, adam_runs, binary_runs, measure_binary, no_patch_norm_runs
+from .measure import measure_vision
+from .pixel import pixel_posthoc_runs, pixel_runs
+from .posthoc import KIND as POSTHOC_KIND, matched_posthoc_runs, measure_posthoc, posthoc_runs
+from .runs import KIND, VisionConfig, fixed_runs, vision_runs
+
+
+def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
+    """Every part of the chapter at ``scale`` (see the module); ``seeds`` keeps the first seeds of each."""
+    refuse(chapter(__name__).number, functions, steps)
+    cfg = VisionConfig.from_params(scale=scale)
+    fixed = sorted(fixed_runs(cfg), key=lambda r: (r.dropout > 0, r.seed))
+    parts = [
+        Part("main", KIND, vision_runs(cfg), measure_vision),
+        Part("fixed", KIND, fixed, measure_vision),
+        Part("pixel", KIND, pixel_runs(cfg), measure_vision),
+        Part("binary", BINARY_KIND, binary_runs(cfg), measure_binary),
+        Part("no_patch_norm", BINARY_KIND, no_patch_norm_runs(cfg), measure_binary),
+        Part("adam", BINARY_KIND, adam_runs(cfg), measure_binary),
+        Part("posthoc", POSTHOC_KIND, posthoc_runs(cfg) + matched_posthoc_runs(cfg), measure_posthoc, needs_store=True),
+        Part("posthoc_pixel", POSTHOC_KIND, pixel_posthoc_runs(cfg), measure_posthoc, needs_store=True),
+    ]
+    for p in parts:
+        p.runs = first_seeds(p.runs, seeds)
+    return parts
