@@ -60,6 +60,7 @@ cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
+from replication.report.stats import compute_summary
 from replication.experiments.sharpness import sweep
 from replication.experiments.sharpness import analysis as ch
 from replication.experiments.sharpness import paper
@@ -279,7 +280,7 @@ Markdown(long_inputs.describe_conventions(blowups, cfg.long_d))
 # only roughly.
 
 # %%
-sweep.compute_summary({"main sweep": runs, "long inputs": long_runs})
+compute_summary({"main sweep": runs, "long inputs": long_runs}, "sweep", columns=ch.COST, digits=2).reset_index()
 
 # %% [markdown]
 # ## Claims

@@ -57,6 +57,7 @@ cfg = TradeoffConfig.from_params(scale=scale, functions=functions, n=n, draws=dr
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
+from replication.report.stats import compute_summary
 from replication.experiments.tradeoff import analysis as ch
 from replication.experiments.tradeoff import offset
 from replication.plots import tradeoff as plots
@@ -284,7 +285,7 @@ Markdown(ch.describe_long(cfg, long_events, easy))
 # computed on two cores shared with other jobs, so these wall times are several times the idle ones.
 
 # %%
-ch.compute_summary(runs, events, long_events)
+compute_summary(ch.cost_parts(runs, events, long_events), "experiment", columns=ch.COST, digits=2)
 
 # %% [markdown]
 # ## Claims

@@ -59,6 +59,7 @@ cfg = GeneralizationConfig.from_params(scale=scale, train_sizes=train_sizes, fun
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
+from replication.report.stats import compute_summary
 from replication.experiments import generalization as ch
 from replication.plots import generalization as plots
 
@@ -168,7 +169,10 @@ ch.ratio_table(tv)
 # stored runs costs only the loading.
 
 # %%
-ch.compute_summary(t1, refit)
+compute_summary(
+    {"T1 runs": t1, "refits to T1": refit[refit["target"] == "T1"], "refits to f": refit[refit["target"] == "f"]},
+    "stage",
+)
 
 # %% [markdown]
 # ## Claims

@@ -62,6 +62,7 @@ cfg = ScratchpadConfig.from_params(scale=scale, n=n, seeds=seeds, steps=steps)
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
+from replication.report.stats import compute_summary
 from replication.experiments import scratchpad as ch
 from replication.plots import scratchpad as plots
 
@@ -193,7 +194,7 @@ ch.runs_display(scratch)
 # longest length of the `cpu` sweep.
 
 # %%
-ch.compute_summary(scratch)
+compute_summary(scratch.groupby("n"), columns=ch.COST, digits=3)
 
 # %% [markdown]
 # ## Claims

@@ -76,6 +76,7 @@ import functools
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
+from replication.report.stats import compute_summary
 from replication.experiments.token_sensitivity import runs as ch
 from replication.experiments.token_sensitivity import task as st
 from replication.plots import token_sensitivity as plots
@@ -265,7 +266,7 @@ Markdown(ch.check_text(check, summary))
 # run was computed; reading stored runs costs only the loading.
 
 # %%
-ch.compute_summary(ch.final_table(curves))
+compute_summary(ch.final_table(curves).groupby("setting", sort=False), total="all")
 
 # %% [markdown]
 # ## Claims

@@ -81,6 +81,7 @@ cfg = VisionConfig.from_params(scale=scale, dataset=dataset, data_dir=data_dir, 
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
+from replication.report.stats import compute_summary
 from replication.experiments import vision_sensitivity as ch
 from replication.experiments.vision_sensitivity import adam, fixed, fixed_claims, patch_norm, pixel
 from replication.plots import vision_sensitivity as plots
@@ -532,7 +533,7 @@ Markdown(fixed.describe_fixed(fchecks, fsharp))
 # each run was computed; reading stored runs costs only the loading.
 
 # %%
-ch.compute_summary(runs)
+compute_summary(runs.groupby("model", sort=False))
 
 # %% [markdown]
 # ## Claims

@@ -90,6 +90,7 @@ cfg = LanguageConfig.from_params(scale=scale, dataset=dataset, data_dir=data_dir
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
+from replication.report.stats import compute_summary
 from replication.experiments.language_sensitivity import analysis as ch
 from replication.experiments.language_sensitivity import claims as cl
 from replication.experiments.language_sensitivity import depth
@@ -224,7 +225,7 @@ depths.round(4) if len(depths) else None
 # one thread each, as recorded when each run was computed; reading stored runs costs only the loading.
 
 # %%
-ch.compute_summary(runs, before)
+compute_summary(ch.cost_runs(runs, before).groupby("name", sort=False), columns=ch.COST)
 
 # %% [markdown]
 # ## Claims

@@ -215,3 +215,36 @@ def test_untestable_claims_are_counted_apart(tmp_path):
     assert list(display_table(card)["holds"]) == ["✓ yes", "✗ no", "– not testable"]
     with pytest.raises(ValueError, match="not testable cannot hold"):
         Claim("05_x", "d", "HR24", "1", "1", True, "cpu", testable=False)
+
+
+def test_untestable_constructor_and_the_chapter_factory():
+    from replication.report.claims import UNTESTABLE, claims_for, untestable
+
+    c = untestable("05_sharpness", "cpu", "a claim", "HR24 Fig. 5", "≈ 1", "no PARITY run converged")
+    assert (c.measured, c.holds, c.testable) == (UNTESTABLE, False, False) == ("not testable", False, False)
+    assert c.note == "not testable: no PARITY run converged" and c.chapter == "05_sharpness"
+    claim = claims_for("replication.experiments.vision_sensitivity.fixed_claims")
+    assert claim.chapter == "10_vision_sensitivity" and claims_for("replication.experiments.introduction").chapter == (
+        "01_introduction"
+    )
+    made = claim("x", "V25 §5", "lower", "0.1 ± 0.01", True, "ci", note="check")
+    assert made == Claim("10_vision_sensitivity", "x", "V25 §5", "lower", "0.1 ± 0.01", True, "ci", "check")
+    assert claim.untestable("x", "V25 §5", "lower", "ci", "why") == untestable(
+        "10_vision_sensitivity", "ci", "x", "V25 §5", "lower", "why"
+    )
+    with pytest.raises(ValueError, match="no chapter"):
+        claims_for("replication.experiments.nowhere")
+
+
+def test_committed_claims_are_the_repositorys_results_and_the_scorecard_reads_them(tmp_path, monkeypatch):
+    from replication import paths
+    from replication.report import claims as claims_mod
+
+    assert claims_mod.COMMITTED == paths.REPO / "results" / "claims"
+    assert (paths.REPO / "results").is_dir() and (paths.REPO / "replication").is_dir()
+    monkeypatch.setenv(cache_mod.CACHE_ENV, str(tmp_path / "cache"))  # an empty local cache
+    committed = tmp_path / "results" / "claims"
+    record([Claim("06_tradeoff", "planted", "HR24", "1", "1", True, "paper")], root=tmp_path / "results")
+    card = scorecard(committed=committed)
+    assert list(card["claim"]) == ["planted"] and list(card["scale"]) == ["paper"]
+    assert scorecard(committed=tmp_path / "nothing").empty

@@ -157,20 +157,6 @@ def test_seed_plan_in_words():
     assert dataclasses.replace(cfg, dense_max_n=None).seed_plan == "5 per (function, n)"
 
 
-def test_compute_summary_names_the_machines():
-    df = pd.DataFrame(
-        {
-            "train_seconds": [60.0, 120.0, 30.0],
-            "measure_seconds": [0.0, None, 0.0],
-            "source": ["results", "results", "computed"],
-            "machine": ["a", "b", "a"],
-        }
-    )
-    row = sweep.compute_summary({"main": df}).iloc[0]
-    assert row["runs"] == 3 and row["computed_now"] == 1 and row["train_min"] == 3.5
-    assert row["computed_on"] == "2 runs on a; 1 run on b"
-
-
 def test_read_runs_and_prune(tmp_path):
     """What the chapters read: main and long sweeps, plus the calibration at `cpu`; pruning keeps exactly that."""
     ci = sweep.PRESETS["ci"]

@@ -13,7 +13,18 @@ import pytest
 from scipy import stats
 
 from replication.report.claims import ALPHA
-from replication.report.stats import bootstrap_ci, compute_cost, linear_fit, spearman, stratified_spearman
+from replication.report.stats import (
+    bootstrap_ci,
+    compute_cost,
+    compute_summary,
+    linear_fit,
+    mean_sd,
+    mean_sd_table,
+    paired_p,
+    spearman,
+    stratified_spearman,
+    welch_p,
+)
 
 
 def _chapter09(values, seed=0, reps=10_000):
@@ -156,3 +167,103 @@ def test_runs_for_dependent_correlations_gives_the_power_it_promises():
     # more correlated predictors make the same difference easier to see
     assert runs_for_dependent_correlations(0.7, 0.5, 0.9) < n
     assert runs_for_dependent_correlations(0.5, 0.7, 0.6) is None
+
+
+# --------------------------------------------------------------------------------------------------
+# One-sided t-tests and their rule for ties and zero spread
+
+
+def test_welch_p_is_scipys_welch_test_on_the_finite_values():
+    a, b = [0.01, 0.012, 0.011, float("nan")], [0.05, 0.06, 0.055]
+    ref = stats.ttest_ind([0.01, 0.012, 0.011], b, equal_var=False, alternative="less").pvalue
+    assert welch_p(a, b) == pytest.approx(ref, rel=1e-12) and welch_p(a, b) < 0.01
+    assert welch_p(b, a) > 0.99 and welch_p(b, a, alternative="greater") == pytest.approx(ref, rel=1e-12)
+    # one sample without spread is still a Welch test
+    assert (
+        welch_p([1.0, 1.0], [2.0, 3.0, 4.0])
+        == stats.ttest_ind([1, 1], [2, 3, 4], equal_var=False, alternative="less").pvalue
+    )
+
+
+def test_welch_p_zero_spread_and_too_few_values():
+    assert welch_p([0.0, 0.0], [1.0, 1.0]) == 0.0  # strictly lower, no spread: as certain as it gets
+    assert welch_p([1.0, 1.0], [0.0, 0.0]) == 1.0  # strictly higher
+    assert welch_p([0.0, 0.0, 0.0], [0.0, 0.0]) == 1.0  # a tie never supports the claim
+    assert welch_p([1.0, 1.0], [0.0, 0.0], alternative="greater") == 0.0
+    assert np.isnan(welch_p([1.0], [2.0, 3.0])) and np.isnan(welch_p([1.0, float("nan")], [2.0, 3.0]))
+    with pytest.raises(ValueError, match="alternative"):
+        welch_p([1, 2], [3, 4], alternative="two-sided")
+
+
+def test_paired_p_pairs_series_by_index_and_follows_the_same_rule():
+    a, b = pd.Series([1.0, 2.0, 3.0, 9.0], index=[0, 1, 2, 7]), pd.Series([1.5, 2.6, 3.4], index=[0, 1, 2])
+    ref = stats.ttest_1samp([-0.5, -0.6, -0.4], 0.0, alternative="less").pvalue
+    assert paired_p(a, b) == pytest.approx(ref, rel=1e-12)  # seed 7 has no partner: left out
+    assert paired_p(b, a) > 0.95 and paired_p(b, a, alternative="greater") == pytest.approx(ref, rel=1e-12)
+    assert paired_p(np.array([-0.5, -0.6, -0.4])) == pytest.approx(ref, rel=1e-12)  # differences given
+    assert paired_p([1.0, 2.0], [1.5, 2.5]) == 0.0  # every difference -0.5, no spread
+    assert paired_p([1.0, 2.0], [1.0, 2.0]) == 1.0  # all differences zero
+    assert paired_p([2.0, 3.0], [1.0, 2.0]) == 1.0 and paired_p([2.0, 3.0], [1.0, 2.0], alternative="greater") == 0.0
+    assert paired_p([0.5, 0.5], null=0.5) == 1.0 and paired_p([0.4, 0.4], null=0.5) == 0.0
+    assert np.isnan(paired_p(a[:1], b[:1])) and np.isnan(paired_p([1.0, float("nan")], [0.0, 0.0]))
+    with pytest.raises(ValueError, match="b: must pair"):
+        paired_p([1.0, 2.0], [1.0])
+
+
+def test_mean_sd_text_and_table():
+    assert mean_sd([1.0, 2.0, 3.0]) == "2 ± 1" and mean_sd(pd.Series([0.5])) == "0.5 ± –"
+    df = pd.DataFrame({"m": ["b", "b", "a"], "x": [1.0, 2.0, 0.123456], "y": [0.0, 1.0, 2.0]})
+    t = mean_sd_table(df, "m", ["x", "y"])
+    assert list(t.index) == ["b", "a"] and list(t.columns) == ["seeds", "x", "y"]
+    assert t.loc["b", "x"] == "1.5 ± 0.7071" and t.loc["a", "x"] == "0.1235 ± 0.0" and t.loc["b", "seeds"] == 2
+    sig = mean_sd_table(df, "m", ["x"], significant=True, sd_digits=2, sort=True, seeds=None)
+    assert list(sig.index) == ["a", "b"] and sig.loc["b", "x"] == "1.5 ± 0.71" and sig.loc["a", "x"] == "0.1235 ± 0"
+    assert pd.isna(mean_sd_table(df, "m", ["x"], fill=None).loc["a", "x"])  # no sd: no cell, as pandas writes it
+
+
+def test_compute_summary_columns_units_and_total():
+    df = pd.DataFrame(
+        {
+            "n": [4, 4, 8],
+            "train_seconds": [60.0, 120.0, 30.0],
+            "measure_seconds": [0.0, None, 6.0],
+            "steps_run": [10, 20, 5],
+            "source": ["results", "results", "computed"],
+            "machine": ["a", "b", "a"],
+        }
+    )
+    cols = {
+        "computed_now": ("source", "computed"),
+        "train_min": ("train_seconds", "sum", "min"),
+        "measure_min": ("measure_seconds", "sum", "min"),
+        "longest_run_s": ("train_seconds+measure_seconds", "max"),
+        "per_step": ("train_seconds", "sum/steps_run"),
+        "computed_on": ("machine", "machines"),
+    }
+    row = compute_summary({"main": df}, "sweep", columns=cols, digits=2).loc["main"]
+    assert row["runs"] == 3 and row["computed_now"] == 1 and row["train_min"] == 3.5 and row["measure_min"] == 0.1
+    assert row["longest_run_s"] == 120.0 and row["per_step"] == 6.0 and row["computed_on"] == "2 runs on a; 1 run on b"
+    # a part without a measuring column counts 0 s; a total row sums every part's runs
+    cols.pop("per_step")
+    t = compute_summary({"x": df, "y": df[["train_seconds"]]}, "part", columns=cols, total="all", digits=None)
+    assert t.loc["y", "measure_min"] == 0 and t.loc["all", "runs"] == 6 and t.loc["all", "train_min"] == 7.0
+    by_n = compute_summary(df.groupby("n"), total="all")
+    assert by_n.index.name == "n" and by_n.loc[4].tolist() == [2, 180.0, 90.0, 120.0]
+    assert by_n.loc["all"].tolist() == [3, 210.0, 70.0, 120.0]
+    with pytest.raises(ValueError, match="columns: 'bad'"):
+        compute_summary({"main": df}, "sweep", columns={"bad": ("train_seconds", "median")})
+
+
+def test_stored_sentence():
+    from replication.runs.stored import stored_sentence
+
+    assert stored_sentence(6, 6, "runs of the binary experiment", detail=" (3 seeds per model)") == (
+        "All 6 runs of the binary experiment (3 seeds per model) are read below."
+    )
+    assert stored_sentence(2, 6, "runs of the fixed-budget protocol") == (
+        "**Runs of the fixed-budget protocol stored at this scale: 2 of 6**; the tables and claims below use "
+        "those, and a claim is not tested with fewer than 2 seeds per model."
+    )
+    assert stored_sentence(1, 2, "reruns", stored="reruns kept", uses="the figures", seeds=False) == (
+        "**Reruns kept at this scale: 1 of 2**; the figures use those."
+    )

@@ -197,7 +197,7 @@ def test_claims_hold_on_paper_like_data_and_fail_with_reasons():
     short = good.copy()
     short.loc[(short["function"] == "parity") & (short["n"] >= 16), "kept"] = False
     thm6 = _by_ref(sharpness.claims(cfg, short, long))["thm6"]
-    assert not thm6.testable and not thm6.holds and "up to n = 12" in thm6.measured
+    assert not thm6.testable and not thm6.holds and "up to n = 12" in thm6.note and thm6.measured == "not testable"
     # The like-with-like range: every function's slope is fitted where PARITY converged.
     assert "over n ≤ 12" in _by_ref(sharpness.claims(cfg, short, long))["parity"].measured
     # Long-input claim: MAJORITY's rank correlation must be positive; a falling MAJORITY breaks it.
@@ -218,7 +218,7 @@ def test_claims_hold_on_paper_like_data_and_fail_with_reasons():
     assert not any(c.holds for c in cl.values())
     assert all("fails" in c.note for k, c in cl.items() if k != "thm6") and "below" in cl["thm6"].note
     none = bad.assign(kept=bad["function"] != "parity")
-    assert "no PARITY run converged" in _by_ref(sharpness.claims(cfg, none))["thm6"].measured
+    assert "no PARITY run converged" in _by_ref(sharpness.claims(cfg, none))["thm6"].note
 
 
 def test_slope_ratios_and_ranges():

@@ -158,7 +158,7 @@ def test_reproduced_counts_every_kind_of_difference():
 
 
 def test_the_book_build_reads_what_is_committed_and_leaves_the_rest_out(tmp_path):
-    from replication.experiments.vision_sensitivity.binary_analysis import stored_results
+    from replication.runs.stored import missing, stored_results
     from replication.experiments.vision_sensitivity.measure import measure_vision
     from replication.experiments.vision_sensitivity.runs import KIND
     from replication.runs.store import Store
@@ -175,6 +175,9 @@ def test_the_book_build_reads_what_is_committed_and_leaves_the_rest_out(tmp_path
     assert runs["sensitivity"].iloc[0] == wruns["sensitivity"].iloc[0]
     kept, res, table = stored_results([second, first], measure_vision, KIND, reader)
     assert kept == [first] and table is None and res == wresults
+    assert missing(KIND, [second, first], reader) == [second] and missing(KIND, [first], reader, device="cuda") == [
+        first
+    ]
 
 
 def test_the_binary_models_are_read_at_the_pixel_scale_from_their_stored_weights(tmp_path):

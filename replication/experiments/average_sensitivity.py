@@ -17,17 +17,17 @@ from scipy import stats
 from ..tasks import boolean
 from ..measures import fourier
 from ..measures import sensitivity
-from ..report.claims import Claim, fmt
+from ..report.claims import Claim, claims_for, fmt
 from ..runs.config import ChapterConfig
 from ..checks import check_choices, check_int
 from ..models.encoder import EncoderConfig, HR24Encoder
 from ..runs.store import Store
-from ..runs.chapters import chapter, kind
+from ..runs.chapters import kind
+
+CLAIM = claims_for(__name__)
 
 #: Stored results of this chapter (committed under results/; `make results CHAPTER=03` recomputes them).
 KIND = kind("init_sensitivity", __name__)
-
-CHAPTER = chapter(__name__).stem
 
 
 @dataclass(frozen=True)
@@ -267,7 +267,7 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
     out = []
 
     def add(claim, ref, paper, measured, holds, note=""):
-        out.append(Claim(CHAPTER, claim, ref, paper, measured, bool(holds), cfg.scale, note))
+        out.append(CLAIM(claim, ref, paper, measured, bool(holds), cfg.scale, note))
 
     closed_err = float((curves["as_n"] - curves["closed_form"]).abs().max())
     add(

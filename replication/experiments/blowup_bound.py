@@ -29,15 +29,15 @@ from scipy import stats
 
 from ..tasks import boolean
 from ..measures import sensitivity
-from ..report.claims import ALPHA, Claim, fmt
+from ..report.claims import ALPHA, Claim, claims_for, fmt
 from ..report.stats import linear_fit
 from ..models.encoder import EncoderConfig, HR24Encoder
 from ..runs.store import Store
-from ..runs.chapters import chapter, kind
+from ..runs.chapters import kind
 from ..runs.sweep import as_store
 from .sharpness.sweep import EncoderRun, SweepConfig, load_models, run_configs
 
-CHAPTER = chapter(__name__).stem
+CLAIM = claims_for(__name__)
 THM4_KIND = kind("thm4_inputs", __name__)
 
 
@@ -231,7 +231,7 @@ def thm4_summary(t4: pd.DataFrame) -> pd.DataFrame:
 
 def claims(cfg: SweepConfig, df: pd.DataFrame) -> list[Claim]:
     """Chapter 04's claims, computed from the sweep frame (the Cor. 5 constants are a sanity check, apart)."""
-    ch, sc = CHAPTER, cfg.scale
+    sc = cfg.scale
     out = []
     gt = growth_test(df)
     ok = bool(np.isfinite(gt["slope"]) and gt["slope"] > 0 and gt["p"] < ALPHA)
@@ -245,8 +245,7 @@ def claims(cfg: SweepConfig, df: pd.DataFrame) -> list[Claim]:
     else:
         why = ""
     out.append(
-        Claim(
-            ch,
+        CLAIM(
             "E[Blowup²] of trained PARITY models grows with n, as Cor. 5 requires of C·E[Blowup²] when the "
             "weights (hence C) stay bounded",
             "HR24 Cor. 5, Eq. 14",
@@ -263,8 +262,7 @@ def claims(cfg: SweepConfig, df: pd.DataFrame) -> list[Claim]:
     bt = balance_test(df)
     ok = bool(np.isfinite(bt["p"]) and bt["median_ratio"] > 1 and bt["p"] < ALPHA)
     out.append(
-        Claim(
-            ch,
+        CLAIM(
             "MAJORITY models have larger blowup on balanced strings than on unbalanced ones (Thm 4 localisation)",
             "HR24 §4 after Cor. 5",
             "Blowup = Ω(n^{1/4}) near balanced strings; no blowup needed elsewhere",

@@ -13,19 +13,19 @@ import torch
 
 from ..tasks import boolean
 from ..measures import sensitivity
-from ..report.claims import Claim, fmt
+from ..report.claims import Claim, claims_for, fmt
 from ..runs.config import ChapterConfig
 from ..checks import check_choices, check_int, check_multiple
 from ..measures.sharpness import sharpness
 from ..report.text import label
 from ..runs.store import Store
-from ..runs.chapters import chapter, kind
+from ..runs.chapters import kind
 from ..train import TrainConfig, train
+
+CLAIM = claims_for(__name__)
 
 #: Stored results of this chapter (committed under results/; `make results CHAPTER=01` recomputes them).
 KIND = kind("demo", __name__)
-
-CHAPTER = chapter(__name__).stem
 
 
 @dataclass(frozen=True)
@@ -162,8 +162,7 @@ def claims(cfg: DemoConfig, df: pd.DataFrame) -> list[Claim]:
         note += f"; fails: the ratio is {fmt(ratio)}"
     mses = ", ".join(f"{label(f)} {fmt(m)}" for f, m in zip(df["function"], df["eval_mse"]))
     return [
-        Claim(
-            CHAPTER,
+        CLAIM(
             "A transformer fitting PARITY sits in a sharper minimum than ones fitting less sensitive functions",
             "HR24 Fig. 1",
             "PARITY's sharpness far above MAJORITY's",

@@ -13,18 +13,18 @@ import pandas as pd
 import torch
 
 from ..tasks import boolean
-from ..report.claims import Claim, fmt
+from ..report.claims import Claim, claims_for, fmt
 from ..runs.config import ChapterConfig
 from ..checks import check_choice, check_multiple, check_int
 from ..models.encoder import HR24Encoder, to_torch_encoder
 from ..runs.store import Store
-from ..runs.chapters import chapter, kind
+from ..runs.chapters import kind
 from ..train import TrainConfig, train
+
+CLAIM = claims_for(__name__)
 
 #: Stored results of this chapter (committed under results/; `make results CHAPTER=02` recomputes them).
 KIND = kind("anatomy_model", __name__)
-
-CHAPTER = chapter(__name__).stem
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def claims(
     out = []
 
     def add(claim, ref, paper, measured, holds, note=""):
-        out.append(Claim(CHAPTER, claim, ref, paper, measured, bool(holds), cfg.scale, note))
+        out.append(CLAIM(claim, ref, paper, measured, bool(holds), cfg.scale, note))
 
     diff = max(c["max_abs_diff_vs_torch"] for c in checks.values())
     add(

@@ -19,7 +19,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from ..paths import REPO
 from ..runs.cache import default_root
+from ..runs.chapters import chapter as _chapter
 from .status import write_status
 
 # Claims tables are read in full: pandas would cut every text cell at 50 characters in a notebook.
@@ -52,6 +54,46 @@ class Claim:
             raise ValueError("holds: a claim that is not testable cannot hold")
         if self.scale not in ("ci", "cpu", "paper"):
             raise ValueError(f"scale: must be one of ['ci', 'cpu', 'paper'], got {self.scale!r}")
+
+
+#: What the measured column of a claim the run cannot test says (the note says why).
+UNTESTABLE = "not testable"
+
+
+def untestable(chapter: str, scale: str, claim: str, paper_ref: str, paper_value: str, why: str) -> Claim:
+    """A claim this run cannot test: measured :data:`UNTESTABLE`, not holding, ``note`` "not testable: ``why``"."""
+    return Claim(chapter, claim, paper_ref, paper_value, UNTESTABLE, False, scale, f"not testable: {why}", False)
+
+
+@dataclass(frozen=True)
+class ChapterClaims:
+    """The claim constructor of one chapter (:func:`claims_for`): :class:`Claim` and :func:`untestable` with the
+    chapter filled in, so that a chapter names itself once."""
+
+    chapter: str  # the chapter's stem, e.g. "10_vision_sensitivity"
+
+    def __call__(
+        self,
+        claim: str,
+        paper_ref: str,
+        paper_value: str,
+        measured: str,
+        holds: bool,
+        scale: str,
+        note: str = "",
+        testable: bool = True,
+    ) -> Claim:
+        return Claim(self.chapter, claim, paper_ref, paper_value, measured, holds, scale, note, testable)
+
+    def untestable(self, claim: str, paper_ref: str, paper_value: str, scale: str, why: str) -> Claim:
+        return untestable(self.chapter, scale, claim, paper_ref, paper_value, why)
+
+
+def claims_for(module: str) -> ChapterClaims:
+    """The claim constructor of the chapter of ``module`` (a chapter module's ``__name__``, or anything
+    :func:`replication.runs.chapters.chapter` reads): ``claim = claims_for(__name__)``, then ``claim(...)`` takes
+    :class:`Claim`'s fields after ``chapter`` and ``claim.untestable(...)`` those of :func:`untestable`."""
+    return ChapterClaims(_chapter(module).stem)
 
 
 def fmt(x: Any, digits: int = 3) -> str:
@@ -103,17 +145,21 @@ def record(claims: Iterable[Claim], root: str | Path | None = None) -> pd.DataFr
     return df
 
 
-#: Claims committed with the repository (e.g. paper-scale runs made on a GPU), ``results/claims/<scale>/``.
-COMMITTED = Path(__file__).resolve().parents[1] / "results" / "claims"
+#: Claims committed with the repository (e.g. paper-scale runs made on a GPU): ``<repo>/results/claims/<scale>/``.
+COMMITTED = REPO / "results" / "claims"
 
 
-def scorecard(roots: Iterable[str | Path] | None = None, scales: Iterable[str] | None = None) -> pd.DataFrame:
+def scorecard(
+    roots: Iterable[str | Path] | None = None, scales: Iterable[str] | None = None, committed: str | Path | None = None
+) -> pd.DataFrame:
     """Every recorded claim under the given claims roots, one row per (chapter, claim, scale).
 
-    Default roots: this machine's cache, then the committed results. Where both hold the same claim at
-    the same scale, the first root wins (a fresh local run beats a committed one). ``scales`` filters.
+    Default roots: this machine's cache, then the committed results (``committed``, default :data:`COMMITTED`).
+    Where both hold the same claim at the same scale, the first root wins (a fresh local run beats a committed
+    one). ``scales`` filters.
     """
-    roots = [claims_dir(), COMMITTED] if roots is None else [Path(r) for r in roots]
+    committed = COMMITTED if committed is None else Path(committed)
+    roots = [claims_dir(), committed] if roots is None else [Path(r) for r in roots]
     rows = []
     for root in roots:
         for f in sorted(root.glob("*/*.json")):

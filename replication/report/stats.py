@@ -1,22 +1,126 @@
-"""Statistics the chapters share, one copy each: a percentile bootstrap interval, a least-squares slope with
-its tests, Spearman's rank correlation with its guards (exact for few pairs, and combined over strata), and the compute-cost table of a chapter's runs."""
+"""Statistics the chapters share, one copy each: one-sided t-tests over seeds (Welch and paired, with one rule for
+ties and zero spread), mean ± sd text and tables, a percentile bootstrap interval, a least-squares slope with its
+tests, Spearman's rank correlation with its guards (exact for few pairs, and combined over strata), and the
+compute table of a chapter's runs (:func:`compute_summary`)."""
 
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .claims import ALPHA
+from .text import computed_on
+from .claims import ALPHA, fmt
 
 if TYPE_CHECKING:
     from pandas.core.groupby import DataFrameGroupBy
 
 _NAN = float("nan")
+_ALTERNATIVES = ("less", "greater")
+
+
+def _finite(values) -> np.ndarray:
+    v = np.asarray(pd.Series(values, dtype=float) if isinstance(values, pd.Series) else values, dtype=float).ravel()
+    return v[np.isfinite(v)]
+
+
+def _check_alternative(alternative: str) -> None:
+    if alternative not in _ALTERNATIVES:
+        raise ValueError(f"alternative: must be one of {list(_ALTERNATIVES)}, got {alternative!r}")
+
+
+def _zero_spread(effect: float, alternative: str) -> float:
+    """The p-value when nothing varies: 0 if ``effect`` lies strictly in the tested direction, 1 otherwise."""
+    return 0.0 if (effect < 0 if alternative == "less" else effect > 0) else 1.0
+
+
+def welch_p(a, b, alternative: str = "less") -> float:
+    """One-sided Welch t-test over two independent samples: the p-value that mean(``a``) < mean(``b``)
+    (``alternative="less"``) or > (``"greater"``). Non-finite values are left out.
+
+    The rule for ties and zero spread (every one-sided test of the book follows it): fewer than 2 finite values
+    in either sample give NaN (no test); both samples without spread give 0 if the first mean lies strictly in
+    the tested direction of the second and 1 otherwise (a tie never supports a claim); otherwise scipy's Welch
+    test (one sample without spread is a valid Welch test).
+    """
+    _check_alternative(alternative)
+    a, b = _finite(a), _finite(b)
+    if len(a) < 2 or len(b) < 2:
+        return _NAN
+    if a.std() == 0 and b.std() == 0:
+        return _zero_spread(float(a.mean() - b.mean()), alternative)
+    return float(stats.ttest_ind(a, b, equal_var=False, alternative=alternative).pvalue)
+
+
+def paired_p(a, b=None, alternative: str = "less", null: float = 0.0) -> float:
+    """One-sided paired t-test: the p-value that the mean of the differences ``a - b`` is below ``null``
+    (``alternative="less"``) or above it (``"greater"``); with ``b`` None, ``a`` are the differences (a one-sample
+    test against ``null``).
+
+    Two Series are paired on their common index (seeds); arrays by position. A pair with a non-finite side is
+    left out. The rule of :func:`welch_p` for ties and zero spread: fewer than 2 finite differences give NaN;
+    differences without spread give 0 if they lie strictly in the tested direction of ``null`` and 1 otherwise
+    (all differences equal to ``null``: 1).
+    """
+    _check_alternative(alternative)
+    if b is None:
+        d = _finite(a)
+    elif isinstance(a, pd.Series) and isinstance(b, pd.Series):
+        j = a.index.intersection(b.index)
+        d = _finite(a[j].astype(float) - b[j].astype(float))
+    else:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if a.shape != b.shape:
+            raise ValueError(f"b: must pair with a, got shapes {a.shape} and {b.shape}")
+        d = _finite(a - b)
+    if len(d) < 2:
+        return _NAN
+    if d.std() == 0:
+        return _zero_spread(float(d.mean() - null), alternative)
+    return float(stats.ttest_1samp(d, null, alternative=alternative).pvalue)
+
+
+def mean_sd(values) -> str:
+    """``"mean ± sd"`` of ``values`` (pandas' mean and sd with ddof 1, NaN skipped), each formatted by
+    :func:`~replication.report.claims.fmt`; the sd is "–" with fewer than 2 values."""
+    s = pd.Series(values, dtype=float)
+    return f"{fmt(s.mean())} ± {fmt(s.std(ddof=1)) if len(s) > 1 else '–'}"
+
+
+def mean_sd_table(
+    df: pd.DataFrame,
+    by: str | list[str],
+    cols: list[str],
+    *,
+    digits: int = 4,
+    sd_digits: int | None = None,
+    significant: bool = False,
+    sort: bool = False,
+    seeds: str | None = "seeds",
+    fill: float | None = 0.0,
+) -> pd.DataFrame:
+    """Mean ± sd (ddof 1) of ``cols`` per group of ``by``, as text: each cell ``"mean ± sd"``.
+
+    ``significant=False`` rounds both to ``digits`` decimals (``str`` of the rounded float); ``True`` writes the
+    mean with ``digits`` and the sd with ``sd_digits`` (default ``digits``) significant digits. ``fill`` replaces
+    an sd that pandas cannot compute (one value per group; None keeps it NaN). ``seeds`` names a first column with
+    the size of each group (None: none); ``sort`` sorts the groups.
+    """
+    g = df.groupby(by, sort=sort)[cols]
+    sd = g.std(ddof=1)
+    sd = sd if fill is None else sd.fillna(fill)
+    if significant:
+        sdd = digits if sd_digits is None else sd_digits
+        out = g.mean().map(lambda v: f"{v:.{digits}g}") + " ± " + sd.map(lambda v: f"{v:.{sdd}g}")
+    else:
+        out = g.mean().round(digits).astype(str) + " ± " + sd.round(digits).astype(str)
+    if seeds is not None:
+        out.insert(0, seeds, g.size())
+    return out
 
 
 def bootstrap_ci(
@@ -140,34 +244,81 @@ def stratified_spearman(df: pd.DataFrame, x: str, y: str, by: str) -> dict:
     return {"rho": float(np.tanh(mean)), "p": float(2 * stats.norm.sf(abs(stat))), "strata": len(zs), "points": points}
 
 
-def compute_cost(
+#: The default columns of :func:`compute_summary`: training seconds in total, per run and of the longest run.
+COST = {
+    "train_seconds": ("train_seconds", "sum"),
+    "per_run": ("train_seconds", "mean"),
+    "longest": ("train_seconds", "max"),
+}
+_STATISTICS = ("sum", "mean", "max", "computed", "machines")
+_UNITS = {"s": 1.0, "min": 60.0}
+
+
+def _seconds(t: pd.DataFrame, source: str) -> pd.Series:
+    """Seconds per run of ``source``: a column, or columns joined by "+" added up; a missing column or a NaN counts
+    0 in a sum of columns and a missing column counts 0 alone (a part that recorded no such time)."""
+    names = source.split("+")
+    if len(names) == 1:
+        return t[source].astype(float) if source in t else pd.Series(0.0, index=t.index)
+    return sum((t[n].astype(float).fillna(0) if n in t else 0.0) for n in names)
+
+
+def _cost_cell(t: pd.DataFrame, spec: tuple) -> Any:
+    source, statistic, unit = (*spec, "s")[:3]
+    if statistic == "computed":  # runs computed in this session rather than read
+        return int((t[source] == "computed").sum()) if source in t else 0
+    if statistic == "machines":
+        return computed_on(t[source] if source in t else None)
+    if "/" in statistic:  # "sum/steps_run": the sum of seconds over the sum of another column
+        return _seconds(t, source).sum() / t[statistic.split("/", 1)[1]].sum() / _UNITS[unit]
+    return getattr(_seconds(t, source), statistic)() / _UNITS[unit]
+
+
+def _check_cost_columns(columns: Mapping[str, tuple]) -> None:
+    for name, spec in columns.items():
+        stat = spec[1] if len(spec) > 1 else None
+        unit = spec[2] if len(spec) > 2 else "s"
+        ok = len(spec) in (2, 3) and (stat in _STATISTICS or str(stat).startswith("sum/")) and unit in _UNITS
+        if not ok:
+            raise ValueError(
+                f"columns: {name!r} must be (source, statistic[, unit]) with a statistic in {list(_STATISTICS)} "
+                f"or 'sum/<column>' and a unit in {list(_UNITS)}, got {spec!r}"
+            )
+
+
+def compute_summary(
     parts: Mapping[str, pd.DataFrame] | DataFrameGroupBy,
     index: str | None = None,
-    seconds: str = "train_seconds",
+    *,
+    columns: Mapping[str, tuple] = COST,
+    total: str | None = None,
     digits: int | None = 1,
 ) -> pd.DataFrame:
-    """The compute table of a chapter: per part, ``runs`` and the ``seconds`` column's total (``train_seconds``),
-    mean (``per_run``) and maximum (``longest``), as recorded when each run was computed, rounded to ``digits``
-    (None: not rounded).
+    """The compute table of a chapter, from the seconds recorded when each run was computed: per part, ``runs``
+    and then one column per entry of ``columns``, rounded to ``digits`` (None: not rounded).
 
     ``parts`` is a mapping of names to frames (the index is then named ``index``) or a ``groupby`` of one frame
-    (indexed by its keys).
+    (indexed by its keys). ``columns`` maps a column's name to ``(source, statistic)`` or ``(source, statistic,
+    unit)``: ``source`` a column of seconds (``"train_seconds"``), or columns added with "+"
+    (``"train_seconds+measure_seconds"``, a NaN or a missing column counting 0); ``statistic`` ``sum``, ``mean``,
+    ``max`` or ``sum/<column>`` (the seconds per unit of another column, e.g. ``sum/steps_run``); ``unit`` ``"s"``
+    (default) or ``"min"``. Two statistics are not times: ``computed`` counts the runs whose ``source`` column
+    says "computed" (made in this session), ``machines`` lists the machines of its ``source`` column
+    (:func:`~replication.report.text.computed_on`). The default is :data:`COST`: total, mean and longest training
+    seconds. ``total`` names a last row over every part's runs together (None: none).
     """
+    _check_cost_columns(columns)
     if isinstance(parts, Mapping):
-        rows = [
-            {
-                index: name,
-                "runs": len(t),
-                "train_seconds": t[seconds].sum(),
-                "per_run": t[seconds].mean(),
-                "longest": t[seconds].max(),
-            }
-            for name, t in parts.items()
-        ]
-        out = pd.DataFrame(rows, columns=[index, "runs", "train_seconds", "per_run", "longest"]).set_index(index)
+        named, names = dict(parts), [index]
     else:
-        g = parts[seconds]
-        out = pd.DataFrame({"runs": g.size(), "train_seconds": g.sum(), "per_run": g.mean(), "longest": g.max()})
+        names = list(parts.keys) if isinstance(parts.keys, list) else [parts.keys]
+        named = {(k[0] if len(names) == 1 and isinstance(k, tuple) else k): t for k, t in parts}
+    if total is not None:
+        named[total] = pd.concat(list(named.values())) if named else pd.DataFrame()
+    rows = [[len(t)] + [_cost_cell(t, spec) for spec in columns.values()] for t in named.values()]
+    keys = list(named)
+    idx = pd.MultiIndex.from_tuples(keys, names=names) if len(names) > 1 else pd.Index(keys, name=names[0])
+    out = pd.DataFrame(rows, index=idx, columns=["runs", *columns])
     return out if digits is None else out.round(digits)
 
 
@@ -204,3 +355,10 @@ def runs_for_dependent_correlations(
         if np.isfinite(t) and t >= stats.t.ppf(1 - alpha, n - 3) + z:
             return n
     return None
+
+
+def compute_cost(parts, index: str | None = None, seconds: str = "train_seconds", digits: int | None = 1):
+    """:func:`compute_summary` of the ``seconds`` column (total, per run, longest) under the names of
+    :data:`COST`; kept for the callers written before it."""
+    cols = {k: (seconds, stat) for k, (_, stat) in COST.items()}
+    return compute_summary(parts, index, columns=cols, digits=digits)

@@ -32,7 +32,6 @@ from .analysis import (
     AGREE,
     MIN_RANK_CORR,
     claims,
-    compute_summary,
     describe,
     ratio_ci,
     ratio_table,
@@ -42,7 +41,6 @@ from .analysis import (
 )
 from .measure import fit_strings, learned_functions, measure_fit, measure_refit, read_off, refits
 from .runs import (
-    CHAPTER,
     KIND_FIT,
     KIND_REFIT,
     MAX_N,
@@ -63,7 +61,6 @@ from .runs import (
 
 __all__ = [
     "AGREE",
-    "CHAPTER",
     "KIND_FIT",
     "KIND_REFIT",
     "MAX_N",
@@ -76,7 +73,6 @@ __all__ = [
     "RefitRun",
     "Training",
     "claims",
-    "compute_summary",
     "describe",
     "fit_runs",
     "fit_strings",

@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ...report.claims import ALPHA, Claim, fmt
-from ...report.stats import bootstrap_ci, compute_cost
-from .runs import CHAPTER, GeneralizationConfig
+from ...report.claims import ALPHA, Claim, claims_for, fmt
+from ...report.stats import bootstrap_ci
+from .runs import GeneralizationConfig
+
+CLAIM = claims_for(__name__)
 
 
 def train_vs_cube(t1: pd.DataFrame, refit: pd.DataFrame) -> pd.DataFrame:
@@ -128,8 +130,7 @@ def learned_less_sensitive(scale: str, t1: pd.DataFrame) -> Claim:
     diff = ok["as_T1"] - ok["as_f"]
     p = float(stats.wilcoxon(diff, alternative="less").pvalue) if len(ok) > 1 and diff.any() else float("nan")
     holds = bool(len(ok) > 1 and diff.mean() < 0 and p < ALPHA)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         claim="The function a transformer learns from part of a random f is less sensitive than f",
         paper_ref="HR24 §7.2, Fig. 4",
         paper_value="as(T1) below as(f) ≈ n/2 at every training-set size",
@@ -152,8 +153,7 @@ def smaller_sets_less_sensitive(scale: str, t1: pd.DataFrame) -> Claim:
         rho, p = float("nan"), float("nan")
     holds = bool(rho > 0 and p < ALPHA)
     means = ", ".join(f"{s}: {fmt(v)}" for s, v in ok.groupby("size")["as_T1"].mean().items())
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         claim="With a smaller training set the learned function is less sensitive still",
         paper_ref="HR24 Fig. 4",
         paper_value="as(T1) rises with the training-set size (128 < 256 < 512)",
@@ -175,8 +175,7 @@ def flatter_on_cube(scale: str, refit: pd.DataFrame) -> Claim:
     else:
         p = ratio = lo = hi = float("nan")
     holds = bool(p < ALPHA and hi < 1)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         claim="Models fitted to the learned function T1 sit in flatter minima than models fitted to f",
         paper_ref="HR24 §7.2, Fig. 4",
         paper_value="sharpness of fits to T1 below that of fits to f",
@@ -200,8 +199,7 @@ def flatter_on_training_set(scale: str, tv: pd.DataFrame) -> Claim:
     else:
         p, lower, gm, wide = float("nan"), 0, float("nan"), wide.iloc[:0]
     holds = bool(p < ALPHA and gm < 1)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         claim="The same holds when sharpness is measured on the training set only",
         paper_ref="HR24 App., Fig. 15",
         paper_value="fits to T1 flatter than fits to f on the training set too",
@@ -224,8 +222,7 @@ def train_matches_cube(scale: str, tv: pd.DataFrame) -> Claim:
     else:
         gm = lo = hi = rho = p = float("nan")
     holds = bool(AGREE[0] <= lo and hi <= AGREE[1] and rho >= MIN_RANK_CORR and p < ALPHA)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         claim="Sharpness measured on the training set is about the sharpness on the whole cube",
         paper_ref="HR24 App., Fig. 15",
         paper_value="almost the same",
@@ -313,11 +310,3 @@ def describe(cfg: GeneralizationConfig, t1: pd.DataFrame, refit: pd.DataFrame) -
             f"have Spearman rank correlation {fmt(rho)} (p = {fmt(p)})."
         )
     return " ".join(lines)
-
-
-def compute_summary(t1: pd.DataFrame, refit: pd.DataFrame) -> pd.DataFrame:
-    """Runs and training seconds (total, per run, longest) of each stage, as recorded when computed."""
-    return compute_cost(
-        {"T1 runs": t1, "refits to T1": refit[refit["target"] == "T1"], "refits to f": refit[refit["target"] == "f"]},
-        "stage",
-    )

@@ -12,13 +12,12 @@ import torch
 
 from ...checks import check_float, check_int
 from ...models.encoder import EncoderConfig
-from ...runs.chapters import chapter, kind
+from ...runs.chapters import kind
 from ...runs.config import ChapterConfig
 from ...tasks import boolean
 
 KIND_FIT = kind("generalization_fit", __name__)
 KIND_REFIT = kind("generalization_refit", __name__)
-CHAPTER = chapter(__name__).stem
 #: Input lengths the chapter accepts (HR24 use n = 10; the whole cube is enumerated).
 MIN_N, MAX_N = 4, 12
 TARGETS = ("T1", "f")

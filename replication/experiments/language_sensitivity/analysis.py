@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...report.stats import compute_cost
+from ...report.stats import COST as STATS_COST
+from ...report.stats import mean_sd_table
 from ...runs.store import Store
 from ...runs.chapters import chapter
 from ...runs.parts import Part, first_seeds, refuse
@@ -113,19 +114,20 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard deviation over seeds per model of the accuracies and sensitivities (σ² = 15 and 4,
     training and validation pairs, at initialisation and after training)."""
     cols = [c for c in runs.columns if c.endswith("_acc") or "sens_" in c]
-    g = runs.groupby("name", sort=False)[cols]
-    out = g.mean().round(4).astype(str) + " ± " + g.std(ddof=1).round(4).astype(str)
-    return out.T
+    return mean_sd_table(runs, "name", cols, seeds=None, fill=None).T
 
 
-def compute_summary(runs: pd.DataFrame, before: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Runs and training seconds (total, per run, longest) per model, as recorded when computed, and the seconds
-    spent measuring accuracy and sensitivity at the checkpoints (total); ``before``: the runs of
-    :func:`before_norm_table` as rows of their own."""
+def cost_runs(runs: pd.DataFrame, before: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The runs whose cost the chapter shows: ``runs``, and ``before`` (the runs of :func:`before_norm_table`) as
+    models of their own ("…, noise before LN"); :data:`COST` sums their seconds per model."""
     if before is not None and len(before):
         runs = pd.concat([runs, before.assign(name=before["name"] + ", noise before LN")], ignore_index=True)
-    out = compute_cost(runs.groupby("name", sort=False))
-    return out.assign(measure_seconds=runs.groupby("name", sort=False)["measure_seconds"].sum().round(1))
+    return runs
+
+
+#: The compute table's columns (:func:`replication.report.stats.compute_summary`, per model of :func:`cost_runs`):
+#: training seconds in total, per run and of the longest run, and the seconds spent measuring at the checkpoints.
+COST = STATS_COST | {"measure_seconds": ("measure_seconds", "sum")}
 
 
 def settings_table(cfg: LanguageConfig, runs: pd.DataFrame) -> pd.DataFrame:

@@ -6,13 +6,15 @@ position (:func:`.analysis.position_trend`).
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ...report.claims import ALPHA, Claim, fmt
+from ...report.stats import mean_sd, welch_p
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from .analysis import NAMES
-from .runs import CHAPTER, LanguageConfig
+from .runs import LanguageConfig
+
+CLAIM = claims_for(__name__)
 
 TRANSFORMERS = ("softmax", "relu")
 #: V25 §6's numbers at the end of training (σ² = 15, training set): MRPC and QQP.
@@ -27,22 +29,8 @@ PAPER_RELU = (
 )
 
 
-def welch_less(a, b) -> float:
-    """One-sided Welch t-test p-value that mean(a) < mean(b); nan with fewer than 2 values each."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 2 or len(b) < 2:
-        return float("nan")
-    if a.std() == 0 and b.std() == 0:
-        return 0.0 if a.mean() < b.mean() else 1.0
-    return float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
-
-
 def _of(runs: pd.DataFrame, model: str, column: str) -> pd.Series:
     return runs.loc[runs["model"] == model, column].astype(float)
-
-
-def _ms(s: pd.Series) -> str:
-    return f"{fmt(s.mean())} ± {fmt(s.std(ddof=1)) if len(s) > 1 else '–'}"
 
 
 def _seeds(runs: pd.DataFrame) -> int:
@@ -65,10 +53,10 @@ def below_lstm(
     training pairs."""
     col = f"{prefix}sens_{split}_{variance:g}"
     lstm = _of(runs, "lstm", col)
-    ps = {m: welch_less(_of(runs, m, col), lstm) for m in TRANSFORMERS}
+    ps = {m: welch_p(_of(runs, m, col), lstm) for m in TRANSFORMERS}
     holds = all(p < ALPHA for p in ps.values())
     when = "at initialisation" if prefix else "after training"
-    measured = "; ".join(f"{NAMES[m]} {_ms(_of(runs, m, col))}" for m in ("lstm",) + TRANSFORMERS)
+    measured = "; ".join(f"{NAMES[m]} {mean_sd(_of(runs, m, col))}" for m in ("lstm",) + TRANSFORMERS)
     where = f"σ² = {variance:g}, {'training' if split == 'train' else 'validation'} pairs"
     why = (
         ""
@@ -84,8 +72,7 @@ def below_lstm(
         + _constant(runs, prefix, col, majority)
         + _before(before, col)
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim=f"The transformer, with softmax and with ReLU attention, is less sensitive than the LSTM {when} ({where})",
         paper_ref="V25 §6, App. A.4" if split == "val" or variance != 15 else "V25 §6",
@@ -135,7 +122,7 @@ def relu_below_softmax(
     """ReLU attention less sensitive than softmax attention after training (Welch, one-sided)."""
     col = f"sens_{split}_{variance:g}"
     relu, soft = _of(runs, "relu", col), _of(runs, "softmax", col)
-    p = welch_less(relu, soft)
+    p = welch_p(relu, soft)
     holds = bool(p < ALPHA)
     why = (
         ""
@@ -145,13 +132,12 @@ def relu_below_softmax(
             f"softmax attention"
         )
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="With ReLU in place of the softmax the transformer is less sensitive",
         paper_ref="V25 §6",
         paper_value=PAPER_RELU,
-        measured=f"ReLU {_ms(relu)}; softmax {_ms(soft)} (σ² = {variance:g}, {split})",
+        measured=f"ReLU {mean_sd(relu)}; softmax {mean_sd(soft)} (σ² = {variance:g}, {split})",
         holds=holds,
         note=f"check: one-sided Welch t-test over {_seeds(runs)} seeds per model, p = {fmt(p)}; holds when below {ALPHA}"
         + why,
@@ -167,10 +153,10 @@ def later_positions(cfg: LanguageConfig, trend: pd.DataFrame) -> Claim:
     """
     lstm = trend.loc[trend["model"] == "lstm", "rho"]
     p_rise = float(stats.ttest_1samp(lstm, 0.0, alternative="greater").pvalue) if len(lstm) > 1 else float("nan")
-    ps = {m: welch_less(trend.loc[trend["model"] == m, "rho"], lstm) for m in TRANSFORMERS}
+    ps = {m: welch_p(trend.loc[trend["model"] == m, "rho"], lstm) for m in TRANSFORMERS}
     holds = bool(p_rise < ALPHA and all(p < ALPHA for p in ps.values()))
     measured = "Spearman ρ with lateness: " + "; ".join(
-        f"{NAMES[m]} {_ms(trend.loc[trend['model'] == m, 'rho'])}" for m in ("lstm",) + TRANSFORMERS
+        f"{NAMES[m]} {mean_sd(trend.loc[trend['model'] == m, 'rho'])}" for m in ("lstm",) + TRANSFORMERS
     )
     why = (
         ""
@@ -183,8 +169,7 @@ def later_positions(cfg: LanguageConfig, trend: pd.DataFrame) -> Claim:
         )
         + " in this chapter's runs (see the sensitivity per position)"
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="The LSTM is more sensitive to later tokens; the transformer is about uniform over positions",
         paper_ref="V25 §6, App. A.4",
@@ -216,7 +201,8 @@ def fits(cfg: LanguageConfig, runs: pd.DataFrame, trials: pd.DataFrame | None = 
         )
     holds = all(p < ALPHA for p in ps.values())
     measured = "; ".join(
-        f"{NAMES[m]}: training {_ms(_of(runs, m, 'train_acc'))}, validation {_ms(_of(runs, m, 'val_acc'))}" for m in ps
+        f"{NAMES[m]}: training {mean_sd(_of(runs, m, 'train_acc'))}, validation {mean_sd(_of(runs, m, 'val_acc'))}"
+        for m in ps
     )
     why = (
         ""
@@ -228,8 +214,7 @@ def fits(cfg: LanguageConfig, runs: pd.DataFrame, trials: pd.DataFrame | None = 
             "they learn does not carry to the words held out (see accuracy along training)" + _tried(trials)
         )
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Trained from scratch, the models learn the task beyond their training pairs",
         paper_ref="V25 §6, App. D",

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...report.claims import Claim, fmt
-from ...runs.chapters import chapter
+from ...report.claims import Claim, claims_for, fmt
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
 from .analysis import NAMES
 from .measure import measure_language
 from .runs import KIND, LanguageConfig, depth_runs
+
+CLAIM = claims_for(__name__)
 
 #: The column compared across depths: trained models, training pairs, V25's σ² = 15.
 COLUMN = "sens_train_15"
@@ -44,14 +45,13 @@ def orders(table: pd.DataFrame) -> dict[int, tuple[str, ...]]:
 def depth_claim(cfg: LanguageConfig, table: pd.DataFrame) -> Claim:
     """V25 App. A.4: at every depth the models rank in the same order of sensitivity as at the chapter's depth."""
     base = dict(
-        chapter=chapter(__name__).stem,
         scale=cfg.scale,
         paper_ref="V25 App. A.4",
         claim="Depth changes the level of sensitivity but not the order of the models",
         paper_value="same order at other depths",
     )
     if table.empty or table.index.get_level_values("layers").nunique() < 2:
-        return Claim(**base, measured="no other depth", holds=False, testable=False, note="needs depths")
+        return CLAIM.untestable(**base, why="no runs at a depth other than the chapter's stored")
     o = orders(table)
     main = o[cfg.layers]
     same = all(v == main for v in o.values())
@@ -64,4 +64,4 @@ def depth_claim(cfg: LanguageConfig, table: pd.DataFrame) -> Claim:
     )
     if not same:
         note += "; fails: the order changes with depth"
-    return Claim(**base, measured=measured, holds=same, note=note)
+    return CLAIM(**base, measured=measured, holds=same, note=note)

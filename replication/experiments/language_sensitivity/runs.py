@@ -13,12 +13,11 @@ import torch
 from ...checks import KEY_OMIT_DEFAULT, check_choice, check_choices, check_float, check_int
 from ...models.language import LANGUAGE_MODELS
 from ...paths import REPO
-from ...runs.chapters import chapter, kind
+from ...runs.chapters import kind
 from ...runs.config import ChapterConfig
 from ...tasks import text, wordnet
 
 KIND = kind("language_run", __name__)
-CHAPTER = chapter(__name__).stem
 #: The data sets: WordNet's sense pairs (installed with the book), or GLUE's MRPC / QQP files in ``data_dir``.
 DATASETS = ("wordnet", "mrpc", "qqp")
 #: Share of WordNet's words whose pairs go to validation.

@@ -49,7 +49,7 @@ from .measure import (
 )
 from .tables import (
     RUN_COLUMNS,
-    compute_summary,
+    COST,
     convergence_table,
     curves,
     describe,
@@ -57,4 +57,4 @@ from .tables import (
     runs_display,
     slope_test,
 )
-from .claims import CHAPTER, claims  # noqa: F401
+from .claims import claims  # noqa: F401

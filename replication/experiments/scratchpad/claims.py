@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...report.claims import ALPHA, Claim, fmt
-from ...runs.chapters import chapter
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ..sharpness import sweep as encoder_sweep
 from .config import CONVERGED, ScratchpadConfig
 from ...report.text import span
 from .tables import slope_test
 
-CHAPTER = chapter(__name__).stem
+CLAIM = claims_for(__name__)
 
 
 def claims(
@@ -31,8 +30,7 @@ def step_sensitivity(cfg: ScratchpadConfig, theory: pd.DataFrame) -> Claim:
     """HR24 Thm 7: every scratchpad step has average sensitivity 2 (at most), whatever n (exact)."""
     later = theory["n"] >= 2
     two = bool(np.allclose(theory.loc[later, "step_as"], 2.0) and (theory["max_step_as"] <= 2.0).all())
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="With a scratchpad each autoregressive step of PARITY has O(1) average sensitivity",
         paper_ref="HR24 §6 Thm 7",
@@ -50,8 +48,7 @@ def learns_every_length(cfg: ScratchpadConfig, scratch: pd.DataFrame) -> Claim:
     kept = scratch[scratch["kept"]]
     per_n = scratch.groupby("n")["kept"].sum()
     all_n = bool((per_n > 0).all())
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="With a scratchpad, transformers learn PARITY at every length tried",
         paper_ref="HR24 §7.2, Fig. 11",
@@ -76,8 +73,7 @@ def sharpness_flat(cfg: ScratchpadConfig, scratch: pd.DataFrame, parity: pd.Data
     flat = bool(
         np.isfinite(s["p_up"]) and s["p_up"] >= ALPHA and np.isfinite(p_ref["slope"]) and s["hi"] < p_ref["slope"]
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="With a scratchpad, sharpness does not grow with the input length",
         paper_ref="HR24 §7.2, Fig. 11",
@@ -105,8 +101,7 @@ def below_parity(cfg: ScratchpadConfig, ratios: pd.DataFrame) -> Claim:
         why = "" if below else "; fails: the interval reaches 1"
     else:
         below, measured, why = False, "no length with converged runs in both chapters", "; fails: nothing to compare"
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Sharpness with a scratchpad stays below PARITY's without one at the same length",
         paper_ref="HR24 §7.1–7.2, Fig. 5 vs Fig. 11",

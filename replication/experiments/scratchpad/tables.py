@@ -112,18 +112,14 @@ def convergence_table(df: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-def compute_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Training and measuring seconds per length, as recorded when each run was computed."""
-    g = df.groupby("n")
-    return pd.DataFrame(
-        {
-            "runs": g.size(),
-            "train_s_mean": g["train_seconds"].mean(),
-            "measure_s_mean": g["measure_seconds"].mean(),
-            "seconds_per_step": g["train_seconds"].sum() / g["steps_run"].sum(),
-            "total_min": (g["train_seconds"].sum() + g["measure_seconds"].sum()) / 60,
-        }
-    ).round(3)
+#: The compute table's columns (:func:`replication.report.stats.compute_summary`, per length): mean training and
+#: measuring seconds per run, training seconds per step, and minutes in all.
+COST = {
+    "train_s_mean": ("train_seconds", "mean"),
+    "measure_s_mean": ("measure_seconds", "mean"),
+    "seconds_per_step": ("train_seconds", "sum/steps_run"),
+    "total_min": ("train_seconds+measure_seconds", "sum", "min"),
+}
 
 
 def describe(cfg: ScratchpadConfig, scratch: pd.DataFrame, parity: pd.DataFrame, ratios: pd.DataFrame) -> str:

@@ -14,7 +14,6 @@ import pandas as pd
 
 from ...report.claims import ALPHA, fmt
 from .claims import (
-    CHAPTER,
     THM6_MIN_N,
     _long_noise,
     claims,
@@ -40,8 +39,20 @@ from .tables import (
     variants_table,
 )
 
+#: The compute table's columns (:func:`replication.report.stats.compute_summary`, per sweep): runs computed in
+#: this session, CPU minutes training and measuring, mean and longest run in seconds (training and measuring), and
+#: the machines that computed them (times on different machines add up only roughly).
+COST = {
+    "computed_now": ("source", "computed"),
+    "train_min": ("train_seconds", "sum", "min"),
+    "measure_min": ("measure_seconds", "sum", "min"),
+    "mean_run_s": ("train_seconds+measure_seconds", "mean"),
+    "longest_run_s": ("train_seconds+measure_seconds", "max"),
+    "computed_on": ("machine", "machines"),
+}
+
 __all__ = [
-    "CHAPTER",
+    "COST",
     "PAPER_TABLE2",
     "THM6_MIN_N",
     "claims",

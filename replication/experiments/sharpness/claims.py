@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...report.claims import ALPHA, Claim, fmt
-from ...runs.chapters import chapter
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from .config import SweepConfig
 from .tables import PAPER_TABLE2, _paper, _reg, parity_range, rank_table, regression_table
 
-CHAPTER = chapter(__name__).stem
+CLAIM = claims_for(__name__)
+
 
 #: Thm 6 is a statement about long inputs (HR24 put PARITY's rescaled sharpness near 1 at n ≈ 30): it is
 #: tested only when PARITY converged at this length or longer.
@@ -48,8 +48,7 @@ def parity_grows(*, like: pd.DataFrame, top: float, scale: str) -> Claim:
         if not ok_ratio:
             why.append(f"ratio to the largest other |slope| is {fmt(par['slope'] / max_other)}, below 10")
     rng = f"n ≤ {fmt(top)}" if np.isfinite(top) else "no range"
-    return Claim(
-        CHAPTER,
+    return CLAIM(
         "PARITY's sharpness grows with n: a positive, significant slope at least 10× every other "
         "function's on the same lengths",
         "HR24 Fig. 1/5, Table 2",
@@ -69,8 +68,7 @@ def majority_rises(*, full: pd.DataFrame, scale: str) -> Claim:
     """MAJORITY's slope over every length run is positive and significant."""
     maj, pmj = _reg(full, "majority"), _paper("majority")
     ok = bool(np.isfinite(maj["slope"]) and maj["slope"] > 0 and maj["p"] < ALPHA)
-    return Claim(
-        CHAPTER,
+    return CLAIM(
         "MAJORITY's sharpness also rises with n, significantly (its sensitivity grows as √n)",
         "HR24 Table 2",
         f"slope {fmt(pmj['paper_slope'])}, p = {fmt(pmj['paper_p'])}",
@@ -121,8 +119,7 @@ def first_small_slope(*, full: pd.DataFrame, scale: str) -> Claim:
         if np.isfinite(need_scaled)
         else ""
     )
-    return Claim(
-        CHAPTER,
+    return CLAIM(
         "FIRST's sharpness has a small but significant positive slope, below MAJORITY's",
         "HR24 Table 2",
         f"slope {fmt(pf['paper_slope'])}, p = {fmt(pf['paper_p'])} (MAJORITY {fmt(pmj['paper_slope'])})",
@@ -152,8 +149,7 @@ def mean_flat(*, full: pd.DataFrame, scale: str) -> Claim:
     """MEAN's slope is not significant."""
     mean, pm = _reg(full, "mean"), _paper("mean")
     ok = bool(np.isfinite(mean["p"]) and mean["p"] >= ALPHA)
-    return Claim(
-        CHAPTER,
+    return CLAIM(
         "MEAN's sharpness shows no significant trend with n",
         "HR24 Table 2",
         f"slope {fmt(pm['paper_slope'])}, p = {fmt(pm['paper_p'])}",
@@ -187,8 +183,7 @@ def parity_near_bound(*, df: pd.DataFrame, scale: str) -> Claim:
             f"check: mean Eq. 15 ×4 sharpness of converged PARITY runs at their longest n (≥ {THM6_MIN_N}) "
             "lies in [0.5, 2]"
         ) + ("" if ok else f"; fails: {fmt(m)} is {'below' if m < 0.5 else 'above'} that band")
-        return Claim(
-            CHAPTER,
+        return CLAIM(
             claim,
             "HR24 Fig. 5, Thm 6",
             "≈ 1 at n ≈ 30",
@@ -198,17 +193,13 @@ def parity_near_bound(*, df: pd.DataFrame, scale: str) -> Claim:
             note,
         )
     reach = f"PARITY converged only up to n = {int(conv['n'].max())}" if len(conv) else "no PARITY run converged"
-    return Claim(
-        CHAPTER,
+    return CLAIM.untestable(
         claim,
         "HR24 Fig. 5, Thm 6",
         "≈ 1 at n ≈ 30",
-        reach,
-        False,
         scale,
-        f"not testable: Thm 6 is a limit in n, and {reach} at this scale (the check needs n ≥ {THM6_MIN_N}); "
-        "a rising curve that crosses 1 on its way up would not test it",
-        testable=False,
+        f"Thm 6 is a limit in n, and {reach} at this scale (the check needs n ≥ {THM6_MIN_N}); a rising curve that "
+        "crosses 1 on its way up would not test it",
     )
 
 
@@ -254,8 +245,7 @@ def long_inputs(*, long_df: pd.DataFrame, long_d: int, max_n: int, scale: str) -
     counts = ", ".join(
         f"{n}: {int(k.sum())}/{len(k)}" for n, k in long_df[long_df["function"] == "majority"].groupby("n")["kept"]
     )
-    return Claim(
-        CHAPTER,
+    return CLAIM(
         f"At width d = {long_d}, MAJORITY's sharpness grows with n while FIRST's and MEAN's stay flat",
         "HR24 Fig. 7/8",
         "MAJORITY rises up to n = 512; FIRST, MEAN flat",

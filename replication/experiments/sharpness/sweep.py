@@ -40,7 +40,6 @@ from ...runs.chapters import kind
 from ...runs.parts import Part, first_seeds
 from ...runs.store import Store
 from ...runs.sweep import as_store, load_results, resolve_device, run_key, run_sweep
-from ...report.text import computed_on
 from ...tasks import boolean
 from ...train import train, train_batched
 from .calibration import (
@@ -85,7 +84,6 @@ __all__ = [
     "calibration_configs",
     "calibration_table",
     "chosen_trial",
-    "compute_summary",
     "convergence_counts",
     "describe_calibration",
     "describe_choice",
@@ -342,27 +340,6 @@ RUN_COLUMNS = [
 def runs_table(df: pd.DataFrame) -> pd.DataFrame:
     """One row per run with the columns of :data:`RUN_COLUMNS`, rounded for display."""
     return df[[c for c in RUN_COLUMNS if c in df]].round(5)
-
-
-def compute_summary(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Runs, where they came from, CPU time (training, measuring) and the machines that computed them, per sweep,
-    as recorded per run (times on different machines add up only roughly)."""
-    rows = []
-    for name, df in frames.items():
-        total = df["train_seconds"] + df["measure_seconds"].fillna(0)
-        rows.append(
-            {
-                "sweep": name,
-                "runs": len(df),
-                "computed_now": int((df["source"] == "computed").sum()),
-                "train_min": df["train_seconds"].sum() / 60,
-                "measure_min": df["measure_seconds"].sum() / 60,
-                "mean_run_s": total.mean(),
-                "longest_run_s": total.max(),
-                "computed_on": computed_on(df["machine"] if "machine" in df else None),
-            }
-        )
-    return pd.DataFrame(rows).round(2)
 
 
 def kept_runs(df: pd.DataFrame) -> pd.DataFrame:

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ...report.claims import ALPHA, Claim, fmt
-from ...runs.chapters import chapter
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from . import task as st
+
+CLAIM = claims_for(__name__)
 
 if TYPE_CHECKING:
     from .runs import SyntheticConfig
 
-CHAPTER = chapter(__name__).stem
 #: Attention counts as "uniform" where its per-position mass on each kind is within this share of uniform's.
 FLAT_ATTENTION = 0.1
 #: Attention "never trained" where its entropy fell by less than this share of its uniform value, log T.
@@ -81,8 +81,7 @@ def predictor_table(cfg: SyntheticConfig, comparison: pd.DataFrame) -> Claim:
     used = comparison.loc[sorted({s for s, _ in hit}, key=list(comparison.index).index), "M"]
     by_m = "; ".join(f"M = {M} for {', '.join(idx)}" for M, idx in used.groupby(used).groups.items())
     rules = len(st.TIE_RULES) * len(st.REPLACEMENTS)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="The sparse-only and frequent-only predictors have the sensitivities of V25 Table 1/3",
         paper_ref="V25 Table 1, 3",
@@ -110,8 +109,7 @@ def reliance(cfg: SyntheticConfig, summary: pd.DataFrame, lower: str) -> Claim:
     paper, want = RELIANCE[lower]
     g = summary[summary["lower"] == lower]
     good = (g["ood_hi"] < 0.5) if want == "below" else (g["ood_lo"] > 0.5)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim=f"Where the {lower}-token predictor is less sensitive, the trained model relies on the {lower} tokens",
         paper_ref=FIGURES,
@@ -131,8 +129,7 @@ def head_alignment(cfg: SyntheticConfig, summary: pd.DataFrame) -> Claim:
     measured = "; ".join(
         f"{s}: {fmt(r[f'align_{r.lower}'])} vs {fmt(r[f'align_{other(r.lower)}'])}" for s, r in summary.iterrows()
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="The prediction head aligns more with the direction of the less sensitive token set than with the "
         "other's",
@@ -164,8 +161,7 @@ def attention_preference(cfg: SyntheticConfig, summary: pd.DataFrame, check: pd.
         + (f" (entropy −{fmt(r.entropy_drop)})" if pd.notna(r.entropy_drop) else "")
         for s, r in summary.iterrows()
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Attention prefers the tokens of the less sensitive set, per position, over the other set's",
         paper_ref=FIGURES,

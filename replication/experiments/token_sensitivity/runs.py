@@ -38,7 +38,6 @@ from .tables import (
     check_table,
     check_text,
     choose_protocol,
-    compute_summary,
     derivation_text,  # noqa: F401
     describe,
     final_table,

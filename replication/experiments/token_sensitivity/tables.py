@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...report.claims import fmt
-from ...report.stats import bootstrap_ci, compute_cost
+from ...report.stats import bootstrap_ci
 from ...tasks.synthetic import Setting
 from . import task as st
 from .claims import other
@@ -175,18 +175,6 @@ def describe(summary: pd.DataFrame) -> str:
                 f"{fmt(r.model_sens)} is of that order."
             )
     return "\n".join(lines)
-
-
-def compute_summary(final: pd.DataFrame) -> pd.DataFrame:
-    """Runs and training seconds (total, per run, longest) per setting, as recorded when each run was computed."""
-    out = compute_cost(final.groupby("setting", sort=False), digits=None)
-    out.loc["all"] = [
-        len(final),
-        final["train_seconds"].sum(),
-        final["train_seconds"].mean(),
-        final["train_seconds"].max(),
-    ]
-    return out.round(1)
 
 
 def derivation_text(comparison: pd.DataFrame, search: pd.DataFrame) -> str:

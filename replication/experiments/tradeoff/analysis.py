@@ -180,30 +180,13 @@ def describe_reference(reference: pd.DataFrame) -> str:
     )
 
 
-def compute_summary(runs: pd.DataFrame, events: pd.DataFrame, long: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Runs and CPU minutes (as recorded when each run was computed) of the tradeoff, the dynamics and the long
-    dynamics (``long``: :func:`.long_dynamics.long_events`, left out when None or empty)."""
-    rows = [
-        {
-            "experiment": "tradeoff",
-            "runs": len(runs),
-            "train_min": runs["train_seconds"].sum() / 60,
-            "measure_min": runs["measure_seconds"].fillna(0).sum() / 60,
-        },
-        {
-            "experiment": "dynamics",
-            "runs": len(events),
-            "train_min": events["train_seconds"].sum() / 60,
-            "measure_min": 0.0,
-        },
-    ]
-    if long is not None and len(long):
-        rows.append(
-            {
-                "experiment": "long dynamics",
-                "runs": len(long),
-                "train_min": long["train_seconds"].sum() / 60,
-                "measure_min": 0.0,
-            }
-        )
-    return pd.DataFrame(rows).set_index("experiment").round(2)
+#: The compute table's columns (:func:`replication.report.stats.compute_summary`, per experiment of
+#: :func:`cost_parts`): CPU minutes training and measuring (a dynamics run measures inside its training time).
+COST = {"train_min": ("train_seconds", "sum", "min"), "measure_min": ("measure_seconds", "sum", "min")}
+
+
+def cost_parts(runs: pd.DataFrame, events: pd.DataFrame, long: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The runs of the tradeoff, the dynamics and the long dynamics (``long``: :func:`.long_dynamics.long_events`,
+    left out when None or empty), for the compute table."""
+    parts = {"tradeoff": runs, "dynamics": events}
+    return parts | ({"long dynamics": long} if long is not None and len(long) else {})

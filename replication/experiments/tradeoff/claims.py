@@ -12,16 +12,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ...report.claims import ALPHA, Claim, fmt
-from ...runs.chapters import chapter
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from .dynamics import dynamics_claims
 from .long_dynamics import floor, long_claims
 from .stats import EQUIVALENCE_SHARE, equivalence, n_effect, parity_bound, parity_offset, pooled_interaction
 
+CLAIM = claims_for(__name__)
+
 if TYPE_CHECKING:
     from .config import TradeoffConfig
-
-CHAPTER = chapter(__name__).stem
 
 
 def claims(
@@ -54,8 +53,7 @@ def parity_frontier(cfg: TradeoffConfig, eff: pd.DataFrame, pooled: dict) -> Cla
     par = _parity(eff)
     ok = bool(np.isfinite(pooled["extra"]) and pooled["extra"] > 0 and pooled["p"] < ALPHA)
     own = "" if par is None else f"; PARITY alone {fmt(par['coef_n'])} ± {fmt(par['se_n'])} (p = {fmt(par['p_n'])})"
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="For PARITY the norm–blowup frontier moves outward with n: at matched norm, log blowup rises with n "
         "faster than for the other functions",
@@ -85,8 +83,7 @@ def others_flat(cfg: TradeoffConfig, eff: pd.DataFrame) -> Claim:
     tost = equivalence(rest, bound)
     flat = bool(len(tost) and tost["equivalent"].all())
     out = [f for f, e in zip(tost["function"], tost["equivalent"]) if not e]
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="For MAJORITY, FIRST and MEAN, n adds nothing at matched norm: each n-slope is within half of PARITY's",
         paper_ref="HR24 §7.2, Fig. 9",
@@ -125,8 +122,7 @@ def short_parity(cfg: TradeoffConfig, runs: pd.DataFrame, offsets: pd.DataFrame 
         )
     else:
         ok, measured = False, "fewer than two PARITY lengths with kept runs"
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Short PARITY sits with the other functions; longer PARITY sits above them",
         paper_ref="HR24 App. E, Fig. 10",

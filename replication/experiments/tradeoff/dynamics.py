@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ...tasks import boolean
-from ...report.claims import ALPHA, Claim, fmt
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...report.stats import spearman
 from ...report.text import span as _span
 from ...checks import KEY_OMIT_DEFAULT, check_float, check_int
@@ -39,11 +39,12 @@ from ...measures.sharpness import sharpness
 from ...measures.phases import smooth
 from ...runs.sweep import sweep_curves
 from ...runs.store import Store
-from ...runs.chapters import chapter, kind
+from ...runs.chapters import kind
 from ...train import TrainConfig, target_variance, train
 
+CLAIM = claims_for(__name__)
+
 KIND = kind("dynamics_run", __name__)
-CHAPTER = chapter(__name__).stem
 
 #: Loss below this share of Var(f) ends the plateau.
 PLATEAU_SHARE = 0.5
@@ -297,8 +298,7 @@ def sharpness_jump(cfg, ev: pd.DataFrame) -> Claim:
     never = len(left) < len(ev)
     rises = (left["rise_gap"] <= cfg.coincide) if len(left) else pd.Series(dtype=bool)
     ok = bool(len(ev) and not never and rises.all())
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Sharpness jumps when the loss leaves its plateau",
         paper_ref="HR24 §7.2, Fig. 3, 12",
@@ -325,8 +325,7 @@ def sharpness_peak(cfg, ev: pd.DataFrame, long: pd.DataFrame | None = None) -> C
     ok = bool(len(ev) and not never and within.all())
     late = left[left["gap"] > cfg.coincide]
     rho, p = spearman(left["exit_step"], left["peak_step"]) if len(left) >= 3 else (np.nan, np.nan)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Sharpness peaks when the loss leaves its plateau",
         paper_ref="HR24 §7.2, Fig. 3, 13",
@@ -361,8 +360,7 @@ def norm_and_blowup(cfg, ev: pd.DataFrame) -> Claim:
         and rb[0] > 0
         and rb[1] < ALPHA
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="With weight decay the norm falls after convergence while the blowup rises; without, the norm does "
         "not fall",

@@ -31,18 +31,18 @@ import pandas as pd
 from scipy import stats
 
 from ...measures.phases import smooth
-from ...report.claims import ALPHA, Claim, fmt
-from ...runs.chapters import chapter
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...runs.store import Store
 from ...train import target_variance
 from . import dynamics
 from .config import long_runs
 from .dynamics import first_below, plateau_exit, span
 
+CLAIM = claims_for(__name__)
+
 if TYPE_CHECKING:
     from .config import TradeoffConfig
 
-CHAPTER = chapter(__name__).stem
 
 #: The share of training at its end over which the sharpness ``level`` and its ``drift`` are read.
 LAST = 0.25
@@ -301,8 +301,7 @@ def falls_and_levels(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> 
         "above": bool(above["p"] < ALPHA),
     }
     ok = all(checks.values())
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="After the spike, PARITY's sharpness falls, levels off, and stays above the easy functions'",
         paper_ref="HR24 §7.2, Fig. 3, 13",
@@ -351,8 +350,7 @@ def ignores_blowup(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> Cl
     rose = bool(len(dec) and (dec["blowup_change"] > 0).all())
     inside = bool(-ELASTICITY_BOUND < el["lo"] and el["hi"] < ELASTICITY_BOUND)
     ok = rose and inside
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="As weight decay drives the blowup up, sharpness does not follow it",
         paper_ref="HR24 §7.2, Fig. 12",
@@ -398,8 +396,7 @@ def zero_decay_lower(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> 
     r = t.loc["weight decay 0 lower"]
     top = ev["weight_decay"].max()
     ok = bool(r["p"] < ALPHA)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim=f"Without weight decay the sharpness ends lower than with {top:g}",
         paper_ref="HR24 §7.2, Fig. 13",

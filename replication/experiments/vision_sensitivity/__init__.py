@@ -35,17 +35,14 @@ from .analysis import (
     NAMES,
     PAPER,
     claims,
-    compute_summary,
     corruption_table,
     curves,
     describe,
     describe_methods,
-    paired_less,
     paper_beside_ours,
     run_table,
     summary,
     token_table,
-    welch_less,
 )
 from .binary import BinaryRun, binary_runs, first_at_or_above, levelled, load_checkpoint, measure_binary
 from .binary_analysis import (
@@ -77,7 +74,6 @@ from .posthoc_analysis import (
 from .measure import image_sensitivity, load_run_data, measure_vision, one_patch_noise, training_loss
 from .runs import (
     AUG_VARIANCE_RATIO,
-    CHAPTER,
     KIND,
     METHODS,
     NOISE,
@@ -125,7 +121,6 @@ __all__ = [
     "whole_image_sensitivity",
     "whole_table",
     "AUG_VARIANCE_RATIO",
-    "CHAPTER",
     "KIND",
     "METHODS",
     "NAMES",
@@ -137,7 +132,6 @@ __all__ = [
     "VisionConfig",
     "VisionRun",
     "claims",
-    "compute_summary",
     "corruption_table",
     "curves",
     "describe",
@@ -148,7 +142,6 @@ __all__ = [
     "measure_vision",
     "n_images",
     "one_patch_noise",
-    "paired_less",
     "paper_beside_ours",
     "predict_in_chunks",
     "run_table",
@@ -157,5 +150,4 @@ __all__ = [
     "token_table",
     "training_loss",
     "vision_runs",
-    "welch_less",
 ]

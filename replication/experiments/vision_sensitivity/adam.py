@@ -12,12 +12,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ...report.claims import ALPHA, Claim, fmt
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...runs.store import Store
 from .binary import adam_runs, binary_runs
 from .binary_analysis import binary_curves, binary_table, checkpoint_table
 from .patch_norm import common_levels
-from .runs import CHAPTER, VisionConfig
+from .runs import VisionConfig
+
+CLAIM = claims_for(__name__)
 
 #: How the two optimisers are written.
 NAMES = {"sgd": "SGD", "adam": "Adam"}
@@ -77,7 +79,6 @@ def adam_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     """V25 Fig. 14: Adam's sensitivity is similar to SGD's. Statistic: per seed, log(Adam / SGD) of the sensitivity
     averaged over the common matched levels; two one-sided t-tests (TOST) that it lies within ±log(SIMILAR)."""
     base = dict(
-        chapter=CHAPTER,
         scale=cfg.scale,
         claim="Binary MNIST: the ViT trained with Adam is about as sensitive as with SGD",
         paper_ref="V25 Fig. 14, App. D (ViT-small on CIFAR-10 there)",
@@ -85,12 +86,8 @@ def adam_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     )
     lv = common_levels(checks) if not checks.empty else []
     if checks.empty or not lv or checks["optimizer"].nunique() < 2:
-        return Claim(
-            **base,
-            measured="no stored Adam runs, or no common level",
-            holds=False,
-            testable=False,
-            note="needs the ViT trained with Adam (binary_adam)",
+        return CLAIM.untestable(
+            **base, why="no stored runs of the ViT trained with Adam (binary_adam), or no common level"
         )
     sel = checks[checks["level"].isin(lv) & (checks["name"] != "final")]
     s = sel.groupby(["seed", "optimizer"])["sensitivity"].mean().unstack().dropna()
@@ -118,7 +115,7 @@ def adam_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
             if abs(d.mean()) > bound
             else "the seeds vary too much to bound the ratio" + _seeds_needed(d, bound)
         )
-    return Claim(
+    return CLAIM(
         **base,
         measured=f"SGD {fmt(s['sgd'].mean())}, Adam {fmt(s['adam'].mean())}; Adam / SGD {fmt(ratio)} "
         f"(geometric mean over {len(d)} seeds)",

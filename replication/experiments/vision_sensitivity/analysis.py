@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ...report.claims import ALPHA, Claim, fmt
-from ...report.stats import compute_cost
+from ...report.claims import ALPHA, Claim, claims_for, fmt
+from ...report.stats import mean_sd, mean_sd_table, paired_p, welch_p
 from ...report.text import label
 from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...tasks.corruptions import CATEGORY
 from .measure import measure_vision
-from .runs import CHAPTER, KIND, VisionConfig, vision_runs
+from .runs import KIND, VisionConfig, vision_runs
+
+CLAIM = claims_for(__name__)
 
 
 def run_table(cfg: VisionConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
@@ -66,12 +66,8 @@ def token_table(cfg: VisionConfig, runs: pd.DataFrame, cache: Store | None = Non
 
 def summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean ± standard deviation over seeds of each model's numbers (the chapter's main table)."""
-    df = runs
     cols = ["train_acc", "test_acc", "sensitivity", "noise_acc", "corrupt_acc", "shop", "shpred", "epochs_run"]
-    g = df.groupby("model", sort=False)[cols]
-    out = g.mean().round(4).astype(str) + " ± " + g.std(ddof=1).fillna(0).round(4).astype(str)
-    out.insert(0, "seeds", df.groupby("model", sort=False).size())
-    return out
+    return mean_sd_table(runs, "model", cols)
 
 
 #: V25's end-of-training sensitivities (§5) and Table 2 (ViT-small on CIFAR-10), set beside ours.
@@ -187,11 +183,6 @@ def describe_methods(cfg: VisionConfig, runs: pd.DataFrame) -> str:
     return " ".join(lines)
 
 
-def compute_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs and training seconds (total, per run, longest) per model, as recorded when computed."""
-    return compute_cost(runs.groupby("model", sort=False))
-
-
 # --------------------------------------------------------------------------------------------------
 # Claims
 
@@ -257,29 +248,6 @@ def _values(runs: pd.DataFrame, arch: str, method: str, col: str) -> pd.Series:
     return r.set_index("seed")[col].astype(float)
 
 
-def welch_less(a, b) -> float:
-    """One-sided Welch t-test p-value that mean(a) < mean(b); nan with fewer than 2 values each or no spread."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 2 or len(b) < 2 or (a.std() == 0 and b.std() == 0):
-        return float("nan") if len(a) < 2 or len(b) < 2 or a.mean() >= b.mean() else 0.0
-    return float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
-
-
-def paired_less(a: pd.Series, b: pd.Series) -> float:
-    """One-sided paired t-test p-value (seeds matched) that ``a`` < ``b``; nan with fewer than 2 pairs."""
-    j = a.index.intersection(b.index)
-    d = (a[j] - b[j]).to_numpy()
-    if len(d) < 2:
-        return float("nan")
-    if d.std() == 0:
-        return 0.0 if d.mean() < 0 else 1.0
-    return float(stats.ttest_1samp(d, 0.0, alternative="less").pvalue)
-
-
-def _ms(s: pd.Series) -> str:
-    return f"{fmt(s.mean())} ± {fmt(s.std(ddof=1)) if len(s) > 1 else '–'}"
-
-
 def _setting(cfg: VisionConfig, runs: pd.DataFrame) -> str:
     """How this run differs from V25's, appended to the note of a claim that fails."""
     return (
@@ -295,7 +263,7 @@ def vit_less_sensitive(cfg: VisionConfig, runs: pd.DataFrame, other: str, paper_
     comparable = f"final training accuracies {fmt(acc.min())}–{fmt(acc.max())}"
     v, o = _values(runs, "vit", "plain", "sensitivity"), _values(runs, other, "plain", "sensitivity")
     ok = len(v) > 0 and len(o) > 0
-    p = welch_less(v, o) if ok else float("nan")
+    p = welch_p(v, o) if ok else float("nan")
     holds = bool(ok and p < ALPHA)
     note = f"check: one-sided Welch t-test over seeds, p = {fmt(p)} (holds if < {ALPHA})"
     if not holds and ok and o.mean() > 0:
@@ -305,12 +273,13 @@ def vit_less_sensitive(cfg: VisionConfig, runs: pd.DataFrame, other: str, paper_
         )
     elif not holds:
         note += "; fails" + ("" if ok else ": the architectures parameter left one of the two out")
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         claim=f"At comparable training accuracy the ViT's token-wise sensitivity is below the {NAMES[other]}'s",
         paper_ref=paper_ref,
         paper_value=paper_value,
-        measured=f"ViT {_ms(v)}, {NAMES[other]} {_ms(o)} ({len(v)} seeds each); {comparable}" if ok else "not run",
+        measured=f"ViT {mean_sd(v)}, {NAMES[other]} {mean_sd(o)} ({len(v)} seeds each); {comparable}"
+        if ok
+        else "not run",
         holds=holds,
         scale=cfg.scale,
         note=note,
@@ -326,7 +295,7 @@ def method_effect(
     base, other = _values(runs, arch, "plain", col), _values(runs, arch, method, col)
     ok = len(base) > 0 and len(other) > 0
     lower = col != "noise_acc"
-    p = (paired_less(other, base) if lower else paired_less(base, other)) if ok else float("nan")
+    p = (paired_p(other, base) if lower else paired_p(base, other)) if ok else float("nan")
     what = {"noise_acc": "mean accuracy over the noise corruptions and severities"}.get(col, col)
     holds = bool(ok and p < ALPHA)
     note = (
@@ -337,12 +306,11 @@ def method_effect(
         note += f"; fails: the mean {_change(base.mean(), other.mean())} with {method}. {_setting(cfg, runs)}"
     elif not holds:
         note += f"; fails: the methods parameter left {method} out"
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         claim=claim,
         paper_ref=paper_ref,
         paper_value=paper_value,
-        measured=f"{NAMES[arch]} plain {_ms(base)} → + {method} {_ms(other)} ({what})" if ok else "not run",
+        measured=f"{NAMES[arch]} plain {mean_sd(base)} → + {method} {mean_sd(other)} ({what})" if ok else "not run",
         holds=holds,
         scale=cfg.scale,
         note=note,

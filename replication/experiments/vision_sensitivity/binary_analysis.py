@@ -8,53 +8,19 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ...report.claims import ALPHA, Claim, fmt
-from ...runs.store import Store, log_origin
-from ...runs.sweep import run_key, run_sweep
-from .analysis import NAMES, welch_less
+from ...report.stats import mean_sd_table, paired_p, welch_p
+from ...report.claims import ALPHA, Claim, claims_for, fmt
+from ...runs.store import Store
+from ...runs.stored import stored_runs, stored_sentence
+from .analysis import NAMES
 from .binary import KIND, binary_runs, levelled, measure_binary
-from .runs import CHAPTER, VisionConfig
+from .runs import VisionConfig
+
+CLAIM = claims_for(__name__)
 
 #: Patch positions on the border of the 4x4 grid of 7x7 patches (12 of 16): mostly blank on MNIST digits.
 BORDER = tuple(t for t in range(16) if t // 4 in (0, 3) or t % 4 in (0, 3))
-
-
-def stored_results(configs: list, measure, kind: str, store: Store) -> tuple[list, list[dict], pd.DataFrame | None]:
-    """``(configs, results, table)``: the configs whose results this page has, those results, and the sweep's table
-    of them (None when read). In ``require`` mode (the book build) the runs not committed yet are left out instead
-    of stopping the build: the chapter counts them; otherwise every config is computed or read from the cache."""
-    if store.mode == "require":
-        present = [(c, e) for c in configs if (e := store.find(kind, run_key(c, "cpu"))[0]) is not None]
-        for _, e in present:
-            log_origin(kind, "results", e.get("provenance", {}))
-        return [c for c, _ in present], [e["result"] for _, e in present], None
-    table = run_sweep(configs, measure, kind, cache=store, n_jobs=1, progress=False)
-    device = table["device"].iloc[0] if "device" in table else "cpu"
-    return configs, [store.find(kind, run_key(c, device))[0]["result"] for c in configs], table
-
-
-def stored_runs(
-    configs: list, measure, kind: str, store: Store, cols: tuple[str, ...]
-) -> tuple[pd.DataFrame, list[dict]]:
-    """``(runs, results)`` of ``configs`` (:func:`stored_results`): one row per run (its fields ``cols`` and scalar
-    results) and its full result."""
-    if not configs:
-        return pd.DataFrame(), []
-    kept, results, table = stored_results(configs, measure, kind, store)
-    if table is None:
-        table = pd.DataFrame(
-            [
-                {
-                    **{k: getattr(c, k) for k in cols},
-                    "source": "results",
-                    **{k: v for k, v in res.items() if np.isscalar(v) or v is None},
-                }
-                for c, res in zip(kept, results)
-            ]
-        )
-    return table, results
 
 
 def binary_table(
@@ -69,13 +35,12 @@ def binary_table(
 
 def binary_status(cfg: VisionConfig, runs: pd.DataFrame) -> str:
     """One sentence: how many of the experiment's runs this page reads."""
-    n = 2 * cfg.binary_seeds
-    have = len(runs)
-    if have == n:
-        return f"All {n} runs of the binary experiment ({cfg.binary_seeds} seeds per model) are read below."
-    return (
-        f"**Runs of the binary experiment stored at this scale: {have} of {n}**; the tables, figures and claims "
-        "below use those, and a claim is not tested with fewer than 2 seeds per model."
+    return stored_sentence(
+        len(runs),
+        2 * cfg.binary_seeds,
+        "runs of the binary experiment",
+        detail=f" ({cfg.binary_seeds} seeds per model)",
+        uses="the tables, figures and claims below",
     )
 
 
@@ -129,12 +94,9 @@ def matched_table(checks: pd.DataFrame) -> pd.DataFrame:
     keep["checkpoint"] = [
         f"train acc ≥ {lv:g}" if n != "final" else "end of budget" for n, lv in zip(keep["name"], keep["level"])
     ]
-    g = keep.groupby(["checkpoint", "model"], sort=False)[
-        ["epoch", "train_acc", "test_acc", "sensitivity", "border_share"]
-    ]
-    out = g.mean().round(4).astype(str) + " ± " + g.std(ddof=1).fillna(0).round(4).astype(str)
-    out.insert(0, "seeds", g.size())
-    return out
+    return mean_sd_table(
+        keep, ["checkpoint", "model"], ["epoch", "train_acc", "test_acc", "sensitivity", "border_share"]
+    )
 
 
 def settle_table(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict], name=None) -> pd.DataFrame:
@@ -303,24 +265,19 @@ def matched_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame 
     ViT's minus the MLP's sensitivity averaged over the matched levels; one-sided one-sample t-test < 0."""
     lv = matched_levels(checks) if not checks.empty else []
     base = dict(
-        chapter=CHAPTER,
         claim="Binary MNIST: the ViT is less sensitive than the MLP at matched training accuracy",
         paper_ref="V25 App. A.1, Fig. 13",
         paper_value="ViT below MLP at the same training accuracy",
         scale=cfg.scale,
     )
     if not lv:
-        return Claim(
-            **base,
-            measured="no common level",
-            holds=False,
-            testable=False,
-            note="no training-accuracy level was reached by every run of both models (or no runs are stored)",
+        return CLAIM.untestable(
+            **base, why="no training-accuracy level was reached by every run of both models (or no runs are stored)"
         )
     sel = checks[checks["level"].isin(lv)]
     s = sel.pivot_table(index=["seed", "level"], columns="arch", values="sensitivity")
     d = (s["vit"] - s["mlp"]).groupby("seed").mean().dropna()
-    p = float(stats.ttest_1samp(d, 0.0, alternative="less").pvalue) if len(d) >= 2 and d.std() > 0 else float("nan")
+    p = paired_p(d)
     holds = bool(len(d) >= 2 and p < ALPHA)
     mean = sel.groupby("arch")["sensitivity"].mean()
     note = (
@@ -330,7 +287,7 @@ def matched_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame 
     )
     if not holds:
         note += "; fails. " + _why(checks, sel, curves)
-    return Claim(
+    return CLAIM(
         **base,
         measured=f"ViT {fmt(mean['vit'])}, MLP {fmt(mean['mlp'])}; mean difference {fmt(d.mean())} ({len(d)} seeds)",
         holds=holds,
@@ -341,7 +298,6 @@ def matched_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame 
 def final_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | None = None) -> Claim:
     """At the end of the (equal) epoch budget the ViT is less sensitive than the MLP: one-sided Welch t-test."""
     base = dict(
-        chapter=CHAPTER,
         claim="Binary MNIST: the ViT is less sensitive than the MLP at the end of the budget",
         paper_ref="V25 App. A.1, Fig. 13",
         paper_value="ViT below MLP at the end of training",
@@ -351,19 +307,13 @@ def final_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | 
     v = fin[fin["arch"] == "vit"]["sensitivity"] if len(fin) else pd.Series(dtype=float)
     m = fin[fin["arch"] == "mlp"]["sensitivity"] if len(fin) else pd.Series(dtype=float)
     if len(v) < 2 or len(m) < 2:
-        return Claim(
-            **base,
-            measured="fewer than 2 seeds per model",
-            holds=False,
-            testable=False,
-            note="fewer than 2 stored runs per model at this scale",
-        )
-    p = welch_less(v, m)
+        return CLAIM.untestable(**base, why="fewer than 2 stored runs per model at this scale")
+    p = welch_p(v, m)
     holds = bool(p < ALPHA)
     note = f"check: one-sided Welch t-test over seeds, ViT < MLP, p = {fmt(p)} (holds if < {ALPHA})"
     if not holds:
         note += "; fails. " + _why(checks, fin, curves)
-    return Claim(
+    return CLAIM(
         **base,
         measured=f"ViT {fmt(v.mean())} ± {fmt(v.std())}, MLP {fmt(m.mean())} ± {fmt(m.std())} "
         f"({len(v)} and {len(m)} seeds)",

@@ -13,8 +13,10 @@ import torch
 from ...measures.output_sharpness import predict_in_chunks
 from ...models.vision import build_model
 from ...report.text import label
+from ...report.stats import mean_sd_table
 from ...runs.store import Store
-from .binary_analysis import settle_table, stored_runs
+from ...runs.stored import stored_runs, stored_sentence
+from .binary_analysis import settle_table
 from .measure import load_run_data, measure_vision
 from .runs import KIND, VisionConfig, fixed_runs
 
@@ -34,13 +36,7 @@ def model_label(arch: str, method: str, dropout: float) -> str:
 
 def fixed_status(cfg: VisionConfig, runs: pd.DataFrame) -> str:
     """One sentence: how many of the protocol's runs this page reads."""
-    n, have = len(fixed_runs(cfg)), len(runs)
-    if have == n:
-        return f"All {n} runs of the fixed-budget protocol are read below."
-    return (
-        f"**Runs of the fixed-budget protocol stored at this scale: {have} of {n}**; the tables and claims below "
-        "use those, and a claim is not tested with fewer than 2 seeds per model."
-    )
+    return stored_sentence(len(runs), len(fixed_runs(cfg)), "runs of the fixed-budget protocol")
 
 
 def fixed_checkpoints(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
@@ -84,10 +80,7 @@ def fixed_matched_table(checks: pd.DataFrame, models: list[str] | None = None) -
     keep["checkpoint"] = [
         f"train acc ≥ {lv:g}" if n != "final" else "end of budget" for n, lv in zip(keep["name"], keep["level"])
     ]
-    g = keep.groupby(["checkpoint", "model"], sort=False)[["epoch", "train_acc", "sensitivity"]]
-    out = g.mean().round(4).astype(str) + " ± " + g.std(ddof=1).fillna(0).round(4).astype(str)
-    out.insert(0, "seeds", g.size())
-    return out
+    return mean_sd_table(keep, ["checkpoint", "model"], ["epoch", "train_acc", "sensitivity"])
 
 
 def fixed_settle(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
@@ -138,10 +131,7 @@ def sharp_table(sharp: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of ShOp and ShPred per (mode, sigma, model): V25 Table 2 over noise levels."""
     if sharp.empty:
         return pd.DataFrame()
-    g = sharp.groupby(["mode", "sigma", "model"], sort=False)[["shop", "shpred"]]
-    out = g.mean().map(lambda v: f"{v:.4g}") + " ± " + g.std(ddof=1).fillna(0).map(lambda v: f"{v:.2g}")
-    out.insert(0, "seeds", g.size())
-    return out
+    return mean_sd_table(sharp, ["mode", "sigma", "model"], ["shop", "shpred"], significant=True, sd_digits=2)
 
 
 def fixed_curves(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:

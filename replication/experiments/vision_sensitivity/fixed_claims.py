@@ -7,33 +7,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...report.claims import ALPHA, Claim, fmt
-from .analysis import paired_less, welch_less
+from ...report.stats import mean_sd, paired_p, welch_p
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from .binary_analysis import crossing
 from .fixed import PLAIN, reached_levels
-from .runs import CHAPTER, RELEASED_DROPOUT, RELEASED_SHARP_SIGMA, VisionConfig
+from .runs import RELEASED_DROPOUT, RELEASED_SHARP_SIGMA, VisionConfig
+
+CLAIM = claims_for(__name__)
 
 #: The plain ViT's mean ShPred that makes a noise level one "where the test has power": at 5% of 4,000 images
 #: and 20 draws, 4,000 changes per model, so the counting error is far below the seed-to-seed spread.
 POWER_SHPRED = 0.05
 
 
-def or_one(p: float) -> float:
-    """A p-value, with nan (no test possible, e.g. both groups all zero) read as 1: the claim cannot rest on it."""
-    return 1.0 if np.isnan(p) else float(p)
-
-
 def below_others(g: pd.DataFrame, models: list[str] = PLAIN) -> tuple[float, list[float]]:
     """At one noise level (rows ``model``, ``sensitivity``): the larger p-value of the one-sided Welch t-tests over
     seeds that ``models[0]`` is below each other model (no test possible: 1), and each model's mean."""
     v = {m: g.loc[g["model"] == m, "sensitivity"].to_numpy(dtype=float) for m in models}
-    p = max(or_one(welch_less(v[models[0]], v[m])) for m in models[1:])
+    p = max(float(np.nan_to_num(welch_p(v[models[0]], v[m]), nan=1.0)) for m in models[1:])
     return p, [float(v[m].mean()) if len(v[m]) else float("nan") for m in models]
-
-
-def _ms(s) -> str:
-    s = pd.Series(s, dtype=float)
-    return f"{fmt(s.mean())} ± {fmt(s.std(ddof=1)) if len(s) > 1 else '–'}"
 
 
 def _per_run(checks: pd.DataFrame, at: str) -> tuple[pd.DataFrame, list[float]]:
@@ -70,7 +62,6 @@ def levels_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
     """V25 Fig. 17: the ViT is less sensitive than the CNN and the MLP at every noise level (Welch one-sided t-tests
     over seeds per level and model; holds if every p-value is below ``ALPHA``)."""
     base = dict(
-        chapter=CHAPTER,
         claim=f"10-class MNIST after {cfg.fixed_epochs} epochs: the ViT is less sensitive "
         "than the CNN and the MLP at every noise level",
         paper_ref="V25 App. A.3, Fig. 17 (CIFAR-10 there)",
@@ -79,13 +70,7 @@ def levels_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
     )
     d = levels[levels["model"].isin(PLAIN)] if len(levels) else levels
     if d.empty or d.groupby("model")["seed"].nunique().reindex(PLAIN).fillna(0).min() < 2:
-        return Claim(
-            **base,
-            measured="not testable",
-            holds=False,
-            testable=False,
-            note="not testable: fewer than 2 stored runs of a model with the noise-level sweep",
-        )
+        return CLAIM.untestable(**base, why="fewer than 2 stored runs of a model with the noise-level sweep")
     ps, means = {}, []
     for r, g in d.groupby("ratio"):
         ps[r], mean = below_others(g)  # no test (nan) fails the level
@@ -98,7 +83,7 @@ def levels_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
     )
     if not holds:
         note += f"; fails at {sum(p >= ALPHA for p in ps.values())} of {len(ps)} levels." + turning(levels)
-    return Claim(**base, measured="ViT/CNN/MLP at " + "; ".join(means), holds=holds, note=note)
+    return CLAIM(**base, measured="ViT/CNN/MLP at " + "; ".join(means), holds=holds, note=note)
 
 
 def order_claim(
@@ -114,7 +99,6 @@ def order_claim(
     where = "at matched training accuracy" if at == "matched" else f"at the end of one {cfg.fixed_epochs}-epoch budget"
     v = {m: per.loc[per["model"] == m, "sensitivity"].to_numpy() for m in PLAIN}
     base = dict(
-        chapter=CHAPTER,
         claim=f"10-class MNIST, every model trained {cfg.fixed_epochs} epochs: {where} the "
         "ViT's token-wise sensitivity is below the CNN's and the MLP's",
         paper_ref="V25 §5, Fig. 4 (Fashion-MNIST); Fig. 13 compares at matched training accuracy",
@@ -123,10 +107,10 @@ def order_claim(
     )
     if min(len(x) for x in v.values()) < 2 or (at == "matched" and not levels):
         why = "fewer than 2 stored runs of a model" if levels or at == "final" else "no level that every run reached"
-        return Claim(**base, measured="not testable", holds=False, testable=False, note=f"not testable: {why}")
-    ps = {m: or_one(welch_less(v[PLAIN[0]], v[m])) for m in PLAIN[1:]}
+        return CLAIM.untestable(**base, why=why)
+    ps = {m: welch_p(v[PLAIN[0]], v[m]) for m in PLAIN[1:]}
     holds = all(p < ALPHA for p in ps.values())
-    over = "; ".join(f"{m} {_ms(v[m])}" for m in PLAIN)
+    over = "; ".join(f"{m} {mean_sd(v[m])}" for m in PLAIN)
     lv = f" (mean over training accuracy ≥ {', '.join(f'{x:g}' for x in levels)})" if levels else ""
     note = (
         f"check: one-sided Welch t-tests over seeds, ViT below CNN p = {fmt(ps[PLAIN[1]])}, below MLP "
@@ -148,7 +132,7 @@ def order_claim(
             note += turning(noise)
         elif noise is not None and len(noise):  # at matched accuracy: the binary models' sweep at matched accuracy
             note += crossing(noise, "of the binary models at their matched-accuracy checkpoints")
-    return Claim(**base, measured=f"{over}{lv}", holds=holds, note=note)
+    return CLAIM(**base, measured=f"{over}{lv}", holds=holds, note=note)
 
 
 def power_sigma(sharp: pd.DataFrame) -> tuple[float | None, bool]:
@@ -216,7 +200,6 @@ def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str, scales: pd.Dat
     name = {"shop": "ShOp", "shpred": "ShPred"}[col]
     sigma, reached = power_sigma(sharp)
     base = dict(
-        chapter=CHAPTER,
         claim=f"The regularised ViT sits in a flatter minimum: lower {name} at a parameter "
         "noise level where the test has power",
         paper_ref="V25 §7.2, Table 2 (ViT-small, CIFAR-10)",
@@ -224,19 +207,11 @@ def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str, scales: pd.Dat
         scale=cfg.scale,
     )
     if sigma is None:
-        return Claim(
-            **base, measured="not run", holds=False, testable=False, note="not testable: no ShOp/ShPred sweep stored"
-        )
+        return CLAIM.untestable(**base, why="no ShOp/ShPred sweep stored")
     plain, reg = _pair(sharp, sigma, "eval", 0.0, col)
     if len(plain) < 2:
-        return Claim(
-            **base,
-            measured="not testable",
-            holds=False,
-            testable=False,
-            note="not testable: fewer than 2 seeds with both the plain and the regularised ViT",
-        )
-    p = or_one(paired_less(reg, plain))
+        return CLAIM.untestable(**base, why="fewer than 2 seeds with both the plain and the regularised ViT")
+    p = paired_p(reg, plain)
     holds = bool(p < ALPHA)
     levels = ", ".join(f"{x:g}" for x in sorted(set(sharp["sigma"])))
     chosen = (
@@ -252,9 +227,9 @@ def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str, scales: pd.Dat
     if not holds:
         note += f"; fails: the mean moves {plain.mean():.4g} → {reg.mean():.4g} with the regulariser"
     note += _scale_note(scales, sharp, sigma)
-    return Claim(
+    return CLAIM(
         **base,
-        measured=f"σ = {sigma:g}: ViT {_ms(plain)} → + reg {_ms(reg)} ({len(plain)} seeds)",
+        measured=f"σ = {sigma:g}: ViT {mean_sd(plain)} → + reg {mean_sd(reg)} ({len(plain)} seeds)",
         holds=holds,
         note=note,
     )
@@ -264,7 +239,6 @@ def released_claim(cfg: VisionConfig, sharp: pd.DataFrame, scales: pd.DataFrame 
     """In V25's released code's setting (ViT with dropout 0.1, ShPred in train mode at sigma 0.05) the regulariser
     lowers ShPred (paired by seed)."""
     base = dict(
-        chapter=CHAPTER,
         claim="With the released code's dropout and measurement (train mode, σ = 0.05) the "
         "regularised ViT's ShPred is lower too",
         paper_ref="V25 §7.2, Table 2; released code",
@@ -273,14 +247,8 @@ def released_claim(cfg: VisionConfig, sharp: pd.DataFrame, scales: pd.DataFrame 
     )
     plain, reg = _pair(sharp, RELEASED_SHARP_SIGMA, "train", RELEASED_DROPOUT, "shpred")
     if len(plain) < 2:
-        return Claim(
-            **base,
-            measured="not testable",
-            holds=False,
-            testable=False,
-            note="not testable: fewer than 2 seeds with both dropout runs stored",
-        )
-    p = or_one(paired_less(reg, plain))
+        return CLAIM.untestable(**base, why="fewer than 2 seeds with both dropout runs stored")
+    p = paired_p(reg, plain)
     holds = bool(p < ALPHA)
     ev_plain, ev_reg = (
         x[x.index.isin(plain.index)] for x in _pair(sharp, RELEASED_SHARP_SIGMA, "eval", RELEASED_DROPOUT, "shpred")
@@ -293,9 +261,9 @@ def released_claim(cfg: VisionConfig, sharp: pd.DataFrame, scales: pd.DataFrame 
     if not holds:
         note += f"; fails: the mean moves {plain.mean():.4g} → {reg.mean():.4g}"
     note += _scale_note(scales, sharp, RELEASED_SHARP_SIGMA, RELEASED_DROPOUT, "train")
-    return Claim(
+    return CLAIM(
         **base,
-        measured=f"ViT (dropout {RELEASED_DROPOUT:g}) {_ms(plain)} → + reg {_ms(reg)} ({len(plain)} seeds)",
+        measured=f"ViT (dropout {RELEASED_DROPOUT:g}) {mean_sd(plain)} → + reg {mean_sd(reg)} ({len(plain)} seeds)",
         holds=holds,
         note=note,
     )

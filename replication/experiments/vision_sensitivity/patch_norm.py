@@ -11,13 +11,15 @@ seeds, data and batch order, without the patch LayerNorm (:data:`~replication.mo
 from __future__ import annotations
 
 import pandas as pd
-from scipy import stats
 
-from ...report.claims import ALPHA, Claim, fmt
+from ...report.stats import paired_p
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...runs.store import Store
 from .binary import binary_runs, no_patch_norm_runs
 from .binary_analysis import binary_table, checkpoint_table
-from .runs import CHAPTER, VisionConfig
+from .runs import VisionConfig
+
+CLAIM = claims_for(__name__)
 
 #: The three models, in the order the table shows them.
 ORDER = ("vit", "vit_nopn", "mlp")
@@ -81,7 +83,6 @@ def patch_norm_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     (paired by seed, one-sided t-test), and its border share falls. Where it also ends below the MLP, V25's order
     is restored by that one change."""
     base = dict(
-        chapter=CHAPTER,
         scale=cfg.scale,
         paper_ref="V25 App. A.1, Fig. 13 (this chapter's diagnosis)",
         claim="Binary MNIST: the ViT's excess sensitivity comes from its patch LayerNorm on blank patches",
@@ -89,22 +90,16 @@ def patch_norm_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     )
     lv = common_levels(checks) if not checks.empty else []
     if checks.empty or not lv or "vit_nopn" not in set(checks["arch"]):
-        return Claim(
+        return CLAIM.untestable(
             **base,
-            measured="no stored runs without the patch LayerNorm, or no common level",
-            holds=False,
-            testable=False,
-            note="needs the ViT trained without its patch LayerNorm (binary_no_patch_norm)",
+            why="no stored runs of the ViT trained without its patch LayerNorm (binary_no_patch_norm), or no common "
+            "level",
         )
     s = _per_seed(checks, lv).dropna()
     d = s["vit_nopn"] - s["vit"]
-    p = float(stats.ttest_1samp(d, 0.0, alternative="less").pvalue) if len(d) >= 2 and d.std() > 0 else float("nan")
+    p = paired_p(d)
     below_mlp = s["vit_nopn"] - s["mlp"]
-    p_mlp = (
-        float(stats.ttest_1samp(below_mlp, 0.0, alternative="less").pvalue)
-        if len(d) >= 2 and below_mlp.std() > 0
-        else float("nan")
-    )
+    p_mlp = paired_p(below_mlp)
     table = patch_norm_table(checks)
     share = table["matched border share"]
     holds = bool(len(d) >= 2 and p < ALPHA)
@@ -128,7 +123,7 @@ def patch_norm_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     )
     if not holds:
         note += "; fails: removing the patch LayerNorm does not lower the ViT's sensitivity in these runs"
-    return Claim(**base, measured=measured, holds=holds, note=note)
+    return CLAIM(**base, measured=measured, holds=holds, note=note)
 
 
 def describe_patch_norm(table: pd.DataFrame) -> str:

@@ -12,15 +12,18 @@ import functools
 import numpy as np
 import pandas as pd
 
-from ...report.claims import ALPHA, Claim, fmt
+from ...report.stats import mean_sd_table
+from ...runs.stored import stored_sentence
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...runs.store import Store
 from .analysis import NAMES
 from .fixed_claims import below_others
 from .fixed import PLAIN, fixed_noise_levels, fixed_table, model_label
 from .posthoc import PosthocRun, matched_posthoc_runs, posthoc_runs
-from .posthoc_analysis import mean_sd
 from .binary import binary_runs
-from .runs import CHAPTER, VisionConfig, fixed_budget, n_images, vision_runs
+from .runs import VisionConfig, fixed_budget, n_images, vision_runs
+
+CLAIM = claims_for(__name__)
 
 
 #: V25's variance per data set (§5, App. D); MNIST has none and takes Fashion-MNIST's (:data:`.runs.SIGMA`).
@@ -148,18 +151,15 @@ def describe_reproduced(cfg: VisionConfig, table: pd.DataFrame, runs: pd.DataFra
     n, stored = len(pixel_runs(cfg)), len(runs)
     if not stored:
         return f"**None of the {n} reruns at the pixel-scale noise is stored at this scale.**"
-    head = (
-        f"All {n} reruns are stored"
-        if stored >= n
-        else f"**Reruns at the pixel-scale noise stored at this "
-        f"scale: {stored} of {n}** (the figure and the diagnosis claims use those)"
+    head = stored_sentence(
+        stored, n, "reruns at the pixel-scale noise", uses="the figure and the diagnosis claims", seeds=False
     )
     if "train_seconds" in runs:
         head += (
-            f"; they cost {runs['train_seconds'].sum() / 60:.0f} CPU-minutes of training and per-epoch evaluation, "
-            "one thread each"
+            f" They cost {runs['train_seconds'].sum() / 60:.0f} CPU-minutes of training and per-epoch evaluation, "
+            "one thread each."
         )
-    head += ". "
+    head += " "
     if table.empty:
         return head + "None of them has a first run of the same model and seed stored at this scale to compare with."
     worst = table[DIFFS].max(axis=1)
@@ -194,7 +194,14 @@ def pixel_posthoc_runs(cfg: VisionConfig) -> list[PosthocRun]:
 
 def pixel_summary(levels: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of the sensitivity per (checkpoint, multiple of sigma, model)."""
-    return mean_sd(levels.assign(ratio=levels["ratio"].round(3)), ["checkpoint", "ratio", "model"], ["sensitivity"])
+    return mean_sd_table(
+        levels.assign(ratio=levels["ratio"].round(3)),
+        ["checkpoint", "ratio", "model"],
+        ["sensitivity"],
+        significant=True,
+        sd_digits=2,
+        sort=True,
+    )
 
 
 def _seeds_at(d: pd.DataFrame, ratio: float, models: list[str]) -> int:
@@ -216,7 +223,6 @@ def pixel_claim(
     sigma (1) they say whether the ordering fails there, which the note then says the noise scale explains."""
     others = " and the ".join(models[1:])
     base = dict(
-        chapter=CHAPTER,
         claim=f"Diagnosis ({where}): at the noise V25's variances give on [0, 1] pixels, "
         f"the ViT is less sensitive than the {others}",
         paper_ref="V25 §5, App. A.1, App. D (variances given; their pixel scale is not stated)",
@@ -226,12 +232,8 @@ def pixel_claim(
     d = levels[levels["model"].isin(models)] if len(levels) else pd.DataFrame(columns=["model", "seed", "ratio"])
     n = min(_seeds_at(d, r, models) for r in multiples.values())
     if n < 2:
-        return Claim(
-            **base,
-            measured="not testable",
-            holds=False,
-            testable=False,
-            note="not testable: fewer than 2 stored models of each kind measured at each pixel-scale level",
+        return CLAIM.untestable(
+            **base, why="fewer than 2 stored models of each kind measured at each pixel-scale level"
         )
     tests = {r: below_others(d[np.isclose(d["ratio"], r)], models) for r in multiples.values()}
     holds = all(p < ALPHA for p, _ in tests.values())
@@ -249,7 +251,7 @@ def pixel_claim(
                 "so the noise scale explains the ordering that fails there."
             )
     measured = "; ".join(f"{r:g}×: " + "/".join(fmt(x) for x in means) for r, (_, means) in tests.items())
-    return Claim(**base, measured="/".join(models) + " at " + measured, holds=holds, note=note)
+    return CLAIM(**base, measured="/".join(models) + " at " + measured, holds=holds, note=note)
 
 
 def pixel_claims(

@@ -8,14 +8,16 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ...report.claims import ALPHA, Claim, fmt
+from ...runs.stored import stored_results, stored_sentence
+from ...report.stats import mean_sd_table, paired_p
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...runs.store import Store
 from .analysis import NAMES
-from .binary_analysis import stored_results
 from .posthoc import KIND, measure_posthoc, posthoc_runs
-from .runs import CHAPTER, VisionConfig
+from .runs import VisionConfig
+
+CLAIM = claims_for(__name__)
 
 #: Whole-image noise of sigma / 4 per pixel carries the energy of noise sigma on one 7x7 patch (784 / 49 = 16).
 ENERGY = 0.25
@@ -37,12 +39,13 @@ def posthoc_table(
 
 def posthoc_status(cfg: VisionConfig, runs: list) -> str:
     """One sentence: how many of the stored models were measured post hoc."""
-    n = 2 * cfg.binary_seeds
-    if len(runs) == n:
-        return f"All {n} final models of the binary experiment ({cfg.binary_seeds} seeds per model) are measured below."
-    return (
-        f"**Final models measured post hoc at this scale: {len(runs)} of {n}**; the tables and claims below use "
-        "those, and a claim is not tested with fewer than 2 seeds per model."
+    return stored_sentence(
+        len(runs),
+        2 * cfg.binary_seeds,
+        "final models of the binary experiment",
+        detail=f" ({cfg.binary_seeds} seeds per model)",
+        read="measured",
+        stored="final models measured post hoc",
     )
 
 
@@ -123,17 +126,15 @@ def whole_table(runs: list, results: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def mean_sd(df: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFrame:
-    g = df.groupby(by, sort=True)[cols]
-    out = g.mean().map(lambda v: f"{v:.4g}") + " ± " + g.std(ddof=1).fillna(0).map(lambda v: f"{v:.2g}")
-    out.insert(0, "seeds", g.size())
-    return out
-
-
 def sweep_summary(levels: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of the sensitivity and its blank / informative parts at each noise level, per model."""
-    return mean_sd(
-        levels, ["ratio", "model"], ["sigma", "sensitivity", "sens_blank", "sens_informative", "blank_share"]
+    return mean_sd_table(
+        levels,
+        ["ratio", "model"],
+        ["sigma", "sensitivity", "sens_blank", "sens_informative", "blank_share"],
+        significant=True,
+        sd_digits=2,
+        sort=True,
     )
 
 
@@ -154,13 +155,15 @@ def table4(levels: pd.DataFrame, whole: pd.DataFrame) -> pd.DataFrame:
     """V25 Table 4 for the binary MNIST models: mean ± sd over seeds under whole-image noise (at the calibrated
     level) and under token-wise noise (at the chapter's sigma)."""
     ratio, _, _ = calibrated(levels, whole)
-    tok = levels[np.isclose(levels["ratio"], 1.0)].groupby("model")["sensitivity"]
-    rnd = whole[np.isclose(whole["ratio"], ratio)].groupby("model")["sensitivity"]
-    f = lambda g: g.mean().map(lambda v: f"{v:.4g}") + " ± " + g.std(ddof=1).fillna(0).map(lambda v: f"{v:.2g}")  # noqa: E731
+    tok = levels[np.isclose(levels["ratio"], 1.0)]
+    rnd = whole[np.isclose(whole["ratio"], ratio)]
+    f = lambda d: mean_sd_table(d, "model", ["sensitivity"], significant=True, sd_digits=2, sort=True, seeds=None)[  # noqa: E731
+        "sensitivity"
+    ]
     out = {f"random noise, calibrated (σ = {ratio:g} × sigma per pixel)": f(rnd)}
     energy = whole[np.isclose(whole["ratio"], ENERGY)]
     if len(energy):  # the same total noise energy as one noisy patch: 49 sigma² = 784 s²
-        out[f"random noise, one patch's energy (σ = {ENERGY:g} × sigma)"] = f(energy.groupby("model")["sensitivity"])
+        out[f"random noise, one patch's energy (σ = {ENERGY:g} × sigma)"] = f(energy)
     out["token-wise noise (sigma)"] = f(tok)
     return pd.DataFrame(out)
 
@@ -175,24 +178,10 @@ def _paired(df: pd.DataFrame, col: str = "sensitivity") -> pd.Series:
     return (p["vit"] - p["mlp"]).dropna() if {"vit", "mlp"} <= set(p.columns) else pd.Series(dtype=float)
 
 
-def _p(d: pd.Series, alternative: str) -> float:
-    d = np.asarray(d, float)
-    if len(d) < 2:
-        return float("nan")
-    if d.std() == 0:
-        return 0.0 if (d.mean() < 0) == (alternative == "less") and d.mean() != 0 else 1.0
-    return float(stats.ttest_1samp(d, 0.0, alternative=alternative).pvalue)
-
-
-def _untestable(base: dict, why: str) -> Claim:
-    return Claim(**base, measured="not enough seeds", holds=False, testable=False, note=why)
-
-
 def ordering_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
     """V25 Fig. 17: the ViT is less sensitive than the MLP at every noise level. Per level a paired one-sided t-test
     over seeds (ViT − MLP < 0); holds if every level's p is below the level (an intersection-union test)."""
     base = dict(
-        chapter=CHAPTER,
         claim="Binary MNIST: the ViT is less sensitive than the MLP at every noise level",
         paper_ref="V25 App. A.3, Fig. 17",
         paper_value="ViTs lower at every variance",
@@ -200,9 +189,9 @@ def ordering_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
     )
     ds = {r: _paired(g) for r, g in levels.groupby("ratio")} if len(levels) else {}
     if not ds or min(len(d) for d in ds.values()) < 2:
-        return _untestable(base, "fewer than 2 seeds with both models measured")
-    p = {r: _p(d, "less") for r, d in ds.items()}
-    above = [r for r, d in ds.items() if _p(d, "greater") < ALPHA]
+        return CLAIM.untestable(**base, why="fewer than 2 seeds with both models measured")
+    p = {r: paired_p(d, alternative="less") for r, d in ds.items()}
+    above = [r for r, d in ds.items() if paired_p(d, alternative="greater") < ALPHA]
     below = [r for r, v in p.items() if v < ALPHA]
     holds = all(v < ALPHA for v in p.values())
     note = (
@@ -219,7 +208,7 @@ def ordering_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
             "diagnosis claims), while the MLP's grows from nothing"
         )
     m = levels.groupby(["ratio", "arch"])["sensitivity"].mean().unstack()
-    return Claim(
+    return CLAIM(
         **base,
         measured="ViT/MLP: "
         + ", ".join(f"{fmt(m.loc[r, 'vit'])}/{fmt(m.loc[r, 'mlp'])}" for r in m.index)
@@ -235,7 +224,6 @@ def random_noise_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFr
     ``log(ViT/MLP)`` under token-wise minus under random noise; paired one-sided t-test that it is below 0 (token-wise
     noise favours the ViT more), and the sign of the random-noise difference against the token-wise one."""
     base = dict(
-        chapter=CHAPTER,
         claim="Binary MNIST: token-wise noise favours the ViT over the MLP more than whole-image noise does",
         paper_ref="V25 App. A.2, Table 4",
         paper_value="ResNet / ViT: 2.1× under random noise, 16.5× token-wise",
@@ -243,7 +231,7 @@ def random_noise_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFr
     )
     ratio, vit_w, vit_t = calibrated(levels, whole)
     if not np.isfinite(ratio):
-        return _untestable(base, "no whole-image or token-wise measure stored")
+        return CLAIM.untestable(**base, why="no whole-image or token-wise measure stored")
     tok = levels[np.isclose(levels["ratio"], 1.0)].pivot_table(index="seed", columns="arch", values="sensitivity")
     rnd = whole[np.isclose(whole["ratio"], ratio)].pivot_table(index="seed", columns="arch", values="sensitivity")
     eps = 1e-4  # below one change in the measure's evaluations: keeps a log ratio finite
@@ -251,8 +239,8 @@ def random_noise_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFr
         np.log(tok["vit"] + eps) - np.log(tok["mlp"] + eps) - np.log(rnd["vit"] + eps) + np.log(rnd["mlp"] + eps)
     ).dropna()
     if len(d) < 2:
-        return _untestable(base, "fewer than 2 seeds with both models measured")
-    p = _p(d, "less")
+        return CLAIM.untestable(**base, why="fewer than 2 seeds with both models measured")
+    p = paired_p(d, alternative="less")
     same = bool(
         np.sign(_paired(whole[np.isclose(whole["ratio"], ratio)]).mean())
         == np.sign(_paired(levels[np.isclose(levels["ratio"], 1.0)]).mean())
@@ -272,7 +260,7 @@ def random_noise_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFr
         )
     if not holds:
         note += "; fails: " + _why_whole(vit_w, vit_t)
-    return Claim(
+    return CLAIM(
         **base,
         measured=f"ViT/MLP {fmt(float(np.exp(np.log(tok['vit'] + eps) - np.log(tok['mlp'] + eps)).mean()))}× "
         f"token-wise, {fmt(float(np.exp(np.log(rnd['vit'] + eps) - np.log(rnd['mlp'] + eps)).mean()))}× random",
@@ -295,7 +283,6 @@ def whole_order_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFra
     """V25 App. A.2, Table 4: under random whole-image noise (at the calibrated level) the transformer is still the
     less sensitive model. Paired one-sided t-test over seeds, ViT − MLP < 0."""
     base = dict(
-        chapter=CHAPTER,
         claim="Binary MNIST: under whole-image noise the ViT is less sensitive than the MLP",
         paper_ref="V25 App. A.2, Table 4",
         paper_value="ViT-small 0.0082 against ResNet-18 0.0172 (CIFAR-10)",
@@ -305,8 +292,8 @@ def whole_order_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFra
     at = whole[np.isclose(whole["ratio"], ratio)] if np.isfinite(ratio) else whole.iloc[:0]
     d = _paired(at) if len(at) else pd.Series(dtype=float)
     if len(d) < 2:
-        return _untestable(base, "fewer than 2 seeds with both models measured")
-    p = _p(d, "less")
+        return CLAIM.untestable(**base, why="fewer than 2 seeds with both models measured")
+    p = paired_p(d, alternative="less")
     holds = bool(p < ALPHA)
     m = at.groupby("arch")["sensitivity"].mean()
     note = (
@@ -325,7 +312,7 @@ def whole_order_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFra
                 f"; at the energy of one noisy patch ({ENERGY:g} × sigma per pixel) the ViT changes "
                 f"{fmt(e['vit'])} and the MLP {fmt(e['mlp'])} of its predictions"
             )
-    return Claim(
+    return CLAIM(
         **base,
         measured=f"ViT {fmt(m.get('vit', float('nan')))}, MLP {fmt(m.get('mlp', float('nan')))} ({len(d)} seeds)",
         holds=holds,
@@ -338,7 +325,6 @@ def blank_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
     per seed, (ViT − MLP) of the changes on blank patches minus (ViT − MLP) on informative ones, both as shares of
     all evaluations; paired one-sided t-test > 0."""
     base = dict(
-        chapter=CHAPTER,
         claim="Diagnosis: the ViT's excess sensitivity over the MLP lives in blank patches",
         paper_ref="V25 App. A.1 (this chapter's test)",
         paper_value="not in V25",
@@ -351,8 +337,8 @@ def blank_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
         else pd.Series(dtype=float)
     )
     if len(d) < 2:
-        return _untestable(base, "fewer than 2 seeds with both models measured")
-    p = _p(d, "greater")
+        return CLAIM.untestable(**base, why="fewer than 2 seeds with both models measured")
+    p = paired_p(d, alternative="greater")
     holds = bool(p < ALPHA)
     m = at.groupby("arch")[["blank_share", "sens_blank", "sens_informative"]].mean()
     flat = levels[levels["arch"] == "vit"].groupby("ratio")["sens_blank"].mean()
@@ -369,7 +355,7 @@ def blank_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
             f"informative patches and {fmt(eb)} on blank ones, although a blank patch changes the ViT's prediction "
             f"{fmt(m.loc['vit', 'sens_blank'] / max(m.loc['mlp', 'sens_blank'], 1e-9))} times as often as the MLP's"
         )
-    return Claim(
+    return CLAIM(
         **base,
         measured=f"excess {fmt(d.mean())} ± {fmt(d.std())}; share of changes on blank patches ViT "
         f"{m.loc['vit', 'blank_share']:.0%}, MLP {m.loc['mlp', 'blank_share']:.0%}; per blank patch ViT "
@@ -384,7 +370,6 @@ def flat_blank_claim(cfg: VisionConfig, levels: pd.DataFrame, bound: float = 1.2
     rescales noise on a constant patch to unit size). Statistic: per seed, log of its blank-patch sensitivity at the
     highest over the lowest noise level; equivalence (two one-sided t-tests) within ±log(``bound``)."""
     base = dict(
-        chapter=CHAPTER,
         claim="Diagnosis: the ViT's sensitivity on blank patches is the same at every noise level",
         paper_ref="this chapter's test (V25 App. D's patch LayerNorm)",
         paper_value="not in V25",
@@ -392,12 +377,12 @@ def flat_blank_claim(cfg: VisionConfig, levels: pd.DataFrame, bound: float = 1.2
     )
     v = levels[levels["arch"] == "vit"] if len(levels) else levels
     if len(v) == 0 or v["seed"].nunique() < 2:
-        return _untestable(base, "fewer than 2 seeds of the ViT measured")
+        return CLAIM.untestable(**base, why="fewer than 2 seeds of the ViT measured")
     lo, hi = v["ratio"].min(), v["ratio"].max()
     p_ = v.pivot_table(index="seed", columns="ratio", values="sens_blank")
     d = np.log(p_[hi].clip(lower=1e-6)) - np.log(p_[lo].clip(lower=1e-6))
     b = np.log(bound)
-    p = max(_p(d - b, "less"), _p(d + b, "greater"))
+    p = max(paired_p(d - b, alternative="less"), paired_p(d + b, alternative="greater"))
     holds = bool(p < ALPHA)
     m = levels[levels["arch"] == "mlp"].groupby("ratio")["sens_blank"].mean()
     note = (
@@ -407,7 +392,7 @@ def flat_blank_claim(cfg: VisionConfig, levels: pd.DataFrame, bound: float = 1.2
     )
     if not holds:
         note += "; fails: the ViT's blank-patch sensitivity moves with the noise level"
-    return Claim(
+    return CLAIM(
         **base,
         measured=f"ViT {fmt(p_[lo].mean())} at {lo:g} × sigma, {fmt(p_[hi].mean())} at {hi:g} × sigma "
         f"(ratio {fmt(float(np.exp(d.mean())))})",

@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 
 from ...checks import KEY_OMIT_DEFAULT, check_choice, check_choices, check_float, check_increasing, check_int
 from ...models.vision import ARCHITECTURES
-from ...runs.chapters import chapter, kind
+from ...runs.chapters import kind
 from ...runs.config import ChapterConfig
 from ...tasks import images as vision_data
 from ...tasks.corruptions import CATEGORY, CORRUPTIONS
 
 KIND = kind("vision_run", __name__)
-CHAPTER = chapter(__name__).stem
 #: Training methods: plain cross-entropy, the sensitivity regulariser (V25 §7.1), whole-image noise augmentation.
 METHODS = ("plain", "reg", "aug")
 #: Patch side per data set (V25 App. D: 7 for MNIST, 4 otherwise) -> 16, 49 and 64 tokens.
