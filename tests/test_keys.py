@@ -9,6 +9,7 @@ field would silently orphan the committed results; these keys (each copied from 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -176,12 +177,62 @@ def test_every_kind_is_pinned():
     assert set(KIND_CHAPTER) == {name.split("/")[0] for name in PINNED}
 
 
+#: Modules of ``replication.experiments`` that belong to no chapter (the package and the deviations page).
+SHARED = ("__init__.py", "deviations.py")
+
+
+def chapter_files(root: Path | None = None, chapters=None) -> dict[str, list[Path]]:
+    """Every source file of every registered chapter: ``{stem: [path, ...]}``, read from the registry
+    (``chapters``, default :data:`~replication.runs.chapters.CHAPTERS`) under ``root`` (default the
+    ``replication/experiments`` folder), so a chapter folder without ``__init__.py`` is walked all the same."""
+    import replication.experiments
+    from replication.runs.chapters import CHAPTERS
+
+    root = Path(replication.experiments.__file__).parent if root is None else root
+    out = {}
+    for c in CHAPTERS if chapters is None else chapters:
+        folder, single = root / c.name, root / f"{c.name}.py"
+        assert folder.is_dir() != single.exists(), f"chapter {c.stem}: expected one of {folder} and {single}"
+        out[c.stem] = sorted(folder.rglob("*.py")) if folder.is_dir() else [single]
+    return out
+
+
+def _module_name(path: Path) -> str:
+    import replication
+
+    parts = list(path.relative_to(Path(replication.__file__).parents[1]).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def test_every_chapter_module_declares_only_its_own_kinds():
-    """Importing every experiments module runs each ``kind(...)`` declaration against the registry."""
+    """Importing every experiments module, found through the chapter registry, runs each ``kind(...)``
+    declaration against the registry; a source file under ``replication/experiments`` that no chapter
+    holds (and that is not one of :data:`SHARED`) fails, so no module is skipped."""
     import importlib
-    import pkgutil
 
     import replication.experiments
 
-    for mod in pkgutil.walk_packages(replication.experiments.__path__, "replication.experiments."):
-        importlib.import_module(mod.name)
+    root = Path(replication.experiments.__file__).parent
+    reached = {p for files in chapter_files().values() for p in files} | {root / name for name in SHARED}
+    for path in sorted(reached):
+        importlib.import_module(_module_name(path))
+    missed = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if p not in reached)
+    assert not missed, f"modules under replication/experiments that no registered chapter holds: {missed}"
+    assert len(reached) == len(list(root.rglob("*.py")))
+
+
+def test_the_walk_reaches_folders_without_an_init(tmp_path):
+    """The walk counts files, not packages: a module in a folder without ``__init__.py`` (or nested deeper) is
+    found, a one-module chapter is its file, and a chapter with neither fails."""
+    from replication.runs.chapters import Chapter
+
+    (tmp_path / "alpha" / "sub").mkdir(parents=True)
+    for name in ("alpha/runs.py", "alpha/sub/deep.py", "beta.py"):
+        (tmp_path / name).write_text("")
+    found = chapter_files(tmp_path, [Chapter("01", "alpha", "HR24"), Chapter("02", "beta", "HR24")])
+    assert found == {
+        "01_alpha": [tmp_path / "alpha/runs.py", tmp_path / "alpha/sub/deep.py"],
+        "02_beta": [tmp_path / "beta.py"],
+    }
+    with pytest.raises(AssertionError, match="gamma"):
+        chapter_files(tmp_path, [Chapter("03", "gamma", "HR24")])
