@@ -14,13 +14,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from collections.abc import Iterable
 
 import pandas as pd
 
 from ..runs.cache import default_root
 from .status import write_status
+from .text import fmt  # noqa: F401 (the chapters' number format, long imported from here)
 
 # Claims tables are read in full: pandas would cut every text cell at 50 characters in a notebook.
 pd.set_option("display.max_colwidth", None)
@@ -52,21 +52,6 @@ class Claim:
             raise ValueError("holds: a claim that is not testable cannot hold")
         if self.scale not in ("ci", "cpu", "paper"):
             raise ValueError(f"scale: must be one of ['ci', 'cpu', 'paper'], got {self.scale!r}")
-
-
-def fmt(x: Any, digits: int = 3) -> str:
-    """Compact number formatting for claims tables."""
-    if isinstance(x, (int,)) and not isinstance(x, bool):
-        return str(x)
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(v):
-        return "nan"
-    if v == 0 or 1e-3 <= abs(v) < 1e4:
-        return f"{v:.{digits}g}"
-    return f"{v:.{max(digits - 1, 1)}e}"
 
 
 def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:

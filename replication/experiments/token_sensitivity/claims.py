@@ -14,7 +14,7 @@ from ...runs.chapters import chapter
 from . import task as st
 
 if TYPE_CHECKING:
-    from .runs import SyntheticConfig
+    from .config import SyntheticConfig
 
 CHAPTER = chapter(__name__).stem
 #: Attention counts as "uniform" where its per-position mass on each kind is within this share of uniform's.
