@@ -3,7 +3,7 @@
 import pytest
 
 from replication.runs.config import from_params
-from replication.experiments.sharpness.sweep import PRESETS, SweepConfig
+from replication.runs.encoder.sweep import PRESETS, SweepConfig
 
 
 def test_unset_parameters_keep_the_preset():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from replication.runs.cache import Cache
-from replication.experiments.sharpness.sweep import KIND, SweepConfig, measure_run, run_configs
+from replication.runs.encoder.sweep import KIND, SweepConfig, measure_run, run_configs
 from replication.runs.sweep import ORIGIN_COLUMNS, run_sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))

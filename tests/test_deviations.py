@@ -6,7 +6,7 @@ import pytest
 
 from replication.runs.config import SCALES
 from replication.experiments import deviations as dev
-from replication.experiments.sharpness import sweep as encoder_sweep
+from replication.runs.encoder import sweep as encoder_sweep
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")}

@@ -13,7 +13,8 @@ from replication.train import hr24 as train_mod
 from replication.runs.cache import Cache
 from replication.runs.store import Store
 from replication.runs.sweep import run_key
-from replication.experiments.sharpness import sweep
+from replication.experiments.sharpness import sweep as chapter_sweep
+from replication.runs.encoder import sweep
 from replication.experiments.sharpness import analysis as sharpness
 
 
@@ -50,7 +51,7 @@ def test_kept_needs_convergence_too():
     frame = pd.DataFrame(
         {"function": ["parity"] * 3, "n": [4] * 3, "converged": [True, False, True], "failed": [False, False, True]}
     )
-    df = sweep._annotate(frame)
+    df = sweep.annotate(frame)
     assert list(df["kept"]) == [True, False, False]
 
 
@@ -67,7 +68,7 @@ def test_seeds_go_where_parity_converges():
     import collections
     import dataclasses
 
-    from replication.experiments.sharpness.sweep import SweepConfig, run_configs
+    from replication.runs.encoder.sweep import SweepConfig, run_configs
 
     base = SweepConfig.from_params(scale="ci")
     cfg = dataclasses.replace(base, max_n=12, grid=(4, 8, 12), seeds=5, dense_max_n=8, seeds_beyond=3)
@@ -132,18 +133,18 @@ def test_chosen_trial_and_settings_table():
         assert "only at the `cpu` scale" in sweep.describe_choice(dataclasses.replace(cfg, scale="ci"), df)
     assert sweep.chosen_trial(sweep.PRESETS["paper"]) is None
     assert sweep.chosen_trial(dataclasses.replace(cpu, batch_size=64)) is None
-    paper = sweep.settings_table(sweep.PRESETS["paper"])
+    paper = chapter_sweep.settings_table(sweep.PRESETS["paper"])
     assert (paper["why"] == "the paper's").all()
     assert (paper.iloc[:, 1] == paper.iloc[:, 2]).all()
     for scale in ("ci", "cpu"):
-        t = sweep.settings_table(sweep.PRESETS[scale])
+        t = chapter_sweep.settings_table(sweep.PRESETS[scale])
         differ = t.iloc[:, 1] != t.iloc[:, 2]
         assert differ.any() and (t.loc[differ, "why"] != "the paper's").all()
         assert (t.loc[~differ, "why"] == "the paper's").all()
         assert not t["why"].str.contains("{", regex=False).any()  # every placeholder filled
-    ci = sweep.settings_table(sweep.PRESETS["ci"]).set_index("setting")
+    ci = chapter_sweep.settings_table(sweep.PRESETS["ci"]).set_index("setting")
     assert ci.loc["batch", "`ci`"] == str(sweep.PRESETS["ci"].batch_size)
-    changed = sweep.settings_table(dataclasses.replace(cpu, steps=cpu.steps + 1)).set_index("setting")
+    changed = chapter_sweep.settings_table(dataclasses.replace(cpu, steps=cpu.steps + 1)).set_index("setting")
     assert changed.loc["steps", "why"] == "set by the notebook's parameters"
     assert "not matched" in changed.loc["batch", "why"]  # the changed steps match no calibration trial
 
@@ -166,7 +167,7 @@ def test_compute_summary_names_the_machines():
             "machine": ["a", "b", "a"],
         }
     )
-    row = sweep.compute_summary({"main": df}).iloc[0]
+    row = chapter_sweep.compute_summary({"main": df}).iloc[0]
     assert row["runs"] == 3 and row["computed_now"] == 1 and row["train_min"] == 3.5
     assert row["computed_on"] == "2 runs on a; 1 run on b"
 
@@ -184,3 +185,12 @@ def test_read_runs_and_prune(tmp_path):
     assert len(sweep.prune_results(ci, store)) == 1
     assert store.contains(sweep.KIND, run_key(sweep.run_configs(ci)[0], "cpu"))
     assert not store.contains(sweep.KIND, run_key(stale, "cpu"))
+
+
+def test_the_chapter_module_is_the_core_sweep_and_its_tables():
+    """Chapter 05's ``sweep`` module hands out the core's objects (one sweep, one key), plus its own tables."""
+    for name in sweep.__all__:
+        assert getattr(chapter_sweep, name) is getattr(sweep, name), name
+    assert {"settings_table", "compute_summary"} <= set(chapter_sweep.__all__) - set(sweep.__all__)
+    assert sweep.EncoderRun.__module__ == "replication.runs.encoder.config"
+    assert sweep.KIND == "sharpness_run"

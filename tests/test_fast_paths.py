@@ -277,8 +277,8 @@ def test_training_step_equals_the_original_model(n, d, batch):
 def test_chapter05_measurement_equals_the_original_way():
     """measure_run against the same run measured the original code's way: copy-and-perturb sharpness,
     with the book's training (identical training numbers) and with nn.TransformerEncoder's (close)."""
-    from replication.experiments.sharpness import sweep as encoder_sweep
-    from replication.experiments.sharpness.sweep import SweepConfig, measure_run, run_configs
+    from replication.runs.encoder import sweep as encoder_sweep
+    from replication.runs.encoder.sweep import SweepConfig, measure_run, run_configs
 
     run = run_configs(SweepConfig.from_params(scale="ci"))[0]
     fast = measure_run(run)

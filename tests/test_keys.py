@@ -24,7 +24,7 @@ from replication.experiments import (
     scratchpad,
     vision_sensitivity as vision,
 )
-from replication.experiments.sharpness import sweep as encoder_sweep
+from replication.runs.encoder import sweep as encoder_sweep
 from replication.experiments.vision_sensitivity import (
     binary as vision_binary,
     pixel as vision_pixel,

@@ -149,7 +149,7 @@ def share_measure(cfg: Toy, device: str) -> dict:
 
 @pytest.mark.slow
 def test_parallel_matches_serial_on_real_training(tmp_path):
-    from replication.experiments.sharpness.sweep import SweepConfig, measure_run, run_configs
+    from replication.runs.encoder.sweep import SweepConfig, measure_run, run_configs
 
     cfg = SweepConfig.from_params(scale="ci")
     runs = run_configs(cfg)[:4]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import replication.train.batched as batched_module
-from replication.experiments.sharpness import sweep
+from replication.runs.encoder import sweep
 from replication.runs.cache import Cache
 from replication.runs.sweep import batch_jobs, run_sweep
 from replication.train import TrainConfig, check_batch, train, train_batched

@@ -65,7 +65,7 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "demo": _presets("replication.experiments.introduction"),
     "anatomy": _presets("replication.experiments.transformer_model"),
     "sensitivity": _presets("replication.experiments.average_sensitivity"),
-    "sweep": _presets("replication.experiments.sharpness.sweep"),
+    "sweep": _presets("replication.runs.encoder.config"),
     "train": _train_defaults,
     "grokking": _presets("replication.experiments.grokking.modular_addition"),
     "generalization": _presets("replication.experiments.generalization.runs"),

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ...report.claims import ALPHA, Claim, fmt
 from ...runs.chapters import chapter
-from ..sharpness import sweep as encoder_sweep
+from ...runs.encoder import sweep as encoder_sweep
 from .config import CONVERGED, ScratchpadConfig
 from ...report.text import span
 from .tables import slope_test

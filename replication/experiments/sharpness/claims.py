@@ -9,7 +9,7 @@ import pandas as pd
 
 from ...report.claims import ALPHA, Claim, fmt
 from ...runs.chapters import chapter
-from .config import SweepConfig
+from ...runs.encoder.config import SweepConfig
 from .tables import PAPER_TABLE2, _paper, _reg, parity_range, rank_table, regression_table
 
 CHAPTER = chapter(__name__).stem

@@ -1,7 +1,7 @@
-"""What chapter 05's encoder sweep runs: one :class:`EncoderRun` per training run, the :class:`SweepConfig`
+"""What the HR24 encoder sweep runs: one :class:`EncoderRun` per training run, the :class:`SweepConfig`
 that expands into them, and the presets of each scale (HR24 §7.1, App. E.1).
 
-:mod:`replication.experiments.sharpness.sweep` trains and measures these runs; chapters 04, 06 and 08 read
+:mod:`.sweep` trains and measures these runs (chapter 05 computes them); chapters 04, 05, 06 and 08 read
 them. Every field of :class:`EncoderRun` is hashed into a committed key: keep names and defaults.
 """
 

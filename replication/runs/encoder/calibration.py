@@ -2,7 +2,7 @@
 which one the preset follows, in tables and words built from the stored runs.
 
 The runs themselves are trained and stored like any sweep run
-(:func:`replication.experiments.sharpness.sweep.run_calibration`); this module defines them and reads them.
+(:func:`.sweep.run_calibration`); this module defines them and reads them.
 """
 
 from __future__ import annotations
