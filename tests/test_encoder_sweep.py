@@ -32,6 +32,7 @@ def _nan_targets_for_seed(seed, monkeypatch):
     monkeypatch.setattr(sweep, "train", patched_train)
 
 
+@pytest.mark.slow
 def test_a_run_that_goes_non_finite_is_counted_failed_and_left_out(tmp_path, monkeypatch):
     _nan_targets_for_seed(1, monkeypatch)
     cfg = dataclasses.replace(sweep.PRESETS["ci"], functions=("first",), seeds=3, n_jobs=1)
@@ -112,6 +113,7 @@ def test_calibration_trials_and_table():
     assert sweep.run_calibration(sweep.SweepConfig.from_params(scale="ci")).empty  # only the cpu scale has one
 
 
+@pytest.mark.slow
 def test_chosen_trial_and_settings_table():
     """The preset names the calibration trial it follows; every setting that differs from the paper says why."""
     cpu = sweep.PRESETS["cpu"]

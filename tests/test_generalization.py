@@ -243,6 +243,7 @@ def ci_tables(tmp_path_factory):
     return cfg, t1, refit, ch.train_vs_cube(t1, refit)
 
 
+@pytest.mark.slow
 def test_ci_pipeline(ci_tables):
     cfg, t1, refit, tv = ci_tables
     assert len(t1) == cfg.functions * len(cfg.train_sizes) * cfg.train_sets

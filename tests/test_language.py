@@ -340,6 +340,7 @@ def test_the_lexical_rule_reads_the_word_in_the_example():
         lexical_rule([])
 
 
+@pytest.mark.slow
 def test_describe_trials_names_the_best_word_task_run_and_the_rule():
     import pandas as pd
 

@@ -52,6 +52,7 @@ def test_the_blocker_blocks(tmp_path):
     assert out.returncode != 0 and "not on the device image: joblib" in out.stderr
 
 
+@pytest.mark.slow
 def test_make_runs_a_chapter_without_the_notebook_packages(tmp_path):
     res = tmp_path / "results"
     archive = tmp_path / "out" / "paper.tar.gz"
@@ -95,6 +96,7 @@ def test_make_runs_a_chapter_without_the_notebook_packages(tmp_path):
     assert again.returncode == 0 and "8 runs, 8 stored, 0 to compute in 0 jobs" in again.stdout
 
 
+@pytest.mark.slow
 def test_make_runs_chapter_12_one_run_at_a_time(tmp_path):
     """Grokking and sparse parity (no batched trainer): each run timed, written and packed, both kinds."""
     res, archive = tmp_path / "results", tmp_path / "out" / "paper12.tar.gz"
@@ -142,6 +144,7 @@ def test_make_runs_chapter_12_one_run_at_a_time(tmp_path):
     assert part.returncode == 0 and "2 runs, 1 stored, 1 to compute in 1 jobs" in part.stdout, part.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_make_stops_before_a_job_that_would_pass_the_budget(tmp_path):
     out = _make(
         tmp_path,
@@ -174,11 +177,13 @@ def test_make_stops_before_a_job_that_would_pass_the_budget(tmp_path):
         (["--chapter", "12", "--scale", "ci", "--part", "vision_run", "--dry-run"], "--part: chapter 12 computes"),
     ],
 )
+@pytest.mark.slow
 def test_make_refuses_bad_input_by_name(tmp_path, args, message):
     out = _make(tmp_path, *args)
     assert out.returncode != 0 and message in out.stderr, out.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_the_prepared_device_script_runs_on_the_cpu_at_ci_scale(tmp_path):
     """``scripts/device_paper.sh`` (what a session lent a GPU runs) checks the batched trainer against separate
     runs, then computes chapter 05's PARITY row and packs it; here on the CPU at `ci` scale."""
@@ -206,6 +211,7 @@ def test_the_prepared_device_script_runs_on_the_cpu_at_ci_scale(tmp_path):
     assert any(n.endswith(".json") for n in names)
 
 
+@pytest.mark.slow
 def test_the_prepared_device_script_runs_chapter_12_at_ci_scale(tmp_path):
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",

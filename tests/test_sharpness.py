@@ -367,6 +367,7 @@ def test_runs_needed_follows_the_standard_error():
     assert np.isnan(runs_needed({"runs": 40, "slope_se": float("nan")}, 1e-4))
 
 
+@pytest.mark.slow
 def test_blowup_conventions_from_stored_long_runs(tmp_path):
     """Both Blowup conventions read back from the stored weights: the book's equals the sweep's own ``blowup``;
     on an input whose spread dwarfs eps the book's factor is sqrt(d/(d-1)) times the code's, per LayerNorm."""

@@ -274,6 +274,7 @@ def test_init_sqrt_m_is_one_over_the_root_of_each_settings_vocabulary():
     assert set(sr.runs(sr.PRESETS["cpu"])) <= set(sweep)  # the chapter's protocol is one of the sweep's
 
 
+@pytest.mark.slow
 def test_the_stop_rule_ends_a_run_once_the_training_loss_reaches_it():
     run = sr.runs(sr.SyntheticConfig.from_params(scale="ci", epochs=30, lr=0.5, stop_loss=0.3))[0]
     res = sr.measure_synthetic(run)

@@ -43,6 +43,7 @@ def _assert_same_run(single, batch, d: int = 16):
             torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-6, msg=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("function", ["parity", "majority", "first", "mean"])
 def test_three_models_trained_as_one_equal_three_runs(function):
     cfgs = _cfgs(function)

@@ -110,6 +110,7 @@ def test_unknown_dataset():
         vision_data.load("cifar100")
 
 
+@pytest.mark.slow
 def test_one_papermill_call_runs_the_chapter_on_fashion_mnist_files(tmp_path, monkeypatch):
     """A reader with Fashion-MNIST's four IDX files runs V25's comparison with one call (here at ci scale on small
     generated files; the binary MNIST experiment is left out, it reads the bundled digits whatever the data)."""

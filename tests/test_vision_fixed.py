@@ -61,6 +61,7 @@ def test_shop_shpred_in_train_mode_counts_dropout_changes():
     assert r["shpred"] > 0.05 and r["shop"] > 0.01 and not model.training
 
 
+@pytest.mark.slow
 def test_a_fixed_budget_run_trains_every_epoch_and_stores_its_checkpoints():
     cfg = ch.VisionConfig.from_params(scale="ci", fixed_levels="[0.05, 0.1]")
     runs = fixed_runs(cfg)
@@ -175,6 +176,7 @@ def test_fixed_claims_hold_and_fail_on_planted_data():
     assert not any(c.testable for c in empty)
 
 
+@pytest.mark.slow
 def test_fixed_tables_on_a_ci_run(tmp_path):
     from replication.experiments.vision_sensitivity import fixed, fixed_claims as fc
     from replication.runs.store import Store
