@@ -1,5 +1,5 @@
 """The reference paths the benchmarks time the book against: each expensive computation written the way the
-original code does it. They compute the same numbers as the book's fast paths (``tests/test_fast_paths.py``
+original code does it. They compute the same numbers as the book's fast paths (``tests/core/measures/test_fast_paths.py``
 checks each pair), only more slowly.
 
 - :class:`OriginalModel`: the original code's model, ``nn.TransformerEncoder`` over every position with the

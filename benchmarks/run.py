@@ -697,7 +697,7 @@ def bench_chapter05(quick: bool) -> dict:
 
     ref_df = pd.DataFrame(frames["ref"])
     # Two implementations trained for hundreds of steps: float32 rounding differences grow along training
-    # (tests/test_fast_paths.py checks the same run measured with identical training: equal numbers).
+    # (tests/core/measures/test_fast_paths.py checks the same run measured with identical training: equal numbers).
     ok, detail = same_frames(
         frames[cfg.n_jobs],
         ref_df,

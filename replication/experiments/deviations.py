@@ -21,7 +21,7 @@ presets (the core never imports the experiments); they are imported only when a 
 
 **Adding a row** (chapters 06-10): append an entry to ``deviations.yaml`` beside this module (the one
 table); if its values live in a new preset dict, add a loader to :data:`SOURCES`.
-``tests/test_deviations.py`` checks every row.
+``tests/chapters/test_deviations.py`` checks every row.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOC = ROOT / "book" / "_toc.yml"
 
 pytestmark = [pytest.mark.book, pytest.mark.slow]

@@ -1,6 +1,6 @@
 """Editing a chapter in JupyterLab, end to end in a real browser: ``make lab``'s server on a temporary copy of the
 notebooks, a chapter run in Lab with no error, its parameters cell edited and run again, saved, and the paired
-``.py`` changed accordingly while the ``.ipynb`` keeps no outputs (``tests/test_notebooks.py``'s rules)."""
+``.py`` changed accordingly while the ``.ipynb`` keeps no outputs (``tests/book/test_notebooks.py``'s rules)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CHAPTER = "01_introduction"
 TOKEN = "replication-lab-test"
@@ -179,7 +179,7 @@ def test_edit_a_chapter_in_lab_run_it_and_save_the_pair(lab):
     assert 'scale = "ci"' in "".join(
         code[[i for i, c in enumerate(ipynb["cells"]) if c["cell_type"] == "code"].index(params)]["source"]
     )
-    # the rules of tests/test_notebooks.py still hold: literals only in the parameters cell, no definitions
+    # the rules of tests/book/test_notebooks.py still hold: literals only in the parameters cell, no definitions
     tree = ast.parse(py)
     assert not [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     # the real notebooks are untouched

@@ -21,7 +21,7 @@ import replication.experiments
 from replication.runs.chapters import CHAPTERS
 from replication.runs.config import ChapterConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCALE = r"(?:ci|cpu|paper)"
 #: ``<value> at <scale>[ and <scale>]``: the value a number (thousands separated), a quoted string, a list or a word.
 STATED = re.compile(

@@ -11,7 +11,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("*.py"))
 PAIRED = sorted(NOTEBOOKS.glob("*.ipynb"))
 SYNC_HINT = "run `jupytext --sync notebooks/*.py` (edit the .py, then sync)"

@@ -8,7 +8,7 @@ from replication.runs.config import SCALES
 from replication.experiments import deviations as dev
 from replication.runs.encoder import sweep as encoder_sweep
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 CHAPTERS = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")}
 ROWS = dev.DEVIATIONS
 

@@ -390,7 +390,7 @@ def test_a_sparse_schedule_measures_densely_then_every_k_steps_and_keeps_old_key
     out = dyn.measure_dynamics(run)["history"]
     assert [r["step"] for r in out] == [0, 10, 20, 30, 40, 50, 60]  # the MSE at every evaluation
     assert [r["step"] for r in out if "sharpness" in r] == [0, 10, 20, 30, 60]  # measures: dense, then every 30
-    # the committed runs' keys are pinned in tests/test_keys.py; the new fields are left out at their defaults
+    # the committed runs' keys are pinned in tests/core/runs/test_keys.py; the new fields are left out at their defaults
     from replication.runs.cache import config_key
 
     assert config_key("dynamics_run", _tiny_run()) == config_key("dynamics_run", _tiny_run(sparse_from=0))

@@ -18,7 +18,7 @@ import pytest
 
 from replication.runs.chapters import CHAPTERS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "replication"
 MAX_STATEMENTS = 240
 CORE = ("tasks", "models", "measures", "train", "checks", "paths")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: What the device image does not have: importing any of them fails the run.
 ABSENT = ("papermill", "dask", "distributed", "joblib", "mlxtend", "matplotlib", "seaborn", "yaml", "IPython")
 

@@ -24,7 +24,7 @@ def test_fixed_runs_keep_the_old_keys_apart_and_cover_the_protocol():
     assert all(not r.sharp_sigmas and r.weight_dtype == "" for r in runs if r.arch != "vit")
     dropped = [r for r in runs if r.dropout]
     assert {(r.method, r.dropout) for r in dropped} == {("plain", RELEASED_DROPOUT), ("reg", RELEASED_DROPOUT)}
-    # the runs trained to target_acc keep their keys: tests/test_keys.py pins both
+    # the runs trained to target_acc keep their keys: tests/core/runs/test_keys.py pins both
     assert fixed_runs(dataclasses.replace(cfg, fixed_seeds=0, released_seeds=0)) == []
 
 

@@ -19,7 +19,7 @@ from replication.measures import sensitivity
 from replication.measures import sharpness as sharpness_mod
 from replication.models.encoder import EncoderConfig, HR24Encoder
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 import reference  # noqa: E402
 
 

@@ -12,7 +12,7 @@ import pytest
 from replication.report import recheck
 from replication.runs.cache import Cache
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _script():

@@ -12,7 +12,7 @@ from replication.runs.cache import Cache
 from replication.runs.encoder.sweep import KIND, SweepConfig, measure_run, run_configs
 from replication.runs.sweep import ORIGIN_COLUMNS, run_sweep
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 from cluster import cli_cluster  # noqa: E402
 
 #: Wall-clock time columns: they differ between any two computations of the same run.

@@ -121,7 +121,7 @@ def test_one_papermill_call_runs_the_chapter_on_fashion_mnist_files(tmp_path, mo
     _fashion(tmp_path / "data", n_train=300, n_test=150)
     monkeypatch.setenv("REPLICATION_RESULTS", "off")
     monkeypatch.setenv("REPLICATION_CACHE", str(tmp_path / "cache"))
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     pm.execute_notebook(
         str(root / "notebooks" / "10_vision_sensitivity.ipynb"),
         str(tmp_path / "out.ipynb"),
