@@ -87,6 +87,11 @@ format: setup
 test: setup
 	REPLICATION_SCALE=ci OMP_NUM_THREADS=1 $(PY) -m pytest --nbval --nbval-current-env $(PYTEST_ARGS)
 
+# The edit loop: the tests under tests/ that take under 5 s each (no notebook runs, no book build), in under 3 minutes.
+.PHONY: test-fast
+test-fast: setup
+	REPLICATION_SCALE=ci OMP_NUM_THREADS=1 $(PY) -m pytest tests -m "not slow and not book" $(PYTEST_ARGS)
+
 # Headless Chromium and its driver for `make check-html` (Debian packages; needs root or sudo).
 # `make lab`: JupyterLab on the chapters, to edit them (loopback only; LAB_PORT=8888). Saving keeps the .py and
 # the .ipynb paired and saves no outputs (scripts/jupyter_lab_config.py). Chapters read the committed results

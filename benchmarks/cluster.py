@@ -7,7 +7,7 @@ time as joblib's workers do, so the two compare like for like on a machine that 
 reader with several machines starts by hand (README, "Performance"): the same two commands, with the
 scheduler's address instead of a scheduler file and the results cache on a shared file system.
 
-Used by ``benchmarks/run.py`` (runs per second through the cluster) and ``tests/test_dask_cluster.py``.
+Used by ``benchmarks/run.py`` (runs per second through the cluster) and ``tests/core/runs/test_sweep_dask.py``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The reference paths the benchmarks time the book against: each expensive computation written the way the
-original code does it. They compute the same numbers as the book's fast paths (``tests/test_fast_paths.py``
+original code does it. They compute the same numbers as the book's fast paths (``tests/core/measures/test_fast_paths.py``
 checks each pair), only more slowly.
 
 - :class:`OriginalModel`: the original code's model, ``nn.TransformerEncoder`` over every position with the
@@ -150,7 +150,7 @@ def reference_way(original_training: bool = True):
     original code's model (``nn.TransformerEncoder``; the same initialisation, batches and optimiser, see
     :class:`OriginalModel`), whose weights are then measured as an :class:`HR24Encoder`."""
     from replication.train import hr24 as train_module
-    from replication.experiments.sharpness import sweep as encoder_sweep
+    from replication.runs.encoder import sweep as encoder_sweep
 
     fast_sharpness, fast_train, model_class = (
         encoder_sweep.sharpness_both,
@@ -178,7 +178,7 @@ def reference_way(original_training: bool = True):
 
 def reference_measure(run, device: str = "cpu", original_training: bool = True) -> dict:
     """Chapter 05's ``measure_run`` the original code's way (see :func:`reference_way`), in this process."""
-    from replication.experiments.sharpness.sweep import measure_run
+    from replication.runs.encoder.sweep import measure_run
 
     with reference_way(original_training):
         return measure_run(run, device)

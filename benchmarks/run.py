@@ -351,7 +351,7 @@ class SeedsInTurn:
 
 
 def bench_batched_seeds(quick: bool) -> dict:
-    from replication.experiments.sharpness.sweep import PRESETS
+    from replication.runs.encoder.sweep import PRESETS
     from replication.train import TrainConfig, train, train_batched
 
     cpu = PRESETS["cpu"]
@@ -394,7 +394,7 @@ def bench_batched_seeds(quick: bool) -> dict:
 
 
 def bench_sharpness(quick: bool) -> dict:
-    from replication.experiments.sharpness.sweep import PRESETS
+    from replication.runs.encoder.sweep import PRESETS
 
     cpu = PRESETS["cpu"]
     P, repeats = setting("sharpness_perturbations", quick), setting("repeats", quick)
@@ -463,7 +463,7 @@ def bench_sharpness(quick: bool) -> dict:
 
 def trained_model(n: int = 16):
     """A trained cpu-scale model at length ``n`` from the committed results (else trained here, briefly)."""
-    from replication.experiments.sharpness.sweep import KIND, PRESETS, run_configs
+    from replication.runs.encoder.sweep import KIND, PRESETS, run_configs
     from replication.runs.store import Store
     from replication.runs.sweep import load_results
 
@@ -554,7 +554,7 @@ def _spin(reps: int, size: int = 256) -> float:
 
 def _start_worker() -> float:
     """First task of a loky worker: import what the sweeps run, so that later timings leave it out."""
-    import replication.experiments.sharpness.sweep  # noqa: F401
+    import replication.runs.encoder.sweep  # noqa: F401
 
     return _spin(1)
 
@@ -585,7 +585,7 @@ def parallel_ceiling(repeats: int, reps: int) -> dict:
 
 def warm_workers() -> float:
     """Have the loky workers import the package and run a tiny sweep once; returns the seconds it took."""
-    from replication.experiments.sharpness.sweep import KIND, SweepConfig, measure_run, run_configs
+    from replication.runs.encoder.sweep import KIND, SweepConfig, measure_run, run_configs
 
     runs = run_configs(SweepConfig.from_params(scale="ci", seeds=1))[:2]
     t, _ = sweep_once([dataclasses.replace(r, steps=1) for r in runs], measure_run, KIND, n_jobs=2)
@@ -593,7 +593,7 @@ def warm_workers() -> float:
 
 
 def bench_sweep(quick: bool) -> dict:
-    from replication.experiments.sharpness.sweep import KIND, SweepConfig, measure_run, run_configs
+    from replication.runs.encoder.sweep import KIND, SweepConfig, measure_run, run_configs
 
     repeats = setting("repeats", quick)
     ceiling = parallel_ceiling(repeats, setting("ceiling_reps", quick))
@@ -636,7 +636,7 @@ def bench_sweep(quick: bool) -> dict:
 
 def bench_dask(runs, local, cols, repeats) -> dict:
     from cluster import cli_cluster
-    from replication.experiments.sharpness.sweep import KIND, measure_run
+    from replication.runs.encoder.sweep import KIND, measure_run
 
     t0 = time.perf_counter()
     times = []
@@ -658,7 +658,7 @@ def bench_dask(runs, local, cols, repeats) -> dict:
 
 def chapter05_sample(quick: bool):
     """A fixed sample of chapter 05's cpu sweep: one run per length (functions in turn, seed 0), shortened."""
-    from replication.experiments.sharpness.sweep import PRESETS, run_configs
+    from replication.runs.encoder.sweep import PRESETS, run_configs
 
     cfg = PRESETS["cpu"]
     steps, k = setting("chapter05_steps", quick), setting("chapter05_runs", quick)
@@ -672,7 +672,7 @@ def chapter05_sample(quick: bool):
 
 
 def bench_chapter05(quick: bool) -> dict:
-    from replication.experiments.sharpness.sweep import KIND, measure_run
+    from replication.runs.encoder.sweep import KIND, measure_run
 
     cfg, runs = chapter05_sample(quick)
     repeats = setting("chapter05_repeats", quick)
@@ -697,7 +697,7 @@ def bench_chapter05(quick: bool) -> dict:
 
     ref_df = pd.DataFrame(frames["ref"])
     # Two implementations trained for hundreds of steps: float32 rounding differences grow along training
-    # (tests/test_fast_paths.py checks the same run measured with identical training: equal numbers).
+    # (tests/core/measures/test_fast_paths.py checks the same run measured with identical training: equal numbers).
     ok, detail = same_frames(
         frames[cfg.n_jobs],
         ref_df,

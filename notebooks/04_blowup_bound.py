@@ -53,9 +53,9 @@ n = None  # largest input length, 4..64 (None: the scale's preset); keep it equa
 functions = None  # e.g. ["parity", "majority"]; None: all four
 seeds = None  # seeds per (function, n); None: the scale's preset
 steps = None  # training steps per run; None: the scale's preset
-n_jobs = None  # worker processes for runs not stored yet; None: the preset (2)
+n_jobs = None  # worker processes for runs not stored yet; None: the preset's, 2 at cpu and paper
 scheduler = None  # a dask.distributed scheduler address; None: local processes
-thm4_strings = None  # uniform strings per run for the per-string check of Thm 4; None: the preset (256)
+thm4_strings = None  # uniform strings per run for the per-string check of Thm 4; None: the preset's, 256 at cpu and paper
 
 # %% tags=["hide-input"]
 from replication.report import status

@@ -47,7 +47,7 @@ n = None  # largest input length of the main sweep, 4..64 (None: the scale's pre
 functions = None  # e.g. ["parity", "majority"]; None: all four
 seeds = None  # seeds per (function, n); None: the scale's preset
 steps = None  # training steps of every main-sweep run; None: the scale's preset
-n_jobs = None  # worker processes (one torch thread each); None: the preset (2)
+n_jobs = None  # worker processes (one torch thread each); None: the preset's, 2 at cpu and paper
 scheduler = None  # a dask.distributed scheduler address such as "tcp://127.0.0.1:8786"; None: local processes
 
 # %% tags=["hide-input"]

@@ -43,9 +43,9 @@ n = None  # largest tradeoff length, 5..64 (None: the preset's, 12 at cpu); PARI
 draws = None  # (learning rate, weight decay) draws per (function, n); None: the preset's (3 at cpu)
 seeds = None  # dynamics: seeds per weight decay; None: the preset's
 steps = None  # dynamics: training steps of every run; None: the preset's
-weight_decays = None  # dynamics: e.g. [0.0, 0.3]; None: the preset's [0, 0.1, 0.2, 0.3]
+weight_decays = None  # dynamics: e.g. [0.0, 0.3]; None: the preset's, [0, 0.1, 0.2, 0.3] at cpu and paper
 long_seeds = None  # long dynamics: seeds per weight decay (0 and 0.1); None: the preset's
-long_steps = None  # long dynamics: training steps of every run; None: the preset's (20,000)
+long_steps = None  # long dynamics: training steps of every run; None: the preset's, 20,000 at cpu, 100,000 at paper
 
 # %%
 from replication.report import status

@@ -15,7 +15,7 @@
 # parity), SEEDS (default the preset's), SCALE (default paper), DEVICE (default cuda), OUT (default ./out),
 # CHAPTER (default chapter 05, sharpness; 12 runs chapter 12's grokking and sparse-parity runs one at a time, into
 # $OUT/paper12.tar.gz, FUNCTIONS unused).
-# DEVICE=cpu SCALE=ci runs the same steps in seconds on a CPU (tests/test_make.py does).
+# DEVICE=cpu SCALE=ci runs the same steps in seconds on a CPU (tests/core/test_make.py does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}; MINUTES=${MINUTES:-8}; FUNCTIONS=${FUNCTIONS:-parity}; SCALE=${SCALE:-paper}; DEVICE=${DEVICE:-cuda}
@@ -41,7 +41,7 @@ t = time.perf_counter()
 batched = train_batched(cfgs, progress=False)
 single = [train(c, progress=False) for c in cfgs]
 # Losses and evaluation MSEs along training (the attention key bias has an exactly zero gradient, so its
-# rounding noise is no test: tests/test_train_batched.py).
+# rounding noise is no test: tests/core/train/test_batched.py).
 worst = 0.0
 for b, s in zip(batched, single):
     pairs = [(hb[k], hs[k]) for hb, hs in zip(b.history, s.history) for k in ("loss", "eval_mse") if k in hs]

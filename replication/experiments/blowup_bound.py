@@ -1,6 +1,6 @@
 """Chapter 04: LayerNorm blowup of trained transformers against HR24 Thm 4 and Cor. 5.
 
-Everything here reads the runs of the shared encoder sweep (:mod:`replication.experiments.sharpness.sweep`)
+Everything here reads the runs of the shared encoder sweep (:mod:`replication.runs.encoder.sweep`)
 from the results store: the same preset builds the same run configs, hence the same keys. The only new
 computation is the per-string Thm 4 check on the stored weights (a few forward passes per run, stored
 per run).
@@ -35,7 +35,7 @@ from ..models.encoder import EncoderConfig, HR24Encoder
 from ..runs.store import Store
 from ..runs.chapters import kind
 from ..runs.sweep import as_store
-from .sharpness.sweep import EncoderRun, SweepConfig, load_models, run_configs
+from ..runs.encoder.sweep import EncoderRun, SweepConfig, load_models, run_configs
 
 CLAIM = claims_for(__name__)
 THM4_KIND = kind("thm4_inputs", __name__)

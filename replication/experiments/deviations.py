@@ -21,7 +21,7 @@ presets (the core never imports the experiments); they are imported only when a 
 
 **Adding a row** (chapters 06-10): append an entry to ``deviations.yaml`` beside this module (the one
 table); if its values live in a new preset dict, add a loader to :data:`SOURCES`.
-``tests/test_deviations.py`` checks every row.
+``tests/chapters/test_deviations.py`` checks every row.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "demo": _presets("replication.experiments.introduction"),
     "anatomy": _presets("replication.experiments.transformer_model"),
     "sensitivity": _presets("replication.experiments.average_sensitivity"),
-    "sweep": _presets("replication.experiments.sharpness.sweep"),
+    "sweep": _presets("replication.runs.encoder.config"),
     "train": _train_defaults,
     "grokking": _presets("replication.experiments.grokking"),
     "generalization": _presets("replication.experiments.generalization.runs"),

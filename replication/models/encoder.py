@@ -6,7 +6,7 @@ positional embeddings of width ``d/2`` each are *concatenated* (the paper's §2 
 concatenates). A linear head with bias reads the last position.
 
 Parameter names match ``nn.TransformerEncoderLayer`` (``self_attn.in_proj_weight``, ``linear1``,
-``norm1``, ...), so weights copy across with ``load_state_dict``; ``tests/test_models.py`` checks the two
+``norm1``, ...), so weights copy across with ``load_state_dict``; ``tests/core/models/test_encoder.py`` checks the two
 compute the same function.
 
 Every LayerNorm application ``k`` (norm1 and norm2 of each layer) records its normalisation factor

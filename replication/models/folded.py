@@ -1,7 +1,7 @@
 """The HR24 encoder's forward pass, folded for many parameter vectors on the same inputs.
 
 Sharpness evaluates one set of inputs under many parameter vectors. For :class:`HR24Encoder` two exact
-rewrites of the forward pass (equal up to float32 rounding; ``tests/test_fast_paths.py``) save most of
+rewrites of the forward pass (equal up to float32 rounding; ``tests/core/measures/test_fast_paths.py``) save most of
 its work at long inputs:
 
 - Layer 1 reads ``[tok_emb(x_i) | pos_emb(i)]``, which takes only ``vocab × n`` values. Its queries, keys

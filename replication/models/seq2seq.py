@@ -15,7 +15,7 @@ and target (scratchpad tokens 0, 1, START) sides have their own. All embeddings 
 :data:`replication.measures.sharpness.HR24_EXCLUDE`, as in HR24 §7.1.
 
 Parameter names below ``encoder.`` and ``decoder.`` match ``nn.Transformer``'s, so weights copy across
-with ``load_state_dict``; ``tests/test_models_seq2seq.py`` checks the two compute the same function.
+with ``load_state_dict``; ``tests/core/models/test_seq2seq.py`` checks the two compute the same function.
 """
 
 from __future__ import annotations

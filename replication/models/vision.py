@@ -13,7 +13,7 @@ are the ones V25 App. D gives for Fashion-MNIST:
 - :class:`MLP`: two hidden layers of 512 and 128 units with LeakyReLU (or sigmoid).
 
 Every model takes images ``(B, C, H, W)`` and returns logits ``(B, classes)``. :func:`build_model`
-makes one from its name. ``tests/test_vision_models.py`` checks the ViT's attention against
+makes one from its name. ``tests/core/models/test_vision_models.py`` checks the ViT's attention against
 ``torch.nn.MultiheadAttention`` with copied weights, and the shapes of all three.
 """
 

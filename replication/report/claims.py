@@ -14,7 +14,6 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from collections.abc import Iterable
 
 import pandas as pd
@@ -23,6 +22,7 @@ from ..paths import REPO
 from ..runs.cache import default_root
 from ..runs.chapters import chapter as _chapter
 from .status import write_status
+from .text import fmt  # noqa: F401 (the chapters' number format, long imported from here)
 
 # Claims tables are read in full: pandas would cut every text cell at 50 characters in a notebook.
 pd.set_option("display.max_colwidth", None)
@@ -94,21 +94,6 @@ def claims_for(module: str) -> ChapterClaims:
     :func:`replication.runs.chapters.chapter` reads): ``claim = claims_for(__name__)``, then ``claim(...)`` takes
     :class:`Claim`'s fields after ``chapter`` and ``claim.untestable(...)`` those of :func:`untestable`."""
     return ChapterClaims(_chapter(module).stem)
-
-
-def fmt(x: Any, digits: int = 3) -> str:
-    """Compact number formatting for claims tables."""
-    if isinstance(x, (int,)) and not isinstance(x, bool):
-        return str(x)
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(v):
-        return "nan"
-    if v == 0 or 1e-3 <= abs(v) < 1e4:
-        return f"{v:.{digits}g}"
-    return f"{v:.{max(digits - 1, 1)}e}"
 
 
 def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Callable, Iterable
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -30,6 +32,25 @@ def label(name: str, variant: str | None = None) -> str:
     return base if variant in (None, "plain") else f"{base} + {variant}"
 
 
+def fmt(x: Any, digits: int = 3) -> str:
+    """Compact number formatting for claims tables (``digits`` significant digits; very small or large numbers in
+    scientific notation; integers as they are)."""
+    if isinstance(x, (int,)) and not isinstance(x, bool):
+        return str(x)
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "nan"
+    if v == 0 or 1e-3 <= abs(v) < 1e4:
+        return f"{v:.{digits}g}"
+    return f"{v:.{max(digits - 1, 1)}e}"
+
+
+_number = fmt  # span's default, which its own parameter ``fmt`` hides
+
+
 def _missing(x: Any) -> bool:
     """None, an empty string, NaN / NA / NaT, or an infinite number."""
     if x is None or (isinstance(x, str) and not x):
@@ -51,16 +72,14 @@ def span(
     read alike; ``empty`` where there are none.
 
     Each end is written by ``fmt`` (any callable; its result goes through ``str``), else with ``digits``
-    decimals and thousands separators (``digits=0``: ``"1,200"``), else by :func:`~replication.report.claims.fmt`.
+    decimals and thousands separators (``digits=0``: ``"1,200"``), else by :func:`fmt`.
     ``sep`` joins the two ends (``" to "`` reads better between long numbers or dates).
     """
     v = [x for x in values if not _missing(x)]
     if not v:
         return empty
     if fmt is None:
-        from .claims import fmt as number  # here, not above: claims imports status, which imports this module
-
-        fmt = number if digits is None else (lambda x: f"{x:,.{digits}f}")
+        fmt = _number if digits is None else (lambda x: f"{x:,.{digits}f}")
     lo, hi = str(fmt(min(v))), str(fmt(max(v)))
     return lo if lo == hi else f"{lo}{sep}{hi}"
 

@@ -7,7 +7,7 @@ per-model losses are summed before ``backward``: no parameter of one model touch
 slice of the summed gradient is that model's own gradient, and AdamW is elementwise, so the update of each
 slice is the update its model would get alone. Each model draws its training strings from the generator a
 single run (:func:`replication.train.hr24.train`) seeds, in the same order, and is evaluated on the same
-strings. ``tests/test_train_batched.py`` checks the K results against K separate runs (losses, evaluation
+strings. ``tests/core/train/test_batched.py`` checks the K results against K separate runs (losses, evaluation
 MSEs and final parameters to float tolerance).
 
 What differs from K separate runs is only where the work happens: one kernel launch per operation for all

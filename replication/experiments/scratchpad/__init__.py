@@ -20,7 +20,7 @@ sharpnesses. Beside it, ``sharpness_last`` is Eq. 15 over the last output alone,
 PARITY(x) itself, with the same perturbations.
 
 **Comparison.** Chapter 05's PARITY runs (the encoder that outputs PARITY in one step) are read through
-:mod:`replication.experiments.sharpness.sweep` at the same scale, never retrained here; :func:`ratio_table`
+:mod:`replication.runs.encoder.sweep` at the same scale, never retrained here; :func:`ratio_table`
 compares the mean sharpness at each length both chapters have, with a bootstrap interval over runs.
 
 **Modules.** :mod:`.config` (the runs, the chapter's settings and presets), :mod:`.measure` (the theory

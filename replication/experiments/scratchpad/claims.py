@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ...report.claims import ALPHA, Claim, claims_for, fmt
-from ..sharpness import sweep as encoder_sweep
+from ...runs.encoder import sweep as encoder_sweep
 from .config import CONVERGED, ScratchpadConfig
 from ...report.text import span
 from .tables import slope_test

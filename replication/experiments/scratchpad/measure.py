@@ -24,7 +24,7 @@ from ...runs.store import Store
 from ...runs.chapters import kind
 from ...runs.sweep import run_sweep
 from ...train import fit
-from ..sharpness import sweep as encoder_sweep
+from ...runs.encoder import sweep as encoder_sweep
 from .config import CONVERGED, ScratchpadConfig, ScratchpadRun, runs
 
 KIND = kind("scratchpad_run", __name__)
@@ -166,7 +166,7 @@ def parity_reference(cfg: ScratchpadConfig, cache: Store | None = None, progress
     """Chapter 05's PARITY runs at the same scale, read from its committed results, never retrained here.
 
     One row per run of chapter 05's main sweep restricted to PARITY
-    (:func:`~replication.experiments.sharpness.sweep.run_main`), with its ``kept`` flag. Outside the ``ci`` scale the runs are read in ``require`` mode: if chapter 05's
+    (:func:`~replication.runs.encoder.sweep.run_main`), with its ``kept`` flag. Outside the ``ci`` scale the runs are read in ``require`` mode: if chapter 05's
     results are missing (or stale), this stops with the ``make results CHAPTER=05`` command instead of
     training them; at ``ci`` scale chapter 05's seconds-long runs are computed where missing.
     """

@@ -11,7 +11,7 @@ import pandas as pd
 from ...report.claims import fmt
 from ...report.stats import linear_fit
 from ...report.text import span
-from ..sharpness import sweep as encoder_sweep
+from ...runs.encoder import sweep as encoder_sweep
 from .config import CONVERGED, ScratchpadConfig
 
 

@@ -1,6 +1,6 @@
 """Chapter 05: sharpness of trained transformers against input length (HR24 §5, §7.2, App. E.2).
 
-The runs come from the shared encoder sweep (:mod:`replication.experiments.sharpness.sweep`). The chapter's
+The runs come from the shared encoder sweep (:mod:`replication.runs.encoder.sweep`). The chapter's
 analysis is in two modules beside this one, whose names can be imported from here: :mod:`.tables` (HR24
 Table 2, slope ratios, Eq. 15 against the original code's ΔMSE, rank statistics) and :mod:`.claims` (one
 function per claim). This module holds the sentences the notebook shows. Only *kept* runs (converged,
@@ -25,7 +25,7 @@ from .claims import (
     parity_grows,
     parity_near_bound,
 )
-from .config import SweepConfig
+from ...runs.encoder.config import SweepConfig
 from .tables import (
     PAPER_TABLE2,
     _paper,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ...report.claims import ALPHA, Claim, claims_for, fmt
-from .config import SweepConfig
+from ...runs.encoder.config import SweepConfig
 from .tables import PAPER_TABLE2, _paper, _reg, parity_range, rank_table, regression_table
 
 CLAIM = claims_for(__name__)

@@ -22,8 +22,8 @@ from ...models.encoder import HR24Encoder, ln_factor
 from ...report.claims import fmt
 from ...runs.store import Store
 from ...tasks import boolean
-from .config import EncoderRun, SweepConfig, long_run_configs
-from .sweep import load_models
+from ...runs.encoder.config import EncoderRun, SweepConfig, long_run_configs
+from ...runs.encoder.sweep import load_models
 
 
 def convention_ratio(d: int, applications: int = 4) -> float:

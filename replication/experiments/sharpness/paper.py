@@ -14,8 +14,8 @@ import pandas as pd
 from ...report.claims import Claim
 from ...runs.stored import read_stored
 from .claims import claims
-from .config import PRESETS, run_configs
-from .sweep import KIND, _annotate
+from ...runs.encoder.config import PRESETS, run_configs
+from ...runs.encoder.sweep import KIND, annotate
 
 #: The device the `paper` runs were computed on (part of every run's key).
 PAPER_DEVICE = "cuda"
@@ -26,7 +26,7 @@ def read_paper(cache=None) -> tuple[pd.DataFrame, int]:
     runs the paper's grid has."""
     runs = run_configs(PRESETS["paper"])
     df = read_stored(KIND, runs, cache=cache, device=PAPER_DEVICE)
-    return (_annotate(df) if len(df) else df), len(runs)
+    return (annotate(df) if len(df) else df), len(runs)
 
 
 def paper_counts(df: pd.DataFrame) -> pd.DataFrame:

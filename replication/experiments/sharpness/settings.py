@@ -8,8 +8,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ...train import TrainConfig, step_seconds
-from .calibration import chosen_trial
-from .config import PRESETS, SweepConfig
+from ...runs.encoder.calibration import chosen_trial
+from ...runs.encoder.config import PRESETS, SweepConfig
 
 
 def step_ms(function: str, n: int, d: int, batch_size: int, d_ff: int | None = None) -> float:

@@ -15,7 +15,7 @@ from . import task as st
 CLAIM = claims_for(__name__)
 
 if TYPE_CHECKING:
-    from .runs import SyntheticConfig
+    from .config import SyntheticConfig
 
 #: Attention counts as "uniform" where its per-position mass on each kind is within this share of uniform's.
 FLAT_ATTENTION = 0.1

@@ -1,5 +1,5 @@
 # ruff: noqa: F401  (re-exports for the notebook and the tests: the names this chapter module publishes)
-"""Chapter 09: training V25 Eq. 3 on the synthetic task, and the chapter's config.
+"""Chapter 09: training V25 Eq. 3 on the synthetic task (the config and its presets are in :mod:`.config`).
 
 :class:`SynthRun` trains :class:`~replication.models.attention_classifier.AttentionClassifier` with plain
 SGD on minibatches of 100 (V25 App. D) and the logistic loss, logging once per epoch: accuracy on the
@@ -12,18 +12,11 @@ model's own sensitivity (Def. 4.1, each token replaced by a uniformly drawn one)
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import math
-from dataclasses import dataclass, field
-
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ...checks import KEY_OMIT_DEFAULT, check_choices, check_float, check_int
 from ...models.attention_classifier import AttentionClassifier
-from ...runs.config import ChapterConfig
 from ...runs.sweep import sweep_curves
 from ...runs.store import Store
 from ...runs.chapters import chapter, kind
@@ -32,6 +25,19 @@ from ...tasks.synthetic import Setting, as_setting, generate
 from ...train import fit
 from . import task as st
 from .task import REPLACEMENT, TIES
+from .config import (
+    DEFAULT_VOCAB,
+    INIT_SQRT,
+    PRESETS,
+    SynthRun,
+    SyntheticConfig,
+    check_runs,
+    init_value,
+    paper_vocab,
+    protocol_runs,
+    runs,
+    vocab_for,
+)
 from .claims import FLAT_ATTENTION, claims, model_claims, other  # noqa: F401 (for the notebook)
 from .tables import (
     BOOTSTRAP,
@@ -50,223 +56,6 @@ from .tables import (
 )
 
 KIND = kind("synthetic_task_run", __name__)
-#: The initialisation scale that names ``1/sqrt(M)`` (each weight's standard deviation one over the root of the
-#: one-hot width) in a config, where the number depends on the setting's vocabulary.
-INIT_SQRT = "1/sqrt(M)"
-#: Vocabulary for a setting outside V25's Table 3: the one derived for Table 3's first row, or the
-#: smallest that holds the setting if that is larger.
-DEFAULT_VOCAB = 59
-
-
-@functools.lru_cache(maxsize=1)
-def paper_vocab() -> dict[str, int]:
-    """Table 3 setting label -> the derived vocabulary size (:func:`.task.derived_vocab`)."""
-    return st.derived_vocab(st.vocabulary_search(), TIES, REPLACEMENT)
-
-
-def vocab_for(setting: Setting, vocab: int | None, T: int) -> int:
-    """The vocabulary size a run of ``setting`` uses: ``vocab`` if given, else derived (see :data:`DEFAULT_VOCAB`)."""
-    if vocab is not None:
-        return vocab
-    return paper_vocab().get(setting.label, max(DEFAULT_VOCAB, st.smallest_vocab(setting, T)))
-
-
-@dataclass(frozen=True)
-class SynthRun:
-    """One training run on one setting: the cache key of :func:`measure_synthetic`."""
-
-    n_s: int  # sparse tokens per sequence
-    n_f: int  # frequent tokens per sequence
-    n_d: int  # majority parameter of the frequent tokens
-    m: int  # frequent tokens per label in the vocabulary
-    vocab: int  # vocabulary size M (= the one-hot width d)
-    T: int  # sequence length
-    width: int  # d̃, the columns of W_Q, W_K, W_V and U
-    seed: int  # data, initialisation and batch-order seed
-    n_train: int  # training sequences
-    n_test: int  # test sequences (and as many OOD test sequences)
-    batch_size: int  # SGD minibatch
-    lr: float  # SGD learning rate
-    init: float  # standard deviation of the Gaussian initialisation of every weight
-    epochs: int  # passes over the training set
-    n_sens: int  # training sequences whose tokens are replaced: one random token per position each epoch,
-    #              every token of the vocabulary at the end
-    stop_loss: float = field(default=0.0, metadata={KEY_OMIT_DEFAULT: True})  # stop once the training loss is
-    #              at or below this (converged); 0: train every epoch
-
-    def __post_init__(self):
-        s = self.setting
-        s.check_length(check_int("T", self.T, 2, 10_000), check_int("vocab", self.vocab, 3, 100_000))
-        for name in ("width", "n_train", "n_test", "batch_size", "n_sens"):
-            check_int(name, getattr(self, name), 1)
-        check_int("seed", self.seed, 0)
-        check_int("epochs", self.epochs, 1, 100_000)
-        check_float("lr", self.lr, 0.0, 100.0, lo_open=True)
-        check_float("init", self.init, 0.0, 10.0, lo_open=True)
-        check_float("stop_loss", self.stop_loss, 0.0, 1.0)
-        if self.n_train % self.batch_size:
-            raise ValueError(f"batch_size: must divide n_train = {self.n_train} (whole epochs), got {self.batch_size}")
-
-    @property
-    def setting(self) -> Setting:
-        return Setting(self.n_s, self.n_f, self.n_d, self.m)
-
-
-def init_value(init: float | str, M: int) -> float:
-    """The initialisation standard deviation: ``init`` itself, or ``1/sqrt(M)`` for :data:`INIT_SQRT`."""
-    return 1.0 / math.sqrt(M) if init == INIT_SQRT else float(init)
-
-
-def _check_init(name: str, init):
-    return init if init == INIT_SQRT else check_float(name, init, 0.0, 10.0, lo_open=True)
-
-
-@dataclass(frozen=True)
-class SyntheticConfig(ChapterConfig):
-    """Chapter 09's settings for the synthetic task."""
-
-    scale: str  # ci | cpu | paper
-    settings: tuple = tuple(st.PAPER_TABLE)  # (n_s, n_f, n_d, m) of each data setting (V25 Table 3)
-    seeds: int = 5  # seeds 0..seeds-1 of every setting
-    epochs: int = 100  # SGD epochs of every run
-    lr: float = 0.5  # SGD learning rate
-    init: float | str = 0.01  # initialisation standard deviation ("a small scale", V25 §4.1), or "1/sqrt(M)"
-    width: int | None = None  # d̃; None: the vocabulary size (square W_Q, W_K, W_V)
-    vocab: int | None = None  # M for every setting; None: derived from V25's Table 3 (see the chapter)
-    T: int = st.T_PAPER  # sequence length (V25 App. D)
-    n_train: int = 1000  # training sequences (V25 App. D)
-    n_test: int = 500  # test sequences (V25 App. D)
-    batch_size: int = 100  # SGD minibatch (V25 App. D)
-    n_sens: int = 100  # training sequences for the model's sensitivity
-    n_jobs: int = 2  # worker processes
-    stop_loss: float = 0.0  # a run stops (converged) once its training loss is at or below this; 0: never
-    sweep_inits: tuple = ()  # the protocol sweep: initialisation scales (numbers or "1/sqrt(M)") ...
-    sweep_lrs: tuple = ()  # ... times learning rates, every setting; () for none
-    sweep_seeds: int = 1  # ... seeds 0..sweep_seeds-1 (the protocol is chosen on seed 0)
-    check_epochs: int = 0  # seed 0 of every setting trained this many epochs without the stop rule (0: none),
-    #                        to see whether attention moves once the loss is far below the rule's bound
-
-    def __post_init__(self):
-        check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
-        if not isinstance(self.settings, (tuple, list)) or not self.settings:
-            raise ValueError(f"settings: must be a non-empty list of (n_s, n_f, n_d, m), got {self.settings!r}")
-        object.__setattr__(self, "settings", tuple(dataclasses.astuple(as_setting(s)) for s in self.settings))
-        if len(set(self.settings)) < len(self.settings):
-            raise ValueError(f"settings: each setting once, got {list(self.settings)}")
-        check_int("seeds", self.seeds, 1, 100)
-        check_int("n_jobs", self.n_jobs, 1, 256)
-        check_int("sweep_seeds", self.sweep_seeds, 1, 100)
-        check_int("check_epochs", self.check_epochs, 0, 100_000)
-        if self.width is not None:
-            check_int("width", self.width, 1, 10_000)
-        if self.vocab is not None:
-            check_int("vocab", self.vocab, 3, 100_000)
-        _check_init("init", self.init)
-        check_float("stop_loss", self.stop_loss, 0.0, 1.0)
-        for name in ("sweep_inits", "sweep_lrs"):
-            if not isinstance(getattr(self, name), (tuple, list)):
-                raise ValueError(f"{name}: must be a list (empty for no sweep), got {getattr(self, name)!r}")
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-        for v in self.sweep_inits:
-            _check_init("sweep_inits", v)
-        for v in self.sweep_lrs:
-            check_float("sweep_lrs", v, 0.0, 100.0, lo_open=True)
-        runs(self), protocol_runs(self)  # builds (and so checks) every run
-
-    #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
-    #: settings: list of (n_s, n_f, n_d, m), each with 1 ≤ n_d ≤ n_f, n_s ≤ n_f and more frequent
-    #: tokens of the label than of the other label.
-    #: seeds: seeds per setting, 1..100.
-    #: epochs: SGD epochs per run, 1..100000.
-    #: lr: SGD learning rate, in (0, 100].
-    #: vocab: vocabulary size M for every setting, or None for the sizes derived from V25's Table 3.
-    #: init: initialisation standard deviation in (0, 10], or "1/sqrt(M)".
-    #: stop_loss: stop a run once its training loss is at or below this, in [0, 1] (0: never).
-    PARAMS = ("settings", "seeds", "epochs", "lr", "vocab", "init", "stop_loss")
-
-
-def _run(cfg: SyntheticConfig, key, seed: int, lr: float, init: float | str) -> SynthRun:
-    s = as_setting(key)
-    M = vocab_for(s, cfg.vocab, cfg.T)
-    return SynthRun(
-        n_s=s.n_s,
-        n_f=s.n_f,
-        n_d=s.n_d,
-        m=s.m,
-        vocab=M,
-        T=cfg.T,
-        width=cfg.width or M,
-        seed=seed,
-        n_train=cfg.n_train,
-        n_test=cfg.n_test,
-        batch_size=cfg.batch_size,
-        lr=lr,
-        init=init_value(init, M),
-        epochs=cfg.epochs,
-        n_sens=cfg.n_sens,
-        stop_loss=cfg.stop_loss,
-    )
-
-
-def runs(cfg: SyntheticConfig) -> list[SynthRun]:
-    """One run per (setting, seed), settings in the order given."""
-    return [_run(cfg, key, seed, cfg.lr, cfg.init) for key in cfg.settings for seed in range(cfg.seeds)]
-
-
-def check_runs(cfg: SyntheticConfig) -> list[SynthRun]:
-    """Seed 0 of every setting at the chapter's protocol, trained ``check_epochs`` epochs with no stop rule."""
-    if not cfg.check_epochs:
-        return []
-    return [dataclasses.replace(r, stop_loss=0.0, epochs=cfg.check_epochs) for r in runs(cfg) if r.seed == 0]
-
-
-def protocol_runs(cfg: SyntheticConfig) -> list[SynthRun]:
-    """The protocol sweep: every setting at every (initialisation scale, learning rate) of the config, seed 0 of
-    every pair first (what the protocol is chosen on), then the other seeds."""
-    return [
-        _run(cfg, key, seed, lr, init)
-        for seed in range(cfg.sweep_seeds)
-        for init in cfg.sweep_inits
-        for lr in cfg.sweep_lrs
-        for key in cfg.settings
-    ]
-
-
-PRESETS = {
-    # Seconds: two settings, short sequences, a few epochs. Claims are computed but not expected to hold.
-    "ci": SyntheticConfig(
-        scale="ci",
-        settings=((3, 5, 1, 16), (1, 17, 7, 20)),
-        seeds=2,
-        epochs=2,
-        n_train=200,
-        n_test=100,
-        n_sens=4,
-        n_jobs=1,
-        stop_loss=0.01,
-        sweep_inits=(0.01, INIT_SQRT),
-        sweep_lrs=(0.5,),
-        check_epochs=3,
-    ),
-    # A 2-core laptop: every Table 3 setting at V25's data sizes; the chapter's settings table says why.
-    "cpu": SyntheticConfig(
-        scale="cpu",
-        epochs=200,
-        seeds=5,
-        n_sens=20,
-        stop_loss=0.01,
-        lr=0.5,
-        init=INIT_SQRT,
-        sweep_inits=(0.01, 0.1, INIT_SQRT),
-        sweep_lrs=(0.1, 0.25, 0.5),
-        sweep_seeds=5,
-        check_epochs=400,
-    ),
-    # V25 App. D where stated (batch, T, data sizes); epochs, lr and initialisation are not stated.
-    "paper": SyntheticConfig(scale="paper"),
-}
-
-
 # --------------------------------------------------------------------------------------------------
 # One run
 

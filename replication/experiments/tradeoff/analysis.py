@@ -41,7 +41,7 @@ from .stats import (
 from .claims import claims  # noqa: F401 (for the notebook)
 from .long_dynamics import describe_long, floor, long_curves, long_events  # noqa: F401 (for the notebook)
 from .long_dynamics import tests as long_tests  # noqa: F401 (for the notebook)
-from ..sharpness.sweep import EncoderRun, SweepConfig, convergence_counts, kept_runs, measure_run, run_main
+from ...runs.encoder.sweep import EncoderRun, SweepConfig, convergence_counts, kept_runs, measure_run, run_main
 
 KIND = kind("tradeoff_run", __name__)
 

@@ -1,6 +1,6 @@
 """Chapter 06's config: the tradeoff runs (HR24 §7.2, App. E; Fig. 2, 9, 10) and the PARITY dynamics (Fig. 3, 12-14).
 
-Each tradeoff run is a chapter-05 run (:class:`~replication.experiments.sharpness.sweep.EncoderRun`) whose
+Each tradeoff run is a chapter-05 run (:class:`~replication.runs.encoder.config.EncoderRun`) whose
 learning rate and weight decay are drawn uniformly (:func:`draw`), seeded by (function, n, draw), and stored
 in its config.
 The dynamics runs are :class:`~.dynamics.DynamicsRun`.
@@ -14,7 +14,7 @@ import numpy as np
 
 from ...checks import check_choices, check_float, check_int
 from ...runs.config import ChapterConfig
-from ..sharpness.sweep import FUNCTIONS, MAX_SWEEP_N, MIN_N, EncoderRun
+from ...runs.encoder.sweep import FUNCTIONS, MAX_SWEEP_N, MIN_N, EncoderRun
 from .dynamics import DynamicsRun
 
 #: Base of the seeds of the (learning rate, weight decay) draws.
