@@ -64,6 +64,7 @@ cfg = GrokkingConfig.from_params(scale=scale, p=p, train_fraction=train_fraction
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
+from replication.report.stats import compute_summary
 from replication.experiments import grokking as ch
 from replication.plots import grokking as plots
 
@@ -295,11 +296,11 @@ Markdown(ch.parity_describe(ch.parity_table(parity), cfg.parity_n, cfg.parity_k)
 # %% [markdown]
 # ## Compute spent
 #
-# Training time summed over runs (one thread each), as recorded when each run was computed; reading
-# stored runs costs only the loading.
+# Training time summed over runs (one thread each), as recorded when each run was computed, the `paper` runs
+# included as far as they are stored; reading stored runs costs only the loading.
 
 # %%
-ch.compute_summary(phases, ch.parity_table(parity))
+compute_summary({"modular addition": phases, "sparse parity": ch.parity_table(parity)} | paper.cost, "experiment")
 
 # %% [markdown]
 # ## Claims

@@ -43,7 +43,6 @@ from .tables import (
     PHASE_COLUMNS,
     V25_PHASES,
     bump_table,
-    compute_summary,
     describe,
     describe_cleanup,
     fall_steps,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ...report.claims import ALPHA, Claim, fmt
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...report.stats import (
     EXACT_RUNS,  # noqa: F401 (re-exported)
     critical_rho,
@@ -20,13 +20,12 @@ from ...report.stats import (
     rank_correlation,
     runs_for_dependent_correlations,
 )
-from ...runs.chapters import chapter
 from .sparse_parity import parity_claims, rng, span
 
 if TYPE_CHECKING:
     from .config import GrokkingConfig
 
-CHAPTER = chapter(__name__).stem
+CLAIM = claims_for(__name__)
 #: A sensitivity fall counts when the smoothed curve lost at least this share of its peak before test accuracy rose.
 MIN_FALL = 0.25
 #: Over clean-up the weight norm is "comparatively flat" while its relative fall is under this share of sensitivity's.
@@ -132,8 +131,7 @@ def grokking(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
     """Test accuracy jumps long after training accuracy saturates."""
     g = _grokked(phases)
     late = (g["t_grok"] >= LATE * g["t_sat"]).all() and len(g) == len(phases)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Test accuracy jumps (≥ 95%) long after training accuracy saturates (grokking)",
         paper_ref=GROKKING_REF,
@@ -156,8 +154,7 @@ def memorisation_drop(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         if (fall < MIN_FALL).any()
         else f"the paired test over {len(phases)} runs has p = {fmt(p)}" + _floor(len(phases))
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Sensitivity drops while the training set is memorised",
         paper_ref="V25 App. A.5 (memorisation phase)",
@@ -186,8 +183,7 @@ def sensitivity_leads(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         and (g["sens_fall"] >= MIN_FALL).all()
         and all(p < ALPHA for p in pv)
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Sensitivity rises, peaks and falls while test accuracy is still low: it leads the test jump",
         paper_ref=GROKKING_REF,
@@ -222,8 +218,7 @@ def norm_flat(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         if (ratio >= FLAT_SHARE).any()
         else f"the test over {len(g)} runs has p = {fmt(p)}" + _floor(len(g))
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Over clean-up the weight norm stays comparatively flat while sensitivity falls",
         paper_ref="V25 §7.3",
@@ -272,8 +267,7 @@ def grok_step_predictor(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         f"larger ρ is not shown to be larger (Williams p = {fmt(pw)}): {runs}"
         + (f", {need - ns} more than these" if need and need > ns else "")
     )
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim="Across seeds, how soon sensitivity falls predicts when a run groks; how soon the weight norm falls does not",
         paper_ref="V25 §7.3, App. A.5",
@@ -304,8 +298,7 @@ def norm_equivalent(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
     else:  # no spread: inside the bound or not, with certainty
         p = (0.0 if abs(change.mean()) < NORM_TOLERANCE else 1.0) if len(g) >= 2 else float("nan")
     flat = bool(len(g) == len(phases) and p < ALPHA)
-    return Claim(
-        chapter=CHAPTER,
+    return CLAIM(
         scale=cfg.scale,
         claim=f"Over clean-up the weight norm is flat: its change stays within ± {NORM_TOLERANCE:.0%} of its value",
         paper_ref="V25 §7.3",
@@ -323,8 +316,6 @@ def norm_equivalent(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
 def noise_reduction(*, cfg: GrokkingConfig, bump: pd.DataFrame | None) -> Claim:
     """After the jump, sensitivity rises and then falls again (V25 App. A.5's noise-reduction phase), run by run."""
     base = dict(
-        chapter=CHAPTER,
-        scale=cfg.scale,
         claim="After the jump sensitivity rises again, then falls (noise reduction)",
         paper_ref="V25 §7.3, App. A.5",
         paper_value="a bump in sensitivity from epoch 9,800 on, then a fall",
@@ -333,14 +324,15 @@ def noise_reduction(*, cfg: GrokkingConfig, bump: pd.DataFrame | None) -> Claim:
         why = (
             f"each run stops {cfg.after_grok} steps after it groks" if cfg.after_grok is not None else "no run grokked"
         )
-        return Claim(**base, measured=f"not testable: {why}", holds=False, testable=False, note=why)
+        return CLAIM.untestable(**base, scale=cfg.scale, why=why)
     p_rise = [fall_p_value(r.sens_bump, r.sens_grok, r.sens_count) for r in bump.itertuples()]
     p_fall = [fall_p_value(r.sens_bump, r.sens_end, r.sens_count) for r in bump.itertuples()]
     rose = (bump["sens_bump"] >= (1 + BUMP) * bump["sens_grok"]) & (np.array(p_rise) < ALPHA)
     fell = (bump["sens_end"] <= (1 - MIN_FALL) * bump["sens_bump"]) & (np.array(p_fall) < ALPHA)
     ok = bool(rose.all() and fell.all())
-    return Claim(
+    return CLAIM(
         **base,
+        scale=cfg.scale,
         measured=f"at the jump {rng(bump['sens_grok'])} → peak {rng(bump['sens_bump'])} at steps {span(bump['t_bump'])} "
         f"→ {rng(bump['sens_end'])} at the end, {span(bump['after'])} steps after the jump; rose in "
         f"{int(rose.sum())} and fell in {int(fell.sum())} of {len(bump)} grokked runs",

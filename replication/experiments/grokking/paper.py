@@ -31,6 +31,11 @@ class PaperScale:
     def stored(self) -> int:
         return len(self.phases)
 
+    @property
+    def cost(self) -> dict[str, pd.DataFrame]:
+        """``{name: phase table}`` for the chapter's compute summary (empty when no run is stored)."""
+        return {"modular addition (paper)": self.phases} if self.stored else {}
+
 
 def paper_scale(cfg: GrokkingConfig, cache=None) -> PaperScale:
     """The `paper` runs as far as they are stored, read by a `cpu` build (computing nothing); at any other scale an

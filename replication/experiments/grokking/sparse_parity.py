@@ -20,17 +20,18 @@ import torch
 import torch.nn.functional as F
 
 from ...tasks import boolean
-from ...report.claims import Claim, fmt
+from ...report.claims import Claim, claims_for, fmt
 from ...report.text import span as _span
 from ...checks import KEY_OMIT_DEFAULT, check_float, check_int
 from ...models.encoder import EncoderConfig, HR24Encoder
 from ...measures.phases import parity_phases
 from ...runs.sweep import sweep_curves
 from ...runs.store import Store
-from ...runs.chapters import chapter, kind
+from ...runs.chapters import kind
 from ...train import fit
 
 PARITY_KIND = kind("sparse_parity_run", __name__)
+CLAIM = claims_for(__name__)
 #: Sensitivity "rises" on the plateau when it climbs above its step-0 value by this share of k/n.
 RISE = 0.25
 #: Test accuracy at which a run has learnt the parity (:func:`~replication.measures.phases.parity_phases`).
@@ -247,9 +248,7 @@ def parity_table(curves: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def parity_claims(
-    parity: pd.DataFrame, n: int, k: int, scale: str, chapter: str = chapter(__name__).stem
-) -> list[Claim]:
+def parity_claims(parity: pd.DataFrame, n: int, k: int, scale: str) -> list[Claim]:
     """The two sparse-parity claims of V25 App. A.6, computed from :func:`parity_table`."""
     target, out = k / n, []
     learned, rest = parity[parity["learned"].astype(bool)], parity[~parity["learned"].astype(bool)]
@@ -257,8 +256,7 @@ def parity_claims(
     rose = learned["sens_plateau_max"] - learned["sens_start"] >= RISE * target
     rise = bool(len(learned) and rose.all())
     out.append(
-        Claim(
-            chapter,
+        CLAIM(
             f"Sparse parity (n = {n}, k = {k}): sensitivity rises while accuracy sits near 50%",
             "V25 App. A.6, Fig. 26",
             "rises during the initial epochs at ≈ 50% accuracy",
@@ -293,8 +291,7 @@ def parity_claims(
     )
     near = bool(len(learned) and ((learned["sens_final"] - target).abs() <= 0.2 * target).all())
     out.append(
-        Claim(
-            chapter,
+        CLAIM(
             f"Sparse parity: sensitivity settles at k/n = {fmt(target)} as accuracy reaches 100%",
             "V25 App. A.6, Fig. 26",
             fmt(target),

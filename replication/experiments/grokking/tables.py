@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...report.claims import ALPHA, fmt
-from ...report.stats import compute_cost, critical_rho, rank_correlation
+from ...report.stats import critical_rho, rank_correlation
 from ...measures.phases import fall_step, grokking_phases, smooth
 from .config import parity_runs
 from .sparse_parity import rng, span
@@ -152,11 +152,6 @@ PHASE_COLUMNS = [
 def phases_display(phases: pd.DataFrame) -> pd.DataFrame:
     """The phase table with the columns a reader needs (:data:`PHASE_COLUMNS`), rounded, indexed by seed."""
     return phases[PHASE_COLUMNS].set_index("seed").round(4)
-
-
-def compute_summary(phases: pd.DataFrame, parity: pd.DataFrame) -> pd.DataFrame:
-    """Runs and training seconds (total, per run, longest) of each experiment, as recorded when computed."""
-    return compute_cost({"modular addition": phases, "sparse parity": parity}, "experiment")
 
 
 def grok_trial_table(curves: pd.DataFrame, trials) -> pd.DataFrame:
