@@ -22,7 +22,7 @@ CHECK_ARGS = --scale $(SCALE) $(foreach c,$(CHAPTER),--chapter $(c)) $(if $(SAMP
 # The cpu book reads committed results and never trains: a missing or stale one stops the build.
 RESULTS_MODE = $(if $(filter cpu,$(SCALE)),require,auto)
 
-.PHONY: lint format setup corpus book test bench clean distclean results results-check browser check-html lab
+.PHONY: claims-diff lint format setup corpus book test bench clean distclean results results-check browser check-html lab
 
 setup: $(VENV)/.installed corpus
 
@@ -73,6 +73,15 @@ results: setup
 # against the seed-to-seed spread (nothing is rewritten but the record, with RECORD=1).
 results-check: setup
 	$(PY) scripts/make_results.py --check $(CHECK_ARGS)
+
+# `make claims-diff BEFORE=<claims root>`: every claim this checkout's last book build recorded (_cache/claims) against
+# those of another build (e.g. a copy of another checkout's _cache/claims), chapter by chapter; lists what changed.
+BEFORE ?=
+claims-diff: setup
+	@test -n "$(BEFORE)" || { echo "BEFORE: give the claims root of the other build, e.g. BEFORE=/tmp/old/_cache/claims"; exit 2; }
+	@$(PY) -c "import sys; from replication.report.recheck import scorecard_changes as f; \
+		d = f(sys.argv[1], '_cache/claims', sys.argv[2]); c = d[d[['changed', 'measured_changed', 'note_changed']].any(axis=1)]; \
+		print(f'{len(d)} claims, {len(c)} changed'); print(c.to_string(index=False) if len(c) else '')" "$(BEFORE)" "$(SCALE)"
 
 # Lint and format check (ruff, configured in pyproject.toml); `make format` rewrites the files.
 LINTED = replication tests scripts benchmarks

@@ -259,6 +259,26 @@ def verdict_changes(committed: list[dict], recomputed: list[dict]) -> pd.DataFra
     )
 
 
+def scorecard_changes(before: Path, after: Path, scale: str = "cpu") -> pd.DataFrame:
+    """Every chapter's claims recorded under two claims roots (``<root>/<scale>/<chapter>.json``, as
+    :func:`~replication.report.claims.record` writes them), compared: :func:`verdict_changes` per chapter with its
+    ``chapter``, ``measured_changed`` where the measured text differs, and ``note_changed``. Built books before and
+    after a change that should compute nothing new show no row with any of the three set (``make claims-diff``)."""
+    frames = []
+    for chapter in sorted({f.stem for r in (before, after) for f in (Path(r) / scale).glob("*.json")}):
+        a, b = (
+            json.loads(f.read_text()) if f.exists() else []
+            for f in (Path(r) / scale / f"{chapter}.json" for r in (before, after))
+        )
+        v = verdict_changes(a, b)
+        notes_a, notes_b = ({c["claim"]: c.get("note") for c in x} for x in (a, b))
+        v["note_changed"] = [notes_a.get(c) != notes_b.get(c) for c in v["claim"]]
+        v["measured_changed"] = v["committed_measured"] != v["recomputed_measured"]
+        frames.append(v.assign(chapter=chapter).rename(columns={"committed": "before", "recomputed": "after"}))
+    cols = ["chapter", "claim", "before", "after", "changed", "measured_changed", "note_changed"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
 def sample_keys(folder: Path, kinds: list[str], k: int, among: set[str] | None = None) -> list[str]:
     """``k`` entries per kind to recompute in a sampled check, those the claims lean on most: converged runs at
     the longest inputs first (larger ``n``, then lower seed), then the rest in key order. Paths relative to

@@ -202,3 +202,26 @@ def test_a_share_without_a_count_falls_back_to_the_seed_spread_and_says_so(tmp_p
     assert recheck.binomial_se({"sensitivity": 0.5}, "sensitivity") is None
     assert recheck.tolerance({"value": 1.0}, "value", 0.1) == (pytest.approx(0.1), "seed SD")
     assert recheck.tolerance({"value": 1.0}, "value", None) == (None, "none (no seed spread)")
+
+
+def test_scorecard_changes_finds_every_kind_of_change(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from replication.report.recheck import scorecard_changes
+
+    def write(root, chapter, claims):
+        (root / "cpu").mkdir(parents=True, exist_ok=True)
+        (root / "cpu" / f"{chapter}.json").write_text(json.dumps(claims))
+
+    c = {"claim": "a", "holds": True, "testable": True, "measured": "1", "note": "n"}
+    write(tmp_path / "before", "01_x", [c, {**c, "claim": "b"}, {**c, "claim": "gone"}])
+    write(tmp_path / "after", "01_x", [c, {**c, "claim": "b", "measured": "2", "note": "m"}, {**c, "claim": "new"}])
+    write(tmp_path / "before", "02_y", [c])
+    write(tmp_path / "after", "02_y", [{**c, "holds": False}])
+    d = scorecard_changes(tmp_path / "before", tmp_path / "after").set_index(["chapter", "claim"])
+    assert not d.loc[("01_x", "a")][["changed", "measured_changed", "note_changed"]].any()
+    assert d.loc[("01_x", "b")][["measured_changed", "note_changed"]].all() and not d.loc[("01_x", "b"), "changed"]
+    assert pd.isna(d.loc[("01_x", "gone"), "after"]) and pd.isna(d.loc[("01_x", "new"), "before"])
+    assert d.loc[("02_y", "a")][["before", "after"]].tolist() == ["holds", "fails"]
