@@ -266,8 +266,8 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
     """The chapter's claims, each decided by a computation on this run's frames."""
     out = []
 
-    def add(claim, ref, paper, measured, holds, note=""):
-        out.append(CLAIM(claim, ref, paper, measured, bool(holds), cfg.scale, note))
+    def add(claim, ref, paper, measured, holds, note="", *, kind, headline=False):
+        out.append(CLAIM(claim, ref, paper, measured, bool(holds), cfg.scale, note, kind=kind, headline=headline))
 
     closed_err = float((curves["as_n"] - curves["closed_form"]).abs().max())
     add(
@@ -277,6 +277,7 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
         f"max |exact − closed| = {fmt(closed_err)} over n ≤ {cfg.n}",
         closed_err < 1e-9,
         "enumeration of the whole cube",
+        kind="check",
     )
     maj = curves[(curves.function == "majority") & (curves.n >= 3)] if "majority" in cfg.functions else None
     if maj is not None and len(maj) >= 3:
@@ -288,6 +289,7 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
             f"log-log slope {fmt(slope)} over n = 3..{cfg.n}",
             abs(slope - 0.5) < 0.1,
             "least-squares slope of log as_n on log n; small n bend it (odd/even steps)",
+            kind="check",
         )
     err17 = float(eq17["abs_diff"].max())
     add(
@@ -297,6 +299,7 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
         f"max |difference| = {fmt(err17)}",
         err17 < 1e-9,
         f"n = {cfg.profile_n}",
+        kind="check",
     )
     test = (
         stats.wilcoxon(init_runs["random_as_over_n"], init_runs["transformer_as_over_n"], alternative="greater")
@@ -326,5 +329,6 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
         "slope in n under a quarter of the random functions', and the paired Wilcoxon test (random > "
         "transformer, as_n/n) gives p < 0.01. A balanced Boolean function has as_n ≥ 1, so small n cannot "
         "show the gap",
+        kind="paper",
     )
     return out

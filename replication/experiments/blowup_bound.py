@@ -256,6 +256,7 @@ def claims(cfg: SweepConfig, df: pd.DataFrame) -> list[Claim]:
             "check: linregress of log E[Blowup²] on n over converged PARITY runs, slope > 0 with p < 0.05. "
             "Cor. 5 bounds the product C·E[Blowup²], and C grows with the weights: this tests the blowup half of the "
             "product only (chapter 06 shows the other half, the weight norm)" + ("; " + why if why else ""),
+            kind="paper",
         )
     )
 
@@ -281,6 +282,7 @@ def claims(cfg: SweepConfig, df: pd.DataFrame) -> list[Claim]:
                     else "the ratio is not significantly above 1"
                 )
             ),
+            kind="paper",
         )
     )
 

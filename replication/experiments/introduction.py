@@ -171,5 +171,6 @@ def claims(cfg: DemoConfig, df: pd.DataFrame) -> list[Claim]:
             holds=ok,
             scale=cfg.scale,
             note=note,
+            kind="paper",
         )
     ]

@@ -214,8 +214,8 @@ def claims(
 ) -> list[Claim]:
     out = []
 
-    def add(claim, ref, paper, measured, holds, note=""):
-        out.append(CLAIM(claim, ref, paper, measured, bool(holds), cfg.scale, note))
+    def add(claim, ref, paper, measured, holds, note="", *, kind, headline=False):
+        out.append(CLAIM(claim, ref, paper, measured, bool(holds), cfg.scale, note, kind=kind, headline=headline))
 
     diff = max(c["max_abs_diff_vs_torch"] for c in checks.values())
     add(
@@ -225,6 +225,7 @@ def claims(
         f"max |Δoutput| = {fmt(diff)}",
         diff < 1e-4,
         "weights copied into nn.TransformerEncoder; initialised and trained model",
+        kind="check",
     )
     ratio = max(c["max_normalised_norm_over_sqrt_d"] for c in checks.values())
     add(
@@ -234,6 +235,7 @@ def claims(
         f"max ‖(y−mean)·N‖/√d = {fmt(ratio, 6)}",
         ratio <= 1 + 1e-5,
         "equality up to the eps term",
+        kind="check",
     )
     r = factors["N_code"] / factors["N_eq5"]
     expected = np.sqrt((cfg.d - 1) / cfg.d)
@@ -244,6 +246,7 @@ def claims(
         f"median ratio {fmt(float(r.median()), 5)}",
         abs(float(r.median()) - expected) < 1e-3,
         "the eps term matters only where the variance is tiny",
+        kind="check",
     )
     b = blowups.groupby("model")["blowup"].mean()
     add(
@@ -254,5 +257,6 @@ def claims(
         f"(eval MSE {fmt(trained_mse)})",
         b.get("trained", 0) > b.get("initialisation", np.inf) and trained_mse < 1e-2,
         f"{cfg.function.upper()} at n={cfg.n} after {cfg.steps} steps; holds only if the model also fit the function",
+        kind="paper",
     )
     return out

@@ -12,7 +12,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable
 
@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..paths import REPO
 from ..runs.cache import default_root
+from ..runs.chapters import CHAPTERS
 from ..runs.chapters import chapter as _chapter
 from .status import write_status
 from .text import fmt  # noqa: F401 (the chapters' number format, long imported from here)
@@ -30,7 +31,27 @@ pd.set_option("display.max_colwidth", None)
 #: Significance level of every statistical check in the book.
 ALPHA = 0.05
 
-COLUMNS = ["chapter", "claim", "paper_ref", "paper_value", "measured", "holds", "scale", "note", "testable"]
+COLUMNS = [
+    "chapter",
+    "claim",
+    "paper_ref",
+    "paper_value",
+    "measured",
+    "holds",
+    "scale",
+    "note",
+    "testable",
+    "kind",
+    "headline",
+]
+
+#: What a claim is (:attr:`Claim.kind`): ``paper``, the paper asserts it; ``diagnosis``, an experiment of this book
+#: that explains a paper claim's outcome (also a paper claim judged under a reading other than the paper's own, and
+#: a count over readings); ``check``, the book's implementation or a closed form agrees with a reference.
+KINDS = ("paper", "diagnosis", "check")
+
+#: The kind of a recorded claim written before claims had one.
+UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,8 @@ class Claim:
     scale: str  # ci | cpu | paper
     note: str = ""  # the check applied, and the likely reason where it does not hold
     testable: bool = True  # False: the run cannot test the claim (then holds is False; the note says why)
+    kind: str = field(kw_only=True)  # one of KINDS: a paper claim, a diagnosis or a check; required
+    headline: bool = field(default=False, kw_only=True)  # a paper claim its abstract or a section title states
 
     def __post_init__(self):
         if not isinstance(self.holds, bool):
@@ -54,15 +77,43 @@ class Claim:
             raise ValueError("holds: a claim that is not testable cannot hold")
         if self.scale not in ("ci", "cpu", "paper"):
             raise ValueError(f"scale: must be one of ['ci', 'cpu', 'paper'], got {self.scale!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"kind: must be one of {list(KINDS)}, got {self.kind!r}")
+        if not isinstance(self.headline, bool):
+            raise TypeError(f"headline: must be a bool, got {self.headline!r}")
+        if self.headline and self.kind != "paper":
+            raise ValueError(f"headline: only a paper claim can be a headline claim, got kind {self.kind!r}")
 
 
 #: What the measured column of a claim the run cannot test says (the note says why).
 UNTESTABLE = "not testable"
 
 
-def untestable(chapter: str, scale: str, claim: str, paper_ref: str, paper_value: str, why: str) -> Claim:
+def untestable(
+    chapter: str,
+    scale: str,
+    claim: str,
+    paper_ref: str,
+    paper_value: str,
+    why: str,
+    *,
+    kind: str,
+    headline: bool = False,
+) -> Claim:
     """A claim this run cannot test: measured :data:`UNTESTABLE`, not holding, ``note`` "not testable: ``why``"."""
-    return Claim(chapter, claim, paper_ref, paper_value, UNTESTABLE, False, scale, f"not testable: {why}", False)
+    return Claim(
+        chapter,
+        claim,
+        paper_ref,
+        paper_value,
+        UNTESTABLE,
+        False,
+        scale,
+        f"not testable: {why}",
+        False,
+        kind=kind,
+        headline=headline,
+    )
 
 
 @dataclass(frozen=True)
@@ -82,11 +133,28 @@ class ChapterClaims:
         scale: str,
         note: str = "",
         testable: bool = True,
+        *,
+        kind: str,
+        headline: bool = False,
     ) -> Claim:
-        return Claim(self.chapter, claim, paper_ref, paper_value, measured, holds, scale, note, testable)
+        return Claim(
+            self.chapter,
+            claim,
+            paper_ref,
+            paper_value,
+            measured,
+            holds,
+            scale,
+            note,
+            testable,
+            kind=kind,
+            headline=headline,
+        )
 
-    def untestable(self, claim: str, paper_ref: str, paper_value: str, scale: str, why: str) -> Claim:
-        return untestable(self.chapter, scale, claim, paper_ref, paper_value, why)
+    def untestable(
+        self, claim: str, paper_ref: str, paper_value: str, scale: str, why: str, *, kind: str, headline: bool = False
+    ) -> Claim:
+        return untestable(self.chapter, scale, claim, paper_ref, paper_value, why, kind=kind, headline=headline)
 
 
 def claims_for(module: str) -> ChapterClaims:
@@ -134,14 +202,34 @@ def record(claims: Iterable[Claim], root: str | Path | None = None) -> pd.DataFr
 COMMITTED = REPO / "results" / "claims"
 
 
+#: The papers, in the book's reading order.
+PAPERS = tuple(dict.fromkeys(c.paper for c in CHAPTERS))
+
+#: The scales, from the quickest run to the papers' settings.
+SCALES = ("ci", "cpu", "paper")
+
+
+def paper_of(chapter: str, paper_ref: str) -> str:
+    """The paper a claim belongs to: the prefix of its ``paper_ref`` ("HR24 Fig. 1" -> "HR24"), else the paper of
+    its chapter in the registry (:data:`replication.runs.chapters.CHAPTERS`); "" when neither says."""
+    head = str(paper_ref or "").split(" ", 1)[0].rstrip(",;:")
+    if head in PAPERS:
+        return head
+    try:
+        return _chapter(chapter).paper
+    except ValueError:
+        return ""
+
+
 def scorecard(
     roots: Iterable[str | Path] | None = None, scales: Iterable[str] | None = None, committed: str | Path | None = None
 ) -> pd.DataFrame:
-    """Every recorded claim under the given claims roots, one row per (chapter, claim, scale).
+    """Every recorded claim under the given claims roots, one row per (chapter, claim, scale), with the paper it
+    belongs to (:func:`paper_of`) in a column ``paper``.
 
     Default roots: this machine's cache, then the committed results (``committed``, default :data:`COMMITTED`).
     Where both hold the same claim at the same scale, the first root wins (a fresh local run beats a committed
-    one). ``scales`` filters.
+    one). ``scales`` filters. A record written before claims had a kind has kind :data:`UNKNOWN`.
     """
     committed = COMMITTED if committed is None else Path(committed)
     roots = [claims_dir(), committed] if roots is None else [Path(r) for r in roots]
@@ -149,34 +237,40 @@ def scorecard(
     for root in roots:
         for f in sorted(root.glob("*/*.json")):
             rows.extend(json.loads(f.read_text()))
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df["testable"] = df["testable"].fillna(True).astype(bool)  # records written before the field existed
+    df = with_kinds(pd.DataFrame(rows, columns=COLUMNS))  # records written before a field existed lack it
     if scales is not None:
         df = df[df["scale"].isin(list(scales))]
     df = df.drop_duplicates(subset=["chapter", "claim", "scale"], keep="first")
     return df.sort_values(["chapter", "scale"], kind="stable").reset_index(drop=True)
 
 
-def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Claims held / claims tested, per chapter (rows) and scale (columns); untestable ones counted apart."""
-    if df.empty:
-        return pd.DataFrame()
-    df = df.assign(testable=df["testable"].fillna(True).astype(bool) if "testable" in df else True)
-    g = df.groupby(["chapter", "scale"]).agg(
-        held=("holds", "sum"), tested=("testable", "sum"), claims=("holds", "size")
+def with_kinds(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (claims as :func:`claims_table` or :func:`scorecard` makes them) with the columns that records written
+    before a field existed lack: ``testable`` (True), ``kind`` (:data:`UNKNOWN`), ``headline`` (False), and the
+    ``paper`` (:func:`paper_of`)."""
+    return df.assign(
+        testable=df["testable"].fillna(True).astype(bool) if "testable" in df else True,
+        kind=df["kind"].fillna(UNKNOWN).astype(str) if "kind" in df else UNKNOWN,
+        headline=df["headline"].eq(True) if "headline" in df else False,
+        paper=df["paper"] if "paper" in df else [paper_of(c, r) for c, r in zip(df["chapter"], df["paper_ref"])],
     )
-    untested = g["claims"] - g["tested"]
-    g["cell"] = g["held"].astype(int).astype(str) + " / " + g["tested"].astype(int).astype(str)
-    g.loc[untested > 0, "cell"] += " (+" + untested[untested > 0].astype(str) + " not testable)"
-    return g["cell"].unstack("scale").fillna("—")
 
 
-def scorecard_table(card: pd.DataFrame) -> ClaimsView:
-    """The scorecard for display: one row per claim, indexed by chapter, ✓/✗ in the holds column.
+def scorecard_table(card: pd.DataFrame, kinds: Iterable[str] | None = None) -> ClaimsView:
+    """The scorecard for display: one row per claim, indexed by chapter, ✓/✗ in the holds column, a headline
+    claim's text marked "★". ``kinds`` keeps the claims of those kinds (:data:`KINDS`, :data:`UNKNOWN`).
 
     In a notebook it shows as :class:`ClaimsView` does, with one heading row per chapter.
     """
-    out = display_table(card)
+    card = with_kinds(card)
+    if kinds is not None:
+        kinds = list(kinds)
+        wrong = [k for k in kinds if k not in (*KINDS, UNKNOWN)]
+        if wrong:
+            raise ValueError(f"kinds: {wrong} are not kinds of claim; kinds are {[*KINDS, UNKNOWN]}")
+        card = card[card["kind"].isin(kinds)]
+    out = display_table(card.drop(columns=["kind", "headline", "paper"]))
+    out["claim"] = [("★ " if h else "") + str(c) for c, h in zip(card["claim"], card["headline"])]
     out.index = pd.Index(card["chapter"], name="chapter")
     out.attrs["table"] = "scorecard"
     return out

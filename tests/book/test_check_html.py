@@ -177,8 +177,8 @@ def test_the_book_draws_claims_tables_that_the_check_recognises():
     from replication.report.claims import Claim, claims_table, display_table, scorecard_table
 
     claims = [
-        Claim("05_x", "a claim < b", "HR24 Fig. 1", "1", "2", True, "cpu", "check: " + "long note " * 40),
-        Claim("05_x", "c", "HR24", "1", "n ≤ 8", False, "cpu", "too short", testable=False),
+        Claim("05_x", "a claim < b", "HR24 Fig. 1", "1", "2", True, "cpu", "check: " + "long note " * 40, kind="paper"),
+        Claim("05_x", "c", "HR24", "1", "n ≤ 8", False, "cpu", "too short", testable=False, kind="check"),
     ]
     html = display_table(claims_table(claims))._repr_html_()
     assert 'class="claims-table" data-table="claims 05_x"' in html and "table-layout: fixed" in html

@@ -141,6 +141,8 @@ def learned_less_sensitive(scale: str, t1: pd.DataFrame) -> Claim:
         note=f"check: one-sided Wilcoxon signed-rank test on as(T1) − as(f), paired by run, p < {ALPHA}"
         + _not_fitted(t1, "T1 runs")
         + _fails(holds),
+        kind="paper",
+        headline=True,
     )
 
 
@@ -162,6 +164,7 @@ def smaller_sets_less_sensitive(scale: str, t1: pd.DataFrame) -> Claim:
         scale=scale,
         note=f"check: Spearman rank correlation of size and as(T1) over the T1 runs, one-sided p < {ALPHA}"
         + _fails(holds),
+        kind="paper",
     )
 
 
@@ -185,6 +188,8 @@ def flatter_on_cube(scale: str, refit: pd.DataFrame) -> Claim:
         scale=scale,
         note=f"check: one-sided Mann–Whitney U test on cube sharpness p < {ALPHA}, and the 95% bootstrap interval "
         f"of the ratio of means below 1" + _not_fitted(refit, "refits") + _fails(holds),
+        kind="paper",
+        headline=True,
     )
 
 
@@ -209,6 +214,7 @@ def flatter_on_training_set(scale: str, tv: pd.DataFrame) -> Claim:
         scale=scale,
         note=f"check: per training set, log sharpness of the fits to its T1 minus that of the fits to its f, both "
         f"on that set; one-sided Wilcoxon signed-rank p < {ALPHA}" + _fails(holds),
+        kind="paper",
     )
 
 
@@ -232,6 +238,7 @@ def train_matches_cube(scale: str, tv: pd.DataFrame) -> Claim:
         scale=scale,
         note=f"check, on the models fitted on the cube: the 95% bootstrap interval of the geometric-mean ratio "
         f"inside [{AGREE[0]}, {AGREE[1]}] and Spearman ρ ≥ {MIN_RANK_CORR} (p < {ALPHA})" + _fails(holds),
+        kind="paper",
     )
 
 

@@ -141,6 +141,7 @@ def grokking(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         holds=bool(late),
         note=f"check: every run reaches test ≥ 95% and does so at ≥ {LATE}× the step training accuracy reached 99%"
         + ("" if late else "; fails: " + (_never(cfg, phases) or "the jump came too soon after memorisation")),
+        kind="paper",
     )
 
 
@@ -169,6 +170,7 @@ def memorisation_drop(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         f"circuit formation), and over runs the peak exceeds the trough (one-sided Wilcoxon signed-rank "
         f"p < {ALPHA}); measured against the early peak, not the untrained model at step 0"
         + ("" if drop else "; fails: " + why),
+        kind="paper",
     )
 
 
@@ -203,6 +205,8 @@ def sensitivity_leads(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
                 or "some run's sensitivity did not turn, or fell too little, before test accuracy rose"
             )
         ),
+        kind="paper",
+        headline=True,
     )
 
 
@@ -232,6 +236,7 @@ def norm_flat(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         f"is below {FLAT_SHARE} (one-sided Wilcoxon signed-rank p < {ALPHA}); the norm is not flat in the "
         f"strict sense (it keeps sliding under weight decay) but moves far less than sensitivity"
         + ("" if flat else "; fails: " + why),
+        kind="paper",
     )
 
 
@@ -284,6 +289,7 @@ def grok_step_predictor(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         f"two correlations that share a variable (one-sided p < {ALPHA}; Steiger 1980, applied to the rank "
         f"correlations); the run count for {POWER:.0%} power takes the three measured correlations as the true ones"
         + ("" if ok else "; fails: " + why),
+        kind="paper",
     )
 
 
@@ -310,6 +316,7 @@ def norm_equivalent(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         f"clean-up lies within ± {NORM_TOLERANCE:.0%} (both p < {ALPHA}; the bound is named before the runs: the usual "
         f"equivalence margin); the ratio to sensitivity's fall is the claim above"
         + ("" if flat else "; fails: " + (_never(cfg, phases) or f"the larger one-sided p is {fmt(p)}")),
+        kind="paper",
     )
 
 
@@ -319,6 +326,7 @@ def noise_reduction(*, cfg: GrokkingConfig, bump: pd.DataFrame | None) -> Claim:
         claim="After the jump sensitivity rises again, then falls (noise reduction)",
         paper_ref="V25 §7.3, App. A.5",
         paper_value="a bump in sensitivity from epoch 9,800 on, then a fall",
+        kind="paper",
     )
     if bump is None or cfg.after_grok is not None or bump.empty:
         why = (

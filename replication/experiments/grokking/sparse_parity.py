@@ -287,6 +287,7 @@ def parity_claims(parity: pd.DataFrame, n: int, k: int, scale: str) -> list[Clai
                 if len(rest)
                 else ""
             ),
+            kind="paper",
         )
     )
     near = bool(len(learned) and ((learned["sens_final"] - target).abs() <= 0.2 * target).all())
@@ -311,6 +312,7 @@ def parity_claims(parity: pd.DataFrame, n: int, k: int, scale: str) -> list[Clai
                 if len(rest)
                 else ""
             ),
+            kind="paper",
         )
     )
     return out

@@ -81,6 +81,8 @@ def below_lstm(
         holds=holds,
         note=f"check: one-sided Welch t-test over {_seeds(runs)} seeds per model, each transformer against the LSTM, "
         f"p = {', '.join(f'{NAMES[m]} {fmt(p)}' for m, p in ps.items())}; holds when both are below {ALPHA}" + why,
+        kind="paper",
+        headline=not prefix and split == "train" and variance == 15.0,  # V25 §6's result, as its abstract states it
     )
 
 
@@ -141,6 +143,7 @@ def relu_below_softmax(
         holds=holds,
         note=f"check: one-sided Welch t-test over {_seeds(runs)} seeds per model, p = {fmt(p)}; holds when below {ALPHA}"
         + why,
+        kind="paper",
     )
 
 
@@ -180,6 +183,7 @@ def later_positions(cfg: LanguageConfig, trend: pd.DataFrame) -> Claim:
         f"with lateness over the positions from the end holding at least {MIN_COUNT} evaluations; the LSTM's ρ "
         f"above 0 (one-sided t-test, p = {fmt(p_rise)}) and above each transformer's (Welch, p = "
         f"{', '.join(f'{NAMES[m]} {fmt(p)}' for m, p in ps.items())}), all < {ALPHA}" + why,
+        kind="paper",
     )
 
 
@@ -223,6 +227,7 @@ def fits(cfg: LanguageConfig, runs: pd.DataFrame, trials: pd.DataFrame | None = 
         holds=holds,
         note=f"check: one-sided t-test over seeds that validation accuracy exceeds 0.5 (the task is balanced), "
         f"p = {', '.join(f'{NAMES[m]} {fmt(p)}' for m, p in ps.items())}" + why,
+        kind="diagnosis",
     )
 
 

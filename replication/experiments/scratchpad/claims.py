@@ -40,6 +40,7 @@ def step_sensitivity(cfg: ScratchpadConfig, theory: pd.DataFrame) -> Claim:
         holds=two,
         note="check: exact enumeration of every step's truth table; holds if every step i ≥ 2 has as = 2 and none "
         "exceeds 2, whatever n",
+        kind="check",
     )
 
 
@@ -63,6 +64,7 @@ def learns_every_length(cfg: ScratchpadConfig, scratch: pd.DataFrame) -> Claim:
             if all_n
             else f"; fails at n = {', '.join(str(n) for n in per_n.index[per_n == 0])} within {cfg.steps} steps"
         ),
+        kind="paper",
     )
 
 
@@ -85,6 +87,8 @@ def sharpness_flat(cfg: ScratchpadConfig, scratch: pd.DataFrame, parity: pd.Data
         note=f"check: regression of sharpness on n over converged runs; holds if there is no significant increase "
         f"(one-sided p ≥ {ALPHA}) and the slope's upper 95% bound is below chapter 05's PARITY slope"
         + ("" if flat else "; fails: " + _slope_reason(s, p_ref)),
+        kind="paper",
+        headline=True,
     )
 
 
@@ -110,6 +114,7 @@ def below_parity(cfg: ScratchpadConfig, ratios: pd.DataFrame) -> Claim:
         holds=below,
         note="check: geometric mean over common lengths of the ratio of mean sharpness, percentile bootstrap over "
         f"runs ({cfg.bootstrap} resamples); holds if the upper bound is below 1" + why,
+        kind="paper",
     )
 
 

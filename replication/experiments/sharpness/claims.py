@@ -61,6 +61,8 @@ def parity_grows(*, like: pd.DataFrame, top: float, scale: str) -> Claim:
         "function on the same lengths), slope > 0 with p < 0.05 and ≥ 10× the largest other |slope|; ratios, not "
         "absolute slopes, are compared with HR24's (the sharpness floor grows with width)"
         + ("" if ok_sig and ok_ratio else "; fails: " + "; ".join(why)),
+        kind="paper",
+        headline=True,
     )
 
 
@@ -85,6 +87,7 @@ def majority_rises(*, full: pd.DataFrame, scale: str) -> Claim:
                 else "; fails: the slope is not significantly positive with these seeds"
             )
         ),
+        kind="paper",
     )
 
 
@@ -142,6 +145,7 @@ def first_small_slope(*, full: pd.DataFrame, scale: str) -> Claim:
             )
         ),
         testable=not underpowered,
+        kind="paper",
     )
 
 
@@ -167,6 +171,7 @@ def mean_flat(*, full: pd.DataFrame, scale: str) -> Claim:
                 "drifts with n at this training budget)"
             )
         ),
+        kind="paper",
     )
 
 
@@ -191,6 +196,7 @@ def parity_near_bound(*, df: pd.DataFrame, scale: str) -> Claim:
             ok,
             scale,
             note,
+            kind="paper",
         )
     reach = f"PARITY converged only up to n = {int(conv['n'].max())}" if len(conv) else "no PARITY run converged"
     return CLAIM.untestable(
@@ -200,6 +206,7 @@ def parity_near_bound(*, df: pd.DataFrame, scale: str) -> Claim:
         scale,
         f"Thm 6 is a limit in n, and {reach} at this scale (the check needs n ≥ {THM6_MIN_N}); a rising curve that "
         "crosses 1 on its way up would not test it",
+        kind="paper",
     )
 
 
@@ -257,6 +264,7 @@ def long_inputs(*, long_df: pd.DataFrame, long_d: int, max_n: int, scale: str) -
         "Fisher's z (runs of different budgets are never ranked together); MAJORITY ρ > 0 with p < 0.05, FIRST "
         f"and MEAN p ≥ 0.05; MAJORITY's converged runs per length: {counts}"
         + ("" if ok else "; fails: " + "; ".join(reasons)),
+        kind="paper",
     )
 
 

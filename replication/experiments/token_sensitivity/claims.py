@@ -101,6 +101,7 @@ def predictor_table(cfg: SyntheticConfig, comparison: pd.DataFrame) -> Claim:
             else "; fails: no vocabulary that holds the setting's 2m + 2 sparse "
             "and frequent tokens plus an irrelevant one gives the printed value (see the search)"
         ),
+        kind="check",
     )
 
 
@@ -120,6 +121,8 @@ def reliance(cfg: SyntheticConfig, summary: pd.DataFrame, lower: str) -> Claim:
         note=f"check: in every such setting the {1 - ALPHA:.0%} bootstrap interval (over {_seeds(g)}) of the mean "
         f"OOD accuracy lies {want} 0.5"
         + ("" if good.all() else f"; fails in {_list(g.index[~good])}" + _mixed_reason(g[~good])),
+        kind="paper",
+        headline=lower == "frequent",  # V25 §4.1: the low-sensitivity predictor is learnt even where it is not sparse
     )
 
 
@@ -138,6 +141,7 @@ def head_alignment(cfg: SyntheticConfig, summary: pd.DataFrame) -> Claim:
         measured="alignment, lower vs higher set: " + measured,
         holds=bool(good.all()),
         note=GAP_CHECK + "0" + ("" if good.all() else f"; fails in {_list(summary.index[~good])}"),
+        kind="paper",
     )
 
 
@@ -171,6 +175,7 @@ def attention_preference(cfg: SyntheticConfig, summary: pd.DataFrame, check: pd.
         holds=bool(good.all()),
         note=GAP_CHECK + f"{FLAT_ATTENTION} (attention per position of each kind over uniform attention's, since a "
         "kind with more positions gets more mass under any attention)" + why,
+        kind="paper",
     )
 
 

@@ -73,6 +73,8 @@ def parity_frontier(cfg: TradeoffConfig, eff: pd.DataFrame, pooled: dict) -> Cla
             if ok
             else "; fails: too few kept runs or lengths, or no significant excess at this scale's short lengths"
         ),
+        kind="paper",
+        headline=True,
     )
 
 
@@ -107,6 +109,7 @@ def others_flat(cfg: TradeoffConfig, eff: pd.DataFrame) -> Claim:
                 "that size)"
             )
         ),
+        kind="paper",
     )
 
 
@@ -132,6 +135,7 @@ def short_parity(cfg: TradeoffConfig, runs: pd.DataFrame, offsets: pd.DataFrame 
         note=f"check: residuals of PARITY runs from a line log E[Blowup] ~ norm fitted to the other functions; at "
         f"PARITY's shortest length not different from theirs (Mann-Whitney p ≥ {ALPHA}), at its longest "
         f"different (p < {ALPHA}) and higher" + ("" if ok else "; fails: " + _offset_reason(off, offsets)),
+        kind="paper",
     )
 
 

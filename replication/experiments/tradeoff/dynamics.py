@@ -314,6 +314,8 @@ def sharpness_jump(cfg, ev: pd.DataFrame) -> Claim:
             else "; fails: "
             + ("some run never left its plateau" if never else "some run's sharpness rose most elsewhere")
         ),
+        kind="paper",
+        headline=True,
     )
 
 
@@ -340,6 +342,7 @@ def sharpness_peak(cfg, ev: pd.DataFrame, long: pd.DataFrame | None = None) -> C
             if ok
             else "; fails: " + ("some run never left its plateau" if never else _late_reason(late, long, cfg.coincide))
         ),
+        kind="paper",
     )
 
 
@@ -376,6 +379,7 @@ def norm_and_blowup(cfg, ev: pd.DataFrame) -> Claim:
         f"decay > 0 lost norm and gained log blowup, every run without lost less norm than any of them, and the "
         f"rank correlations of weight decay with both changes have the right sign with p < {ALPHA}"
         + ("" if ok else "; fails at this scale"),
+        kind="paper",
     )
 
 

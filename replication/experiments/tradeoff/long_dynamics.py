@@ -317,6 +317,7 @@ def falls_and_levels(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> 
         f"n = {cfg.dynamics_n} (one-sided Mann–Whitney p < {ALPHA})"
         + _never(ev)
         + ("" if ok else "; fails: " + "; ".join(_levels_reason(k, left) for k, v in checks.items() if not v)),
+        kind="paper",
     )
 
 
@@ -377,6 +378,7 @@ def ignores_blowup(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> Cl
                 f"decoupling at longer inputs is not tested here"
             )
         ),
+        kind="paper",
     )
 
 
@@ -408,4 +410,5 @@ def zero_decay_lower(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> 
         f"p < {ALPHA} (with 4 runs each the smallest possible p is 1/70 = 0.014)"
         + _never(ev)
         + ("" if ok else "; fails at this scale"),
+        kind="paper",
     )

@@ -83,6 +83,7 @@ def adam_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
         claim="Binary MNIST: the ViT trained with Adam is about as sensitive as with SGD",
         paper_ref="V25 Fig. 14, App. D (ViT-small on CIFAR-10 there)",
         paper_value="Adam slightly higher, similar values",
+        kind="paper",
     )
     lv = common_levels(checks) if not checks.empty else []
     if checks.empty or not lv or checks["optimizer"].nunique() < 2:

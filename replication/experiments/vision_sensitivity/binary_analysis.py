@@ -269,6 +269,8 @@ def matched_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame 
         paper_ref="V25 App. A.1, Fig. 13",
         paper_value="ViT below MLP at the same training accuracy",
         scale=cfg.scale,
+        kind="paper",
+        headline=True,
     )
     if not lv:
         return CLAIM.untestable(
@@ -302,6 +304,7 @@ def final_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | 
         paper_ref="V25 App. A.1, Fig. 13",
         paper_value="ViT below MLP at the end of training",
         scale=cfg.scale,
+        kind="paper",
     )
     fin = checks[checks["name"] == "final"] if not checks.empty else checks
     v = fin[fin["arch"] == "vit"]["sensitivity"] if len(fin) else pd.Series(dtype=float)

@@ -67,6 +67,7 @@ def levels_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
         paper_ref="V25 App. A.3, Fig. 17 (CIFAR-10 there)",
         paper_value="ViTs lower at any variance, the gap growing with it",
         scale=cfg.scale,
+        kind="diagnosis",
     )
     d = levels[levels["model"].isin(PLAIN)] if len(levels) else levels
     if d.empty or d.groupby("model")["seed"].nunique().reindex(PLAIN).fillna(0).min() < 2:
@@ -104,6 +105,7 @@ def order_claim(
         paper_ref="V25 §5, Fig. 4 (Fashion-MNIST); Fig. 13 compares at matched training accuracy",
         paper_value="ViT 0.0098, CNN 0.0453, MLP 0.0559 (Fashion-MNIST)",
         scale=cfg.scale,
+        kind="diagnosis",
     )
     if min(len(x) for x in v.values()) < 2 or (at == "matched" and not levels):
         why = "fewer than 2 stored runs of a model" if levels or at == "final" else "no level that every run reached"
@@ -205,6 +207,7 @@ def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str, scales: pd.Dat
         paper_ref="V25 §7.2, Table 2 (ViT-small, CIFAR-10)",
         paper_value={"shop": "39.166 → 9.025", "shpred": "0.5346 → 0.3982"}[col],
         scale=cfg.scale,
+        kind="diagnosis",
     )
     if sigma is None:
         return CLAIM.untestable(**base, why="no ShOp/ShPred sweep stored")
@@ -244,6 +247,7 @@ def released_claim(cfg: VisionConfig, sharp: pd.DataFrame, scales: pd.DataFrame 
         paper_ref="V25 §7.2, Table 2; released code",
         paper_value="0.5346 → 0.3982",
         scale=cfg.scale,
+        kind="diagnosis",
     )
     plain, reg = _pair(sharp, RELEASED_SHARP_SIGMA, "train", RELEASED_DROPOUT, "shpred")
     if len(plain) < 2:

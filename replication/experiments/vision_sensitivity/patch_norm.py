@@ -87,6 +87,7 @@ def patch_norm_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
         paper_ref="V25 App. A.1, Fig. 13 (this chapter's diagnosis)",
         claim="Binary MNIST: the ViT's excess sensitivity comes from its patch LayerNorm on blank patches",
         paper_value="(not in V25) without the patch LayerNorm the ViT is less sensitive",
+        kind="diagnosis",
     )
     lv = common_levels(checks) if not checks.empty else []
     if checks.empty or not lv or "vit_nopn" not in set(checks["arch"]):

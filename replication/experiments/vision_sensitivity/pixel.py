@@ -228,6 +228,7 @@ def pixel_claim(
         paper_ref="V25 §5, App. A.1, App. D (variances given; their pixel scale is not stated)",
         paper_value="ViT least sensitive",
         scale=cfg.scale,
+        kind="diagnosis",
     )
     d = levels[levels["model"].isin(models)] if len(levels) else pd.DataFrame(columns=["model", "seed", "ratio"])
     n = min(_seeds_at(d, r, models) for r in multiples.values())

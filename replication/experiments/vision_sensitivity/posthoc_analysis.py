@@ -186,6 +186,7 @@ def ordering_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
         paper_ref="V25 App. A.3, Fig. 17",
         paper_value="ViTs lower at every variance",
         scale=cfg.scale,
+        kind="paper",
     )
     ds = {r: _paired(g) for r, g in levels.groupby("ratio")} if len(levels) else {}
     if not ds or min(len(d) for d in ds.values()) < 2:
@@ -228,6 +229,7 @@ def random_noise_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFr
         paper_ref="V25 App. A.2, Table 4",
         paper_value="ResNet / ViT: 2.1× under random noise, 16.5× token-wise",
         scale=cfg.scale,
+        kind="paper",
     )
     ratio, vit_w, vit_t = calibrated(levels, whole)
     if not np.isfinite(ratio):
@@ -287,6 +289,7 @@ def whole_order_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFra
         paper_ref="V25 App. A.2, Table 4",
         paper_value="ViT-small 0.0082 against ResNet-18 0.0172 (CIFAR-10)",
         scale=cfg.scale,
+        kind="paper",
     )
     ratio, _, _ = calibrated(levels, whole)
     at = whole[np.isclose(whole["ratio"], ratio)] if np.isfinite(ratio) else whole.iloc[:0]
@@ -329,6 +332,7 @@ def blank_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
         paper_ref="V25 App. A.1 (this chapter's test)",
         paper_value="not in V25",
         scale=cfg.scale,
+        kind="diagnosis",
     )
     at = levels[np.isclose(levels["ratio"], 1.0)] if len(levels) else levels
     d = (
@@ -374,6 +378,7 @@ def flat_blank_claim(cfg: VisionConfig, levels: pd.DataFrame, bound: float = 1.2
         paper_ref="this chapter's test (V25 App. D's patch LayerNorm)",
         paper_value="not in V25",
         scale=cfg.scale,
+        kind="diagnosis",
     )
     v = levels[levels["arch"] == "vit"] if len(levels) else levels
     if len(v) == 0 or v["seed"].nunique() < 2:

@@ -76,7 +76,7 @@ def test_the_paper_claims_test_thm6_and_say_the_sweep_is_partial(planted, tmp_pa
 
     root = tmp_path / "claims_root"
     record(claims, root=root)
-    record([Claim("05_sharpness", "a cpu claim", "HR24", "1", "1", True, "cpu")], root=root)
+    record([Claim("05_sharpness", "a cpu claim", "HR24", "1", "1", True, "cpu", kind="paper")], root=root)
     card = scorecard(roots=[root / "claims"])
     assert set(card["scale"]) == {"cpu", "paper"} and (card["scale"] == "paper").sum() == len(claims)
     html = scorecard_table(card)._repr_html_()

@@ -49,8 +49,8 @@ def test_corrupted_entry_is_reported_and_recomputed(tmp_path):
 
 def test_claims_record_and_scorecard(tmp_path):
     cl = [
-        Claim("03_x", "a claim", "HR24 Fig. 1", "1", "0.9", True, "ci"),
-        Claim("03_x", "another", "HR24 Eq. 17", "2", "3", False, "ci", note="why"),
+        Claim("03_x", "a claim", "HR24 Fig. 1", "1", "0.9", True, "ci", kind="paper"),
+        Claim("03_x", "another", "HR24 Eq. 17", "2", "3", False, "ci", note="why", kind="check"),
     ]
     df = record(cl, root=tmp_path)
     assert list(df["holds"]) == [True, False]
@@ -59,7 +59,7 @@ def test_claims_record_and_scorecard(tmp_path):
     sc = scorecard([tmp_path / "claims"])
     assert len(sc) == 2 and set(sc["scale"]) == {"ci"}
     with pytest.raises(TypeError, match="holds"):
-        Claim("03_x", "c", "r", "1", "1", 1, "ci")
+        Claim("03_x", "c", "r", "1", "1", 1, "ci", kind="paper")
 
 
 def test_resolve_scale(monkeypatch):
@@ -88,7 +88,7 @@ def test_check_int_messages():
 
 def test_claim_scale_is_checked():
     with pytest.raises(ValueError, match="scale: must be one of"):
-        Claim("01_x", "c", "r", "1", "1", True, "a note passed where the scale goes")
+        Claim("01_x", "c", "r", "1", "1", True, "a note passed where the scale goes", kind="paper")
 
 
 def test_demo_claims_carry_the_scale():
@@ -204,33 +204,36 @@ def test_field_added_later_keeps_old_keys_at_its_default():
 
 def test_untestable_claims_are_counted_apart(tmp_path):
     """A claim the run cannot test shows as such and is left out of the held / tested count."""
-    from replication.report.claims import display_table, summary
+    from replication.report.claims import display_table
+    from replication.report.tally import summary
 
-    held = Claim("05_x", "a", "HR24", "1", "1", True, "cpu")
-    failed = Claim("05_x", "b", "HR24", "1", "2", False, "cpu")
-    untested = Claim("05_x", "c", "HR24", "1", "n ≤ 8", False, "cpu", "PARITY too short", testable=False)
+    held = Claim("05_x", "a", "HR24", "1", "1", True, "cpu", kind="paper")
+    failed = Claim("05_x", "b", "HR24", "1", "2", False, "cpu", kind="paper")
+    untested = Claim("05_x", "c", "HR24", "1", "n ≤ 8", False, "cpu", "PARITY too short", testable=False, kind="paper")
     record([held, failed, untested], root=tmp_path)
     card = scorecard([tmp_path / "claims"])
-    assert summary(card).loc["05_x", "cpu"] == "1 / 2 (+1 not testable)"
+    assert summary(card).loc["05_x", ("cpu", "paper claims")] == "1 / 2 (+1 not testable)"
     assert list(display_table(card)["holds"]) == ["✓ yes", "✗ no", "– not testable"]
     with pytest.raises(ValueError, match="not testable cannot hold"):
-        Claim("05_x", "d", "HR24", "1", "1", True, "cpu", testable=False)
+        Claim("05_x", "d", "HR24", "1", "1", True, "cpu", testable=False, kind="paper")
 
 
 def test_untestable_constructor_and_the_chapter_factory():
     from replication.report.claims import UNTESTABLE, claims_for, untestable
 
-    c = untestable("05_sharpness", "cpu", "a claim", "HR24 Fig. 5", "≈ 1", "no PARITY run converged")
+    c = untestable("05_sharpness", "cpu", "a claim", "HR24 Fig. 5", "≈ 1", "no PARITY run converged", kind="paper")
     assert (c.measured, c.holds, c.testable) == (UNTESTABLE, False, False) == ("not testable", False, False)
     assert c.note == "not testable: no PARITY run converged" and c.chapter == "05_sharpness"
     claim = claims_for("replication.experiments.vision_sensitivity.fixed_claims")
     assert claim.chapter == "10_vision_sensitivity" and claims_for("replication.experiments.introduction").chapter == (
         "01_introduction"
     )
-    made = claim("x", "V25 §5", "lower", "0.1 ± 0.01", True, "ci", note="check")
-    assert made == Claim("10_vision_sensitivity", "x", "V25 §5", "lower", "0.1 ± 0.01", True, "ci", "check")
-    assert claim.untestable("x", "V25 §5", "lower", "ci", "why") == untestable(
-        "10_vision_sensitivity", "ci", "x", "V25 §5", "lower", "why"
+    made = claim("x", "V25 §5", "lower", "0.1 ± 0.01", True, "ci", note="check", kind="diagnosis")
+    assert made == Claim(
+        "10_vision_sensitivity", "x", "V25 §5", "lower", "0.1 ± 0.01", True, "ci", "check", kind="diagnosis"
+    )
+    assert claim.untestable("x", "V25 §5", "lower", "ci", "why", kind="paper", headline=True) == untestable(
+        "10_vision_sensitivity", "ci", "x", "V25 §5", "lower", "why", kind="paper", headline=True
     )
     with pytest.raises(ValueError, match="no chapter"):
         claims_for("replication.experiments.nowhere")
@@ -244,7 +247,7 @@ def test_committed_claims_are_the_repositorys_results_and_the_scorecard_reads_th
     assert (paths.REPO / "results").is_dir() and (paths.REPO / "replication").is_dir()
     monkeypatch.setenv(cache_mod.CACHE_ENV, str(tmp_path / "cache"))  # an empty local cache
     committed = tmp_path / "results" / "claims"
-    record([Claim("06_tradeoff", "planted", "HR24", "1", "1", True, "paper")], root=tmp_path / "results")
+    record([Claim("06_tradeoff", "planted", "HR24", "1", "1", True, "paper", kind="paper")], root=tmp_path / "results")
     card = scorecard(committed=committed)
     assert list(card["claim"]) == ["planted"] and list(card["scale"]) == ["paper"]
     assert scorecard(committed=tmp_path / "nothing").empty
