@@ -58,6 +58,8 @@ from replication.report.tally import book_scorecard, headlines, summary
 
 # %%
 card = book_scorecard(scale, extra_scales)
+
+# %% tags=["remove-input"]
 Markdown("\n".join(f"- **{line.split(':', 1)[0]}**:{line.split(':', 1)[1]}" for line in headlines(card))
          or "No chapter has recorded a paper claim yet.")
 
