@@ -70,7 +70,7 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "grokking": _presets("replication.experiments.grokking"),
     "generalization": _presets("replication.experiments.generalization.runs"),
     "tradeoff": _presets("replication.experiments.tradeoff.config"),
-    "synthetic": _presets("replication.experiments.token_sensitivity.runs"),
+    "synthetic": _presets("replication.experiments.token_sensitivity.config"),
     "vision": _presets("replication.experiments.vision_sensitivity.runs"),
     "language": _presets("replication.experiments.language_sensitivity.runs"),
     "scratchpad": _presets("replication.experiments.scratchpad"),

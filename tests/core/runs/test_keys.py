@@ -30,7 +30,7 @@ from replication.experiments.vision_sensitivity import (
     posthoc as vision_posthoc,
 )
 from replication.experiments import grokking
-from replication.experiments.token_sensitivity import runs as synthetic_runs
+from replication.experiments import token_sensitivity as synthetic_runs
 from replication.experiments.language_sensitivity import runs as language
 from replication.experiments.language_sensitivity import trials as language_trials
 from replication.experiments.tradeoff import analysis as tradeoff
