@@ -33,7 +33,7 @@ from replication.experiments import grokking
 from replication.experiments import token_sensitivity as synthetic_runs
 from replication.experiments.language_sensitivity import runs as language
 from replication.experiments.language_sensitivity import trials as language_trials
-from replication.experiments.tradeoff import analysis as tradeoff
+from replication.experiments import tradeoff
 
 # A learned function T1 (n = 10) of a committed refit run: its truth table as chapter 07 stores it.
 T1_TABLE = (
