@@ -72,7 +72,7 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "tradeoff": _presets("replication.experiments.tradeoff.config"),
     "synthetic": _presets("replication.experiments.token_sensitivity.config"),
     "vision": _presets("replication.experiments.vision_sensitivity.runs"),
-    "language": _presets("replication.experiments.language_sensitivity.runs"),
+    "language": _presets("replication.experiments.language_sensitivity.config"),
     "scratchpad": _presets("replication.experiments.scratchpad"),
 }
 
