@@ -59,7 +59,7 @@ thm4_strings = None  # uniform strings per run for the per-string check of Thm 4
 
 # %% tags=["hide-input"]
 from replication.report import status
-from replication.experiments.sharpness.sweep import SweepConfig
+from replication.experiments.sharpness import SweepConfig
 
 cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs,
                               thm4_strings=thm4_strings)
@@ -69,7 +69,8 @@ from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
 from replication.experiments import blowup_bound as ch
-from replication.experiments.sharpness import sweep
+from replication.experiments.sharpness import settings_table
+from replication.runs.encoder import sweep
 from replication.plots import sharpness as plots
 
 # %% [markdown]
@@ -80,7 +81,7 @@ from replication.plots import sharpness as plots
 # repeated here because it says how far in $n$ the analyses below can reach.
 
 # %%
-sweep.settings_table(cfg)
+settings_table(cfg)
 
 # %%
 calibration = sweep.run_calibration(cfg)

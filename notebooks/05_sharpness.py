@@ -52,7 +52,7 @@ scheduler = None  # a dask.distributed scheduler address such as "tcp://127.0.0.
 
 # %% tags=["hide-input"]
 from replication.report import status
-from replication.experiments.sharpness.sweep import SweepConfig
+from replication.experiments.sharpness import SweepConfig
 
 cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds, steps=steps, n_jobs=n_jobs)
 
@@ -61,8 +61,8 @@ from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
 from replication.report.stats import compute_summary
-from replication.experiments.sharpness import sweep
-from replication.experiments.sharpness import analysis as ch
+from replication.experiments import sharpness as ch
+from replication.runs.encoder import sweep
 from replication.experiments.sharpness import paper
 from replication.experiments.sharpness import long_inputs
 from replication.plots import sharpness as plots
@@ -76,7 +76,7 @@ from replication.plots import sharpness as plots
 # for each difference the measurement behind it (one torch thread per process, two processes side by side).
 
 # %%
-sweep.settings_table(cfg)
+ch.settings_table(cfg)
 
 # %% [markdown]
 # ### Calibration: how far can PARITY get on a CPU?

@@ -49,7 +49,7 @@ long_steps = None  # long dynamics: training steps of every run; None: the prese
 
 # %%
 from replication.report import status
-from replication.experiments.tradeoff.analysis import TradeoffConfig
+from replication.experiments.tradeoff import TradeoffConfig
 
 cfg = TradeoffConfig.from_params(scale=scale, functions=functions, n=n, draws=draws, seeds=seeds, steps=steps, weight_decays=weight_decays, long_seeds=long_seeds, long_steps=long_steps)
 
@@ -58,7 +58,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
 from replication.report.stats import compute_summary
-from replication.experiments.tradeoff import analysis as ch
+from replication.experiments import tradeoff as ch
 from replication.experiments.tradeoff import offset
 from replication.plots import tradeoff as plots
 

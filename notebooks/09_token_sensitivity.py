@@ -65,7 +65,7 @@ vocab = None  # vocabulary size M for every setting (None: the sizes derived bel
 
 # %%
 from replication.report import status
-from replication.experiments.token_sensitivity.runs import SyntheticConfig
+from replication.experiments.token_sensitivity import SyntheticConfig
 
 cfg = SyntheticConfig.from_params(scale=scale, settings=settings, seeds=seeds, epochs=epochs, lr=lr, init=init,
                                   stop_loss=stop_loss, vocab=vocab)
@@ -77,7 +77,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
 from replication.report.stats import compute_summary
-from replication.experiments.token_sensitivity import runs as ch
+from replication.experiments import token_sensitivity as ch
 from replication.experiments.token_sensitivity import task as st
 from replication.plots import token_sensitivity as plots
 

@@ -81,7 +81,7 @@ n_val = None  # validation pairs (None: the preset's, 2,000 at cpu; the paper pr
 
 # %%
 from replication.report import status
-from replication.experiments.language_sensitivity.runs import LanguageConfig
+from replication.experiments.language_sensitivity import LanguageConfig
 
 cfg = LanguageConfig.from_params(scale=scale, dataset=dataset, data_dir=data_dir, models=models, seeds=seeds,
                                  epochs=epochs, n_train=n_train, n_val=n_val)
@@ -91,9 +91,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
 from replication.report.stats import compute_summary
-from replication.experiments.language_sensitivity import analysis as ch
-from replication.experiments.language_sensitivity import claims as cl
-from replication.experiments.language_sensitivity import depth
+from replication.experiments import language_sensitivity as ch
 from replication.plots import language_sensitivity as plots
 
 # %% [markdown]
@@ -133,13 +131,11 @@ ch.settings_table(cfg, runs)
 # training seconds on one thread:
 
 # %%
-from replication.experiments.language_sensitivity import trials as tr
-
-trials = tr.trial_table(cfg)
+trials = ch.trial_table(cfg)
 trials
 
 # %% tags=["remove-input"]
-Markdown(tr.describe_trials(trials))
+Markdown(ch.describe_trials(trials))
 
 # %% [markdown]
 # ## Accuracy and sensitivity along training
@@ -172,7 +168,7 @@ Markdown(ch.describe(runs))
 # %%
 pos = ch.positions(cfg, runs)
 axes = plots.by_position(pos, (0, int(pos["epoch"].max())))
-trend = ch.position_trend(pos, cl.MIN_COUNT)
+trend = ch.position_trend(pos, ch.MIN_COUNT)
 trend
 
 # %% [markdown]
@@ -215,7 +211,7 @@ Markdown(ch.describe_before(before))
 # validation accuracy.
 
 # %%
-depths = depth.depth_table(cfg, runs)
+depths = ch.depth_table(cfg, runs)
 depths.round(4) if len(depths) else None
 
 # %% [markdown]
@@ -234,6 +230,6 @@ compute_summary(ch.cost_runs(runs, before).groupby("name", sort=False), columns=
 # and, where a claim does not hold at this scale, what this chapter's numbers show.
 
 # %%
-claims = record(cl.claims(cfg, runs, trend, curves, before, ch.label_share(cfg), trials)
-                + ([depth.depth_claim(cfg, depths)] if cfg.depths else []))
+claims = record(ch.claims(cfg, runs, trend, curves, before, ch.label_share(cfg), trials)
+                + ([ch.depth_claim(cfg, depths)] if cfg.depths else []))
 display_table(claims)

@@ -68,11 +68,11 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "sweep": _presets("replication.runs.encoder.config"),
     "train": _train_defaults,
     "grokking": _presets("replication.experiments.grokking"),
-    "generalization": _presets("replication.experiments.generalization.runs"),
+    "generalization": _presets("replication.experiments.generalization.config"),
     "tradeoff": _presets("replication.experiments.tradeoff.config"),
-    "synthetic": _presets("replication.experiments.token_sensitivity.runs"),
+    "synthetic": _presets("replication.experiments.token_sensitivity.config"),
     "vision": _presets("replication.experiments.vision_sensitivity.runs"),
-    "language": _presets("replication.experiments.language_sensitivity.runs"),
+    "language": _presets("replication.experiments.language_sensitivity.config"),
     "scratchpad": _presets("replication.experiments.scratchpad"),
 }
 

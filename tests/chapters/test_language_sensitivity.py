@@ -10,9 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from replication.experiments.language_sensitivity import claims as cl
-from replication.experiments.language_sensitivity import measure as lm
-from replication.experiments.language_sensitivity import runs as lr
+from replication.experiments import language_sensitivity as ls
 from replication.measures.sequence import sequence_sensitivity
 from replication.models.language import Encoder, build
 from replication.tasks import text, wordnet
@@ -211,25 +209,25 @@ def test_sequence_sensitivity_counts_positions_from_the_end():
 
 def test_config_checks_parameters_by_name(tmp_path):
     with pytest.raises(ValueError, match="unknown parameter"):
-        lr.LanguageConfig.from_params(scale="ci", width=3)
+        ls.LanguageConfig.from_params(scale="ci", width=3)
     with pytest.raises(ValueError, match="models"):
-        lr.LanguageConfig.from_params(scale="ci", models=["gru"], data_dir=str(tmp_path))
+        ls.LanguageConfig.from_params(scale="ci", models=["gru"], data_dir=str(tmp_path))
     with pytest.raises(FileNotFoundError, match="data_dir"):
-        lr.LanguageConfig.from_params(scale="ci", dataset="mrpc", data_dir=str(tmp_path))
+        ls.LanguageConfig.from_params(scale="ci", dataset="mrpc", data_dir=str(tmp_path))
     with pytest.raises(ValueError, match="checkpoints"):
-        dataclasses.replace(lr.PRESETS["ci"], checkpoints=(0, 5))
+        dataclasses.replace(ls.PRESETS["ci"], checkpoints=(0, 5))
     write_wordnet(tmp_path)
-    cfg = lr.LanguageConfig.from_params(scale="ci", data_dir=str(tmp_path), epochs="3")
+    cfg = ls.LanguageConfig.from_params(scale="ci", data_dir=str(tmp_path), epochs="3")
     assert cfg.epochs == 3 and cfg.checkpoints == (0, 1, 3)
 
 
 def test_a_tiny_run_is_reproducible(tmp_path, monkeypatch):
     write_wordnet(tmp_path, senses=3)
-    monkeypatch.setattr(lr, "TOKENIZER_CACHE", tmp_path / "tok")
-    cfg = dataclasses.replace(lr.PRESETS["ci"], data_dir=str(tmp_path), epochs=2, checkpoints=(0, 2), n_sens=5)
-    run = [r for r in lr.language_runs(cfg) if r.model == "relu"][0]
+    monkeypatch.setattr(ls.measure, "TOKENIZER_CACHE", tmp_path / "tok")
+    cfg = dataclasses.replace(ls.PRESETS["ci"], data_dir=str(tmp_path), epochs=2, checkpoints=(0, 2), n_sens=5)
+    run = [r for r in ls.language_runs(cfg) if r.model == "relu"][0]
     timeless = lambda r: {k: v for k, v in r.items() if not k.endswith("_seconds")}  # noqa: E731
-    a, b = lm.measure_language(run), lm.measure_language(run)
+    a, b = ls.measure_language(run), ls.measure_language(run)
     assert timeless(a) == timeless(b) and [h["epoch"] for h in a["history"]] == [0, 2]
     assert {(p["split"], p["variance"]) for p in a["positions"]} == {
         (s, v) for s in ("train", "val") for v in (15.0, 4.0)
@@ -258,7 +256,7 @@ def _runs(lstm: float, soft: float, relu: float) -> pd.DataFrame:
 
 
 def test_claims_hold_and_fail_on_the_numbers():
-    cfg = lr.PRESETS["ci"]
+    cfg = ls.PRESETS["ci"]
     trend = pd.DataFrame(
         [
             {"model": m, "seed": s, "rho": r + 0.01 * s}
@@ -266,9 +264,9 @@ def test_claims_hold_and_fail_on_the_numbers():
             for s in range(3)
         ]
     )
-    good = cl.claims(cfg, _runs(0.15, 0.01, 0.005), trend)
+    good = ls.claims(cfg, _runs(0.15, 0.01, 0.005), trend)
     assert all(c.holds for c in good), [c.note for c in good if not c.holds]
-    bad = cl.claims(cfg, _runs(0.01, 0.15, 0.2), trend.assign(rho=0.0))
+    bad = ls.claims(cfg, _runs(0.01, 0.15, 0.2), trend.assign(rho=0.0))
     assert not any(c.holds for c in bad[1:])
     assert "is not below" in bad[1].note and "ends above" in bad[5].note and "not significantly above 0" in bad[6].note
 
@@ -305,12 +303,10 @@ def test_noise_before_the_layernorm_keeps_the_token_at_its_scale():
 def test_depth_claim_compares_the_order_of_the_models_at_each_depth():
     import pandas as pd
 
-    from replication.experiments.language_sensitivity import depth, runs as lr
-
-    cfg = lr.PRESETS["cpu"]
-    assert {r.layers for r in lr.depth_runs(cfg)} == {2, 6} and len(lr.depth_runs(cfg)) == 18
+    cfg = ls.PRESETS["cpu"]
+    assert {r.layers for r in ls.depth_runs(cfg)} == {2, 6} and len(ls.depth_runs(cfg)) == 18
     with pytest.raises(ValueError, match="^depths:"):
-        lr.LanguageConfig(scale="ci", layers=4, depths=(4,))
+        ls.LanguageConfig(scale="ci", layers=4, depths=(4,))
 
     def table(order6):
         rows = []
@@ -320,9 +316,9 @@ def test_depth_claim_compares_the_order_of_the_models_at_each_depth():
             ]
         return pd.DataFrame(rows).set_index(["layers", "name"])
 
-    same = depth.depth_claim(cfg, table(("LSTM", "RoBERTa (ReLU)", "RoBERTa (softmax)")))
+    same = ls.depth_claim(cfg, table(("LSTM", "RoBERTa (ReLU)", "RoBERTa (softmax)")))
     assert same.holds and "6 layers: LSTM < RoBERTa (ReLU) < RoBERTa (softmax)" in same.measured
-    swapped = depth.depth_claim(cfg, table(("RoBERTa (ReLU)", "LSTM", "RoBERTa (softmax)")))
+    swapped = ls.depth_claim(cfg, table(("RoBERTa (ReLU)", "LSTM", "RoBERTa (softmax)")))
     assert not swapped.holds and "order changes with depth" in swapped.note
 
 
@@ -344,14 +340,12 @@ def test_the_lexical_rule_reads_the_word_in_the_example():
 def test_describe_trials_names_the_best_word_task_run_and_the_rule():
     import pandas as pd
 
-    from replication.experiments.language_sensitivity import trials as tr
-
-    word = next(i for i, (_, c) in enumerate(tr.TRIALS) if c.get("pairing") == "word")
+    word = next(i for i, (_, c) in enumerate(ls.TRIALS) if c.get("pairing") == "word")
     table = pd.DataFrame(
         [
             {"trial": 0, "setting": "a", "model": "LSTM", "val_acc": 0.5},
             {"trial": word, "setting": "b", "model": "RoBERTa (softmax)", "val_acc": 0.61},
         ]
     ).set_index(["trial", "setting", "model"])
-    text = tr.describe_trials(table)
+    text = ls.describe_trials(table)
     assert f"0.610 (RoBERTa (softmax), trial {word})" in text and "of the training pairs" in text

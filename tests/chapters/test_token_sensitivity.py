@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from replication.experiments.token_sensitivity import runs as sr
+from replication.experiments import token_sensitivity as sr
 from replication.experiments.token_sensitivity import task as st
 from replication.models.attention_classifier import AttentionClassifier
 from replication.tasks.synthetic import Setting, generate

@@ -9,7 +9,7 @@ import torch
 from scipy import stats
 
 from replication.experiments.tradeoff import dynamics as dyn
-from replication.experiments.tradeoff import analysis as ch
+from replication.experiments import tradeoff as ch
 from replication.measures.norms import parameter_norm
 from replication.models.encoder import HR24Encoder
 from replication.train import train

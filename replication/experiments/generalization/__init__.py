@@ -21,26 +21,20 @@ on them is below ``fit_mse``, checked every ``eval_every`` steps; training stops
 passes (or at ``max_steps``, and the run is then marked not fitted and left out, counted). The same rule
 serves the T1 runs and both kinds of refit.
 
-The code, by stage: :mod:`.runs` (truth tables, training sets, the run configs, the settings and presets),
-:mod:`.measure` (fitting and measuring one model, the two sweeps), :mod:`.analysis` (the tables, the
-claims, the notebook's prose). This package re-exports the names the notebook and tests use.
+The chapter's public face, what the notebook and the tests use. Its modules, by role:
+
+- :mod:`.config`: truth tables and training sets, the run configs (:class:`FitRun`, :class:`RefitRun`), the chapter's
+  config (:class:`GeneralizationConfig`) with its presets, and the runs a config expands into;
+- :mod:`.measure`: fitting and measuring one model, the two sweeps;
+- :mod:`.tables`: the tables, the summaries and the notebook's prose;
+- :mod:`.claims`: one function per claim.
 """
 
 from __future__ import annotations
 
-from .analysis import (
-    AGREE,
-    MIN_RANK_CORR,
-    claims,
-    describe,
-    ratio_ci,
-    ratio_table,
-    sensitivity_summary,
-    sharpness_summary,
-    train_vs_cube,
-)
+from .claims import AGREE, MIN_RANK_CORR, claims
 from .measure import fit_strings, learned_functions, measure_fit, measure_refit, read_off, refits
-from .runs import (
+from .config import (
     KIND_FIT,
     KIND_REFIT,
     MAX_N,
@@ -58,6 +52,7 @@ from .runs import (
     table_to_hex,
     train_indices,
 )
+from .tables import describe, ratio_ci, ratio_table, sensitivity_summary, sharpness_summary, train_vs_cube
 
 __all__ = [
     "AGREE",

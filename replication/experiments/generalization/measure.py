@@ -15,7 +15,7 @@ from ...models.encoder import EncoderConfig, HR24Encoder
 from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...train import fit
-from .runs import (
+from .config import (
     KIND_FIT,
     KIND_REFIT,
     FitRun,

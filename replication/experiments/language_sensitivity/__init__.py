@@ -1,5 +1,45 @@
 """Chapter 11: token-wise sensitivity on language, a RoBERTa-style transformer against an LSTM (V25 §6).
 
-The code, by stage: :mod:`.runs` (settings, presets, data), :mod:`.measure` (training and measuring one
-run), :mod:`.analysis` (the sweep and its tables), :mod:`.claims` (one function per claim).
+The chapter's public face, what the notebook and the tests use. Its modules, by role:
+
+- :mod:`.config`: one trained model (:class:`LanguageRun`), the chapter's config (:class:`LanguageConfig`) with its
+  presets, and the runs a config expands into (:func:`language_runs`, :func:`before_norm_runs`, :func:`depth_runs`);
+- :mod:`.measure`: the data a run reads, training and measuring one run (:func:`measure_language`), the sweep read
+  back (:func:`run_table`, :func:`curves`, :func:`positions`), the hook of ``python -m replication.make``;
+- :mod:`.tables`: the tables and the generated sentences;
+- :mod:`.claims`: one function per claim;
+- :mod:`.depth`: the runs at other depths (V25 App. A.4), their table and claim;
+- :mod:`.trials`: the trials behind the `cpu` preset's task and settings.
 """
+
+from .claims import MIN_COUNT, claims
+from .config import (
+    DATASETS,
+    KIND,
+    NAMES,
+    NOISE_AT,
+    PAIRINGS,
+    PRESETS,
+    LanguageConfig,
+    LanguageRun,
+    before_norm_runs,
+    check_data,
+    depth_runs,
+    language_runs,
+)
+from .depth import depth_claim, depth_table
+from .measure import curves, load_data, load_pairs, make_runs, measure_language, positions, run_table
+from .tables import (
+    COST,
+    SUMMARY,
+    before_norm_summary,
+    before_norm_table,
+    cost_runs,
+    describe,
+    describe_before,
+    label_share,
+    position_trend,
+    settings_table,
+    summary,
+)
+from .trials import TRIALS, describe_trials, trial_configs, trial_table

@@ -1,7 +1,7 @@
 """Chapter 11's claims (V25 §6, App. A.4): one function per claim, each judged by a one-sided test over seeds.
 
-They read the run table (:func:`.analysis.run_table`) and the per-run rank correlations of sensitivity with
-position (:func:`.analysis.position_trend`).
+They read the run table (:func:`.measure.run_table`) and the per-run rank correlations of sensitivity with
+position (:func:`.tables.position_trend`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from scipy import stats
 
 from ...report.stats import mean_sd, welch_p
 from ...report.claims import ALPHA, Claim, claims_for, fmt
-from .analysis import NAMES
-from .runs import LanguageConfig
+from .config import NAMES, LanguageConfig
 
 CLAIM = claims_for(__name__)
 

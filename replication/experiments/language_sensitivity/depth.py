@@ -9,9 +9,8 @@ import pandas as pd
 from ...report.claims import Claim, claims_for, fmt
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
-from .analysis import NAMES
+from .config import KIND, NAMES, LanguageConfig, depth_runs
 from .measure import measure_language
-from .runs import KIND, LanguageConfig, depth_runs
 
 CLAIM = claims_for(__name__)
 

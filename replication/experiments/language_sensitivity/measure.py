@@ -1,16 +1,74 @@
-"""Training one :class:`~.runs.LanguageRun` with AdamW and measuring it at its checkpoints: accuracy on the
-training and validation pairs, and the token-wise sensitivity (V25 §6) on both, at every noise variance."""
+"""Chapter 11's runs: the data a run reads (:func:`load_data`), training one :class:`~.config.LanguageRun` with AdamW
+and measuring it at its checkpoints (accuracy on the training and validation pairs, and the token-wise sensitivity of
+V25 §6 on both, at every noise variance), the sweep read back, and the hook of ``python -m replication.make``."""
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from ...measures.sequence import sequence_sensitivity
 from ...models.language import build
-from .runs import LanguageRun, load_data, seeded, sigma
+from ...paths import REPO
+from ...runs.chapters import chapter
+from ...runs.parts import Part, first_seeds, refuse
+from ...runs.store import Store
+from ...runs.sweep import load_results, run_sweep
+from ...tasks import text, wordnet
+from .config import KIND, NAMES, VAL_FRACTION, LanguageConfig, LanguageRun, before_norm_runs, depth_runs, language_runs
+
+#: Where trained tokenizers are cached.
+TOKENIZER_CACHE = REPO / "_cache" / "tokenizers"
+
+
+@functools.lru_cache(maxsize=4)
+def load_pairs(dataset: str, data_dir: str, pairing: str = "sense") -> tuple[list, list]:
+    """All training and validation pairs of the data set (WordNet: of its task ``pairing``), the training ones
+    shuffled once (seed 0)."""
+    import random
+
+    if dataset == "wordnet" and pairing == "word":
+        train, val = wordnet.word_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
+    elif dataset == "wordnet" and pairing == "order":
+        train, val = wordnet.order_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
+    elif dataset == "wordnet":
+        train, val = wordnet.split_by_word(
+            wordnet.sense_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR)), VAL_FRACTION
+        )
+    else:
+        train, val = text.read_glue(dataset, data_dir)
+    train, val = list(train), list(val)
+    random.Random(0).shuffle(train)
+    random.Random(1).shuffle(val)
+    return train, val
+
+
+def load_data(run: LanguageRun) -> dict:
+    """The run's pairs as token ids: ``{"train": (ids, lengths, labels), "val": ...}`` and the tokenizer,
+    trained on the sentences of the run's training pairs."""
+    train, val = load_pairs(run.dataset, run.data_dir, run.pairing)
+    train, val = train[: run.n_train or None], val[: run.n_val or None]
+    texts = sorted({p.first for p in train} | {p.second for p in train})
+    tok = text.train_tokenizer(texts, run.vocab_size, TOKENIZER_CACHE)
+    return {
+        "train": text.encode_pairs(tok, train, run.max_len),
+        "val": text.encode_pairs(tok, val, run.max_len),
+        "vocab": tok.get_vocab_size(),
+    }
+
+
+def sigma(variance: float) -> float:
+    return math.sqrt(variance)
+
+
+def seeded(seed: int, salt: int) -> torch.Generator:
+    return torch.Generator().manual_seed(1000 * seed + salt)
+
 
 #: Pairs per forward pass when computing accuracies.
 EVAL_BATCH = 512
@@ -98,3 +156,55 @@ def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
     out.update({f"init_{k}": v for k, v in first.items() if k.startswith("sens_")})
     out.update(train_seconds=seconds - measuring, measure_seconds=measuring)
     return {**out, "final_epoch": last["epoch"], "history": history, "positions": positions}
+
+
+def run_table(cfg: LanguageConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
+    """One row per run of ``cfg`` (config fields and scalar results), computed or read from the results."""
+    cache = cache if cache is not None else Store(scale=cfg.scale)
+    runs = run_sweep(language_runs(cfg), measure_language, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
+    return runs.assign(name=runs["model"].map(NAMES))
+
+
+def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
+    """The chapter's runs at ``scale`` for ``python -m replication.make``: the runs (part ``main``), the runs measured
+    with the noise before the LayerNorm (``before_norm``, where the preset has them) and the runs at the preset's other depths (``depth``, V25
+    App. A.4); ``seeds`` keeps the first seeds of each."""
+    refuse(chapter(__name__).number, functions, steps)
+    cfg = LanguageConfig.from_params(scale)
+    before = before_norm_runs(cfg) if cfg.before_norm else []
+    todo = (("main", language_runs(cfg)), ("before_norm", before), ("depth", depth_runs(cfg)))
+    return [Part(name, KIND, first_seeds(runs, seeds), measure_language) for name, runs in todo]
+
+
+def curves(cfg: LanguageConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
+    """Every checkpoint of every run: one row per (model, seed, epoch) with accuracies and sensitivities."""
+    cache = cache if cache is not None else Store(scale=cfg.scale)
+    frames = [
+        pd.DataFrame(res["history"]).assign(model=row["model"], name=row["name"], seed=row["seed"])
+        for (_, row), res in zip(runs.iterrows(), load_results(KIND, language_runs(cfg), cache=cache))
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def positions(cfg: LanguageConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
+    """Sensitivity per position from the end: one row per (model, seed, epoch, split, variance, position)."""
+    cache = cache if cache is not None else Store(scale=cfg.scale)
+    rows = []
+    for (_, row), res in zip(runs.iterrows(), load_results(KIND, language_runs(cfg), cache=cache)):
+        for p in res["positions"]:
+            for back, (c, n) in enumerate(zip(p["changed"], p["count"])):
+                rows.append(
+                    {
+                        "model": row["model"],
+                        "name": row["name"],
+                        "seed": row["seed"],
+                        "epoch": p["epoch"],
+                        "split": p["split"],
+                        "variance": p["variance"],
+                        "from_end": back,
+                        "changed": c,
+                        "count": n,
+                        "sensitivity": c / n if n else float("nan"),
+                    }
+                )
+    return pd.DataFrame(rows)

@@ -9,10 +9,9 @@ import pandas as pd
 
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
-from .analysis import NAMES
-from .measure import measure_language
 from ...tasks import wordnet
-from .runs import KIND, LanguageConfig, language_runs, load_pairs
+from .config import KIND, NAMES, LanguageConfig, language_runs
+from .measure import load_pairs, measure_language
 
 #: The chapter's first cpu setting, from which the trials change one thing or a few: the sense task on 2,000
 #: training pairs for 20 epochs.

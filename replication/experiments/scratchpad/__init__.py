@@ -23,38 +23,25 @@ PARITY(x) itself, with the same perturbations.
 :mod:`replication.runs.encoder.sweep` at the same scale, never retrained here; :func:`ratio_table`
 compares the mean sharpness at each length both chapters have, with a bootstrap interval over runs.
 
-**Modules.** :mod:`.config` (the runs, the chapter's settings and presets), :mod:`.measure` (the theory
-table, one run, the sweep), :mod:`.tables` (tables and sentences) and :mod:`.claims`; the notebook and
-the tests read them all from here.
+The chapter's public face, what the notebook and the tests use. Its modules, by role:
+
+- :mod:`.config`: one run (:class:`ScratchpadRun`), the chapter's config (:class:`ScratchpadConfig`) with its
+  presets, and the runs a config expands into (:func:`runs`);
+- :mod:`.measure`: the theory table, training and measuring one run (:func:`measure_scratchpad`), the sweep and
+  chapter 05's PARITY runs read back;
+- :mod:`.tables`: the tables and the generated sentences;
+- :mod:`.claims`: one function per claim.
 """
 
-from .config import (
-    CONVERGED,
-    MAX_N,
-    MAX_THEORY_N,
-    MIN_N,
-    PRESETS,
-    ScratchpadConfig,
-    ScratchpadRun,  # noqa: F401
-    runs,
-)
+from .claims import claims
+from .config import CONVERGED, MAX_N, MAX_THEORY_N, MIN_N, PRESETS, ScratchpadConfig, ScratchpadRun, runs
 from .measure import (
     KIND,
     autoregressive,
     measure_scratchpad,
     parity_reference,
-    run_sweep_table,  # noqa: F401
+    run_sweep_table,
     teacher_forced,
     theory_table,
 )
-from .tables import (
-    RUN_COLUMNS,
-    COST,
-    convergence_table,
-    curves,
-    describe,
-    ratio_table,  # noqa: F401
-    runs_display,
-    slope_test,
-)
-from .claims import claims  # noqa: F401
+from .tables import RUN_COLUMNS, COST, convergence_table, curves, describe, ratio_table, runs_display, slope_test

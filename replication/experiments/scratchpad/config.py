@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...checks import check_choices, check_float, check_int
+from ...checks import check_float, check_int
 from ...models.seq2seq import Seq2SeqConfig
 from ...runs.config import ChapterConfig
 
@@ -86,7 +86,7 @@ class ScratchpadConfig(ChapterConfig):
     n_jobs: int = 2  # worker processes
 
     def __post_init__(self):
-        check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
+        super().__post_init__()
         check_int("n", self.max_n, MIN_N, MAX_N)  # the notebook calls it `n`
         for m in self.grid:
             check_int("grid", m, MIN_N, MAX_N)

@@ -1,10 +1,8 @@
 """Chapter 05: sharpness of trained transformers against input length (HR24 §5, §7.2, App. E.2).
 
-The runs come from the shared encoder sweep (:mod:`replication.runs.encoder.sweep`). The chapter's
-analysis is in two modules beside this one, whose names can be imported from here: :mod:`.tables` (HR24
-Table 2, slope ratios, Eq. 15 against the original code's ΔMSE, rank statistics) and :mod:`.claims` (one
-function per claim). This module holds the sentences the notebook shows. Only *kept* runs (converged,
-finite) enter any of it.
+The sentences the notebook shows and its compute table's columns. The runs come from the shared encoder sweep
+(:mod:`replication.runs.encoder.sweep`); the tables are in :mod:`.tables` and the claims in :mod:`.claims`. Only
+*kept* runs (converged, finite) enter any of it.
 """
 
 from __future__ import annotations
@@ -13,31 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ...report.claims import ALPHA, fmt
-from .claims import (
-    THM6_MIN_N,
-    _long_noise,
-    claims,
-    first_small_slope,
-    flatness,
-    long_inputs,
-    majority_rises,
-    mean_flat,
-    parity_grows,
-    parity_near_bound,
-)
 from ...runs.encoder.config import SweepConfig
-from .tables import (
-    PAPER_TABLE2,
-    _paper,
-    _reg,
-    parity_range,
-    rank_table,
-    regression_table,
-    slope_ratios,
-    table2,
-    table2_ranges,
-    variants_table,
-)
+from .tables import _paper, parity_range, rank_table, table2, variants_table
 
 #: The compute table's columns (:func:`replication.report.stats.compute_summary`, per sweep): runs computed in
 #: this session, CPU minutes training and measuring, mean and longest run in seconds (training and measuring), and
@@ -50,32 +25,6 @@ COST = {
     "longest_run_s": ("train_seconds+measure_seconds", "max"),
     "computed_on": ("machine", "machines"),
 }
-
-__all__ = [
-    "COST",
-    "PAPER_TABLE2",
-    "THM6_MIN_N",
-    "claims",
-    "describe",
-    "describe_floor",
-    "describe_long",
-    "first_small_slope",
-    "flatness",
-    "long_inputs",
-    "majority_rises",
-    "mean_flat",
-    "parity_grows",
-    "parity_near_bound",
-    "parity_range",
-    "rank_table",
-    "regression_table",
-    "slope_ratios",
-    "table2",
-    "table2_ranges",
-    "variants_table",
-    "_long_noise",
-    "_reg",
-]
 
 
 def describe(df: pd.DataFrame, long_df: pd.DataFrame | None = None) -> str:

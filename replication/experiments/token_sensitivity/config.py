@@ -1,5 +1,5 @@
 """Chapter 09's config: one :class:`SynthRun` per training run, the :class:`SyntheticConfig` that expands into
-them, and the presets of each scale (V25 App. D). :mod:`.runs` trains and measures the runs.
+them, and the presets of each scale (V25 App. D). :mod:`.measure` trains and measures the runs.
 
 Every field of :class:`SynthRun` is hashed into a committed key: keep names and defaults.
 """
@@ -11,7 +11,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 
-from ...checks import KEY_OMIT_DEFAULT, check_choices, check_float, check_int
+from ...checks import KEY_OMIT_DEFAULT, check_float, check_int
 from ...runs.config import ChapterConfig
 from ...tasks.synthetic import Setting, as_setting
 from . import task as st
@@ -114,7 +114,7 @@ class SyntheticConfig(ChapterConfig):
     #                        to see whether attention moves once the loss is far below the rule's bound
 
     def __post_init__(self):
-        check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
+        super().__post_init__()
         if not isinstance(self.settings, (tuple, list)) or not self.settings:
             raise ValueError(f"settings: must be a non-empty list of (n_s, n_f, n_d, m), got {self.settings!r}")
         object.__setattr__(self, "settings", tuple(dataclasses.astuple(as_setting(s)) for s in self.settings))

@@ -1,6 +1,6 @@
 """Chapter 09's tables and generated sentences: V25 Table 3 against ours, and what the trained models rely on.
 
-The runs are :mod:`.runs`; the claims are in :mod:`.claims`.
+The runs are :mod:`.measure`; the claims are in :mod:`.claims`.
 """
 
 from __future__ import annotations

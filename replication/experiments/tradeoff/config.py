@@ -59,7 +59,7 @@ class TradeoffConfig(ChapterConfig):
     n_jobs: int = 2  # worker processes
 
     def __post_init__(self):
-        check_choices("scale", [self.scale], ("ci", "cpu", "paper"))
+        super().__post_init__()
         check_int("n", self.max_n, MIN_N, MAX_SWEEP_N)  # the notebook calls it `n`
         for m in self.lengths:
             check_int("lengths", m, MIN_N, MAX_SWEEP_N)

@@ -18,7 +18,7 @@ from scipy import stats as st
 
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
-from .analysis import KIND, _annotate, measure_tradeoff
+from .runs import KIND, _annotate, measure_tradeoff
 from .config import TradeoffConfig, tradeoff_runs
 from .stats import ols
 

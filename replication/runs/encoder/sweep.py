@@ -22,8 +22,8 @@ silently and never averaged in.
 
 The sweep's parts sit beside this module, and every name of theirs can be imported from here:
 :mod:`.config` (the runs, the config, the presets) and :mod:`.calibration` (the protocols behind the `cpu`
-preset). Chapter 05 computes the runs (``make results CHAPTER=05``); its module
-:mod:`replication.experiments.sharpness.sweep` adds the chapter's settings table and compute summary.
+preset). Chapter 05 computes the runs (``make results CHAPTER=05``); its package
+:mod:`replication.experiments.sharpness` adds the chapter's settings table and the hook of ``replication.make``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from replication.experiments.sharpness import paper, sweep
+from replication.experiments.sharpness import paper
+from replication.runs.encoder import sweep
 from replication.report.claims import Claim, record, scorecard, scorecard_table
 from replication.runs.cache import Cache
 from replication.runs.store import Store

@@ -13,8 +13,9 @@ from replication.measures import sharpness as sharpness_mod
 from replication.runs.cache import Cache
 from replication.report.claims import fmt
 from replication.experiments import blowup_bound as blowup
-from replication.experiments.sharpness import analysis as sharpness, sweep as encoder_sweep
-from replication.experiments.sharpness.sweep import SweepConfig
+from replication.experiments import sharpness
+from replication.experiments.sharpness import SweepConfig
+from replication.runs.encoder import sweep as encoder_sweep
 from replication.models.encoder import EncoderConfig, HR24Encoder
 from replication.runs.sweep import ORIGIN_COLUMNS
 
@@ -331,7 +332,7 @@ def test_eq8_factor_by_hand():
 
 def test_long_noise_reason_only_from_what_the_runs_show():
     """The 'likely' reason for an unresolved long-input trend names only a large spread or missed convergence."""
-    from replication.experiments.sharpness.analysis import _long_noise
+    from replication.experiments.sharpness.claims import _long_noise
 
     def frame(sharp, kept):
         return pd.DataFrame({"function": "majority", "n": [8, 8, 16, 16], "sharpness": sharp, "kept": kept})

@@ -30,10 +30,9 @@ from replication.experiments.vision_sensitivity import (
     posthoc as vision_posthoc,
 )
 from replication.experiments import grokking
-from replication.experiments.token_sensitivity import runs as synthetic_runs
-from replication.experiments.language_sensitivity import runs as language
-from replication.experiments.language_sensitivity import trials as language_trials
-from replication.experiments.tradeoff import analysis as tradeoff
+from replication.experiments import token_sensitivity as synthetic_runs
+from replication.experiments import language_sensitivity as language
+from replication.experiments import tradeoff
 
 # A learned function T1 (n = 10) of a committed refit run: its truth table as chapter 07 stores it.
 T1_TABLE = (
@@ -129,7 +128,7 @@ PINNED = {
     "language_run": (lambda: _sweep(language.language_runs(language.PRESETS["cpu"])), "39001e2b8161f244ce74"),
     # The first cpu setting (the sense task) is trial 0 of the chapter's trials: its seed-0 runs keep their keys.
     "language_run/trial_0": (
-        lambda: _sweep(language.language_runs(language_trials.trial_configs()[0][1])),
+        lambda: _sweep(language.language_runs(language.trial_configs()[0][1])),
         "946d566b3d4df621a395",
     ),
     "language_run/before_norm": (

@@ -13,9 +13,8 @@ from replication.train import hr24 as train_mod
 from replication.runs.cache import Cache
 from replication.runs.store import Store
 from replication.runs.sweep import run_key
-from replication.experiments.sharpness import sweep as chapter_sweep
+from replication.experiments import sharpness
 from replication.runs.encoder import sweep
-from replication.experiments.sharpness import analysis as sharpness
 
 
 def _nan_targets_for_seed(seed, monkeypatch):
@@ -135,18 +134,18 @@ def test_chosen_trial_and_settings_table():
         assert "only at the `cpu` scale" in sweep.describe_choice(dataclasses.replace(cfg, scale="ci"), df)
     assert sweep.chosen_trial(sweep.PRESETS["paper"]) is None
     assert sweep.chosen_trial(dataclasses.replace(cpu, batch_size=64)) is None
-    paper = chapter_sweep.settings_table(sweep.PRESETS["paper"])
+    paper = sharpness.settings_table(sweep.PRESETS["paper"])
     assert (paper["why"] == "the paper's").all()
     assert (paper.iloc[:, 1] == paper.iloc[:, 2]).all()
     for scale in ("ci", "cpu"):
-        t = chapter_sweep.settings_table(sweep.PRESETS[scale])
+        t = sharpness.settings_table(sweep.PRESETS[scale])
         differ = t.iloc[:, 1] != t.iloc[:, 2]
         assert differ.any() and (t.loc[differ, "why"] != "the paper's").all()
         assert (t.loc[~differ, "why"] == "the paper's").all()
         assert not t["why"].str.contains("{", regex=False).any()  # every placeholder filled
-    ci = chapter_sweep.settings_table(sweep.PRESETS["ci"]).set_index("setting")
+    ci = sharpness.settings_table(sweep.PRESETS["ci"]).set_index("setting")
     assert ci.loc["batch", "`ci`"] == str(sweep.PRESETS["ci"].batch_size)
-    changed = chapter_sweep.settings_table(dataclasses.replace(cpu, steps=cpu.steps + 1)).set_index("setting")
+    changed = sharpness.settings_table(dataclasses.replace(cpu, steps=cpu.steps + 1)).set_index("setting")
     assert changed.loc["steps", "why"] == "set by the notebook's parameters"
     assert "not matched" in changed.loc["batch", "why"]  # the changed steps match no calibration trial
 
@@ -175,10 +174,15 @@ def test_read_runs_and_prune(tmp_path):
     assert not store.contains(sweep.KIND, run_key(stale, "cpu"))
 
 
-def test_the_chapter_module_is_the_core_sweep_and_its_tables():
-    """Chapter 05's ``sweep`` module hands out the core's objects (one sweep, one key), plus its own tables."""
-    for name in sweep.__all__:
-        assert getattr(chapter_sweep, name) is getattr(sweep, name), name
-    assert {"settings_table", "make_runs"} <= set(chapter_sweep.__all__) - set(sweep.__all__)
+def test_the_chapter_hands_out_the_core_sweep_and_its_own_tables():
+    """Chapter 05's package hands out the core's config and presets (one sweep, one key), plus its own settings table
+    and the make hook, which ``python -m replication.make`` finds in its ``runs`` module."""
+    from replication.runs.chapters import chapter
+    from replication.runs.parts import hook_module
+
+    for name in ("SweepConfig", "EncoderRun", "PRESETS"):
+        assert getattr(sharpness, name) is getattr(sweep, name), name
+    assert callable(sharpness.settings_table) and callable(sharpness.make_runs)
+    assert hook_module(chapter("sharpness")) == "replication.experiments.sharpness.runs"
     assert sweep.EncoderRun.__module__ == "replication.runs.encoder.config"
     assert sweep.KIND == "sharpness_run"

@@ -1,13 +1,11 @@
-# ruff: noqa: F401  (re-exports for the notebook and the tests: the names this chapter module publishes)
-"""Chapter 09: training V25 Eq. 3 on the synthetic task (the config and its presets are in :mod:`.config`).
+"""Chapter 09: training V25 Eq. 3 on the synthetic task, the curves of the sweeps and the ``make_runs`` hook.
 
 :class:`SynthRun` trains :class:`~replication.models.attention_classifier.AttentionClassifier` with plain
 SGD on minibatches of 100 (V25 App. D) and the logistic loss, logging once per epoch: accuracy on the
 training set, the test set and the out-of-distribution (OOD) test set; the alignment of the rows of
 ``U W_V^T`` with ``v_sp``, ``v_freq`` and ``v_irrel``; the attention mass on each token kind; and the
 model's own sensitivity (Def. 4.1, each token replaced by a uniformly drawn one). Runs go through
-:func:`replication.runs.sweep.run_sweep`, each stored on its own. The chapter's tables are in
-:mod:`.tables` and its claims in :mod:`.claims` (both importable from here, for the notebook).
+:func:`replication.runs.sweep.run_sweep`, each stored on its own.
 """
 
 from __future__ import annotations
@@ -17,43 +15,15 @@ import torch
 import torch.nn.functional as F
 
 from ...models.attention_classifier import AttentionClassifier
-from ...runs.sweep import sweep_curves
-from ...runs.store import Store
 from ...runs.chapters import chapter, kind
 from ...runs.parts import Part, first_seeds, refuse
-from ...tasks.synthetic import Setting, as_setting, generate
+from ...runs.store import Store
+from ...runs.sweep import sweep_curves
+from ...tasks.synthetic import Setting, generate
 from ...train import fit
 from . import task as st
+from .config import SynthRun, SyntheticConfig, check_runs, protocol_runs, runs
 from .task import REPLACEMENT, TIES
-from .config import (
-    DEFAULT_VOCAB,
-    INIT_SQRT,
-    PRESETS,
-    SynthRun,
-    SyntheticConfig,
-    check_runs,
-    init_value,
-    paper_vocab,
-    protocol_runs,
-    runs,
-    vocab_for,
-)
-from .claims import FLAT_ATTENTION, claims, model_claims, other  # noqa: F401 (for the notebook)
-from .tables import (
-    BOOTSTRAP,
-    check_table,
-    check_text,
-    choose_protocol,
-    derivation_text,  # noqa: F401
-    describe,
-    final_table,
-    paper_comparison,
-    protocol_outcomes,
-    protocol_table,
-    protocol_text,
-    summary_display,
-    summary_table,
-)
 
 KIND = kind("synthetic_task_run", __name__)
 # --------------------------------------------------------------------------------------------------

@@ -162,8 +162,7 @@ class GeneralizationConfig(ChapterConfig):
     n_jobs: int = 2  # worker processes
 
     def __post_init__(self):
-        if self.scale not in ("ci", "cpu", "paper"):
-            raise ValueError(f"scale: must be one of ['ci', 'cpu', 'paper'], got {self.scale!r}")
+        super().__post_init__()
         check_int("n", self.n, MIN_N, MAX_N)
         sizes = self.train_sizes if isinstance(self.train_sizes, tuple) else (self.train_sizes,)
         if not sizes or len(set(sizes)) != len(sizes):

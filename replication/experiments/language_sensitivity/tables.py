@@ -1,4 +1,4 @@
-"""Chapter 11's sweep and tables: the runs, the checkpoints along training, sensitivity per position."""
+"""Chapter 11's tables and sentences: the runs, the checkpoints along training, sensitivity per position."""
 
 from __future__ import annotations
 
@@ -7,66 +7,9 @@ import pandas as pd
 from ...report.stats import COST as STATS_COST
 from ...report.stats import mean_sd_table
 from ...runs.store import Store
-from ...runs.chapters import chapter
-from ...runs.parts import Part, first_seeds, refuse
-from ...runs.sweep import load_results, run_sweep
-from .measure import measure_language
-from .runs import KIND, LanguageConfig, before_norm_runs, depth_runs, language_runs, load_pairs
-
-#: How a model is written in tables and figures.
-NAMES = {"lstm": "LSTM", "softmax": "RoBERTa (softmax)", "relu": "RoBERTa (ReLU)"}
-
-
-def run_table(cfg: LanguageConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
-    """One row per run of ``cfg`` (config fields and scalar results), computed or read from the results."""
-    cache = cache if cache is not None else Store(scale=cfg.scale)
-    runs = run_sweep(language_runs(cfg), measure_language, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
-    return runs.assign(name=runs["model"].map(NAMES))
-
-
-def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
-    """The chapter's runs at ``scale`` for ``python -m replication.make``: the runs (part ``main``), the runs measured
-    with the noise before the LayerNorm (``before_norm``, where the preset has them) and the runs at the preset's other depths (``depth``, V25
-    App. A.4); ``seeds`` keeps the first seeds of each."""
-    refuse(chapter(__name__).number, functions, steps)
-    cfg = LanguageConfig.from_params(scale)
-    before = before_norm_runs(cfg) if cfg.before_norm else []
-    todo = (("main", language_runs(cfg)), ("before_norm", before), ("depth", depth_runs(cfg)))
-    return [Part(name, KIND, first_seeds(runs, seeds), measure_language) for name, runs in todo]
-
-
-def curves(cfg: LanguageConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
-    """Every checkpoint of every run: one row per (model, seed, epoch) with accuracies and sensitivities."""
-    cache = cache if cache is not None else Store(scale=cfg.scale)
-    frames = [
-        pd.DataFrame(res["history"]).assign(model=row["model"], name=row["name"], seed=row["seed"])
-        for (_, row), res in zip(runs.iterrows(), load_results(KIND, language_runs(cfg), cache=cache))
-    ]
-    return pd.concat(frames, ignore_index=True)
-
-
-def positions(cfg: LanguageConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
-    """Sensitivity per position from the end: one row per (model, seed, epoch, split, variance, position)."""
-    cache = cache if cache is not None else Store(scale=cfg.scale)
-    rows = []
-    for (_, row), res in zip(runs.iterrows(), load_results(KIND, language_runs(cfg), cache=cache)):
-        for p in res["positions"]:
-            for back, (c, n) in enumerate(zip(p["changed"], p["count"])):
-                rows.append(
-                    {
-                        "model": row["model"],
-                        "name": row["name"],
-                        "seed": row["seed"],
-                        "epoch": p["epoch"],
-                        "split": p["split"],
-                        "variance": p["variance"],
-                        "from_end": back,
-                        "changed": c,
-                        "count": n,
-                        "sensitivity": c / n if n else float("nan"),
-                    }
-                )
-    return pd.DataFrame(rows)
+from ...runs.sweep import run_sweep
+from .config import KIND, NAMES, LanguageConfig, before_norm_runs
+from .measure import load_pairs, measure_language
 
 
 def position_trend(

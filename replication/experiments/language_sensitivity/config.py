@@ -1,21 +1,18 @@
-"""Chapter 11's settings and runs: :class:`LanguageRun` (one trained model, a cache key), :class:`LanguageConfig`
-with its :data:`PRESETS`, :func:`language_runs`, and the data a run reads (:func:`load_data`)."""
+"""Chapter 11's settings: :class:`LanguageRun` (one trained model, a cache key), :class:`LanguageConfig` with its
+:data:`PRESETS`, and the runs a config expands into (:func:`language_runs`, :func:`depth_runs`,
+:func:`before_norm_runs`). The data a run reads is :func:`~.measure.load_data`."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import math
 from dataclasses import dataclass, field
 
-import torch
 
 from ...checks import KEY_OMIT_DEFAULT, check_choice, check_choices, check_float, check_int
 from ...models.language import LANGUAGE_MODELS
-from ...paths import REPO
 from ...runs.chapters import kind
 from ...runs.config import ChapterConfig
-from ...tasks import text, wordnet
+from ...tasks import wordnet
 
 KIND = kind("language_run", __name__)
 #: The data sets: WordNet's sense pairs (installed with the book), or GLUE's MRPC / QQP files in ``data_dir``.
@@ -28,8 +25,8 @@ VAL_FRACTION = 0.2
 PAIRINGS = ("sense", "word", "order")
 #: Where the noise goes: on the LayerNorm-ed embedding (V25 §6), or on the embedding before the LayerNorm.
 NOISE_AT = ("after_norm", "before_norm")
-#: Where trained tokenizers are cached.
-TOKENIZER_CACHE = REPO / "_cache" / "tokenizers"
+#: How a model is written in tables and figures.
+NAMES = {"lstm": "LSTM", "softmax": "RoBERTa (softmax)", "relu": "RoBERTa (ReLU)"}
 
 
 @dataclass(frozen=True)
@@ -268,47 +265,3 @@ def before_norm_runs(cfg: LanguageConfig) -> list[LanguageRun]:
     and after the last epoch only. Training does not depend on the measurements (they draw from their own
     generators), so these are the same trained models."""
     return [dataclasses.replace(r, noise_at="before_norm", checkpoints=(0, r.epochs)) for r in language_runs(cfg)]
-
-
-@functools.lru_cache(maxsize=4)
-def load_pairs(dataset: str, data_dir: str, pairing: str = "sense") -> tuple[list, list]:
-    """All training and validation pairs of the data set (WordNet: of its task ``pairing``), the training ones
-    shuffled once (seed 0)."""
-    import random
-
-    if dataset == "wordnet" and pairing == "word":
-        train, val = wordnet.word_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
-    elif dataset == "wordnet" and pairing == "order":
-        train, val = wordnet.order_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
-    elif dataset == "wordnet":
-        train, val = wordnet.split_by_word(
-            wordnet.sense_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR)), VAL_FRACTION
-        )
-    else:
-        train, val = text.read_glue(dataset, data_dir)
-    train, val = list(train), list(val)
-    random.Random(0).shuffle(train)
-    random.Random(1).shuffle(val)
-    return train, val
-
-
-def load_data(run: LanguageRun) -> dict:
-    """The run's pairs as token ids: ``{"train": (ids, lengths, labels), "val": ...}`` and the tokenizer,
-    trained on the sentences of the run's training pairs."""
-    train, val = load_pairs(run.dataset, run.data_dir, run.pairing)
-    train, val = train[: run.n_train or None], val[: run.n_val or None]
-    texts = sorted({p.first for p in train} | {p.second for p in train})
-    tok = text.train_tokenizer(texts, run.vocab_size, TOKENIZER_CACHE)
-    return {
-        "train": text.encode_pairs(tok, train, run.max_len),
-        "val": text.encode_pairs(tok, val, run.max_len),
-        "vocab": tok.get_vocab_size(),
-    }
-
-
-def sigma(variance: float) -> float:
-    return math.sqrt(variance)
-
-
-def seeded(seed: int, salt: int) -> torch.Generator:
-    return torch.Generator().manual_seed(1000 * seed + salt)

@@ -1,20 +1,11 @@
-# ruff: noqa: F401, F403  (the chapter's public face for the sweep: the notebooks and ``replication.make`` read it)
-"""Chapter 05's encoder sweep: the HR24 encoder sweep of the core (:mod:`replication.runs.encoder`) with the
-chapter's settings table (:mod:`.settings`) and its hook for ``python -m replication.make``.
-
-The runs, their config and presets, training and measuring live in :mod:`replication.runs.encoder.sweep` (chapters
-04, 06 and 08 import them from there); every name of it can be imported from here, as the notebooks do.
-"""
+"""Chapter 05's hook for ``python -m replication.make``: the HR24 encoder sweep of the core
+(:mod:`replication.runs.encoder`: its runs, config and presets, training and measuring, which chapters 04, 06 and 08
+read too) at the chapter's presets."""
 
 from __future__ import annotations
 
-from ...runs.encoder.sweep import *
-from ...runs.encoder.sweep import __all__ as _core
 from ...runs.encoder.sweep import BATCHING, KIND, SweepConfig, long_run_configs, measure_run, run_configs
 from ...runs.parts import Part, first_seeds
-from .settings import SETTINGS, settings_table, step_ms
-
-__all__ = [*_core, "SETTINGS", "make_runs", "settings_table", "step_ms"]
 
 
 def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
