@@ -783,3 +783,27 @@ def test_the_phase_figure_draws_the_several_draw_sensitivity_where_the_runs_have
     plain = plots.grokking_curves(h.drop(columns=["sensitivity_multi"]), phases)
     assert "4 draws, every 500 steps" not in [line.get_label() for line in plain[2, 0].get_lines()]
     matplotlib.pyplot.close("all")
+
+
+def test_the_predictor_claim_waits_for_the_runs_fixed_in_advance():
+    cfg = dataclasses.replace(ch.GrokkingConfig.from_params(scale="ci"), seeds=2, predictor_seeds=12)
+    c = ch.claims(cfg, _phases(EIGHT), _parity(), _bump(), _phases(EIGHT))[PREDICTOR]
+    assert not c.testable and not c.holds and "not judged yet: 8 of the 12 runs fixed in advance" in c.note
+    assert "Williams's t" in c.measured  # the interim numbers are shown
+    full = ch.claims(dataclasses.replace(cfg, predictor_seeds=8), _phases(EIGHT), _parity(), _bump())[PREDICTOR]
+    assert full.testable and full.holds
+
+
+def test_the_predictor_plan_says_how_many_runs_the_test_needs():
+    cfg = dataclasses.replace(ch.GrokkingConfig.from_params(scale="ci"), seeds=8, predictor_seeds=40)
+    t_sens, t_norm = [t - 300 for t in EIGHT], [t - 300 for t in EIGHT]
+    t_sens[6], t_sens[7] = t_sens[7], t_sens[6]
+    t_norm[0], t_norm[1], t_norm[3], t_norm[4] = t_norm[1], t_norm[0], t_norm[4], t_norm[3]
+    phases = _phases(EIGHT, t_sens=t_sens, t_norm=t_norm)
+    text = ch.predictor_plan_text(cfg, phases, phases.iloc[:5])
+    from replication.report.stats import runs_for_dependent_correlations
+    from scipy import stats as st
+
+    r_sn = st.spearmanr(t_sens, t_norm)[0]
+    need = runs_for_dependent_correlations(1 - 12 / 504, 1 - 24 / 504, r_sn)
+    assert f"needs about {need} runs for 80% power; 40 runs were fixed in advance" in text and "5 are stored" in text

@@ -51,5 +51,6 @@ from .tables import (
     parity_setting_text,
     phases_display,
     phases_table,
+    predictor_plan_text,
     v25_phase_table,
 )

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy import nan
 import pandas as pd
 
 from ...report.claims import ALPHA, fmt
-from ...report.stats import critical_rho, rank_correlation
+from ...report.stats import critical_rho, rank_correlation, runs_for_dependent_correlations
 from ...measures.phases import fall_step, grokking_phases, smooth
 from .config import parity_runs
 from .sparse_parity import rng, span
@@ -255,4 +256,22 @@ def few_runs_text(n: int) -> str:
         f"ρ ≥ {fmt(critical_rho(n))}, and Williams's comparison of the two correlations has {n - 3} degree"
         f"{'s' * (n - 3 != 1)} of freedom: {n} seeds can show the phases run by run, and whether sensitivity times the "
         f"jump at all, but hardly whether it times it better than the weight norm."
+    )
+
+
+def predictor_plan_text(cfg: GrokkingConfig, phases: pd.DataFrame, predictor: pd.DataFrame) -> str:
+    """How many runs the predictor claim was planned on, from the chapter's own runs (``phases``), and how many of
+    them are stored (``predictor``), in a few sentences (Markdown)."""
+    planned = max(cfg.predictor_seeds, cfg.seeds)
+    g = phases[phases["grokked"].astype(bool)]
+    rs, _, n = rank_correlation(g["t_sens_half"], g["t_grok"])
+    rn, _, _ = rank_correlation(g["t_norm_half"], g["t_grok"])
+    r_sn = float(g[["t_sens_half", "t_norm_half"]].astype(float).corr(method="spearman").iloc[0, 1]) if n >= 3 else nan
+    need = runs_for_dependent_correlations(rs, rn, r_sn)
+    plan = f"about {need} runs for 80% power" if need else "more runs than any budget"
+    return (
+        f"At the correlations of the chapter's {n} grokked runs, Williams's test needs {plan}; {planned} runs were "
+        f"fixed in advance (`predictor_seeds`), and {len(predictor)} are stored. The claim is judged once all "
+        f"{planned} are, and shows its interim numbers until then: judging as runs arrive, and stopping at the first "
+        f"p < {ALPHA}, would inflate the error rate."
     )

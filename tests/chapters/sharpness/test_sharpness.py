@@ -290,9 +290,11 @@ def test_ci_end_to_end(tmp_path):
         assert not cl[0].holds and "too few converged PARITY runs" in cl[0].note
     # ci runs are far shorter than n = 20: Thm 6 is reported as not testable, with the reason.
     assert not cl[4].testable and not cl[4].holds
-    assert cl[4].measured == "not testable" and (
-        f"PARITY converged only up to n = {par['n'].max()}" if len(par) else "no PARITY run converged"
-    ) in cl[4].note
+    assert (
+        cl[4].measured == "not testable"
+        and (f"PARITY converged only up to n = {par['n'].max()}" if len(par) else "no PARITY run converged")
+        in cl[4].note
+    )
 
 
 def test_blowup_growth_and_balance_tests():
