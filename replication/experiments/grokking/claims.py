@@ -78,7 +78,14 @@ def claims(
         grok_step_predictor(cfg=cfg, phases=phases if predictor is None else predictor, planned=_planned(cfg)),
         noise_reduction(cfg=cfg, bump=bump),
     ]
-    out = [dataclasses.replace(c, measured=c.measured + stored) for c in out]
+    if stored:  # a partial set: interim numbers, judged once every run of the scale is stored
+        interim = f"not judged yet: {len(phases)} of {runs} runs stored, the numbers are interim"
+        out = [
+            dataclasses.replace(
+                c, measured=c.measured + stored, holds=False, testable=False, note=f"{interim}; {c.note}"
+            )
+            for c in out
+        ]
     if parity is not None:
         return out + parity_claims(parity, cfg.parity_n, cfg.parity_k, cfg.scale)
     return out + [

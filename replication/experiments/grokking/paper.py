@@ -13,7 +13,11 @@ from ...report.claims import fmt
 from .config import PRESETS, GrokkingConfig, grok_runs
 from .runs import stored_curves
 from .sparse_parity import rng, span
+from ...measures.phases import smooth
 from .tables import V25_PHASES, bump_table, phases_table
+
+#: After the jump, the training loss "spikes" when, having fallen below QUIET, it climbs back above SPIKE.
+QUIET, SPIKE = 1e-4, 1e-3
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,32 @@ def paper_text(p: PaperScale) -> str:
         f"{V25_PHASES['sensitivity peak (clean-up starts)']:,}), and {len(g)} of {p.stored} runs reached test "
         f"accuracy ≥ 95%, at steps {span(g['t_grok'])} (V25: {V25_PHASES['test ≥ 95% (grokked)']:,})."
     )
+
+
+def after_jump_text(p: PaperScale) -> str:
+    """What each grokked `paper` run did after the jump (Markdown): sensitivity's low and, where the training loss
+    spiked (fell below :data:`QUIET`, then climbed above :data:`SPIKE`), the spike's step and what the weight norm and
+    sensitivity did with it."""
+    lines = []
+    for r in p.phases[p.phases["grokked"].astype(bool)].itertuples():
+        h = p.curves[(p.curves["seed"] == r.seed) & (p.curves["step"] >= r.t_grok)].reset_index(drop=True)
+        s = smooth(h["sensitivity"], p.cfg.window)
+        low = int(s.argmin())
+        quiet = (h["train_loss"] < QUIET).cummax()
+        spike = h.index[quiet & (h["train_loss"] > SPIKE)]
+        text = (
+            f"Seed {r.seed}: after the jump (step {r.t_grok:,}) sensitivity fell to {fmt(s[low])} at step "
+            f"{int(h['step'][low]):,}"
+        )
+        if len(spike):
+            i = int(spike[0])
+            text += (
+                f"; at step {int(h['step'][i]):,} the training loss spiked (to {fmt(h['train_loss'][i])}, training "
+                f"accuracy {fmt(h['train_acc'][i:].min())} at its lowest), the weight norm went from "
+                f"{fmt(h['weight_norm'][:i].min())} to {fmt(h['weight_norm'][i:].max())} and sensitivity to "
+                f"{fmt(s[i:].max())}, still {fmt(s[-1])} at the last step"
+            )
+        else:
+            text += f", and ended at {fmt(s[-1])} with no spike of the training loss"
+        lines.append(text + ".")
+    return " ".join(lines)
