@@ -765,7 +765,7 @@ def test_the_cpu_book_reads_the_paper_runs_that_are_stored(tmp_path):
     assert p.phases.iloc[0][["t_sat", "t_grok"]].tolist() == [200, 9800]
     assert abs(p.phases.iloc[0]["t_peak"] - 3000) <= 300  # smoothed over 9 evaluations: the slower fall pulls it on
     text = ch.paper_text(p)
-    assert text.startswith("1 of the 5 `paper` runs are stored (seeds 43)") and "0.18 s per step" in text
+    assert text.startswith("1 of the 5 `paper` runs is stored (seed 43)") and "0.18 s per step" in text
     claims = ch.claims(p.cfg, p.phases, None, p.bump, runs=p.runs)
     assert {c.scale for c in claims} == {"paper"} and claims[GROK].measured.endswith("1 of 5 runs stored so far")
     assert "rose in 1 and fell in 1 of 1 grokked runs" in claims[BUMPED].measured and not claims[BUMPED].testable

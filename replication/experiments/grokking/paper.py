@@ -67,7 +67,8 @@ def paper_text(p: PaperScale) -> str:
     hours = p.curves.groupby("seed")["train_seconds"].first() / 3600
     ph, g = p.phases, p.phases[p.phases["grokked"].astype(bool)]
     return (
-        f"{p.stored} of the {p.runs} `paper` runs are stored (seeds {', '.join(str(s) for s in ph['seed'])}): "
+        f"{p.stored} of the {p.runs} `paper` runs {'is' if p.stored == 1 else 'are'} stored "
+        f"(seed{'s' * (p.stored > 1)} {', '.join(str(s) for s in ph['seed'])}): "
         f"$p = {c.p}$, {c.train_fraction:.0%} of the pairs, AdamW learning rate {c.lr:g}, weight decay "
         f"{c.weight_decay:g}, {c.steps:,} full-batch steps, one noise draw per evaluation. Each took "
         f"{rng(hours)} hours on one CPU thread, {fmt(per_step)} s per step with its "
