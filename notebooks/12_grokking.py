@@ -239,8 +239,8 @@ Markdown(ch.describe_cleanup(phases))
 # ## At V25's own settings
 #
 # The `cpu` runs above compress V25's setting to make it fit a laptop. V25's own (their §7.3 and released
-# script) is within reach of this machine too, at a couple of CPU-hours a run, so the book runs it as its `paper`
-# scale: the same model at $p = 113$ with V25's learning rate, weight decay, step budget and seeds, nothing
+# script) is within reach of this machine too, at a few CPU-hours a run at most (the measured cost is below), so the
+# book runs it as its `paper` scale: the same model at $p = 113$ with V25's learning rate, weight decay, step budget and seeds, nothing
 # stopped early. The runs were computed once, in the background, and committed under `results/paper/`; this
 # section reads them as far as they are stored, and the claims at the end are computed on them too and recorded
 # at scale `paper`. V25 read their phases off one run: memorisation until about epoch 500, circuit formation
@@ -269,8 +269,8 @@ Markdown(ch.after_jump_text(paper)) if paper.stored else None
 # the runs go on to step 20,000 as V25's do, which is what the noise-reduction claim needs: at `cpu` each run
 # stops 500 steps after it groks, so that claim is not testable there. The sentence under the table says what each
 # run did after the jump. A late spike of the training loss (the model briefly loses part of the training set and the
-# weight norm jumps) makes sensitivity jump too; the claim's rule does not tell such a spike from V25's gentler bump,
-# so where one happens, read the claim with that sentence.
+# weight norm jumps) makes sensitivity jump too, for another reason than V25's gentler bump, so the claim reads each
+# run only up to its last quiet evaluation before such a spike and says where it cut one.
 
 # %% [markdown]
 # ## Sparse parity (V25 App. A.6)

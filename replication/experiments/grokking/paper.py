@@ -14,10 +14,7 @@ from .config import PRESETS, GrokkingConfig, grok_runs
 from .runs import stored_curves
 from .sparse_parity import rng, span
 from ...measures.phases import smooth
-from .tables import V25_PHASES, bump_table, phases_table
-
-#: After the jump, the training loss "spikes" when, having fallen below QUIET, it climbs back above SPIKE.
-QUIET, SPIKE = 1e-4, 1e-3
+from .tables import V25_PHASES, bump_table, phases_table, spike_at
 
 
 @dataclass(frozen=True)
@@ -89,8 +86,8 @@ def after_jump_text(p: PaperScale) -> str:
         h = p.curves[(p.curves["seed"] == r.seed) & (p.curves["step"] >= r.t_grok)].reset_index(drop=True)
         s = smooth(h["sensitivity"], p.cfg.window)
         low = int(s.argmin())
-        quiet = (h["train_loss"] < QUIET).cummax()
-        spike = h.index[quiet & (h["train_loss"] > SPIKE)]
+        at = spike_at(h)
+        spike = [] if at is None else [at]
         text = (
             f"Seed {r.seed}: after the jump (step {r.t_grok:,}) sensitivity fell to {fmt(s[low])} at step "
             f"{int(h['step'][low]):,}"

@@ -219,32 +219,52 @@ def v25_phase_table(phases: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run").astype("Int64")
 
 
+#: Power the predictor claim's run count is computed for.
+POWER = 0.8
+#: After the jump, the training loss "spikes" when, having fallen below QUIET, it climbs back above SPIKE.
+QUIET, SPIKE = 1e-4, 1e-3
+
+
+def spike_at(h: pd.DataFrame) -> int | None:
+    """Position in ``h`` (one run's evaluations from the jump on) of the first training-loss spike, None if none."""
+    quiet = (h["train_loss"].to_numpy() < QUIET).cumsum() > 0
+    hit = np.flatnonzero(quiet & (h["train_loss"].to_numpy() > SPIKE))
+    return int(hit[0]) if len(hit) else None
+
+
 def bump_table(curves: pd.DataFrame, phases: pd.DataFrame, window: int = 3) -> pd.DataFrame:
-    """After the jump (V25 App. A.5's noise-reduction phase), one row per grokked run: the smoothed sensitivity at
-    the jump (``sens_grok``), its highest value after it (``sens_bump`` at ``t_bump``), its value at the last
-    evaluation (``sens_end``) and the steps run after the jump (``after``). ``sens_count`` is what one smoothed
-    value counts (training pairs × draws × window), for the claims' proportion tests."""
+    """After the jump (V25 App. A.5's noise-reduction phase: "an upward and then downward trend"), one row per grokked
+    run, read off the sensitivity up to the last evaluation with a quiet training loss before its first spike
+    (:func:`spike_at`; a spike makes sensitivity jump for another reason), smoothed within that stretch: the largest rise of the curve above its running minimum, from ``sens_low``
+    at ``t_low`` to ``sens_bump`` at ``t_bump``, its value at the end of the stretch (``sens_end``, at ``t_end``), the
+    step of the spike (``t_spike``, None without one) and ``sens_count``, what one smoothed value counts (training
+    pairs × draws × window), for the claims' proportion tests."""
     rows = []
-    for (seed, h), r in zip(curves.groupby("seed", sort=True), phases.itertuples()):
-        if not r.grokked:
-            continue
-        steps, s = h["step"].to_numpy(), smooth(h["sensitivity"], window)
-        at = int(np.flatnonzero(steps == r.t_grok)[0])
-        later = s[at + 1 :]
-        i = at + 1 + int(later.argmax()) if len(later) else at
+    for r in phases[phases["grokked"].astype(bool)].itertuples():
+        h = curves[(curves["seed"] == r.seed) & (curves["step"] >= r.t_grok)].sort_values("step")
+        h = h.reset_index(drop=True)
+        cut = spike_at(h)
+        if cut is not None:  # up to the last quiet evaluation before the spike, smoothed within that stretch alone
+            cut = int(np.flatnonzero(h["train_loss"].to_numpy()[:cut] < QUIET)[-1]) + 1
+        stretch = h if cut is None else h.iloc[:cut]
+        steps, s = stretch["step"].to_numpy(), smooth(stretch["sensitivity"], window)
+        top = int((s - np.minimum.accumulate(s)).argmax())  # the largest rise above the running minimum
+        low = int(s[: top + 1].argmin())
         rows.append(
             {
-                "seed": seed,
+                "seed": r.seed,
                 "t_grok": r.t_grok,
-                "sens_grok": float(s[at]),
-                "t_bump": int(steps[i]),
-                "sens_bump": float(s[i]),
+                "t_low": int(steps[low]),
+                "sens_low": float(s[low]),
+                "t_bump": int(steps[top]),
+                "sens_bump": float(s[top]),
+                "t_end": int(steps[-1]),
                 "sens_end": float(s[-1]),
-                "after": int(steps[-1] - r.t_grok),
+                "t_spike": None if cut is None else int(h["step"][cut]),
                 "sens_count": r.sens_count,
             }
         )
-    cols = ["seed", "t_grok", "sens_grok", "t_bump", "sens_bump", "sens_end", "after", "sens_count"]
+    cols = ["seed", "t_grok", "t_low", "sens_low", "t_bump", "sens_bump", "t_end", "sens_end", "t_spike", "sens_count"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -264,11 +284,12 @@ def predictor_plan_text(cfg: GrokkingConfig, phases: pd.DataFrame, predictor: pd
     them are stored (``predictor``), in a few sentences (Markdown)."""
     planned = max(cfg.predictor_seeds, cfg.seeds)
     g = phases[phases["grokked"].astype(bool)]
+    g = g[np.isfinite(g[["t_sens_half", "t_norm_half", "t_grok"]].astype(float)).all(axis=1)]
     rs, _, n = rank_correlation(g["t_sens_half"], g["t_grok"])
     rn, _, _ = rank_correlation(g["t_norm_half"], g["t_grok"])
     r_sn = float(g[["t_sens_half", "t_norm_half"]].astype(float).corr(method="spearman").iloc[0, 1]) if n >= 3 else nan
-    need = runs_for_dependent_correlations(rs, rn, r_sn)
-    plan = f"about {need} runs for 80% power" if need else "more runs than any budget"
+    need = runs_for_dependent_correlations(rs, rn, r_sn, power=POWER)
+    plan = f"about {need} runs for {POWER:.0%} power" if need else "more runs than these correlations allow"
     return (
         f"At the correlations of the chapter's {n} grokked runs, Williams's test needs {plan}; {planned} runs were "
         f"fixed in advance (`predictor_seeds`), and {len(predictor)} are stored. The claim is judged once all "
