@@ -2,8 +2,8 @@
 
 The chapter's public face, what the notebook and the tests use. Its modules, by role:
 
-- :mod:`.config`: one modular-addition run (:class:`GrokRun`), the trials behind the `cpu` preset, the chapter's
-  config (:class:`GrokkingConfig`) with its presets, and the runs a config expands into;
+- :mod:`.run`: one modular-addition run (:class:`GrokRun`) and the trials behind the `cpu` preset;
+- :mod:`.config`: the chapter's config (:class:`GrokkingConfig`) with its presets, and the runs a config expands into;
 - :mod:`.runs`: training one run (:func:`measure_grokking`), the curve readers, the hook of
   ``python -m replication.make``;
 - :mod:`.tables`: the phases read off each run's curves, the tables and the generated sentences;
