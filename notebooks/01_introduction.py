@@ -39,6 +39,9 @@
 #   CNNs; lowering sensitivity further makes them more robust and flatter; and during grokking,
 #   sensitivity falls before test accuracy jumps.
 #
+# ```{glue} verdict
+# ```
+#
 # ## A quick demonstration
 #
 # Below, two small transformers learn PARITY and MAJORITY of $n$ bits. Then we jiggle each trained
@@ -59,7 +62,9 @@ cfg
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.plots import sensitivity as plots
 from replication.report.status import origin_note
 
@@ -108,4 +113,9 @@ Markdown(demo.describe(cfg, results))
 # reported as not holding, with the likely reason.
 
 # %%
-display_table(record(demo.claims(cfg, results)))
+claims = record(demo.claims(cfg, results))
+display_table(claims)
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims)

@@ -50,6 +50,10 @@
 # reaches the head, our last layer computes the last position alone (outputs are unchanged, and it is
 # faster); its two LayerNorm applications therefore contribute that position's factor.
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 n = None  # input length of the live model (None: the scale's preset)
@@ -64,7 +68,9 @@ cfg
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.plots import sensitivity as plots
 from replication.report.status import origin_note
 
@@ -125,4 +131,9 @@ Markdown(ch.describe(cfg, blowups, summary))
 # ## Claims
 
 # %%
-display_table(record(ch.claims(cfg, checks, factors, blowups, summary["eval_mse"])))
+claims = record(ch.claims(cfg, checks, factors, blowups, summary["eval_mse"]))
+display_table(claims)
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims)

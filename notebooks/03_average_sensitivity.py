@@ -44,6 +44,10 @@
 # $n-1$ bits contain $\lfloor n/2 \rfloor$ ones (with ties sent to 0, this holds for odd and even $n$
 # alike), so $as_n = n\binom{n-1}{\lfloor n/2\rfloor}/2^{n-1} \approx \sqrt{2n/\pi}$.
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 n = None  # largest input length of the exact curves, 1..22 (None: the scale's preset)
@@ -58,7 +62,9 @@ cfg
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.plots import sensitivity as plots
 from replication.report.status import origin_note
 
@@ -148,4 +154,9 @@ Markdown(ch.describe_spectrum(init_profiles))
 # Each row is decided by a computation above; none of the measured values is typed in.
 
 # %%
-display_table(record(ch.claims(cfg, curves, eq17, init_runs)))
+claims = record(ch.claims(cfg, curves, eq17, init_runs))
+display_table(claims)
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims)

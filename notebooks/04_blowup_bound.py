@@ -47,6 +47,10 @@
 # code reports $1/\mathrm{std}$ with the unbiased estimator and no $\epsilon$; the two differ by
 # $\sqrt{d/(d-1)}$ when $\epsilon$ is negligible.
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 n = None  # largest input length, 4..64 (None: the scale's preset); keep it equal to chapter 05's to reuse its runs
@@ -67,7 +71,9 @@ cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.experiments import blowup_bound as ch
 from replication.experiments.sharpness import settings_table
 from replication.runs.encoder import sweep
@@ -221,3 +227,7 @@ ch.sanity_checks(consts)
 # %%
 claims = record(ch.claims(cfg, runs))
 display_table(claims)
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims)

@@ -41,6 +41,10 @@
 # $10^{-3}$ (HR24 §7.1), and measure it on a fixed set of strings. Every run is cached on its own, so a
 # rerun, or chapter 04 which reads the same runs, recomputes nothing.
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 n = None  # largest input length of the main sweep, 4..64 (None: the scale's preset, 30 at cpu and paper)
@@ -59,7 +63,9 @@ cfg = SweepConfig.from_params(scale=scale, n=n, functions=functions, seeds=seeds
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import sharpness as ch
 from replication.runs.encoder import sweep
@@ -312,3 +318,7 @@ Markdown(paper.describe_paper(paper_runs, paper_grid))
 # %%
 paper_claims = record(paper.paper_claims(paper_runs, paper_grid))
 display_table(paper_claims) if len(paper_claims) else None
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims, paper_claims)

@@ -36,6 +36,10 @@
 #    moment, the blowup jump, and afterwards, if weight decay is on, the norm shrink while the blowup
 #    grows to compensate.
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 functions = None  # tradeoff functions, e.g. ["parity", "first"]; None: all four
@@ -56,7 +60,9 @@ cfg = TradeoffConfig.from_params(scale=scale, functions=functions, n=n, draws=dr
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import tradeoff as ch
 from replication.experiments.tradeoff import offset
@@ -296,3 +302,7 @@ compute_summary(ch.cost_parts(runs, events, long_events), "experiment", columns=
 # %%
 claims = record(ch.claims(cfg, runs, events, offsets, long_events))
 display_table(claims)
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims)

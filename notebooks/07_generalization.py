@@ -42,6 +42,10 @@
 # passes, and its sharpness is measured there. A run that does not fit within its step budget is counted
 # and left out. The same rule serves the models trained on a training set and those fitted on the cube.
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 train_sizes = None  # training-set sizes, each below 2^n = 1024, e.g. [128, 256, 512] (None: the preset's)
@@ -58,7 +62,9 @@ cfg = GeneralizationConfig.from_params(scale=scale, train_sizes=train_sizes, fun
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import generalization as ch
 from replication.plots import generalization as plots
@@ -183,3 +189,7 @@ compute_summary(
 # %%
 claims = record(ch.claims(cfg, t1, refit, tv))
 display_table(claims)
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims)

@@ -46,6 +46,10 @@
 # autoregressive: the model decodes fresh strings from `START` alone, feeding back its own rounded
 # outputs, and a run counts as converged when more than 99.9% of the bits it writes are right.
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 n = None  # the largest input length of the sweep, 2..512 (None: the preset's, 32 at cpu, 300 at paper)
@@ -61,7 +65,9 @@ cfg = ScratchpadConfig.from_params(scale=scale, n=n, seeds=seeds, steps=steps)
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import scratchpad as ch
 from replication.plots import scratchpad as plots
@@ -205,3 +211,7 @@ compute_summary(scratch.groupby("n"), columns=ch.COST, digits=3)
 # %%
 claims = record(ch.claims(cfg, theory, scratch, parity, ratios))
 display_table(claims)
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims)

@@ -43,6 +43,10 @@
 # same as computing all three positions (a test checks it against `torch.nn.MultiheadAttention`), and
 # training is faster (see the settings table).
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 p = None  # the modulus, 3..1000 (None: the scale's preset, 97 at cpu, 113 at paper)
@@ -63,7 +67,9 @@ cfg = GrokkingConfig.from_params(scale=scale, p=p, train_fraction=train_fraction
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import grokking as ch
 from replication.plots import grokking as plots
@@ -338,3 +344,7 @@ Markdown(ch.few_runs_text(paper.cfg.seeds))
 # %%
 paper_claims = record(ch.claims(paper.cfg, paper.phases, None, paper.bump, runs=paper.runs)) if paper.stored else None
 display_table(paper_claims) if paper.stored else None
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims, paper_claims)

@@ -53,7 +53,8 @@ extra_scales = ["paper"]  # committed results shown beside the book's own scale
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication.report.claims import UNKNOWN, scorecard_table
+from replication.report.claims import UNKNOWN
+from replication.report.view import scorecard_table
 from replication.report.tally import book_scorecard, headlines, summary
 
 # %%

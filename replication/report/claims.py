@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -25,8 +24,6 @@ from ..runs.chapters import chapter as _chapter
 from .status import write_status
 from .text import fmt  # noqa: F401 (the chapters' number format, long imported from here)
 
-# Claims tables are read in full: pandas would cut every text cell at 50 characters in a notebook.
-pd.set_option("display.max_colwidth", None)
 
 #: Significance level of every statistical check in the book.
 ALPHA = 0.05
@@ -43,6 +40,7 @@ COLUMNS = [
     "testable",
     "kind",
     "headline",
+    "section",
 ]
 
 #: What a claim is (:attr:`Claim.kind`): ``paper``, the paper asserts it; ``diagnosis``, an experiment of this book
@@ -69,6 +67,7 @@ class Claim:
     testable: bool = True  # False: the run cannot test the claim (then holds is False; the note says why)
     kind: str = field(kw_only=True)  # one of KINDS: a paper claim, a diagnosis or a check; required
     headline: bool = field(default=False, kw_only=True)  # a paper claim its abstract or a section title states
+    section: str = field(default="", kw_only=True)  # the heading of the chapter's section that shows the evidence
 
     def __post_init__(self):
         if not isinstance(self.holds, bool):
@@ -83,6 +82,8 @@ class Claim:
             raise TypeError(f"headline: must be a bool, got {self.headline!r}")
         if self.headline and self.kind != "paper":
             raise ValueError(f"headline: only a paper claim can be a headline claim, got kind {self.kind!r}")
+        if not isinstance(self.section, str):
+            raise TypeError(f"section: must be the heading of a section (a str), got {self.section!r}")
 
 
 #: What the measured column of a claim the run cannot test says (the note says why).
@@ -99,6 +100,7 @@ def untestable(
     *,
     kind: str,
     headline: bool = False,
+    section: str = "",
 ) -> Claim:
     """A claim this run cannot test: measured :data:`UNTESTABLE`, not holding, ``note`` "not testable: ``why``"."""
     return Claim(
@@ -113,6 +115,7 @@ def untestable(
         False,
         kind=kind,
         headline=headline,
+        section=section,
     )
 
 
@@ -136,6 +139,7 @@ class ChapterClaims:
         *,
         kind: str,
         headline: bool = False,
+        section: str = "",
     ) -> Claim:
         return Claim(
             self.chapter,
@@ -149,12 +153,24 @@ class ChapterClaims:
             testable,
             kind=kind,
             headline=headline,
+            section=section,
         )
 
     def untestable(
-        self, claim: str, paper_ref: str, paper_value: str, scale: str, why: str, *, kind: str, headline: bool = False
+        self,
+        claim: str,
+        paper_ref: str,
+        paper_value: str,
+        scale: str,
+        why: str,
+        *,
+        kind: str,
+        headline: bool = False,
+        section: str = "",
     ) -> Claim:
-        return untestable(self.chapter, scale, claim, paper_ref, paper_value, why, kind=kind, headline=headline)
+        return untestable(
+            self.chapter, scale, claim, paper_ref, paper_value, why, kind=kind, headline=headline, section=section
+        )
 
 
 def claims_for(module: str) -> ChapterClaims:
@@ -246,128 +262,13 @@ def scorecard(
 
 def with_kinds(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` (claims as :func:`claims_table` or :func:`scorecard` makes them) with the columns that records written
-    before a field existed lack: ``testable`` (True), ``kind`` (:data:`UNKNOWN`), ``headline`` (False), and the
+    before a field existed lack: ``testable`` (True), ``kind`` (:data:`UNKNOWN`), ``headline`` (False), ``section``
+    (""), and the
     ``paper`` (:func:`paper_of`)."""
     return df.assign(
         testable=df["testable"].fillna(True).astype(bool) if "testable" in df else True,
         kind=df["kind"].fillna(UNKNOWN).astype(str) if "kind" in df else UNKNOWN,
         headline=df["headline"].eq(True) if "headline" in df else False,
+        section=df["section"].fillna("").astype(str) if "section" in df else "",
         paper=df["paper"] if "paper" in df else [paper_of(c, r) for c, r in zip(df["chapter"], df["paper_ref"])],
     )
-
-
-def scorecard_table(card: pd.DataFrame, kinds: Iterable[str] | None = None) -> ClaimsView:
-    """The scorecard for display: one row per claim, indexed by chapter, ✓/✗ in the holds column, a headline
-    claim's text marked "★". ``kinds`` keeps the claims of those kinds (:data:`KINDS`, :data:`UNKNOWN`).
-
-    In a notebook it shows as :class:`ClaimsView` does, with one heading row per chapter.
-    """
-    card = with_kinds(card)
-    if kinds is not None:
-        kinds = list(kinds)
-        wrong = [k for k in kinds if k not in (*KINDS, UNKNOWN)]
-        if wrong:
-            raise ValueError(f"kinds: {wrong} are not kinds of claim; kinds are {[*KINDS, UNKNOWN]}")
-        card = card[card["kind"].isin(kinds)]
-    out = display_table(card.drop(columns=["kind", "headline", "paper"]))
-    out["claim"] = [("★ " if h else "") + str(c) for c, h in zip(card["claim"], card["headline"])]
-    out.index = pd.Index(card["chapter"], name="chapter")
-    out.attrs["table"] = "scorecard"
-    return out
-
-
-def display_table(df: pd.DataFrame) -> ClaimsView:
-    """A claims table for display: ✓/✗ in the holds column, no chapter/scale repetition.
-
-    The result is a DataFrame (``display_table(df)["holds"]`` is a column as usual) that a notebook shows
-    as a table fitting the page (:class:`ClaimsView`).
-    """
-    out = df.copy()
-    out["holds"] = out["holds"].map({True: "✓ yes", False: "✗ no"})
-    if "testable" in out:
-        out.loc[~out["testable"].fillna(True).astype(bool), "holds"] = "– not testable"
-    chapters = sorted(set(out["chapter"].dropna())) if "chapter" in out else []
-    out = ClaimsView(out.drop(columns=[c for c in ("chapter", "testable") if c in out]))
-    out.attrs["table"] = "claims " + ", ".join(chapters) if chapters else "claims"
-    return out
-
-
-#: The columns a claims table shows, in order: (column, heading, share of the table's width in %). The
-#: ``note`` is shown beneath its row, across the whole table, so that the table fits the book's text
-#: column (about 780 px at a 1280-px window) without scrolling sideways.
-SHOWN = [
-    ("claim", "claim", 31),
-    ("paper_ref", "ref", 12),
-    ("paper_value", "paper", 17),
-    ("measured", "measured", 22),
-    ("holds", "holds", 11),
-    ("scale", "scale", 7),
-]
-
-#: Styles of :class:`ClaimsView` tables, scoped to their class (the book's CSS is not needed). Fixed
-#: layout: the column widths above hold whatever the cells contain; long words wrap.
-CLAIMS_CSS = """
-table.claims-table { table-layout: fixed; width: 100%; max-width: 100%; border-collapse: collapse;
-  margin: 0; font-size: 0.875em; }
-table.claims-table th, table.claims-table td { text-align: left; vertical-align: top; white-space: normal;
-  overflow-wrap: anywhere; word-break: normal; padding: 0.25em 0.4em; border: none; }
-table.claims-table thead th { border-bottom: 1px solid rgba(128, 128, 128, 0.6); }
-table.claims-table tr.claims-row td { padding-top: 0.45em; }
-table.claims-table tr.claims-last td { border-bottom: 1px solid rgba(128, 128, 128, 0.3); }
-table.claims-table tr.claims-note td { font-size: 0.9em; opacity: 0.8; padding-top: 0; padding-left: 1.2em; }
-table.claims-table tr.claims-group th { padding-top: 0.8em; border-bottom: 1px solid rgba(128, 128, 128, 0.6); }
-table.claims-table td.holds-yes { color: #1a7f37; }
-table.claims-table td.holds-no { color: #cf222e; }
-"""
-
-
-class ClaimsView(pd.DataFrame):
-    """A claims table (or the scorecard) that a notebook shows narrow enough for the book's page.
-
-    A plain DataFrame in every other way. Its HTML has the short headings of :data:`SHOWN` in fixed-width
-    columns that wrap, the ``note`` of each claim in a row of its own beneath it, and, when indexed by
-    chapter (the scorecard), one heading row per chapter. The table carries the class ``claims-table``
-    and a ``data-table`` name, by which ``scripts/check_html.py`` fails a book whose claims tables scroll
-    sideways. A frame without the claims columns shows as pandas shows it.
-    """
-
-    def _repr_html_(self) -> str | None:
-        shown = [(c, h, w) for c, h, w in SHOWN if c in self.columns]
-        if [c for c, _, _ in shown] != [c for c, _, _ in SHOWN]:
-            return super()._repr_html_()
-        from html import escape
-
-        grouped = self.index.name == "chapter"
-        width = len(shown)
-        name = str(self.attrs.get("table", "claims"))
-        head = "".join(f'<col style="width: {w}%">' for _, _, w in shown)
-        rows = []
-        last = None
-        for key, row in zip(self.index, self.to_dict("records")):
-            if grouped and key != last:
-                rows.append(f'<tr class="claims-group"><th colspan="{width}">{escape(str(key))}</th></tr>')
-                last = key
-            note = "" if pd.isna(row.get("note")) else str(row.get("note", "") or "")
-            cells = []
-            for c, _, _ in shown:
-                v = row[c]
-                text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                cls = ""
-                if c == "holds":
-                    cls = (
-                        ' class="holds-yes"'
-                        if text.startswith("✓")
-                        else ' class="holds-no"'
-                        if text.startswith("✗")
-                        else ""
-                    )
-                cells.append(f"<td{cls}>{escape(text)}</td>")
-            rows.append(f'<tr class="claims-row{"" if note else " claims-last"}">{"".join(cells)}</tr>')
-            if note:
-                rows.append(f'<tr class="claims-note claims-last"><td colspan="{width}">{escape(note)}</td></tr>')
-        heads = "".join(f'<th title="{escape(c)}">{escape(h)}</th>' for c, h, _ in shown)
-        return (
-            f"<style>{CLAIMS_CSS}</style>"
-            f'<table class="claims-table" data-table="{escape(name)}"><colgroup>{head}</colgroup>'
-            f"<thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        )

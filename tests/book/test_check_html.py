@@ -174,7 +174,8 @@ def test_a_claims_table_that_scrolls_sideways_fails_and_other_wide_outputs_are_n
 def test_the_book_draws_claims_tables_that_the_check_recognises():
     """display_table and scorecard_table give HTML with the class and name the check looks for, no
     column wider than the table, and the note beneath its row."""
-    from replication.report.claims import Claim, claims_table, display_table, scorecard_table
+    from replication.report.claims import Claim, claims_table
+    from replication.report.view import display_table, scorecard_table
 
     claims = [
         Claim("05_x", "a claim < b", "HR24 Fig. 1", "1", "2", True, "cpu", "check: " + "long note " * 40, kind="paper"),

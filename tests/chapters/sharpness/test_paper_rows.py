@@ -7,7 +7,8 @@ import pytest
 
 from replication.experiments.sharpness import paper
 from replication.runs.encoder import sweep
-from replication.report.claims import Claim, record, scorecard, scorecard_table
+from replication.report.claims import Claim, record, scorecard
+from replication.report.view import scorecard_table
 from replication.runs.cache import Cache
 from replication.runs.store import Store
 

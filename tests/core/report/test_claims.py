@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from replication.paths import REPO
-from replication.report.claims import KINDS, UNKNOWN, Claim, paper_of, record, scorecard, scorecard_table, untestable
+from replication.report.claims import KINDS, UNKNOWN, Claim, paper_of, record, scorecard, untestable
+from replication.report.view import scorecard_table
 from replication.report.tally import CSV_COLUMNS, headlines, paper_counts, summary, write_csv
 from replication.runs.chapters import CHAPTERS
 

@@ -204,7 +204,7 @@ def test_field_added_later_keeps_old_keys_at_its_default():
 
 def test_untestable_claims_are_counted_apart(tmp_path):
     """A claim the run cannot test shows as such and is left out of the held / tested count."""
-    from replication.report.claims import display_table
+    from replication.report.view import display_table
     from replication.report.tally import summary
 
     held = Claim("05_x", "a", "HR24", "1", "1", True, "cpu", kind="paper")
