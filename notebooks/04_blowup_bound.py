@@ -73,6 +73,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import record
 from replication.report.verdicts import glue_verdict
+from replication.report.text import dashed
 from replication.report.view import display_table
 from replication.experiments import blowup_bound as ch
 from replication.experiments.sharpness import settings_table
@@ -91,7 +92,7 @@ settings_table(cfg)
 
 # %%
 calibration = sweep.run_calibration(cfg)
-sweep.calibration_table(calibration, cfg.scale)
+dashed(sweep.calibration_table(calibration, cfg.scale))
 
 # %% tags=["remove-input"]
 Markdown(sweep.describe_choice(cfg, calibration))
@@ -106,7 +107,7 @@ Markdown(sweep.describe_choice(cfg, calibration))
 
 # %%
 runs = sweep.run_main(cfg, scheduler=scheduler)
-sweep.kept_table(runs)
+dashed(sweep.kept_table(runs))
 
 # %% tags=["remove-input"]
 Markdown(status.origin_note())
@@ -151,7 +152,7 @@ ch.growth_table(runs)
 # %%
 sides = ch.cor5_sides(runs, heads=cfg.heads)
 ax = plots.cor5_sides(sides)
-sides.round(4)
+dashed(sides, digits=4)
 
 # %% [markdown]
 # ### What can be said about $C$
@@ -166,7 +167,7 @@ sides.round(4)
 # %%
 consts = ch.constant_table(cfg, runs)
 ax = plots.constants(consts)
-ch.constant_summary(consts)
+dashed(ch.constant_summary(consts))
 
 # %% [markdown]
 # ## Thm 4 on single strings

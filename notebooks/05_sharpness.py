@@ -65,6 +65,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import record
 from replication.report.verdicts import glue_verdict
+from replication.report.text import dashed
 from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import sharpness as ch
@@ -99,7 +100,7 @@ ch.settings_table(cfg)
 
 # %%
 calibration = sweep.run_calibration(cfg)
-sweep.calibration_table(calibration, cfg.scale)
+dashed(sweep.calibration_table(calibration, cfg.scale))
 
 # %% tags=["remove-input"]
 Markdown(sweep.describe_calibration(calibration) + "\n\n" + sweep.describe_choice(cfg, calibration))
@@ -310,7 +311,7 @@ display_table(claims)
 
 # %%
 paper_runs, paper_grid = paper.read_paper()
-paper.paper_counts(paper_runs)
+dashed(paper.paper_counts(paper_runs))
 
 # %% tags=["remove-input"]
 Markdown(paper.describe_paper(paper_runs, paper_grid))

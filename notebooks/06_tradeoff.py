@@ -62,6 +62,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import record
 from replication.report.verdicts import glue_verdict
+from replication.report.text import dashed
 from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import tradeoff as ch
@@ -278,7 +279,7 @@ long_events.round(4)
 # elasticity 1, and the interval must lie within $\pm 0.5$.
 
 # %%
-ch.long_tests(long_events, easy).round(4)
+dashed(ch.long_tests(long_events, easy), digits=4)
 
 # %% tags=["remove-input"]
 Markdown(ch.describe_long(cfg, long_events, easy))

@@ -67,6 +67,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import record
 from replication.report.verdicts import glue_verdict
+from replication.report.text import dashed
 from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import scratchpad as ch
@@ -171,7 +172,7 @@ axes = plots.theory_and_sharpness(theory, ch.curves(scratch, parity))
 
 # %%
 ratios = ch.ratio_table(scratch, parity, cfg.bootstrap)
-ratios
+dashed(ratios)
 
 # %% tags=["remove-input"]
 Markdown(ch.describe(cfg, scratch, parity, ratios))

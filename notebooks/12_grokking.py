@@ -69,6 +69,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import record
 from replication.report.verdicts import glue_verdict
+from replication.report.text import dashed
 from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import grokking as ch
@@ -289,7 +290,7 @@ Markdown(ch.after_jump_text(paper)) if paper.stored else None
 
 # %%
 axes = plots.parity_curves(parity, cfg.parity_k / cfg.parity_n)
-ch.parity_table(parity)
+dashed(ch.parity_table(parity))
 
 # %%
 Markdown(ch.parity_describe(ch.parity_table(parity), cfg.parity_n, cfg.parity_k))

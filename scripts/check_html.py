@@ -181,6 +181,151 @@ def book_pages(root: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------------------------------
+# What a reader is told first (no browser)
+# ---------------------------------------------------------------------------------------------------
+
+#: Cell texts that mean "not measured" and must show as "—" in a reader's table.
+MISSING_CELLS = {"NaN", "nan", "<NA>", "NaT", "None"}
+
+
+@dataclass
+class Reading:
+    """What the reader checks need from one page: table cells that show a missing value, claims rows without a
+    link, whether it has a chapter's claims table and a verdict box, and its What-replicates section."""
+
+    missing: list[str] = field(default_factory=list)  # "<table>: <cell>" for each NaN-like cell
+    unlinked: list[str] = field(default_factory=list)  # the claim text of each claims row without a link
+    claims_tables: int = 0  # chapter claims tables (not the scorecard)
+    verdict_box: bool = False
+    what_replicates: bool = False
+    fragments: set[str] = field(default_factory=set)  # the #fragments its links name (for the landing page)
+
+
+class _ReadingParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.reading = Reading()
+        self.cell: list[str] | None = None
+        self.row: dict | None = None
+        self.table: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: (v or "") for k, v in attrs}
+        classes = a.get("class", "").split()
+        if tag == "table":
+            name = a.get("data-table", "")
+            self.table.append(name or "table")
+            if "claims-table" in classes and name.startswith("claims"):
+                self.reading.claims_tables += 1
+        elif tag == "tr" and "claims-row" in classes:
+            self.row = {"linked": False, "text": []}
+        elif tag in ("td", "th"):
+            self.cell = []
+        elif tag == "a" and a.get("href"):
+            if self.row is not None:
+                self.row["linked"] = True
+            frag = urlsplit(a["href"]).fragment
+            if frag:
+                self.reading.fragments.add(unquote(frag))
+        if "verdict" in classes and "admonition" in classes:
+            self.reading.verdict_box = True
+        if a.get("id") == "what-replicates":
+            self.reading.what_replicates = True
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+        if self.row is not None:
+            self.row["text"].append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cell is not None:
+            text = "".join(self.cell).strip()
+            if text in MISSING_CELLS:
+                self.reading.missing.append(f"{self.table[-1] if self.table else 'table'}: {text!r}")
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            if not self.row["linked"]:
+                self.reading.unlinked.append(" ".join("".join(self.row["text"]).split())[:60])
+            self.row = None
+        elif tag == "table" and self.table:
+            self.table.pop()
+
+
+def read_page(html: str) -> Reading:
+    """The reader-facing facts of an HTML text (:class:`Reading`)."""
+    parser = _ReadingParser()
+    parser.feed(html)
+    parser.close()
+    return parser.reading
+
+
+def headline_targets(csv: Path) -> list[tuple[str, str]]:
+    """(claim id, claim) of every headline paper claim at every scale in the build's ``scorecard.csv``: the rows the
+    landing page must give a verdict for (its links name these ids)."""
+    import csv as _csv
+
+    sys.path.insert(0, str(ROOT))
+    from replication.report.anchors import claim_id
+
+    with open(csv, newline="", encoding="utf-8") as fh:
+        rows = list(_csv.DictReader(fh))
+    return [
+        (claim_id(r["scale"], r["claim"]), r["claim"])
+        for r in rows
+        if r.get("kind") == "paper" and str(r.get("headline")).lower() == "true"
+    ]
+
+
+def check_reading(root: Path, pages: list[Path] | None = None) -> list[str]:
+    """Problems a reader meets first: a table cell that shows NaN (a value not measured shows as "—"); a chapter page
+    (one with a claims table) without its verdict box; a claims row without a link to its evidence; the landing page
+    (the target of ``index.html``) without its "What replicates" section, or without a verdict for a headline claim
+    of the build's ``scorecard.csv``."""
+    root = root.resolve()
+    pages = [p.resolve() for p in (pages if pages is not None else book_pages(root))]
+    problems = []
+    for page in pages:
+        name = page.relative_to(root).as_posix()
+        r = read_page(page.read_text(encoding="utf-8", errors="replace"))
+        problems += [
+            f"{name}: a table shows a missing value as {m.split(': ', 1)[1]} ({m.split(': ', 1)[0]}); show it as '—'"
+            for m in r.missing
+        ]
+        if r.claims_tables and not r.verdict_box:
+            problems.append(
+                f"{name}: a chapter page without its verdict box (replication.report.verdicts.glue_verdict)"
+            )
+        problems += [f"{name}: a claims row without a link to its evidence: {t!r}" for t in r.unlinked]
+    landing = landing_page(root)
+    if landing is not None and landing.resolve() in pages:
+        r = read_page(landing.read_text(encoding="utf-8", errors="replace"))
+        name = landing.relative_to(root).as_posix()
+        if not r.what_replicates:
+            problems.append(f"{name}: the landing page has no 'What replicates' section (id what-replicates)")
+        csv = root / "scorecard.csv"
+        if csv.is_file():
+            problems += [
+                f"{name}: no verdict for the headline claim {claim!r} (a link to #{cid})"
+                for cid, claim in headline_targets(csv)
+                if cid not in r.fragments
+            ]
+    return problems
+
+
+def landing_page(root: Path) -> Path | None:
+    """The book's first page: the target of ``index.html``'s redirect (or ``index.html`` itself)."""
+    index = root / "index.html"
+    if not index.is_file():
+        return None
+    redirect = parse_page(index.read_text(encoding="utf-8", errors="replace")).redirect
+    if not redirect:
+        return index
+    target = resolve_href(index, redirect)
+    return Path(os.path.normpath(target[0])) if target and Path(os.path.normpath(target[0])).is_file() else None
+
+
+# ---------------------------------------------------------------------------------------------------
 # The browser
 # ---------------------------------------------------------------------------------------------------
 
@@ -438,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     print(f"check-html: {len(pages)} pages in {root}")
 
-    problems = check_links(root, pages)
+    problems = check_links(root, pages) + check_reading(root, pages)
     notes: list[str] = []
     if not args.links_only:
         for exe in (args.chromedriver, args.chromium):

@@ -91,3 +91,33 @@ def computed_on(machines: pd.Series | None) -> str:
         return "unknown"
     counts = machines.fillna("unknown").value_counts()
     return "; ".join(f"{k} run{'s' * (k != 1)} on {m}" for m, k in counts.items())
+
+
+#: What a reader's table shows for a value not measured (never "NaN").
+DASH = "—"
+
+
+def dashed(df: pd.DataFrame, digits: int | None = None) -> pd.DataFrame:
+    """``df`` for a reader: every missing value (NaN, None, NA) shown as :data:`DASH`, numbers rounded to ``digits``
+    decimals (None: as they are) and whole floats written as integers, so that a column with a gap still reads
+    "12" rather than "12.0". The index and columns are kept; cells become text where a column had a gap."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if not s.isna().any():
+            if digits is not None and pd.api.types.is_float_dtype(s):
+                out[col] = s.round(digits)
+            continue
+        out[col] = [DASH if _missing_cell(v) else _number_cell(v, digits) for v in s]
+    return out
+
+
+def _missing_cell(v: Any) -> bool:
+    return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
+
+
+def _number_cell(v: Any, digits: int | None) -> Any:
+    if isinstance(v, (float, np.floating)):
+        v = float(v) if digits is None else round(float(v), digits)
+        return int(v) if v.is_integer() and abs(v) < 1e15 else v
+    return v

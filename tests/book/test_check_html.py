@@ -37,7 +37,7 @@ def book(tmp_path) -> Path:
         {
             "index.html": _html("", head='<meta http-equiv="Refresh" content="0; url=book/intro.html" />'),
             "book/intro.html": _html(
-                '<h1 id="intro">Intro</h1><a name="old-anchor"></a>'
+                '<h1 id="intro">Intro</h1><a name="old-anchor"></a><section id="what-replicates"></section>'
                 '<a href="../notebooks/ch1.html">ch1</a>'
                 '<a href="../notebooks/ch1.html#the-result">result</a>'
                 '<a href="#intro">top of page</a>'
@@ -123,6 +123,60 @@ def test_a_redirect_to_a_missing_page_is_a_problem(book):
     (book / "book" / "intro.html").unlink()
     problems = check_html.check_links(book, [book / "index.html"])
     assert problems == ["index.html: link 'book/intro.html' points to a missing file (book/intro.html)"]
+
+
+def test_a_sound_book_has_no_reading_problems(book):
+    assert check_html.check_reading(book) == []
+
+
+def _chapter(body: str) -> str:
+    return _html(f'<table class="claims-table" data-table="claims 05_sharpness"><tbody>{body}</tbody></table>')
+
+
+def test_reading_problems_nan_cells_verdict_box_unlinked_rows_and_the_landing_page(book):
+    from replication.report.anchors import claim_id
+
+    linked = '<tr class="claims-row" id="c1"><td><a href="#s">claim one</a></td><td>✓ yes</td></tr>'
+    bare = '<tr class="claims-row"><td>claim two</td><td>✗ no</td></tr>'
+    box = '<div class="admonition tip verdict"><p>What this chapter finds</p></div>'
+    _write(
+        book,
+        {
+            "notebooks/good.html": _html(box) + _chapter(linked),
+            "notebooks/nobox.html": _chapter(linked),
+            "notebooks/bare.html": _html(box) + _chapter(bare),
+            "notebooks/nan.html": _html(
+                '<table data-table="t"><tr><th>x</th></tr><tr><td>NaN</td><td>—</td></tr></table>'
+            ),
+            "scorecard.csv": "paper,chapter,scale,kind,headline,claim\n"
+            "HR24,05_sharpness,cpu,paper,True,claim one\nHR24,05_sharpness,cpu,paper,False,claim two\n",
+        },
+    )
+    problems = check_html.check_reading(book)
+    assert not [p for p in problems if p.startswith("notebooks/good.html")]
+    assert [p for p in problems if p.startswith("notebooks/nobox.html")] == [
+        "notebooks/nobox.html: a chapter page without its verdict box (replication.report.verdicts.glue_verdict)"
+    ]
+    assert [p for p in problems if p.startswith("notebooks/bare.html")] == [
+        "notebooks/bare.html: a claims row without a link to its evidence: 'claim two✗ no'"
+    ]
+    assert [p for p in problems if p.startswith("notebooks/nan.html")] == [
+        "notebooks/nan.html: a table shows a missing value as 'NaN' (t); show it as '—'"
+    ]
+    # the landing page must give each headline claim of the CSV a verdict (a link to its row); not the others
+    cid = claim_id("cpu", "claim one")
+    assert [p for p in problems if p.startswith("book/intro.html")] == [
+        f"book/intro.html: no verdict for the headline claim 'claim one' (a link to #{cid})"
+    ]
+    intro = book / "book" / "intro.html"
+    intro.write_text(
+        intro.read_text().replace("</section>", f'<a href="../notebooks/good.html#{cid}">✓ holds</a></section>')
+    )
+    assert not [p for p in check_html.check_reading(book) if p.startswith("book/intro.html")]
+    intro.write_text(intro.read_text().replace('id="what-replicates"', 'id="elsewhere"'))
+    assert check_html.check_reading(book, [intro]) == [
+        "book/intro.html: the landing page has no 'What replicates' section (id what-replicates)"
+    ]
 
 
 def test_main_without_a_book_says_to_build_it(tmp_path, capsys):
