@@ -31,7 +31,7 @@ MARK = {"holds": "✓", "fails": "✗", "not testable": "–"}
 
 
 def verdict(holds: bool, testable: bool) -> str:
-    """"holds", "fails" or "not testable"."""
+    """ "holds", "fails" or "not testable"."""
     return "not testable" if not testable else "holds" if holds else "fails"
 
 
@@ -141,7 +141,7 @@ def what_replicates_html(card: pd.DataFrame, root: str = "../") -> str:
         tested = {s: int(d[(d["scale"] == s)]["testable"].sum()) for s in scales}
         count = "; ".join(f"{int(held[s])} of {tested[s]} at {s} scale" for s in scales if tested[s])
         out.append(
-            f'<p><strong>{escape(paper)}</strong>: headline claims holding {count or "none tested"}.</p>'
+            f"<p><strong>{escape(paper)}</strong>: headline claims holding {count or 'none tested'}.</p>"
             f'<table class="what-replicates" data-paper="{escape(paper)}"><thead><tr><th>headline claim</th>{heads}'
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )

@@ -130,6 +130,31 @@ def _errors(nb: dict) -> list[str]:
     ]
 
 
+#: JavaScript run in the page: the rendered text of the notebook's markdown cells, and the page's notifications.
+RENDERED = """
+const md = Array.from(document.querySelectorAll('.jp-MarkdownCell .jp-InputArea')).map(e => {
+  const c = e.cloneNode(true);
+  c.querySelectorAll('.cm-editor, .jp-InputPrompt, .jp-CodeMirrorEditor').forEach(x => x.remove());
+  return c.textContent;
+});
+return {markdown: md.join('\\n'), page: document.body.innerText};
+"""
+
+
+def _check_myst_and_no_news(driver) -> None:
+    """The chapter's MyST renders (a citation is text, not a raw role) and Lab asks nothing about Jupyter news."""
+    t0, seen = time.time(), {}
+    while time.time() - t0 < 60:
+        seen = driver.execute_script(RENDERED)
+        if "Hahn" in seen["markdown"] or "hahn2024" in seen["markdown"]:
+            break
+        time.sleep(0.5)
+    assert seen.get("markdown"), "no rendered markdown cell"
+    assert "{cite" not in seen["markdown"], "a citation shows as a raw MyST role: " + seen["markdown"][:600]
+    assert "Hahn" in seen["markdown"] or "hahn2024" in seen["markdown"], seen["markdown"][:600]
+    assert "official Jupyter news" not in seen["page"], "Lab shows its news pop-up"
+
+
 def test_edit_a_chapter_in_lab_run_it_and_save_the_pair(lab):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -151,6 +176,7 @@ def test_edit_a_chapter_in_lab_run_it_and_save_the_pair(lab):
         driver.set_script_timeout(60)
         driver.get(f"{url}/lab/tree/notebooks/{CHAPTER}.ipynb?token={TOKEN}")
         state = _wait(driver, lambda s: s["status"] == "idle")
+        _check_myst_and_no_news(driver)
         params = next(i for i, c in enumerate(state["nb"]["cells"]) if "parameters" in c["metadata"].get("tags", []))
 
         state = _run_all(driver)
