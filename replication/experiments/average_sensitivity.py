@@ -266,8 +266,12 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
     """The chapter's claims, each decided by a computation on this run's frames."""
     out = []
 
-    def add(claim, ref, paper, measured, holds, note="", *, kind, headline=False):
-        out.append(CLAIM(claim, ref, paper, measured, bool(holds), cfg.scale, note, kind=kind, headline=headline))
+    def add(claim, ref, paper, measured, holds, note="", *, kind, headline=False, section):
+        out.append(
+            CLAIM(
+                claim, ref, paper, measured, bool(holds), cfg.scale, note, kind=kind, headline=headline, section=section
+            )
+        )
 
     closed_err = float((curves["as_n"] - curves["closed_form"]).abs().max())
     add(
@@ -278,6 +282,7 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
         closed_err < 1e-9,
         "enumeration of the whole cube",
         kind="check",
+        section="Exact sensitivity against $n$",
     )
     maj = curves[(curves.function == "majority") & (curves.n >= 3)] if "majority" in cfg.functions else None
     if maj is not None and len(maj) >= 3:
@@ -290,6 +295,7 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
             abs(slope - 0.5) < 0.1,
             "least-squares slope of log as_n on log n; small n bend it (odd/even steps)",
             kind="check",
+            section="Exact sensitivity against $n$",
         )
     err17 = float(eq17["abs_diff"].max())
     add(
@@ -300,6 +306,7 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
         err17 < 1e-9,
         f"n = {cfg.profile_n}",
         kind="check",
+        section="Fourier degree profiles and Eq. 17",
     )
     test = (
         stats.wilcoxon(init_runs["random_as_over_n"], init_runs["transformer_as_over_n"], alternative="greater")
@@ -330,5 +337,6 @@ def claims(cfg: SensitivityConfig, curves: pd.DataFrame, eq17: pd.DataFrame, ini
         "transformer, as_n/n) gives p < 0.01. A balanced Boolean function has as_n ≥ 1, so small n cannot "
         "show the gap",
         kind="paper",
+        section="Random transformers have low sensitivity",
     )
     return out

@@ -257,6 +257,7 @@ def claims(cfg: SweepConfig, df: pd.DataFrame) -> list[Claim]:
             "Cor. 5 bounds the product C·E[Blowup²], and C grows with the weights: this tests the blowup half of the "
             "product only (chapter 06 shows the other half, the weight norm)" + ("; " + why if why else ""),
             kind="paper",
+            section="$\\mathbb E[\\mathrm{Blowup}^2]$ against length",
         )
     )
 
@@ -283,6 +284,7 @@ def claims(cfg: SweepConfig, df: pd.DataFrame) -> list[Claim]:
                 )
             ),
             kind="paper",
+            section="Where MAJORITY's blowup sits",
         )
     )
 

@@ -172,5 +172,6 @@ def claims(cfg: DemoConfig, df: pd.DataFrame) -> list[Claim]:
             scale=cfg.scale,
             note=note,
             kind="paper",
+            section="A quick demonstration",
         )
     ]

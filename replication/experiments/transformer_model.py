@@ -214,8 +214,12 @@ def claims(
 ) -> list[Claim]:
     out = []
 
-    def add(claim, ref, paper, measured, holds, note="", *, kind, headline=False):
-        out.append(CLAIM(claim, ref, paper, measured, bool(holds), cfg.scale, note, kind=kind, headline=headline))
+    def add(claim, ref, paper, measured, holds, note="", *, kind, headline=False, section):
+        out.append(
+            CLAIM(
+                claim, ref, paper, measured, bool(holds), cfg.scale, note, kind=kind, headline=headline, section=section
+            )
+        )
 
     diff = max(c["max_abs_diff_vs_torch"] for c in checks.values())
     add(
@@ -226,6 +230,7 @@ def claims(
         diff < 1e-4,
         "weights copied into nn.TransformerEncoder; initialised and trained model",
         kind="check",
+        section="The same function as `torch.nn.TransformerEncoder`",
     )
     ratio = max(c["max_normalised_norm_over_sqrt_d"] for c in checks.values())
     add(
@@ -236,6 +241,7 @@ def claims(
         ratio <= 1 + 1e-5,
         "equality up to the eps term",
         kind="check",
+        section="The same function as `torch.nn.TransformerEncoder`",
     )
     r = factors["N_code"] / factors["N_eq5"]
     expected = np.sqrt((cfg.d - 1) / cfg.d)
@@ -247,6 +253,7 @@ def claims(
         abs(float(r.median()) - expected) < 1e-3,
         "the eps term matters only where the variance is tiny",
         kind="check",
+        section="The normalisation factors $N_i^{(k)}$",
     )
     b = blowups.groupby("model")["blowup"].mean()
     add(
@@ -258,5 +265,6 @@ def claims(
         b.get("trained", 0) > b.get("initialisation", np.inf) and trained_mse < 1e-2,
         f"{cfg.function.upper()} at n={cfg.n} after {cfg.steps} steps; holds only if the model also fit the function",
         kind="paper",
+        section="Blowup per input",
     )
     return out

@@ -474,6 +474,8 @@ def test_claims_hold_on_curves_that_show_the_papers_pattern():
     assert "Wilcoxon p = 0.0039" in claims[MEMO].measured  # 8 positive differences: 1 / 2^8
     assert "sensitivity 1 (p = 2.48e-05), weight norm -0.262 (p = 0.75)" in claims[PREDICTOR].measured
     assert "rose in 8 and fell in 8 of 8 grokked runs" in claims[BUMPED].measured
+    assert claims[MEMO].section == "Memorisation, sampled where it happens"  # the section the claim links to
+    assert claims[BUMPED].section == "At V25's own settings"  # tested on V25's own runs only
 
 
 def test_claims_fail_and_say_why():
@@ -496,6 +498,7 @@ def test_a_partial_set_of_runs_says_so_and_a_scale_without_parity_lists_its_clai
     assert all(c.note.startswith("not judged yet: 2 of 5 runs stored") for c in claims[:7])
     assert [c.testable for c in claims[7:]] == [False, False] and claims[RISE].claim.startswith("Sparse parity")
     assert "not run at this scale" in claims[NEAR].note and not claims[NEAR].holds
+    assert claims[NEAR].section == "Sparse parity (V25 App. A.6)"  # below `paper`, the section of the parity runs
     stopped = dataclasses.replace(cfg, after_grok=500)
     c = ch.claims(stopped, _phases(EIGHT), _parity(), _bump())[BUMPED]
     assert not c.testable and "each run stops 500 steps after it groks" in c.note
@@ -772,6 +775,8 @@ def test_the_cpu_book_reads_the_paper_runs_that_are_stored(tmp_path):
     assert text.startswith("1 of the 5 `paper` runs is stored (seed 43)") and "0.18 s per step" in text
     claims = ch.claims(p.cfg, p.phases, None, p.bump, runs=p.runs)
     assert {c.scale for c in claims} == {"paper"} and claims[GROK].measured.endswith("1 of 5 runs stored so far")
+    sections = [c.section for c in claims]  # they link to the sections of the page that show V25's own runs
+    assert sections == ["At V25's own settings"] * (len(claims) - 2) + ["The same claims at V25's own settings"] * 2
     assert "rose in 1 and fell in 1 of 1 grokked runs" in claims[BUMPED].measured, claims[BUMPED].measured
     assert not claims[BUMPED].testable and "; fails" not in claims[BUMPED].note
     assert ch.claims(p.cfg, p.phases, None, p.bump)[BUMPED].holds  # judged as a complete set

@@ -47,6 +47,7 @@ def learned_less_sensitive(scale: str, t1: pd.DataFrame) -> Claim:
         + _fails(holds),
         kind="paper",
         headline=True,
+        section="Step 1: what the transformer learns from part of $f$",
     )
 
 
@@ -69,6 +70,7 @@ def smaller_sets_less_sensitive(scale: str, t1: pd.DataFrame) -> Claim:
         note=f"check: Spearman rank correlation of size and as(T1) over the T1 runs, one-sided p < {ALPHA}"
         + _fails(holds),
         kind="paper",
+        section="Step 1: what the transformer learns from part of $f$",
     )
 
 
@@ -94,6 +96,7 @@ def flatter_on_cube(scale: str, refit: pd.DataFrame) -> Claim:
         f"of the ratio of means below 1" + _not_fitted(refit, "refits") + _fails(holds),
         kind="paper",
         headline=True,
+        section="Step 2: fresh models fitted to $T_1$ and to $f$",
     )
 
 
@@ -119,6 +122,7 @@ def flatter_on_training_set(scale: str, tv: pd.DataFrame) -> Claim:
         note=f"check: per training set, log sharpness of the fits to its T1 minus that of the fits to its f, both "
         f"on that set; one-sided Wilcoxon signed-rank p < {ALPHA}" + _fails(holds),
         kind="paper",
+        section="Step 3: sharpness on the training set and on the whole cube",
     )
 
 
@@ -143,6 +147,7 @@ def train_matches_cube(scale: str, tv: pd.DataFrame) -> Claim:
         note=f"check, on the models fitted on the cube: the 95% bootstrap interval of the geometric-mean ratio "
         f"inside [{AGREE[0]}, {AGREE[1]}] and Spearman ρ ≥ {MIN_RANK_CORR} (p < {ALPHA})" + _fails(holds),
         kind="paper",
+        section="Step 3: sharpness on the training set and on the whole cube",
     )
 
 

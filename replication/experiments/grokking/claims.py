@@ -89,6 +89,8 @@ def claims(
             )
             for c in out
         ]
+    if cfg.scale == "paper":  # V25's own settings: the page shows those runs in a section of their own
+        out = [dataclasses.replace(c, section="At V25's own settings") for c in out]
     if parity is not None:
         return out + parity_claims(parity, cfg.parity_n, cfg.parity_k, cfg.scale)
     return out + [
@@ -98,6 +100,7 @@ def claims(
             holds=False,
             testable=False,
             note=f"V25's sparse parity takes {cfg.parity_steps:,} steps × {cfg.parity_seeds} seeds; not run at this scale",
+            section="The same claims at V25's own settings" if cfg.scale == "paper" else c.section,
         )
         for c in parity_claims(_NO_PARITY, cfg.parity_n, cfg.parity_k, cfg.scale)
     ]
@@ -152,6 +155,7 @@ def grokking(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         note=f"check: every run reaches test ≥ 95% and does so at ≥ {LATE}× the step training accuracy reached 99%"
         + ("" if late else "; fails: " + (_never(cfg, phases) or "the jump came too soon after memorisation")),
         kind="paper",
+        section="Modular addition: the four curves and the phases",
     )
 
 
@@ -181,6 +185,7 @@ def memorisation_drop(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         f"p < {ALPHA}); measured against the early peak, not the untrained model at step 0"
         + ("" if drop else "; fails: " + why),
         kind="paper",
+        section="Memorisation, sampled where it happens",
     )
 
 
@@ -217,6 +222,7 @@ def sensitivity_leads(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         ),
         kind="paper",
         headline=True,
+        section="Modular addition: the four curves and the phases",
     )
 
 
@@ -247,6 +253,7 @@ def norm_flat(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         f"strict sense (it keeps sliding under weight decay) but moves far less than sensitivity"
         + ("" if flat else "; fails: " + why),
         kind="paper",
+        section="Clean-up: sensitivity against the weight norm",
     )
 
 
@@ -317,6 +324,7 @@ def grok_step_predictor(*, cfg: GrokkingConfig, phases: pd.DataFrame, planned: i
         ),
         testable=not early,
         kind="paper",
+        section="Clean-up: sensitivity against the weight norm",
     )
 
 
@@ -345,6 +353,7 @@ def norm_equivalent(*, cfg: GrokkingConfig, phases: pd.DataFrame) -> Claim:
         f"`paper` runs; the ratio to sensitivity's fall is the claim above"
         + ("" if flat else "; fails: " + (_never(cfg, phases) or f"the larger one-sided p is {fmt(p)}")),
         kind="paper",
+        section="Clean-up: sensitivity against the weight norm",
     )
 
 
@@ -360,7 +369,7 @@ def noise_reduction(*, cfg: GrokkingConfig, bump: pd.DataFrame | None) -> Claim:
         why = (
             f"each run stops {cfg.after_grok} steps after it groks" if cfg.after_grok is not None else "no run grokked"
         )
-        return CLAIM.untestable(**base, scale=cfg.scale, why=why)
+        return CLAIM.untestable(**base, scale=cfg.scale, why=why, section="At V25's own settings")
     p_rise = [fall_p_value(r.sens_bump, r.sens_low, r.sens_count) for r in bump.itertuples()]
     p_fall = [fall_p_value(r.sens_bump, r.sens_end, r.sens_count) for r in bump.itertuples()]
     rose = (bump["sens_bump"] >= (1 + BUMP) * bump["sens_low"]) & (np.array(p_rise) < ALPHA)
@@ -376,6 +385,7 @@ def noise_reduction(*, cfg: GrokkingConfig, bump: pd.DataFrame | None) -> Claim:
     return CLAIM(
         **base,
         scale=cfg.scale,
+        section="At V25's own settings",
         measured=f"after the jump down to {rng(bump['sens_low'])} (steps {span(bump['t_low'])}), up to "
         f"{rng(bump['sens_bump'])} (steps {span(bump['t_bump'])}), {rng(bump['sens_end'])} at steps "
         f"{span(bump['t_end'])}; rose in {int(rose.sum())} and fell in {int(fell.sum())} of {len(bump)} grokked runs"

@@ -288,6 +288,7 @@ def parity_claims(parity: pd.DataFrame, n: int, k: int, scale: str) -> list[Clai
                 else ""
             ),
             kind="paper",
+            section="Sparse parity (V25 App. A.6)",
         )
     )
     near = bool(len(learned) and ((learned["sens_final"] - target).abs() <= 0.2 * target).all())
@@ -313,6 +314,7 @@ def parity_claims(parity: pd.DataFrame, n: int, k: int, scale: str) -> list[Clai
                 else ""
             ),
             kind="paper",
+            section="Sparse parity (V25 App. A.6)",
         )
     )
     return out

@@ -41,6 +41,7 @@ def step_sensitivity(cfg: ScratchpadConfig, theory: pd.DataFrame) -> Claim:
         note="check: exact enumeration of every step's truth table; holds if every step i ≥ 2 has as = 2 and none "
         "exceeds 2, whatever n",
         kind="check",
+        section="The theory, exactly",
     )
 
 
@@ -65,6 +66,7 @@ def learns_every_length(cfg: ScratchpadConfig, scratch: pd.DataFrame) -> Claim:
             else f"; fails at n = {', '.join(str(n) for n in per_n.index[per_n == 0])} within {cfg.steps} steps"
         ),
         kind="paper",
+        section="The runs",
     )
 
 
@@ -89,6 +91,7 @@ def sharpness_flat(cfg: ScratchpadConfig, scratch: pd.DataFrame, parity: pd.Data
         + ("" if flat else "; fails: " + _slope_reason(s, p_ref)),
         kind="paper",
         headline=True,
+        section="Sharpness with and without a scratchpad",
     )
 
 
@@ -115,6 +118,7 @@ def below_parity(cfg: ScratchpadConfig, ratios: pd.DataFrame) -> Claim:
         note="check: geometric mean over common lengths of the ratio of mean sharpness, percentile bootstrap over "
         f"runs ({cfg.bootstrap} resamples); holds if the upper bound is below 1" + why,
         kind="paper",
+        section="Sharpness with and without a scratchpad",
     )
 
 

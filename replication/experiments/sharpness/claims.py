@@ -63,6 +63,7 @@ def parity_grows(*, like: pd.DataFrame, top: float, scale: str) -> Claim:
         + ("" if ok_sig and ok_ratio else "; fails: " + "; ".join(why)),
         kind="paper",
         headline=True,
+        section="Table 2: slope of sharpness on length",
     )
 
 
@@ -88,6 +89,7 @@ def majority_rises(*, full: pd.DataFrame, scale: str) -> Claim:
             )
         ),
         kind="paper",
+        section="Table 2: slope of sharpness on length",
     )
 
 
@@ -146,6 +148,7 @@ def first_small_slope(*, full: pd.DataFrame, scale: str) -> Claim:
         ),
         testable=not underpowered,
         kind="paper",
+        section="Table 2: slope of sharpness on length",
     )
 
 
@@ -172,6 +175,7 @@ def mean_flat(*, full: pd.DataFrame, scale: str) -> Claim:
             )
         ),
         kind="paper",
+        section="Table 2: slope of sharpness on length",
     )
 
 
@@ -197,6 +201,7 @@ def parity_near_bound(*, df: pd.DataFrame, scale: str) -> Claim:
             scale,
             note,
             kind="paper",
+            section="Sharpness against length (HR24 Fig. 1)",
         )
     reach = f"PARITY converged only up to n = {int(conv['n'].max())}" if len(conv) else "no PARITY run converged"
     return CLAIM.untestable(
@@ -207,6 +212,7 @@ def parity_near_bound(*, df: pd.DataFrame, scale: str) -> Claim:
         f"Thm 6 is a limit in n, and {reach} at this scale (the check needs n ≥ {THM6_MIN_N}); a rising curve that "
         "crosses 1 on its way up would not test it",
         kind="paper",
+        section="Sharpness against length (HR24 Fig. 1)",
     )
 
 
@@ -265,6 +271,7 @@ def long_inputs(*, long_df: pd.DataFrame, long_d: int, max_n: int, scale: str) -
         f"and MEAN p ≥ 0.05; MAJORITY's converged runs per length: {counts}"
         + ("" if ok else "; fails: " + "; ".join(reasons)),
         kind="paper",
+        section="Long inputs with a tiny model (HR24 Fig. 7/8)",
     )
 
 

@@ -43,10 +43,11 @@ def paper_counts(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def paper_claims(df: pd.DataFrame, total: int) -> list[Claim]:
-    """Chapter 05's claims on the stored `paper` runs (none if none is stored); a partial sweep says so."""
+    """Chapter 05's claims on the stored `paper` runs (none if none is stored), each linked to the section that
+    shows those runs; a partial sweep says so."""
     if not len(df):
         return []
-    out = claims(PRESETS["paper"], df, None)
+    out = [dataclasses.replace(c, section="At the paper's settings") for c in claims(PRESETS["paper"], df, None)]
     if len(df) < total:
         counts = paper_counts(df)
         have = ", ".join(f"{f.upper()} {s}/{g}" for f, s, g in zip(counts.index, counts["stored"], counts["grid"]))

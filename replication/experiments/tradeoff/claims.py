@@ -75,6 +75,7 @@ def parity_frontier(cfg: TradeoffConfig, eff: pd.DataFrame, pooled: dict) -> Cla
         ),
         kind="paper",
         headline=True,
+        section="Does $n$ move the frontier?",
     )
 
 
@@ -110,6 +111,7 @@ def others_flat(cfg: TradeoffConfig, eff: pd.DataFrame) -> Claim:
             )
         ),
         kind="paper",
+        section="Does $n$ move the frontier?",
     )
 
 
@@ -136,6 +138,7 @@ def short_parity(cfg: TradeoffConfig, runs: pd.DataFrame, offsets: pd.DataFrame 
         f"PARITY's shortest length not different from theirs (Mann-Whitney p ≥ {ALPHA}), at its longest "
         f"different (p < {ALPHA}) and higher" + ("" if ok else "; fails: " + _offset_reason(off, offsets)),
         kind="paper",
+        section="Does $n$ move the frontier?",
     )
 
 

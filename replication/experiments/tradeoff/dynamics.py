@@ -316,6 +316,7 @@ def sharpness_jump(cfg, ev: pd.DataFrame) -> Claim:
         ),
         kind="paper",
         headline=True,
+        section="Training dynamics of PARITY (HR24 Fig. 3, 12, 13)",
     )
 
 
@@ -343,6 +344,7 @@ def sharpness_peak(cfg, ev: pd.DataFrame, long: pd.DataFrame | None = None) -> C
             else "; fails: " + ("some run never left its plateau" if never else _late_reason(late, long, cfg.coincide))
         ),
         kind="paper",
+        section="Training dynamics of PARITY (HR24 Fig. 3, 12, 13)",
     )
 
 
@@ -380,6 +382,7 @@ def norm_and_blowup(cfg, ev: pd.DataFrame) -> Claim:
         f"rank correlations of weight decay with both changes have the right sign with p < {ALPHA}"
         + ("" if ok else "; fails at this scale"),
         kind="paper",
+        section="Training dynamics of PARITY (HR24 Fig. 3, 12, 13)",
     )
 
 

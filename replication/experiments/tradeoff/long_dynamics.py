@@ -318,6 +318,7 @@ def falls_and_levels(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> 
         + _never(ev)
         + ("" if ok else "; fails: " + "; ".join(_levels_reason(k, left) for k, v in checks.items() if not v)),
         kind="paper",
+        section="Over many steps (HR24 Fig. 3, 12, 13)",
     )
 
 
@@ -379,6 +380,7 @@ def ignores_blowup(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> Cl
             )
         ),
         kind="paper",
+        section="Over many steps (HR24 Fig. 3, 12, 13)",
     )
 
 
@@ -411,4 +413,5 @@ def zero_decay_lower(cfg: TradeoffConfig, ev: pd.DataFrame, t: pd.DataFrame) -> 
         + _never(ev)
         + ("" if ok else "; fails at this scale"),
         kind="paper",
+        section="Over many steps (HR24 Fig. 3, 12, 13)",
     )

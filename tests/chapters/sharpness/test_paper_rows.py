@@ -75,6 +75,7 @@ def test_the_paper_claims_test_thm6_and_say_the_sweep_is_partial(planted, tmp_pa
     assert grows.holds  # PARITY's planted slope is 20× MAJORITY's, on PARITY's lengths
     assert all("(PARITY 81/270, MAJORITY 9/270, FIRST 0/270, MEAN 0/270)" in c.note for c in claims)
     assert all("partial paper sweep: 90 of 1080 runs stored" in c.note for c in claims)
+    assert {c.section for c in claims} == {"At the paper's settings"}  # they link to the section showing these runs
 
     root = tmp_path / "claims_root"
     record(claims, root=root)
