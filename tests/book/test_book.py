@@ -117,3 +117,27 @@ def test_every_page_passes_the_browser_check(built_book, tmp_path):
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"browser check failed:\n{(result.stdout + result.stderr)[-4000:]}"
     assert len(list((tmp_path / "shots").rglob("*.png"))) >= len(_toc_files())
+
+
+def test_the_landing_page_and_the_scorecard_agree(built_book):
+    """Every headline claim of the build's scorecard.csv has, on the landing page, a verdict that links to its row and
+    says what the CSV says; and each chapter page with a claims table has its verdict box."""
+    import pandas as pd
+
+    from replication.report.anchors import claim_id
+    from replication.report.verdicts import MARK
+
+    card = pd.read_csv(built_book / "scorecard.csv", keep_default_na=False)
+    heads = card[(card["kind"] == "paper") & card["headline"].astype(str).str.lower().eq("true")]
+    assert len(heads), "the ci build recorded no headline claim"
+    landing = (built_book / "book" / "intro.html").read_text()
+    assert 'id="what-replicates"' in landing
+    shown = dict(re.findall(r'href="[^"#]*#(claim-[a-z]+-[0-9a-f]{10})">(?:✓|✗|–) ([a-z ]+)</a>', landing))
+    for r in heads.itertuples():
+        cid = claim_id(r.scale, r.claim)
+        assert shown.get(cid) == r.verdict, (r.claim, r.scale, r.verdict, shown.get(cid))
+    assert set(MARK) == set(card["verdict"]) | set(MARK)
+    for page in (built_book / "notebooks").glob("[01][0-9]_*.html"):
+        text = page.read_text()
+        if 'data-table="claims ' in text:
+            assert 'class="admonition tip verdict"' in text, f"{page.name} has no verdict box"
