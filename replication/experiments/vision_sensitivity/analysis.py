@@ -10,7 +10,7 @@ import pandas as pd
 
 from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...report.stats import mean_sd, mean_sd_table, paired_p, welch_p
-from ...report.text import label
+from ...report.text import DASH, label
 from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...tasks.corruptions import CATEGORY
@@ -91,18 +91,50 @@ PAPER = pd.DataFrame(
 )
 
 
+#: The kind of model each of V25's models is, for the rows of :func:`paper_beside_ours`.
+PAPER_KIND = {
+    "MLP (LeakyReLU)": "MLP",
+    "MLP (sigmoid)": "MLP",
+    "CNN": "CNN",
+    "DenseNet-121": "CNN",
+    "ResNet-18": "CNN",
+    "ConvMixer": "CNN",
+    "ViT": "ViT",
+    "ViT-small": "ViT",
+    "ViT-simple": "ViT",
+    "ViT-small + reg": "ViT + reg",
+}
+
+
 def paper_beside_ours(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """V25's numbers next to this run's means over seeds, one row per (model, measure)."""
+    """V25's numbers next to this run's means over seeds: one row per (measure, kind of model), V25's values on
+    Fashion-MNIST and on CIFAR-10 (each named by V25's model where it is not the kind itself) beside the book's.
+    A pair that nobody measured shows "—"."""
     means = runs.groupby("model", sort=False)[["sensitivity", "shop", "shpred"]].mean()
-    ours = [
-        (f"{dataset} (this book)", m, meas, float(means.loc[m, col]))
+    ours = {
+        (meas, m): fmt(float(means.loc[m, col]))
         for m in means.index
         for meas, col in (("sensitivity", "sensitivity"), ("ShOp", "shop"), ("ShPred", "shpred"))
         if meas == "sensitivity" or m.startswith("ViT")
-    ]
-    return pd.concat([PAPER, pd.DataFrame(ours, columns=PAPER.columns)], ignore_index=True).pivot_table(
-        index=["measure", "model"], columns="dataset", values="value", sort=False
+    }
+    paper: dict[tuple[str, str, str], list[str]] = {}
+    for r in PAPER.itertuples():
+        kind = PAPER_KIND.get(r.model, r.model)
+        text = fmt(r.value) if r.model == kind else f"{r.model} {fmt(r.value)}"
+        paper.setdefault((r.measure, kind, r.dataset), []).append(text)
+    rows = list(dict.fromkeys([(m, k) for m, k, _ in paper] + list(ours)))
+    order = ["sensitivity", "ShOp", "ShPred"]
+    rows.sort(key=lambda r: order.index(r[0]))  # stable: V25's order of models within a measure, then the book's
+    datasets = list(dict.fromkeys(PAPER["dataset"]))
+    out = pd.DataFrame(
+        [
+            [*("; ".join(paper.get((meas, kind, d), [])) or DASH for d in datasets), ours.get((meas, kind), DASH)]
+            for meas, kind in rows
+        ],
+        index=pd.MultiIndex.from_tuples(rows, names=["measure", "model"]),
+        columns=[*(f"V25, {d}" for d in datasets), f"this book, {dataset}"],
     )
+    return out
 
 
 def describe(cfg: VisionConfig, runs: pd.DataFrame, curves: pd.DataFrame) -> str:
