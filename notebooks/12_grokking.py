@@ -100,9 +100,12 @@ from replication.plots import grokking as plots
 # The `paper` scale is V25's script itself, computed on this CPU in the background (a section below reads those
 # runs): $p = 113$, learning rate 1e-3, weight decay 1, 20,000 full-batch steps, seeds 42–46, sensitivity with one
 # noise draw every 10 steps (every 2 up to step 300) and, beside it, the `cpu` scale's 4-draw measure every 50
-# steps. Its sensitivity is smoothed over 9 evaluations instead of 3, so that a smoothed value counts as many
-# noisy predictions as at `cpu` (9 × 3,830 pairs × 1 draw against 3 × 2,822 pairs × 4 draws).
-#
+# steps.
+
+# %% tags=["remove-input"]
+Markdown(ch.window_text())
+
+# %% [markdown]
 # The trials behind these choices are stored runs, like the chapter's own, and the tables are computed from
 # them (the preset's own setting is the last modular-addition trial). Modular addition: a run has grokked at
 # its first evaluation with test accuracy ≥ 95%.

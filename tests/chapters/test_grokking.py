@@ -837,3 +837,13 @@ def test_after_the_jump_a_late_loss_spike_is_named():
     assert "at step 18,000 the training loss spiked (to 0.5, training accuracy 0.8 at its lowest)" in text
     calm = ch.PaperScale(p.cfg, curves.assign(train_loss=1e-5), phases, p.bump, 5)
     assert "no spike of the training loss" in ch.after_jump_text(calm)
+
+
+def test_the_paper_window_text_computes_its_counts_from_the_presets():
+    from replication.experiments.grokking import PRESETS, window_text
+
+    paper, cpu = PRESETS["paper"], PRESETS["cpu"]
+    text = window_text()
+    n_paper = int(paper.train_fraction * paper.p**2)
+    assert f"{paper.window} × {n_paper:,} pairs" in text and f"= {paper.window * n_paper * paper.draws:,}" in text
+    assert f"{cpu.window} × {int(cpu.train_fraction * cpu.p**2):,} pairs × {cpu.draws} draws" in text

@@ -25,7 +25,7 @@ from .config import (
     predictor_runs,
     trial_runs,
 )
-from .paper import PaperScale, after_jump_text, paper_scale, paper_text
+from .paper import PaperScale, after_jump_text, paper_scale, paper_text, window_text
 from .runs import (
     GROKKED,
     KIND,

@@ -104,3 +104,21 @@ def after_jump_text(p: PaperScale) -> str:
             text += f", and ended at {fmt(s[-1])} with no spike of the training loss"
         lines.append(text + ".")
     return " ".join(lines)
+
+
+def window_text() -> str:
+    """Why the `paper` scale smooths sensitivity over more evaluations than `cpu` (Markdown), from the two presets:
+    a smoothed value then averages about as many noisy predictions at both scales."""
+    paper, cpu = PRESETS["paper"], PRESETS["cpu"]
+
+    def pairs(c: GrokkingConfig) -> int:
+        return int(c.train_fraction * c.p * c.p)  # the training split of replication.tasks.modular
+
+    n_paper = paper.window * pairs(paper) * paper.draws
+    n_cpu = cpu.window * pairs(cpu) * cpu.draws
+    return (
+        f"Its sensitivity is smoothed over {paper.window} evaluations instead of {cpu.window}, so that a smoothed "
+        f"value counts about as many noisy predictions as at `cpu`: {paper.window} × {pairs(paper):,} pairs × "
+        f"{paper.draws} draw{'s' * (paper.draws != 1)} = {n_paper:,} against {cpu.window} × {pairs(cpu):,} pairs × "
+        f"{cpu.draws} draw{'s' * (cpu.draws != 1)} = {n_cpu:,}."
+    )
