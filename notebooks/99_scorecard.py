@@ -39,8 +39,9 @@
 # chapter's statistical check (**holds**); beneath each row, in smaller type, is the check applied and, where the
 # claim does not hold, the likely reason. The **scale** column says at which settings it was measured: `cpu` is
 # the book's default, sized for a 2-core laptop; `paper` rows, where present, come from runs at the papers'
-# settings on a GPU and are committed with the repository; `ci` rows come from the seconds-long test settings, at
-# which no trend is expected to show.
+# settings (on a GPU, or on this CPU where they fit, as chapter 12's) and are committed with the repository;
+# `ci` rows come from the seconds-long test settings, at which no trend is expected to show. Each claim links to
+# its row in its chapter's claims table.
 #
 # The page is regenerated on every build from what the chapters recorded, so it can never disagree with them.
 # The same claims, one row per claim and scale with its paper and kind, are in
