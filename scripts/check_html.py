@@ -515,10 +515,33 @@ def check_page(driver, root: Path, page: Path, screenshots: Path | None) -> tupl
     return problems + wide, notes
 
 
+#: In the landing page: whether the "What replicates" section shows, and how many headline claims it gives a verdict.
+LANDING_JS = """
+const s = document.getElementById('what-replicates');
+if (!s) return {found: false};
+const box = s.getBoundingClientRect();
+return {found: true, visible: box.height > 0 && box.width > 0,
+        rows: s.querySelectorAll('table.what-replicates tr.headline-claim').length,
+        verdicts: s.querySelectorAll('tr.headline-claim td[class^="verdict-"] a').length};
+"""
+
+
+def check_landing_in_browser(driver, name: str) -> list[str]:
+    """The landing page as a reader sees it (the page is loaded): its "What replicates" section is there and shows
+    a table with at least one headline claim and a verdict."""
+    seen = driver.execute_script(LANDING_JS)
+    if not seen.get("found"):
+        return [f"{name}: the browser finds no 'What replicates' section (id what-replicates)"]
+    if not seen.get("visible") or not seen.get("rows") or not seen.get("verdicts"):
+        return [f"{name}: the 'What replicates' section shows no headline claim with a verdict ({seen})"]
+    return []
+
+
 def check_in_browser(
     root: Path, pages: list[Path], screenshots: Path | None, chromedriver: str, chromium: str
 ) -> tuple[list[str], list[str]]:
     """Run ``check_page`` on every page in one browser session."""
+    landing = landing_page(root)
     problems, notes = [], []
     with tempfile.TemporaryDirectory(prefix="check-html-profile-") as profile:
         driver = make_driver(chromedriver, chromium, profile)
@@ -531,6 +554,8 @@ def check_in_browser(
                     continue
                 try:
                     p, n = check_page(driver, root, page, screenshots)
+                    if landing is not None and page.resolve() == landing.resolve():
+                        p += check_landing_in_browser(driver, page.relative_to(root).as_posix())
                 except Exception as exc:  # a page that hangs or crashes the tab is a problem of that page
                     p, n = (
                         [

@@ -244,6 +244,13 @@ def test_the_book_draws_claims_tables_that_the_check_recognises():
     assert 'data-table="scorecard"' in html and '<tr class="claims-group"><th colspan="6">05_x</th></tr>' in html
 
 
+#: A landing page's "What replicates" section with one headline claim and its verdict.
+LANDING = (
+    '<section id="what-replicates"><table class="what-replicates"><tr class="headline-claim"><td>a claim</td>'
+    '<td class="verdict-holds"><a href="#t">✓ holds</a></td></tr></table></section>'
+)
+
+
 def _png(width: int, height: int) -> bytes:
     """A white RGB PNG of the given size."""
 
@@ -265,7 +272,9 @@ def _png(width: int, height: int) -> bytes:
     reason="no system chromium/chromedriver (make browser)",
 )
 def test_browser_finds_broken_image_console_error_and_raw_tex(tmp_path, capsys):
-    good = _html('<h1 id="t">Fine</h1><figure><img src="fig.png" alt="a figure"></figure><a href="bad.html#t">link</a>')
+    good = _html(
+        '<h1 id="t">Fine</h1><figure><img src="fig.png" alt="a figure"></figure><a href="bad.html#t">link</a>' + LANDING
+    )
     bad = _html(
         '<h1 id="t">Broken</h1><img src="missing.png" alt="gone">'
         "<p>The formula \\(x^2\\) was never typeset.</p>"
@@ -292,6 +301,13 @@ def test_browser_finds_broken_image_console_error_and_raw_tex(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "console error: " not in out.split("FAILED")[1] and "image does not load" in out
 
+    # The landing page without its "What replicates": the HTML check and the browser both say so.
+    (html / "index.html").write_text(good.replace(LANDING, ""))
+    assert check_html.main(["--html", str(html), "--screenshots", str(shots), "index.html"]) == 1
+    out = capsys.readouterr().out.split("FAILED")[1]
+    assert "index.html: the landing page has no 'What replicates' section" in out
+    assert "index.html: the browser finds no 'What replicates' section" in out
+
 
 @pytest.mark.slow
 @pytest.mark.skipif(
@@ -301,13 +317,14 @@ def test_browser_finds_broken_image_console_error_and_raw_tex(tmp_path, capsys):
 def test_browser_fails_a_claims_table_that_scrolls_sideways(tmp_path, capsys):
     cells = "".join(f"<td>{'x' * 60}</td>" for _ in range(8))
     wide = _html(
+        '<div class="admonition tip verdict"><p>What this chapter finds</p></div>'
         '<div class="cell_output"><div class="output text_html" style="overflow-x: auto">'
         '<table class="claims-table" data-table="claims 05_x"><thead><tr><th>claim</th><th>holds</th>'
         f"</tr></thead><tbody><tr>{cells}</tr></tbody></table></div></div>"
         f'<div class="cell_output"><div class="output" style="overflow-x: auto"><pre>{"y" * 400}</pre>'
         "</div></div>"
     )
-    html = _write(tmp_path / "html", {"index.html": _html("<p>fine</p>"), "wide.html": wide})
+    html = _write(tmp_path / "html", {"index.html": _html("<p>fine</p>" + LANDING), "wide.html": wide})
     assert check_html.main(["--html", str(html), "--screenshots", str(tmp_path / "shots")]) == 1
     out = capsys.readouterr().out
     failed = out.split("FAILED")[1]
