@@ -9,17 +9,24 @@ The chapter's public face, what the notebook and the tests use. Its modules, by 
 - :mod:`.tables`: the tables and the generated sentences;
 - :mod:`.claims`: one function per claim;
 - :mod:`.depth`: the runs at other depths (V25 App. A.4), their table and claim;
-- :mod:`.trials`: the trials behind the `cpu` preset's task and settings.
+- :mod:`.trials`: the trials behind the `cpu` preset's task and settings;
+- :mod:`.meaning`: the runs at V25's sizes and training on WordNet's paraphrase task (``cfg.meaning``), read from
+  what is stored, their lexical baselines and claims; :mod:`.readings`: the readings of how V25 applied the noise
+  and V25 §6's comparisons under each; :mod:`.steps`: the measured cost of those runs.
 """
 
+from . import meaning, readings, steps
 from .claims import MIN_COUNT, claims
 from .config import (
     DATASETS,
     KIND,
+    LSTM_CODE,
+    MEANING,
     NAMES,
     NOISE_AT,
     PAIRINGS,
     PRESETS,
+    V25,
     LanguageConfig,
     LanguageRun,
     before_norm_runs,
