@@ -189,15 +189,20 @@ trend
 # is added to, and the perturbed token is far outside the range of anything the model saw in training.
 # What a model does with such an outlier depends on its architecture: an LSTM's gates pass their inputs
 # through sigmoids and tanh, which saturate; an attention layer turns a long key into large scores, and
-# a long value into a large output. V25 do not say how they fed the noisy embeddings to RoBERTa. One reading
-# is that they passed them in as input embeddings, which RoBERTa's embedding module normalises again before
-# the first layer; then the perturbed token reaches the transformer at the scale of every other token.
+# a long value into a large output. V25's paper does not say how they fed the noisy embeddings to RoBERTa;
+# their released code passes them in as input embeddings (`inputs_embeds`), to which RoBERTa's embedding
+# module adds the positions and which it normalises again before the first layer, so the perturbed token
+# reaches the transformer at the scale of every other token. Their LSTM's noise goes on after its embedding
+# LayerNorm, and nothing normalises it again.
 #
 # To see how much of the comparison rides on this, the same trained models (same seeds, same training: the
 # measurements draw their noise from their own generators, so training does not depend on them) are
 # measured again with the noise added *before* the LayerNorm, for both architectures alike: the perturbed
 # token is LayerNorm(embedding + noise), a random direction at the usual scale. `same_model` checks that
-# the final accuracies agree exactly with the runs above (in every seed). Mean over seeds, training pairs:
+# the final accuracies agree exactly with the runs above (in every seed). For the transformers, "before LN"
+# is the released code's path; for the LSTM the code's path is the paper's ("after LN"), so the code's
+# reading compares the LSTM's "after LN" column with the transformers' "before LN" columns. Mean over seeds,
+# training pairs:
 
 # %%
 before = ch.before_norm_table(cfg, runs)
