@@ -163,6 +163,7 @@ def claims(cfg: LanguageConfig, runs: pd.DataFrame, pos: pd.DataFrame, total: in
         out.append(CLAIM(scale=cfg.scale, measured=measured, holds=bool(t["learned"].all()), note=note, **base))
     epoch = int(runs["epoch"].max()) if len(runs) else 0
     for name, (text, paper, ref) in COMPARISONS.items():
+        text = text[0].lower() + text[1:]
         for reading, kind, who in ((PAPER, "paper", "the paper's"), (CODE, "diagnosis", "the released code's")):
             row = dict(claim=f"{at}, under {who} reading ({reading.label}): {text}", paper_ref=ref, paper_value=paper)
             if why:
@@ -170,7 +171,7 @@ def claims(cfg: LanguageConfig, runs: pd.DataFrame, pos: pd.DataFrame, total: in
                 continue
             holds, measured, check = judge(name, runs, pos, reading, epoch)
             out.append(CLAIM(scale=cfg.scale, measured=measured, holds=holds, note=f"check: {check}", kind=kind, **row))
-        row = dict(claim=f"{at}: {text}, under every reading of the noise", paper_ref=ref, paper_value=paper)
+        row = dict(claim=f"{at}, under every reading of the noise: {text}", paper_ref=ref, paper_value=paper)
         if why:
             out.append(CLAIM.untestable(scale=cfg.scale, why=why, kind="diagnosis", **row))
             continue
