@@ -1,6 +1,6 @@
 """Chapter 11's runs: the data a run reads (:func:`load_data`), training one :class:`~.config.LanguageRun` with AdamW
 and measuring it at its checkpoints (accuracy on the training and validation pairs, and the token-wise sensitivity of
-V25 §6 on both, at every noise variance), the sweep read back, and the hook of ``python -m replication.make``."""
+V25 §6 on both, at every noise variance), and the sweep read back."""
 
 from __future__ import annotations
 
@@ -15,22 +15,10 @@ import torch.nn.functional as F
 from ...measures.sequence import sequence_sensitivity
 from ...models.language import build, trained_parameters
 from ...paths import REPO
-from ...runs.chapters import chapter
-from ...runs.parts import Part, first_seeds, refuse
 from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...tasks import text, wordnet
-from .config import (
-    KIND,
-    LSTM_CODE,
-    NAMES,
-    VAL_FRACTION,
-    LanguageConfig,
-    LanguageRun,
-    before_norm_runs,
-    depth_runs,
-    language_runs,
-)
+from .config import KIND, LSTM_CODE, NAMES, VAL_FRACTION, LanguageConfig, LanguageRun, language_runs
 
 #: Where trained tokenizers are cached.
 TOKENIZER_CACHE = REPO / "_cache" / "tokenizers"
@@ -186,28 +174,6 @@ def run_table(cfg: LanguageConfig, cache: Store | None = None, progress=None) ->
     runs = run_sweep(language_runs(cfg), measure_language, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
     code = (runs["model"] == "lstm") & (runs["trains"] == "lstm")
     return runs.assign(name=runs["model"].map(NAMES).where(~code, LSTM_CODE))
-
-
-def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
-    """The chapter's runs at ``scale`` for ``python -m replication.make``: the runs (part ``main``), the runs measured
-    with the noise before the LayerNorm (``before_norm``, where the preset has them), the runs at the preset's other
-    depths (``depth``, V25 App. A.4), the timings of the meaning runs' models (``step_cost``, a minute) and the
-    meaning runs at V25's sizes (``meaning``, computed only when named: hours at `cpu`; seed by seed, so that a
-    partial sweep stays balanced); ``seeds`` keeps the first seeds of each."""
-    from .steps import measure_steps, step_runs
-
-    refuse(chapter(__name__).number, functions, steps)
-    cfg = LanguageConfig.from_params(scale)
-    before = before_norm_runs(cfg) if cfg.before_norm else []
-    todo = (("main", language_runs(cfg)), ("before_norm", before), ("depth", depth_runs(cfg)))
-    parts = [Part(name, KIND, first_seeds(runs, seeds), measure_language) for name, runs in todo]
-    if cfg.meaning is None:
-        return parts
-    meaning = sorted(language_runs(cfg.meaning), key=lambda r: r.seed)
-    return parts + [
-        Part("step_cost", KIND, step_runs(cfg.meaning), measure_steps),
-        Part("meaning", KIND, first_seeds(meaning, seeds), measure_language, default=False),
-    ]
 
 
 def curves(cfg: LanguageConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
