@@ -235,6 +235,10 @@ depths.round(4) if len(depths) else None
 # replacements are words the original can stand for, so only the sense the example uses decides; the split is
 # by example (the two pairs of an example together). MRPC and QQP are paraphrase tasks in the same sense.
 #
+# The models are the chapter's, grown to V25's sizes; tests check the encoder's whole stack at these sizes
+# against `torch.nn.TransformerEncoder` with copied weights, and the LSTM's readout against the final hidden
+# state `torch.nn.LSTM` gives for the packed pair.
+#
 # **What differs from the order task's runs**, each from V25's released scripts: width 256, 8 heads, 4 layers;
 # AdamW at 1e-4 with the rate × 0.9 after every epoch; at most 128 tokens; the LSTM fed by an embedding and a
 # LayerNorm and read out by one linear layer; 3 noise draws per token on at least 400 training pairs. The LSTM

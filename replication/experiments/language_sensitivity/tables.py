@@ -91,12 +91,12 @@ def settings_table(cfg: LanguageConfig, runs: pd.DataFrame) -> pd.DataFrame:
         ),
         (
             "tokeniser",
-            "RoBERTa's byte-level BPE (50,265 tokens)",
+            "RoBERTa's byte-level BPE (50,265 tokens), at most 128 a pair",
             f"byte-level BPE trained on the training sentences, {cfg.vocab_size:,} tokens, at most {cfg.max_len} a pair",
         ),
         (
             "models",
-            "RoBERTa (roberta-base shape), 4 layers, 8 heads; LSTM, 4 layers",
+            "RoBERTa: width 256, 4 layers, 8 heads, feed-forward 3,072; LSTM 4 layers of 256 (the released scripts)",
             f"width {cfg.d}, {cfg.layers} layers, {cfg.heads} heads, feed-forward {cfg.ff}; LSTM {cfg.layers} layers of {cfg.d}",
         ),
         (
@@ -106,18 +106,18 @@ def settings_table(cfg: LanguageConfig, runs: pd.DataFrame) -> pd.DataFrame:
         ),
         (
             "training",
-            "not stated (curves over data points seen)",
+            "100 epochs, the learning rate × 0.9 after every epoch (the released scripts)",
             f"{cfg.epochs} epochs, measured after epochs {', '.join(map(str, cfg.checkpoints))}",
         ),
         (
             "sensitivity",
-            "σ² = 15 (and 4), training set (and validation)",
+            "σ² = 15 (and 4), 408 training pairs (and validation), 3 draws a token",
             f"σ² = {', '.join(f'{v:g}' for v in cfg.variances)}, the first {cfg.n_sens} training and validation pairs, "
             f"every token, {cfg.repeats} draw(s)",
         ),
         (
             "noise",
-            "on the LayerNorm-ed token embedding",
+            "on the LayerNorm-ed token embedding (§6); the released code: RoBERTa's before its positions and LayerNorm",
             "the same; the same models also with the noise before the LayerNorm, at initialisation and after training"
             if cfg.before_norm
             else "the same",
