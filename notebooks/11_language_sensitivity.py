@@ -75,7 +75,7 @@ dataset = None  # "wordnet" (installed by make setup), "mrpc" or "qqp" (GLUE fil
 data_dir = None  # folder with GLUE's train.tsv and dev.tsv for mrpc / qqp (None: WordNet at /usr/share/wordnet)
 models = None  # list from ["lstm", "softmax", "relu"] (None: all three)
 seeds = None  # seeds per model (None: the preset's, 3 at cpu)
-epochs = None  # training epochs (None: the preset's, 3 at cpu, 20 at paper)
+epochs = None  # training epochs (None: the preset's, 3 at cpu, 100 at paper)
 n_train = None  # training pairs, a fixed random subset (None: the preset's, 10,000 at cpu; the paper preset uses every pair)
 n_val = None  # validation pairs (None: the preset's, 2,000 at cpu; the paper preset uses every pair)
 
