@@ -89,7 +89,7 @@ class LanguageConfig(ChapterConfig):
     n_val: int | None = None  # validation pairs (None: all)
     vocab_size: int = 8000
     max_len: int = 128
-    d: int = 768  # RoBERTa-base's width
+    d: int = 256  # V25's released scripts (roberta-base's configuration at width 256)
     layers: int = 4  # V25 App. D: 4 layers for both models
     heads: int = 8  # V25 App. D
     ff: int = 3072
