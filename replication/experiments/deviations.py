@@ -60,6 +60,12 @@ def _train_defaults() -> dict:
     return {s: cfg for s in SCALES}
 
 
+def _meaning() -> dict:
+    from .language_sensitivity.config import PRESETS
+
+    return {s: c.meaning for s, c in PRESETS.items()}
+
+
 #: Where ``{c.FIELD}`` / ``{p.FIELD}`` are read: source name -> loader of ``{scale: config}``.
 SOURCES: dict[str, Callable[[], dict]] = {
     "demo": _presets("replication.experiments.introduction"),
@@ -73,6 +79,7 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "synthetic": _presets("replication.experiments.token_sensitivity.config"),
     "vision": _presets("replication.experiments.vision_sensitivity.runs"),
     "language": _presets("replication.experiments.language_sensitivity.config"),
+    "language_meaning": _meaning,  # chapter 11's runs at V25's sizes on the meaning task
     "scratchpad": _presets("replication.experiments.scratchpad"),
 }
 

@@ -12,7 +12,11 @@ Both split into :meth:`embed` (token ids -> the LayerNorm-ed token embeddings th
   unpadded keys, so that the sum over keys has the scale of an average whatever the length.
 * :class:`LSTMClassifier`: token embedding (no positions: the recurrence orders the tokens), LayerNorm,
   dropout, a unidirectional ``nn.LSTM`` of the same depth, the same head on the output at the last token
-  (``</s>``).
+  (``</s>``), or (``head="linear"``, V25's released LSTM) one linear layer on it.
+
+:func:`trained_parameters` picks what the optimiser updates: every parameter, or (``trains="lstm"``, V25's
+released LSTM script) the ``nn.LSTM`` module's alone, the embedding, its LayerNorm and the head left at their
+initialisation.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from torch.nn import functional as F
 ATTENTIONS = ("softmax", "relu")
 #: The three models of V25 §6: name -> (class, attention).
 LANGUAGE_MODELS = ("lstm", "softmax", "relu")
+#: The LSTM's heads: RoBERTa's (dense, tanh, dense) or one linear layer (V25's released LSTM).
+HEADS = ("dense", "linear")
+#: What the optimiser updates: every parameter, or the ``nn.LSTM`` module's only (V25's released LSTM script).
+TRAINS = ("all", "lstm")
 
 
 class Head(nn.Module):
@@ -114,11 +122,13 @@ class Encoder(nn.Module):
 class LSTMClassifier(nn.Module):
     """An LSTM of ``layers`` layers classifying sentence pairs at their last token (see the module docstring)."""
 
-    def __init__(self, vocab: int, d: int, layers: int, dropout: float = 0.1, classes: int = 2):
+    def __init__(self, vocab: int, d: int, layers: int, dropout: float = 0.1, classes: int = 2, head: str = "dense"):
         super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"head: must be one of {list(HEADS)}, got {head!r}")
         self.tok, self.norm, self.drop = nn.Embedding(vocab, d), nn.LayerNorm(d), nn.Dropout(dropout)
         self.lstm = nn.LSTM(d, d, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
-        self.head = Head(d, classes, dropout)
+        self.head = Head(d, classes, dropout) if head == "dense" else nn.Linear(d, classes)
 
     def raw(self, ids: torch.Tensor) -> torch.Tensor:
         """``(B, L)`` ids -> ``(B, L, d)`` token embedding, before the LayerNorm."""
@@ -137,10 +147,25 @@ class LSTMClassifier(nn.Module):
         return self.classify(self.embed(ids), lengths)
 
 
-def build(name: str, vocab: int, d: int, layers: int, heads: int, ff: int, max_len: int, dropout: float) -> nn.Module:
-    """The model ``name`` of :data:`LANGUAGE_MODELS` ("lstm", "softmax" or "relu" attention)."""
+def build(
+    name: str, vocab: int, d: int, layers: int, heads: int, ff: int, max_len: int, dropout: float, head: str = "dense"
+) -> nn.Module:
+    """The model ``name`` of :data:`LANGUAGE_MODELS` ("lstm", "softmax" or "relu" attention); ``head`` is the
+    LSTM's (:data:`HEADS`; the encoder always has RoBERTa's)."""
     if name == "lstm":
-        return LSTMClassifier(vocab, d, layers, dropout)
+        return LSTMClassifier(vocab, d, layers, dropout, head=head)
     if name in ATTENTIONS:
         return Encoder(vocab, d, layers, heads, ff, max_len, dropout, attention=name)
     raise ValueError(f"model: must be one of {list(LANGUAGE_MODELS)}, got {name!r}")
+
+
+def trained_parameters(model: nn.Module, trains: str = "all") -> list[nn.Parameter]:
+    """The parameters the optimiser updates: all of ``model``'s (``trains="all"``), or only its ``nn.LSTM``
+    module's (``"lstm"``, V25's released LSTM script: embedding, LayerNorm and head stay as initialised)."""
+    if trains not in TRAINS:
+        raise ValueError(f"trains: must be one of {list(TRAINS)}, got {trains!r}")
+    if trains == "all":
+        return list(model.parameters())
+    if not isinstance(getattr(model, "lstm", None), nn.LSTM):
+        raise ValueError(f"trains: 'lstm' trains an LSTM's recurrent weights only; {type(model).__name__} has none")
+    return list(model.lstm.parameters())

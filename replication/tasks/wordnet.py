@@ -22,6 +22,12 @@ contain; the task asks whether the example uses the defined word.
 A third (:func:`order_pairs`): a definition and an example of the same sense, in that order (label 1) or the
 other way round (label 0). The two sentences of a pair are the same in both orders, so the words alone say
 nothing; a model must tell which of the two is the definition, and where it stands.
+
+A fourth, a paraphrase task (:func:`paraphrase_pairs`): a usage example against the same example with its word
+replaced by a synonym from the same synset (label 1, a paraphrase) or by a word of another sense of that word
+(label 0: "the invaders encountered stiff opposition" with "confrontation" against "foe"). Both replacements are
+words the original can stand for, so the label turns on the sense the example uses: on meaning, as in MRPC and
+QQP. :func:`paraphrase_rules` scores the simplest lexical rules on it.
 """
 
 from __future__ import annotations
@@ -183,3 +189,67 @@ def lexical_rule(pairs: list[Pair], letters: int = 5) -> float:
         raise ValueError("pairs: must not be empty")
     hit = [(p.word.replace("_", " ").lower()[:letters] in p.second.lower()) == bool(p.label) for p in pairs]
     return sum(hit) / len(hit)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[\w'-]+", text.lower()))
+
+
+def paraphrase_pairs(synsets: list[Synset], val_fraction: float, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+    """Training and validation pairs of the paraphrase task: for every usage example that contains one of its
+    synset's words ``w`` (the first such word, as a whole word, case-folded) where ``w`` has a synonym in the
+    synset and a word of another of its senses that is not in the synset, the example with the example where
+    ``w`` is replaced by a random such synonym (label 1) and by a random such other-sense word (label 0). The
+    examples are shuffled with ``seed`` and the first ``val_fraction`` of them go to validation, the two pairs of
+    an example together (a split by example). Deterministic in ``seed``."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction: must be in (0, 1), got {val_fraction!r}")
+    by_word: dict[str, list[Synset]] = {}
+    for s in synsets:
+        for w in s.words:
+            by_word.setdefault(w, []).append(s)
+    rng, examples = random.Random(seed), []
+    for s in synsets:
+        for ex in s.examples:
+            for w in s.words:
+                hit = re.search(r"\b" + re.escape(w) + r"\b", ex, re.IGNORECASE)
+                same = sorted({x for x in s.words if x != w})
+                other = sorted({x for t in by_word[w] if t != s for x in t.words if x != w and x not in s.words})
+                if hit and same and other:
+                    examples.append((w, ex, hit.span(), same, other))
+                    break
+    rng.shuffle(examples)
+    n_val, out = round(val_fraction * len(examples)), ([], [])
+    for i, (w, ex, (a, b), same, other) in enumerate(examples):
+        for label, pool in ((1, same), (0, other)):
+            out[i >= n_val].append(Pair(w, ex, ex[:a] + rng.choice(pool) + ex[b:], label))
+    return out[1], out[0]
+
+
+def replacement(pair: Pair) -> str:
+    """The words of the pair's second sentence that are not in its first (the replacing word), sorted, joined."""
+    return " ".join(sorted(_words(pair.second) - _words(pair.first)))
+
+
+def paraphrase_rules(train: list[Pair], val: list[Pair], letters: int = 4) -> dict[str, tuple[float, float]]:
+    """Training and validation accuracy of the simplest lexical rules on the paraphrase task, which read the
+    words and nothing of their meaning: ``"majority"`` (the training set's commoner label for every pair),
+    ``"prefix"`` (1 when the replacing word shares its first ``letters`` letters with the replaced one:
+    spelling variants and derived forms), and ``"lookup"`` (the replacing word's commoner label in the training
+    pairs; the training majority for a word not seen there, and on a tie)."""
+    if not train or not val:
+        raise ValueError(f"train, val: must not be empty, got {len(train)} and {len(val)} pairs")
+    ones = sum(p.label for p in train)
+    major = int(2 * ones > len(train))
+    tally: dict[str, int] = {}
+    for p in train:
+        tally[replacement(p)] = tally.get(replacement(p), 0) + (1 if p.label else -1)
+    rules = {
+        "majority": lambda p: major,
+        "prefix": lambda p: int(replacement(p)[:letters] == p.word.lower()[:letters]),
+        "lookup": lambda p: int(tally[replacement(p)] > 0) if tally.get(replacement(p), 0) else major,
+    }
+    return {
+        name: tuple(sum(rule(p) == p.label for p in split) / len(split) for split in (train, val))
+        for name, rule in rules.items()
+    }

@@ -349,3 +349,270 @@ def test_describe_trials_names_the_best_word_task_run_and_the_rule():
     ).set_index(["trial", "setting", "model"])
     text = ls.describe_trials(table)
     assert f"0.610 (RoBERTa (softmax), trial {word})" in text and "of the training pairs" in text
+
+
+# --- V25's sizes and training, the meaning task, the readings of the noise --------------------------------------
+
+
+def test_encoder_at_v25_width_matches_torch_transformer_encoder():
+    """The encoder's stack at the cpu preset's sizes (width 256, 8 heads, feed-forward 1,024, 4 layers) against
+    ``nn.TransformerEncoder`` with copied weights (post-LN, GELU, padded keys masked)."""
+    m = ls.PRESETS["cpu"].meaning
+    torch.manual_seed(0)
+    enc = Encoder(vocab=50, d=m.d, layers=m.layers, heads=m.heads, ff=m.ff, max_len=16, dropout=0.0).eval()
+    layer = nn.TransformerEncoderLayer(m.d, m.heads, m.ff, dropout=0.0, activation="gelu", batch_first=True)
+    ref = nn.TransformerEncoder(layer, m.layers, enable_nested_tensor=False).eval()
+    with torch.no_grad():
+        for r, blk in zip(ref.layers, enc.blocks):
+            r.self_attn.in_proj_weight.copy_(blk.qkv.weight)
+            r.self_attn.in_proj_bias.copy_(blk.qkv.bias)
+            r.self_attn.out_proj.weight.copy_(blk.proj.weight)
+            r.self_attn.out_proj.bias.copy_(blk.proj.bias)
+            for a, b in ((r.linear1, blk.ff1), (r.linear2, blk.ff2), (r.norm1, blk.ln1), (r.norm2, blk.ln2)):
+                a.weight.copy_(b.weight)
+                a.bias.copy_(b.bias)
+    ids, lengths = _tokens()
+    keep = torch.arange(ids.shape[1])[None] < lengths[:, None]
+    x = ours = enc.embed(ids)
+    for blk in enc.blocks:
+        ours = blk(ours, keep)
+    theirs = ref(x, src_key_padding_mask=~keep)
+    assert torch.allclose(ours[keep], theirs[keep], atol=1e-4)
+
+
+def test_lstm_at_v25_width_reads_the_final_hidden_state_of_nn_lstm():
+    """V25's LSTM (4 × 256, Embedding then LayerNorm, a linear head) reads the last layer's final hidden state
+    of ``nn.LSTM`` over the real tokens: the same as a packed sequence's ``h_n[-1]``."""
+    m = ls.PRESETS["cpu"].meaning
+    torch.manual_seed(0)
+    model = build("lstm", 50, m.d, m.layers, m.heads, m.ff, 16, 0.0, head=m.lstm_head).eval()
+    assert isinstance(model.head, nn.Linear) and model.lstm.num_layers == 4 and model.lstm.hidden_size == 256
+    ids, lengths = _tokens()
+    packed = nn.utils.rnn.pack_padded_sequence(model.embed(ids), lengths, batch_first=True, enforce_sorted=False)
+    _, (h, _) = model.lstm(packed)
+    assert torch.allclose(model(ids, lengths), model.head(h[-1]), atol=1e-5)
+
+
+def test_the_lstm_trained_as_the_released_script_updates_its_recurrent_weights_only():
+    from replication.models.language import trained_parameters
+
+    torch.manual_seed(0)
+    model = build("lstm", 50, 16, 2, 4, 24, 16, 0.0, head="linear")
+    assert len(trained_parameters(model, "lstm")) == len(list(model.lstm.parameters())) < len(list(model.parameters()))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.AdamW(trained_parameters(model, "lstm"), lr=1e-2)
+    ids, lengths = _tokens()
+    nn.functional.cross_entropy(model(ids, lengths), torch.tensor([0, 1, 0])).backward()
+    opt.step()
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(k.startswith("lstm.") for k in changed)
+    with pytest.raises(ValueError, match="trains"):
+        trained_parameters(build("softmax", 50, 16, 2, 4, 24, 16, 0.0), "lstm")
+    with pytest.raises(ValueError, match="trains"):
+        trained_parameters(model, "head")
+
+
+def test_presets_hold_v25s_settings_and_the_order_task_keeps_its_own():
+    paper, cpu = ls.PRESETS["paper"].meaning, ls.PRESETS["cpu"].meaning
+    for m in (paper, cpu):
+        assert (m.d, m.layers, m.heads, m.lr, m.lr_decay, m.batch_size, m.max_len, m.repeats) == (
+            256,
+            4,
+            8,
+            1e-4,
+            0.9,
+            32,
+            128,
+            3,
+        )
+        assert m.pairing == "paraphrase" and m.lstm_trains == ("all", "lstm") and m.code_path and m.n_sens >= 400
+    assert (paper.ff, paper.epochs, paper.vocab_size, cpu.ff, cpu.epochs) == (3072, 100, 50265, 1024, 30)
+    assert ls.PRESETS["paper"].d == 256 and ls.PRESETS["paper"].ff == 3072
+    assert 3600 <= cpu.n_train <= 3800
+    small = ls.PRESETS["cpu"]
+    assert (small.d, small.pairing, small.lstm_trains, small.code_path) == (32, "order", ("all",), False)
+    runs = ls.language_runs(cpu)
+    assert sorted({(r.model, r.trains) for r in runs}) == [
+        ("lstm", "all"),
+        ("lstm", "lstm"),
+        ("relu", "all"),
+        ("softmax", "all"),
+    ]
+
+
+def test_new_settings_are_checked_by_name():
+    base = ls.PRESETS["ci"]
+    for field, bad in (
+        ("lr_decay", 1.5),
+        ("lstm_trains", ("all", "head")),
+        ("lstm_trains", ("all", "all")),
+        ("lstm_head", "mlp"),
+        ("code_path", "yes"),
+        ("sens_splits", ("val",)),
+        ("sens_ends", 1),
+        ("meaning", base),  # a meaning with a meaning of its own
+    ):
+        with pytest.raises(ValueError, match=f"^{field}"):
+            dataclasses.replace(base, **{field: bad})
+
+
+def test_lr_decay_and_the_code_path_are_measured_inside_a_run(tmp_path, monkeypatch):
+    write_wordnet(tmp_path, senses=3)
+    monkeypatch.setattr(ls.measure, "TOKENIZER_CACHE", tmp_path / "tok")
+    cfg = dataclasses.replace(ls.PRESETS["ci"], data_dir=str(tmp_path), epochs=2, checkpoints=(0, 1, 2), n_sens=4)
+    cfg = dataclasses.replace(cfg, code_path=True, sens_ends=True, sens_splits=("train",), lr_decay=0.5, repeats=3)
+    run = next(r for r in ls.language_runs(cfg) if r.model == "softmax")
+    out = ls.measure_language(run)
+    assert [sorted(k for k in h if "sens" in k) for h in out["history"]] == [
+        ["code_sens_train_15", "code_sens_train_4", "sens_train_15", "sens_train_4"],
+        [],
+        ["code_sens_train_15", "code_sens_train_4", "sens_train_15", "sens_train_4"],
+    ]
+    assert {"init_code_sens_train_15", "code_sens_train_4"} <= set(out)
+    assert {p.get("path") for p in out["positions"]} == {None, "code"}
+    lstm = next(r for r in ls.language_runs(cfg) if r.model == "lstm")
+    assert not any("code" in k for k in ls.measure_language(lstm))  # the LSTM's code path is the paper's
+
+
+def test_paraphrase_pairs_replace_the_word_by_a_synonym_or_another_senses_word(tmp_path):
+    lines = ["  1 header"]
+    senses = [
+        (["bank", "riverbank"], 'sloping land; "they sat on the bank of the river"'),
+        (["bank", "depository"], 'a financial institution; "the bank raised its rates"'),
+        (["bank", "cant"], 'a slope in the turn of a road; "the bank of the curve"'),
+    ]
+    for i, (words, gloss) in enumerate(senses):
+        lines.append(_synset_line(100 * (i + 1), words, gloss))
+    (tmp_path / "data.noun").write_text("\n".join(lines) + "\n")
+    train, val = wordnet.paraphrase_pairs(wordnet.read_synsets(tmp_path), 1 / 3)
+    assert len(val) == 2 and len(train) == 4  # one example in three to validation, both its pairs
+    same = {s[1].split('"')[1]: set(s[0]) - {"bank"} for s in senses}
+    for p in train + val:
+        word = wordnet.replacement(p)
+        assert p.word == "bank" and p.second == p.first.replace("bank", word, 1)
+        assert (word in same[p.first]) == bool(p.label)
+    assert {p.first for p in val}.isdisjoint({p.first for p in train})
+    assert wordnet.paraphrase_pairs(wordnet.read_synsets(tmp_path), 1 / 3) == (train, val)
+    with pytest.raises(ValueError, match="val_fraction"):
+        wordnet.paraphrase_pairs([], 0.0)
+
+
+def test_lexical_rules_on_the_paraphrase_task():
+    P = wordnet.Pair
+    train = [
+        P("sensitize", "sensitize the film", "sensitise the film", 1),
+        P("sensitize", "sensitize the film", "sensify the film", 0),
+        P("cloudy", "a cloudy liquid", "a murky liquid", 1),
+        P("cloudy", "a cloudy liquid", "a nebulous liquid", 0),
+    ]
+    val = [P("cloudy", "a cloudy sky", "a murky sky", 1), P("clumsy", "clumsy hands", "awkward hands", 0)]
+    rules = wordnet.paraphrase_rules(train, val)
+    assert rules["majority"] == (0.5, 0.5)
+    # sensitise and sensify share "sens" (right, wrong); murky, nebulous and awkward share nothing (wrong, right, right)
+    assert rules["prefix"] == (0.5, 0.5)
+    assert rules["lookup"] == (1.0, 1.0)  # murky: 1 in training; awkward unseen: the majority, 0 on a tie
+    with pytest.raises(ValueError, match="train"):
+        wordnet.paraphrase_rules([], val)
+
+
+def test_learned_needs_training_accuracy_and_a_binomial_margin_over_the_majority():
+    from replication.experiments.language_sensitivity.meaning import learned
+
+    assert learned(0.95, 0.60, 1000, 0.5)[0]  # 600 of 1,000 against 0.5: p far below 0.05
+    assert not learned(0.95, 0.52, 100, 0.5)[0]  # 52 of 100: not significant
+    assert not learned(0.85, 0.70, 1000, 0.5)[0]  # training accuracy below 0.9
+    ok, p = learned(0.9, 0.55, 1000, 0.5)
+    assert ok and p < 0.01
+    with pytest.raises(ValueError, match="rate"):
+        learned(0.9, 0.6, 100, 1.0)
+
+
+def _meaning_runs(lstm: float, soft: float, relu: float, code_soft: float, code_relu: float) -> pd.DataFrame:
+    rows = []
+    for m, trains, base, code in (
+        ("lstm", "all", lstm, None),
+        ("lstm", "lstm", lstm, None),
+        ("softmax", "all", soft, code_soft),
+        ("relu", "all", relu, code_relu),
+    ):
+        for s in range(3):
+            row = {"model": m, "trains": trains, "seed": s, "epoch": 30, "train_acc": 0.95, "val_acc": 0.6}
+            row |= {"n_val": 1000, "name": m + trains}
+            for v in (15, 4):
+                row |= {f"sens_train_{v}": base + 0.001 * s, f"init_sens_train_{v}": base + 0.001 * s}
+                if code is not None:
+                    row |= {f"code_sens_train_{v}": code + 0.001 * s, f"init_code_sens_train_{v}": code + 0.001 * s}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _positions(runs: pd.DataFrame, lstm_rises: bool) -> pd.DataFrame:
+    rows = []
+    for _, r in runs.iterrows():
+        for path in ("paper", "code") if r["model"] != "lstm" else ("paper",):
+            for v in (15.0, 4.0):
+                for back in range(6):
+                    sens = (0.5 - 0.05 * back + 0.01 * r["seed"]) if r["model"] == "lstm" and lstm_rises else 0.1
+                    rows.append(
+                        {"model": r["model"], "trains": r["trains"], "seed": r["seed"], "path": path, "epoch": 30}
+                        | {"split": "train", "variance": v, "from_end": back, "count": 50, "sensitivity": sens}
+                    )
+    return pd.DataFrame(rows)
+
+
+def test_readings_judge_each_comparison_and_name_what_decides_the_order():
+    from replication.experiments.language_sensitivity import meaning, readings
+
+    assert len(readings.READINGS) == 8 and readings.PAPER in readings.READINGS and readings.CODE in readings.READINGS
+    assert readings.PAPER.column("softmax") == "sens_train_15" and readings.CODE.column("relu") == "code_sens_train_15"
+    assert readings.CODE.column("lstm", init=True) == "init_sens_train_15"
+    # The paper's path: transformers far below the LSTM; the code's path: above it (the noise renormalised).
+    runs = _meaning_runs(0.1, 0.01, 0.005, 0.3, 0.4)
+    pos = _positions(runs, lstm_rises=True)
+    table = readings.verdicts(runs, pos, 30)
+    below = table[table["comparison"] == "below"].set_index("reading")["holds"]
+    assert below[readings.PAPER.label] and not below[readings.CODE.label]
+    assert readings.deciding(table) == {"path": (4, 4), "variance": (0, 4), "lstm": (0, 4)}
+    cl = meaning.claims(ls.PRESETS["cpu"], runs, pos, 12, 0.5)
+    assert [c.kind for c in cl[1:4]] == ["paper", "diagnosis", "diagnosis"]
+    assert cl[1].holds and not cl[2].holds and not cl[3].holds and cl[3].measured == "holds under 4 of 8 readings"
+    assert cl[0].holds and "3 of 3 seeds" in cl[0].measured and cl[-1].holds and "4 of 4 pairs" in cl[-1].measured
+    later = [c for c in cl if "later tokens" in c.claim]
+    assert all(c.holds for c in later)
+
+
+def test_meaning_claims_say_not_run_yet_without_the_runs():
+    from replication.experiments.language_sensitivity import meaning
+
+    cl = meaning.claims(ls.PRESETS["cpu"], pd.DataFrame(), pd.DataFrame(), 12, 0.5)
+    assert len(cl) == 1 + 4 * 3 + 1 and not any(c.testable or c.holds for c in cl)
+    assert all("not run yet at this scale (0 of 12" in c.note for c in cl)
+    one = _meaning_runs(0.1, 0.01, 0.005, 0.3, 0.4)
+    cl = meaning.claims(ls.PRESETS["cpu"], one[one["seed"] == 0], pd.DataFrame(), 12, 0.5)
+    assert all("4 of 12 meaning runs stored" in c.note for c in cl)
+
+
+def test_the_step_cost_projection_counts_steps_and_perturbed_pairs():
+    from replication.experiments.language_sensitivity import steps
+
+    cfg = ls.PRESETS["cpu"].meaning
+    run = next(r for r in ls.language_runs(cfg) if r.model == "softmax")
+    timing = {"seconds_per_step": 0.5, "seconds_per_eval": 0.01, "seconds_per_pair": 0.001, "mean_length": 10.0}
+    p = steps.projection(run, timing)
+    assert p["steps"] == 30 * 116 and p["train_s"] == 30 * 116 * 0.5
+    once = 2 * 400 * 3 * 10.0  # two variances, 400 pairs, 3 draws, 10 tokens each
+    assert p["evaluations"] == 2 * once + 2 * once  # the paper's path at 0 and 30, the code's at both
+    assert p["measure_s"] == pytest.approx(p["evaluations"] * 0.01 + 7 * 4700 * 0.001)
+    lstm = next(r for r in ls.language_runs(cfg) if r.model == "lstm")
+    assert steps.projection(lstm, timing)["evaluations"] == 2 * once
+    assert {s.run.epochs for s in steps.step_runs(cfg)} == {1} and len(steps.step_runs(cfg)) == 4
+    with pytest.raises(ValueError, match="steps"):
+        steps.StepCost(run, steps=0)
+
+
+@pytest.mark.skipif(not (wordnet.WORDNET_DIR / "data.noun").is_file(), reason="WordNet (wordnet-base) not installed")
+def test_meaning_parts_are_resumable_and_seed_by_seed():
+    parts = {p.name: p for p in ls.make_runs("ci")}
+    assert not parts["meaning"].default and parts["step_cost"].default
+    assert [r.seed for r in parts["meaning"].runs] == sorted(r.seed for r in parts["meaning"].runs)
+    assert len(ls.make_runs("cpu")[-1].runs) == 12

@@ -5,21 +5,29 @@ The chapter's public face, what the notebook and the tests use. Its modules, by 
 - :mod:`.config`: one trained model (:class:`LanguageRun`), the chapter's config (:class:`LanguageConfig`) with its
   presets, and the runs a config expands into (:func:`language_runs`, :func:`before_norm_runs`, :func:`depth_runs`);
 - :mod:`.measure`: the data a run reads, training and measuring one run (:func:`measure_language`), the sweep read
-  back (:func:`run_table`, :func:`curves`, :func:`positions`), the hook of ``python -m replication.make``;
+  back (:func:`run_table`, :func:`curves`, :func:`positions`);
 - :mod:`.tables`: the tables and the generated sentences;
 - :mod:`.claims`: one function per claim;
 - :mod:`.depth`: the runs at other depths (V25 App. A.4), their table and claim;
-- :mod:`.trials`: the trials behind the `cpu` preset's task and settings.
+- :mod:`.trials`: the trials behind the `cpu` preset's task and settings;
+- :mod:`.meaning`: the runs at V25's sizes and training on WordNet's paraphrase task (``cfg.meaning``), read from
+  what is stored, their lexical baselines and claims; :mod:`.readings`: the readings of how V25 applied the noise
+  and V25 §6's comparisons under each; :mod:`.steps`: the measured cost of those runs;
+- :mod:`.parts`: the hook of ``python -m replication.make`` (:func:`make_runs`).
 """
 
+from . import meaning, readings, steps
 from .claims import MIN_COUNT, claims
 from .config import (
     DATASETS,
     KIND,
+    LSTM_CODE,
+    MEANING,
     NAMES,
     NOISE_AT,
     PAIRINGS,
     PRESETS,
+    V25,
     LanguageConfig,
     LanguageRun,
     before_norm_runs,
@@ -28,7 +36,8 @@ from .config import (
     language_runs,
 )
 from .depth import depth_claim, depth_table
-from .measure import curves, load_data, load_pairs, make_runs, measure_language, positions, run_table
+from .measure import curves, load_data, load_pairs, measure_language, positions, run_table
+from .parts import make_runs
 from .tables import (
     COST,
     SUMMARY,

@@ -1,6 +1,6 @@
 """Chapter 11's runs: the data a run reads (:func:`load_data`), training one :class:`~.config.LanguageRun` with AdamW
 and measuring it at its checkpoints (accuracy on the training and validation pairs, and the token-wise sensitivity of
-V25 §6 on both, at every noise variance), the sweep read back, and the hook of ``python -m replication.make``."""
+V25 §6 on both, at every noise variance), and the sweep read back."""
 
 from __future__ import annotations
 
@@ -13,14 +13,12 @@ import torch
 import torch.nn.functional as F
 
 from ...measures.sequence import sequence_sensitivity
-from ...models.language import build
+from ...models.language import build, trained_parameters
 from ...paths import REPO
-from ...runs.chapters import chapter
-from ...runs.parts import Part, first_seeds, refuse
 from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...tasks import text, wordnet
-from .config import KIND, NAMES, VAL_FRACTION, LanguageConfig, LanguageRun, before_norm_runs, depth_runs, language_runs
+from .config import KIND, LSTM_CODE, NAMES, VAL_FRACTION, LanguageConfig, LanguageRun, language_runs
 
 #: Where trained tokenizers are cached.
 TOKENIZER_CACHE = REPO / "_cache" / "tokenizers"
@@ -34,6 +32,8 @@ def load_pairs(dataset: str, data_dir: str, pairing: str = "sense") -> tuple[lis
 
     if dataset == "wordnet" and pairing == "word":
         train, val = wordnet.word_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
+    elif dataset == "wordnet" and pairing == "paraphrase":
+        train, val = wordnet.paraphrase_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
     elif dataset == "wordnet" and pairing == "order":
         train, val = wordnet.order_pairs(wordnet.read_synsets(data_dir or wordnet.WORDNET_DIR), VAL_FRACTION)
     elif dataset == "wordnet":
@@ -86,8 +86,13 @@ def accuracy(model, ids: torch.Tensor, lengths: torch.Tensor, labels: torch.Tens
     return hits / len(ids)
 
 
-def checkpoint(model, run: LanguageRun, data: dict, epoch: int, loss: float | None) -> tuple[dict, list[dict]]:
-    """The scalar row of one checkpoint and its per-position sensitivities (one row per split and variance)."""
+def checkpoint(
+    model, run: LanguageRun, data: dict, epoch: int, loss: float | None, code: bool = False, sens: bool = True
+) -> tuple[dict, list[dict]]:
+    """The scalar row of one checkpoint and its per-position sensitivities (one row per split and variance);
+    ``code``: also the training pairs with the noise on the path of V25's released code (``code_sens_*`` and
+    position rows with ``"path": "code"``), for a transformer: on the token embedding before the positions and
+    the LayerNorm (an LSTM's code path is the paper's, measured once); ``sens=False``: the accuracies only."""
     model.eval()
     row = {
         "epoch": epoch,
@@ -96,22 +101,20 @@ def checkpoint(model, run: LanguageRun, data: dict, epoch: int, loss: float | No
         "val_acc": accuracy(model, *data["val"]),
     }
     positions = []
-    for split in ("train", "val"):
+    todo = [(split, "", run.noise_at == "before_norm") for split in run.sens_splits] if sens else []
+    todo += [("train", "code_", True)] if sens and code and run.model != "lstm" else []
+    for split, path, before in todo:
         ids, lengths, _ = data[split]
         n = min(run.n_sens, len(ids))
         for j, var in enumerate(run.variances):
-            g = seeded(run.seed, 10 * epoch + 2 * j + (split == "val"))
+            salt = 10 * epoch + 2 * j + (split == "val") + (100_000 if path else 0)
+            g = seeded(run.seed, salt)
             s = sequence_sensitivity(
-                model,
-                ids[:n],
-                lengths[:n],
-                sigma(var),
-                run.repeats,
-                generator=g,
-                before_norm=run.noise_at == "before_norm",
+                model, ids[:n], lengths[:n], sigma(var), run.repeats, generator=g, before_norm=before
             )
-            row[f"sens_{split}_{var:g}"] = s.fraction
-            positions.append({"epoch": epoch, "split": split, "variance": var, "changed": s.changed, "count": s.count})
+            row[f"{path}sens_{split}_{var:g}"] = s.fraction
+            pos = {"epoch": epoch, "split": split, "variance": var, "changed": s.changed, "count": s.count}
+            positions.append({**pos, "path": "code"} if path else pos)
     return row, positions
 
 
@@ -123,13 +126,15 @@ def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
     """
     data = load_data(run)
     torch.manual_seed(run.seed)
-    model = build(run.model, data["vocab"], run.d, run.layers, run.heads, run.ff, run.max_len, run.dropout).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=run.lr, weight_decay=run.weight_decay)
+    model = build(run.model, data["vocab"], run.d, run.layers, run.heads, run.ff, run.max_len, run.dropout, run.head)
+    model = model.to(device)
+    opt = torch.optim.AdamW(trained_parameters(model, run.trains), lr=run.lr, weight_decay=run.weight_decay)
     ids, lengths, labels = data["train"]
     order = seeded(run.seed, 7)
     history, positions, measuring, t0 = [], [], 0.0, time.perf_counter()
+    last = run.checkpoints[-1]
     if 0 in run.checkpoints:
-        row, pos = checkpoint(model, run, data, 0, None)
+        row, pos = checkpoint(model, run, data, 0, None, code=run.code_path)
         measuring = time.perf_counter() - t0
         history.append(row)
         positions += pos
@@ -144,16 +149,21 @@ def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(b)
+        if run.lr_decay != 1.0:  # V25's scripts: the learning rate times 0.9 after every epoch
+            for group in opt.param_groups:
+                group["lr"] *= run.lr_decay
         if epoch in run.checkpoints:
             t1 = time.perf_counter()
-            row, pos = checkpoint(model, run, data, epoch, total / len(ids))
+            end, mean_loss = epoch == last, total / len(ids)
+            sens = end or not run.sens_ends
+            row, pos = checkpoint(model, run, data, epoch, mean_loss, code=run.code_path and end, sens=sens)
             measuring += time.perf_counter() - t1
             history.append(row)
             positions += pos
     seconds = time.perf_counter() - t0
     first, last = history[0], history[-1]
     out = {k: v for k, v in last.items() if k != "loss"}
-    out.update({f"init_{k}": v for k, v in first.items() if k.startswith("sens_")})
+    out.update({f"init_{k}": v for k, v in first.items() if k.startswith(("sens_", "code_sens_"))})
     out.update(train_seconds=seconds - measuring, measure_seconds=measuring)
     return {**out, "final_epoch": last["epoch"], "history": history, "positions": positions}
 
@@ -162,18 +172,8 @@ def run_table(cfg: LanguageConfig, cache: Store | None = None, progress=None) ->
     """One row per run of ``cfg`` (config fields and scalar results), computed or read from the results."""
     cache = cache if cache is not None else Store(scale=cfg.scale)
     runs = run_sweep(language_runs(cfg), measure_language, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
-    return runs.assign(name=runs["model"].map(NAMES))
-
-
-def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
-    """The chapter's runs at ``scale`` for ``python -m replication.make``: the runs (part ``main``), the runs measured
-    with the noise before the LayerNorm (``before_norm``, where the preset has them) and the runs at the preset's other depths (``depth``, V25
-    App. A.4); ``seeds`` keeps the first seeds of each."""
-    refuse(chapter(__name__).number, functions, steps)
-    cfg = LanguageConfig.from_params(scale)
-    before = before_norm_runs(cfg) if cfg.before_norm else []
-    todo = (("main", language_runs(cfg)), ("before_norm", before), ("depth", depth_runs(cfg)))
-    return [Part(name, KIND, first_seeds(runs, seeds), measure_language) for name, runs in todo]
+    code = (runs["model"] == "lstm") & (runs["trains"] == "lstm")
+    return runs.assign(name=runs["model"].map(NAMES).where(~code, LSTM_CODE))
 
 
 def curves(cfg: LanguageConfig, runs: pd.DataFrame, cache: Store | None = None) -> pd.DataFrame:
@@ -198,6 +198,8 @@ def positions(cfg: LanguageConfig, runs: pd.DataFrame, cache: Store | None = Non
                         "model": row["model"],
                         "name": row["name"],
                         "seed": row["seed"],
+                        "trains": row.get("trains", "all"),
+                        "path": p.get("path", "paper"),
                         "epoch": p["epoch"],
                         "split": p["split"],
                         "variance": p["variance"],

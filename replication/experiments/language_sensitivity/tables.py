@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from ...report.stats import COST as STATS_COST
@@ -10,6 +12,10 @@ from ...runs.store import Store
 from ...runs.sweep import run_sweep
 from .config import KIND, NAMES, LanguageConfig, before_norm_runs
 from .measure import load_pairs, measure_language
+
+
+#: The result columns of a sensitivity (``sens_train_15``, ``init_code_sens_val_4``), not the config's ``sens_*``.
+SENS = re.compile(r"(init_)?(code_)?sens_(train|val)_")
 
 
 def position_trend(
@@ -56,7 +62,7 @@ SUMMARY = {
 def summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard deviation over seeds per model of the accuracies and sensitivities (σ² = 15 and 4,
     training and validation pairs, at initialisation and after training)."""
-    cols = [c for c in runs.columns if c.endswith("_acc") or "sens_" in c]
+    cols = [c for c in runs.columns if c.endswith("_acc") or SENS.match(c)]
     return mean_sd_table(runs, "name", cols, seeds=None, fill=None).T
 
 
@@ -85,12 +91,12 @@ def settings_table(cfg: LanguageConfig, runs: pd.DataFrame) -> pd.DataFrame:
         ),
         (
             "tokeniser",
-            "RoBERTa's byte-level BPE (50,265 tokens)",
+            "RoBERTa's byte-level BPE (50,265 tokens), at most 128 a pair",
             f"byte-level BPE trained on the training sentences, {cfg.vocab_size:,} tokens, at most {cfg.max_len} a pair",
         ),
         (
             "models",
-            "RoBERTa (roberta-base shape), 4 layers, 8 heads; LSTM, 4 layers",
+            "RoBERTa: width 256, 4 layers, 8 heads, feed-forward 3,072; LSTM 4 layers of 256 (the released scripts)",
             f"width {cfg.d}, {cfg.layers} layers, {cfg.heads} heads, feed-forward {cfg.ff}; LSTM {cfg.layers} layers of {cfg.d}",
         ),
         (
@@ -100,18 +106,18 @@ def settings_table(cfg: LanguageConfig, runs: pd.DataFrame) -> pd.DataFrame:
         ),
         (
             "training",
-            "not stated (curves over data points seen)",
+            "100 epochs, the learning rate × 0.9 after every epoch (the released scripts)",
             f"{cfg.epochs} epochs, measured after epochs {', '.join(map(str, cfg.checkpoints))}",
         ),
         (
             "sensitivity",
-            "σ² = 15 (and 4), training set (and validation)",
+            "σ² = 15 (and 4), 408 training pairs (and validation), 3 draws a token",
             f"σ² = {', '.join(f'{v:g}' for v in cfg.variances)}, the first {cfg.n_sens} training and validation pairs, "
             f"every token, {cfg.repeats} draw(s)",
         ),
         (
             "noise",
-            "on the LayerNorm-ed token embedding",
+            "on the LayerNorm-ed token embedding (§6); the released code: RoBERTa's before its positions and LayerNorm",
             "the same; the same models also with the noise before the LayerNorm, at initialisation and after training"
             if cfg.before_norm
             else "the same",
@@ -140,7 +146,7 @@ def before_norm_table(
     cache = cache if cache is not None else Store(scale=cfg.scale)
     b = run_sweep(before_norm_runs(cfg), measure_language, KIND, cache=cache, n_jobs=cfg.n_jobs, progress=progress)
     main = runs.set_index(["model", "seed"])
-    cols = [c for c in b.columns if c.startswith(("sens_", "init_sens_"))]
+    cols = [c for c in b.columns if SENS.match(c) and not c.startswith(("code_", "init_code_"))]
     out = b[["model", "seed"] + cols].copy()
     for c in cols:
         out[f"after_{c}"] = [main.loc[(m, s), c] for m, s in zip(b["model"], b["seed"])]
