@@ -69,6 +69,10 @@
 # checks the softmax encoder's blocks against `torch.nn.TransformerEncoderLayer` with copied weights. The
 # LSTM (`torch.nn.LSTM`, unidirectional, same depth and width) classifies at its last token, `</s>`.
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 dataset = None  # "wordnet" (installed by make setup), "mrpc" or "qqp" (GLUE files in data_dir) (None: wordnet)
@@ -89,7 +93,9 @@ cfg = LanguageConfig.from_params(scale=scale, dataset=dataset, data_dir=data_dir
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import language_sensitivity as ch
 from replication.plots import language_sensitivity as plots
@@ -319,3 +325,7 @@ claims = record(ch.claims(cfg, runs, trend, curves, before, ch.label_share(cfg),
                 + ([ch.depth_claim(cfg, depths)] if cfg.depths else [])
                 + ch.meaning.claims(cfg, mruns, mpos, mtotal, rate))
 display_table(claims)
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims)

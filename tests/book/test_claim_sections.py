@@ -66,22 +66,38 @@ def _section(call: ast.Call) -> ast.keyword | None:
     return next((k for k in call.keywords if k.arg == "section"), None)
 
 
-def _strings(value: ast.expr) -> list[ast.Constant]:
-    """The string constants a ``section=`` value can take: the value itself, or the branches of a conditional."""
+def _strings(value: ast.expr, consts: dict[str, ast.Constant] | None = None) -> list[ast.Constant]:
+    """The string constants a ``section=`` value can take: the value itself, the branches of a conditional, or a
+    module-level string constant it names (``consts``)."""
     if isinstance(value, ast.Constant) and isinstance(value.value, str):
         return [value]
     if isinstance(value, ast.IfExp):
-        return _strings(value.body) + _strings(value.orelse)
+        return _strings(value.body, consts) + _strings(value.orelse, consts)
+    if isinstance(value, ast.Name) and consts and value.id in consts:
+        return [consts[value.id]]
     return []
 
 
+def constants(tree: ast.AST) -> dict[str, ast.Constant]:
+    """The module-level string constants of ``tree`` (``SECTION = "..."``)."""
+    return {
+        t.id: node.value
+        for node in getattr(tree, "body", [])
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+
+
 def section_strings(tree: ast.AST) -> list[tuple[int, str]]:
-    """(line, text) of every string a ``section=`` keyword of any call can pass (:func:`_strings`)."""
+    """(line, text) of every string a ``section=`` keyword of any call, or of a ``dict(...)`` built to be passed on
+    to one, can pass (:func:`_strings`)."""
+    consts = constants(tree)
     return [
         (c.lineno, c.value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and (kw := _section(node)) is not None
-        for c in _strings(kw.value)
+        for c in _strings(kw.value, consts)
     ]
 
 

@@ -72,6 +72,7 @@ def below_lstm(
         + _before(before, col)
     )
     return CLAIM(
+        section="Accuracy and sensitivity along training",
         scale=cfg.scale,
         claim=f"The transformer, with softmax and with ReLU attention, is less sensitive than the LSTM {when} ({where})",
         paper_ref="V25 §6, App. A.4" if split == "val" or variance != 15 else "V25 §6",
@@ -134,6 +135,7 @@ def relu_below_softmax(
         )
     )
     return CLAIM(
+        section="Accuracy and sensitivity along training",
         scale=cfg.scale,
         claim="With ReLU in place of the softmax the transformer is less sensitive",
         paper_ref="V25 §6",
@@ -172,6 +174,7 @@ def later_positions(cfg: LanguageConfig, trend: pd.DataFrame) -> Claim:
         + " in this chapter's runs (see the sensitivity per position)"
     )
     return CLAIM(
+        section="Sensitivity per position",
         scale=cfg.scale,
         claim="The LSTM is more sensitive to later tokens; the transformer is about uniform over positions",
         paper_ref="V25 §6, App. A.4",
@@ -218,6 +221,7 @@ def fits(cfg: LanguageConfig, runs: pd.DataFrame, trials: pd.DataFrame | None = 
         )
     )
     return CLAIM(
+        section="Accuracy and sensitivity along training",
         scale=cfg.scale,
         claim="Trained from scratch, the models learn the task beyond their training pairs",
         paper_ref="V25 §6, App. D",

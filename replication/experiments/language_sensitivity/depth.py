@@ -49,6 +49,7 @@ def depth_claim(cfg: LanguageConfig, table: pd.DataFrame) -> Claim:
         claim="Depth changes the level of sensitivity but not the order of the models",
         paper_value="same order at other depths",
         kind="paper",
+        section="Other depths (V25 App. A.4)",
     )
     if table.empty or table.index.get_level_values("layers").nunique() < 2:
         return CLAIM.untestable(**base, why="no runs at a depth other than the chapter's stored")

@@ -138,6 +138,10 @@ def _ready(runs: pd.DataFrame, total: int) -> str:
     return ""
 
 
+#: The notebook's section that shows the meaning runs (each claim of this module links to it).
+SECTION = "At V25's sizes, on a task that turns on meaning"
+
+
 def claims(cfg: LanguageConfig, runs: pd.DataFrame, pos: pd.DataFrame, total: int, rate: float) -> list[Claim]:
     """The meaning task's claims: whether the models learn it, V25 §6's comparisons under the paper's reading
     (``paper``), under the released code's (``diagnosis``) and counted over the eight readings (``diagnosis``),
@@ -149,6 +153,7 @@ def claims(cfg: LanguageConfig, runs: pd.DataFrame, pos: pd.DataFrame, total: in
         paper_ref="V25 §6, App. D",
         paper_value="MRPC and QQP learnable without pretraining",
         kind="diagnosis",
+        section=SECTION,
     )
     if why:
         out.append(CLAIM.untestable(scale=cfg.scale, why=why, **base))
@@ -165,13 +170,20 @@ def claims(cfg: LanguageConfig, runs: pd.DataFrame, pos: pd.DataFrame, total: in
     for name, (text, paper, ref) in COMPARISONS.items():
         text = text[0].lower() + text[1:]
         for reading, kind, who in ((PAPER, "paper", "the paper's"), (CODE, "diagnosis", "the released code's")):
-            row = dict(claim=f"{at}, under {who} reading ({reading.label}): {text}", paper_ref=ref, paper_value=paper)
+            row = dict(
+                claim=f"{at}, under {who} reading ({reading.label}): {text}",
+                paper_ref=ref,
+                paper_value=paper,
+                section=SECTION,
+            )
             if why:
                 out.append(CLAIM.untestable(scale=cfg.scale, why=why, kind=kind, **row))
                 continue
             holds, measured, check = judge(name, runs, pos, reading, epoch)
             out.append(CLAIM(scale=cfg.scale, measured=measured, holds=holds, note=f"check: {check}", kind=kind, **row))
-        row = dict(claim=f"{at}, under every reading of the noise: {text}", paper_ref=ref, paper_value=paper)
+        row = dict(
+            claim=f"{at}, under every reading of the noise: {text}", paper_ref=ref, paper_value=paper, section=SECTION
+        )
         if why:
             out.append(CLAIM.untestable(scale=cfg.scale, why=why, kind="diagnosis", **row))
             continue
@@ -195,6 +207,7 @@ def decides(cfg: LanguageConfig, runs: pd.DataFrame, pos: pd.DataFrame, why: str
         paper_ref="V25 §6",
         paper_value="noise on the LayerNorm-ed embedding (§6); the released code's path differs for RoBERTa",
         kind="diagnosis",
+        section=SECTION,
     )
     if why:
         return CLAIM.untestable(scale=cfg.scale, why=why, **base)
