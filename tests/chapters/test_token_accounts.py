@@ -255,3 +255,18 @@ def test_failing_paper_claims_gain_the_pointer_and_keep_their_measurement():
         assert (a.holds, a.measured) == (b.holds, b.measured)
         assert b.note == (a.note + pointer if a.kind == "paper" and not a.holds else a.note)
     assert any(b.note.endswith(pointer) for b in told)
+
+
+def test_the_accounts_figure_shows_every_run_and_the_attention_of_the_attention_models():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from replication.plots import token_sensitivity as plots
+
+    t = _table({"(1,3,3,16)": 0.0, "(1,48,2,3)": 0.02, "(3,5,1,16)": 0.0}, seeds=3)
+    t = t.assign(enrich_sparse=2.0, enrich_frequent=1.0)
+    acc = ac.probe_accounts([(1, 3, 3, 16, 59), (1, 48, 2, 3, 9), (3, 5, 1, 16, 59)])
+    top, bottom = plots.accounts(t, acc)
+    assert sum(len(c.get_offsets()) for c in top.collections if hasattr(c, "get_offsets")) >= 18  # 3 × 2 × 3 runs
+    assert len([c for c in bottom.collections if len(c.get_offsets()) == 3]) == 2  # eq3: sparse and frequent
+    assert [t.get_text().split("\n")[0] for t in bottom.get_xticklabels()] == list(acc.index)
