@@ -372,6 +372,26 @@ ch.probe_summary(probe).round(3) if len(probe) else None
 tests = {m: ch.follow_test(probe, m) for m in cfg.probe_models if len(probe) and (probe["model"] == m).any()}
 pd.concat(tests, names=["model"]).round(3) if tests else None
 
+# %% tags=["remove-input"]
+Markdown(ch.describe_accounts(probe)) if len(probe) else None
+
+# %% [markdown]
+# **Reading it.** At `cpu` scale the three models part ways. The logistic regression on token counts follows
+# the margin account in every disagreeing run, in both directions, and sits at chance in V25's tie: the
+# margin account is what a linear classifier on counts does, as derived. Eq. 3 does not behave like that
+# classifier: wherever the two accounts disagree it relies on the single sparse token, so it sides with the
+# margin account where V25's account names the frequent tokens (four settings of V25's own kind, with only $m$
+# raised, where the sensitivity account fails) and with V25's account in the reverse settings (outside
+# Def. 4.2, at $m = 3$). Neither account predicts it; "the sparse token when in doubt" does. The attention
+# statistics show why it can: in these settings the attention of Eq. 3 moves, and its mass per position on the
+# sparse token is several times what uniform attention gives, as in V25's tie, where Eq. 3 relies on the
+# sparse token while the count classifier is at chance. With a read-out that cannot select, the attention
+# alone decides, and it decides differently from setting to setting (the frequent tokens where every
+# frequent token belongs to the label, $n_d = n_f$, the sparse one elsewhere, neither in one setting), so
+# the frozen read-out follows neither account either. What V25 read as a preference for low sensitivity is,
+# in these data, matched at least as well by a preference of Eq. 3's attention for the one token that is
+# always the label's own.
+
 # %% [markdown]
 # ## Compute spent
 #

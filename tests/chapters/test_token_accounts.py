@@ -270,3 +270,12 @@ def test_the_accounts_figure_shows_every_run_and_the_attention_of_the_attention_
     assert sum(len(c.get_offsets()) for c in top.collections if hasattr(c, "get_offsets")) >= 18  # 3 × 2 × 3 runs
     assert len([c for c in bottom.collections if len(c.get_offsets()) == 3]) == 2  # eq3: sparse and frequent
     assert [t.get_text().split("\n")[0] for t in bottom.get_xticklabels()] == list(acc.index)
+
+
+def test_the_generated_sentences_name_each_model_and_its_counts():
+    t = _table({"(1,3,3,16)": 0.0, "(1,48,2,3)": 0.02, "(3,5,1,16)": 0.0}, seeds=2)
+    text = sr.describe_accounts(t)
+    lines = text.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("- **Eq. 3 (all weights trained)**")
+    assert "the margin account predicts 2/4" in lines[0] and "4 rely on the sparse tokens" in lines[0]
+    assert "the margin account predicts 4/4" in lines[1]

@@ -45,7 +45,16 @@ from .config import (
     runs,
     vocab_for,
 )
-from .diagnosis import BAND, diagnosis_claims, follow_test, follows_margin, pointer, probe_runs_table, probe_summary
+from .diagnosis import (
+    BAND,
+    describe as describe_accounts,
+    diagnosis_claims,
+    follow_test,
+    follows_margin,
+    pointer,
+    probe_runs_table,
+    probe_summary,
+)
 from .measure import KIND, check_curves, curves, make_runs, measure_synthetic, probe_curves, protocol_curves
 from .tables import (
     BOOTSTRAP,

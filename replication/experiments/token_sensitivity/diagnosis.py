@@ -166,3 +166,26 @@ def pointer(table: pd.DataFrame) -> str:
         f"section), Eq. 3 relies on the set the margin account names in {_ci(both, 'margin')} runs and on V25's "
         f"in {_ci(both, 'sensitivity')}, and on the sparse tokens in {int(both.sparse_k)}/{int(both.runs)}"
     )
+
+
+def describe(table: pd.DataFrame) -> str:
+    """Sentences (Markdown), one per model: which account its converged runs follow where the two disagree, how many
+    rely on the sparse tokens, and its mean OOD accuracy where the margins tie."""
+    lines = []
+    for model in [m for m in MODEL_NAMES if (table["model"] == m).any()]:
+        t = follow_test(table, model)
+        both = t.loc["both directions"]
+        tie = table[(table["model"] == model) & (table["margin_account"] == "tie")]
+        parts = [
+            f"- **{MODEL_NAMES[model]}**: where the accounts disagree ({int(both.settings)} settings, "
+            f"{int(both.runs)} converged runs), the margin account predicts {_ci(both, 'margin')} and V25's "
+            f"{_ci(both, 'sensitivity')}; {int(both.sparse_k)} rely on the sparse tokens"
+        ]
+        parts += [f"{d}: margin {_ci(r, 'margin')}" for d, r in t.drop(index="both directions").iterrows()]
+        if len(tie):
+            parts.append(
+                f"where the margins tie ({', '.join(dict.fromkeys(tie['setting']))}), mean OOD accuracy "
+                f"{fmt(tie['ood_acc'].mean())}"
+            )
+        lines.append("; ".join(parts) + ".")
+    return "\n".join(lines)
