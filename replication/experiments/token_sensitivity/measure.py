@@ -187,9 +187,9 @@ def _curves(todo: list[SynthRun], cfg: SyntheticConfig, cache, progress) -> pd.D
 def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
     """The chapter's runs at ``scale`` for ``python -m replication.make``: the protocol sweep (initialisation
     scale × learning rate, seed 0 of every setting first; part ``protocol``), the runs at the chosen protocol
-    (``runs``), the longer runs without the stop rule (``check``), the attention models where the two accounts are
-    compared (``accounts``) and the logistic regression on token counts there (``baseline``, scikit-learn); ``seeds``
-    keeps the first seeds of each."""
+    (``runs``), the longer runs without the stop rule (``check``), Eq. 3 where the two accounts are compared
+    (``accounts``), Eq. 3 with its read-out frozen there (``frozen``) and the logistic regression on token counts
+    there (``baseline``, scikit-learn); ``seeds`` keeps the first seeds of each."""
     refuse(chapter(__name__).number, functions, steps)
     cfg = SyntheticConfig.from_params(scale)
     sweep = protocol_runs(cfg) if cfg.sweep_inits and cfg.sweep_lrs else []
@@ -197,7 +197,8 @@ def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
         ("protocol", sweep),
         ("runs", runs(cfg)),
         ("check", check_runs(cfg)),
-        ("accounts", probe_runs(cfg, ("eq3", "fixed_readout"))),
+        ("accounts", probe_runs(cfg, ("eq3",))),
+        ("frozen", probe_runs(cfg, ("fixed_readout",))),
         ("baseline", probe_runs(cfg, ("counts",))),
     )
     return [Part(name, KIND, first_seeds(todo, seeds), measure_synthetic) for name, todo in parts]
