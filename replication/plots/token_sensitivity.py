@@ -139,7 +139,7 @@ def accounts(table: pd.DataFrame, accounts_: pd.DataFrame, axes=None):
     for j, s in enumerate(settings):
         r = accounts_.loc[s]
         if r["category"] == "disagree":
-            ax.axvspan(j - 0.45, j + 0.45, color="0.92", lw=0)
+            ax.axvspan(j - 0.45, j + 0.45, color="0.92", lw=0, zorder=0)
     ax.axhline(0.5, color="0.5", lw=0.8, ls=":")
     ax.set_ylabel("OOD accuracy per run")
     ax.set_ylim(-0.05, 1.05)
@@ -149,8 +149,10 @@ def accounts(table: pd.DataFrame, accounts_: pd.DataFrame, axes=None):
     bx.set_yscale("log")
     bx.set_ylabel("attention per position\nover uniform's")
     bx.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    labels = [f"{s}\nM={accounts_.loc[s, 'M']}\nS: {accounts_.loc[s, 'sensitivity'][:4]}" for s in settings]
-    labels = [f"{lab}\nmargin: {accounts_.loc[s, 'margin'][:4]}" for lab, s in zip(labels, settings)]
-    bx.set_xticks(range(len(settings)), labels, fontsize=7)
+    labels = [
+        f"{s}\nM={accounts_.loc[s, 'M']}\nS: {accounts_.loc[s, 'sensitivity']}\nmargin: {accounts_.loc[s, 'margin']}"
+        for s in settings
+    ]
+    bx.set_xticks(range(len(settings)), labels, fontsize=6.5)
     plt.tight_layout()
     return axes
