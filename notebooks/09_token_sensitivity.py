@@ -262,6 +262,7 @@ Markdown(ch.check_text(check, summary))
 # single sparse token rather than towards the frequent ones the read-out uses. So the attention claim does
 # not fail because training stopped too early: in Eq. 3 on one-hot tokens the read-out $UW_V^\top$ does
 # the selecting, and what attention learns follows the rare informative token, not the less sensitive set.
+# The next section asks what, then, decides which set the read-out uses.
 
 # %% [markdown]
 # ## A second account: the margin on token counts

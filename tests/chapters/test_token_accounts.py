@@ -279,3 +279,12 @@ def test_the_generated_sentences_name_each_model_and_its_counts():
     assert len(lines) == 2 and lines[0].startswith("- **Eq. 3 (all weights trained)**")
     assert "the margin account predicts 2/4" in lines[0] and "4 rely on the sparse tokens" in lines[0]
     assert "the margin account predicts 4/4" in lines[1]
+
+
+def test_a_config_without_probe_settings_has_no_probe_runs_and_an_empty_accounts_table():
+    cfg = sr.PRESETS["paper"]
+    assert cfg.probe_settings == () and sr.probe_runs(cfg) == [] and sr.probe_curves(cfg).empty
+    empty = ac.probe_accounts(cfg.probe_settings)
+    assert empty.empty and {"sensitivity", "margin", "category"} <= set(empty.columns)
+    four = sr.SyntheticConfig.from_params(scale="ci", probe_settings="[(1, 3, 3, 16)]")
+    assert four.probe_settings == ((1, 3, 3, 16, 59),)  # M by the chapter's rule where omitted

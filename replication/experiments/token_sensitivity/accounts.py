@@ -147,4 +147,7 @@ def search_summary(found: pd.DataFrame) -> pd.DataFrame:
 
 def probe_accounts(probe_settings, T: int = st.T_PAPER) -> pd.DataFrame:
     """:func:`setting_row` for each ``(n_s, n_f, n_d, m, M)`` of a config's ``probe_settings``, indexed by setting."""
-    return pd.DataFrame([setting_row(p[:4], p[4], T) for p in probe_settings]).set_index("setting")
+    rows = [setting_row(p[:4], p[4], T) for p in probe_settings]
+    if not rows:  # the columns of a row, from the smallest setting there is
+        return pd.DataFrame(columns=list(setting_row((1, 1, 1, 1), 4, 2))).set_index("setting")
+    return pd.DataFrame(rows).set_index("setting")
