@@ -19,8 +19,12 @@ CLAIM = claims_for(__name__)
 
 #: OOD accuracy at most this: the run relies on the sparse tokens; at least 1 - this: on the frequent tokens.
 BAND = 0.25
-#: The V25 figures whose attention statistic (mass summed over a kind's tokens) the chapter shows.
-FIGURES = "V25 §4.1, Fig. 3, Fig. 12"
+#: Each model as the subject of its diagnosis claim.
+SUBJECTS = {
+    "eq3": "the trained Eq. 3 model",
+    "fixed_readout": "Eq. 3 with its read-out frozen (its attention must select)",
+    "counts": "a logistic regression on token counts (no attention)",
+}
 
 
 def relies(ood_acc: float) -> str:
@@ -116,7 +120,7 @@ def follows_margin(cfg, table: pd.DataFrame, model: str) -> Claim:
     each = test.drop(index="both directions")
     both = test.loc["both directions"]
     ok = bool(len(each) and (each["margin_lo"] > 0.5).all())
-    who = MODEL_NAMES[model]
+    who = SUBJECTS[model]
     measured = (
         f"over {int(both.settings)} settings, {int(both.runs)} converged runs: the margin account predicts "
         f"{_ci(both, 'margin')}, V25's sensitivity account {_ci(both, 'sensitivity')}"
@@ -138,7 +142,7 @@ def follows_margin(cfg, table: pd.DataFrame, model: str) -> Claim:
     )
     return CLAIM(
         scale=cfg.scale,
-        claim=f"Where V25's sensitivity account and the max-margin account on token counts disagree, the {who} "
+        claim=f"Where V25's sensitivity account and the max-margin account on token counts disagree, {who} "
         f"relies on the token set the margin account names",
         paper_ref="V25 §4.1 (the sensitivity account); the chapter's accounts section",
         paper_value="V25: the less sensitive set",
