@@ -288,3 +288,27 @@ def test_a_config_without_probe_settings_has_no_probe_runs_and_an_empty_accounts
     assert empty.empty and {"sensitivity", "margin", "category"} <= set(empty.columns)
     four = sr.SyntheticConfig.from_params(scale="ci", probe_settings="[(1, 3, 3, 16)]")
     assert four.probe_settings == ((1, 3, 3, 16, 59),)  # M by the chapter's rule where omitted
+
+
+def test_a_model_may_have_fewer_probe_seeds_and_bad_pairs_name_the_parameter():
+    cfg = sr.SyntheticConfig(
+        scale="ci", probe_settings=((1, 3, 3, 16, 59),), probe_seeds=3, probe_model_seeds=(("fixed_readout", 2),)
+    )
+    seeds = {(r.model, r.seed) for r in sr.probe_runs(cfg)}
+    assert seeds == {
+        ("eq3", 0),
+        ("eq3", 1),
+        ("eq3", 2),
+        ("fixed_readout", 0),
+        ("fixed_readout", 1),
+        ("counts", 0),
+        ("counts", 1),
+        ("counts", 2),
+    }
+    for bad, match in (
+        ((("mlp", 2),), "^probe_model_seeds: must be one of"),
+        ((("eq3", 4),), r"^probe_model_seeds: must be an integer in \[1, 3\]"),
+        ((("eq3",),), "^probe_model_seeds: each must be"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            sr.SyntheticConfig(scale="ci", probe_settings=((1, 3, 3, 16, 59),), probe_seeds=3, probe_model_seeds=bad)

@@ -119,6 +119,7 @@ class SyntheticConfig(ChapterConfig):
     #                             or (n_s, n_f, n_d, m) with M as for `settings`; () for none
     probe_seeds: int = 5  # seeds 0..probe_seeds-1 of every probe setting and model
     probe_models: tuple = MODELS  # the models trained on the probe settings (variants.MODELS)
+    probe_model_seeds: tuple = ()  # (model, seeds) pairs: fewer seeds for a model than probe_seeds; () for none
     search_m: int = 40  # the search for settings where the accounts disagree: m = 1..search_m
 
     def __post_init__(self):
@@ -152,6 +153,14 @@ class SyntheticConfig(ChapterConfig):
         if len(set(self.probe_models)) < len(self.probe_models):
             raise ValueError(f"probe_models: each model once, got {list(self.probe_models)}")
         check_int("search_m", self.search_m, 1, 1000)
+        if not isinstance(self.probe_model_seeds, (tuple, list)):
+            raise ValueError(f"probe_model_seeds: must be a list of (model, seeds), got {self.probe_model_seeds!r}")
+        for pair in self.probe_model_seeds:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"probe_model_seeds: each must be (model, seeds), got {pair!r}")
+            check_choice("probe_model_seeds", pair[0], MODELS)
+            check_int("probe_model_seeds", pair[1], 1, self.probe_seeds)
+        object.__setattr__(self, "probe_model_seeds", tuple(tuple(p) for p in self.probe_model_seeds))
         runs(self), protocol_runs(self), probe_runs(self)  # builds (and so checks) every run
 
     #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
@@ -244,10 +253,12 @@ def protocol_runs(cfg: SyntheticConfig) -> list[SynthRun]:
 def probe_runs(cfg: SyntheticConfig, models: tuple | None = None) -> list[SynthRun]:
     """The runs where the two accounts are compared: every probe setting, model (of ``models``, default the config's)
     and seed at the chapter's protocol, seed 0 of every setting and model first."""
+    seeds = dict(cfg.probe_model_seeds)
     return [
         _run(cfg, p[:4], seed, cfg.lr, cfg.init, vocab=p[4], model=model)
         for seed in range(cfg.probe_seeds)
         for model in (cfg.probe_models if models is None else [m for m in cfg.probe_models if m in models])
+        if seed < seeds.get(model, cfg.probe_seeds)
         for p in cfg.probe_settings
     ]
 
