@@ -159,16 +159,22 @@ def diagnosis_claims(cfg, table: pd.DataFrame) -> list[Claim]:
 
 
 def pointer(table: pd.DataFrame) -> str:
-    """What the failing V25 claims' notes add: what Eq. 3 follows where the two accounts disagree."""
+    """What the failing V25 claims' notes add: how often V25's account predicts what Eq. 3 relies on where the two
+    accounts disagree, per direction, against the margin account, and how many of those runs follow the sparse token."""
     if not (table["model"] == "eq3").any():
         return ""
-    both = follow_test(table, "eq3").loc["both directions"]
+    test = follow_test(table, "eq3")
+    both = test.loc["both directions"]
     if not both.runs:
         return ""
+    each = "; ".join(
+        f"{d}: {int(r.sensitivity_k)}/{int(r.runs)}" for d, r in test.drop(index="both directions").iterrows()
+    )
     return (
         f"; where V25's sensitivity account and the max-margin account on token counts disagree (the accounts "
-        f"section), Eq. 3 relies on the set the margin account names in {_ci(both, 'margin')} runs and on V25's "
-        f"in {_ci(both, 'sensitivity')}, and on the sparse tokens in {int(both.sparse_k)}/{int(both.runs)}"
+        f"section), V25's account predicts the set Eq. 3 relies on in {_ci(both, 'sensitivity')} runs ({each}) "
+        f"and the margin account in {_ci(both, 'margin')}; {int(both.sparse_k)}/{int(both.runs)} rely on the "
+        f"sparse tokens"
     )
 
 
