@@ -245,6 +245,5 @@ def _mixed_reason(failed: pd.DataFrame) -> str:
             f"({fmt(r.sparse_pred)}); the models measure {fmt(r.model_sens)}"
             for s, r in mixed.iterrows()
         )
-        + " (Def. 4.1 on the training distribution hardly separates this from the "
+        + " (Def. 4.1 on the training distribution hardly separates this from the frequent-only predictor)"
     )
-    "frequent-only predictor)"
