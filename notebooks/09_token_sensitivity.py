@@ -324,8 +324,8 @@ ch.search_summary(found)
 # search): V25's bottom row with $m$ raised from 10-36 to 64 (its frequent predictor's sensitivity stays 0, but
 # the surplus is now spread over 64 entries), and $(1,3,3,16)$; the two reverse settings with the largest
 # sensitivity gap; as controls, two of V25's own settings and one agreeing setting beside each disagreeing
-# group; and V25's tie, $(1,32,7,36)$. Three models are trained on each, with the chapter's protocol and
-# stop rule, five seeds each (three for the frozen read-out, whose runs can take the whole 200 epochs):
+# group; and V25's tie, $(1,32,7,36)$. Three models are trained on each, five seeds, with the chapter's
+# protocol and stop rule:
 #
 # - **Eq. 3**, the chapter's model;
 # - **Eq. 3 with its read-out frozen**: $UW_V^\top$ is fixed to read $+0.2$ on every token of label $+1$

@@ -314,7 +314,6 @@ PRESETS = {
         sweep_seeds=5,
         check_epochs=400,
         probe_settings=PROBE_CPU,
-        probe_model_seeds=(("fixed_readout", 3),),  # its runs cost up to 200 epochs each (the chapter's budget)
         search_m=64,
     ),
     # V25 App. D where stated (batch, T, data sizes); epochs, lr and initialisation are not stated.
