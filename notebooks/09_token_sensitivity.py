@@ -62,17 +62,21 @@ lr = None  # SGD learning rate (None: the preset's, 0.5 at cpu and paper)
 init = None  # initialisation std of every weight, a number or "1/sqrt(M)" (None: the preset's, "1/sqrt(M)" at cpu)
 stop_loss = None  # stop a run once its training loss is at or below this; 0: never (None: the preset's, 0.01 at cpu)
 vocab = None  # vocabulary size M for every setting (None: the sizes derived below from V25's Table 3)
+probe_settings = None  # list of (n_s, n_f, n_d, m, M) where the two accounts below are compared (None: the preset's)
+probe_models = None  # list from "eq3", "fixed_readout", "counts" (None: all three)
 
 # %%
 from replication.report import status
 from replication.experiments.token_sensitivity import SyntheticConfig
 
 cfg = SyntheticConfig.from_params(scale=scale, settings=settings, seeds=seeds, epochs=epochs, lr=lr, init=init,
-                                  stop_loss=stop_loss, vocab=vocab)
+                                  stop_loss=stop_loss, vocab=vocab, probe_settings=probe_settings,
+                                  probe_models=probe_models)
 
 # %% tags=["hide-input"]
 import functools
 
+import pandas as pd
 from IPython.display import Markdown
 
 from replication.report.claims import display_table, record
@@ -258,6 +262,143 @@ Markdown(ch.check_text(check, summary))
 # single sparse token rather than towards the frequent ones the read-out uses. So the attention claim does
 # not fail because training stopped too early: in Eq. 3 on one-hot tokens the read-out $UW_V^\top$ does
 # the selecting, and what attention learns follows the rare informative token, not the less sensitive set.
+# The next section asks what, then, decides which set the read-out uses.
+
+# %% [markdown]
+# ## A second account: the margin on token counts
+#
+# The results so far leave an alternative to V25's reading untested. Where the attention hardly moves from
+# uniform, Eq. 3 on one-hot tokens is a *linear classifier on token counts*: with $A_{ts} = 1/T$,
+# $\Phi(X) = \frac1T\sum_{s} w_{x_s}$, where $w = \sum_t (UW_V^\top)_{t,:}$ gives each vocabulary entry one weight,
+# so $\Phi$ is $w$ dotted with the vector of how often each token occurs. Gradient descent on the logistic loss
+# of linearly separable data turns, as training goes on, towards the direction of *maximum margin* per unit of
+# weight norm (Soudry et al., 2018, which V25 cite). Which token set that direction leans on is a matter of
+# geometry, not of sensitivity:
+#
+# - a predictor that reads only the sparse tokens, $w = \alpha(e_1 - e_2)$, gives every sequence the margin
+#   $\alpha n_s$ at norm $\alpha\sqrt2$: normalised margin $n_s/\sqrt2$;
+# - one that reads only the frequent tokens, $w = \beta\, v_{\rm freq}$, gives every sequence the margin
+#   $\beta d_f$, with $d_f = 2\lfloor (n_f+n_d)/2\rfloor - n_f$ the surplus of the label's own frequent tokens,
+#   at norm $\beta\sqrt{2m}$ (the weight is spread over the $2m$ frequent entries of the vocabulary):
+#   normalised margin $d_f/\sqrt{2m}$.
+#
+# By the symmetries of the data these two families hold the maximum-margin direction, which mixes them in
+# proportion to their margins; on the OOD test set (the other label's sparse token) its score has the sign of
+# $d_f^2/m - n_s^2$. So **the margin account** says: the model relies on the sparse tokens when
+# $n_s^2 m > d_f^2$, on the frequent ones when $n_s^2 m < d_f^2$, and the two tie when they are equal. It
+# depends on the vocabulary's frequent entries $m$, which V25's account (through the count-difference
+# predictors' sensitivities) hardly sees: a replacement cannot overturn a surplus of three or more frequent
+# tokens however many there are to choose from. Both accounts are functions of the setting alone
+# (`ch.sensitivity_account`, `ch.margin_account`; the closed forms are checked in the tests against a
+# linear SVM fitted by scikit-learn to every sequence a small setting can produce). In V25's six settings:
+
+# %%
+paper_accounts = ch.probe_accounts([(*k, ch.vocab_for(st.as_setting(k), None, cfg.T)) for k in st.PAPER_TABLE], cfg.T)
+paper_accounts[["M", "sens_sparse", "sens_frequent", "margin_sparse", "margin_frequent", "sensitivity", "margin"]].round(4)
+
+# %% [markdown]
+# The two agree in five of V25's settings and cannot be told apart there. In the sixth, $(1,32,7,36)$, the
+# surplus $d_f = 6$ over $m = 36$ entries gives exactly the sparse token's normalised margin: the margins tie,
+# and that is the one setting where the chapter's reliance and alignment claims fail.
+#
+# ### Where the accounts disagree
+#
+# The search below runs over $n_s = 1..3$, every $n_f$ and $n_d$ that fit in $T = 50$ (each distinct data
+# distribution once), and $m$ up to the config's bound, each setting at two vocabularies: the chapter's rule
+# ($M = 59$, or the smallest that holds the setting) and the smallest that holds it. Per vocabulary rule and pair
+# of predictions, the table counts the settings, the range of $m$, $n_f$ and $M$ among them, and how many keep
+# V25 Def. 4.2's requirement $n_f < m$.
+
+# %%
+found = ch.search(cfg.T, cfg.search_m)
+ch.search_summary(found)
+
+# %% [markdown]
+# Disagreement in one direction, where V25's account names the frequent tokens and the margin account the
+# sparse one, is common: any setting with a single sparse token and a frequent surplus $d_f \ge 3$ (so that
+# no single replacement can flip the frequent predictor) spread over more than $d_f^2$ entries per label.
+# The other direction, V25's account naming the sparse token and the margin account the frequent ones, needs
+# a frequent predictor that one replacement can overturn ($d_f = 2$) and yet a margin above the sparse token's,
+# $4 > m$: the search finds it only at $m = 3$, with $n_f \ge 38$ frequent tokens and a vocabulary of at most
+# 26 tokens, outside Def. 4.2's $n_f < m$. The settings trained (the config's `probe_settings`, chosen from the
+# search): V25's bottom row with $m$ raised from 10-36 to 64 (its frequent predictor's sensitivity stays 0, but
+# the surplus is now spread over 64 entries), and $(1,3,3,16)$; the two reverse settings with the largest
+# sensitivity gap; as controls, two of V25's own settings and one agreeing setting beside each disagreeing
+# group; and V25's tie, $(1,32,7,36)$. Three models are trained on each, five seeds, with the chapter's
+# protocol and stop rule:
+#
+# - **Eq. 3**, the chapter's model;
+# - **Eq. 3 with its read-out frozen**: $UW_V^\top$ is fixed to read $+0.2$ on every token of label $+1$
+#   (sparse or frequent), $-0.2$ on every token of $-1$ and 0 on the irrelevant ones, at every position, and
+#   only $W_Q$, $W_K$ train. Its read-out treats the two sets alike, so only the attention can prefer one:
+#   here the attention *must* select. (A read-out frozen at its random initialisation would read some tokens
+#   with the wrong sign, so the random draw would decide; one shared across positions still separates the data
+#   alone.);
+# - **a logistic regression on token counts** (scikit-learn, weak L2 penalty, no intercept): no attention at
+#   all, the linear classifier that Eq. 3 with uniform attention computes.
+#
+# All three are judged by the chapter's OOD test: a run relies on the sparse tokens when its OOD accuracy is at
+# most 0.25, on the frequent tokens when it is at least 0.75, on neither in between.
+
+# %%
+probe_curves = ch.probe_curves(cfg)
+probe = ch.probe_runs_table(probe_curves, cfg.T) if len(probe_curves) else probe_curves
+probe_accounts = ch.probe_accounts(cfg.probe_settings, cfg.T)
+probe_accounts[["M", "sens_sparse", "sens_frequent", "margin_sparse", "margin_frequent", "sensitivity", "margin",
+                "category", "def_4_2"]].round(4)
+
+# %% [markdown]
+# Each run's OOD accuracy (top; the grey columns are the settings where the accounts disagree, and the labels
+# under the axis say what each account predicts, S for V25's sensitivity account), and the attention per
+# position on each set over what uniform attention would give it (bottom; 1: no preference), for the two
+# attention models.
+
+# %%
+axes = plots.accounts(probe, probe_accounts) if len(probe) else None
+
+# %% [markdown]
+# Per setting and model: how many runs rely on each set, the mean OOD accuracy, **V25's attention statistic**
+# (`mass_*`, the softmax scores summed over a set's tokens, averaged over queries and test sequences) beside the
+# chapter's per-position enrichment (`enrich_*`, that mass over uniform attention's), and how far the attention's
+# entropy fell from initialisation (as a share of $\log T$).
+
+# %%
+ch.probe_summary(probe).round(3) if len(probe) else None
+
+# %% [markdown]
+# The test over settings and seeds: in the settings where the accounts disagree, per direction and over both,
+# how many converged runs each account predicts, with the exact (Clopper-Pearson) 95% interval of the share.
+
+# %%
+tests = {m: ch.follow_test(probe, m) for m in cfg.probe_models if len(probe) and (probe["model"] == m).any()}
+pd.concat(tests, names=["model"]).round(3) if tests else None
+
+# %% tags=["remove-input"]
+Markdown(ch.describe_accounts(probe)) if len(probe) else None
+
+# %% [markdown]
+# **Reading it.** At `cpu` scale the three models part ways. The logistic regression on token counts follows
+# the margin account in every disagreeing run, in both directions, and sits at chance in V25's tie: the
+# margin account is what a linear classifier on counts does, as derived. Eq. 3 does not behave like that
+# classifier: wherever the two accounts disagree it relies on the single sparse token, so it sides with the
+# margin account where V25's account names the frequent tokens (V25's own kind of setting with only $m$
+# raised, where the sensitivity account fails in every run) and with V25's account in the reverse settings
+# (outside Def. 4.2, at $m = 3$). Neither account predicts it; "the sparse token when in doubt" does. The
+# attention statistics show how it can: its mass per position on the sparse token is from about twice (in
+# $(1,3,3,16)$, where its entropy hardly falls and the counts alone already favour the sparse token) to eighteen
+# times what uniform attention gives, as in V25's tie, where Eq. 3 relies on the sparse token while the count
+# classifier is at chance. In the
+# settings where the two accounts agree, Eq. 3's attention barely moves and both accounts hold (but for one
+# seed of $(1,48,4,3)$, which follows the sparse token).
+#
+# With a read-out that cannot select, the attention alone decides, and it decides for the sparse token in
+# almost every setting, including two where both accounts name the frequent tokens; only where every frequent
+# token is the label's own ($n_d = n_f$, in $(1,7,7,64)$) does it choose the frequent ones; in $(1,17,7,64)$
+# most of its runs sit between the two (OOD accuracy near 0.4), and in the two settings with 32 frequent tokens
+# it does not reach the stop rule's loss in 200 epochs (those runs are left out of the test). So it follows neither
+# account either. What V25 read as a preference for low sensitivity is, in these data, matched at least as well
+# by a preference of Eq. 3's attention for the one token that always belongs to the label, and where attention
+# stays uniform, by the margin the read-out can reach on the token counts.
 
 # %% [markdown]
 # ## Compute spent
@@ -269,11 +410,18 @@ Markdown(ch.check_text(check, summary))
 compute_summary(ch.final_table(curves).groupby("setting", sort=False), total="all")
 
 # %% [markdown]
+# The runs of the accounts section, per model:
+
+# %%
+compute_summary(probe.groupby("model", sort=False), total="all") if len(probe) else None
+
+# %% [markdown]
 # ## Claims
 #
 # Each check is computed from the tables above; the note says what was tested and, where a claim does
 # not hold at this scale, why.
 
 # %%
-claims = record(ch.claims(cfg, comparison, summary, check))
+claims = record(ch.claims(cfg, comparison, summary, check, accounts=ch.pointer(probe) if len(probe) else "")
+                + (ch.diagnosis_claims(cfg, probe) if len(probe) else []))
 display_table(claims)

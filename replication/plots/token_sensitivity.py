@@ -98,3 +98,61 @@ def paper_vs_ours(comparison: pd.DataFrame, rounding: float = 5e-5, ax=None):
     ax.set_ylabel("ours − V25 (sensitivity)")
     ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+#: One colour and marker per model of the accounts figure (the chapter's ``variants.MODELS``).
+MODEL_STYLES = {
+    "eq3": ("#000000", "o", "Eq. 3"),
+    "fixed_readout": ("#ff7f0e", "s", "Eq. 3, read-out frozen"),
+    "counts": ("#17becf", "^", "logistic regression on counts"),
+}
+
+
+def accounts(table: pd.DataFrame, accounts_: pd.DataFrame, axes=None):
+    """Where the two accounts disagree, and what the models do: top, each run's OOD accuracy per setting and model
+    (near 0: it relies on the sparse tokens, near 1: on the frequent ones), the settings in the order of
+    ``accounts_`` with what each account predicts under its name; bottom, the attention per position on the sparse
+    and on the frequent tokens over uniform attention's (mean over seeds) for the attention models.
+
+    ``table``: one row per run (setting, model, seed, ood_acc, enrich_sparse, enrich_frequent); ``accounts_``:
+    indexed by setting, with ``sensitivity``, ``margin`` and ``category``."""
+    settings = [s for s in accounts_.index if s in set(table["setting"])]
+    models = [m for m in MODEL_STYLES if m in set(table["model"])]
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(1.0 * len(settings) + 3, 6.5), sharex=True)
+    ax, bx = axes
+    width = 0.8 / max(len(models), 1)
+    for i, m in enumerate(models):
+        colour, marker, label = MODEL_STYLES[m]
+        dx = (i - (len(models) - 1) / 2) * width
+        t = table[table["model"] == m]
+        x = [settings.index(s) + dx for s in t["setting"]]
+        ax.scatter(x, t["ood_acc"], color=colour, marker=marker, s=22, alpha=0.7, label=label)
+        if m == "counts":
+            continue
+        g = t.groupby("setting")[["enrich_sparse", "enrich_frequent"]].mean()
+        xs = [settings.index(s) + dx for s in g.index]
+        bx.scatter(xs, g["enrich_sparse"], color=KIND_COLOURS["sparse"], marker=marker, s=30, label=f"sparse, {label}")
+        bx.scatter(
+            xs, g["enrich_frequent"], color=KIND_COLOURS["frequent"], marker=marker, s=30, label=f"frequent, {label}"
+        )
+    for j, s in enumerate(settings):
+        r = accounts_.loc[s]
+        if r["category"] == "disagree":
+            ax.axvspan(j - 0.45, j + 0.45, color="0.92", lw=0, zorder=0)
+    ax.axhline(0.5, color="0.5", lw=0.8, ls=":")
+    ax.set_ylabel("OOD accuracy per run")
+    ax.set_ylim(-0.05, 1.05)
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title("grey: the accounts disagree", fontsize=9)
+    bx.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    bx.set_yscale("log")
+    bx.set_ylabel("attention per position\nover uniform's")
+    bx.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    labels = [
+        f"{s}\nM={accounts_.loc[s, 'M']}\nS: {accounts_.loc[s, 'sensitivity']}\nmargin: {accounts_.loc[s, 'margin']}"
+        for s in settings
+    ]
+    bx.set_xticks(range(len(settings)), labels, fontsize=6.5)
+    plt.tight_layout()
+    return axes

@@ -5,6 +5,7 @@ The tables they read are :func:`.tables.paper_comparison` and :func:`.tables.sum
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -51,11 +52,21 @@ def _seeds(g: pd.DataFrame) -> str:
 
 
 def claims(
-    cfg: SyntheticConfig, comparison: pd.DataFrame, summary: pd.DataFrame, check: pd.DataFrame | None = None
+    cfg: SyntheticConfig,
+    comparison: pd.DataFrame,
+    summary: pd.DataFrame,
+    check: pd.DataFrame | None = None,
+    accounts: str = "",
 ) -> list[Claim]:
     """Chapter 09's claims about the synthetic task, each with the check in its note; ``check`` (the longer runs,
-    :func:`.tables.check_table`) lets the attention claim say what training on changed."""
-    return [predictor_table(cfg, comparison)] + model_claims(cfg, summary, check)
+    :func:`.tables.check_table`) lets the attention claim say what training on changed; ``accounts`` (what
+    :func:`.diagnosis.pointer` says the models follow where the two accounts disagree) ends the notes of the V25
+    claims that fail."""
+    out = [predictor_table(cfg, comparison)] + model_claims(cfg, summary, check)
+    return [
+        dataclasses.replace(c, note=c.note + accounts) if accounts and c.kind == "paper" and not c.holds else c
+        for c in out
+    ]
 
 
 def model_claims(cfg: SyntheticConfig, summary: pd.DataFrame, check: pd.DataFrame | None = None) -> list[Claim]:
@@ -234,6 +245,5 @@ def _mixed_reason(failed: pd.DataFrame) -> str:
             f"({fmt(r.sparse_pred)}); the models measure {fmt(r.model_sens)}"
             for s, r in mixed.iterrows()
         )
-        + " (Def. 4.1 on the training distribution hardly separates this from the "
+        + " (Def. 4.1 on the training distribution hardly separates this from the frequent-only predictor)"
     )
-    "frequent-only predictor)"

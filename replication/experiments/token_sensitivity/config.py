@@ -11,11 +11,12 @@ import functools
 import math
 from dataclasses import dataclass, field
 
-from ...checks import KEY_OMIT_DEFAULT, check_float, check_int
+from ...checks import KEY_OMIT_DEFAULT, check_choice, check_choices, check_float, check_int
 from ...runs.config import ChapterConfig
 from ...tasks.synthetic import Setting, as_setting
 from . import task as st
 from .task import REPLACEMENT, TIES
+from .variants import MODELS
 
 #: The initialisation scale that names ``1/sqrt(M)`` (each weight's standard deviation one over the root of the
 #: one-hot width) in a config, where the number depends on the setting's vocabulary.
@@ -60,6 +61,7 @@ class SynthRun:
     #              every token of the vocabulary at the end
     stop_loss: float = field(default=0.0, metadata={KEY_OMIT_DEFAULT: True})  # stop once the training loss is
     #              at or below this (converged); 0: train every epoch
+    model: str = field(default="eq3", metadata={KEY_OMIT_DEFAULT: True})  # one of variants.MODELS
 
     def __post_init__(self):
         s = self.setting
@@ -71,6 +73,7 @@ class SynthRun:
         check_float("lr", self.lr, 0.0, 100.0, lo_open=True)
         check_float("init", self.init, 0.0, 10.0, lo_open=True)
         check_float("stop_loss", self.stop_loss, 0.0, 1.0)
+        check_choice("model", self.model, MODELS)
         if self.n_train % self.batch_size:
             raise ValueError(f"batch_size: must divide n_train = {self.n_train} (whole epochs), got {self.batch_size}")
 
@@ -112,6 +115,12 @@ class SyntheticConfig(ChapterConfig):
     sweep_seeds: int = 1  # ... seeds 0..sweep_seeds-1 (the protocol is chosen on seed 0)
     check_epochs: int = 0  # seed 0 of every setting trained this many epochs without the stop rule (0: none),
     #                        to see whether attention moves once the loss is far below the rule's bound
+    probe_settings: tuple = ()  # where the sensitivity and the margin accounts are compared: (n_s, n_f, n_d, m, M),
+    #                             or (n_s, n_f, n_d, m) with M as for `settings`; () for none
+    probe_seeds: int = 5  # seeds 0..probe_seeds-1 of every probe setting and model
+    probe_models: tuple = MODELS  # the models trained on the probe settings (variants.MODELS)
+    probe_model_seeds: tuple = ()  # (model, seeds) pairs: fewer seeds for a model than probe_seeds; () for none
+    search_m: int = 40  # the search for settings where the accounts disagree: m = 1..search_m
 
     def __post_init__(self):
         super().__post_init__()
@@ -138,7 +147,21 @@ class SyntheticConfig(ChapterConfig):
             _check_init("sweep_inits", v)
         for v in self.sweep_lrs:
             check_float("sweep_lrs", v, 0.0, 100.0, lo_open=True)
-        runs(self), protocol_runs(self)  # builds (and so checks) every run
+        object.__setattr__(self, "probe_settings", _probe_settings(self.probe_settings, self.vocab, self.T))
+        check_int("probe_seeds", self.probe_seeds, 1, 100)
+        object.__setattr__(self, "probe_models", check_choices("probe_models", self.probe_models, MODELS))
+        if len(set(self.probe_models)) < len(self.probe_models):
+            raise ValueError(f"probe_models: each model once, got {list(self.probe_models)}")
+        check_int("search_m", self.search_m, 1, 1000)
+        if not isinstance(self.probe_model_seeds, (tuple, list)):
+            raise ValueError(f"probe_model_seeds: must be a list of (model, seeds), got {self.probe_model_seeds!r}")
+        for pair in self.probe_model_seeds:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"probe_model_seeds: each must be (model, seeds), got {pair!r}")
+            check_choice("probe_model_seeds", pair[0], MODELS)
+            check_int("probe_model_seeds", pair[1], 1, self.probe_seeds)
+        object.__setattr__(self, "probe_model_seeds", tuple(tuple(p) for p in self.probe_model_seeds))
+        runs(self), protocol_runs(self), probe_runs(self)  # builds (and so checks) every run
 
     #: The notebook's parameters (:meth:`~replication.runs.config.ChapterConfig.from_params`):
     #: settings: list of (n_s, n_f, n_d, m), each with 1 ≤ n_d ≤ n_f, n_s ≤ n_f and more frequent
@@ -149,12 +172,39 @@ class SyntheticConfig(ChapterConfig):
     #: vocab: vocabulary size M for every setting, or None for the sizes derived from V25's Table 3.
     #: init: initialisation standard deviation in (0, 10], or "1/sqrt(M)".
     #: stop_loss: stop a run once its training loss is at or below this, in [0, 1] (0: never).
-    PARAMS = ("settings", "seeds", "epochs", "lr", "vocab", "init", "stop_loss")
+    #: probe_settings: list of (n_s, n_f, n_d, m, M) or (n_s, n_f, n_d, m), where the two accounts are compared.
+    #: probe_models: list drawn from "eq3", "fixed_readout", "counts" (see :mod:`.variants`).
+    PARAMS = ("settings", "seeds", "epochs", "lr", "vocab", "init", "stop_loss", "probe_settings", "probe_models")
 
 
-def _run(cfg: SyntheticConfig, key, seed: int, lr: float, init: float | str) -> SynthRun:
+def _probe_settings(value, vocab: int | None, T: int) -> tuple:
+    """``probe_settings`` as 5-tuples ``(n_s, n_f, n_d, m, M)``, each checked; M from the chapter's rule where omitted."""
+    if not isinstance(value, (tuple, list)):
+        raise ValueError(f"probe_settings: must be a list of (n_s, n_f, n_d, m, M), got {value!r}")
+    out = []
+    for p in value:
+        if not isinstance(p, (tuple, list)) or len(p) not in (4, 5):
+            raise ValueError(f"probe_settings: each must be (n_s, n_f, n_d, m, M) or (n_s, n_f, n_d, m), got {p!r}")
+        try:
+            s = as_setting(tuple(p[:4]))
+        except ValueError as e:
+            raise ValueError(f"probe_settings: {p!r}: {e}") from None
+        M = check_int("probe_settings", p[4], 3, 100_000) if len(p) == 5 else vocab_for(s, vocab, T)
+        try:
+            s.check_length(T, M)
+        except ValueError as e:
+            raise ValueError(f"probe_settings: {p!r}: {e}") from None
+        out.append((*dataclasses.astuple(s), M))
+    if len(set(out)) < len(out):
+        raise ValueError(f"probe_settings: each setting once, got {out}")
+    return tuple(out)
+
+
+def _run(
+    cfg: SyntheticConfig, key, seed: int, lr: float, init: float | str, vocab: int | None = None, model: str = "eq3"
+) -> SynthRun:
     s = as_setting(key)
-    M = vocab_for(s, cfg.vocab, cfg.T)
+    M = vocab or vocab_for(s, cfg.vocab, cfg.T)
     return SynthRun(
         n_s=s.n_s,
         n_f=s.n_f,
@@ -172,6 +222,7 @@ def _run(cfg: SyntheticConfig, key, seed: int, lr: float, init: float | str) -> 
         epochs=cfg.epochs,
         n_sens=cfg.n_sens,
         stop_loss=cfg.stop_loss,
+        model=model,
     )
 
 
@@ -199,6 +250,37 @@ def protocol_runs(cfg: SyntheticConfig) -> list[SynthRun]:
     ]
 
 
+def probe_runs(cfg: SyntheticConfig, models: tuple | None = None) -> list[SynthRun]:
+    """The runs where the two accounts are compared: every probe setting, model (of ``models``, default the config's)
+    and seed at the chapter's protocol, seed 0 of every setting and model first."""
+    seeds = dict(cfg.probe_model_seeds)
+    return [
+        _run(cfg, p[:4], seed, cfg.lr, cfg.init, vocab=p[4], model=model)
+        for seed in range(cfg.probe_seeds)
+        for model in (cfg.probe_models if models is None else [m for m in cfg.probe_models if m in models])
+        if seed < seeds.get(model, cfg.probe_seeds)
+        for p in cfg.probe_settings
+    ]
+
+
+#: The settings where the accounts are compared at ``cpu`` (the chapter's search finds them; M after each):
+#: the sensitivity account says frequent and the margin account sparse (V25's bottom row with m = 64, and a
+#: smaller setting); the reverse, found only at m = 3 and M ≤ 26; controls where both agree (two of V25's own,
+#: one beside each disagreeing group); V25's (1,32,7,36), where the margins tie.
+PROBE_CPU = (
+    (1, 3, 3, 16, 59),
+    (1, 7, 7, 64, 131),
+    (1, 17, 7, 64, 131),
+    (1, 32, 7, 64, 131),
+    (1, 44, 2, 3, 9),
+    (1, 48, 2, 3, 9),
+    (3, 5, 1, 16, 59),
+    (1, 17, 7, 20, 69),
+    (1, 3, 1, 16, 59),
+    (1, 48, 4, 3, 9),
+    (1, 32, 7, 36, 75),
+)
+
 PRESETS = {
     # Seconds: two settings, short sequences, a few epochs. Claims are computed but not expected to hold.
     "ci": SyntheticConfig(
@@ -214,6 +296,9 @@ PRESETS = {
         sweep_inits=(0.01, INIT_SQRT),
         sweep_lrs=(0.5,),
         check_epochs=3,
+        probe_settings=((1, 3, 3, 16, 59), (1, 48, 2, 3, 9)),
+        probe_seeds=1,
+        search_m=8,
     ),
     # A 2-core laptop: every Table 3 setting at V25's data sizes; the chapter's settings table says why.
     "cpu": SyntheticConfig(
@@ -228,6 +313,8 @@ PRESETS = {
         sweep_lrs=(0.1, 0.25, 0.5),
         sweep_seeds=5,
         check_epochs=400,
+        probe_settings=PROBE_CPU,
+        search_m=64,
     ),
     # V25 App. D where stated (batch, T, data sizes); epochs, lr and initialisation are not stated.
     "paper": SyntheticConfig(scale="paper"),

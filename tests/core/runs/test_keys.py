@@ -115,6 +115,19 @@ PINNED = {
         lambda: _sweep(synthetic_runs.check_runs(synthetic_runs.PRESETS["cpu"])),
         "976d32fcede8494a693a",
     ),
+    # where the sensitivity and the margin accounts are compared: each model's first run
+    "synthetic_task_run/accounts": (
+        lambda: _sweep(synthetic_runs.probe_runs(synthetic_runs.PRESETS["cpu"], ("eq3",))),
+        "10b14428bd2b2ab765c9",
+    ),
+    "synthetic_task_run/fixed_readout": (
+        lambda: _sweep(synthetic_runs.probe_runs(synthetic_runs.PRESETS["cpu"], ("fixed_readout",))),
+        "32475e6cbf8c3cc26e4e",
+    ),
+    "synthetic_task_run/counts": (
+        lambda: _sweep(synthetic_runs.probe_runs(synthetic_runs.PRESETS["cpu"], ("counts",))),
+        "cad7df584868f549c97c",
+    ),
     "grokking_run": (lambda: _sweep(grokking.grok_runs(grokking.PRESETS["cpu"])), "ee45ab664d1a5a293ce7"),
     # V25's own settings, computed on the CPU (results/paper/)
     "grokking_run/paper": (
