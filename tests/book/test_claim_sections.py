@@ -26,7 +26,7 @@ EXPERIMENTS = ROOT / "replication" / "experiments"
 NOTEBOOKS = ROOT / "notebooks"
 
 #: Chapters in which every claim must name its section (the others: only the sections they give are checked).
-REQUIRED = ("01", "02", "03", "04", "05", "06", "07", "08", "12")
+REQUIRED = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "12")
 #: The calls that make a claim (:mod:`replication.report.claims`).
 MAKERS = frozenset({"CLAIM", "CLAIM.untestable", "untestable", "Claim"})
 #: A heading of a notebook's markdown cell in its py:percent source, and the levels a claim may link to.

@@ -93,6 +93,7 @@ def predictor_table(cfg: SyntheticConfig, comparison: pd.DataFrame) -> Claim:
     by_m = "; ".join(f"M = {M} for {', '.join(idx)}" for M, idx in used.groupby(used).groups.items())
     rules = len(st.TIE_RULES) * len(st.REPLACEMENTS)
     return CLAIM(
+        section="What V25 leave unstated, and what their numbers say about it",
         scale=cfg.scale,
         claim="The sparse-only and frequent-only predictors have the sensitivities of V25 Table 1/3",
         paper_ref="V25 Table 1, 3",
@@ -122,6 +123,7 @@ def reliance(cfg: SyntheticConfig, summary: pd.DataFrame, lower: str) -> Claim:
     g = summary[summary["lower"] == lower]
     good = (g["ood_hi"] < 0.5) if want == "below" else (g["ood_lo"] > 0.5)
     return CLAIM(
+        section="What the model relies on (V25 Fig. 3, Fig. 12)",
         scale=cfg.scale,
         claim=f"Where the {lower}-token predictor is less sensitive, the trained model relies on the {lower} tokens",
         paper_ref=FIGURES,
@@ -144,6 +146,7 @@ def head_alignment(cfg: SyntheticConfig, summary: pd.DataFrame) -> Claim:
         f"{s}: {fmt(r[f'align_{r.lower}'])} vs {fmt(r[f'align_{other(r.lower)}'])}" for s, r in summary.iterrows()
     )
     return CLAIM(
+        section="What the model relies on (V25 Fig. 3, Fig. 12)",
         scale=cfg.scale,
         claim="The prediction head aligns more with the direction of the less sensitive token set than with the "
         "other's",
@@ -177,6 +180,7 @@ def attention_preference(cfg: SyntheticConfig, summary: pd.DataFrame, check: pd.
         for s, r in summary.iterrows()
     )
     return CLAIM(
+        section="What the model relies on (V25 Fig. 3, Fig. 12)",
         scale=cfg.scale,
         claim="Attention prefers the tokens of the less sensitive set, per position, over the other set's",
         paper_ref=FIGURES,

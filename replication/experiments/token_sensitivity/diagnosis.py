@@ -141,6 +141,7 @@ def follows_margin(cfg, table: pd.DataFrame, model: str) -> Claim:
         + (f"; all {int(both.runs)} runs rely on the sparse tokens, whichever account names them" if sparse else "")
     )
     return CLAIM(
+        section="Where the accounts disagree",
         scale=cfg.scale,
         claim=f"Where V25's sensitivity account and the max-margin account on token counts disagree, {who} "
         f"relies on the token set the margin account names",
