@@ -39,11 +39,15 @@ from .runs import KIND as VISION_KIND, PATCH, VisionConfig, VisionRun, fixed_bud
 KIND = kind("vision_map", __name__)
 
 
+def map_pixel_std(cfg: VisionConfig) -> float:
+    """The pixel standard deviation (on [0, 1]) of the MNIST training images the map's models read (the binary and
+    the ten-class ones read the same images)."""
+    return pixel_std("mnist", "", *n_images(dataclasses.replace(cfg, dataset="mnist", data_dir="")))
+
+
 def map_levels(cfg: VisionConfig) -> tuple[tuple[float, str], ...]:
-    """The (noise standard deviation on standardised pixels, perturbation) pairs the map's readings need, for
-    the MNIST models (the binary and the ten-class ones read the same 4,000 training images at cpu)."""
-    n_train, n_test = n_images(dataclasses.replace(cfg, dataset="mnist", data_dir=""))
-    return measurements(map_readings(cfg.map_grid), pixel_std("mnist", "", n_train, n_test), PATCH["mnist"])
+    """The (noise standard deviation on standardised pixels, perturbation) pairs the map's readings need."""
+    return measurements(map_readings(cfg.map_grid), map_pixel_std(cfg), PATCH["mnist"])
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,13 @@ class MapRun:
 
 def map_sources(cfg: VisionConfig) -> dict[str, list]:
     """The stored runs of the map by group, for the first ``cfg.map_seeds`` seeds: ``binary`` (the ViT and the MLP
-    of V25's binary experiment), ``variants`` (its ViT without patch LayerNorm and with Adam), ``ten`` (the plain
+    of V25's binary experiment), ``variants`` (its ViT without patch LayerNorm and with Adam, ``map_variants`` seeds), ``ten`` (the plain
     ten-class ViT, whose final weights the fixed-budget protocol stores)."""
     seeds = cfg.map_seeds
     ten = [r for r in fixed_runs(cfg) if r.arch == "vit" and r.method == "plain" and not r.dropout and r.weight_dtype]
     return {
         "binary": [b for b in binary_runs(cfg) if b.seed < seeds],
-        "variants": [b for b in no_patch_norm_runs(cfg) + adam_runs(cfg) if b.seed < seeds],
+        "variants": [b for b in no_patch_norm_runs(cfg) + adam_runs(cfg) if b.seed < min(seeds, cfg.map_variants)],
         "ten": [r for r in ten if r.seed < seeds],
     }
 

@@ -155,6 +155,7 @@ class VisionConfig(ChapterConfig):
     map_grid: str = "star"  # the map's readings: "star" (each named reading and those one axis away) or "full"
     map_fraction: float = 0.3  # share of the training images of the map's measures (V25 App. D: about 30 %)
     map_ten_fraction: float = 0.3  # the same for the ten-class models (the CNN's measures are the costly ones)
+    map_variants: int = 0  # seeds of the binary ViT without patch LayerNorm and with Adam in the map (0: none)
 
     def __post_init__(self):
         super().__post_init__()
@@ -235,6 +236,7 @@ class VisionConfig(ChapterConfig):
         check_choice("map_grid", self.map_grid, ("star", "full"))
         check_float("map_fraction", self.map_fraction, 0.0, 1.0, lo_open=True)
         check_float("map_ten_fraction", self.map_ten_fraction, 0.0, 1.0, lo_open=True)
+        check_int("map_variants", self.map_variants, 0, 100)
 
     @property
     def noise_sigma(self) -> float:
@@ -322,6 +324,7 @@ PRESETS = {
         fixed_sharp_repeats=2,
         pixel_seeds=1,
         map_seeds=2,
+        map_variants=2,
     ),
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
     "cpu": VisionConfig(

@@ -144,3 +144,55 @@ def test_measure_levels_dispatches_each_perturbation():
     assert rows[0]["sensitivity"] == token.fraction and rows[1]["sensitivity"] == scattered.fraction
     with pytest.raises(ValueError, match="perturbation"):
         measure_levels(model, x, 2, ((0.7, "pixel"),), 1)
+
+
+def _planted_long(cfg, vit_token=0.01, vit_scattered=0.3, other=0.05, seeds=3):
+    """Measures of every map level: the ViT below the others on tokens, above them on scattered pixels."""
+    import pandas as pd
+
+    from replication.experiments.vision_sensitivity.map_analysis import COMPARISONS
+    from replication.experiments.vision_sensitivity.readings_map import map_levels
+
+    rows = []
+    for experiment, point, a, b in COMPARISONS:
+        for sigma, perturb in map_levels(cfg):
+            for s in range(seeds):
+                jitter = 1e-4 * s
+                v = vit_token if perturb == "token" else vit_scattered
+                for model, x in ((a, v), (b, other)):
+                    rows.append({"experiment": experiment, "model": model, "seed": s, "point": point,
+                                 "sigma": sigma, "perturb": perturb, "sensitivity": x + jitter})  # fmt: skip
+    return pd.DataFrame(rows).drop_duplicates(["experiment", "model", "seed", "point", "sigma", "perturb"])
+
+
+def test_the_map_names_the_axis_that_flips_the_verdicts():
+    from replication.experiments.vision_sensitivity import PRESETS
+    from replication.experiments.vision_sensitivity import map_analysis as ma
+
+    cfg = PRESETS["ci"]
+    grid = ma.map_grid(cfg, _planted_long(cfg))
+    paper = grid[grid["named"] == "paper"]
+    code = grid[grid["named"] == "released code"]
+    assert paper["holds"].all() and not code["holds"].any()
+    assert paper["ratio"].iloc[0] == pytest.approx(0.01 / 0.05, rel=0.05)
+    flips = ma.axis_flips(grid)
+    assert flips["verdicts flipped"].idxmax() == "perturb"
+    assert flips.loc["perturb", "verdicts flipped"] == flips.loc["perturb", "changes tested"] == 2 * 3
+    assert (flips.drop("perturb")["verdicts flipped"] == 0).all()
+    claims = ma.map_claims(cfg, grid)
+    kinds = [c.kind for c in claims]
+    assert kinds.count("paper") == 3 and kinds.count("diagnosis") == 3 + 3 + 1
+    assert all(c.holds for c in claims if c.kind == "paper")
+    assert claims[-1].holds and "perturb decides" in claims[-1].note
+    table = ma.map_table(grid)
+    assert table.loc[READINGS["paper"].label].str.endswith("*").all()
+
+
+def test_the_map_without_measures_is_untestable():
+    import pandas as pd
+
+    from replication.experiments.vision_sensitivity import PRESETS
+    from replication.experiments.vision_sensitivity import map_analysis as ma
+
+    claims = ma.map_claims(PRESETS["ci"], ma.map_grid(PRESETS["ci"], pd.DataFrame()))
+    assert claims and not any(c.testable for c in claims)
