@@ -592,7 +592,7 @@ Markdown(map_analysis.describe_map(mgrid))
 # %%
 mreruns, mrerun_results = fixed.fixed_table(cfg, configs=map_rerun_runs(cfg))
 map_same = pixel.reproduced(fruns, fresults, mreruns, mrerun_results)
-map_same
+Markdown(map_analysis.describe_reruns(cfg, map_same))
 
 # %% [markdown]
 # **Language (V25 §6)** is the subject of the next chapter, {doc}`11_language_sensitivity`.

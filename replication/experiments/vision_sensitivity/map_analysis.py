@@ -71,7 +71,7 @@ def map_long(cfg: VisionConfig, cache: Store | None = None) -> pd.DataFrame:
                 "point": "end" if r.checkpoint == "final" else "matched",
                 "epoch": res.get("epoch"),
                 "images": r.n_images,
-                "seconds": res["measure_seconds"] / max(1, len(res["measures"])),
+                "seconds": res["measure_seconds"],
             }
             rows += [{**key, **m} for m in res["measures"]]
     kept, results, _ = stored_results(map_rerun_runs(cfg), measure_vision, VISION_KIND, store)
@@ -146,15 +146,15 @@ def map_table(grid: pd.DataFrame) -> pd.DataFrame:
 
 
 def axis_flips(grid: pd.DataFrame) -> pd.DataFrame:
-    """Per axis: of the (named reading, headline comparison, other value of the axis) triples with both readings
-    measured, how many change the verdict when that axis alone changes."""
+    """Per (named reading, axis): of the (headline comparison, other value of the axis) pairs with both readings
+    measured, how many change the verdict when that axis alone changes from the named reading."""
     heads = {comparison_label(c) for c in HEADLINE}
-    g = grid[grid["comparison"].isin(heads)]
+    g = grid[grid["comparison"].isin(heads)] if len(grid) else grid
     verdict = {(row.reading, row.comparison): row.holds for row in g.itertuples()}
     rows = []
-    for axis, values in AXES.items():
-        flips = tested = 0
-        for base in READINGS.values():
+    for named, base in READINGS.items():
+        for axis, values in AXES.items():
+            flips = tested = 0
             for v in values:
                 if v == getattr(base, axis):
                     continue
@@ -163,8 +163,17 @@ def axis_flips(grid: pd.DataFrame) -> pd.DataFrame:
                     a, b = verdict.get((base.label, comp)), verdict.get((other.label, comp))
                     if a is not None and b is not None:
                         tested, flips = tested + 1, flips + (a != b)
-        rows.append({"axis": axis, "changes tested": tested, "verdicts flipped": flips})
-    return pd.DataFrame(rows).set_index("axis")
+            rows.append({"from": named, "axis": axis, "changes tested": tested, "verdicts flipped": flips})
+    return pd.DataFrame(rows).set_index(["from", "axis"])
+
+
+def deciding_axes(flips: pd.DataFrame) -> dict[str, list[str]]:
+    """Per named reading, the axes that flip the most verdicts (none where no change flips one)."""
+    out = {}
+    for named in READINGS:
+        f = flips.loc[named, "verdicts flipped"]
+        out[named] = f[f == f.max()].index.tolist() if f.max() > 0 else []
+    return out
 
 
 def _base(c, named: str, cfg) -> dict:
@@ -217,22 +226,23 @@ def map_claims(cfg: VisionConfig, grid: pd.DataFrame) -> list[Claim]:
 
 
 def axis_claim(cfg: VisionConfig, grid: pd.DataFrame) -> Claim:
-    """Which axis decides the order: the one whose change alone, from either named reading, flips the most verdicts
-    of the headline comparisons; holds if exactly one axis flips the most and it flips at least one."""
-    base = dict(claim="Diagnosis: one axis of the reading of V25's noise decides the order of the headline "
-                "comparisons (changed alone from the paper's or the released code's reading)",
+    """Which axis decides the order: from each named reading, the axis whose change alone flips the most verdicts of
+    the headline comparisons; holds if, from each, exactly one axis does and it flips at least one."""
+    flips = axis_flips(grid)
+    top = deciding_axes(flips) if len(flips) and flips["changes tested"].sum() else {}
+    named = "; ".join(f"from the {k}'s reading: {' / '.join(v) or 'none'}" for k, v in top.items())
+    base = dict(claim="Diagnosis: one axis of the reading of V25's noise, changed alone, decides the order of the "
+                f"headline comparisons ({named or 'not measured'})",
                 paper_ref="V25 §5, App. D (noise stated as a variance, scale and perturbation left open)",
                 paper_value="not stated", scale=cfg.scale, kind="diagnosis")  # fmt: skip
-    flips = axis_flips(grid) if len(grid) else pd.DataFrame()
-    if flips.empty or not flips["changes tested"].sum():
+    if not top:
         return CLAIM.untestable(**base, why="no change of one axis has both readings measured")
-    f = flips["verdicts flipped"]
-    top = f[f == f.max()].index.tolist()
-    holds = bool(len(top) == 1 and f.max() > 0)
-    measured = "; ".join(f"{a}: {int(r['verdicts flipped'])}/{int(r['changes tested'])}" for a, r in flips.iterrows())
-    note = (f"{top[0]} decides: " if holds else "no single axis decides: ") + "verdicts flipped by changing each "
-    return CLAIM(**base, measured=measured, holds=holds, note=note + "axis alone, out of the changes with both "
-                 "readings measured (headline comparisons, one-sided Welch t-tests over seeds).")  # fmt: skip
+    holds = all(len(v) == 1 for v in top.values())
+    cell = flips.apply(lambda r: f"{int(r['verdicts flipped'])}/{int(r['changes tested'])}", axis=1)
+    measured = "; ".join(f"{k}: " + ", ".join(f"{a} {cell[(k, a)]}" for a in AXES) for k in READINGS)
+    note = ("verdicts flipped by changing each axis alone from each named reading, out of the changes with both "
+            "readings measured (headline comparisons, one-sided Welch t-tests over seeds)")  # fmt: skip
+    return CLAIM(**base, measured=measured, holds=holds, note=note)
 
 
 def readings_table(cfg: VisionConfig) -> pd.DataFrame:
@@ -256,13 +266,16 @@ def map_settings(cfg: VisionConfig, long: pd.DataFrame) -> pd.DataFrame:
     n_levels = len({level_of(r, map_pixel_std(cfg), PATCH["mnist"]) for r in rs})
     cost = ""
     if len(long) and "seconds" in long:
-        c = long.dropna(subset=["seconds"]).groupby(["experiment", "model", "perturb"])["seconds"].mean()
-        cost = "per model and noise level, mean: " + "; ".join(f"{e} {m} {p} {s:.1f} s" for (e, m, p), s in c.items())
+        one = long.dropna(subset=["seconds"]).drop_duplicates(["experiment", "model", "seed", "point"])
+        c = one.groupby(["experiment", "model"])["seconds"].agg(["mean", "sum"])
+        cost = (f"all {n_levels} measures of one stored model, mean (sum): "
+                + "; ".join(f"{e} {m} {r['mean']:.0f} s ({r['sum'] / 60:.0f} min)" for (e, m), r in c.iterrows())
+                + "; wall clock, one thread, on a shared 2-core machine")  # fmt: skip
     train = ""
     if len(long) and "train_seconds" in long:
         t = long.dropna(subset=["train_seconds"]).drop_duplicates(["model", "seed"]).groupby("model")["train_seconds"]
-        train = "training and per-epoch evaluation per rerun, mean: " + "; ".join(
-            f"{m} {s:.0f} s" for m, s in t.mean().items()
+        train = "training and per-epoch evaluation per rerun (wall clock), mean (sum): " + "; ".join(
+            f"{m} {s:.0f} s ({n / 60:.0f} min)" for (m, s), n in zip(t.mean().items(), t.sum())
         )
     b, t = map_runs(cfg, "binary"), map_rerun_runs(cfg)
     rows = [
@@ -301,10 +314,29 @@ def describe_map(grid: pd.DataFrame) -> str:
         )
     flips = axis_flips(grid)
     if flips["changes tested"].sum():
-        f = flips["verdicts flipped"]
-        parts.append(
-            "Changing one axis alone from a named reading flips "
-            + ", ".join(f"{int(f[a])} of {int(flips.loc[a, 'changes tested'])} verdicts ({a})" for a in f.index)
-            + "."
-        )
+        for named, axes in deciding_axes(flips).items():
+            parts.append(f"From the {named}'s reading, " + (
+                f"changing the {' or the '.join(axes)} alone flips the most verdicts "
+                f"({int(flips.loc[(named, axes[0]), 'verdicts flipped'])} of "
+                f"{int(flips.loc[(named, axes[0]), 'changes tested'])})." if axes else "no single change flips a verdict."
+            ))  # fmt: skip
     return " ".join(parts)
+
+
+def describe_reruns(cfg: VisionConfig, same: pd.DataFrame) -> str:
+    """Whether the map's reruns (``same``: :func:`.pixel.reproduced` of them) gave their first runs' numbers."""
+    from .pixel import DIFFS
+
+    n = len(map_rerun_runs(cfg))
+    if same.empty:
+        return f"None of the {n} reruns of the map has a stored first run to compare with at this scale."
+    worst = same[DIFFS].max(axis=1)
+    if (worst == 0).all():
+        return (
+            f"All {len(same)} stored reruns (of {n}) gave their first runs' numbers exactly: every epoch's accuracies, "
+            "loss and sensitivity estimate, every checkpoint's sensitivity and the final sensitivity."
+        )
+    return (
+        f"{int((worst > 0).sum())} of {len(same)} stored reruns differ from their first runs (largest difference "
+        f"{worst.max():.3g}); their map measures are of further runs of the same settings."
+    )

@@ -176,14 +176,15 @@ def test_the_map_names_the_axis_that_flips_the_verdicts():
     assert paper["holds"].all() and not code["holds"].any()
     assert paper["ratio"].iloc[0] == pytest.approx(0.01 / 0.05, rel=0.05)
     flips = ma.axis_flips(grid)
-    assert flips["verdicts flipped"].idxmax() == "perturb"
-    assert flips.loc["perturb", "verdicts flipped"] == flips.loc["perturb", "changes tested"] == 2 * 3
-    assert (flips.drop("perturb")["verdicts flipped"] == 0).all()
+    assert ma.deciding_axes(flips) == {"paper": ["perturb"], "released code": ["perturb"]}
+    for named in READINGS:
+        assert flips.loc[(named, "perturb"), "verdicts flipped"] == flips.loc[(named, "perturb"), "changes tested"] == 3
+    assert (flips.drop("perturb", level="axis")["verdicts flipped"] == 0).all()
     claims = ma.map_claims(cfg, grid)
     kinds = [c.kind for c in claims]
     assert kinds.count("paper") == 3 and kinds.count("diagnosis") == 3 + 3 + 1
     assert all(c.holds for c in claims if c.kind == "paper")
-    assert claims[-1].holds and "perturb decides" in claims[-1].note
+    assert claims[-1].holds and "from the paper's reading: perturb" in claims[-1].claim
     table = ma.map_table(grid)
     assert table.loc[READINGS["paper"].label].str.endswith("*").all()
 
