@@ -185,7 +185,6 @@ def _base(c, named: str, cfg) -> dict:
         paper_ref="V25 §5, App. A.1, App. D, Def. 4.1" + ("; released cifar/cifar_sens.py" if named != "paper" else ""),
         paper_value="ViT least sensitive",
         scale=cfg.scale,
-        kind="paper" if named == "paper" else "diagnosis",
     )
 
 
@@ -202,11 +201,18 @@ def map_claims(cfg: VisionConfig, grid: pd.DataFrame) -> list[Claim]:
             base = _base(c, named, cfg)
             hit = rows[rows["reading"] == r.label] if len(rows) else rows
             if hit.empty:
-                out.append(CLAIM.untestable(**base, why="fewer than 2 stored seeds of each model under this reading"))
+                out.append(
+                    CLAIM.untestable(
+                        **base,
+                        kind="paper" if named == "paper" else "diagnosis",
+                        why="fewer than 2 stored seeds of each model under this reading",
+                    )
+                )
                 continue
             h = hit.iloc[0]
             out.append(
-                CLAIM(**base, measured=f"{fmt(h.vit)} vs {fmt(h.other)} (ratio {h.ratio:.2f})", holds=bool(h.holds),
+                CLAIM(**base, kind="paper" if named == "paper" else "diagnosis",
+                      measured=f"{fmt(h.vit)} vs {fmt(h.other)} (ratio {h.ratio:.2f})", holds=bool(h.holds),
                       note=f"one-sided Welch t-test over {h.seeds} seeds per model: p = {fmt(h.p)} "
                       f"(holds if < {ALPHA}); noise {level_of(r, map_pixel_std(cfg), PATCH['mnist'])[0]:g} "
                       "standardised units; the readings map shows every other reading.")
