@@ -314,12 +314,17 @@ def readings_map(grid: pd.DataFrame, ax=None):
     im = ax.imshow(logr, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), aspect="auto")
     for i in range(len(readings)):
         for j in range(len(comparisons)):
-            if np.isfinite(ratio.iat[i, j]):
+            x = ratio.iat[i, j]
+            if not np.isnan(x):
                 h = holds.iat[i, j]
                 mark = " *" if isinstance(h, (bool, np.bool_)) and h else ""
-                ax.text(j, i, f"{ratio.iat[i, j]:.2f}{mark}", ha="center", va="center", fontsize=7)
+                colour = "white" if abs(logr[i, j]) > 0.6 * lim else "black"
+                text = f"{x:.2f}" if np.isfinite(x) else "∞"
+                ax.text(j, i, text + mark, ha="center", va="center", fontsize=7, color=colour)
+    named = dict(zip(grid["reading"], grid["named"])) if "named" in grid else {}
+    labels = [f"{r} ({named[r]})" if named.get(r) else r for r in readings]
     ax.set_xticks(range(len(comparisons)), comparisons, rotation=35, ha="right", fontsize=8)
-    ax.set_yticks(range(len(readings)), readings, fontsize=8)
+    ax.set_yticks(range(len(readings)), labels, fontsize=8)
     bar = ax.figure.colorbar(im, ax=ax, fraction=0.03)
     bar.set_label("log₂ (ViT / other) sensitivity")
     ax.set_title("ViT-to-other sensitivity ratio under each reading (* ViT lower, one-sided p < 0.05)", fontsize=9)
