@@ -586,7 +586,8 @@ Markdown(map_analysis.describe_map(mgrid))
 
 # %% [markdown]
 # **Reading the map.** What is perturbed matters as much as how much. With 49 scattered pixels (the released code's
-# measure) the ViT is the more sensitive model at every noise level of the map, against the MLP in both experiments:
+# measure) the ViT is the more sensitive model at every noise level of the map, against the MLP in both experiments
+# and against the ten-class CNN (of which fewer reruns may be stored; the status line above counts them):
 # scattered pixels land on most of the 16 patches at once, and the patch LayerNorm rescales the noise on a blank
 # patch to full size (the blank-patch test above), so every touched patch arrives changed. With one patch token
 # (V25 Def. 4.1) the ViT's sensitivity saturates while the other models' keeps climbing, and the order turns at
