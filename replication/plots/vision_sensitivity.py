@@ -293,3 +293,39 @@ def sharpness_levels(sharp: pd.DataFrame, axes=None):
         ax.set_ylabel(name)
     axes[1].legend(fontsize=7, title=None)
     return axes
+
+
+def readings_map(grid: pd.DataFrame, ax=None):
+    """The readings map: one row per reading of V25's noise, one column per comparison, each cell coloured by the
+    ratio of the ViT's mean sensitivity to the other model's (log scale; blue: the ViT is less sensitive) and
+    marked ``*`` where the one-sided test over seeds that the ViT is below holds. ``grid``: the analysis's
+    ``map_grid`` (columns reading, comparison, ratio, holds)."""
+    import numpy as np
+    from matplotlib.colors import TwoSlopeNorm
+
+    readings = list(dict.fromkeys(grid["reading"]))
+    comparisons = list(dict.fromkeys(grid["comparison"]))
+    ratio = grid.pivot(index="reading", columns="comparison", values="ratio").reindex(readings, columns=comparisons)
+    holds = grid.pivot(index="reading", columns="comparison", values="holds").reindex(readings, columns=comparisons)
+    logr = np.log2(ratio.to_numpy(float).clip(1 / 64, 64))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.1 * len(comparisons) + 4.5, 0.38 * len(readings) + 1.8))
+    lim = max(1.0, float(np.nanmax(np.abs(logr)))) if np.isfinite(logr).any() else 1.0
+    im = ax.imshow(logr, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), aspect="auto")
+    for i in range(len(readings)):
+        for j in range(len(comparisons)):
+            x = ratio.iat[i, j]
+            if not np.isnan(x):
+                h = holds.iat[i, j]
+                mark = " *" if isinstance(h, (bool, np.bool_)) and h else ""
+                colour = "white" if abs(logr[i, j]) > 0.6 * lim else "black"
+                text = f"{x:.2f}" if np.isfinite(x) else "∞"
+                ax.text(j, i, text + mark, ha="center", va="center", fontsize=7, color=colour)
+    named = dict(zip(grid["reading"], grid["named"])) if "named" in grid else {}
+    labels = [f"{r} ({named[r]})" if named.get(r) else r for r in readings]
+    ax.set_xticks(range(len(comparisons)), comparisons, rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(len(readings)), labels, fontsize=8)
+    bar = ax.figure.colorbar(im, ax=ax, fraction=0.03)
+    bar.set_label("log₂ (ViT / other) sensitivity")
+    ax.set_title("ViT-to-other sensitivity ratio under each reading (* ViT lower, one-sided p < 0.05)", fontsize=9)
+    return ax

@@ -44,7 +44,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("07", "generalization", "HR24", ("generalization_fit", "generalization_refit")),
     Chapter("08", "scratchpad", "HR24", ("scratchpad_run",), reads=("sharpness_run",)),
     Chapter("09", "token_sensitivity", "V25", ("synthetic_task_run",)),
-    Chapter("10", "vision_sensitivity", "V25", ("vision_run", "vision_binary_run", "vision_posthoc")),
+    Chapter("10", "vision_sensitivity", "V25", ("vision_run", "vision_binary_run", "vision_posthoc", "vision_map")),
     Chapter("11", "language_sensitivity", "V25", ("language_run",)),
     Chapter("12", "grokking", "V25", ("grokking_run", "sparse_parity_run")),
 )

@@ -18,6 +18,7 @@ from ...tasks import images as vision_data
 from ...tasks.corruptions import CORRUPTIONS, corrupt
 from ...train import fit
 from .runs import METHODS, NOISE, VisionRun
+from .scattered import scattered_sensitivity
 
 #: How stored weights are kept (a run's ``weight_dtype``).
 WEIGHT_DTYPES = {"float16": torch.float16, "float32": torch.float32}
@@ -65,6 +66,25 @@ def image_sensitivity(model, x: torch.Tensor, patch: int, sigma: float, repeats:
         generator=generator,
         chunk=2000,
     )
+
+
+def measure_levels(model, x: torch.Tensor, patch: int, levels, repeats: int) -> list[dict]:
+    """The sensitivity of ``model`` on images ``x`` at each (noise standard deviation, perturbation) of ``levels``
+    (:func:`.readings.measurements`): ``token``, one patch at a time (:func:`image_sensitivity`); ``scattered``,
+    ``patch²`` scattered pixels (:func:`.scattered.scattered_sensitivity`); each with its own fixed noise seed."""
+    out = []
+    for sigma, perturb in levels:
+        gen = torch.Generator().manual_seed(5)
+        if perturb == "token":
+            s = image_sensitivity(model, x, patch, sigma, repeats, gen)
+            sens, n = s.fraction, s.n_evaluations
+        elif perturb == "scattered":
+            s = scattered_sensitivity(model, x, patch * patch, sigma, repeats, gen)
+            sens, n = s.fraction, s.n_evaluations
+        else:
+            raise ValueError(f"levels: perturbation must be 'token' or 'scattered', got {perturb!r}")
+        out.append({"sigma": float(sigma), "perturb": perturb, "sensitivity": sens, "evaluations": n})
+    return out
 
 
 def epoch_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, order: torch.Generator):
@@ -213,6 +233,15 @@ def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, yt
                 }
             )
     model.eval()
+    maps = []
+    if run.map_levels:  # the readings map, at the end and at the highest level's checkpoint
+        idx = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(2))[: run.map_images]  # as sens_idx
+        for name, _, ep, state in [states[-1]] + ([states[-2]] if len(states) > 1 else []):
+            m = copy.deepcopy(model)
+            m.load_state_dict(state)
+            m.eval()
+            for row in measure_levels(m, xtr[idx], run.patch, run.map_levels, run.repeats):
+                maps.append({"checkpoint": name, "epoch": ep, **row})
     levels = [
         {
             "ratio": k,
@@ -230,4 +259,5 @@ def fixed_budget_measures(run: VisionRun, model, kept: dict, epoch: int, xtr, yt
         "sharp_sweep": sweep,
         "level_sweep": levels,
         **({"weights": weights} if weights else {}),
+        **({"map": maps} if maps else {}),
     }

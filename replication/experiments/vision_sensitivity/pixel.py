@@ -242,7 +242,8 @@ def pixel_claim(
         f"check: at least {n} seeds per model at each multiple; one-sided Welch t-tests that the ViT is below "
         f"the {others}, the larger p: {', '.join(f'{fmt(p)} at {r:g} × sigma' for r, (p, _) in tests.items())} "
         f"(holds if all < {ALPHA}). The multiples are {'; '.join(f'{k}: {v:g} × sigma' for k, v in multiples.items())}, "
-        "computed from the training images."
+        "computed from the training images. The readings map judges the same comparisons under every reading of "
+        "V25's noise, the released code's (scattered pixels, a std on [−1, 1] pixels) among them."
     )
     if _seeds_at(d, 1.0, models) >= 1:
         _, at_one = below_others(d[np.isclose(d["ratio"], 1.0)], models)

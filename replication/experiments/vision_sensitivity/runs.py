@@ -75,6 +75,9 @@ class VisionRun:
     #                          each (eval mode; with dropout also train mode, as the released code measures them)
     noise_levels: tuple[float, ...] = field(default=(), metadata={KEY_OMIT_DEFAULT: True})  # the final model's
     #                          sensitivity again at each multiple of sigma (V25 Fig. 17; n_sens images, repeats draws)
+    map_levels: tuple[tuple[float, str], ...] = field(default=(), metadata={KEY_OMIT_DEFAULT: True})  # the readings
+    #  map's (noise, perturbation) pairs measured on the final model and the highest level's checkpoint (.readings)
+    map_images: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})  # training images of those measures
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,12 @@ class VisionConfig(ChapterConfig):
     pixel_seeds: int = 0  # seeds of the plain models trained again and measured at V25's noise on [0, 1] pixels
     #                       (the first of the fixed_seeds, each checked against its first run); > 0 also measures
     #                       the binary experiment's stored models there
+    map_seeds: int = 0  # seeds of the readings map (.readings): stored models measured under every reading, the
+    #                     ten-class CNN and MLP trained again (0: no map)
+    map_grid: str = "star"  # the map's readings: "star" (each named reading and those one axis away) or "full"
+    map_fraction: float = 0.3  # share of the training images of the map's measures (V25 App. D: about 30 %)
+    map_ten_fraction: float = 0.3  # the same for the ten-class models (the CNN's measures are the costly ones)
+    map_variants: int = 0  # seeds of the binary ViT without patch LayerNorm and with Adam in the map (0: none)
 
     def __post_init__(self):
         super().__post_init__()
@@ -223,6 +232,11 @@ class VisionConfig(ChapterConfig):
         check_int("fixed_sharp_repeats", self.fixed_sharp_repeats, 2, 1000)
         check_int("released_seeds", self.released_seeds, 0, 100)
         check_int("pixel_seeds", self.pixel_seeds, 0, 100)
+        check_int("map_seeds", self.map_seeds, 0, 100)
+        check_choice("map_grid", self.map_grid, ("star", "full"))
+        check_float("map_fraction", self.map_fraction, 0.0, 1.0, lo_open=True)
+        check_float("map_ten_fraction", self.map_ten_fraction, 0.0, 1.0, lo_open=True)
+        check_int("map_variants", self.map_variants, 0, 100)
 
     @property
     def noise_sigma(self) -> float:
@@ -309,6 +323,8 @@ PRESETS = {
         fixed_sharp_sigmas=(0.01, 0.05),
         fixed_sharp_repeats=2,
         pixel_seeds=1,
+        map_seeds=2,
+        map_variants=2,
     ),
     # A 2-core laptop: the bundled 5,000 MNIST digits (4,000 train / 1,000 test); the chapter's settings table.
     "cpu": VisionConfig(
@@ -325,6 +341,8 @@ PRESETS = {
         fixed_seeds=5,
         released_seeds=3,
         pixel_seeds=5,
+        map_seeds=5,
+        map_ten_fraction=0.1,
     ),
     # V25 App. D on Fashion-MNIST (files in data_dir): the whole data set, batch 100.
     "paper": VisionConfig(

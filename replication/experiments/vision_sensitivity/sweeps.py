@@ -4,8 +4,10 @@ The parts: ``main`` (:func:`.runs.vision_runs`), ``fixed`` (the ten-class compar
 seed by seed so that a partial sweep is balanced, the released code's dropout variant last), ``pixel`` (the plain
 models again at V25's noise on [0, 1] pixels), ``binary`` (V25's binary MNIST experiment), ``no_patch_norm`` and
 ``adam`` (its ViT again without its patch LayerNorm, and with Adam), ``posthoc`` (the post-hoc measures of the stored
-binary models, at the end and at matched training accuracy) and ``posthoc_pixel`` (those at V25's pixel noise). The
-post-hoc parts read the binary models' weights, so they come after the binary parts.
+binary models, at the end and at matched training accuracy), ``posthoc_pixel`` (those at V25's pixel noise), and the
+readings map (:mod:`.readings_map`): ``map_binary`` (the binary ViT and MLP), ``map_ten`` (the stored ten-class ViTs),
+``map_reruns`` (the ten-class MLP and CNN trained again) and ``map_variants`` (the binary ViT without patch LayerNorm
+and with Adam). The post-hoc and map parts read stored weights, so they come after the parts that train them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .binary import KIND as BINARY_KIND, adam_runs, binary_runs, measure_binary,
 from .measure import measure_vision
 from .pixel import pixel_posthoc_runs, pixel_runs
 from .posthoc import KIND as POSTHOC_KIND, matched_posthoc_runs, measure_posthoc, posthoc_runs
+from .readings_map import KIND as MAP_KIND, map_rerun_runs, map_runs, measure_map
 from .runs import KIND, VisionConfig, fixed_runs, vision_runs
 
 
@@ -33,6 +36,10 @@ def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:
         Part("adam", BINARY_KIND, adam_runs(cfg), measure_binary),
         Part("posthoc", POSTHOC_KIND, posthoc_runs(cfg) + matched_posthoc_runs(cfg), measure_posthoc, needs_store=True),
         Part("posthoc_pixel", POSTHOC_KIND, pixel_posthoc_runs(cfg), measure_posthoc, needs_store=True),
+        Part("map_binary", MAP_KIND, map_runs(cfg, "binary"), measure_map, needs_store=True),
+        Part("map_ten", MAP_KIND, map_runs(cfg, "ten"), measure_map, needs_store=True),
+        Part("map_reruns", KIND, map_rerun_runs(cfg), measure_vision),
+        Part("map_variants", MAP_KIND, map_runs(cfg, "variants"), measure_map, needs_store=True),
     ]
     for p in parts:
         p.runs = first_seeds(p.runs, seeds)

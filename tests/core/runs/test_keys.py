@@ -28,6 +28,7 @@ from replication.experiments.vision_sensitivity import (
     binary as vision_binary,
     pixel as vision_pixel,
     posthoc as vision_posthoc,
+    readings_map as vision_map,
 )
 from replication.experiments import grokking
 from replication.experiments import token_sensitivity as synthetic_runs
@@ -169,6 +170,8 @@ PINNED = {
         lambda: _sweep(vision_pixel.pixel_posthoc_runs(vision.PRESETS["cpu"])),
         "5d0cb7ff5ae43a018869",
     ),
+    "vision_map": (lambda: _sweep(vision_map.map_runs(vision.PRESETS["cpu"], "binary")), "8973ff4a926265ec09de"),
+    "vision_run/map": (lambda: _sweep(vision_map.map_rerun_runs(vision.PRESETS["cpu"])), "4cf1f35bba4bbbd090f5"),
     "grokking_run/trial_0": (lambda: _sweep(grokking.grok_trial_runs(grokking.PRESETS["cpu"])), "d18c248b377fd913d546"),
     "language_run/depth": (lambda: _sweep(language.depth_runs(language.PRESETS["cpu"])), "14464cc9d556e26eadc6"),
 }
