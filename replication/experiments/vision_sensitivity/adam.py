@@ -21,6 +21,9 @@ from .runs import VisionConfig
 
 CLAIM = claims_for(__name__)
 
+#: The notebook section that shows this module's claims (each claims row links to it).
+SECTION = "SGD against Adam (V25 Fig. 14)"
+
 #: How the two optimisers are written.
 NAMES = {"sgd": "SGD", "adam": "Adam"}
 #: "Similar": the Adam run's sensitivity within this factor of the SGD run's, either way (an equivalence bound).
@@ -79,6 +82,7 @@ def adam_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     """V25 Fig. 14: Adam's sensitivity is similar to SGD's. Statistic: per seed, log(Adam / SGD) of the sensitivity
     averaged over the common matched levels; two one-sided t-tests (TOST) that it lies within ±log(SIMILAR)."""
     base = dict(
+        section=SECTION,
         scale=cfg.scale,
         claim="Binary MNIST: the ViT trained with Adam is about as sensitive as with SGD",
         paper_ref="V25 Fig. 14, App. D (ViT-small on CIFAR-10 there)",

@@ -322,6 +322,7 @@ def vit_less_sensitive(cfg: VisionConfig, runs: pd.DataFrame, other: str, paper_
         note=note,
         kind="paper",
         headline=True,
+        section="Sensitivity at the end of training",
     )
 
 
@@ -355,6 +356,9 @@ def method_effect(
         note=note,
         kind="paper",
         headline=(method, col) in HEADLINE_METHOD_CLAIMS,
+        section="Flat minima (V25 §7.2, Table 2)"
+        if col in ("shop", "shpred")
+        else "Regularisation and robustness (V25 §7.1)",
     )
 
 

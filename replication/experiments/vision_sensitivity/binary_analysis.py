@@ -19,6 +19,9 @@ from .runs import VisionConfig
 
 CLAIM = claims_for(__name__)
 
+#: The notebook section that shows this module's claims (each claims row links to it).
+SECTION = "V25's MNIST experiment: digits 0–4 against 5–9, ViT against MLP (App. A.1, Fig. 13)"
+
 #: Patch positions on the border of the 4x4 grid of 7x7 patches (12 of 16): mostly blank on MNIST digits.
 BORDER = tuple(t for t in range(16) if t // 4 in (0, 3) or t % 4 in (0, 3))
 
@@ -265,6 +268,7 @@ def matched_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame 
     ViT's minus the MLP's sensitivity averaged over the matched levels; one-sided one-sample t-test < 0."""
     lv = matched_levels(checks) if not checks.empty else []
     base = dict(
+        section=SECTION,
         claim="Binary MNIST: the ViT is less sensitive than the MLP at matched training accuracy",
         paper_ref="V25 App. A.1, Fig. 13",
         paper_value="ViT below MLP at the same training accuracy",
@@ -300,6 +304,7 @@ def matched_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame 
 def final_claim(cfg: VisionConfig, checks: pd.DataFrame, curves: pd.DataFrame | None = None) -> Claim:
     """At the end of the (equal) epoch budget the ViT is less sensitive than the MLP: one-sided Welch t-test."""
     base = dict(
+        section=SECTION,
         claim="Binary MNIST: the ViT is less sensitive than the MLP at the end of the budget",
         paper_ref="V25 App. A.1, Fig. 13",
         paper_value="ViT below MLP at the end of training",

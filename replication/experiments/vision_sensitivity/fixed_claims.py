@@ -15,6 +15,9 @@ from .runs import RELEASED_DROPOUT, RELEASED_SHARP_SIGMA, VisionConfig
 
 CLAIM = claims_for(__name__)
 
+#: The notebook section that shows this module's claims (each claims row links to it).
+SECTION = "The ten-class comparison again, under one fixed budget"
+
 #: The plain ViT's mean ShPred that makes a noise level one "where the test has power": at 5% of 4,000 images
 #: and 20 draws, 4,000 changes per model, so the counting error is far below the seed-to-seed spread.
 POWER_SHPRED = 0.05
@@ -62,6 +65,7 @@ def levels_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
     """V25 Fig. 17: the ViT is less sensitive than the CNN and the MLP at every noise level (Welch one-sided t-tests
     over seeds per level and model; holds if every p-value is below ``ALPHA``)."""
     base = dict(
+        section=SECTION,
         claim=f"10-class MNIST after {cfg.fixed_epochs} epochs: the ViT is less sensitive "
         "than the CNN and the MLP at every noise level",
         paper_ref="V25 App. A.3, Fig. 17 (CIFAR-10 there)",
@@ -100,6 +104,7 @@ def order_claim(
     where = "at matched training accuracy" if at == "matched" else f"at the end of one {cfg.fixed_epochs}-epoch budget"
     v = {m: per.loc[per["model"] == m, "sensitivity"].to_numpy() for m in PLAIN}
     base = dict(
+        section=SECTION,
         claim=f"10-class MNIST, every model trained {cfg.fixed_epochs} epochs: {where} the "
         "ViT's token-wise sensitivity is below the CNN's and the MLP's",
         paper_ref="V25 §5, Fig. 4 (Fashion-MNIST); Fig. 13 compares at matched training accuracy",
@@ -202,6 +207,7 @@ def sharp_claim(cfg: VisionConfig, sharp: pd.DataFrame, col: str, scales: pd.Dat
     name = {"shop": "ShOp", "shpred": "ShPred"}[col]
     sigma, reached = power_sigma(sharp)
     base = dict(
+        section=SECTION,
         claim=f"The regularised ViT sits in a flatter minimum: lower {name} at a parameter "
         "noise level where the test has power",
         paper_ref="V25 §7.2, Table 2 (ViT-small, CIFAR-10)",
@@ -242,6 +248,7 @@ def released_claim(cfg: VisionConfig, sharp: pd.DataFrame, scales: pd.DataFrame 
     """In V25's released code's setting (ViT with dropout 0.1, ShPred in train mode at sigma 0.05) the regulariser
     lowers ShPred (paired by seed)."""
     base = dict(
+        section=SECTION,
         claim="With the released code's dropout and measurement (train mode, σ = 0.05) the "
         "regularised ViT's ShPred is lower too",
         paper_ref="V25 §7.2, Table 2; released code",

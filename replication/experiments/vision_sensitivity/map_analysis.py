@@ -27,6 +27,9 @@ from .readings_map import KIND, map_pixel_std, map_rerun_runs, map_runs, measure
 from .runs import KIND as VISION_KIND, PATCH, VisionConfig
 
 CLAIM = claims_for(__name__)
+
+#: The notebook section that shows this module's claims (each claims row links to it).
+SECTION = "V25's noise, read every way: the readings map"
 VIT, MLP, CNN = NAMES["vit"], NAMES["mlp"], NAMES["cnn"]
 NOPN, ADAM = NAMES["vit_nopn"], f"{NAMES['vit']} (Adam)"
 #: The comparisons of the map: (experiment, point, the ViT, the other model). The first three are V25's headline.
@@ -180,6 +183,7 @@ def _base(c, named: str, cfg) -> dict:
     experiment, point, a, b = c
     r = READINGS[named]
     return dict(
+        section=SECTION,
         claim=f"{a} less sensitive than {b} ({experiment} MNIST, {POINTS[point]}), under the {named}'s reading "
         f"of V25's noise ({r.label})",
         paper_ref="V25 §5, App. A.1, App. D, Def. 4.1" + ("; released cifar/cifar_sens.py" if named != "paper" else ""),
@@ -217,7 +221,7 @@ def map_claims(cfg: VisionConfig, grid: pd.DataFrame) -> list[Claim]:
                       f"(holds if < {ALPHA}); noise {level_of(r, map_pixel_std(cfg), PATCH['mnist'])[0]:g} "
                       "standardised units; the readings map shows every other reading.")
             )  # fmt: skip
-        count = dict(claim=f"{label}: holds under most readings of V25's noise in the map",
+        count = dict(section=SECTION, claim=f"{label}: holds under most readings of V25's noise in the map",
                      paper_ref="V25 §5, App. A.1, App. D", paper_value="ViT least sensitive", scale=cfg.scale,
                      kind="diagnosis")  # fmt: skip
         if rows.empty:
@@ -237,7 +241,7 @@ def axis_claim(cfg: VisionConfig, grid: pd.DataFrame) -> Claim:
     flips = axis_flips(grid)
     top = deciding_axes(flips) if len(flips) and flips["changes tested"].sum() else {}
     named = "; ".join(f"from the {k}'s reading: {' / '.join(v) or 'none'}" for k, v in top.items())
-    base = dict(claim="Diagnosis: one axis of the reading of V25's noise, changed alone, decides the order of the "
+    base = dict(section=SECTION, claim="Diagnosis: one axis of the reading of V25's noise, changed alone, decides the order of the "
                 f"headline comparisons ({named or 'not measured'})",
                 paper_ref="V25 §5, App. D (noise stated as a variance, scale and perturbation left open)",
                 paper_value="not stated", scale=cfg.scale, kind="diagnosis")  # fmt: skip

@@ -21,6 +21,9 @@ from .runs import VisionConfig
 
 CLAIM = claims_for(__name__)
 
+#: The notebook section that shows this module's claims (each claims row links to it).
+SECTION = "The direct test: the same ViT without its patch LayerNorm"
+
 #: The three models, in the order the table shows them.
 ORDER = ("vit", "vit_nopn", "mlp")
 
@@ -83,6 +86,7 @@ def patch_norm_claim(cfg: VisionConfig, checks: pd.DataFrame) -> Claim:
     (paired by seed, one-sided t-test), and its border share falls. Where it also ends below the MLP, V25's order
     is restored by that one change."""
     base = dict(
+        section=SECTION,
         scale=cfg.scale,
         paper_ref="V25 App. A.1, Fig. 13 (this chapter's diagnosis)",
         claim="Binary MNIST: the ViT's excess sensitivity comes from its patch LayerNorm on blank patches",

@@ -25,6 +25,9 @@ from .runs import VisionConfig, fixed_budget, n_images, vision_runs
 
 CLAIM = claims_for(__name__)
 
+#: The notebook section that shows this module's claims (each claims row links to it).
+SECTION = "The ten-class comparison again, under one fixed budget"
+
 
 #: V25's variance per data set (§5, App. D); MNIST has none and takes Fashion-MNIST's (:data:`.runs.SIGMA`).
 V25_VARIANCE = {"mnist": ("Fashion-MNIST", 5.0), "fashion_mnist": ("Fashion-MNIST", 5.0), "cifar10": ("CIFAR-10", 1.0)}
@@ -223,6 +226,7 @@ def pixel_claim(
     sigma (1) they say whether the ordering fails there, which the note then says the noise scale explains."""
     others = " and the ".join(models[1:])
     base = dict(
+        section=SECTION,
         claim=f"Diagnosis ({where}): at the noise V25's variances give on [0, 1] pixels, "
         f"the ViT is less sensitive than the {others}",
         paper_ref="V25 §5, App. A.1, App. D (variances given; their pixel scale is not stated)",

@@ -19,6 +19,9 @@ from .runs import VisionConfig
 
 CLAIM = claims_for(__name__)
 
+#: The notebook section that shows this module's claims (each claims row links to it).
+SECTION = "Post-hoc measures on the stored models: noise level, whole-image noise, blank patches"
+
 #: Whole-image noise of sigma / 4 per pixel carries the energy of noise sigma on one 7x7 patch (784 / 49 = 16).
 ENERGY = 0.25
 
@@ -182,6 +185,7 @@ def ordering_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
     """V25 Fig. 17: the ViT is less sensitive than the MLP at every noise level. Per level a paired one-sided t-test
     over seeds (ViT − MLP < 0); holds if every level's p is below the level (an intersection-union test)."""
     base = dict(
+        section=SECTION,
         claim="Binary MNIST: the ViT is less sensitive than the MLP at every noise level",
         paper_ref="V25 App. A.3, Fig. 17",
         paper_value="ViTs lower at every variance",
@@ -225,6 +229,7 @@ def random_noise_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFr
     ``log(ViT/MLP)`` under token-wise minus under random noise; paired one-sided t-test that it is below 0 (token-wise
     noise favours the ViT more), and the sign of the random-noise difference against the token-wise one."""
     base = dict(
+        section=SECTION,
         claim="Binary MNIST: token-wise noise favours the ViT over the MLP more than whole-image noise does",
         paper_ref="V25 App. A.2, Table 4",
         paper_value="ResNet / ViT: 2.1× under random noise, 16.5× token-wise",
@@ -285,6 +290,7 @@ def whole_order_claim(cfg: VisionConfig, levels: pd.DataFrame, whole: pd.DataFra
     """V25 App. A.2, Table 4: under random whole-image noise (at the calibrated level) the transformer is still the
     less sensitive model. Paired one-sided t-test over seeds, ViT − MLP < 0."""
     base = dict(
+        section=SECTION,
         claim="Binary MNIST: under whole-image noise the ViT is less sensitive than the MLP",
         paper_ref="V25 App. A.2, Table 4",
         paper_value="ViT-small 0.0082 against ResNet-18 0.0172 (CIFAR-10)",
@@ -328,6 +334,7 @@ def blank_claim(cfg: VisionConfig, levels: pd.DataFrame) -> Claim:
     per seed, (ViT − MLP) of the changes on blank patches minus (ViT − MLP) on informative ones, both as shares of
     all evaluations; paired one-sided t-test > 0."""
     base = dict(
+        section=SECTION,
         claim="Diagnosis: the ViT's excess sensitivity over the MLP lives in blank patches",
         paper_ref="V25 App. A.1 (this chapter's test)",
         paper_value="not in V25",
@@ -374,6 +381,7 @@ def flat_blank_claim(cfg: VisionConfig, levels: pd.DataFrame, bound: float = 1.2
     rescales noise on a constant patch to unit size). Statistic: per seed, log of its blank-patch sensitivity at the
     highest over the lowest noise level; equivalence (two one-sided t-tests) within ±log(``bound``)."""
     base = dict(
+        section=SECTION,
         claim="Diagnosis: the ViT's sensitivity on blank patches is the same at every noise level",
         paper_ref="this chapter's test (V25 App. D's patch LayerNorm)",
         paper_value="not in V25",
