@@ -85,6 +85,7 @@ from IPython.display import Markdown
 
 from replication.report.claims import record
 from replication.report.verdicts import glue_verdict
+from replication.report.text import dashed
 from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.experiments import token_sensitivity as ch
@@ -369,7 +370,7 @@ axes = plots.accounts(probe, probe_accounts) if len(probe) else None
 # entropy fell from initialisation (as a share of $\log T$).
 
 # %%
-ch.probe_summary(probe).round(3) if len(probe) else None
+dashed(ch.probe_summary(probe), digits=3) if len(probe) else None
 
 # %% [markdown]
 # The test over settings and seeds: in the settings where the accounts disagree, per direction and over both,
