@@ -113,6 +113,7 @@ def test_every_page_passes_the_browser_check(built_book, tmp_path):
         "--screenshots",
         str(tmp_path / "shots"),
         "--quiet-notes",
+        "--allow-missing",  # the ci runs leave quantities unmeasured; `make check-html` checks the cpu book for NaN
     ]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"browser check failed:\n{(result.stdout + result.stderr)[-4000:]}"

@@ -65,6 +65,8 @@ def map_long(cfg: VisionConfig, cache: Store | None = None) -> pd.DataFrame:
     rows = []
     for group in ("binary", "ten", "variants"):
         runs = map_runs(cfg, group)
+        if not runs:  # a group this configuration does not measure (e.g. no variants, or no ten-class models)
+            continue
         kept, results, _ = stored_results(runs, functools.partial(measure_map, store=store), KIND, store)
         for r, res in zip(kept, results):
             key = {
