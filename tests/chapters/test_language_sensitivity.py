@@ -615,4 +615,53 @@ def test_meaning_parts_are_resumable_and_seed_by_seed():
     parts = {p.name: p for p in ls.make_runs("ci")}
     assert not parts["meaning"].default and parts["step_cost"].default
     assert [r.seed for r in parts["meaning"].runs] == sorted(r.seed for r in parts["meaning"].runs)
-    assert len(ls.make_runs("cpu")[-1].runs) == 12
+    cpu = {p.name: p for p in ls.make_runs("cpu")}
+    assert len(cpu["meaning"].runs) == 12 and not cpu["meaning_trials"].default
+    assert len(cpu["meaning_trials"].runs) == 8
+
+
+def test_the_learning_rate_warms_up_linearly_then_decays_by_epoch():
+    run = dataclasses.replace(next(iter(ls.language_runs(ls.PRESETS["ci"]))), lr=1e-3, lr_decay=0.5, warmup=1)
+    rate = ls.measure.rate
+    assert rate(run, 1, 0, 10) == pytest.approx(1e-4)  # first step: lr / ramp
+    assert rate(run, 1, 4, 10) == pytest.approx(5e-4)
+    assert rate(run, 1, 9, 10) == pytest.approx(1e-3)  # the ramp's end: the full rate
+    assert rate(run, 3, 25, 10) == pytest.approx(1e-3 * 0.25)  # then × lr_decay per epoch
+    assert rate(run, 3, 25, 0) == pytest.approx(1e-3 * 0.25)  # no warm-up
+
+
+def test_meaning_trials_change_one_setting_of_the_meaning_runs():
+    from replication.experiments.language_sensitivity import meaning_trials as mt
+
+    cfg = ls.PRESETS["cpu"]
+    trials = mt.trial_runs(cfg)
+    assert len(trials) == 2 * len(mt.TRIALS) and len({r for _, _, r in trials}) == len(trials)
+    first = {r.model: r for i, _, r in trials if i == 0}
+    v25 = {r.model: r for r in ls.language_runs(cfg.meaning) if r.seed == 0 and r.trains == "all"}
+    for model, r in first.items():  # trial 0 is V25's optimiser: only the length and the measures differ
+        same = dataclasses.replace(
+            v25[model], epochs=mt.EPOCHS, checkpoints=r.checkpoints, sens_ends=True, code_path=False
+        )
+        assert r == dataclasses.replace(same, variances=(15.0,), n_sens=100, sens_splits=("train",))
+        assert r.checkpoints == tuple(range(mt.EPOCHS + 1)) and (r.lr, r.lr_decay, r.warmup) == (1e-4, 0.9, 0)
+    assert {(r.lr, r.warmup) for i, _, r in trials if i == 3} == {(1e-3, 1)}
+    with pytest.raises(ValueError, match="does not have"):
+        mt.trial_runs(cfg, trials=(("bad", dict(learning_rate=1.0)),))
+    with pytest.raises(ValueError, match="warmup"):
+        mt.trial_runs(cfg, trials=(("bad", dict(warmup=-1)),))
+    assert mt.trial_runs(dataclasses.replace(cfg, meaning=None)) == []
+
+
+def test_meaning_trial_summary_reads_the_curves():
+    from replication.experiments.language_sensitivity import meaning_trials as mt
+
+    rows = [
+        {"trial": 0, "setting": "s", "model": "LSTM", "epoch": e, "train_acc": t, "val_acc": v, "loss": 0.0}
+        | {"train_seconds": 120.0}
+        for e, t, v in ((0, 0.5, 0.5), (1, 0.8, 0.56), (2, 0.95, 0.52))
+    ]
+    out = mt.summary(pd.DataFrame(rows), 8)
+    r = out.loc[(0, "s", "LSTM")]
+    assert (r["train_acc"], r["val_acc"], r["best_val"], r["best_epoch"]) == (0.95, 0.52, 0.56, 1)
+    assert r["train ≥ 0.9 at"] == 2 and r["minutes"] == 2.0 and out.attrs["stored"] == "1 of 8 trial runs stored"
+    assert mt.summary(pd.DataFrame(), 8).attrs["stored"] == "0 of 8 trial runs stored"

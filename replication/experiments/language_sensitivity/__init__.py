@@ -12,11 +12,12 @@ The chapter's public face, what the notebook and the tests use. Its modules, by 
 - :mod:`.trials`: the trials behind the `cpu` preset's task and settings;
 - :mod:`.meaning`: the runs at V25's sizes and training on WordNet's paraphrase task (``cfg.meaning``), read from
   what is stored, their lexical baselines and claims; :mod:`.readings`: the readings of how V25 applied the noise
-  and V25 §6's comparisons under each; :mod:`.steps`: the measured cost of those runs;
+  and V25 §6's comparisons under each; :mod:`.steps`: the measured cost of those runs; :mod:`.meaning_trials`: what
+  was tried so that those models fit the task (the optimiser's rate, decay and warm-up);
 - :mod:`.parts`: the hook of ``python -m replication.make`` (:func:`make_runs`).
 """
 
-from . import meaning, readings, steps
+from . import meaning, meaning_trials, measure, readings, steps
 from .claims import MIN_COUNT, claims
 from .config import (
     DATASETS,

@@ -74,6 +74,8 @@ class LanguageRun:
     sens_splits: tuple[str, ...] = field(default=("train", "val"), metadata={KEY_OMIT_DEFAULT: True})
     # sensitivity at the first and the last checkpoint only (accuracy at every one)
     sens_ends: bool = field(default=False, metadata={KEY_OMIT_DEFAULT: True})
+    # epochs over which the learning rate rises linearly from lr / steps to lr, step by step (0: none, as V25)
+    warmup: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,12 @@ def checkpoint(
     return row, positions
 
 
+def rate(run: LanguageRun, epoch: int, step: int, ramp: int) -> float:
+    """The learning rate of training step ``step`` (counted from 0 over all epochs) in epoch ``epoch`` (from 1):
+    ``lr × lr_decay^(epoch − 1)``, times ``(step + 1) / ramp`` over the first ``ramp`` steps (the warm-up)."""
+    return run.lr * run.lr_decay ** (epoch - 1) * (min(1.0, (step + 1) / ramp) if ramp else 1.0)
+
+
 def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
     """Train ``run`` for its epochs (AdamW, cross-entropy), measuring it at each of its checkpoints.
 
@@ -132,6 +138,8 @@ def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
     ids, lengths, labels = data["train"]
     order = seeded(run.seed, 7)
     history, positions, measuring, t0 = [], [], 0.0, time.perf_counter()
+    ramp = run.warmup * ((len(ids) + run.batch_size - 1) // run.batch_size)  # warm-up steps
+    step = 0
     last = run.checkpoints[-1]
     if 0 in run.checkpoints:
         row, pos = checkpoint(model, run, data, 0, None, code=run.code_path)
@@ -142,6 +150,10 @@ def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
         model.train()
         perm, total = torch.randperm(len(ids), generator=order), 0.0
         for i in range(0, len(ids), run.batch_size):
+            if ramp:  # linear warm-up over the first steps, then the epoch's rate (decayed as below)
+                for group in opt.param_groups:
+                    group["lr"] = rate(run, epoch, step, ramp)
+            step += 1
             b = perm[i : i + run.batch_size]
             width = int(lengths[b].max())
             loss = F.cross_entropy(model(ids[b, :width], lengths[b]), labels[b])
@@ -149,7 +161,7 @@ def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(b)
-        if run.lr_decay != 1.0:  # V25's scripts: the learning rate times 0.9 after every epoch
+        if run.lr_decay != 1.0 and not ramp:  # V25's scripts: the learning rate times 0.9 after every epoch
             for group in opt.param_groups:
                 group["lr"] *= run.lr_decay
         if epoch in run.checkpoints:

@@ -1,0 +1,105 @@
+"""Chapter 11's meaning trials: what was tried so that V25's models fit WordNet's paraphrase task at V25's sizes.
+
+Each trial is one seed of the transformer (softmax) and of the LSTM (trained in full) at the meaning runs' sizes,
+with V25's optimiser or one change to it (a constant rate, a higher rate after a linear warm-up), trained for
+:data:`EPOCHS` epochs with the accuracies after every epoch and the sensitivity at the two ends only. They are stored
+runs of the chapter's kind (``python -m replication.make --chapter 11 --part meaning_trials``); the page reads them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+from ...checks import check_int
+from ...runs.store import Store
+from ...runs.sweep import run_key, run_sweep
+from .config import KIND, NAMES, LanguageConfig, LanguageRun, language_runs
+from .measure import measure_language
+
+#: Epochs of each trial (`cpu`; at `ci` the meaning preset's own).
+EPOCHS = 15
+#: Each trial: (what it changes from V25's optimiser, the fields of the run it sets).
+TRIALS = (
+    ("V25's optimiser: AdamW, lr 1e-4, × 0.9 after every epoch", dict()),
+    ("lr 1e-4 held constant (no decay)", dict(lr_decay=1.0)),
+    ("lr 3e-4 after one epoch of linear warm-up, × 0.9 after every epoch", dict(lr=3e-4, warmup=1)),
+    ("lr 1e-3 after one epoch of linear warm-up, × 0.9 after every epoch", dict(lr=1e-3, warmup=1)),
+)
+#: The models of each trial.
+MODELS = ("softmax", "lstm")
+
+
+def trial_runs(cfg: LanguageConfig, trials=TRIALS) -> list[tuple[int, str, LanguageRun]]:
+    """``(trial, label, run)`` for every trial and model: the first seed of the meaning runs of ``cfg`` (the LSTM
+    trained in full), with the trial's changes, accuracies after every epoch and the sensitivity (σ² = 15 only, on
+    100 training pairs) at initialisation and at the end. `cpu` trains :data:`EPOCHS` epochs."""
+    m = cfg.meaning
+    if m is None:
+        return []
+    epochs = EPOCHS if cfg.scale != "ci" else m.epochs
+    base = [r for r in language_runs(m) if r.seed == 0 and r.model in MODELS and r.trains == "all"]
+    fixed = dict(epochs=epochs, checkpoints=tuple(range(epochs + 1)), sens_ends=True, code_path=False)
+    fixed |= dict(variances=(15.0,), n_sens=min(100, m.n_sens), sens_splits=("train",))
+    out = []
+    for i, (label, changes) in enumerate(trials):
+        unknown = set(changes) - {f.name for f in dataclasses.fields(LanguageRun)}
+        if unknown:
+            raise ValueError(f"trials: trial {i} changes fields a run does not have: {sorted(unknown)}")
+        check_int("warmup", changes.get("warmup", 0), 0, epochs)
+        out += [(i, label, dataclasses.replace(r, **fixed, **changes)) for r in base]
+    return out
+
+
+def compute(cfg: LanguageConfig, cache: Store | None = None) -> None:
+    """Train the trials that are not stored (at `ci`, seconds; elsewhere ``python -m replication.make``)."""
+    cache = cache if cache is not None else Store(scale=cfg.scale)
+    runs = [r for _, _, r in trial_runs(cfg)]
+    run_sweep(runs, measure_language, KIND, cache=cache, n_jobs=1, progress=False, device="cpu")
+
+
+def curves(cfg: LanguageConfig, cache: Store | None = None) -> pd.DataFrame:
+    """One row per stored trial run and epoch: ``trial``, ``setting``, ``model``, ``epoch``, ``train_acc``,
+    ``val_acc``, ``loss``; at `ci` the trials are trained first (seconds). Empty when none is stored."""
+    cache = cache if cache is not None else Store(scale=cfg.scale)
+    if cfg.scale == "ci":
+        compute(cfg, cache)
+    rows = []
+    for i, label, run in trial_runs(cfg):
+        entry, _ = cache.find(KIND, run_key(run, "cpu"))
+        if entry is None:
+            continue
+        for h in entry["result"]["history"]:
+            rows.append(
+                {"trial": i, "setting": label, "model": NAMES[run.model]}
+                | {k: h[k] for k in ("epoch", "train_acc", "val_acc", "loss")}
+                | {"train_seconds": entry["result"]["train_seconds"]}
+            )
+    return pd.DataFrame(
+        rows, columns=["trial", "setting", "model", "epoch", "train_acc", "val_acc", "loss", "train_seconds"]
+    )
+
+
+def summary(curves: pd.DataFrame, total: int) -> pd.DataFrame:
+    """One row per stored trial and model: the training and validation accuracy after the last epoch, the best
+    validation accuracy and its epoch, the first epoch with training accuracy ≥ 0.9 ("—" when never), the
+    training minutes. ``total``: the trials' runs in all (stated in the frame's ``attrs``)."""
+    if curves.empty:
+        out = pd.DataFrame(columns=["train_acc", "val_acc", "best_val", "best_epoch", "train ≥ 0.9 at", "minutes"])
+        out.attrs["stored"] = f"0 of {total} trial runs stored"
+        return out
+    rows = []
+    for (i, label, model), g in curves.groupby(["trial", "setting", "model"], sort=True):
+        g = g.sort_values("epoch")
+        last, best = g.iloc[-1], g.loc[g["val_acc"].idxmax()]
+        fit = g.loc[g["train_acc"] >= 0.9, "epoch"]
+        rows.append(
+            {"trial": i, "setting": label, "model": model, "epochs": int(last["epoch"])}
+            | {"train_acc": last["train_acc"], "val_acc": last["val_acc"]}
+            | {"best_val": best["val_acc"], "best_epoch": int(best["epoch"])}
+            | {"train ≥ 0.9 at": int(fit.iloc[0]) if len(fit) else None, "minutes": last["train_seconds"] / 60}
+        )
+    out = pd.DataFrame(rows).set_index(["trial", "setting", "model"])
+    out.attrs["stored"] = f"{len(out)} of {total} trial runs stored"
+    return out
