@@ -86,3 +86,30 @@ def by_position(
         ax.set_ylabel(f"sensitivity (σ² = {variance:g}, {split})")
     plt.tight_layout()
     return axes
+
+
+def meaning_trials(curves: pd.DataFrame, majority: float, axes=None):
+    """The meaning trials' training and validation accuracy after every epoch, one panel per trial (columns) and
+    accuracy (rows), one line per model; the validation pairs' majority rate and the 0.9 the training accuracy
+    must reach are dashed. Says so in one panel when no trial is stored."""
+    trials = sorted(curves["trial"].unique()) if len(curves) else []
+    if axes is None:
+        _, axes = plt.subplots(2, max(1, len(trials)), figsize=(3.3 * max(1, len(trials)), 5.5), squeeze=False)
+    if not trials:
+        axes.ravel()[0].text(0.5, 0.5, "no meaning trial stored at this scale", ha="center", va="center")
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        return axes
+    for j, t in enumerate(trials):
+        g = curves[curves["trial"] == t]
+        for i, (col, line) in enumerate((("train_acc", 0.9), ("val_acc", majority))):
+            ax = axes[i, j]
+            for name, m in g.groupby("model"):
+                ax.plot(m["epoch"], m[col], marker="o", markersize=3, color=COLOURS.get(name), label=name)
+            ax.axhline(line, ls="--", color="grey", lw=0.8)
+            ax.set_ylim(0.4, 1.02)
+            ax.set_title(f"trial {t}: {'training' if i == 0 else 'validation'}", fontsize=9)
+            ax.set_xlabel("epoch" if i == 1 else "")
+    axes[0, -1].legend(fontsize=8)
+    plt.tight_layout()
+    return axes

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
+from scipy import stats
 import pytest
 import torch
 from torch import nn
@@ -665,3 +666,19 @@ def test_meaning_trial_summary_reads_the_curves():
     assert (r["train_acc"], r["val_acc"], r["best_val"], r["best_epoch"]) == (0.95, 0.52, 0.56, 1)
     assert r["train ≥ 0.9 at"] == 2 and r["minutes"] == 2.0 and out.attrs["stored"] == "1 of 8 trial runs stored"
     assert mt.summary(pd.DataFrame(), 8).attrs["stored"] == "0 of 8 trial runs stored"
+
+
+def test_meaning_trials_describe_names_the_fits_and_tests_the_best_validation_accuracy():
+    from replication.experiments.language_sensitivity import meaning_trials as mt
+
+    rows = [
+        {"trial": t, "setting": "s", "model": "LSTM", "epoch": e, "train_acc": a, "val_acc": v, "loss": 0.0}
+        | {"train_seconds": 60.0}
+        for t, e, a, v in ((0, 0, 0.5, 0.5), (0, 1, 0.7, 0.51), (1, 0, 0.5, 0.5), (1, 1, 0.95, 0.6))
+    ]
+    cfg = dataclasses.replace(ls.PRESETS["cpu"], meaning=dataclasses.replace(ls.PRESETS["cpu"].meaning, n_val=1000))
+    text = mt.describe(mt.summary(pd.DataFrame(rows), 8), cfg, 0.5)
+    assert "2 of 8 trial runs stored" in text and "trial 1 LSTM by epoch 1" in text
+    p = float(stats.binomtest(600, 1000, 0.5, alternative="greater").pvalue)
+    assert "0.600 (trial 1, LSTM, epoch 1)" in text and f"p = {p:.3g}" in text
+    assert "No meaning trial is stored" in mt.describe(mt.summary(pd.DataFrame(), 8), cfg, 0.5)

@@ -16,7 +16,7 @@ from ...checks import check_int
 from ...runs.store import Store
 from ...runs.sweep import run_key, run_sweep
 from .config import KIND, NAMES, LanguageConfig, LanguageRun, language_runs
-from .measure import measure_language
+from .measure import load_pairs, measure_language
 
 #: Epochs of each trial (`cpu`; at `ci` the meaning preset's own).
 EPOCHS = 15
@@ -103,3 +103,29 @@ def summary(curves: pd.DataFrame, total: int) -> pd.DataFrame:
     out = pd.DataFrame(rows).set_index(["trial", "setting", "model"])
     out.attrs["stored"] = f"{len(out)} of {total} trial runs stored"
     return out
+
+
+def describe(table: pd.DataFrame, cfg: LanguageConfig, rate: float) -> str:
+    """Generated: which trials fit the training pairs (accuracy ≥ 0.9) and by which epoch, and the best validation
+    accuracy against the majority rate ``rate`` (one-sided binomial test over the meaning runs' validation pairs;
+    chosen over epochs and trials here, so an upper bound)."""
+    from .meaning import learned
+
+    m = cfg.meaning
+    n_val = m.n_val or len(load_pairs(m.dataset, m.data_dir, m.pairing)[1]) if m is not None else 0
+    if not len(table):
+        return f"No meaning trial is stored at this scale ({table.attrs.get('stored', 'none')})."
+    fit = table[table["train ≥ 0.9 at"].notna()]
+    fits = (
+        "; ".join(f"trial {i} {m} by epoch {int(r['train ≥ 0.9 at'])}" for (i, _, m), r in fit.iterrows())
+        if len(fit)
+        else "none"
+    )
+    (i, _, m), best = next(iter(table.sort_values("best_val", ascending=False).iterrows()))
+    _, p = learned(1.0, float(best["best_val"]), n_val, rate)
+    return (
+        f"{table.attrs.get('stored', '')}. Training accuracy ≥ 0.9 within the trials' epochs: {fits}. The best "
+        f"validation accuracy of any trial at any epoch is {best['best_val']:.3f} (trial {i}, {m}, epoch "
+        f"{int(best['best_epoch'])}) against a majority rate of {rate:.3f} (one-sided binomial p = {p:.3g} over "
+        f"{n_val} pairs, before any correction for choosing the best)."
+    )
