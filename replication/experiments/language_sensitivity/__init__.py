@@ -2,8 +2,8 @@
 
 The chapter's public face, what the notebook and the tests use. Its modules, by role:
 
-- :mod:`.config`: one trained model (:class:`LanguageRun`), the chapter's config (:class:`LanguageConfig`) with its
-  presets, and the runs a config expands into (:func:`language_runs`, :func:`before_norm_runs`, :func:`depth_runs`);
+- :mod:`.run`: one trained model (:class:`LanguageRun`, a cache key); :mod:`.config`: the chapter's config
+  (:class:`LanguageConfig`) with its presets, and the runs a config expands into (:func:`language_runs`, :func:`before_norm_runs`, :func:`depth_runs`);
 - :mod:`.measure`: the data a run reads, training and measuring one run (:func:`measure_language`), the sweep read
   back (:func:`run_table`, :func:`curves`, :func:`positions`);
 - :mod:`.tables`: the tables and the generated sentences;
@@ -19,23 +19,8 @@ The chapter's public face, what the notebook and the tests use. Its modules, by 
 
 from . import meaning, meaning_trials, measure, readings, steps
 from .claims import MIN_COUNT, claims
-from .config import (
-    DATASETS,
-    KIND,
-    LSTM_CODE,
-    MEANING,
-    NAMES,
-    NOISE_AT,
-    PAIRINGS,
-    PRESETS,
-    V25,
-    LanguageConfig,
-    LanguageRun,
-    before_norm_runs,
-    check_data,
-    depth_runs,
-    language_runs,
-)
+from .config import MEANING, PRESETS, V25, LanguageConfig, before_norm_runs, check_data, depth_runs, language_runs
+from .run import DATASETS, KIND, LSTM_CODE, NAMES, NOISE_AT, PAIRINGS, LanguageRun
 from .depth import depth_claim, depth_table
 from .measure import curves, load_data, load_pairs, measure_language, positions, run_table
 from .parts import make_runs

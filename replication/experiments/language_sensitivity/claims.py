@@ -11,7 +11,8 @@ from scipy import stats
 
 from ...report.stats import mean_sd, welch_p
 from ...report.claims import ALPHA, Claim, claims_for, fmt
-from .config import NAMES, LanguageConfig
+from .config import LanguageConfig
+from .run import NAMES
 
 CLAIM = claims_for(__name__)
 

@@ -9,7 +9,8 @@ import pandas as pd
 from ...report.claims import Claim, claims_for, fmt
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
-from .config import KIND, NAMES, LanguageConfig, depth_runs
+from .config import LanguageConfig, depth_runs
+from .run import KIND, NAMES
 from .measure import measure_language
 
 CLAIM = claims_for(__name__)

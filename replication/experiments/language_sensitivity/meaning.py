@@ -15,7 +15,8 @@ from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...runs.store import Store
 from ...runs.sweep import _row, run_key, run_sweep
 from ...tasks import wordnet
-from .config import KIND, LSTM_CODE, NAMES, LanguageConfig, language_runs
+from .config import LanguageConfig, language_runs
+from .run import KIND, LSTM_CODE, NAMES
 from .measure import load_pairs, measure_language
 from .readings import CODE, COMPARISONS, FACTORS, PAPER, READINGS, deciding, judge, verdicts
 

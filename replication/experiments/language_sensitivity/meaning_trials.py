@@ -15,7 +15,8 @@ import pandas as pd
 from ...checks import check_int
 from ...runs.store import Store
 from ...runs.sweep import run_key, run_sweep
-from .config import KIND, NAMES, LanguageConfig, LanguageRun, language_runs
+from .config import LanguageConfig, language_runs
+from .run import KIND, NAMES, LanguageRun
 from .measure import load_pairs, measure_language
 
 #: Epochs of each trial (`cpu`; at `ci` the meaning preset's own).

@@ -1,4 +1,4 @@
-"""Chapter 11's runs: the data a run reads (:func:`load_data`), training one :class:`~.config.LanguageRun` with AdamW
+"""Chapter 11's runs: the data a run reads (:func:`load_data`), training one :class:`~.run.LanguageRun` with AdamW
 and measuring it at its checkpoints (accuracy on the training and validation pairs, and the token-wise sensitivity of
 V25 §6 on both, at every noise variance), and the sweep read back."""
 
@@ -18,7 +18,8 @@ from ...paths import REPO
 from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...tasks import text, wordnet
-from .config import KIND, LSTM_CODE, NAMES, VAL_FRACTION, LanguageConfig, LanguageRun, language_runs
+from .config import LanguageConfig, language_runs
+from .run import KIND, LSTM_CODE, NAMES, VAL_FRACTION, LanguageRun
 
 #: Where trained tokenizers are cached.
 TOKENIZER_CACHE = REPO / "_cache" / "tokenizers"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ...runs.chapters import chapter
 from ...runs.config import resolve_scale
 from ...runs.parts import Part, first_seeds, refuse
-from .config import KIND, LanguageConfig, before_norm_runs, depth_runs, language_runs
+from .config import LanguageConfig, before_norm_runs, depth_runs, language_runs
+from .run import KIND
 from .meaning_trials import trial_runs
 from .measure import measure_language
 from .steps import measure_steps, step_runs

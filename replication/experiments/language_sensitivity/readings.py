@@ -22,7 +22,7 @@ from scipy import stats
 
 from ...report.claims import ALPHA, fmt
 from ...report.stats import mean_sd, welch_p
-from .config import NAMES
+from .run import NAMES
 
 TRANSFORMERS = ("softmax", "relu")
 #: Positions with fewer perturbed evaluations than this are left out of the rank correlation.

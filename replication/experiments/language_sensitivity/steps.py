@@ -19,7 +19,8 @@ from ...measures.sequence import sequence_sensitivity
 from ...models.language import build, trained_parameters
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
-from .config import KIND, LSTM_CODE, NAMES, V25, LanguageConfig, LanguageRun, language_runs
+from .config import V25, LanguageConfig, language_runs
+from .run import KIND, LSTM_CODE, NAMES, LanguageRun
 from .measure import EVAL_BATCH, load_data
 
 

@@ -10,7 +10,8 @@ from ...report.stats import COST as STATS_COST
 from ...report.stats import mean_sd_table
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
-from .config import KIND, NAMES, LanguageConfig, before_norm_runs
+from .config import LanguageConfig, before_norm_runs
+from .run import KIND, NAMES
 from .measure import load_pairs, measure_language
 
 

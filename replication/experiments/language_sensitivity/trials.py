@@ -10,7 +10,8 @@ import pandas as pd
 from ...runs.store import Store
 from ...runs.sweep import run_sweep
 from ...tasks import wordnet
-from .config import KIND, NAMES, LanguageConfig, language_runs
+from .config import LanguageConfig, language_runs
+from .run import KIND, NAMES
 from .measure import load_pairs, measure_language
 
 #: The chapter's first cpu setting, from which the trials change one thing or a few: the sense task on 2,000
