@@ -556,7 +556,7 @@ def test_cleanup_description_reads_the_planted_numbers():
 
 
 def test_rank_correlation_is_exact_for_few_runs():
-    from replication.experiments.grokking.claims import critical_rho, rank_correlation
+    from replication.report.stats import critical_rho, rank_correlation
 
     assert rank_correlation([1, 2, 3, 4], [5, 6, 7, 9]) == (1.0, pytest.approx(1 / 24), 4)  # one permutation of 24
     rho, p, n = rank_correlation([1, 2, 3, 4, 5, 6, None], [2, 1, 4, 3, 6, 5, 7])  # the None pair is dropped
