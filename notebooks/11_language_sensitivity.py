@@ -336,7 +336,8 @@ compute_summary(ch.cost_runs(runs, before).groupby("name", sort=False), columns=
 #
 # Each claim is tested over seeds with one-sided t-tests at the book's level; the note gives the p-values
 # and, where a claim does not hold at this scale, what this chapter's numbers show.
-# The order task's claims come first. The meaning runs' claims follow: whether the models learn the task,
+# The order task's claims come first. Then two diagnoses from the meaning trials (does V25's optimiser fit the
+# training pairs; does any tried setting end above the majority rate), and the meaning runs' claims: whether the models learn the task,
 # then each of V25's comparisons three times, under the paper's reading (a `paper` row), under the released
 # code's (a `diagnosis` row) and over all eight readings (a `diagnosis` row that counts them), and a diagnosis
 # of which open choice decides the order of the models. Until the meaning runs are stored they say "not run
@@ -345,6 +346,7 @@ compute_summary(ch.cost_runs(runs, before).groupby("name", sort=False), columns=
 # %%
 claims = record(ch.claims(cfg, runs, trend, curves, before, ch.label_share(cfg), trials)
                 + ([ch.depth_claim(cfg, depths)] if cfg.depths else [])
+                + ch.meaning_trials.claims(cfg, tried_table, rate)
                 + ch.meaning.claims(cfg, mruns, mpos, mtotal, rate))
 display_table(claims)
 

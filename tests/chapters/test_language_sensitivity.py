@@ -682,3 +682,26 @@ def test_meaning_trials_describe_names_the_fits_and_tests_the_best_validation_ac
     p = float(stats.binomtest(600, 1000, 0.5, alternative="greater").pvalue)
     assert "0.600 (trial 1, LSTM, epoch 1)" in text and f"p = {p:.3g}" in text
     assert "No meaning trial is stored" in mt.describe(mt.summary(pd.DataFrame(), 8), cfg, 0.5)
+
+
+def test_meaning_trial_claims_judge_v25s_optimiser_and_the_best_generalisation():
+    from replication.experiments.language_sensitivity import meaning_trials as mt
+
+    cfg = dataclasses.replace(ls.PRESETS["cpu"], meaning=dataclasses.replace(ls.PRESETS["cpu"].meaning, n_val=1000))
+    rows = []
+    for trial in range(len(mt.TRIALS)):
+        for model, (fit, val) in {"LSTM": (0.95, 0.5), "RoBERTa (softmax)": (0.7 + 0.1 * trial, 0.51)}.items():
+            val = 0.58 if (trial, model) == (2, "RoBERTa (softmax)") else val
+            rows += [
+                {"trial": trial, "setting": "s", "model": model, "epoch": e, "train_acc": a, "val_acc": v}
+                | {"loss": 0.0, "train_seconds": 1.0}
+                for e, a, v in ((0, 0.5, 0.5), (1, fit, val))
+            ]
+    table = mt.summary(pd.DataFrame(rows), 2 * len(mt.TRIALS))
+    fit, gen = mt.claims(cfg, table, 0.5)
+    assert not fit.holds and fit.testable and "RoBERTa (softmax): training accuracy 0.7 after 1 epochs" in fit.measured
+    assert "LSTM: training accuracy 0.95 after 1 epochs (≥ 0.9 from epoch 1)" in fit.measured
+    assert gen.holds and gen.measured.startswith("1 of 8 trial runs above") and "trial 2, RoBERTa" in gen.measured
+    assert "Bonferroni over the 8 runs (p < 0.00625)" in gen.note and fit.kind == gen.kind == "diagnosis"
+    few = mt.claims(cfg, table.iloc[:3], 0.5)
+    assert not any(c.testable for c in few) and "3 of 8 trial runs stored" in few[0].note
