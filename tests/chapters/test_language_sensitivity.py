@@ -445,6 +445,8 @@ def test_new_settings_are_checked_by_name():
     base = ls.PRESETS["ci"]
     for field, bad in (
         ("lr_decay", 1.5),
+        ("warmup", -1),
+        ("warmup", 10**6),
         ("lstm_trains", ("all", "head")),
         ("lstm_trains", ("all", "all")),
         ("lstm_head", "mlp"),

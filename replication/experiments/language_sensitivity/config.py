@@ -50,6 +50,7 @@ class LanguageConfig(ChapterConfig):
         int, ...
     ] = ()  # the runs again at these depths (V25 App. A.4: depth changes the level, not the order)
     lr_decay: float = 1.0  # the learning rate times this after every epoch (V25's scripts: 0.9)
+    warmup: int = 0  # epochs of linear warm-up of the learning rate (V25's scripts: none)
     lstm_trains: tuple[str, ...] = ("all",)  # the LSTM once per entry: "all" its parameters, "lstm" its nn.LSTM only
     lstm_head: str = "dense"  # the LSTM's head: "dense" (RoBERTa's) or "linear" (V25's released LSTM)
     code_path: bool = False  # also measure at initialisation and the end with the noise on V25's code's path
@@ -109,6 +110,7 @@ class LanguageConfig(ChapterConfig):
         if not isinstance(self.before_norm, bool):
             raise ValueError(f"before_norm: must be True or False, got {self.before_norm!r}")
         check_float("lr_decay", self.lr_decay, 0.0, 1.0, lo_open=True)
+        check_int("warmup", self.warmup, 0, self.epochs)
         check_choices("lstm_trains", self.lstm_trains, TRAINS)
         if not self.lstm_trains or len(set(self.lstm_trains)) != len(self.lstm_trains):
             raise ValueError(
@@ -291,6 +293,7 @@ def language_runs(cfg: LanguageConfig) -> list[LanguageRun]:
             repeats=cfg.repeats,
             pairing=cfg.pairing,
             lr_decay=cfg.lr_decay,
+            warmup=cfg.warmup,
             trains=t,
             head=cfg.lstm_head if m == "lstm" else "dense",
             code_path=cfg.code_path,
