@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from replication.runs.chapters import CHAPTERS
+from replication.runs.chapters import CHAPTERS, pages
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "replication"
@@ -84,14 +84,24 @@ def test_no_module_is_too_long():
 def test_every_chapter_has_its_notebook_and_code(ch):
     assert (ROOT / "notebooks" / f"{ch.stem}.py").exists() and (ROOT / "notebooks" / f"{ch.stem}.ipynb").exists()
     assert (PKG / "experiments" / f"{ch.name}.py").exists() or (PKG / "experiments" / ch.name).is_dir()
+    for s in ch.sections:  # a section: its own notebook, and a subpackage of the chapter's package
+        assert (ROOT / "notebooks" / f"{s.stem}.py").exists() and (ROOT / "notebooks" / f"{s.stem}.ipynb").exists()
+        assert (PKG / "experiments" / ch.name / s.name / "__init__.py").exists(), f"{s.stem}: no subpackage {s.name}"
 
 
 def test_the_table_of_contents_lists_the_chapters_in_reading_order():
     toc = (ROOT / "book" / "_toc.yml").read_text()
     found = [line.split("notebooks/")[1].strip() for line in toc.splitlines() if "file: notebooks/" in line]
     chapters = [s for s in found if int(s[:2]) < 90]
-    assert chapters == [c.stem for c in CHAPTERS]
+    assert chapters == pages()
     assert "parts:" in toc
+    indent = {
+        line.split("notebooks/")[1].strip(): len(line) - len(line.lstrip())
+        for line in toc.splitlines()
+        if "file: notebooks/" in line
+    }
+    for ch in CHAPTERS:  # a section is listed under its chapter (Jupyter Book's ``sections:``), not beside it
+        assert all(indent[s.stem] > indent[ch.stem] for s in ch.sections), f"{ch.stem}: sections not nested"
 
 
 REGISTRY = PKG / "runs" / "chapters.py"
