@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 
-from ...report.claims import claims_for, fmt
+from ...report.claims import fmt
 from ...report.stats import mean_sd_table
 from ...report.text import DASH, label
 from ...runs.store import Store
@@ -16,8 +16,6 @@ from ...runs.sweep import load_results, run_sweep
 from ...tasks.corruptions import CATEGORY
 from .measure import measure_vision
 from .runs import KIND, VisionConfig, vision_runs
-
-CLAIM = claims_for(__name__)
 
 
 def run_table(cfg: VisionConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:

@@ -10,17 +10,13 @@ import pandas as pd
 
 from ...report.empty import table_when_run
 from ...report.stats import mean_sd_table
-from ...report.claims import claims_for, fmt
+from ...report.claims import fmt
 from ...runs.store import Store
 from ...runs.stored import stored_runs, stored_sentence
 from .analysis import NAMES
 from .binary import KIND, binary_runs, levelled, measure_binary
 from .runs import VisionConfig
 
-CLAIM = claims_for(__name__)
-
-#: The notebook section that shows this module's claims (each claims row links to it).
-SECTION = "V25's MNIST experiment: digits 0–4 against 5–9, ViT against MLP (App. A.1, Fig. 13)"
 
 #: Patch positions on the border of the 4x4 grid of 7x7 patches (12 of 16): mostly blank on MNIST digits.
 BORDER = tuple(t for t in range(16) if t // 4 in (0, 3) or t % 4 in (0, 3))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ...report.empty import table_when_run
-from ...report.claims import ALPHA, claims_for
+from ...report.claims import ALPHA
 from ...report.stats import welch_p
 from ...runs.store import Store
 from ...runs.stored import stored_results, stored_sentence
@@ -27,10 +27,7 @@ from .readings import AXES, READINGS, Reading, level_of, map_readings
 from .readings_map import KIND, map_pixel_std, map_rerun_runs, map_runs, measure_map
 from .runs import KIND as VISION_KIND, PATCH, VisionConfig
 
-CLAIM = claims_for(__name__)
 
-#: The notebook section that shows this module's claims (each claims row links to it).
-SECTION = "V25's noise, read every way: the readings map"
 VIT, MLP, CNN = NAMES["vit"], NAMES["mlp"], NAMES["cnn"]
 NOPN, ADAM = NAMES["vit_nopn"], f"{NAMES['vit']} (Adam)"
 #: The comparisons of the map: (experiment, point, the ViT, the other model). The first three are V25's headline.

@@ -15,15 +15,12 @@ import pandas as pd
 from ...report.empty import table_when_run
 from ...report.stats import mean_sd_table
 from ...runs.stored import stored_sentence
-from ...report.claims import claims_for
 from ...runs.store import Store
 from .analysis import NAMES
 from .fixed import PLAIN, fixed_noise_levels, fixed_table, model_label
 from .posthoc import PosthocRun, matched_posthoc_runs, posthoc_runs
 from .binary import binary_runs
 from .runs import VisionConfig, fixed_budget, n_images, vision_runs
-
-CLAIM = claims_for(__name__)
 
 
 #: V25's variance per data set (§5, App. D); MNIST has none and takes Fashion-MNIST's (:data:`.runs.SIGMA`).

@@ -12,16 +12,12 @@ import pandas as pd
 from ...report.empty import table_when_run
 from ...runs.stored import stored_results, stored_sentence
 from ...report.stats import mean_sd_table
-from ...report.claims import claims_for, fmt
+from ...report.claims import fmt
 from ...runs.store import Store
 from .analysis import NAMES
 from .posthoc import KIND, measure_posthoc, posthoc_runs
 from .runs import VisionConfig
 
-CLAIM = claims_for(__name__)
-
-#: The notebook section that shows this module's claims (each claims row links to it).
-SECTION = "Post-hoc measures on the stored models: noise level, whole-image noise, blank patches"
 
 #: Whole-image noise of sigma / 4 per pixel carries the energy of noise sigma on one 7x7 patch (784 / 49 = 16).
 ENERGY = 0.25

@@ -11,10 +11,13 @@ from ....report.claims import ALPHA, Claim, claims_for, fmt
 from ....report.stats import paired_p
 
 
-from ..posthoc_analysis import ENERGY, SECTION, calibrated
+from ..posthoc_analysis import ENERGY, calibrated
 from ..runs import VisionConfig
 
 CLAIM = claims_for(__name__)
+
+#: The section of the page that shows this module's claims (each claims row links to it).
+SECTION = "Post-hoc measures on the stored models: noise level, whole-image noise, blank patches"
 
 
 def _paired(df: pd.DataFrame, col: str = "sensitivity") -> pd.Series:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ....report.claims import ALPHA, Claim, claims_for, fmt
 from ..fixed import PLAIN
-from ..map_analysis import HEADLINE, POINTS, SECTION, axis_flips, comparison_label, deciding_axes
+from ..map_analysis import HEADLINE, POINTS, axis_flips, comparison_label, deciding_axes
 from ..pixel import BINARY, pixel_multiples
 from ..readings_map import map_pixel_std
 from ..runs import PATCH
@@ -19,6 +19,9 @@ from ..readings import AXES, READINGS, level_of
 from ..runs import VisionConfig
 
 CLAIM = claims_for(__name__)
+
+#: The section of the page that shows this module's claims (each claims row links to it).
+SECTION = "V25's noise, read every way: the readings map"
 
 #: The section of the page that shows the sweeps at V25's variances read on [0, 1] pixels.
 PIXEL_SECTION = "V25's variances read on [0, 1] pixels"
