@@ -109,7 +109,7 @@ axes = plots.training_curves(r.curves)
 shown(r.settle)
 
 # %%
-ax = plots.matched_sensitivity(r.checks, ba.matched_levels(r.checks) if len(r.checks) else [])
+ax = plots.matched_sensitivity(r.checks, ba.matched_levels(r.checks))
 ba.matched_table(r.checks)
 
 # %% tags=["remove-input"]

@@ -54,7 +54,6 @@ from replication.report.view import display_table
 from replication.report.stats import compute_summary
 from replication.report.empty import shown
 from replication.plots import vision_sensitivity as plots
-from replication.report.empty import shown
 from replication.experiments import vision_sensitivity as ch
 from replication.experiments.vision_sensitivity import fixed, ten_class as sec
 
@@ -112,7 +111,7 @@ Markdown(status.origin_note())
 
 
 # %%
-axes = plots.training_curves(r.curves[r.curves["method"] == "plain"] if len(r.curves) else r.curves)
+axes = plots.training_curves(r.plain_curves)
 
 # %% tags=["remove-input"]
 Markdown(ch.describe(cfg, r.runs, r.curves))
@@ -188,7 +187,7 @@ axes = plots.training_curves(r.fixed_curves)
 fixed.settle_counts(r.settle)
 
 # %%
-ax = plots.matched_sensitivity(r.plain_checks, fixed.reached_levels(r.plain_checks, fixed.PLAIN) if len(r.plain_checks) else [])
+ax = plots.matched_sensitivity(r.plain_checks, fixed.reached_levels(r.plain_checks, fixed.PLAIN))
 fixed.fixed_matched_table(r.checks)
 
 # %% [markdown]
@@ -200,7 +199,7 @@ fixed.fixed_matched_table(r.checks)
 # {doc}`10_3_noise_readings`.
 
 # %%
-ax = plots.noise_levels(r.levels[r.levels["model"].isin(fixed.PLAIN)] if len(r.levels) else r.levels)
+ax = plots.noise_levels(r.plain_levels)
 
 # %%
 Markdown(fixed.describe_fixed(r.checks, r.sharp))

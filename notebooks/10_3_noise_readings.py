@@ -67,7 +67,7 @@ Markdown(status.origin_note())
 # repository for it to travel to a GPU machine).
 
 # %%
-ax = plots.noise_levels(r.levels[r.levels["model"].isin(fixed.PLAIN)] if len(r.levels) else r.levels, marks=pixel.pixel_multiples(cfg))
+ax = plots.noise_levels(r.plain_levels, marks=pixel.pixel_multiples(cfg))
 
 # %%
 Markdown(pixel.noise_units(cfg, r.levels))

@@ -137,8 +137,7 @@ fixed.scale_summary(r.scales)
 # (the fixed-budget runs' cost is in the settings table of {doc}`10_2_ten_class`):
 
 # %%
-vit = r.runs[r.runs["arch"] == cfg.regularised] if len(r.runs) else r.runs
-compute_summary(vit.groupby("model", sort=False))
+compute_summary(r.method_runs.groupby("model", sort=False))
 
 # %% [markdown]
 # ## Claims

@@ -77,7 +77,10 @@ def checkpoint_table(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
 
 
 def matched_levels(checks: pd.DataFrame) -> list[float]:
-    """The accuracy levels that every run of both models reached within the budget (V25 Fig. 13's comparison)."""
+    """The accuracy levels that every run of both models reached within the budget (V25 Fig. 13's comparison);
+    none for no runs."""
+    if checks.empty:
+        return []
     lv = checks[checks["name"] != "final"]
     if lv.empty or set(lv["arch"]) != {"vit", "mlp"}:
         return []

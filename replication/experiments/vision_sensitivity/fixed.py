@@ -56,7 +56,9 @@ def fixed_checkpoints(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
 
 
 def reached_levels(checks: pd.DataFrame, models: list[str]) -> list[float]:
-    """The levels that every stored run of every one of ``models`` reached within the budget."""
+    """The levels that every stored run of every one of ``models`` reached within the budget (none for no runs)."""
+    if checks.empty:
+        return []
     df = checks[checks["model"].isin(models)]
     if df.empty or set(df["model"]) != set(models):
         return []

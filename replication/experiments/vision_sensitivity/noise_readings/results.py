@@ -10,7 +10,7 @@ import pandas as pd
 
 from ....report.claims import Claim
 from ....runs.store import Store
-from ..fixed import fixed_table
+from ..fixed import PLAIN, fixed_table
 from ..map_analysis import map_grid, map_long
 from ..pixel import all_levels, pixel_posthoc_runs, pixel_table, reproduced
 from ..posthoc import matched_posthoc_runs
@@ -36,6 +36,11 @@ class ReadingsResults:
     long: pd.DataFrame  # every stored measure of the map
     grid: pd.DataFrame  # the map: one row per (reading, comparison)
     map_reproduced: pd.DataFrame  # the map's ten-class reruns against their first runs
+
+    @property
+    def plain_levels(self) -> pd.DataFrame:
+        """The ten-class sweep (with the pixel-scale levels) of the plainly trained models."""
+        return self.levels[self.levels["model"].isin(PLAIN)] if len(self.levels) else self.levels
 
 
 def results(cfg: VisionConfig, cache: Store | None = None) -> ReadingsResults:

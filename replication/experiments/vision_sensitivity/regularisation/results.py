@@ -21,6 +21,7 @@ class RegularisationResults:
     """Everything the regularisation section shows (empty frames where a scale runs none)."""
 
     runs: pd.DataFrame  # the target-accuracy runs, every architecture and training method
+    method_runs: pd.DataFrame  # those of the regularised architecture (every training method)
     corruptions: pd.DataFrame  # accuracy under every corruption and severity
     fixed_runs: pd.DataFrame  # the fixed-budget runs
     fixed_results: list[dict]
@@ -35,6 +36,7 @@ def results(cfg: VisionConfig, cache: Store | None = None) -> RegularisationResu
     fruns, fresults = fixed_table(cfg, cache)
     return RegularisationResults(
         runs=runs,
+        method_runs=runs[runs["arch"] == cfg.regularised] if len(runs) else runs,
         corruptions=corruption_table(cfg, runs, cache),
         fixed_runs=fruns,
         fixed_results=fresults,

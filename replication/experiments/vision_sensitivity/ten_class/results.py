@@ -35,8 +35,23 @@ class TenClassResults:
 
     @property
     def plain_checks(self) -> pd.DataFrame:
-        """The checkpoints of the plainly trained models."""
-        return self.checks[self.checks["model"].isin(PLAIN)] if len(self.checks) else self.checks
+        """The fixed-budget checkpoints of the plainly trained models."""
+        return _plain(self.checks)
+
+    @property
+    def plain_levels(self) -> pd.DataFrame:
+        """The noise-level sweep of the plainly trained fixed-budget models."""
+        return _plain(self.levels)
+
+    @property
+    def plain_curves(self) -> pd.DataFrame:
+        """The per-epoch curves of the plainly trained target-accuracy runs."""
+        return self.curves[self.curves["method"] == "plain"] if len(self.curves) else self.curves
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``df`` (with a ``model`` column) of the three architectures trained plainly; ``df`` if empty."""
+    return df[df["model"].isin(PLAIN)] if len(df) else df
 
 
 def results(cfg: VisionConfig, cache: Store | None = None) -> TenClassResults:
