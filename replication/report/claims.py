@@ -58,7 +58,7 @@ UNKNOWN = "unknown"
 class Claim:
     """One checked claim. ``measured`` is computed in the run; ``holds`` is the outcome of a test."""
 
-    chapter: str  # e.g. "03_average_sensitivity"
+    chapter: str  # the page that records it: a chapter's stem ("03_average_sensitivity") or a section's
     claim: str  # the paper's claim in one sentence, in our words
     paper_ref: str  # where the paper makes it, e.g. "HR24 Fig. 1, Table 2"
     paper_value: str  # what the paper reports (text: a number, a sign, a trend)
@@ -126,7 +126,7 @@ class ChapterClaims:
     """The claim constructor of one chapter (:func:`claims_for`): :class:`Claim` and :func:`untestable` with the
     chapter filled in, so that a chapter names itself once."""
 
-    chapter: str  # the chapter's stem, e.g. "10_vision_sensitivity"
+    chapter: str  # the page's stem: a chapter's ("05_sharpness") or a section's ("10_1_binary_mnist")
 
     def __call__(
         self,

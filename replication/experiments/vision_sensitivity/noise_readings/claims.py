@@ -117,7 +117,7 @@ def pixel_claim(
     where: str = "10-class MNIST, fixed budget",
 ) -> Claim:
     """A diagnosis of the failing orderings: at the multiples of sigma where V25's variances land if they refer to
-    [0, 1] pixels, the ViT (``models[0]``) is below each other model (:func:`.fixed_claims.below_others` at each
+    [0, 1] pixels, the ViT (``models[0]``) is below each other model (:func:`..ten_class.claims.below_others` at each
     multiple; holds if every p-value is below ``ALPHA``). ``levels`` may hold other levels too: at the chapter's
     sigma (1) they say whether the ordering fails there, which the note then says the noise scale explains."""
     others = " and the ".join(models[1:])
