@@ -267,3 +267,6 @@ def test_the_claims_of_two_sections_are_counted_under_their_chapter_and_link_to_
         assert chapter_page(page) == f"notebooks/{page}.html"
         assert f'<a href="../notebooks/{page}.html#runs">{claim}</a>' in html, page
     assert "10_vision_sensitivity.html" not in html
+    table = scorecard_table(card)._repr_html_()
+    assert "10_vision_sensitivity › 10_1_binary_mnist</th>" in table and ">09_token_sensitivity</th>" in table
+    assert 'href="10_2_ten_class.html#claim-cpu-' in table  # the scorecard links a claim to its row on its page
