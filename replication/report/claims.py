@@ -23,6 +23,7 @@ from ..runs.chapters import CHAPTERS
 from ..runs.chapters import chapter as _chapter
 from ..runs.chapters import page as _page
 from ..runs.chapters import pages
+from ..runs.chapters import section as _section
 from .status import write_status
 from .text import fmt  # noqa: F401 (the chapters' number format, long imported from here)
 
@@ -244,10 +245,9 @@ def paper_of(chapter: str, paper_ref: str) -> str:
 
 def chapter_of(page: str) -> str:
     """The stem of the chapter a claim's page (its ``chapter`` field) belongs to: a section's page gives its chapter's
-    stem ("10_1_binary_mnist" -> "10_vision_sensitivity"), a chapter's page itself; a page the registry does not know
-    is its own chapter."""
+    stem ("10_1_binary_mnist" -> "10_vision_sensitivity"); any other page is its own chapter."""
     try:
-        return _chapter(page).stem
+        return _chapter(_section(page).stem).stem
     except ValueError:
         return str(page)
 
