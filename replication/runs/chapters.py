@@ -22,7 +22,7 @@ class Section:
 
     number: str  # the chapter's number and the section's, "10.1"
     name: str  # the notebook's stem without its number, and the subpackage's name ("binary_mnist")
-    title: str  # what the section answers, for the chapter's first page
+    title: str  # the page's title after its number ("# 10.1 <title>"), and its link text on the chapter's first page
 
     def __post_init__(self):
         head, _, tail = self.number.partition(".")
@@ -77,30 +77,10 @@ CHAPTERS: tuple[Chapter, ...] = (
         "V25",
         ("vision_run", "vision_binary_run", "vision_posthoc", "vision_map"),
         sections=(
-            Section(
-                "10.1",
-                "binary_mnist",
-                "Does the ViT learn a less sensitive function than the MLP in V25's own "
-                "binary MNIST experiment, and where does its sensitivity come from?",
-            ),
-            Section(
-                "10.2",
-                "ten_class",
-                "Is the ViT less sensitive than a CNN and an MLP on ten-class MNIST, at a "
-                "target accuracy and under one fixed budget, and at which noise levels?",
-            ),
-            Section(
-                "10.3",
-                "noise_readings",
-                "Under which reading of V25's noise (pixel scale, variance or standard "
-                "deviation, value, rescale, what is perturbed) does V25's order hold, and which choice decides?",
-            ),
-            Section(
-                "10.4",
-                "regularisation",
-                "Do the sensitivity regulariser and noise augmentation lower "
-                "sensitivity, raise robustness to corruptions and find flatter minima?",
-            ),
+            Section("10.1", "binary_mnist", "V25's binary MNIST experiment"),
+            Section("10.2", "ten_class", "The ten-class comparison"),
+            Section("10.3", "noise_readings", "V25's noise, read every way"),
+            Section("10.4", "regularisation", "Regularisation, robustness and flat minima"),
         ),
     ),
     Chapter("11", "language_sensitivity", "V25", ("language_run",)),

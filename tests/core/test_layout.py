@@ -156,3 +156,16 @@ def test_the_scanner_finds_a_planted_chapter_number(tmp_path):
 def test_no_chapter_number_is_written_outside_the_registry():
     found = {str(p.relative_to(ROOT)): ids for p in _sources() if (ids := chapter_ids(p))}
     assert not found, f"chapter numbers written outside replication/runs/chapters.py: {found}"
+
+
+@pytest.mark.parametrize("ch", [c for c in CHAPTERS if c.sections], ids=lambda c: c.stem)
+def test_a_chapters_first_page_links_each_section_under_its_registered_title(ch):
+    """Each section's page is titled ``# <number> <title>`` as the registry names it, says which chapter it is part
+    of, and the chapter's first page links it under that title (its table of what each section answers)."""
+    first = (ROOT / "notebooks" / f"{ch.stem}.py").read_text()
+    for s in ch.sections:
+        page = (ROOT / "notebooks" / f"{s.stem}.py").read_text()
+        titles = [line[4:] for line in page.splitlines() if line.startswith("# # ")]
+        assert titles == [f"{s.number} {s.title}"], f"{s.stem}: titled {titles}"
+        assert f"{{doc}}`{ch.stem}`" in page, f"{s.stem} does not link its chapter's first page"
+        assert f"{{doc}}`{s.number} {s.title} <{s.stem}>`" in first, f"{ch.stem} does not link {s.stem}"
