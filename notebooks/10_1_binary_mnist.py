@@ -13,8 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-
 # %% [markdown]
 # # 10.1 V25's binary MNIST experiment
 #
@@ -85,7 +83,6 @@ Markdown(status.origin_note())
 # |---|---|---|
 # | 5 | seed 0 of each model, 200 images for the per-epoch estimate (one draw) | MLP (60 epochs): training accuracy 0.90 after 5 epochs, 0.975 after 20, 0.999 after 60, per-epoch sensitivity 0.034 → 0.009 → 0.0025, under 0.1 s an epoch; ViT (165 epochs, stopped): 0.74 after 10, 0.85 after 30, 0.92 after 60, 0.98 after 100, 0.999 after 160, sensitivity 0 at initialisation, 0.03–0.04 over epochs 10–120, 0.017–0.022 over epochs 140–165, 2–3.5 s an epoch |
 
-
 # %%
 Markdown(ba.binary_status(cfg, r.runs))
 
@@ -95,7 +92,6 @@ ba.binary_settings(cfg, r.runs)
 # %% [markdown]
 # Training accuracy and the cheap sensitivity estimate along training (mean over seeds, band: range).
 
-
 # %%
 axes = plots.training_curves(r.curves)
 
@@ -103,7 +99,6 @@ axes = plots.training_curves(r.curves)
 # The levelling-off test of every run, and the models at matched training accuracy and at the end of the
 # budget (full measure; `border_share` is the share of a model's prediction changes that come from the 12
 # patches on the border of the 4×4 grid, which hold little or no ink on MNIST digits).
-
 
 # %%
 shown(r.settle)
@@ -122,7 +117,6 @@ Markdown(ba.describe_binary(r.checks, r.settle, r.curves))
 # of the budget compares both after they have fitted the training set. The claims table at the end of the
 # page tests both comparisons over seeds, and where the ViT is not the less sensitive model its note gives
 # where the flips sit (border or central patches) and how sensitivity moved along training.
-
 
 # %% [markdown]
 # ## Post-hoc measures on the stored models: noise level, whole-image noise, blank patches
@@ -146,7 +140,6 @@ Markdown(ba.describe_binary(r.checks, r.settle, r.curves))
 # standard deviation: the embedding sees a random patch of unit size whatever the noise level. A model
 # without that normalisation (the MLP) sees noise of the size that was added.
 
-
 # %%
 Markdown(pa.posthoc_status(cfg, r.posthoc_runs))
 
@@ -159,7 +152,6 @@ pa.posthoc_settings(cfg, r.posthoc_runs, r.posthoc_results)
 # against the noise standard deviation as a multiple of the chapter's sigma (vertical line). Right: the
 # token-wise sensitivity per blank patch (dashed) and per informative patch (solid).
 
-
 # %%
 axes = plots.noise_levels(r.levels, r.whole)
 
@@ -170,7 +162,6 @@ pa.sweep_summary(r.levels)
 # The same sweep at matched training accuracy: each model measured at its first epoch with training accuracy
 # at or above the highest level (the checkpoints of V25 Fig. 13's comparison, stored with every run), so the
 # question of where the order turns is asked of the models the first claim compares.
-
 
 # %%
 axes = plots.noise_levels(r.matched_levels)
@@ -184,7 +175,6 @@ pa.sweep_summary(r.matched_levels)
 # V25 Table 4 for the two MNIST models (mean ± sd over seeds): whole-image noise at the level chosen as
 # above, and at sigma/4 per pixel, which carries the same total noise energy as sigma on one 7×7 patch
 # (784 pixels against 49).
-
 
 # %%
 pa.table4(r.levels, r.whole)
@@ -212,7 +202,6 @@ Markdown(pa.describe_posthoc(r.levels, r.whole))
 # but without that LayerNorm, and compared with the two models at the training accuracies all three reached
 # and at the end of the budget.
 
-
 # %%
 shown(r.patch_norm, 4)
 
@@ -228,17 +217,14 @@ Markdown(patch_norm.describe_patch_norm(r.patch_norm))
 # that schedule (same seeds, data, batch order and budget) and compared with its SGD runs at the training
 # accuracies both reached and at the end of the budget.
 
-
 # %%
 adam.adam_table(r.adam_checks)
 
 # %% [markdown]
 # V25 Fig. 14 for the binary ViT: training accuracy and the per-epoch sensitivity estimate with each optimiser (mean over seeds; band: range).
 
-
 # %%
 axes = plots.training_curves(r.adam_curves)
-
 
 # %% [markdown]
 # ## Claims

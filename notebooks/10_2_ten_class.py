@@ -13,8 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-
 # %% [markdown]
 # # 10.2 The ten-class comparison
 #
@@ -109,7 +107,6 @@ Markdown(status.origin_note())
 # estimate (100 training images, one noise draw per patch). The line is the mean over seeds, the band
 # the range.
 
-
 # %%
 axes = plots.training_curves(r.plain_curves)
 
@@ -122,7 +119,6 @@ Markdown(ch.describe(cfg, r.runs, r.curves))
 # The measure in full: 5 noise draws on every patch of every image of the sensitivity sample. Dots are
 # seeds, bars their mean.
 
-
 # %%
 ax = plots.final_sensitivity(r.runs)
 ch.summary(r.runs)
@@ -131,7 +127,6 @@ ch.summary(r.runs)
 # Where on the image each model reacts: the sensitivity of each patch position (the 4×4 grid of 7×7
 # patches for MNIST), averaged over seeds, on one colour scale for all models.
 
-
 # %%
 axes = plots.token_maps(r.tokens)
 
@@ -139,7 +134,6 @@ axes = plots.token_maps(r.tokens)
 # V25's numbers beside ours. The data sets differ (theirs: Fashion-MNIST and CIFAR-10 with their
 # architectures, trained much longer; ours: the MNIST subset), so only the order of the architectures and
 # the direction of each change can be compared, not the values.
-
 
 # %%
 ch.paper_beside_ours(r.runs, cfg.dataset)
@@ -174,14 +168,12 @@ fixed.fixed_settings(cfg, r.fixed_runs, r.fixed_results)
 # Training accuracy (1,000 training images) and the cheap sensitivity estimate along the budget (mean over
 # seeds; band: range).
 
-
 # %%
 axes = plots.training_curves(r.fixed_curves)
 
 # %% [markdown]
 # The levelling-off test, counted per model, and the models at matched training accuracy and at the end of the
 # budget (full measure: 5 noise draws on every patch of 500 training images).
-
 
 # %%
 fixed.settle_counts(r.settle)
@@ -219,7 +211,6 @@ Markdown(fixed.describe_fixed(r.checks, r.sharp))
 # pixels or to pixels in [0, 1], and read on [0, 1] pixels their variance lies on the side of the turn where the
 # ViT is the least sensitive model ({doc}`10_3_noise_readings` computes where). The diagnosis claims of that section test that at exactly those two levels, over seeds: for the ten-class models through the reruns,
 # and for the binary models, at the end of the budget and at matched accuracy, from their stored weights.
-
 
 # %% [markdown]
 # ## Compute spent

@@ -13,8 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-
 # %% [markdown]
 # # 10.3 V25's noise, read every way
 #
@@ -77,7 +75,6 @@ Markdown(pixel.noise_units(cfg, r.levels))
 # the first run of its model and seed, number by number: every epoch's training and test accuracy, loss and
 # sensitivity estimate, and the sensitivity at every matched-accuracy checkpoint.
 
-
 # %%
 Markdown(pixel.describe_reproduced(cfg, r.reproduced, r.reruns))
 
@@ -113,7 +110,6 @@ pixel.pixel_summary(r.binary_pixel_levels)
 # end) and on the ten-class MLP and CNN trained again from their seeds (their weights are not stored), each
 # distinct (noise, perturbation) pair measured once.
 
-
 # %%
 Markdown(map_analysis.map_status(cfg, r.long))
 
@@ -124,7 +120,6 @@ map_analysis.map_settings(cfg, r.long)
 # The readings, with the noise each adds on the models' standardised pixels (the training images' pixel standard
 # deviation converts a [0, 1] or [−1, 1] pixel into standardised units):
 
-
 # %%
 map_analysis.readings_table(cfg).round(3)
 
@@ -133,7 +128,6 @@ map_analysis.readings_table(cfg).round(3)
 # the other model's (blue: the ViT is less sensitive), marked * where the one-sided Welch t-test over seeds that the
 # ViT is below holds.
 
-
 # %%
 ax = plots.readings_map(r.grid)
 map_analysis.map_table(r.grid)
@@ -141,7 +135,6 @@ map_analysis.map_table(r.grid)
 # %% [markdown]
 # Which axis decides: from each named reading, each axis changed alone, counting the headline comparisons whose
 # verdict changes.
-
 
 # %%
 map_analysis.axis_flips_table(r.grid)
@@ -165,7 +158,6 @@ Markdown(map_analysis.describe_map(r.grid))
 # The ten-class MLP and CNN of the map are trained again from the seeds of their fixed-budget runs; each rerun is
 # compared with its first run number by number (every epoch's accuracies, loss and sensitivity estimate, every
 # checkpoint's sensitivity), so that the map measures the same models as the sections before.
-
 
 # %%
 Markdown(map_analysis.describe_reruns(cfg, r.map_reproduced))

@@ -13,8 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-
 # %% [markdown]
 # # 10.4 Regularisation, robustness and flat minima
 #
@@ -72,7 +70,6 @@ Markdown(status.origin_note())
 # (`replication.tasks.corruptions`) after CIFAR-10-C: Gaussian, shot and impulse noise, Gaussian blur, contrast,
 # brightness and pixelation.
 
-
 # %%
 axes = plots.corruption_accuracy(r.corruptions, r.runs)
 
@@ -95,7 +92,6 @@ Markdown(ch.describe_methods(cfg, r.runs))
 # predictions that change (V25 define it for a binary output; with ten classes we count a change of the
 # arg-max).
 
-
 # %%
 axes = plots.sharpness(r.runs)
 
@@ -115,7 +111,6 @@ axes = plots.sharpness(r.runs)
 # parameter-noise level (solid: eval mode; dashed: the released code's train mode, for the ViTs trained with
 # dropout).
 
-
 # %%
 axes = plots.sharpness_levels(r.sharp)
 fixed.sharp_table(r.sharp)
@@ -124,7 +119,6 @@ fixed.sharp_table(r.sharp)
 # ShOp is a change of the logits, so it depends on how large the logits are. From the stored final weights, each
 # ViT's mean absolute logit and median margin between its two highest logits on the same images (mean and
 # standard deviation over seeds):
-
 
 # %%
 fixed.scale_summary(r.scales)

@@ -70,21 +70,22 @@ cfg = VisionConfig.from_params(scale=scale, dataset=dataset, data_dir=data_dir, 
 # %% [markdown]
 # ## The noise level
 #
-# **Noise level.** `sigma` is the standard deviation of the noise added to one token, in units of the
+# `sigma` is the standard deviation of the noise added to one token, in units of the
 # standardised pixels the models read (each data set standardised by its training mean and standard
 # deviation). V25 state variances: 1 on CIFAR-10 and 5 on Fashion-MNIST, with 4×4 patches, that is 16
 # pixels and a total noise energy of 5 × 16 = 80 per token. MNIST digits are the same kind of image
 # (28×28 grey levels), but our tokens are 7×7 patches of 49 pixels; we keep Fashion-MNIST's energy per
 # token and spread it over 49 pixels: variance 80 / 49 ≈ 1.63, **σ ≈ 1.28**. The regulariser noises its
 # patch with the same σ (V25 use the same variance for measuring and for regularising on CIFAR-10), and
-# augmentation noises the whole image with a tenth of that variance (V25: 0.1 against 1).
-#
+# augmentation noises the whole image with a tenth of that variance (V25: 0.1 against 1). V25 do not say on which
+# pixel scale their variances apply, and their released code reads them differently again; section 10.3 measures
+# V25's order under every reading.
 
 # %% tags=["remove-input"]
 from IPython.display import Markdown
 
 Markdown(f"At this scale (`{cfg.scale}`) the data set is `{cfg.dataset}` and the token noise is σ = {cfg.noise_sigma:.3g} "
-         "standardised pixel units. Every section below reads the same config; each runs with its own parameters.")
+         "standardised pixel units. The sections share these settings; each page takes its own parameters.")
 
 # %% [markdown]
 # **Language (V25 §6)** is the subject of the next chapter, {doc}`11_language_sensitivity`.
