@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: mystnb
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -11,6 +12,8 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   mystnb:
+#     execution_mode: force
 # ---
 
 # %% [markdown]
@@ -35,7 +38,7 @@
 # This chapter trains the three architectures, and the ViT with the regulariser and with noise
 # augmentation, on real images on a laptop CPU, and tests each claim over seeds. It is split into four
 # sections, each its own page with its own parameters, runs and claims table; each page opens with what it
-# finds (its verdict box).
+# finds (its verdict box), and the box below gathers them.
 #
 # | section | the question it answers |
 # |---|---|
@@ -55,6 +58,13 @@
 # class), so every reader has them: 4,000 for training and 1,000 for testing. With patches of 7×7 pixels
 # a digit is 16 tokens, as in V25's own MNIST experiment (App. A.1). A reader who has Fashion-MNIST's idx
 # files or CIFAR-10's python batches can point `data_dir` at them and set `dataset`.
+
+# %% [markdown]
+# What the four sections find, gathered from the claims each recorded at this scale (each line links to its row
+# on its section's page):
+#
+# ```{glue} verdict
+# ```
 
 # %% tags=["parameters"]
 scale = None  # "ci", "cpu" or "paper"; None means $REPLICATION_SCALE, else "cpu"
@@ -89,3 +99,11 @@ Markdown(f"At this scale (`{cfg.scale}`) the data set is `{cfg.dataset}` and the
 
 # %% [markdown]
 # **Language (V25 §6)** is the subject of the next chapter, {doc}`11_language_sensitivity`.
+
+# %% tags=["remove-cell"]
+# The verdict box above, from the claims the sections recorded at this scale (this page runs after them: the book
+# reads its pages in order of their names, and this page is executed on every build).
+from replication.experiments import vision_sensitivity
+from replication.report.verdicts import glue_sections_verdict
+
+glue_sections_verdict(vision_sensitivity.__name__, cfg.scale)
