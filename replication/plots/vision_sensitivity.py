@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from ..report.empty import figure_when_run
+
 #: One colour per model label (architecture, or architecture + training method).
 MODEL_COLOURS = {
     "ViT": "#1f77b4",
@@ -30,6 +32,7 @@ def _palette(models) -> dict:
     return {m: MODEL_COLOURS.get(m, "#333333") for m in models}
 
 
+@figure_when_run
 def training_curves(curves: pd.DataFrame, axes=None):
     """Training accuracy and sensitivity (cheap per-epoch estimate) against epoch: mean over seeds, band = range."""
     if axes is None:
@@ -182,6 +185,7 @@ def token_maps(tokens: pd.DataFrame, axes=None):
     return axes
 
 
+@figure_when_run
 def matched_sensitivity(checks: pd.DataFrame, levels: list[float], ax=None):
     """V25 Fig. 13 as points: each model's full sensitivity at its first epoch at or above each matched training
     accuracy (dots: seeds; line: mean over seeds), and at the end of the budget (the rightmost group)."""
@@ -223,6 +227,7 @@ def matched_sensitivity(checks: pd.DataFrame, levels: list[float], ax=None):
     return ax
 
 
+@figure_when_run
 def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=None, marks: dict | None = None):
     """V25 Fig. 17: token-wise sensitivity against the noise level (thin lines: seeds), and, where ``levels`` has
     them (the binary MNIST models), its part on blank and on informative patches in a second panel; with
@@ -264,6 +269,7 @@ def noise_levels(levels: pd.DataFrame, whole: pd.DataFrame | None = None, axes=N
     return axes if parts else axes[0]
 
 
+@figure_when_run
 def sharpness_levels(sharp: pd.DataFrame, axes=None):
     """V25 Table 2 over parameter-noise levels: ShOp and ShPred against sigma (log-log; thick: mean over seeds,
     thin: seeds), one line per model and measuring mode (dashed: train mode, as V25's released code measures)."""
@@ -295,6 +301,7 @@ def sharpness_levels(sharp: pd.DataFrame, axes=None):
     return axes
 
 
+@figure_when_run
 def readings_map(grid: pd.DataFrame, ax=None):
     """The readings map: one row per reading of V25's noise, one column per comparison, each cell coloured by the
     ratio of the ViT's mean sensitivity to the other model's (log scale; blue: the ViT is less sensitive) and

@@ -21,6 +21,9 @@ from ..paths import REPO
 from ..runs.cache import default_root
 from ..runs.chapters import CHAPTERS
 from ..runs.chapters import chapter as _chapter
+from ..runs.chapters import page as _page
+from ..runs.chapters import pages
+from ..runs.chapters import section as _section
 from .status import write_status
 from .text import fmt  # noqa: F401 (the chapters' number format, long imported from here)
 
@@ -56,7 +59,7 @@ UNKNOWN = "unknown"
 class Claim:
     """One checked claim. ``measured`` is computed in the run; ``holds`` is the outcome of a test."""
 
-    chapter: str  # e.g. "03_average_sensitivity"
+    chapter: str  # the page that records it: a chapter's stem ("03_average_sensitivity") or a section's
     claim: str  # the paper's claim in one sentence, in our words
     paper_ref: str  # where the paper makes it, e.g. "HR24 Fig. 1, Table 2"
     paper_value: str  # what the paper reports (text: a number, a sign, a trend)
@@ -124,7 +127,7 @@ class ChapterClaims:
     """The claim constructor of one chapter (:func:`claims_for`): :class:`Claim` and :func:`untestable` with the
     chapter filled in, so that a chapter names itself once."""
 
-    chapter: str  # the chapter's stem, e.g. "10_vision_sensitivity"
+    chapter: str  # the page's stem: a chapter's ("05_sharpness") or a section's ("10_1_binary_mnist")
 
     def __call__(
         self,
@@ -176,8 +179,11 @@ class ChapterClaims:
 def claims_for(module: str) -> ChapterClaims:
     """The claim constructor of the chapter of ``module`` (a chapter module's ``__name__``, or anything
     :func:`replication.runs.chapters.chapter` reads): ``claim = claims_for(__name__)``, then ``claim(...)`` takes
-    :class:`Claim`'s fields after ``chapter`` and ``claim.untestable(...)`` those of :func:`untestable`."""
-    return ChapterClaims(_chapter(module).stem)
+    :class:`Claim`'s fields after ``chapter`` and ``claim.untestable(...)`` those of :func:`untestable`.
+
+    A module of a section's subpackage (or a section's name or stem) gives the section's stem
+    (:func:`replication.runs.chapters.page`): a section records its claims in its own file."""
+    return ChapterClaims(_page(module))
 
 
 def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
@@ -237,6 +243,20 @@ def paper_of(chapter: str, paper_ref: str) -> str:
         return ""
 
 
+def chapter_of(page: str) -> str:
+    """The stem of the chapter a claim's page (its ``chapter`` field) belongs to: a section's page gives its chapter's
+    stem ("10_1_binary_mnist" -> "10_vision_sensitivity"); any other page is its own chapter."""
+    try:
+        return _chapter(_section(page).stem).stem
+    except ValueError:
+        return str(page)
+
+
+def _reading_order(page: str) -> tuple[int, str]:
+    order = pages()
+    return (order.index(page), "") if page in order else (len(order), str(page))
+
+
 def scorecard(
     roots: Iterable[str | Path] | None = None, scales: Iterable[str] | None = None, committed: str | Path | None = None
 ) -> pd.DataFrame:
@@ -257,7 +277,8 @@ def scorecard(
     if scales is not None:
         df = df[df["scale"].isin(list(scales))]
     df = df.drop_duplicates(subset=["chapter", "claim", "scale"], keep="first")
-    return df.sort_values(["chapter", "scale"], kind="stable").reset_index(drop=True)
+    order = df["chapter"].map(_reading_order)
+    return df.iloc[sorted(range(len(df)), key=lambda i: (order.iloc[i], df["scale"].iloc[i]))].reset_index(drop=True)
 
 
 def with_kinds(df: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..runs.chapters import pages
 from ..runs.cache import CacheError, _atomic_write, _dump_json, default_root
 from ..runs.provenance import machine
 from ..runs.store import ORIGINS
@@ -113,8 +114,11 @@ def _dates(first: str | None, last: str | None) -> str:
 
 
 def status_table(scale: str, root: str | Path | None = None) -> pd.DataFrame:
-    """One row per chapter that recorded a run at ``scale``, for the status page."""
-    rows = [json.loads(p.read_text()) for p in sorted((status_dir(root) / scale).glob("*.json"))]
+    """One row per page (a chapter, or a section of one) that recorded a run at ``scale``, for the status page, in
+    reading order (:func:`replication.runs.chapters.pages`)."""
+    order = {stem: i for i, stem in enumerate(pages())}
+    files = sorted((status_dir(root) / scale).glob("*.json"), key=lambda p: (order.get(p.stem, len(order)), p.stem))
+    rows = [json.loads(p.read_text()) for p in files]
     cols = ["chapter", "scale", "results from", "computed", "run time (s)", "peak memory (MiB)", "last ran"]
     if not rows:
         return pd.DataFrame(columns=cols).set_index("chapter")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..runs.config import resolve_scale
-from .claims import KINDS, PAPERS, SCALES, scorecard, with_kinds
+from .claims import KINDS, PAPERS, SCALES, chapter_of, scorecard, with_kinds
 
 #: The scales the scorecard page shows beside the book's own: committed results computed at the papers' settings.
 EXTRA_SCALES = ("paper",)
@@ -53,14 +53,15 @@ SUMMARY_COLUMNS = (
 def summary(df: pd.DataFrame) -> pd.DataFrame:
     """Claims held / claims tested per chapter (rows), and per scale and kind (columns: paper claims, the headline
     ones among them, diagnoses, checks; "kind unknown" only where a record lacks the field). A claim that cannot be
-    tested is counted apart, "(+k not testable)", and left out of the denominator."""
+    tested is counted apart, "(+k not testable)", and left out of the denominator. A section's claims (recorded
+    under the section's page) are counted in its chapter's row (:func:`replication.report.claims.chapter_of`)."""
     if df.empty:
         return pd.DataFrame()
     df = with_kinds(df)
     scales = [s for s in SCALES if s in set(df["scale"])]
     columns = [(s, h) for s in scales for h, pick in SUMMARY_COLUMNS if h != "kind unknown" or len(pick(df))]
     table = {}
-    for chapter, d in df.groupby("chapter", sort=True):
+    for chapter, d in df.groupby(df["chapter"].map(chapter_of), sort=True):
         picks = dict(SUMMARY_COLUMNS)
         table[chapter] = [_count(picks[h](d[d["scale"] == s])) for s, h in columns]
     out = pd.DataFrame.from_dict(table, orient="index", columns=pd.MultiIndex.from_tuples(columns))

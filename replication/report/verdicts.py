@@ -1,7 +1,9 @@
 """What the book found, said first: each chapter's verdict box and the landing page's "What replicates".
 
 Both are drawn from recorded claims, never typed: a chapter's box from the claims its last cells computed
-(:func:`glue_verdict` glues it; the chapter's introduction pastes it with MyST-NB's ``{glue}`` directive), the
+(:func:`glue_verdict` glues it; the chapter's introduction pastes it with MyST-NB's ``{glue}`` directive), or, for
+the first page of a chapter split into sections, from the claims its sections recorded (:func:`glue_sections_verdict`;
+the pages are read in order of their names, so the sections ``10_1_...`` run before ``10_vision_...``), the
 landing page's section from the scorecard of the same build (:func:`what_replicates_html`, through the book's
 extension ``book/_ext/what_replicates.py``). Only *paper claims* appear (:data:`replication.report.claims.KINDS`);
 a failing one says why in one line (:func:`reason`), cut from the note its check wrote.
@@ -15,7 +17,8 @@ from html import escape
 import pandas as pd
 
 from .anchors import chapter_page, claim_id, section_id
-from .claims import PAPERS, SCALES, with_kinds
+from ..runs.chapters import chapter as _chapter
+from .claims import PAPERS, SCALES, chapter_of, scorecard, with_kinds
 
 #: The glue key under which a chapter's verdict box is stored (``{glue} verdict`` pastes it).
 GLUE_KEY = "verdict"
@@ -54,10 +57,12 @@ def _paper_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["kind"] == "paper"]
 
 
-def verdict_html(*tables: pd.DataFrame) -> str:
+def verdict_html(*tables: pd.DataFrame, here: str | None = None) -> str:
     """A chapter's verdict box (HTML): its paper claims, ✓/✗ and one line each, grouped by scale where the page
     recorded several; each claim links to its row in the page's claims table. ``tables``: what
-    :func:`replication.report.claims.record` returned on the page (claims tables, one per scale)."""
+    :func:`replication.report.claims.record` returned on the page (claims tables, one per scale). ``here``: the
+    page showing the box, where the claims were recorded on other pages (a chapter's sections): a claim recorded
+    on another page links to its row there."""
     rows = [_paper_rows(t) for t in tables if t is not None and len(t)]
     df = pd.concat(rows) if rows else pd.DataFrame()
     items = []
@@ -70,9 +75,10 @@ def verdict_html(*tables: pd.DataFrame) -> str:
             v = verdict(bool(r.holds), bool(r.testable))
             why = "" if v == "holds" else reason(r.note)
             star = "★ " if r.headline else ""
+            page = "" if here is None or r.chapter == here else f"{r.chapter}.html"
             lines.append(
                 f'<li class="verdict-{v.replace(" ", "-")}">{MARK[v]} {star}'
-                f'<a href="#{claim_id(scale, r.claim)}">{escape(str(r.claim))}</a>'
+                f'<a href="{page}#{claim_id(scale, r.claim)}">{escape(str(r.claim))}</a>'
                 f" <small>({escape(str(r.paper_ref))})</small>"
                 + (f": {escape(str(r.measured))}" if v == "holds" else f" — {escape(why)}" if why else "")
                 + "</li>"
@@ -81,10 +87,12 @@ def verdict_html(*tables: pd.DataFrame) -> str:
         untested = len(d) - tested
         head += f" ({untested} not testable at this scale)" if untested else ""
         items.append(f"<p><strong>{head}.</strong></p><ul>{''.join(lines)}</ul>")
-    body = "".join(items) or "<p>This chapter records no paper claim: its claims are the book's own checks.</p>"
+    empty = "its sections have recorded no paper claim yet" if here else "its claims are the book's own checks"
+    body = "".join(items) or f"<p>This chapter records no paper claim: {empty}.</p>"
+    where = "its section's claims table" if here else "the claims table at the end of the page"
     return (
         f'<div class="{BOX_CLASS}"><p class="admonition-title">What this chapter finds</p>{body}'
-        "<p><small>★ a headline claim. Each line links to its row in the claims table at the end of the page, "
+        f"<p><small>★ a headline claim. Each line links to its row in {where}, "
         "which gives the check applied and the full note.</small></p></div>"
     )
 
@@ -96,6 +104,26 @@ def glue_verdict(*tables: pd.DataFrame) -> str:
     from myst_nb import glue
 
     html = verdict_html(*tables)
+    glue(GLUE_KEY, HTML(html), display=False)
+    return html
+
+
+def sections_claims(key: str, scale: str, roots=None) -> pd.DataFrame:
+    """The claims the sections of chapter ``key`` (anything :func:`replication.runs.chapters.chapter` reads) recorded
+    at ``scale``, from the claims roots ``roots`` (default: :func:`replication.report.claims.scorecard`'s), in
+    reading order."""
+    stem = _chapter(key).stem
+    card = scorecard(roots=roots, scales=[scale])
+    return card[(card["chapter"].map(chapter_of) == stem) & (card["chapter"] != stem)].reset_index(drop=True)
+
+
+def glue_sections_verdict(key: str, scale: str, roots=None) -> str:
+    """Glue the verdict box of chapter ``key``'s first page (:func:`verdict_html`) from the paper claims its sections
+    recorded at ``scale`` (:func:`sections_claims`), each linked to its row on its section's page. Returns the HTML."""
+    from IPython.display import HTML
+    from myst_nb import glue
+
+    html = verdict_html(sections_claims(key, scale, roots), here=_chapter(key).stem)
     glue(GLUE_KEY, HTML(html), display=False)
     return html
 

@@ -11,7 +11,7 @@ from html import escape
 import pandas as pd
 
 from .anchors import claim_id, section_id
-from .claims import KINDS, UNKNOWN, with_kinds
+from .claims import KINDS, UNKNOWN, chapter_of, with_kinds
 
 # Claims tables are read in full: pandas would cut every text cell at 50 characters in a notebook.
 pd.set_option("display.max_colwidth", None)
@@ -105,7 +105,7 @@ class ClaimsView(pd.DataFrame):
         last = None
         for key, row in zip(self.index, self.to_dict("records")):
             if grouped and key != last:
-                rows.append(f'<tr class="claims-group"><th colspan="{width}">{escape(str(key))}</th></tr>')
+                rows.append(f'<tr class="claims-group"><th colspan="{width}">{escape(_group(str(key)))}</th></tr>')
                 last = key
             note = "" if pd.isna(row.get("note")) else str(row.get("note", "") or "")
             cells = [_cell(c, row, key if grouped else None) for c, _, _ in shown]
@@ -120,6 +120,13 @@ class ClaimsView(pd.DataFrame):
             f'<table class="claims-table" data-table="{escape(name)}"><colgroup>{head}</colgroup>'
             f"<thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
+
+
+def _group(page: str) -> str:
+    """The heading of a page's claims in the scorecard: its stem, after its chapter's where it is a section
+    ("10_vision_sensitivity › 10_1_binary_mnist"), so that a chapter's sections read as parts of it."""
+    head = chapter_of(page)
+    return page if head == page else f"{head} › {page}"
 
 
 def _cell(column: str, row: dict, chapter: str | None) -> str:

@@ -16,12 +16,39 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Section:
+    """A page of a chapter after its first: its own notebook ``notebooks/<stem>.ipynb`` (own parameters, own
+    claims file), its code the subpackage ``replication.experiments.<chapter name>.<name>``."""
+
+    number: str  # the chapter's number and the section's, "10.1"
+    name: str  # the notebook's stem without its number, and the subpackage's name ("binary_mnist")
+    title: str  # the page's title after its number ("# 10.1 <title>"), and its link text on the chapter's first page
+
+    def __post_init__(self):
+        head, _, tail = self.number.partition(".")
+        if not (len(head) == 2 and head.isdigit() and tail.isdigit()):
+            raise ValueError(f"Section: number must be 'NN.k' (e.g. '10.1'), got {self.number!r}")
+
+    @property
+    def chapter_number(self) -> str:
+        """``"10"`` for section ``"10.1"``."""
+        return self.number.split(".")[0]
+
+    @property
+    def stem(self) -> str:
+        """``"10_1_binary_mnist"``: the notebook's file name without suffix, and the id its claims are recorded
+        under."""
+        return f"{self.number.replace('.', '_')}_{self.name}"
+
+
+@dataclass(frozen=True)
 class Chapter:
     number: str  # two digits, the reading order ("05")
     name: str  # the notebook's stem without its number, and the experiments module's name
     paper: str  # "HR24" or "V25"
     kinds: tuple[str, ...] = ()  # the result kinds this chapter computes (``make results CHAPTER=NN``)
     reads: tuple[str, ...] = ()  # result kinds of other chapters it reads (they are computed first)
+    sections: tuple[Section, ...] = ()  # its pages after the first, in reading order (each its own notebook)
 
     @property
     def stem(self) -> str:
@@ -44,7 +71,18 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("07", "generalization", "HR24", ("generalization_fit", "generalization_refit")),
     Chapter("08", "scratchpad", "HR24", ("scratchpad_run",), reads=("sharpness_run",)),
     Chapter("09", "token_sensitivity", "V25", ("synthetic_task_run",)),
-    Chapter("10", "vision_sensitivity", "V25", ("vision_run", "vision_binary_run", "vision_posthoc", "vision_map")),
+    Chapter(
+        "10",
+        "vision_sensitivity",
+        "V25",
+        ("vision_run", "vision_binary_run", "vision_posthoc", "vision_map"),
+        sections=(
+            Section("10.1", "binary_mnist", "V25's binary MNIST experiment"),
+            Section("10.2", "ten_class", "The ten-class comparison"),
+            Section("10.3", "noise_readings", "V25's noise, read every way"),
+            Section("10.4", "regularisation", "Regularisation, robustness and flat minima"),
+        ),
+    ),
     Chapter("11", "language_sensitivity", "V25", ("language_run",)),
     Chapter("12", "grokking", "V25", ("grokking_run", "sparse_parity_run")),
 )
@@ -69,15 +107,49 @@ def compute_order(chapters: tuple[Chapter, ...] | list[Chapter] = CHAPTERS) -> l
 
 def chapter(key: str | int) -> Chapter:
     """The chapter of a number (``5``, ``"05"``), a stem (``"05_sharpness"``), a name (``"sharpness"``) or a
-    module name under ``replication.experiments`` (``__name__`` of a chapter's module)."""
+    module name under ``replication.experiments`` (``__name__`` of a chapter's module); a section's stem, number
+    (``"10.1"``) or module resolves to its chapter."""
     text = str(key)
     if text.startswith("replication.experiments."):
         text = text.split(".")[2]
-    head = text.split("_", 1)[0]
+    head = text.split("_", 1)[0].split(".", 1)[0]
     for c in CHAPTERS:
         if text in (c.name, c.stem) or (head.isdigit() and f"{int(head):02d}" == c.number):
             return c
+    for c in CHAPTERS:
+        if any(text == s.name for s in c.sections):
+            return c
     raise ValueError(f"chapter: no chapter {key!r}; chapters: {[c.stem for c in CHAPTERS]}")
+
+
+def section(key: str) -> Section:
+    """The section of a stem (``"10_1_binary_mnist"``), a number (``"10.1"``), a name (``"binary_mnist"``) or a module
+    name inside a section's subpackage (``replication.experiments.vision_sensitivity.binary_mnist...``)."""
+    text = str(key)
+    parts = text.split(".")
+    if text.startswith("replication.experiments.") and len(parts) > 3:
+        c = chapter(text)
+        found = [s for s in c.sections if s.name == parts[3]]
+    else:
+        found = [s for c in CHAPTERS for s in c.sections if text in (s.stem, s.number, s.name)]
+    if len(found) != 1:
+        every = [s.stem for c in CHAPTERS for s in c.sections]
+        raise ValueError(f"section: no section {key!r}; sections: {every}")
+    return found[0]
+
+
+def page(key: str | int) -> str:
+    """The stem of the page ``key`` names: a section's stem where ``key`` names a section (or a module of its
+    subpackage), else its chapter's stem. Claims are recorded under it (one claims file per page and scale)."""
+    try:
+        return section(str(key)).stem
+    except ValueError:
+        return chapter(key).stem
+
+
+def pages(chapters: tuple[Chapter, ...] | list[Chapter] = CHAPTERS) -> list[str]:
+    """Every page's stem in reading order: each chapter's first page, then its sections."""
+    return [stem for c in chapters for stem in (c.stem, *(s.stem for s in c.sections))]
 
 
 def kind(name: str, module: str) -> str:

@@ -4,8 +4,10 @@ The claims table links a claim's text to ``#`` + :func:`~replication.report.anch
 ``section`` (the id Jupyter Book gives that heading). These checks read the chapters' code with :mod:`ast` and the
 notebooks' sources as text: nothing is trained or run.
 
-- Every string given as ``section=`` in a chapter's code (to a claim, a helper that makes claims, or
-  ``dataclasses.replace``) is the id of one heading of that chapter's notebook.
+- Every string given as ``section=`` in a page's code (to a claim, a helper that makes claims, or
+  ``dataclasses.replace``) is the id of one heading of that page's notebook. A page is a chapter's first page
+  (its code: the chapter's module, or the modules at the top of its package) or one of its sections (its code: the
+  section's subpackage, whose claims are recorded under the section's page and link to it).
 - In the chapters listed in :data:`REQUIRED`, every call that makes a claim (:data:`MAKERS`) passes ``section=``,
   either as a string or as a required parameter of a helper whose own calls must then pass it in turn.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from replication.report.anchors import section_id
-from replication.runs.chapters import CHAPTERS
+from replication.runs.chapters import CHAPTERS, chapter, pages, section
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ROOT / "replication" / "experiments"
@@ -27,6 +29,8 @@ NOTEBOOKS = ROOT / "notebooks"
 
 #: Chapters in which every claim must name its section (the others: only the sections they give are checked).
 REQUIRED = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "12")
+#: The same as pages: those chapters' first pages.
+REQUIRED_PAGES = [c.stem for c in CHAPTERS if c.number in REQUIRED]
 #: The calls that make a claim (:mod:`replication.report.claims`).
 MAKERS = frozenset({"CLAIM", "CLAIM.untestable", "untestable", "Claim"})
 #: A heading of a notebook's markdown cell in its py:percent source, and the levels a claim may link to.
@@ -34,18 +38,25 @@ HEADING = re.compile(r"^# (#{1,4}) (.+?)\s*$")
 LINKED = (2, 3, 4)
 
 
-def sources(number: str) -> list[Path]:
-    """The chapter's code: its module, or every module of its package."""
-    (ch,) = [c for c in CHAPTERS if c.number == number]
-    package = EXPERIMENTS / ch.name
-    return sorted(package.glob("*.py")) if package.is_dir() else [EXPERIMENTS / f"{ch.name}.py"]
+def _stem(key: str) -> str:
+    """The page a chapter number ("05") or a page's stem names: the chapter's stem, or the page's own."""
+    return chapter(key).stem if key.isdigit() else key
 
 
-def headings(number: str) -> list[tuple[int, str]]:
-    """(level, text) of every markdown heading in the chapter's notebook source, as written there."""
-    (ch,) = [c for c in CHAPTERS if c.number == number]
+def sources(key: str) -> list[Path]:
+    """The page's code: a chapter's module, or every module at the top of its package; a section's subpackage."""
+    stem = _stem(key)
+    if stem in {c.stem for c in CHAPTERS}:
+        ch = chapter(stem)
+        package = EXPERIMENTS / ch.name
+        return sorted(package.glob("*.py")) if package.is_dir() else [EXPERIMENTS / f"{ch.name}.py"]
+    return sorted((EXPERIMENTS / chapter(stem).name / section(stem).name).glob("*.py"))
+
+
+def headings(key: str) -> list[tuple[int, str]]:
+    """(level, text) of every markdown heading in the page's notebook source, as written there."""
     out = []
-    for line in (NOTEBOOKS / f"{ch.stem}.py").read_text().splitlines():
+    for line in (NOTEBOOKS / f"{_stem(key)}.py").read_text().splitlines():
         m = HEADING.match(line)
         if m:
             out.append((len(m.group(1)), m.group(2)))
@@ -159,7 +170,7 @@ def _trees(number: str) -> dict[str, ast.AST]:
     return {str(p.relative_to(ROOT)): ast.parse(p.read_text(), filename=str(p)) for p in sources(number)}
 
 
-@pytest.mark.parametrize("number", [c.number for c in CHAPTERS])
+@pytest.mark.parametrize("number", pages())
 def test_every_section_is_a_heading_of_its_notebook(number):
     heads = headings(number)
     ids = [section_id(text) for _, text in heads]
@@ -171,19 +182,19 @@ def test_every_section_is_a_heading_of_its_notebook(number):
         if section_id(s) not in linked or ids.count(section_id(s)) > 1
     ]
     assert not bad, (
-        f"sections of chapter {number} that are not one ##/###/#### heading of its notebook:\n"
+        f"sections of page {number} that are not one ##/###/#### heading of its notebook:\n"
         + "\n".join(bad)
         + "\nheadings: "
         + ", ".join(repr(t) for level, t in heads if level in LINKED)
     )
-    if number in REQUIRED:
-        assert given, f"chapter {number} gives no section to any claim"
+    if number in REQUIRED_PAGES:
+        assert given, f"page {number} gives no section to any claim"
 
 
-@pytest.mark.parametrize("number", REQUIRED)
+@pytest.mark.parametrize("number", REQUIRED_PAGES)
 def test_every_claim_names_its_section(number):
     problems, calls = missing_sections(_trees(number))
-    assert calls, f"no claim-making call found in chapter {number}'s code: {[str(p) for p in sources(number)]}"
+    assert calls, f"no claim-making call found in page {number}'s code: {[str(p) for p in sources(number)]}"
     assert not problems, "claims without a section:\n" + "\n".join(problems)
 
 

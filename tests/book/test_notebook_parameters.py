@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import replication.experiments
-from replication.runs.chapters import CHAPTERS
+from replication.runs.chapters import pages
 from replication.runs.config import ChapterConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +86,7 @@ def notebook_config(text: str) -> type:
     return _configs()[names.pop()]
 
 
-@pytest.mark.parametrize("stem", [c.stem for c in CHAPTERS])
+@pytest.mark.parametrize("stem", pages())
 def test_stated_preset_values_are_the_presets(stem):
     text = (ROOT / "notebooks" / f"{stem}.py").read_text()
     cls = notebook_config(text)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from replication.runs.chapters import CHAPTERS
+from replication.runs.chapters import CHAPTERS, pages
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "replication"
@@ -84,14 +84,24 @@ def test_no_module_is_too_long():
 def test_every_chapter_has_its_notebook_and_code(ch):
     assert (ROOT / "notebooks" / f"{ch.stem}.py").exists() and (ROOT / "notebooks" / f"{ch.stem}.ipynb").exists()
     assert (PKG / "experiments" / f"{ch.name}.py").exists() or (PKG / "experiments" / ch.name).is_dir()
+    for s in ch.sections:  # a section: its own notebook, and a subpackage of the chapter's package
+        assert (ROOT / "notebooks" / f"{s.stem}.py").exists() and (ROOT / "notebooks" / f"{s.stem}.ipynb").exists()
+        assert (PKG / "experiments" / ch.name / s.name / "__init__.py").exists(), f"{s.stem}: no subpackage {s.name}"
 
 
 def test_the_table_of_contents_lists_the_chapters_in_reading_order():
     toc = (ROOT / "book" / "_toc.yml").read_text()
     found = [line.split("notebooks/")[1].strip() for line in toc.splitlines() if "file: notebooks/" in line]
     chapters = [s for s in found if int(s[:2]) < 90]
-    assert chapters == [c.stem for c in CHAPTERS]
+    assert chapters == pages()
     assert "parts:" in toc
+    indent = {
+        line.split("notebooks/")[1].strip(): len(line) - len(line.lstrip())
+        for line in toc.splitlines()
+        if "file: notebooks/" in line
+    }
+    for ch in CHAPTERS:  # a section is listed under its chapter (Jupyter Book's ``sections:``), not beside it
+        assert all(indent[s.stem] > indent[ch.stem] for s in ch.sections), f"{ch.stem}: sections not nested"
 
 
 REGISTRY = PKG / "runs" / "chapters.py"
@@ -146,3 +156,16 @@ def test_the_scanner_finds_a_planted_chapter_number(tmp_path):
 def test_no_chapter_number_is_written_outside_the_registry():
     found = {str(p.relative_to(ROOT)): ids for p in _sources() if (ids := chapter_ids(p))}
     assert not found, f"chapter numbers written outside replication/runs/chapters.py: {found}"
+
+
+@pytest.mark.parametrize("ch", [c for c in CHAPTERS if c.sections], ids=lambda c: c.stem)
+def test_a_chapters_first_page_links_each_section_under_its_registered_title(ch):
+    """Each section's page is titled ``# <number> <title>`` as the registry names it, says which chapter it is part
+    of, and the chapter's first page links it under that title (its table of what each section answers)."""
+    first = (ROOT / "notebooks" / f"{ch.stem}.py").read_text()
+    for s in ch.sections:
+        page = (ROOT / "notebooks" / f"{s.stem}.py").read_text()
+        titles = [line[4:] for line in page.splitlines() if line.startswith("# # ")]
+        assert titles == [f"{s.number} {s.title}"], f"{s.stem}: titled {titles}"
+        assert f"{{doc}}`{ch.stem}`" in page, f"{s.stem} does not link its chapter's first page"
+        assert f"{{doc}}`{s.number} {s.title} <{s.stem}>`" in first, f"{ch.stem} does not link {s.stem}"

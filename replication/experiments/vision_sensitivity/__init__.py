@@ -17,16 +17,22 @@ corruption (:mod:`replication.tasks.corruptions`) and the sharpness. Runs go thr
 
 V25's own MNIST experiment (App. A.1, Fig. 13: digits 0-4 against 5-9, a ViT against an MLP, a fixed epoch
 budget, compared at matched training accuracy) is :mod:`.binary` (runs, training, stored checkpoints) and
-:mod:`.binary_analysis` (tables and claims).
+:mod:`.binary_analysis` (tables); its claims are in :mod:`.binary_mnist`.
 
 The ten-class comparison again under one fixed epoch budget, compared at matched training accuracy and at the
 end, with each final model measured over noise levels and the regularised ViT's ShOp / ShPred over parameter-noise
-levels (and in the released code's dropout variant), is :mod:`.fixed` (tables) and :mod:`.fixed_claims`.
-The binary ViT without its patch LayerNorm and with Adam are :mod:`.patch_norm` and :mod:`.adam`.
+levels (and in the released code's dropout variant), is :mod:`.fixed` (tables); its claims are in
+:mod:`.ten_class` and :mod:`.regularisation`. The binary ViT without its patch LayerNorm and with Adam are
+:mod:`.binary_mnist.patch_norm` and :mod:`.binary_mnist.adam`.
 
-The code, by stage: :mod:`.runs` (settings, presets, the runs of a config), :mod:`.measure` (training
-and measuring one run), :mod:`.analysis` (the sweep and its tables, the notebook's prose, the
-claims). This package re-exports the names the notebook and tests use.
+The chapter's pages after its first are sections, each a subpackage with its claims and one named result
+(``results(cfg)``) for its page: :mod:`.binary_mnist` (V25's binary MNIST experiment), :mod:`.ten_class` (the
+ten-class comparison), :mod:`.noise_readings` (V25's noise read every way) and :mod:`.regularisation`
+(regularisation, robustness and flat minima); they share this package's config, runs and tables.
+
+The code, by stage: :mod:`.config` (settings, presets), :mod:`.runs` (the runs of a config), :mod:`.measure`
+(training and measuring one run), :mod:`.analysis` (the sweep and its tables, the pages' prose). This package
+re-exports the names the pages and tests use.
 """
 
 from __future__ import annotations
@@ -34,7 +40,6 @@ from __future__ import annotations
 from .analysis import (
     NAMES,
     PAPER,
-    claims,
     corruption_table,
     curves,
     describe,
@@ -46,7 +51,6 @@ from .analysis import (
 )
 from .binary import BinaryRun, binary_runs, first_at_or_above, levelled, load_checkpoint, measure_binary
 from .binary_analysis import (
-    binary_claims,
     binary_curves,
     binary_settings,
     binary_status,
@@ -63,7 +67,6 @@ from .posthoc_analysis import (
     calibrated,
     describe_posthoc,
     level_table,
-    posthoc_claims,
     posthoc_settings,
     posthoc_status,
     posthoc_table,
@@ -89,7 +92,6 @@ from .runs import (
 
 __all__ = [
     "BinaryRun",
-    "binary_claims",
     "binary_curves",
     "binary_runs",
     "binary_settings",
@@ -111,7 +113,6 @@ __all__ = [
     "level_table",
     "measure_posthoc",
     "patch_flips",
-    "posthoc_claims",
     "posthoc_runs",
     "posthoc_settings",
     "posthoc_status",
@@ -131,7 +132,6 @@ __all__ = [
     "SIGMA",
     "VisionConfig",
     "VisionRun",
-    "claims",
     "corruption_table",
     "curves",
     "describe",

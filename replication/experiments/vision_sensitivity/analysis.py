@@ -8,16 +8,14 @@ import math
 
 import pandas as pd
 
-from ...report.claims import ALPHA, Claim, claims_for, fmt
-from ...report.stats import mean_sd, mean_sd_table, paired_p, welch_p
+from ...report.claims import fmt
+from ...report.stats import mean_sd_table
 from ...report.text import DASH, label
 from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...tasks.corruptions import CATEGORY
 from .measure import measure_vision
 from .runs import KIND, VisionConfig, vision_runs
-
-CLAIM = claims_for(__name__)
 
 
 def run_table(cfg: VisionConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:
@@ -218,67 +216,6 @@ def describe_methods(cfg: VisionConfig, runs: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------------------------------
 # Claims
 
-#: The architecture claims (V25 §5): the ViT against each other architecture, (other, paper_ref, paper_value).
-ARCHITECTURE_CLAIMS = (
-    ("cnn", "V25 §5, App. A.3 Fig. 18 (Fashion-MNIST)", "CNN 0.0453 vs ViT 0.0098"),
-    (
-        "mlp",
-        "V25 §5, Fig. 18 (Fashion-MNIST); App. A.1 Fig. 13 (MNIST)",
-        "MLP 0.0559 / 0.0505 vs ViT 0.0098; on MNIST the ViT below the MLP",
-    ),
-)
-#: The method claims (V25 §7.1, §7.2): (method, column, claim, paper_ref, paper_value), the regularised
-#: architecture trained with ``method`` against its plain training.
-METHOD_CLAIMS = (
-    (
-        "reg",
-        "sensitivity",
-        "The sensitivity regulariser lowers the token-wise sensitivity",
-        "V25 §7.1, Fig. 9",
-        "lower for ViT-small-reg than ViT-small",
-    ),
-    (
-        "reg",
-        "noise_acc",
-        "The sensitivity regulariser raises accuracy under noise corruptions",
-        "V25 §7.1, Fig. 9 (CIFAR-10-C noise)",
-        "higher, most of all on noise and blur",
-    ),
-    (
-        "aug",
-        "sensitivity",
-        "Whole-image noise augmentation lowers the token-wise sensitivity",
-        "V25 §7.1, Fig. 9",
-        "lower for ViT-small-aug than ViT-small",
-    ),
-    (
-        "aug",
-        "noise_acc",
-        "Whole-image noise augmentation raises accuracy under noise corruptions",
-        "V25 §7.1, Fig. 9 (CIFAR-10-C noise)",
-        "higher, most of all on noise and blur",
-    ),
-    (
-        "reg",
-        "shop",
-        "The regularised model sits in a flatter minimum: lower ShOp",
-        "V25 §7.2, Table 2",
-        "39.166 → 9.025 (ViT-small, CIFAR-10)",
-    ),
-    (
-        "reg",
-        "shpred",
-        "The regularised model sits in a flatter minimum: lower ShPred",
-        "V25 §7.2, Table 2",
-        "0.5346 → 0.3982 (ViT-small, CIFAR-10)",
-    ),
-)
-
-
-#: The method claims that state what a section title of V25 states (§7.1: lower sensitivity, trained in, improves
-#: robustness; §7.2: it goes with flatter minima): (method, column).
-HEADLINE_METHOD_CLAIMS = (("reg", "noise_acc"), ("reg", "shop"), ("reg", "shpred"))
-
 
 def _values(runs: pd.DataFrame, arch: str, method: str, col: str) -> pd.Series:
     r = runs[(runs["arch"] == arch) & (runs["method"] == method)].sort_values("seed")
@@ -292,78 +229,3 @@ def _setting(cfg: VisionConfig, runs: pd.DataFrame) -> str:
         f"{int(runs['n_train'].iloc[0]):,} {cfg.dataset} training images, each run stopped at "
         f"{cfg.target_acc:.0%} training accuracy (at most {cfg.epochs} epochs), {cfg.seeds} seed(s)"
     )
-
-
-def vit_less_sensitive(cfg: VisionConfig, runs: pd.DataFrame, other: str, paper_ref: str, paper_value: str) -> Claim:
-    """At comparable training accuracy the plain ViT's sensitivity is below ``other``'s (Welch t-test over seeds)."""
-    acc = runs["train_acc"].astype(float)
-    comparable = f"final training accuracies {fmt(acc.min())}–{fmt(acc.max())}"
-    v, o = _values(runs, "vit", "plain", "sensitivity"), _values(runs, other, "plain", "sensitivity")
-    ok = len(v) > 0 and len(o) > 0
-    p = welch_p(v, o) if ok else float("nan")
-    holds = bool(ok and p < ALPHA)
-    note = f"check: one-sided Welch t-test over seeds, p = {fmt(p)} (holds if < {ALPHA})"
-    if not holds and ok and o.mean() > 0:
-        note += (
-            f"; fails: the ViT's mean sensitivity is {v.mean() / o.mean():.2f}× the {NAMES[other]}'s. "
-            f"{_setting(cfg, runs)}"
-        )
-    elif not holds:
-        note += "; fails" + ("" if ok else ": the architectures parameter left one of the two out")
-    return CLAIM(
-        claim=f"At comparable training accuracy the ViT's token-wise sensitivity is below the {NAMES[other]}'s",
-        paper_ref=paper_ref,
-        paper_value=paper_value,
-        measured=f"ViT {mean_sd(v)}, {NAMES[other]} {mean_sd(o)} ({len(v)} seeds each); {comparable}"
-        if ok
-        else "not run",
-        holds=holds,
-        scale=cfg.scale,
-        note=note,
-        kind="paper",
-        headline=True,
-        section="Sensitivity at the end of training",
-    )
-
-
-def method_effect(
-    cfg: VisionConfig, runs: pd.DataFrame, method: str, col: str, claim: str, paper_ref: str, paper_value: str
-) -> Claim:
-    """Training the regularised architecture with ``method`` moves ``col`` the way V25 report (lower, or higher
-    for ``noise_acc``) against its plain training: a paired t-test over seeds."""
-    arch = cfg.regularised
-    base, other = _values(runs, arch, "plain", col), _values(runs, arch, method, col)
-    ok = len(base) > 0 and len(other) > 0
-    lower = col != "noise_acc"
-    p = (paired_p(other, base) if lower else paired_p(base, other)) if ok else float("nan")
-    what = {"noise_acc": "mean accuracy over the noise corruptions and severities"}.get(col, col)
-    holds = bool(ok and p < ALPHA)
-    note = (
-        f"check: one-sided paired t-test over seeds (same seed, same initialisation), {col} "
-        f"{'lower' if lower else 'higher'} with {method}, p = {fmt(p)} (holds if < {ALPHA})"
-    )
-    if not holds and ok:
-        note += f"; fails: the mean {_change(base.mean(), other.mean())} with {method}. {_setting(cfg, runs)}"
-    elif not holds:
-        note += f"; fails: the methods parameter left {method} out"
-    return CLAIM(
-        claim=claim,
-        paper_ref=paper_ref,
-        paper_value=paper_value,
-        measured=f"{NAMES[arch]} plain {mean_sd(base)} → + {method} {mean_sd(other)} ({what})" if ok else "not run",
-        holds=holds,
-        scale=cfg.scale,
-        note=note,
-        kind="paper",
-        headline=(method, col) in HEADLINE_METHOD_CLAIMS,
-        section="Flat minima (V25 §7.2, Table 2)"
-        if col in ("shop", "shpred")
-        else "Regularisation and robustness (V25 §7.1)",
-    )
-
-
-def claims(cfg: VisionConfig, runs: pd.DataFrame) -> list[Claim]:
-    """Chapter 10's claims, each judged by a one-sided t-test over seeds at level ``ALPHA``."""
-    return [vit_less_sensitive(cfg, runs, *spec) for spec in ARCHITECTURE_CLAIMS] + [
-        method_effect(cfg, runs, *spec) for spec in METHOD_CLAIMS
-    ]

@@ -10,6 +10,7 @@ import pandas as pd
 
 import torch
 
+from ...report.empty import table_when_run
 from ...measures.output_sharpness import predict_in_chunks
 from ...models.vision import build_model
 from ...report.text import label
@@ -55,7 +56,9 @@ def fixed_checkpoints(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
 
 
 def reached_levels(checks: pd.DataFrame, models: list[str]) -> list[float]:
-    """The levels that every stored run of every one of ``models`` reached within the budget."""
+    """The levels that every stored run of every one of ``models`` reached within the budget (none for no runs)."""
+    if checks.empty:
+        return []
     df = checks[checks["model"].isin(models)]
     if df.empty or set(df["model"]) != set(models):
         return []
@@ -68,6 +71,7 @@ def reached_levels(checks: pd.DataFrame, models: list[str]) -> list[float]:
 PLAIN = [label(a, "plain") for a in ("vit", "cnn", "mlp")]
 
 
+@table_when_run
 def fixed_matched_table(checks: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
     """Mean ± sd over seeds of epoch, training accuracy and sensitivity per (checkpoint, model) for ``models``
     (default: every model without dropout) at each level every run of the three plain models reached (the levels
@@ -127,6 +131,7 @@ def sharp_long(runs: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@table_when_run
 def sharp_table(sharp: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of ShOp and ShPred per (mode, sigma, model): V25 Table 2 over noise levels."""
     if sharp.empty:
@@ -256,3 +261,16 @@ def logit_scales(cfg: VisionConfig, runs: pd.DataFrame, results: list[dict]) -> 
             }
         )
     return pd.DataFrame(rows)
+
+
+@table_when_run
+def settle_counts(settle: pd.DataFrame) -> pd.DataFrame:
+    """The levelling-off test (:func:`fixed_settle`) counted per model: runs that levelled off, and runs."""
+    counts = settle.groupby("model", sort=False)["levelled off"].agg(["sum", "size"])
+    return counts.rename(columns={"sum": "levelled off", "size": "runs"})
+
+
+@table_when_run
+def scale_summary(scales: pd.DataFrame) -> pd.DataFrame:
+    """Each ViT's mean absolute logit and median margin (:func:`logit_scales`): mean and sd over seeds."""
+    return scales.groupby("model", sort=False)[["mean_abs_logit", "median_margin"]].agg(["mean", "std"]).round(3)

@@ -15,7 +15,8 @@ import functools
 import numpy as np
 import pandas as pd
 
-from ...report.claims import ALPHA, Claim, claims_for, fmt
+from ...report.empty import table_when_run
+from ...report.claims import ALPHA
 from ...report.stats import welch_p
 from ...runs.store import Store
 from ...runs.stored import stored_results, stored_sentence
@@ -26,10 +27,7 @@ from .readings import AXES, READINGS, Reading, level_of, map_readings
 from .readings_map import KIND, map_pixel_std, map_rerun_runs, map_runs, measure_map
 from .runs import KIND as VISION_KIND, PATCH, VisionConfig
 
-CLAIM = claims_for(__name__)
 
-#: The notebook section that shows this module's claims (each claims row links to it).
-SECTION = "V25's noise, read every way: the readings map"
 VIT, MLP, CNN = NAMES["vit"], NAMES["mlp"], NAMES["cnn"]
 NOPN, ADAM = NAMES["vit_nopn"], f"{NAMES['vit']} (Adam)"
 #: The comparisons of the map: (experiment, point, the ViT, the other model). The first three are V25's headline.
@@ -138,6 +136,7 @@ def vars_of(r: Reading) -> dict:
     return {a: getattr(r, a) for a in AXES}
 
 
+@table_when_run
 def map_table(grid: pd.DataFrame) -> pd.DataFrame:
     """The map as a table: per reading (rows) and comparison (columns), the ratio of the ViT's mean sensitivity to
     the other model's, with ``*`` where the one-sided test over seeds holds."""
@@ -170,91 +169,6 @@ def axis_flips(grid: pd.DataFrame) -> pd.DataFrame:
                         tested, flips = tested + 1, flips + (a != b)
             rows.append({"from": named, "axis": axis, "changes tested": tested, "verdicts flipped": flips})
     return pd.DataFrame(rows).set_index(["from", "axis"])
-
-
-def deciding_axes(flips: pd.DataFrame) -> dict[str, list[str]]:
-    """Per named reading, the axes that flip the most verdicts (none where no change flips one)."""
-    out = {}
-    for named in READINGS:
-        f = flips.loc[named, "verdicts flipped"]
-        out[named] = f[f == f.max()].index.tolist() if f.max() > 0 else []
-    return out
-
-
-def _base(c, named: str, cfg) -> dict:
-    experiment, point, a, b = c
-    r = READINGS[named]
-    return dict(
-        section=SECTION,
-        claim=f"{a} less sensitive than {b} ({experiment} MNIST, {POINTS[point]}), under the {named}'s reading "
-        f"of V25's noise ({r.label})",
-        paper_ref="V25 §5, App. A.1, App. D, Def. 4.1" + ("; released cifar/cifar_sens.py" if named != "paper" else ""),
-        paper_value="ViT least sensitive",
-        scale=cfg.scale,
-    )
-
-
-def map_claims(cfg: VisionConfig, grid: pd.DataFrame) -> list[Claim]:
-    """The headline comparisons under each named reading, one count over the map's readings per comparison, and the
-    axis that decides the order: all diagnoses. The paper claims of these comparisons are the chapter's own rows,
-    measured under the paper's reading on the chapter's full sample (the binary experiment's and the fixed budget's
-    claims); counted again here they would count one paper claim twice."""
-    if not cfg.map_seeds:
-        return []
-    out = []
-    for c in HEADLINE:
-        label = comparison_label(c)
-        rows = grid[grid["comparison"] == label] if len(grid) else grid
-        for named, r in READINGS.items():
-            base = _base(c, named, cfg)
-            hit = rows[rows["reading"] == r.label] if len(rows) else rows
-            if hit.empty:
-                out.append(
-                    CLAIM.untestable(
-                        **base, kind="diagnosis", why="fewer than 2 stored seeds of each model under this reading"
-                    )
-                )
-                continue
-            h = hit.iloc[0]
-            out.append(
-                CLAIM(**base, kind="diagnosis",
-                      measured=f"{fmt(h.vit)} vs {fmt(h.other)} (ratio {h.ratio:.2f})", holds=bool(h.holds),
-                      note=f"one-sided Welch t-test over {h.seeds} seeds per model: p = {fmt(h.p)} "
-                      f"(holds if < {ALPHA}); noise {level_of(r, map_pixel_std(cfg), PATCH['mnist'])[0]:g} "
-                      "standardised units; the readings map shows every other reading.")
-            )  # fmt: skip
-        count = dict(section=SECTION, claim=f"{label}: holds under most readings of V25's noise in the map",
-                     paper_ref="V25 §5, App. A.1, App. D", paper_value="ViT least sensitive", scale=cfg.scale,
-                     kind="diagnosis")  # fmt: skip
-        if rows.empty:
-            out.append(CLAIM.untestable(**count, why="no reading has 2 stored seeds of each model"))
-        else:
-            k, n = int(rows["holds"].sum()), len(rows)
-            out.append(CLAIM(**count, measured=f"{k} of {n} readings", holds=k > n / 2,
-                             note="readings: " + "; ".join(f"{'✓' if x.holds else '✗'} {x.reading}"
-                                                           for x in rows.itertuples())))  # fmt: skip
-    out.append(axis_claim(cfg, grid))
-    return out
-
-
-def axis_claim(cfg: VisionConfig, grid: pd.DataFrame) -> Claim:
-    """Which axis decides the order: from each named reading, the axis whose change alone flips the most verdicts of
-    the headline comparisons; holds if, from each, exactly one axis does and it flips at least one."""
-    flips = axis_flips(grid)
-    top = deciding_axes(flips) if len(flips) and flips["changes tested"].sum() else {}
-    named = "; ".join(f"from the {k}'s reading: {' / '.join(v) or 'none'}" for k, v in top.items())
-    base = dict(section=SECTION, claim="Diagnosis: one axis of the reading of V25's noise, changed alone, decides the order of the "
-                f"headline comparisons ({named or 'not measured'})",
-                paper_ref="V25 §5, App. D (noise stated as a variance, scale and perturbation left open)",
-                paper_value="not stated", scale=cfg.scale, kind="diagnosis")  # fmt: skip
-    if not top:
-        return CLAIM.untestable(**base, why="no change of one axis has both readings measured")
-    holds = all(len(v) == 1 for v in top.values())
-    cell = flips.apply(lambda r: f"{int(r['verdicts flipped'])}/{int(r['changes tested'])}", axis=1)
-    measured = "; ".join(f"{k}: " + ", ".join(f"{a} {cell[(k, a)]}" for a in AXES) for k in READINGS)
-    note = ("verdicts flipped by changing each axis alone from each named reading, out of the changes with both "
-            "readings measured (headline comparisons, one-sided Welch t-tests over seeds)")  # fmt: skip
-    return CLAIM(**base, measured=measured, holds=holds, note=note)
 
 
 def readings_table(cfg: VisionConfig) -> pd.DataFrame:
@@ -352,3 +266,16 @@ def describe_reruns(cfg: VisionConfig, same: pd.DataFrame) -> str:
         f"{int((worst > 0).sum())} of {len(same)} stored reruns differ from their first runs (largest difference "
         f"{worst.max():.3g}); their map measures are of further runs of the same settings."
     )
+
+
+def deciding_axes(flips: pd.DataFrame) -> dict[str, list[str]]:
+    """Per named reading, the axes that flip the most verdicts (none where no change flips one)."""
+    out = {}
+    for named in READINGS:
+        f = flips.loc[named, "verdicts flipped"]
+        out[named] = f[f == f.max()].index.tolist() if f.max() > 0 else []
+    return out
+
+
+#: :func:`axis_flips` for display: a "not run" line where the map is empty.
+axis_flips_table = table_when_run(axis_flips)

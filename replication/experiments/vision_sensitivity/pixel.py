@@ -12,21 +12,15 @@ import functools
 import numpy as np
 import pandas as pd
 
+from ...report.empty import table_when_run
 from ...report.stats import mean_sd_table
 from ...runs.stored import stored_sentence
-from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...runs.store import Store
 from .analysis import NAMES
-from .fixed_claims import below_others
 from .fixed import PLAIN, fixed_noise_levels, fixed_table, model_label
 from .posthoc import PosthocRun, matched_posthoc_runs, posthoc_runs
 from .binary import binary_runs
 from .runs import VisionConfig, fixed_budget, n_images, vision_runs
-
-CLAIM = claims_for(__name__)
-
-#: The notebook section that shows this module's claims (each claims row links to it).
-SECTION = "The ten-class comparison again, under one fixed budget"
 
 
 #: V25's variance per data set (§5, App. D); MNIST has none and takes Fashion-MNIST's (:data:`.runs.SIGMA`).
@@ -195,6 +189,7 @@ def pixel_posthoc_runs(cfg: VisionConfig) -> list[PosthocRun]:
     ]
 
 
+@table_when_run
 def pixel_summary(levels: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of the sensitivity per (checkpoint, multiple of sigma, model)."""
     return mean_sd_table(
@@ -205,82 +200,3 @@ def pixel_summary(levels: pd.DataFrame) -> pd.DataFrame:
         sd_digits=2,
         sort=True,
     )
-
-
-def _seeds_at(d: pd.DataFrame, ratio: float, models: list[str]) -> int:
-    """The fewest seeds any of ``models`` has at ``ratio``."""
-    g = d[np.isclose(d["ratio"], ratio)]
-    return int(g.groupby("model")["seed"].nunique().reindex(models).fillna(0).min())
-
-
-def pixel_claim(
-    cfg: VisionConfig,
-    levels: pd.DataFrame,
-    multiples: dict[str, float],
-    models: list[str] = PLAIN,
-    where: str = "10-class MNIST, fixed budget",
-) -> Claim:
-    """A diagnosis of the failing orderings: at the multiples of sigma where V25's variances land if they refer to
-    [0, 1] pixels, the ViT (``models[0]``) is below each other model (:func:`.fixed_claims.below_others` at each
-    multiple; holds if every p-value is below ``ALPHA``). ``levels`` may hold other levels too: at the chapter's
-    sigma (1) they say whether the ordering fails there, which the note then says the noise scale explains."""
-    others = " and the ".join(models[1:])
-    base = dict(
-        section=SECTION,
-        claim=f"Diagnosis ({where}): at the noise V25's variances give on [0, 1] pixels, "
-        f"the ViT is less sensitive than the {others}",
-        paper_ref="V25 §5, App. A.1, App. D (variances given; their pixel scale is not stated)",
-        paper_value="ViT least sensitive",
-        scale=cfg.scale,
-        kind="diagnosis",
-    )
-    d = levels[levels["model"].isin(models)] if len(levels) else pd.DataFrame(columns=["model", "seed", "ratio"])
-    n = min(_seeds_at(d, r, models) for r in multiples.values())
-    if n < 2:
-        return CLAIM.untestable(
-            **base, why="fewer than 2 stored models of each kind measured at each pixel-scale level"
-        )
-    tests = {r: below_others(d[np.isclose(d["ratio"], r)], models) for r in multiples.values()}
-    holds = all(p < ALPHA for p, _ in tests.values())
-    note = (
-        f"check: at least {n} seeds per model at each multiple; one-sided Welch t-tests that the ViT is below "
-        f"the {others}, the larger p: {', '.join(f'{fmt(p)} at {r:g} × sigma' for r, (p, _) in tests.items())} "
-        f"(holds if all < {ALPHA}). The multiples are {'; '.join(f'{k}: {v:g} × sigma' for k, v in multiples.items())}, "
-        "computed from the training images. The readings map judges the same comparisons under every reading of "
-        "V25's noise, the released code's (scattered pixels, a std on [−1, 1] pixels) among them."
-    )
-    if _seeds_at(d, 1.0, models) >= 1:
-        _, at_one = below_others(d[np.isclose(d["ratio"], 1.0)], models)
-        if holds and at_one[0] >= min(at_one[1:]):
-            note += (
-                f" At the chapter's sigma the ViT is not the least sensitive ({'/'.join(fmt(x) for x in at_one)}); "
-                "so the noise scale explains the ordering that fails there."
-            )
-    measured = "; ".join(f"{r:g}×: " + "/".join(fmt(x) for x in means) for r, (_, means) in tests.items())
-    return CLAIM(**base, measured="/".join(models) + " at " + measured, holds=holds, note=note)
-
-
-def pixel_claims(
-    cfg: VisionConfig,
-    flevels: pd.DataFrame,
-    blevels: pd.DataFrame,
-    grid: pd.DataFrame | None = None,
-    matched_grid: pd.DataFrame | None = None,
-) -> list[Claim]:
-    """The pixel-scale diagnosis for the 10-class models (``flevels``: :func:`all_levels`) and for the binary
-    experiment's at the end of its budget and, with ``posthoc_matched``, at matched accuracy (``blevels``:
-    :func:`.posthoc_analysis.level_table`; ``grid`` and ``matched_grid``, their full sweeps, for the chapter's sigma)."""
-    if not cfg.pixel_seeds:
-        return []
-    out = [pixel_claim(cfg, flevels, pixel_multiples(cfg))] if cfg.fixed_seeds else []
-    if not cfg.binary_seeds:
-        return out
-    mult = pixel_multiples(cfg, binary=True)
-    points = [("final", "end of the budget", grid)] + (
-        [("acc", "matched training accuracy", matched_grid)] if cfg.posthoc_matched else []
-    )
-    for point, where, full in points:
-        b = blevels[blevels["checkpoint"].str.startswith(point)] if len(blevels) else blevels
-        b = pd.concat([b, full], ignore_index=True) if full is not None and len(full) else b
-        out.append(pixel_claim(cfg, b, mult, BINARY, f"binary MNIST, {where}"))
-    return out

@@ -10,6 +10,7 @@ from torch import nn
 
 from replication.experiments import vision_sensitivity as ch
 from replication.experiments.vision_sensitivity import binary, binary_analysis
+from replication.experiments.vision_sensitivity.binary_mnist.claims import binary_claims
 from replication.models.vision import MLP, ViT, build_model, count_parameters
 from replication.tasks.images import digit_halves
 
@@ -138,10 +139,10 @@ def test_claims_hold_on_planted_data_and_fail_with_the_reason():
     low = [[0.01 + 0.002 * rng.random(), 0.012 + 0.002 * rng.random()] for _ in range(5)]
     high = [[0.05 + 0.01 * rng.random(), 0.04 + 0.01 * rng.random()] for _ in range(5)]
     good = _checks(low, high, [0.01, 0.012, 0.011, 0.009, 0.01], [0.03, 0.035, 0.04, 0.032, 0.031])
-    matched, final = ch.binary_claims(cfg, good)
+    matched, final = binary_claims(cfg, good)
     assert matched.holds and final.holds and "p = " in matched.note
     bad = _checks(high, low, [0.03, 0.035, 0.04, 0.032, 0.031], [0.01, 0.012, 0.011, 0.009, 0.01])
-    matched, final = ch.binary_claims(cfg, bad)
+    matched, final = binary_claims(cfg, bad)
     assert not matched.holds and not final.holds
     for c in (matched, final):
         assert "fails" in c.note and "90%" in c.note and "excess lies mostly on the blank border patches" in c.note
@@ -152,9 +153,9 @@ def test_claims_hold_on_planted_data_and_fail_with_the_reason():
             for e, v in enumerate(vals)
         ]
     )
-    matched, _ = ch.binary_claims(cfg, bad, curves)
+    matched, _ = binary_claims(cfg, bad, curves)
     assert "ViT 0 at initialisation, peak 0.04, 0.03 at the end" in matched.note
-    none = ch.binary_claims(cfg, pd.DataFrame())
+    none = binary_claims(cfg, pd.DataFrame())
     assert [c.testable for c in none] == [False, False]
     sweep = pd.DataFrame(
         [
@@ -164,10 +165,10 @@ def test_claims_hold_on_planted_data_and_fail_with_the_reason():
             for a, v in (("vit", vv), ("mlp", mm))
         ]
     )
-    matched, final = ch.binary_claims(cfg, bad, curves, sweep)
+    matched, final = binary_claims(cfg, bad, curves, sweep)
     assert "below the MLP at 4 × sigma and at or above it at 1 × sigma" in final.note
     assert "noise-level sweep" not in matched.note  # the sweep measured the final models only
-    good_claims = ch.binary_claims(cfg, good, None, sweep)
+    good_claims = binary_claims(cfg, good, None, sweep)
     assert "noise-level sweep" not in good_claims[0].note  # only a failing claim cites it
 
 
@@ -224,7 +225,7 @@ def _pn_checks(nopn_shift: float) -> "pd.DataFrame":
 
 
 def test_patch_norm_claim_pairs_seeds_and_compares_with_the_mlp():
-    from replication.experiments.vision_sensitivity import patch_norm as pn
+    from replication.experiments.vision_sensitivity.binary_mnist import patch_norm as pn
 
     cfg = ch.PRESETS["ci"]
     lower = pn.patch_norm_claim(cfg, _pn_checks(-0.015))
@@ -238,7 +239,7 @@ def test_patch_norm_claim_pairs_seeds_and_compares_with_the_mlp():
 
 
 def test_adam_runs_keep_the_sgd_keys_and_the_claim_is_an_equivalence_test():
-    from replication.experiments.vision_sensitivity import adam
+    from replication.experiments.vision_sensitivity.binary_mnist import adam
     from replication.runs.cache import config_key
     from replication.runs.sweep import run_key
 
@@ -286,7 +287,7 @@ def test_adam_runs_keep_the_sgd_keys_and_the_claim_is_an_equivalence_test():
 
 
 def test_seeds_needed_grows_with_the_spread():
-    from replication.experiments.vision_sensitivity.adam import _seeds_needed
+    from replication.experiments.vision_sensitivity.binary_mnist.adam import _seeds_needed
 
     n = [
         int(
@@ -300,7 +301,7 @@ def test_seeds_needed_grows_with_the_spread():
 
 
 def test_patch_norm_description_reads_the_table():
-    from replication.experiments.vision_sensitivity import patch_norm as pn
+    from replication.experiments.vision_sensitivity.binary_mnist import patch_norm as pn
 
     text = pn.describe_patch_norm(pn.patch_norm_table(_pn_checks(-0.015)))
     assert "lowers the ViT's sensitivity" in text and "border patches is 25%" in text

@@ -2,6 +2,7 @@
 code's dropout variant, and the tables and claims built from them (on ci-sized runs and planted data)."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -9,8 +10,20 @@ import pytest
 import torch
 
 from replication.experiments import vision_sensitivity as ch
+from replication.experiments.vision_sensitivity.regularisation import claims as reg
 from replication.experiments.vision_sensitivity.runs import RELEASED_DROPOUT, fixed_runs
+from replication.experiments.vision_sensitivity.ten_class import claims as ten
 from replication.measures.output_sharpness import shop_shpred
+
+
+def _fixed_claims(cfg, checks, sharp, target_runs=None, levels=None, scales=None, binary_matched=None):
+    """The fixed-budget protocol's claims in one list, as its two sections make them: the orderings (ten-class
+    section), then ShOp / ShPred and the released variant (regularisation section)."""
+    return ten.fixed_claims(cfg, checks, target_runs, levels, binary_matched) + reg.sharp_claims(cfg, sharp, scales)
+
+
+#: The claim builders under the names the tests use.
+fc = SimpleNamespace(fixed_claims=_fixed_claims, levels_claim=ten.levels_claim, sharp_claim=reg.sharp_claim)
 
 
 def test_fixed_runs_keep_the_old_keys_apart_and_cover_the_protocol():
@@ -153,7 +166,7 @@ def _planted_levels(vit_over_others: dict, seeds: int = 4) -> "pd.DataFrame":
 
 
 def test_fixed_claims_hold_and_fail_on_planted_data():
-    from replication.experiments.vision_sensitivity import fixed, fixed_claims as fc
+    from replication.experiments.vision_sensitivity import fixed
 
     cfg = ch.PRESETS["cpu"]
     good = fc.fixed_claims(
@@ -178,7 +191,7 @@ def test_fixed_claims_hold_and_fail_on_planted_data():
 
 @pytest.mark.slow
 def test_fixed_tables_on_a_ci_run(tmp_path):
-    from replication.experiments.vision_sensitivity import fixed, fixed_claims as fc
+    from replication.experiments.vision_sensitivity import fixed
     from replication.runs.store import Store
 
     cfg = ch.VisionConfig.from_params(scale="ci", architectures='["vit", "mlp"]', fixed_levels="[0.05]")
@@ -227,8 +240,6 @@ def test_the_fixed_budget_figures_draw_what_they_are_given():
 
 
 def test_a_level_without_a_test_fails_and_an_unreached_power_level_is_said():
-    from replication.experiments.vision_sensitivity import fixed_claims as fc
-
     cfg = ch.PRESETS["cpu"]
     levels = _planted_levels({0.5: 0.3, 1.0: 0.3})
     flat = (levels["ratio"] == 0.5) & levels["model"].isin(["ViT", "MLP"])
@@ -252,8 +263,6 @@ def test_a_run_that_misses_a_level_takes_the_level_out_of_the_comparison():
 
 
 def test_only_the_released_claim_without_the_fixed_seeds():
-    from replication.experiments.vision_sensitivity import fixed_claims as fc
-
     cfg = dataclasses.replace(ch.PRESETS["cpu"], fixed_seeds=0)
     claims = fc.fixed_claims(cfg, _planted_checks(0.01, 0.03), _planted_sharp(0.06, 0.03))
     assert len(claims) == 1 and claims[0].holds and "train mode exceeds eval mode" in claims[0].note
@@ -261,8 +270,6 @@ def test_only_the_released_claim_without_the_fixed_seeds():
 
 def test_the_shop_note_reads_shop_against_the_logits_size():
     import pandas as pd
-
-    from replication.experiments.vision_sensitivity import fixed_claims as fc
 
     cfg = ch.PRESETS["cpu"]
     sharp = _planted_sharp(0.06, 0.03)  # ShOp halves with the regulariser
@@ -281,8 +288,6 @@ def test_the_shop_note_reads_shop_against_the_logits_size():
 
 def test_a_failing_matched_ordering_cites_the_binary_sweep_at_matched_accuracy():
     import pandas as pd
-
-    from replication.experiments.vision_sensitivity import fixed_claims as fc
 
     sweep = pd.DataFrame(
         [

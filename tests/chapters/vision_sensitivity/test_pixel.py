@@ -10,6 +10,7 @@ import pytest
 
 from replication.experiments import vision_sensitivity as ch
 from replication.experiments.vision_sensitivity import fixed, pixel
+from replication.experiments.vision_sensitivity.noise_readings import claims as nr
 from replication.experiments.vision_sensitivity.runs import fixed_runs
 from replication.tasks import images as vision_data
 
@@ -104,7 +105,7 @@ def test_a_rerun_gives_the_first_runs_numbers(tmp_path):
 def test_the_pixel_claim_holds_fails_and_says_when_it_cannot_be_tested():
     cfg = ch.PRESETS["cpu"]
     mult = {"a": 3.245, "b": 5.679}
-    good = pixel.pixel_claim(cfg, _planted_levels({1.0: 2.0, 3.245: 0.5, 5.679: 0.4}), mult)
+    good = nr.pixel_claim(cfg, _planted_levels({1.0: 2.0, 3.245: 0.5, 5.679: 0.4}), mult)
     assert (
         good.holds
         and good.testable
@@ -112,20 +113,20 @@ def test_the_pixel_claim_holds_fails_and_says_when_it_cannot_be_tested():
         and "3.245 × sigma" in good.note
     )
     # the premise is checked: where the ViT is already the least sensitive at sigma nothing needs explaining
-    already = pixel.pixel_claim(cfg, _planted_levels({1.0: 0.5, 3.245: 0.5, 5.679: 0.4}), mult)
+    already = nr.pixel_claim(cfg, _planted_levels({1.0: 0.5, 3.245: 0.5, 5.679: 0.4}), mult)
     assert already.holds and "explains" not in already.note
-    bad = pixel.pixel_claim(cfg, _planted_levels({1.0: 2.0, 3.245: 1.5, 5.679: 0.4}), mult)
+    bad = nr.pixel_claim(cfg, _planted_levels({1.0: 2.0, 3.245: 1.5, 5.679: 0.4}), mult)
     assert not bad.holds and bad.testable and "explains" not in bad.note
-    one = pixel.pixel_claim(cfg, _planted_levels({3.245: 0.5, 5.679: 0.4}, seeds=1), mult)
+    one = nr.pixel_claim(cfg, _planted_levels({3.245: 0.5, 5.679: 0.4}, seeds=1), mult)
     assert not one.testable
     # the grid alone (no rerun stored) is not a test at the multiples, however many seeds it has
-    grid = pixel.pixel_claim(cfg, _planted_levels({1.0: 2.0, 4.0: 0.5}), mult)
+    grid = nr.pixel_claim(cfg, _planted_levels({1.0: 2.0, 4.0: 0.5}), mult)
     assert not grid.testable and "each pixel-scale level" in grid.note
     partial = _planted_levels({1.0: 2.0, 3.245: 0.5, 5.679: 0.4})
     partial = partial[~((partial["ratio"] > 3) & (partial["model"] == "CNN") & (partial["seed"] > 0))]
-    assert not pixel.pixel_claim(cfg, partial, mult).testable  # one CNN rerun: not enough
+    assert not nr.pixel_claim(cfg, partial, mult).testable  # one CNN rerun: not enough
     zeros = _planted_levels({3.245: 0.5, 5.679: 0.4}).assign(sensitivity=0.0)
-    assert not pixel.pixel_claim(cfg, zeros, mult).holds  # no test possible: the claim cannot rest on it
+    assert not nr.pixel_claim(cfg, zeros, mult).holds  # no test possible: the claim cannot rest on it
 
 
 def test_noise_units_name_an_order_only_where_every_model_is_measured():
@@ -221,12 +222,12 @@ def test_the_pixel_claims_cover_both_experiments():
         rows.append(b[b["model"] != "CNN"].assign(checkpoint=point))
     grid = _planted_levels({1.0: 2.0})
     grid = grid[grid["model"] != "CNN"]
-    claims = pixel.pixel_claims(cfg, ten, pd.concat(rows, ignore_index=True), grid, grid)
+    claims = nr.pixel_claims(cfg, ten, pd.concat(rows, ignore_index=True), grid, grid)
     assert [c.holds for c in claims] == [True, True, False] and all(c.testable for c in claims)
     assert "than the MLP" in claims[1].claim and "matched training accuracy" in claims[2].claim
     assert "explains" in claims[0].note and "explains" in claims[1].note
-    assert len(pixel.pixel_claims(dataclasses.replace(cfg, posthoc_matched=False), ten, pd.concat(rows))) == 2
-    assert pixel.pixel_claims(dataclasses.replace(cfg, pixel_seeds=0), ten, ten) == []
+    assert len(nr.pixel_claims(dataclasses.replace(cfg, posthoc_matched=False), ten, pd.concat(rows))) == 2
+    assert nr.pixel_claims(dataclasses.replace(cfg, pixel_seeds=0), ten, ten) == []
 
 
 def test_the_multiples_follow_the_data_set_and_the_subset():

@@ -11,6 +11,7 @@ from torch import nn
 
 from replication.experiments import vision_sensitivity as ch
 from replication.experiments.vision_sensitivity import posthoc, posthoc_analysis as pa
+from replication.experiments.vision_sensitivity.binary_mnist.posthoc_claims import posthoc_claims
 from replication.models.vision import build_model
 from replication.runs.store import Store
 
@@ -151,20 +152,20 @@ def _planted(vit_extra_blank: float, seeds=5, vit_scale=1.0):
 def test_claims_hold_and_fail_on_planted_data():
     cfg = ch.PRESETS["cpu"]
     lv, wh = _planted(0.0, vit_scale=0.1)  # the ViT a tenth of the MLP everywhere; random noise: a half
-    order, worder, rnd, blank, flat = pa.posthoc_claims(cfg, lv, wh)
+    order, worder, rnd, blank, flat = posthoc_claims(cfg, lv, wh)
     assert order.holds and worder.holds and rnd.holds and not blank.holds and not flat.holds
     assert pa.calibrated(lv, wh)[0] == pytest.approx(1 / 16)
     lv, wh = _planted(0.02)  # the same as the MLP plus an excess on blank patches
-    order, worder, rnd, blank, flat = pa.posthoc_claims(cfg, lv, wh)
+    order, worder, rnd, blank, flat = posthoc_claims(cfg, lv, wh)
     assert not order.holds and "significantly above the MLP at 5 of 5" in order.note
     assert blank.holds and not rnd.holds and not flat.holds
     lv, wh = _planted(0.02, vit_scale=0.0)  # the ViT: only a fixed sensitivity on blank patches
     wh.loc[wh["arch"] == "vit", "sensitivity"] *= 4  # the ViT above the MLP under whole-image noise
-    order, worder, rnd, blank, flat = pa.posthoc_claims(cfg, lv, wh)
+    order, worder, rnd, blank, flat = posthoc_claims(cfg, lv, wh)
     assert not worder.holds and "LayerNorm" in worder.note
     assert flat.holds and "above the MLP at 4 of 5 levels" in order.note and "below it at 1 (4 × sigma)" in order.note
     one = lv[lv["seed"] == 0]
-    assert all(not c.testable for c in pa.posthoc_claims(cfg, one, wh[wh["seed"] == 0]))
+    assert all(not c.testable for c in posthoc_claims(cfg, one, wh[wh["seed"] == 0]))
 
 
 def test_ci_scale_runs_on_the_binary_runs_of_its_own_cache(tmp_path):
@@ -176,7 +177,7 @@ def test_ci_scale_runs_on_the_binary_runs_of_its_own_cache(tmp_path):
     lv, wh = ch.level_table(runs, results), ch.whole_table(runs, results)
     assert len(lv) == len(results) * len(cfg.posthoc_levels) and len(wh) == len(results) * len(cfg.posthoc_whole)
     assert ((lv["n_blank"] + lv["n_informative"]) == cfg.posthoc_images * 16).all()
-    assert len(pa.posthoc_claims(cfg, lv, wh)) == 5 and ch.describe_posthoc(lv, wh) and len(ch.table4(lv, wh)) == 2
+    assert len(posthoc_claims(cfg, lv, wh)) == 5 and ch.describe_posthoc(lv, wh) and len(ch.table4(lv, wh)) == 2
     again = ch.posthoc_table(cfg, Store(cache=tmp_path, mode_="off", scale="ci"))[1]
     assert again[0]["levels"] == results[0]["levels"]  # read back from the cache
     from replication.experiments.vision_sensitivity.posthoc import matched_posthoc_runs

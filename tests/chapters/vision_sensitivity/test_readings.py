@@ -168,6 +168,7 @@ def _planted_long(cfg, vit_token=0.01, vit_scattered=0.3, other=0.05, seeds=3):
 def test_the_map_names_the_axis_that_flips_the_verdicts():
     from replication.experiments.vision_sensitivity import PRESETS
     from replication.experiments.vision_sensitivity import map_analysis as ma
+    from replication.experiments.vision_sensitivity.noise_readings import claims as nr
 
     cfg = PRESETS["ci"]
     grid = ma.map_grid(cfg, _planted_long(cfg))
@@ -180,7 +181,7 @@ def test_the_map_names_the_axis_that_flips_the_verdicts():
     for named in READINGS:
         assert flips.loc[(named, "perturb"), "verdicts flipped"] == flips.loc[(named, "perturb"), "changes tested"] == 3
     assert (flips.drop("perturb", level="axis")["verdicts flipped"] == 0).all()
-    claims = ma.map_claims(cfg, grid)
+    claims = nr.map_claims(cfg, grid)
     kinds = [c.kind for c in claims]
     assert kinds == ["diagnosis"] * (3 + 3 + 3 + 1)  # the paper claims are the chapter's own rows, counted once
     assert all(c.holds for c in claims if "the paper's reading" in c.claim)
@@ -194,6 +195,7 @@ def test_the_map_without_measures_is_untestable():
 
     from replication.experiments.vision_sensitivity import PRESETS
     from replication.experiments.vision_sensitivity import map_analysis as ma
+    from replication.experiments.vision_sensitivity.noise_readings import claims as nr
 
-    claims = ma.map_claims(PRESETS["ci"], ma.map_grid(PRESETS["ci"], pd.DataFrame()))
+    claims = nr.map_claims(PRESETS["ci"], ma.map_grid(PRESETS["ci"], pd.DataFrame()))
     assert claims and not any(c.testable for c in claims)

@@ -10,11 +10,19 @@ import torch
 from torch import nn
 
 from replication.experiments import vision_sensitivity as ch
+from replication.experiments.vision_sensitivity.regularisation.claims import method_claims
+from replication.experiments.vision_sensitivity.ten_class.claims import architecture_claims
 from replication.measures.token import patchify
 
 
 # --------------------------------------------------------------------------------------------------
 # The config
+
+
+def _claims(cfg, runs):
+    """The target-accuracy runs' claims, as the two sections that show them make them: the architectures' (ten-class
+    section), then the training methods' (regularisation section)."""
+    return architecture_claims(cfg, runs) + method_claims(cfg, runs)
 
 
 def test_presets_build_and_derive_their_runs():
@@ -172,14 +180,14 @@ def _fake_runs(vit_sens, cnn_sens):
 
 def test_claims_can_hold_and_fail():
     cfg = ch.VisionConfig.from_params(scale="ci")
-    c = {x.claim: x for x in ch.claims(cfg, _fake_runs([0.01, 0.012, 0.011], [0.05, 0.06, 0.055]))}
+    c = {x.claim: x for x in _claims(cfg, _fake_runs([0.01, 0.012, 0.011], [0.05, 0.06, 0.055]))}
     assert len(c) == 8
     assert c["At comparable training accuracy the ViT's token-wise sensitivity is below the CNN's"].holds
     assert c["The sensitivity regulariser lowers the token-wise sensitivity"].holds
     assert c["The sensitivity regulariser raises accuracy under noise corruptions"].holds
     assert not c["Whole-image noise augmentation lowers the token-wise sensitivity"].holds
     assert not c["The regularised model sits in a flatter minimum: lower ShPred"].holds  # equal: no evidence
-    flipped = {x.claim: x for x in ch.claims(cfg, _fake_runs([0.05, 0.06, 0.055], [0.01, 0.012, 0.011]))}
+    flipped = {x.claim: x for x in _claims(cfg, _fake_runs([0.05, 0.06, 0.055], [0.01, 0.012, 0.011]))}
     assert not flipped["At comparable training accuracy the ViT's token-wise sensitivity is below the CNN's"].holds
 
 
@@ -202,7 +210,7 @@ def test_ci_run_end_to_end(tmp_path):
     assert set(curves["epoch"]) == {0, 1}
     corr = ch.corruption_table(cfg, runs, cache=store)
     assert len(corr) == 4 * 7 * 2
-    assert len(ch.claims(cfg, runs)) == 8
+    assert len(_claims(cfg, runs)) == 8
     assert "Data: mnist" in ch.describe(cfg, runs, curves)
     assert "sensitivity" in ch.describe_methods(cfg, runs)
     again = ch.run_table(cfg, cache=store, progress=False)

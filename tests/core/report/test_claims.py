@@ -231,3 +231,42 @@ def test_the_book_extension_writes_the_csv_at_the_root_of_the_html(tmp_path, mon
         rows = list(csv.DictReader(fh))
     assert {r["scale"] for r in rows} == {"cpu", "paper"} and len(rows) == 11  # the book's scale and the paper's
     assert "scorecard_csv: book/_ext" in (REPO / "_config.yml").read_text()
+
+
+def test_the_claims_of_two_sections_are_counted_under_their_chapter_and_link_to_their_own_pages(tmp_path):
+    """Sections record under their own pages; the scorecard counts them in their chapter's row, lists them in reading
+    order (the chapter's sections after it, before the next chapter) and links each claim to its own page."""
+    from replication.report.anchors import chapter_page
+    from replication.report.claims import chapter_of
+    from replication.report.verdicts import what_replicates_html
+
+    def c(page, text, holds, kind="paper", headline=False):
+        return Claim(page, text, "V25 §5", "p", "m", holds, "cpu", "", kind=kind, headline=headline, section="Runs")
+
+    record([c("11_language_sensitivity", "language", True)], root=tmp_path)
+    record([c("10_2_ten_class", "ten held", True, headline=True), c("10_2_ten_class", "ten diag", False, "diagnosis")],
+           root=tmp_path)  # fmt: skip
+    record([c("10_1_binary_mnist", "binary failed", False, headline=True)], root=tmp_path)
+    record([c("09_token_sensitivity", "tokens", True)], root=tmp_path)
+    card = scorecard([tmp_path / "claims"])
+    assert list(dict.fromkeys(card["chapter"])) == [
+        "09_token_sensitivity",
+        "10_1_binary_mnist",
+        "10_2_ten_class",
+        "11_language_sensitivity",
+    ]
+    assert chapter_of("10_1_binary_mnist") == chapter_of("10_vision_sensitivity") == "10_vision_sensitivity"
+    assert chapter_of("not_a_page") == "not_a_page"
+    counts = summary(card)
+    assert list(counts.index) == ["09_token_sensitivity", "10_vision_sensitivity", "11_language_sensitivity"]
+    row = counts.loc["10_vision_sensitivity"]
+    assert row[("cpu", "paper claims")] == "1 / 2" and row[("cpu", "headline")] == "1 / 2"
+    assert row[("cpu", "diagnoses")] == "0 / 1"
+    html = what_replicates_html(card)
+    for page, claim in (("10_1_binary_mnist", "binary failed"), ("10_2_ten_class", "ten held")):
+        assert chapter_page(page) == f"notebooks/{page}.html"
+        assert f'<a href="../notebooks/{page}.html#runs">{claim}</a>' in html, page
+    assert "10_vision_sensitivity.html" not in html
+    table = scorecard_table(card)._repr_html_()
+    assert "10_vision_sensitivity › 10_1_binary_mnist</th>" in table and ">09_token_sensitivity</th>" in table
+    assert 'href="10_2_ten_class.html#claim-cpu-' in table  # the scorecard links a claim to its row on its page

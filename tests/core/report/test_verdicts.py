@@ -143,3 +143,30 @@ def test_dashed_shows_missing_values_as_a_dash_and_keeps_the_rest():
     assert out["full"].tolist() == [1.5, 2.25, 3.0] and out["full"].dtype == float
     assert "NaN" not in out.to_html() and "None" not in out.to_html()
     assert dashed(df)["x"].tolist()[0] == 0.123456  # digits None: numbers as they are
+
+
+def test_a_chapters_first_page_gathers_the_paper_claims_of_its_sections(tmp_path):
+    """The first page of a chapter split into sections shows its sections' paper claims at its scale, each linked to
+    its row on its own section's page; claims of the chapter's own page, of other chapters, of other scales and of
+    other kinds stay out."""
+    from replication.report.verdicts import sections_claims
+
+    def c(page, text, holds, scale="cpu", kind="paper"):
+        return Claim(page, text, "V25 §5", "p", "m", holds, scale, "fails: too noisy", True, kind=kind)
+
+    record([c("10_1_binary_mnist", "binary", False), c("10_1_binary_mnist", "why", True, kind="diagnosis")],
+           root=tmp_path)  # fmt: skip
+    record([c("10_4_regularisation", "flat", True)], root=tmp_path)
+    record([c("10_4_regularisation", "flat at ci", True, scale="ci")], root=tmp_path)
+    record([c("09_token_sensitivity", "tokens", True)], root=tmp_path)
+    roots = [tmp_path / "claims"]
+    got = sections_claims("10", "cpu", roots=roots)
+    assert list(got["claim"]) == ["binary", "why", "flat"]
+    html = verdict_html(got, here="10_vision_sensitivity")
+    assert f'href="10_1_binary_mnist.html#{claim_id("cpu", "binary")}"' in html
+    assert f'href="10_4_regularisation.html#{claim_id("cpu", "flat")}"' in html
+    assert "why" not in html and "tokens" not in html and "1 of 2 paper claims hold" in html
+    assert "its section's claims table" in html
+    own = verdict_html(got[got["chapter"] == "10_1_binary_mnist"])  # on the section's own page: links on the page
+    assert f'href="#{claim_id("cpu", "binary")}"' in own and ".html#" not in own
+    assert "recorded no paper claim yet" in verdict_html(sections_claims("10", "paper", roots=roots), here="x")

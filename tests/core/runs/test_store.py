@@ -206,3 +206,10 @@ def test_provenance_tells_machines_apart_and_old_entries_still_load(tmp_path):
     entry["provenance"] = {k: v for k, v in entry["provenance"].items() if not k.startswith(("cpu_", "blas"))}
     path.write_text(json.dumps(entry))
     assert store.load("toy_old", {"x": 1}) == {"value": 1}
+
+
+def test_the_status_table_lists_pages_in_reading_order(tmp_path):
+    for stem in ("11_language_sensitivity", "10_vision_sensitivity", "10_2_ten_class", "10_1_binary_mnist"):
+        write_status(stem, "ci", root=tmp_path)
+    order = ["10_vision_sensitivity", "10_1_binary_mnist", "10_2_ten_class", "11_language_sensitivity"]
+    assert list(status_table("ci", root=tmp_path).index) == order  # by file name, 10_1 would come first

@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ...report.claims import ALPHA, Claim, claims_for, fmt
-from ...runs.store import Store
-from .binary import adam_runs, binary_runs
-from .binary_analysis import binary_curves, binary_table, checkpoint_table
+from ....report.empty import table_when_run
+from ....report.claims import ALPHA, Claim, claims_for, fmt
+from ....runs.store import Store
+from ..binary import adam_runs, binary_runs
+from ..binary_analysis import binary_curves, binary_table, checkpoint_table
 from .patch_norm import common_levels
-from .runs import VisionConfig
+from ..runs import VisionConfig
 
 CLAIM = claims_for(__name__)
 
@@ -65,6 +66,7 @@ def adam_curves(cfg: VisionConfig, cache: Store | None = None) -> pd.DataFrame:
     return curves.assign(model=["ViT, " + NAMES[a.removeprefix("vit_")] for a in curves["arch"]])
 
 
+@table_when_run
 def adam_table(checks: pd.DataFrame) -> pd.DataFrame:
     """Per optimiser: epoch, training and test accuracy and sensitivity at each common level and at the end (mean
     over seeds)."""

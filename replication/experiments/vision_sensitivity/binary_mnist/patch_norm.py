@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...report.stats import paired_p
-from ...report.claims import ALPHA, Claim, claims_for, fmt
-from ...runs.store import Store
-from .binary import binary_runs, no_patch_norm_runs
-from .binary_analysis import binary_table, checkpoint_table
-from .runs import VisionConfig
+from ....report.stats import paired_p
+from ....report.claims import ALPHA, Claim, claims_for, fmt
+from ....runs.store import Store
+from ..binary import binary_runs, no_patch_norm_runs
+from ..binary_analysis import binary_table, checkpoint_table
+from ..runs import VisionConfig
 
 CLAIM = claims_for(__name__)
 
