@@ -186,6 +186,8 @@ def book_pages(root: Path) -> list[Path]:
 
 #: Cell texts that mean "not measured" and must show as "—" in a reader's table.
 MISSING_CELLS = {"NaN", "nan", "<NA>", "NaT", "None"}
+#: A missing value inside a cell's text ("nan ± 0", "0.3 ± nan"): a "mean ± sd" of nothing.
+MISSING_IN_CELL = re.compile(r"(?:^|\s)(?:nan|NaN)(?:\s|$)")
 
 
 @dataclass
@@ -241,7 +243,7 @@ class _ReadingParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("td", "th") and self.cell is not None:
             text = "".join(self.cell).strip()
-            if text in MISSING_CELLS:
+            if text in MISSING_CELLS or MISSING_IN_CELL.search(text):
                 self.reading.missing.append(f"{self.table[-1] if self.table else 'table'}: {text!r}")
             self.cell = None
         elif tag == "tr" and self.row is not None:

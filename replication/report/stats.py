@@ -15,6 +15,7 @@ from scipy import stats
 
 from .claims import ALPHA, fmt
 from .cost import COST, compute_cost, compute_summary  # noqa: F401 (the chapters import them from here)
+from .text import DASH
 
 if TYPE_CHECKING:
     pass
@@ -107,7 +108,8 @@ def mean_sd_table(
 
     ``significant=False`` rounds both to ``digits`` decimals (``str`` of the rounded float); ``True`` writes the
     mean with ``digits`` and the sd with ``sd_digits`` (default ``digits``) significant digits. ``fill`` replaces
-    an sd that pandas cannot compute (one value per group; None keeps it NaN). ``seeds`` names a first column with
+    an sd that pandas cannot compute (one value per group; None keeps it NaN); a group whose values are all missing
+    shows "—". ``seeds`` names a first column with
     the size of each group (None: none); ``sort`` sorts the groups.
     """
     g = df.groupby(by, sort=sort)[cols]
@@ -118,6 +120,7 @@ def mean_sd_table(
         out = g.mean().map(lambda v: f"{v:.{digits}g}") + " ± " + sd.map(lambda v: f"{v:.{sdd}g}")
     else:
         out = g.mean().round(digits).astype(str) + " ± " + sd.round(digits).astype(str)
+    out = out.mask(g.mean().isna(), DASH)  # a mean of nothing (every value missing) is not measured
     if seeds is not None:
         out.insert(0, seeds, g.size())
     return out

@@ -148,6 +148,9 @@ def test_reading_problems_nan_cells_verdict_box_unlinked_rows_and_the_landing_pa
             "notebooks/nan.html": _html(
                 '<table data-table="t"><tr><th>x</th></tr><tr><td>NaN</td><td>—</td></tr></table>'
             ),
+            "notebooks/pm.html": _html(
+                '<table data-table="u"><tr><td>nan ± 0</td><td>Nancy ± nan-free</td><td>0.2 ± 0.1</td></tr></table>'
+            ),
             "scorecard.csv": "paper,chapter,scale,kind,headline,claim\n"
             "HR24,05_sharpness,cpu,paper,True,claim one\nHR24,05_sharpness,cpu,paper,False,claim two\n",
         },
@@ -162,6 +165,9 @@ def test_reading_problems_nan_cells_verdict_box_unlinked_rows_and_the_landing_pa
     ]
     assert [p for p in problems if p.startswith("notebooks/nan.html")] == [
         "notebooks/nan.html: a table shows a missing value as 'NaN' (t); show it as '—'"
+    ]
+    assert [p for p in problems if p.startswith("notebooks/pm.html")] == [
+        "notebooks/pm.html: a table shows a missing value as 'nan ± 0' (u); show it as '—'"
     ]
     # the landing page must give each headline claim of the CSV a verdict (a link to its row); not the others
     cid = claim_id("cpu", "claim one")

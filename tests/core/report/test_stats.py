@@ -219,6 +219,11 @@ def test_mean_sd_text_and_table():
     sig = mean_sd_table(df, "m", ["x"], significant=True, sd_digits=2, sort=True, seeds=None)
     assert list(sig.index) == ["a", "b"] and sig.loc["b", "x"] == "1.5 ± 0.71" and sig.loc["a", "x"] == "0.1235 ± 0"
     assert pd.isna(mean_sd_table(df, "m", ["x"], fill=None).loc["a", "x"])  # no sd: no cell, as pandas writes it
+    gap = df.assign(y=[float("nan"), float("nan"), 2.0])  # every y of group b missing: not measured, not "nan ± 0"
+    assert (
+        mean_sd_table(gap, "m", ["y"]).loc["b", "y"] == "—"
+        and mean_sd_table(gap, "m", ["y"]).loc["a", "y"] == "2.0 ± 0.0"
+    )
 
 
 def test_compute_summary_columns_units_and_total():
