@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ROOT / "replication" / "experiments"
 NOTEBOOKS = ROOT / "notebooks"
 
-#: Chapters in which every claim must name its section (the others: only the sections they give are checked).
-REQUIRED = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "12")
-#: The same as pages: those chapters' first pages.
-REQUIRED_PAGES = [c.stem for c in CHAPTERS if c.number in REQUIRED]
+#: Chapters in which every claim must name its section (chapter 10 records its claims on its section pages, which
+#: are all required; a claim may give its section through a dict it spreads, ``CLAIM(**base)``).
+REQUIRED = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "11", "12")
+#: The same as pages: those chapters' first pages, and the section pages of every chapter.
+REQUIRED_PAGES = [c.stem for c in CHAPTERS if c.number in REQUIRED] + [s.stem for c in CHAPTERS for s in c.sections]
 #: The calls that make a claim (:mod:`replication.report.claims`).
 MAKERS = frozenset({"CLAIM", "CLAIM.untestable", "untestable", "Claim"})
 #: A heading of a notebook's markdown cell in its py:percent source, and the levels a claim may link to.
@@ -126,6 +127,36 @@ def _calls(tree: ast.AST) -> list[tuple[ast.Call, ast.FunctionDef | None]]:
     return out
 
 
+def _dict_section(value: ast.expr, tree: ast.AST) -> ast.keyword | None:
+    """The ``section=`` of ``dict(..., section=...)``, or of the ``dict(...)`` that a function of the module returns
+    where ``value`` calls it (``base = _base(...)``)."""
+    if not isinstance(value, ast.Call):
+        return None
+    if _name(value.func) == "dict":
+        return _section(value)
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.FunctionDef) and node.name == _name(value.func):
+            returns = [r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value is not None]
+            found = [_dict_section(r, tree) for r in returns]
+            return found[0] if found and all(found) else None
+    return None
+
+
+def _splatted(call: ast.Call, fn: ast.FunctionDef | None, tree: ast.AST) -> ast.keyword | None:
+    """The ``section=`` of a ``dict(...)`` that the call passes as ``**name``, where ``name`` is assigned that dict
+    in the function around the call (``base = dict(..., section=...)`` or a module function that returns one,
+    then ``CLAIM(**base)``)."""
+    names = {k.value.id for k in call.keywords if k.arg is None and isinstance(k.value, ast.Name)}
+    for node in ast.walk(fn) if fn is not None else ():
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id in names for t in node.targets)
+            and (kw := _dict_section(node.value, tree)) is not None
+        ):
+            return kw
+    return None
+
+
 def _required(fn: ast.FunctionDef, param: str) -> bool:
     """Whether ``param`` is a parameter of ``fn`` without a default."""
     a = fn.args
@@ -144,15 +175,16 @@ def missing_sections(trees: dict[str, ast.AST]) -> tuple[list[str], int]:
     while True:
         problems, found, forwarding = [], 0, set()
         for path, tree in trees.items():
+            consts = constants(tree)
             for call, fn in _calls(tree):
                 if _name(call.func) not in makers:
                     continue
                 found += 1
                 where = f"{path}:{call.lineno} {_name(call.func)}(...)"
-                kw = _section(call)
+                kw = _section(call) or _splatted(call, fn, tree)
                 if kw is None:
                     problems.append(f"{where} gives no section=")
-                elif _strings(kw.value):
+                elif _strings(kw.value, consts):
                     continue
                 elif isinstance(kw.value, ast.Name) and fn is not None and _required(fn, kw.value.id):
                     forwarding.add(fn.name)
@@ -220,3 +252,20 @@ def claims(cfg):
     assert calls == 6  # add's CLAIM, put's CLAIM.untestable, put(...) twice, the CLAIM and untestable at the end
     assert [p.split(" ", 1)[0] for p in problems] == ["m.py:8", "m.py:15", "m.py:16"], problems
     assert "gives no section=" in problems[1] and "required parameter" in problems[0]
+
+
+def test_a_section_given_through_a_dict_that_the_claim_spreads_counts():
+    src = """
+SECTION = "Heading"
+
+def _base(c):
+    return dict(section=SECTION, claim=c)
+
+def claims(cfg):
+    base = dict(section="Other", claim="a")
+    plain = dict(claim="b")
+    named = _base("c")
+    return [CLAIM(**base, holds=True), CLAIM(**plain, holds=True), CLAIM(**named, holds=False)]
+"""
+    problems, calls = missing_sections({"m.py": ast.parse(src)})
+    assert calls == 3 and [p.split(" ", 1)[0] for p in problems] == ["m.py:11"], problems
