@@ -270,9 +270,12 @@ def scorecard(
     committed = COMMITTED if committed is None else Path(committed)
     roots = [claims_dir(), committed] if roots is None else [Path(r) for r in roots]
     rows = []
+    sectioned = {c.stem for c in CHAPTERS if c.sections}  # such a chapter's claims are its sections' (a file under
+    # its first page's name is left from before it had sections)
     for root in roots:
         for f in sorted(root.glob("*/*.json")):
-            rows.extend(json.loads(f.read_text()))
+            if f.stem not in sectioned:
+                rows.extend(json.loads(f.read_text()))
     df = with_kinds(pd.DataFrame(rows, columns=COLUMNS))  # records written before a field existed lack it
     if scales is not None:
         df = df[df["scale"].isin(list(scales))]

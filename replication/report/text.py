@@ -34,7 +34,7 @@ def label(name: str, variant: str | None = None) -> str:
 
 def fmt(x: Any, digits: int = 3) -> str:
     """Compact number formatting for claims tables (``digits`` significant digits; very small or large numbers in
-    scientific notation; integers as they are)."""
+    scientific notation; integers as they are; NaN as :data:`DASH`)."""
     if isinstance(x, (int,)) and not isinstance(x, bool):
         return str(x)
     try:
@@ -42,7 +42,7 @@ def fmt(x: Any, digits: int = 3) -> str:
     except (TypeError, ValueError):
         return str(x)
     if math.isnan(v):
-        return "nan"
+        return DASH  # not measured, or not computable from what was
     if v == 0 or 1e-3 <= abs(v) < 1e4:
         return f"{v:.{digits}g}"
     return f"{v:.{max(digits - 1, 1)}e}"

@@ -124,9 +124,9 @@ def _plant(root: Path) -> None:
     record([c("05_sharpness", "head holds", "HR24 Fig. 1", False, "paper", "paper", headline=True)], root=root)
     record(
         [
-            c("10_vision_sensitivity", "v head", "V25 §5", True, "cpu", "paper", headline=True),
-            c("10_vision_sensitivity", "v reading", "V25 §5 (other reading)", True, "cpu", "diagnosis"),
-            c("10_vision_sensitivity", "v chapter ref", "this chapter's test", False, "cpu", "paper"),
+            c("10_2_ten_class", "v head", "V25 §5", True, "cpu", "paper", headline=True),
+            c("10_2_ten_class", "v reading", "V25 §5 (other reading)", True, "cpu", "diagnosis"),
+            c("10_2_ten_class", "v chapter ref", "this chapter's test", False, "cpu", "paper"),
         ],
         root=root,
     )
@@ -173,7 +173,7 @@ def test_planted_claims_are_counted_by_paper_scale_and_kind(tmp_path):
     assert s.loc["03_average_sensitivity", ("cpu", "paper claims")] == "—"
     assert s.loc["10_vision_sensitivity", ("paper", "paper claims")] == "—"
     paper_rows = scorecard_table(card, kinds=["paper"])
-    assert sorted(set(paper_rows.index)) == ["05_sharpness", "10_vision_sensitivity"] and len(paper_rows) == 7
+    assert sorted(set(paper_rows.index)) == ["05_sharpness", "10_2_ten_class"] and len(paper_rows) == 7
     assert "★ head holds" in list(paper_rows["claim"]) and "paper holds" in list(paper_rows["claim"])
     assert list(scorecard_table(card, kinds=["check"])["claim"]) == ["check holds"]
     assert list(scorecard_table(card, kinds=[UNKNOWN])["claim"]) == ["old"]
@@ -248,7 +248,9 @@ def test_the_claims_of_two_sections_are_counted_under_their_chapter_and_link_to_
            root=tmp_path)  # fmt: skip
     record([c("10_1_binary_mnist", "binary failed", False, headline=True)], root=tmp_path)
     record([c("09_token_sensitivity", "tokens", True)], root=tmp_path)
+    record([c("10_vision_sensitivity", "left from before the sections", True)], root=tmp_path)  # a stale file
     card = scorecard([tmp_path / "claims"])
+    assert "left from before the sections" not in set(card["claim"])
     assert list(dict.fromkeys(card["chapter"])) == [
         "09_token_sensitivity",
         "10_1_binary_mnist",

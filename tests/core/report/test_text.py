@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from replication.report.text import computed_on, label, span
+from replication.report.text import DASH, computed_on, fmt, label, span
 
 
 def test_span_of_numbers():
@@ -36,3 +36,8 @@ def test_computed_on():
     assert computed_on(pd.Series(["a", None, "a", None, "a"])) == "3 runs on a; 2 runs on unknown"
     assert computed_on(pd.Series(["a", "b", "a"])) == "2 runs on a; 1 run on b"
     assert computed_on(None) == "unknown"
+
+
+def test_fmt_writes_numbers_compactly_and_nan_as_a_dash():
+    assert (fmt(3), fmt(0.123456), fmt(1e-5), fmt(12345.0)) == ("3", "0.123", "1.00e-05", "1.23e+04")
+    assert fmt(float("nan")) == fmt(np.nan) == DASH and fmt("text") == "text"

@@ -33,7 +33,7 @@ def _plant(root):
         root=root,
     )
     record([c("05_sharpness", "head holds", "HR24 Fig. 1", False, "paper", "paper", headline=True)], root=root)
-    record([c("10_vision_sensitivity", "v head", "V25 §5", True, "cpu", "paper", headline=True)], root=root)
+    record([c("10_2_ten_class", "v head", "V25 §5", True, "cpu", "paper", headline=True)], root=root)
 
 
 def _c(text, holds, scale="cpu", kind="paper", headline=False, testable=True, note="", section=""):
