@@ -84,8 +84,8 @@ def curves(cfg: LanguageConfig, cache: Store | None = None) -> pd.DataFrame:
 
 def summary(curves: pd.DataFrame, total: int) -> pd.DataFrame:
     """One row per stored trial and model: the training and validation accuracy after the last epoch, the best
-    validation accuracy and its epoch, the first epoch with training accuracy ≥ 0.9 ("—" when never), the
-    training minutes. ``total``: the trials' runs in all (stated in the frame's ``attrs``)."""
+    validation accuracy after an epoch of training and its epoch, the first epoch with training accuracy ≥ 0.9
+    ("—" when never), the training minutes. ``total``: the trials' runs in all (stated in the frame's ``attrs``)."""
     if curves.empty:
         out = pd.DataFrame(columns=["train_acc", "val_acc", "best_val", "best_epoch", "train ≥ 0.9 at", "minutes"])
         out.attrs["stored"] = f"0 of {total} trial runs stored"
@@ -93,7 +93,8 @@ def summary(curves: pd.DataFrame, total: int) -> pd.DataFrame:
     rows = []
     for (i, label, model), g in curves.groupby(["trial", "setting", "model"], sort=True):
         g = g.sort_values("epoch")
-        last, best = g.iloc[-1], g.loc[g["val_acc"].idxmax()]
+        trained = g[g["epoch"] > 0] if (g["epoch"] > 0).any() else g  # the best of a trained model
+        last, best = g.iloc[-1], trained.loc[trained["val_acc"].idxmax()]
         fit = g.loc[g["train_acc"] >= 0.9, "epoch"]
         rows.append(
             {"trial": i, "setting": label, "model": model, "epochs": int(last["epoch"])}
