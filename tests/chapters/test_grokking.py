@@ -802,6 +802,9 @@ def test_the_predictor_claim_waits_for_the_runs_fixed_in_advance():
     cfg = dataclasses.replace(ch.GrokkingConfig.from_params(scale="ci"), seeds=2, predictor_seeds=12)
     c = ch.claims(cfg, _phases(EIGHT), _parity(), _bump(), _phases(EIGHT))[PREDICTOR]
     assert not c.testable and not c.holds and "not judged yet: 8 of the 12 runs fixed in advance" in c.note
+    assert "over 8 runs sensitivity's ρ reaches p < 0.05 only at ρ ≥ 0.643" in c.note  # what the runs can show
+    few = ch.claims(cfg, _phases(EIGHT[:2]), _parity(), _bump(), _phases(EIGHT[:2]))[PREDICTOR]
+    assert "over 2 runs no rank correlation can reach p < 0.05" in few.note
     assert "Williams's t" in c.measured  # the interim numbers are shown
     full = ch.claims(dataclasses.replace(cfg, predictor_seeds=8), _phases(EIGHT), _parity(), _bump())[PREDICTOR]
     assert full.testable and full.holds

@@ -44,6 +44,14 @@ def planned_runs(cfg: GrokkingConfig) -> int:
     return max(cfg.predictor_seeds, cfg.seeds)
 
 
+def _can_show(n: int) -> str:
+    """What ``n`` runs can show at all: the smallest rank correlation that reaches the book's level over them."""
+    rho = critical_rho(n)
+    if not np.isfinite(rho):
+        return f"over {n} runs no rank correlation can reach p < {ALPHA}"
+    return f"over {n} runs sensitivity's ρ reaches p < {ALPHA} only at ρ ≥ {fmt(rho)}"
+
+
 def grok_step_predictor(*, cfg: GrokkingConfig, phases: pd.DataFrame, planned: int | None = None) -> Claim:
     """Across seeds, the step at which sensitivity has fallen predicts the grokking step better than the norm's does:
     the two rank correlations compared by Williams's test for correlations that share a variable."""
@@ -88,7 +96,8 @@ def grok_step_predictor(*, cfg: GrokkingConfig, phases: pd.DataFrame, planned: i
         f"rank-correlated over runs with the step test accuracy reaches 95%: sensitivity's ρ one-sided p < {ALPHA} "
         f"(exact over every permutation up to {EXACT_RUNS} runs), and larger than the norm's by Williams's test for "
         f"two correlations that share a variable (one-sided p < {ALPHA}; Steiger 1980, applied to the rank "
-        f"correlations); the run count for {POWER:.0%} power takes the three measured correlations as the true ones"
+        f"correlations); the run count for {POWER:.0%} power takes the three measured correlations as the true ones; "
+        + _can_show(ns)
         + (
             f"; not judged yet: {len(phases)} of the {planned} runs fixed in advance are stored (a verdict as runs "
             f"arrive would be optional stopping), the numbers are interim"
