@@ -46,6 +46,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from replication.report.anchors import claim_id
+
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH = 1280  # CSS pixels: the window width of the screenshots and of the layout checks
 HEIGHT = 900
@@ -266,9 +268,6 @@ def headline_targets(csv: Path) -> list[tuple[str, str]]:
     """(claim id, claim) of every headline paper claim at every scale in the build's ``scorecard.csv``: the rows the
     landing page must give a verdict for (its links name these ids)."""
     import csv as _csv
-
-    sys.path.insert(0, str(ROOT))
-    from replication.report.anchors import claim_id
 
     with open(csv, newline="", encoding="utf-8") as fh:
         rows = list(_csv.DictReader(fh))
