@@ -75,20 +75,8 @@ from .posthoc_analysis import (
     whole_table,
 )
 from .measure import image_sensitivity, load_run_data, measure_vision, one_patch_noise, training_loss
-from .runs import (
-    AUG_VARIANCE_RATIO,
-    KIND,
-    METHODS,
-    NOISE,
-    PATCH,
-    PRESETS,
-    SIGMA,
-    VisionConfig,
-    VisionRun,
-    fixed_runs,
-    n_images,
-    vision_runs,
-)
+from .runs import KIND, VisionRun, fixed_runs, n_images, vision_runs
+from .config import AUG_VARIANCE_RATIO, METHODS, NOISE, PATCH, PRESETS, SIGMA, VisionConfig
 
 __all__ = [
     "BinaryRun",

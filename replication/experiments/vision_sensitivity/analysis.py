@@ -15,7 +15,8 @@ from ...runs.store import Store
 from ...runs.sweep import load_results, run_sweep
 from ...tasks.corruptions import CATEGORY
 from .measure import measure_vision
-from .runs import KIND, VisionConfig, vision_runs
+from .runs import KIND, vision_runs
+from .config import VisionConfig
 
 
 def run_table(cfg: VisionConfig, cache: Store | None = None, progress=None) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from ...runs.chapters import kind
 from ...tasks import images as vision_data
 from ...train import fit
 from .measure import WEIGHT_DTYPES, epoch_batches, image_sensitivity
-from .runs import PATCH, SIGMA, VisionConfig, check_levels
+from .config import PATCH, SIGMA, VisionConfig, check_levels
 
 KIND = kind("vision_binary_run", __name__)
 #: The architectures of V25's MNIST experiment, and the same ViT without its patch LayerNorm (``vit_nopn``).

@@ -15,7 +15,7 @@ from ...runs.store import Store
 from ...runs.stored import stored_runs, stored_sentence
 from .analysis import NAMES
 from .binary import KIND, binary_runs, levelled, measure_binary
-from .runs import VisionConfig
+from .config import VisionConfig
 
 
 #: Patch positions on the border of the 4x4 grid of 7x7 patches (12 of 16): mostly blank on MNIST digits.

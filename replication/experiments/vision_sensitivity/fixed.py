@@ -19,7 +19,8 @@ from ...runs.store import Store
 from ...runs.stored import stored_runs, stored_sentence
 from .binary_analysis import settle_table
 from .measure import load_run_data, measure_vision
-from .runs import KIND, VisionConfig, fixed_runs
+from .runs import KIND, fixed_runs
+from .config import VisionConfig
 
 
 def fixed_table(

@@ -25,7 +25,8 @@ from .binary import BinaryRun
 from .measure import measure_vision
 from .readings import AXES, READINGS, Reading, level_of, map_readings
 from .readings_map import KIND, map_pixel_std, map_rerun_runs, map_runs, measure_map
-from .runs import KIND as VISION_KIND, PATCH, VisionConfig
+from .runs import KIND as VISION_KIND
+from .config import PATCH, VisionConfig
 
 
 VIT, MLP, CNN = NAMES["vit"], NAMES["mlp"], NAMES["cnn"]

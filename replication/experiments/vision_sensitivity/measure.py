@@ -17,7 +17,8 @@ from ...models.vision import build_model
 from ...tasks import images as vision_data
 from ...tasks.corruptions import CORRUPTIONS, corrupt
 from ...train import fit
-from .runs import METHODS, NOISE, VisionRun
+from .runs import VisionRun
+from .config import METHODS, NOISE
 from .scattered import scattered_sensitivity
 
 #: How stored weights are kept (a run's ``weight_dtype``).

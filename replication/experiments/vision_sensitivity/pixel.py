@@ -20,10 +20,11 @@ from .analysis import NAMES
 from .fixed import PLAIN, fixed_noise_levels, fixed_table, model_label
 from .posthoc import PosthocRun, matched_posthoc_runs, posthoc_runs
 from .binary import binary_runs
-from .runs import VisionConfig, fixed_budget, n_images, vision_runs
+from .runs import fixed_budget, n_images, vision_runs
+from .config import VisionConfig
 
 
-#: V25's variance per data set (§5, App. D); MNIST has none and takes Fashion-MNIST's (:data:`.runs.SIGMA`).
+#: V25's variance per data set (§5, App. D); MNIST has none and takes Fashion-MNIST's (:data:`.config.SIGMA`).
 V25_VARIANCE = {"mnist": ("Fashion-MNIST", 5.0), "fashion_mnist": ("Fashion-MNIST", 5.0), "cifar10": ("CIFAR-10", 1.0)}
 
 

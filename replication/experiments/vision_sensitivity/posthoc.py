@@ -30,7 +30,7 @@ from ...runs.sweep import run_key
 from ...tasks import images as vision_data
 from .binary import KIND as BINARY_KIND, BinaryRun, binary_data, binary_runs, load_checkpoint
 from .measure import image_sensitivity
-from .runs import VisionConfig
+from .config import VisionConfig
 
 KIND = kind("vision_posthoc", __name__)
 

@@ -16,7 +16,7 @@ from ...report.claims import fmt
 from ...runs.store import Store
 from .analysis import NAMES
 from .posthoc import KIND, measure_posthoc, posthoc_runs
-from .runs import VisionConfig
+from .config import VisionConfig
 
 
 #: Whole-image noise of sigma / 4 per pixel carries the energy of noise sigma on one 7x7 patch (784 / 49 = 16).

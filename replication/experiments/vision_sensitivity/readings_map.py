@@ -34,7 +34,8 @@ from .measure import load_run_data, measure_levels
 from .pixel import pixel_std
 from .posthoc import check_checkpoint
 from .readings import map_readings, measurements
-from .runs import KIND as VISION_KIND, PATCH, VisionConfig, VisionRun, fixed_budget, fixed_runs, n_images, vision_runs
+from .runs import KIND as VISION_KIND, VisionRun, fixed_budget, fixed_runs, n_images, vision_runs
+from .config import PATCH, VisionConfig
 
 KIND = kind("vision_map", __name__)
 

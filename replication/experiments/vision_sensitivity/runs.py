@@ -9,16 +9,7 @@ from dataclasses import dataclass, field
 
 from ...checks import KEY_OMIT_DEFAULT
 from ...runs.chapters import kind
-from .config import (  # noqa: F401 (re-exported: the chapter's modules read the settings from here)
-    AUG_VARIANCE_RATIO,
-    METHODS,
-    NOISE,
-    PATCH,
-    PRESETS,
-    SIGMA,
-    VisionConfig,
-    check_levels,
-)
+from .config import AUG_VARIANCE_RATIO, PATCH, VisionConfig
 
 KIND = kind("vision_run", __name__)
 

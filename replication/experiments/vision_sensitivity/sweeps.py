@@ -19,7 +19,8 @@ from .measure import measure_vision
 from .pixel import pixel_posthoc_runs, pixel_runs
 from .posthoc import KIND as POSTHOC_KIND, matched_posthoc_runs, measure_posthoc, posthoc_runs
 from .readings_map import KIND as MAP_KIND, map_rerun_runs, map_runs, measure_map
-from .runs import KIND, VisionConfig, fixed_runs, vision_runs
+from .runs import KIND, fixed_runs, vision_runs
+from .config import VisionConfig
 
 
 def make_runs(scale: str, functions=None, seeds=None, steps=None) -> list[Part]:

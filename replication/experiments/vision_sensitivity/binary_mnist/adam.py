@@ -18,7 +18,7 @@ from ....runs.store import Store
 from ..binary import adam_runs, binary_runs
 from ..binary_analysis import binary_curves, binary_table, checkpoint_table
 from .patch_norm import common_levels
-from ..runs import VisionConfig
+from ..config import VisionConfig
 
 CLAIM = claims_for(__name__)
 

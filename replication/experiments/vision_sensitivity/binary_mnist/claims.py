@@ -12,7 +12,7 @@ from ....report.stats import paired_p, welch_p
 
 
 from ..binary_analysis import BORDER, _trend, matched_levels
-from ..runs import VisionConfig
+from ..config import VisionConfig
 
 CLAIM = claims_for(__name__)
 

@@ -17,7 +17,7 @@ from ....report.claims import ALPHA, Claim, claims_for, fmt
 from ....runs.store import Store
 from ..binary import binary_runs, no_patch_norm_runs
 from ..binary_analysis import binary_table, checkpoint_table
-from ..runs import VisionConfig
+from ..config import VisionConfig
 
 CLAIM = claims_for(__name__)
 

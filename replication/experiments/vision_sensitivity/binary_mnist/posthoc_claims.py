@@ -12,7 +12,7 @@ from ....report.stats import paired_p
 
 
 from ..posthoc_analysis import ENERGY, calibrated
-from ..runs import VisionConfig
+from ..config import VisionConfig
 
 CLAIM = claims_for(__name__)
 

@@ -12,7 +12,7 @@ from ....runs.store import Store
 from ..binary_analysis import binary_curves, binary_table, checkpoint_table, settle_table
 from ..posthoc import matched_posthoc_runs
 from ..posthoc_analysis import level_table, posthoc_table, whole_table
-from ..runs import VisionConfig
+from ..config import VisionConfig
 from .adam import adam_checks, adam_claim, adam_curves
 from .claims import binary_claims
 from .patch_norm import patch_norm_checks, patch_norm_claim, patch_norm_table

@@ -13,10 +13,10 @@ from ..fixed import PLAIN
 from ..map_analysis import HEADLINE, POINTS, axis_flips, comparison_label, deciding_axes
 from ..pixel import BINARY, pixel_multiples
 from ..readings_map import map_pixel_std
-from ..runs import PATCH
+from ..config import PATCH
 from ..ten_class.claims import below_others
 from ..readings import AXES, READINGS, level_of
-from ..runs import VisionConfig
+from ..config import VisionConfig
 
 CLAIM = claims_for(__name__)
 

@@ -16,7 +16,7 @@ from ..pixel import all_levels, pixel_posthoc_runs, pixel_table, reproduced
 from ..posthoc import matched_posthoc_runs
 from ..posthoc_analysis import level_table, posthoc_table
 from ..readings_map import map_rerun_runs
-from ..runs import VisionConfig
+from ..config import VisionConfig
 from .claims import map_claims, pixel_claims
 
 

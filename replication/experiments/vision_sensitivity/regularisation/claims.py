@@ -11,7 +11,8 @@ from ....report.stats import mean_sd, paired_p
 
 
 from ..analysis import NAMES, _change, _setting, _values
-from ..runs import RELEASED_DROPOUT, RELEASED_SHARP_SIGMA, VisionConfig
+from ..runs import RELEASED_DROPOUT, RELEASED_SHARP_SIGMA
+from ..config import VisionConfig
 
 CLAIM = claims_for(__name__)
 

@@ -12,7 +12,7 @@ from ....report.claims import Claim
 from ....runs.store import Store
 from ..analysis import corruption_table, run_table
 from ..fixed import fixed_checkpoints, fixed_table, logit_scales, sharp_long
-from ..runs import VisionConfig
+from ..config import VisionConfig
 from .claims import method_claims, sharp_claims
 
 

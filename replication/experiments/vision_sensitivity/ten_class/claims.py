@@ -14,7 +14,7 @@ from ....report.stats import mean_sd, welch_p
 from ..analysis import NAMES, _setting, _values
 from ..binary_mnist.claims import crossing
 from ..fixed import PLAIN, reached_levels
-from ..runs import VisionConfig
+from ..config import VisionConfig
 
 CLAIM = claims_for(__name__)
 

@@ -13,7 +13,7 @@ from ..analysis import curves, run_table, token_table
 from ..fixed import PLAIN, fixed_checkpoints, fixed_curves, fixed_noise_levels, fixed_settle, fixed_table, sharp_long
 from ..posthoc import matched_posthoc_runs
 from ..posthoc_analysis import level_table, posthoc_table
-from ..runs import VisionConfig
+from ..config import VisionConfig
 from .claims import architecture_claims, fixed_claims
 
 
