@@ -287,9 +287,10 @@ Markdown(ch.meaning.describe_rules(rules, rate))
 # **What was tried so that the models fit.** V25's optimiser starts at a rate of 1e-4 and multiplies it by 0.9
 # after every epoch, so the whole schedule adds up to about ten epochs at the starting rate. Whether V25's
 # models fit this task under it is measured, not assumed: one seed of the transformer (softmax) and of the LSTM
-# (trained in full) at the meaning runs' sizes, trained for 15 epochs under V25's optimiser and under three
+# (trained in full) at the meaning runs' sizes, trained for 15 epochs under V25's optimiser and under four
 # changes to it (the rate held constant; 3e-4 and 1e-3 after one epoch of linear warm-up, each with V25's
-# decay), with both accuracies after every epoch (`python -m replication.make --chapter 11 --scale cpu --part
+# decay; a curriculum: 5 epochs of the order task, which these models learn, before the paraphrase task, with
+# one tokenizer for both), with both accuracies after every epoch (`python -m replication.make --chapter 11 --scale cpu --part
 # meaning_trials`; stored, read here). Dashed: the 0.9 training accuracy *learned* asks for, and the
 # validation pairs' majority rate.
 

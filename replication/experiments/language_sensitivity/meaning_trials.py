@@ -1,7 +1,8 @@
 """Chapter 11's meaning trials: what was tried so that V25's models fit WordNet's paraphrase task at V25's sizes.
 
 Each trial is one seed of the transformer (softmax) and of the LSTM (trained in full) at the meaning runs' sizes,
-with V25's optimiser or one change to it (a constant rate, a higher rate after a linear warm-up), trained for
+with V25's optimiser or one change to it (a constant rate, a higher rate after a linear warm-up, a curriculum that
+trains on WordNet's order task first), trained for
 :data:`EPOCHS` epochs with the accuracies after every epoch and the sensitivity at the two ends only. They are stored
 runs of the chapter's kind (``python -m replication.make --chapter 11 --part meaning_trials``); the page reads them.
 """
@@ -27,6 +28,7 @@ TRIALS = (
     ("lr 1e-4 held constant (no decay)", dict(lr_decay=1.0)),
     ("lr 3e-4 after one epoch of linear warm-up, × 0.9 after every epoch", dict(lr=3e-4, warmup=1)),
     ("lr 1e-3 after one epoch of linear warm-up, × 0.9 after every epoch", dict(lr=1e-3, warmup=1)),
+    ("a curriculum: 5 epochs of the order task first, then V25's optimiser", dict(curriculum=5)),
 )
 #: The models of each trial.
 MODELS = ("softmax", "lstm")
@@ -49,6 +51,9 @@ def trial_runs(cfg: LanguageConfig, trials=TRIALS) -> list[tuple[int, str, Langu
         if unknown:
             raise ValueError(f"trials: trial {i} changes fields a run does not have: {sorted(unknown)}")
         check_int("warmup", changes.get("warmup", 0), 0, epochs)
+        check_int("curriculum", changes.get("curriculum", 0), 0, 100)
+        if changes.get("curriculum") and (m.dataset != "wordnet" or m.pairing == "order"):
+            raise ValueError(f"trials: a curriculum starts from WordNet's order task, not from {m.dataset}/{m.pairing}")
         out += [(i, label, dataclasses.replace(r, **fixed, **changes)) for r in base]
     return out
 

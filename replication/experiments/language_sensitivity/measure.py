@@ -51,16 +51,19 @@ def load_pairs(dataset: str, data_dir: str, pairing: str = "sense") -> tuple[lis
 
 def load_data(run: LanguageRun) -> dict:
     """The run's pairs as token ids: ``{"train": (ids, lengths, labels), "val": ...}`` and the tokenizer,
-    trained on the sentences of the run's training pairs."""
+    trained on the sentences of the run's training pairs; with a curriculum also ``"pre"``, as many training pairs
+    of WordNet's order task, whose sentences the tokenizer is trained on too."""
     train, val = load_pairs(run.dataset, run.data_dir, run.pairing)
     train, val = train[: run.n_train or None], val[: run.n_val or None]
-    texts = sorted({p.first for p in train} | {p.second for p in train})
+    pre = load_pairs(run.dataset, run.data_dir, "order")[0][: len(train)] if run.curriculum else []
+    texts = sorted({p.first for p in train + pre} | {p.second for p in train + pre})
     tok = text.train_tokenizer(texts, run.vocab_size, TOKENIZER_CACHE)
-    return {
+    out = {
         "train": text.encode_pairs(tok, train, run.max_len),
         "val": text.encode_pairs(tok, val, run.max_len),
         "vocab": tok.get_vocab_size(),
     }
+    return out | ({"pre": text.encode_pairs(tok, pre, run.max_len)} if run.curriculum else {})
 
 
 def sigma(variance: float) -> float:
@@ -125,6 +128,27 @@ def rate(run: LanguageRun, epoch: int, step: int, ramp: int) -> float:
     return run.lr * run.lr_decay ** (epoch - 1) * (min(1.0, (step + 1) / ramp) if ramp else 1.0)
 
 
+def train_epoch(model, opt, split: tuple, batch_size: int, generator: torch.Generator, lr_at=None) -> float:
+    """One epoch of AdamW steps on cross-entropy over ``split`` (ids, lengths, labels), in the order ``generator``
+    draws; ``lr_at(k)``: the learning rate of the epoch's ``k``-th step (None: the optimiser's own). Returns the
+    summed loss."""
+    ids, lengths, labels = split
+    model.train()
+    perm, total = torch.randperm(len(ids), generator=generator), 0.0
+    for k, i in enumerate(range(0, len(ids), batch_size)):
+        if lr_at is not None:  # a warm-up sets every step's rate
+            for group in opt.param_groups:
+                group["lr"] = lr_at(k)
+        b = perm[i : i + batch_size]
+        width = int(lengths[b].max())
+        loss = F.cross_entropy(model(ids[b, :width], lengths[b]), labels[b])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(b)
+    return total
+
+
 def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
     """Train ``run`` for its epochs (AdamW, cross-entropy), measuring it at each of its checkpoints.
 
@@ -139,29 +163,22 @@ def measure_language(run: LanguageRun, device: str = "cpu") -> dict:
     ids, lengths, labels = data["train"]
     order = seeded(run.seed, 7)
     history, positions, measuring, t0 = [], [], 0.0, time.perf_counter()
-    ramp = run.warmup * ((len(ids) + run.batch_size - 1) // run.batch_size)  # warm-up steps
-    step = 0
+    per_epoch = (len(ids) + run.batch_size - 1) // run.batch_size
+    ramp = run.warmup * per_epoch  # warm-up steps
     last = run.checkpoints[-1]
     if 0 in run.checkpoints:
         row, pos = checkpoint(model, run, data, 0, None, code=run.code_path)
         measuring = time.perf_counter() - t0
         history.append(row)
         positions += pos
+    if run.curriculum:  # the order task first, with an optimiser of its own at the run's rate; then the run's task
+        pre_opt = torch.optim.AdamW(trained_parameters(model, run.trains), lr=run.lr, weight_decay=run.weight_decay)
+        pre_order = seeded(run.seed, 8)
+        for _ in range(run.curriculum):
+            train_epoch(model, pre_opt, data["pre"], run.batch_size, pre_order)
     for epoch in range(1, run.epochs + 1):
-        model.train()
-        perm, total = torch.randperm(len(ids), generator=order), 0.0
-        for i in range(0, len(ids), run.batch_size):
-            if ramp:  # linear warm-up over the first steps, then the epoch's rate (decayed as below)
-                for group in opt.param_groups:
-                    group["lr"] = rate(run, epoch, step, ramp)
-            step += 1
-            b = perm[i : i + run.batch_size]
-            width = int(lengths[b].max())
-            loss = F.cross_entropy(model(ids[b, :width], lengths[b]), labels[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(b)
+        at = (lambda k, e=epoch: rate(run, e, (e - 1) * per_epoch + k, ramp)) if ramp else None
+        total = train_epoch(model, opt, data["train"], run.batch_size, order, at)
         if run.lr_decay != 1.0 and not ramp:  # V25's scripts: the learning rate times 0.9 after every epoch
             for group in opt.param_groups:
                 group["lr"] *= run.lr_decay

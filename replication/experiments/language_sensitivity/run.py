@@ -70,3 +70,6 @@ class LanguageRun:
     sens_ends: bool = field(default=False, metadata={KEY_OMIT_DEFAULT: True})
     # epochs over which the learning rate rises linearly from lr / steps to lr, step by step (0: none, as V25)
     warmup: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
+    # epochs on WordNet's order task (as many training pairs) before the run's own task, from a fresh optimiser
+    # after them; the tokenizer is trained on both tasks' sentences (0: none, as V25)
+    curriculum: int = field(default=0, metadata={KEY_OMIT_DEFAULT: True})
