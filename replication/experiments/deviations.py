@@ -77,7 +77,7 @@ SOURCES: dict[str, Callable[[], dict]] = {
     "generalization": _presets("replication.experiments.generalization.config"),
     "tradeoff": _presets("replication.experiments.tradeoff.config"),
     "synthetic": _presets("replication.experiments.token_sensitivity.config"),
-    "vision": _presets("replication.experiments.vision_sensitivity.runs"),
+    "vision": _presets("replication.experiments.vision_sensitivity.config"),
     "language": _presets("replication.experiments.language_sensitivity.config"),
     "language_meaning": _meaning,  # chapter 11's runs at V25's sizes on the meaning task
     "scratchpad": _presets("replication.experiments.scratchpad"),

@@ -111,3 +111,10 @@ def test_show_formats_values():
     assert dev.show(tuple(range(4, 31))) == "4–30"
     assert dev.show((4, 6, 8, 9, 10, 11, 20)) == "4, 6, 8–11, 20"
     assert dev.show(("parity", "mean")) == "parity, mean"
+
+
+def test_every_source_of_presets_has_them():
+    from replication.experiments.deviations import SOURCES
+
+    for name, presets in SOURCES.items():
+        assert {"ci", "cpu", "paper"} <= set(presets()), name
