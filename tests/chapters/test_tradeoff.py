@@ -383,6 +383,7 @@ def test_offset_table_finds_a_planted_offset_and_the_reason_names_the_variant_th
 # Long dynamics (HR24 Fig. 3, 12, 13)
 
 from replication.experiments.tradeoff import long_dynamics as longd  # noqa: E402
+from replication.experiments.tradeoff.long_claims import long_claims  # noqa: E402
 
 
 def test_a_sparse_schedule_measures_densely_then_every_k_steps_and_keeps_old_keys():
@@ -446,9 +447,9 @@ def test_long_claims_hold_on_a_run_that_falls_levels_and_ignores_the_blowup():
     assert ev["fall"].to_numpy() == pytest.approx(-np.log(6), abs=0.1)
     assert ev["drift"].abs().max() < 0.05 and ev.loc[ev["weight_decay"] > 0, "elasticity"].abs().max() < 0.1
     easy = pd.Series([0.002, 0.003, 0.004])
-    assert [c.holds for c in longd.long_claims(cfg, ev, easy)] == [True, True, True]
+    assert [c.holds for c in long_claims(cfg, ev, easy)] == [True, True, True]
     # above the floor fails where the easy functions are as sharp; the zero-decay claim where levels are swapped
-    got = longd.long_claims(cfg, ev, pd.Series([0.05, 0.06, 0.07]))
+    got = long_claims(cfg, ev, pd.Series([0.05, 0.06, 0.07]))
     assert not got[0].holds and "do not exceed the easy functions" in got[0].note
 
 
@@ -457,12 +458,12 @@ def test_long_claims_fail_where_the_sharpness_follows_the_blowup_or_keeps_moving
     follows = pd.concat([_long_curve(s, wd, 0.02, follow=1.0) for wd in (0.0, 0.1) for s in range(4)])
     ev = longd.long_events(follows)
     assert ev.loc[ev["weight_decay"] > 0, "elasticity"].to_numpy() == pytest.approx(1.0, abs=0.1)
-    got = longd.long_claims(cfg, ev, pd.Series([0.001]))
+    got = long_claims(cfg, ev, pd.Series([0.001]))
     assert not got[1].holds and "interval" in got[1].note
     assert not got[0].holds and "not levelled" in got[0].note  # it keeps rising with the blowup: no level
     assert "still rising at weight decay 0.1" in got[0].note and "weight decay 0:" in got[0].note
     assert "per log unit of blowup" in got[1].note
-    assert longd.long_claims(cfg, ev.iloc[:0], pd.Series([0.001])) == []
+    assert long_claims(cfg, ev.iloc[:0], pd.Series([0.001])) == []
 
 
 def test_mean_interval_is_the_t_interval():

@@ -20,7 +20,8 @@ The chapter's public face, what the notebook and the tests use. Its modules, by 
 
 from .claims import claims
 from .config import DRAW_SEED, PRESETS, TradeoffConfig, draw, dynamics_runs, long_runs, tradeoff_runs
-from .dynamics import DynamicsRun, describe_dynamics, dynamics_claims, events_display
+from .dynamics import DynamicsRun, describe_dynamics, events_display
+from .dynamics_claims import dynamics_claims
 from .long_dynamics import describe_long, floor, long_curves, long_events
 from .long_dynamics import tests as long_tests
 from .runs import KIND, dynamics_curves, make_runs, measure_tradeoff, reference_runs, run_tradeoff

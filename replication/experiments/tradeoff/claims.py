@@ -2,7 +2,7 @@
 
 The tradeoff claims read :func:`.stats.pooled_interaction`, :func:`.stats.n_effect` (with
 :func:`.stats.equivalence`) and :func:`.stats.parity_offset` of the tradeoff runs;
-the dynamics claims are :func:`.dynamics.dynamics_claims`.
+the dynamics claims are :func:`.dynamics_claims.dynamics_claims`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ...report.claims import ALPHA, Claim, claims_for, fmt
-from .dynamics import dynamics_claims
-from .long_dynamics import floor, long_claims
+from .dynamics_claims import dynamics_claims
+from .long_claims import long_claims
+from .long_dynamics import floor
 from .stats import EQUIVALENCE_SHARE, equivalence, n_effect, parity_bound, parity_offset, pooled_interaction
 
 CLAIM = claims_for(__name__)
