@@ -7,7 +7,7 @@ The chapter's public face, what the notebook and the tests use. Its modules, by 
   the runs a config expands into (:func:`runs`, :func:`protocol_runs`, :func:`check_runs`);
 - :mod:`.measure`: training one run (:func:`measure_synthetic`), the curves of the sweeps, the hook of
   ``python -m replication.make``;
-- :mod:`.tables`: the tables and the generated sentences;
+- :mod:`.tables`: the tables and the generated sentences; :mod:`.protocol`: the training protocol chosen from trials;
 - :mod:`.claims`: one function per claim;
 - :mod:`.variants`: the models a run may train (Eq. 3, Eq. 3 with its read-out frozen, a logistic regression on
   token counts);
@@ -60,16 +60,13 @@ from .tables import (
     BOOTSTRAP,
     check_table,
     check_text,
-    choose_protocol,
     derivation_text,
     describe,
     final_table,
     paper_comparison,
-    protocol_outcomes,
-    protocol_table,
-    protocol_text,
     summary_display,
     summary_table,
 )
+from .protocol import choose_protocol, protocol_outcomes, protocol_table, protocol_text
 from .task import REPLACEMENT, TIES
 from .variants import FIXED_READOUT_SCALE, MODEL_NAMES, MODELS, build_model, fit_counts
