@@ -31,10 +31,8 @@ main process also saves any result it receives whose file is still missing).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import numbers
-import time
 from typing import Any
 from collections.abc import Callable, Iterable, Sequence
 
@@ -42,13 +40,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ..measures import sharpness as sharpness_mod
 from ..train import quiet
 from .cache import Cache
-from .provenance import provenance
 from .store import Store, log_origin
+from .workers import Measure, compute_job, run_dask, run_key
 
-Measure = Callable[[Any, str], dict]
 
 #: Columns that say where a row came from (they differ between a first run and a rerun of the same grid).
 ORIGIN_COLUMNS = ["source", "cached", "computed_at", "machine"]
@@ -66,11 +62,6 @@ def resolve_device(device: str | None = None) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device: 'cuda' was asked for but torch sees no GPU")
     return device
-
-
-def run_key(config: Any, device: str) -> dict:
-    """What a run's cache entry is keyed on (besides ``kind``): the full config and the device."""
-    return {"config": config, "device": device}
 
 
 def check_grid(configs: Iterable[Any]) -> list:
@@ -95,90 +86,6 @@ def check_grid(configs: Iterable[Any]) -> list:
             raise ValueError(f"configs[{i}]: duplicate of configs[{seen[c]}] ({c!r})")
         seen[c] = i
     return configs
-
-
-@contextlib.contextmanager
-def _worker(set_threads: bool, gpu_share: int):
-    """A worker's settings for one unit of work: one torch thread (``set_threads``, restored after) and its
-    share of the GPU (``gpu_share`` processes share it: :data:`replication.measures.sharpness.GPU_SHARE`)."""
-    sharpness_mod.GPU_SHARE = max(1, int(gpu_share))
-    threads = torch.get_num_threads()
-    if set_threads:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if set_threads:
-            torch.set_num_threads(threads)
-
-
-def _compute(
-    kind: str, config: Any, device: str, measure: Measure, root: str, scale: str, set_threads: bool, gpu_share: int = 1
-):
-    """Run ``measure`` and store its result with its provenance; executed in a worker (or in this process).
-
-    ``gpu_share``: processes sharing the GPU, so that each sizes its batched evaluations to its share of the
-    free memory (:data:`replication.measures.sharpness.GPU_SHARE`). Returns ``(result, provenance)``.
-    """
-    t0 = time.perf_counter()
-    with _worker(set_threads, gpu_share):
-        result = measure(config, device)
-        prov = provenance(device, time.perf_counter() - t0, scale)
-    if not isinstance(result, dict):
-        raise TypeError(f"measure: must return a dict, got {type(result).__name__} for {config!r}")
-    Cache(root).save(kind, run_key(config, device), result, prov)
-    return result, prov
-
-
-def _compute_indexed(i, *args):
-    return i, _compute(*args)
-
-
-def _compute_group(
-    kind: str,
-    configs: list,
-    device: str,
-    measure_batch: Callable[[list, str], list[dict]],
-    root: str,
-    scale: str,
-    set_threads: bool,
-    gpu_share: int = 1,
-):
-    """Run ``measure_batch`` on runs trained as one batch and store each result as it would be stored alone;
-    its provenance says ``batch`` (how many runs were trained together) and the wall time per run."""
-    t0 = time.perf_counter()
-    with _worker(set_threads, gpu_share):
-        results = measure_batch(list(configs), device)
-        seconds = (time.perf_counter() - t0) / len(configs)
-    if not isinstance(results, list) or len(results) != len(configs) or not all(isinstance(r, dict) for r in results):
-        raise TypeError(
-            f"measure_batch: must return one dict per config ({len(configs)}), got {type(results).__name__}"
-        )
-    out = []
-    cache = Cache(root)
-    for config, result in zip(configs, results):
-        prov = {**provenance(device, seconds, scale), "batch": len(configs)}
-        cache.save(kind, run_key(config, device), result, prov)
-        out.append((result, prov))
-    return out
-
-
-def _compute_job(
-    job: list[int],
-    configs: list,
-    kind: str,
-    device: str,
-    measure,
-    measure_batch,
-    root: str,
-    scale: str,
-    set_threads: bool,
-    gpu_share: int = 1,
-):
-    """One unit of work: a single run (``measure``) or a batch of runs (``measure_batch``); ``[(i, (res, prov))]``."""
-    if len(job) == 1:
-        return [(job[0], _compute(kind, configs[0], device, measure, root, scale, set_threads, gpu_share))]
-    return list(zip(job, _compute_group(kind, configs, device, measure_batch, root, scale, set_threads, gpu_share)))
 
 
 def batch_jobs(
@@ -290,7 +197,7 @@ def run_sweep(
         if not todo:
             pass
         elif scheduler is not None:
-            for i, (res, prov) in _run_dask(scheduler, todo, args):
+            for i, (res, prov) in run_dask(scheduler, todo, args):
                 if not store.target.contains(kind, keys[i]):
                     store.target.save(kind, keys[i], res, prov)
                 results[i], provs[i], sources[i] = res, prov, "computed"
@@ -299,13 +206,13 @@ def run_sweep(
             jobs = batch_jobs(todo, configs, batch_key if batched else None, batch_size)
             job_args = lambda job: (job, [configs[i] for i in job], kind, device, measure, measure_batch, root, scale)  # noqa: E731
             if n_jobs == 1 or len(jobs) == 1:
-                done = (_compute_job(*job_args(job), set_threads=(device == "cpu")) for job in jobs)
+                done = (compute_job(*job_args(job), set_threads=(device == "cpu")) for job in jobs)
             else:
                 from joblib import Parallel, delayed
 
                 par = Parallel(n_jobs=min(n_jobs, len(jobs)), backend="loky", return_as="generator_unordered")
                 share = min(n_jobs, len(jobs)) if device == "cuda" else 1
-                done = par(delayed(_compute_job)(*job_args(job), True, share) for job in jobs)
+                done = par(delayed(compute_job)(*job_args(job), True, share) for job in jobs)
             for finished in done:
                 for i, (res, prov) in finished:
                     results[i], provs[i], sources[i] = res, prov, "computed"
@@ -329,23 +236,6 @@ def as_store(cache: Store | Cache | None) -> Store:
     if cache is None or isinstance(cache, Cache):
         return Store(cache=cache)
     raise ValueError(f"cache: must be a Store, a Cache or None, got {cache!r}")
-
-
-def _run_dask(scheduler: Any, todo: list[int], args: Callable[[int], tuple]):
-    """Yield ``(index, result)`` as the cluster finishes runs."""
-    from distributed import Client, as_completed
-
-    own = isinstance(scheduler, str)
-    client = Client(scheduler) if own else scheduler
-    if not isinstance(client, Client):
-        raise ValueError(f"scheduler: must be an address string or a distributed.Client, got {scheduler!r}")
-    try:
-        futures = [client.submit(_compute_indexed, i, *args(i), True, pure=False) for i in todo]
-        for fut in as_completed(futures):
-            yield fut.result()
-    finally:
-        if own:
-            client.close()
 
 
 def load_results(
