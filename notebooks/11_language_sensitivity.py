@@ -284,7 +284,9 @@ rules
 Markdown(ch.meaning.describe_rules(rules, rate))
 
 # %% [markdown]
-# **What was tried so that the models fit.** V25's optimiser starts at a rate of 1e-4 and multiplies it by 0.9
+# ### What was tried so that the models fit
+#
+# V25's optimiser starts at a rate of 1e-4 and multiplies it by 0.9
 # after every epoch, so the whole schedule adds up to about ten epochs at the starting rate. Whether V25's
 # models fit this task under it is measured, not assumed: one seed of the transformer (softmax) and of the LSTM
 # (trained in full) at the meaning runs' sizes, trained for 15 epochs under V25's optimiser and under four

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from ..report.empty import figure_when_run
+
 COLOURS = {"LSTM": "#d62728", "RoBERTa (softmax)": "#1f77b4", "RoBERTa (ReLU)": "#2ca02c"}
 
 
@@ -88,18 +90,14 @@ def by_position(
     return axes
 
 
+@figure_when_run
 def meaning_trials(curves: pd.DataFrame, majority: float, axes=None):
     """The meaning trials' training and validation accuracy after every epoch, one panel per trial (columns) and
     accuracy (rows), one line per model; the validation pairs' majority rate and the 0.9 the training accuracy
-    must reach are dashed. Says so in one panel when no trial is stored."""
-    trials = sorted(curves["trial"].unique()) if len(curves) else []
+    must reach are dashed. Says so when no trial is stored (:func:`~replication.report.empty.figure_when_run`)."""
+    trials = sorted(curves["trial"].unique())
     if axes is None:
-        _, axes = plt.subplots(2, max(1, len(trials)), figsize=(3.3 * max(1, len(trials)), 5.5), squeeze=False)
-    if not trials:
-        axes.ravel()[0].text(0.5, 0.5, "no meaning trial stored at this scale", ha="center", va="center")
-        for ax in axes.ravel():
-            ax.set_axis_off()
-        return axes
+        _, axes = plt.subplots(2, len(trials), figsize=(3.3 * len(trials), 5.5), squeeze=False)
     for j, t in enumerate(trials):
         g = curves[curves["trial"] == t]
         for i, (col, line) in enumerate((("train_acc", 0.9), ("val_acc", majority))):

@@ -22,7 +22,7 @@ from ..runs.cache import default_root
 from ..runs.chapters import CHAPTERS
 from ..runs.chapters import chapter as _chapter
 from ..runs.chapters import page as _page
-from ..runs.chapters import pages
+from ..runs.chapters import pages, records_claims
 from ..runs.chapters import section as _section
 from .status import write_status
 from .text import fmt  # noqa: F401 (the chapters' number format, long imported from here)
@@ -270,11 +270,9 @@ def scorecard(
     committed = COMMITTED if committed is None else Path(committed)
     roots = [claims_dir(), committed] if roots is None else [Path(r) for r in roots]
     rows = []
-    sectioned = {c.stem for c in CHAPTERS if c.sections}  # such a chapter's claims are its sections' (a file under
-    # its first page's name is left from before it had sections)
     for root in roots:
         for f in sorted(root.glob("*/*.json")):
-            if f.stem not in sectioned:
+            if records_claims(f.stem):
                 rows.extend(json.loads(f.read_text()))
     df = with_kinds(pd.DataFrame(rows, columns=COLUMNS))  # records written before a field existed lack it
     if scales is not None:

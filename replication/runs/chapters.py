@@ -158,3 +158,10 @@ def kind(name: str, module: str) -> str:
     if name not in c.kinds:
         raise ValueError(f"kind: {name!r} is not a result kind of chapter {c.stem}; it lists {list(c.kinds)}")
     return name
+
+
+def records_claims(stem: str) -> bool:
+    """Whether the page ``stem`` records claims and a status of its own: every page but the first page of a chapter
+    whose claims are its sections' (a file under that name is left from before the chapter had sections). A stem
+    outside the registry counts as a page."""
+    return stem not in {c.stem for c in CHAPTERS if c.sections}

@@ -171,7 +171,15 @@ def missing_sections(trees: dict[str, ast.AST]) -> tuple[list[str], int]:
     claim-making calls there are. A function that passes one of its required parameters on as ``section=`` makes
     claims too (a helper such as ``add(..., *, section)``): its own calls are checked in turn, by name, across the
     chapter's modules."""
-    makers = set(MAKERS)
+    makers = set(MAKERS) | {  # a claim factory bound to another name (``claim = claims_for(__name__)``)
+        f"{t.id}{suffix}"
+        for tree in trees.values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and _name(node.value.func) == "claims_for"
+        for t in node.targets
+        if isinstance(t, ast.Name)
+        for suffix in ("", ".untestable")
+    }
     while True:
         problems, found, forwarding = [], 0, set()
         for path, tree in trees.items():
@@ -269,3 +277,13 @@ def claims(cfg):
 """
     problems, calls = missing_sections({"m.py": ast.parse(src)})
     assert calls == 3 and [p.split(" ", 1)[0] for p in problems] == ["m.py:11"], problems
+
+
+def test_a_claim_factory_under_another_name_makes_claims_too():
+    src = """
+def claims(cfg):
+    claim = claims_for(__name__)
+    return [claim(holds=True), claim.untestable(why="w", section="Heading")]
+"""
+    problems, calls = missing_sections({"m.py": ast.parse(src)})
+    assert calls == 2 and [p.split(" ", 1)[0] for p in problems] == ["m.py:4"], problems

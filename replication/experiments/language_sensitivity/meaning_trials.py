@@ -14,11 +14,17 @@ import dataclasses
 import pandas as pd
 
 from ...checks import check_int
+from ...report.claims import ALPHA, Claim, claims_for, fmt
 from ...runs.store import Store
 from ...runs.sweep import run_key, run_sweep
 from .config import LanguageConfig, language_runs
 from .run import KIND, NAMES, LanguageRun
+from .meaning import LEARNED_TRAIN, learned
 from .measure import load_pairs, measure_language
+
+CLAIM = claims_for(__name__)
+#: The notebook's section that shows the trials (each claim of this module links to it).
+SECTION = "What was tried so that the models fit"
 
 #: Epochs of each trial (`cpu`; at `ci` the meaning preset's own).
 EPOCHS = 15
@@ -116,8 +122,6 @@ def describe(table: pd.DataFrame, cfg: LanguageConfig, rate: float) -> str:
     """Generated: which trials fit the training pairs (accuracy ≥ 0.9) and by which epoch, and the best validation
     accuracy against the majority rate ``rate`` (one-sided binomial test over the meaning runs' validation pairs;
     chosen over epochs and trials here, so an upper bound)."""
-    from .meaning import learned
-
     m = cfg.meaning
     n_val = m.n_val or len(load_pairs(m.dataset, m.data_dir, m.pairing)[1]) if m is not None else 0
     if not len(table):
@@ -138,15 +142,11 @@ def describe(table: pd.DataFrame, cfg: LanguageConfig, rate: float) -> str:
     )
 
 
-def claims(cfg: LanguageConfig, table: pd.DataFrame, rate: float) -> list:
+def claims(cfg: LanguageConfig, table: pd.DataFrame, rate: float) -> list[Claim]:
     """Two diagnoses from the trials: whether V25's optimiser (trial 0) fits the training pairs (accuracy ≥ 0.9)
     within the trials' epochs, for every model; and whether any trial ends above the majority rate on the
     validation pairs (one-sided binomial tests after the last epoch, Bonferroni over every trial and model).
     Untestable until every trial run is stored."""
-    from ...report.claims import ALPHA, claims_for, fmt
-    from .meaning import LEARNED_TRAIN, SECTION, learned
-
-    claim = claims_for(__name__)
     total = len(trial_runs(cfg))
     at = "On the meaning task at V25's sizes"
     fit = dict(
@@ -165,7 +165,7 @@ def claims(cfg: LanguageConfig, table: pd.DataFrame, rate: float) -> list:
     )
     if total == 0 or len(table) < total:
         why = f"not run yet at this scale ({len(table)} of {total} trial runs stored)"
-        return [claim.untestable(scale=cfg.scale, why=why, **fit), claim.untestable(scale=cfg.scale, why=why, **gen)]
+        return [CLAIM.untestable(scale=cfg.scale, why=why, **fit), CLAIM.untestable(scale=cfg.scale, why=why, **gen)]
     m = cfg.meaning
     n_val = m.n_val or len(load_pairs(m.dataset, m.data_dir, m.pairing)[1])
     v25 = table.xs(0, level="trial")
@@ -177,7 +177,7 @@ def claims(cfg: LanguageConfig, table: pd.DataFrame, rate: float) -> list:
     )
     ok = bool(reached.notna().all())
     out = [
-        claim(
+        CLAIM(
             scale=cfg.scale,
             measured=measured,
             holds=ok,
@@ -191,7 +191,7 @@ def claims(cfg: LanguageConfig, table: pd.DataFrame, rate: float) -> list:
     best = min(ps, key=ps.get)
     above = [k for k, p in ps.items() if p < level]
     out.append(
-        claim(
+        CLAIM(
             scale=cfg.scale,
             measured=f"{len(above)} of {len(ps)} trial runs above the majority rate {fmt(rate)}; the lowest p is "
             f"{fmt(ps[best])} (trial {best[0]}, {best[2]}, validation accuracy {fmt(table.loc[best, 'val_acc'])})",
